@@ -1,0 +1,38 @@
+//===- SpecIR.h - spec <-> attn IR ------------------------------*- C++ -*-===//
+//
+// Bridges the plain AttentionSpec (spec strings, reference, runtime tools) and
+// the attn dialect: `--gen` builds IR from a spec, and tools that start from an
+// .mlir file recover the spec of each op to drive the reference.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_FRONTEND_SPECIR_H
+#define ATTN_FRONTEND_SPECIR_H
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Spec/Spec.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace mlir::attn {
+
+/// Builds `module { func.func @<name>(...) { attn.* ; return } }` for `spec`.
+/// The spec must be valid (validateSpec).
+OwningOpRef<ModuleOp> buildModuleFromSpec(MLIRContext *context,
+                                          const AttentionSpec &spec);
+
+/// Recovers the spec of an attn.attention / attn.linear_attention op. Fails
+/// (with a diagnostic on the op) for what a spec cannot express: dynamic
+/// shapes or mask_fn / score_fn regions.
+FailureOr<AttentionSpec> specFromOp(Operation *op);
+
+/// Mask attribute of one pattern, and back.
+MaskAttr maskAttrFromSpec(MLIRContext *context, const MaskSpec &mask);
+MaskSpec maskSpecFromAttr(MaskAttr attr);
+
+/// Element type of a spec dtype.
+Type elementTypeOf(MLIRContext *context, DType dtype);
+
+} // namespace mlir::attn
+
+#endif // ATTN_FRONTEND_SPECIR_H

@@ -1,0 +1,54 @@
+//===- TargetInfo.h - target descriptions -----------------------*- C++ -*-===//
+//
+// What the schedule and the lowerings need to know about a chip: how many
+// work items run at once, the on-chip memory a work item may use, the register
+// file, and the tensor-core shape. One description per `target=` name.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_TARGET_TARGETINFO_H
+#define ATTN_TARGET_TARGETINFO_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::attn {
+
+enum class TargetKind { CPU, NVVM, ROCDL };
+
+struct TargetInfo {
+  std::string name;            // cpu, sm_80, sm_90, gfx942, ...
+  TargetKind kind = TargetKind::CPU;
+  int64_t computeUnits = 1;    // SMs / CUs / cores
+  int64_t sharedMemBytes = 0;  // per work item (block) at most
+  int64_t registersPerThread = 255;
+  int64_t warpSize = 1;
+  /// Peak dense f16/bf16 tensor TFLOP/s, for reports.
+  double peakTflops = 0;
+  bool hasWgmma = false;       // sm_90a warpgroup MMA + TMA
+  bool hasMfma = false;
+};
+
+/// Description of `name`, or nullopt for an unknown target.
+std::optional<TargetInfo> lookupTarget(const std::string &name);
+
+/// Names accepted by lookupTarget, for diagnostics.
+std::vector<std::string> knownTargets();
+
+/// Tile choice of the cost model (docs/ARCHITECTURE.md, "Schedule").
+struct TileChoice {
+  int64_t blockQ, blockKV, warps, stages;
+};
+TileChoice defaultTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
+                        int64_t dtypeBytes);
+
+/// Bytes of on-chip memory a tiling needs: the Q tile once, K and V tiles per
+/// stage.
+int64_t sharedMemoryNeeded(const TileChoice &tiles, int64_t dqk, int64_t dv,
+                           int64_t dtypeBytes);
+
+} // namespace mlir::attn
+
+#endif // ATTN_TARGET_TARGETINFO_H

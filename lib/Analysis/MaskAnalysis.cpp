@@ -1,0 +1,121 @@
+//===- MaskAnalysis.cpp - tile classification of attention masks ----------===//
+
+#include "attn/Analysis/MaskAnalysis.h"
+
+#include <algorithm>
+
+using namespace mlir::attn;
+
+Band mlir::attn::bandOf(const MaskSpec &mask) {
+  Band band;
+  if (mask.hasWindow) {
+    band.left = mask.windowLeft;
+    band.right = mask.windowRight;
+  }
+  // Causal intersected with a window keeps the window's left edge and clamps
+  // its right edge to the diagonal.
+  if (mask.causal != CausalAlign::None)
+    band.right = std::min<int64_t>(band.right, 0);
+  return band;
+}
+
+int64_t mlir::attn::queryOffset(const MaskSpec &mask, int64_t sq,
+                                int64_t skv) {
+  return mask.causal == CausalAlign::TopLeft ? 0 : skv - sq;
+}
+
+/// Band restricted to a tile: the rows' absolute positions are
+/// [a0, a1]; row a keeps [a - left, a + right].
+static TileClass classifyBand(const Band &band, int64_t a0, int64_t a1,
+                              int64_t j0, int64_t j1) {
+  if (band.isAll())
+    return TileClass::Full;
+  // Some row keeps some column iff a in [j0 - right, j1 + left] for some a.
+  int64_t lo = band.right == Band::kUnbounded ? -Band::kUnbounded
+                                              : j0 - band.right;
+  int64_t hi = band.left == Band::kUnbounded ? Band::kUnbounded
+                                             : j1 + band.left;
+  if (a1 < lo || a0 > hi)
+    return TileClass::Empty;
+  bool leftFull = band.left == Band::kUnbounded || j0 >= a1 - band.left;
+  bool rightFull = band.right == Band::kUnbounded || j1 <= a0 + band.right;
+  return leftFull && rightFull ? TileClass::Full : TileClass::Partial;
+}
+
+static TileClass intersect(TileClass a, TileClass b) {
+  if (a == TileClass::Empty || b == TileClass::Empty)
+    return TileClass::Empty;
+  if (a == TileClass::Full && b == TileClass::Full)
+    return TileClass::Full;
+  return TileClass::Partial;
+}
+
+static TileClass unite(TileClass a, TileClass b) {
+  if (a == TileClass::Full || b == TileClass::Full)
+    return TileClass::Full;
+  if (a == TileClass::Empty && b == TileClass::Empty)
+    return TileClass::Empty;
+  return TileClass::Partial;
+}
+
+TileClass mlir::attn::classifyTile(const MaskSpec &mask, int64_t sq,
+                                   int64_t skv, int64_t i0, int64_t i1,
+                                   int64_t j0, int64_t j1) {
+  int64_t off = queryOffset(mask, sq, skv);
+  TileClass rest = classifyBand(bandOf(mask), i0 + off, i1 + off, j0, j1);
+  if (!mask.blockLayout.empty() && rest != TileClass::Empty) {
+    bool any = false, all = true;
+    for (int64_t r = i0 / mask.blockQ; r <= i1 / mask.blockQ; ++r)
+      for (int64_t c = j0 / mask.blockKV; c <= j1 / mask.blockKV; ++c) {
+        bool keep = mask.blockLayout[r * mask.blockCols + c] != 0;
+        any |= keep;
+        all &= keep;
+      }
+    rest = intersect(rest, all ? TileClass::Full
+                               : (any ? TileClass::Partial : TileClass::Empty));
+  }
+  if ((mask.document || mask.runtimeBlocks) && rest != TileClass::Empty)
+    rest = TileClass::Partial;
+  if (mask.sink == 0)
+    return rest;
+  // Sinks: j < sink and j <= i_abs, OR-ed with the rest.
+  TileClass sinkClass;
+  if (j0 >= mask.sink || j0 > i1 + off)
+    sinkClass = TileClass::Empty;
+  else if (j1 < mask.sink && j1 <= i0 + off)
+    sinkClass = TileClass::Full;
+  else
+    sinkClass = TileClass::Partial;
+  return unite(rest, sinkClass);
+}
+
+TileStats mlir::attn::analyzeTiles(const AttentionSpec &spec, int64_t blockQ,
+                                   int64_t blockKV) {
+  TileStats stats;
+  int64_t nq = (spec.sq + blockQ - 1) / blockQ;
+  int64_t nk = (spec.skv + blockKV - 1) / blockKV;
+  double elt = spec.dtype == DType::F32 ? 4 : 2;
+  for (int64_t h = 0; h < spec.hq; ++h) {
+    const MaskSpec &mask = spec.maskForHead(h);
+    for (int64_t qt = 0; qt < nq; ++qt) {
+      int64_t i0 = qt * blockQ, i1 = std::min(spec.sq, i0 + blockQ) - 1;
+      for (int64_t kt = 0; kt < nk; ++kt) {
+        int64_t j0 = kt * blockKV, j1 = std::min(spec.skv, j0 + blockKV) - 1;
+        TileClass c = classifyTile(mask, spec.sq, spec.skv, i0, i1, j0, j1);
+        stats.total += spec.batch;
+        if (c == TileClass::Empty) {
+          stats.empty += spec.batch;
+          continue;
+        }
+        (c == TileClass::Full ? stats.full : stats.partial) += spec.batch;
+        double rows = i1 - i0 + 1, cols = j1 - j0 + 1;
+        stats.flops += spec.batch * 2.0 * rows * cols * (spec.dqk + spec.dv);
+        stats.bytes += spec.batch * cols * (spec.dqk + spec.dv) * elt;
+      }
+      // Each query tile reads Q once and writes O once.
+      double rows = std::min(spec.sq, (qt + 1) * blockQ) - qt * blockQ;
+      stats.bytes += spec.batch * rows * (spec.dqk + spec.dv) * elt;
+    }
+  }
+  return stats;
+}

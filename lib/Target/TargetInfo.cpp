@@ -1,0 +1,93 @@
+//===- TargetInfo.cpp - target descriptions -------------------------------===//
+
+#include "attn/Target/TargetInfo.h"
+
+#include <algorithm>
+
+using namespace mlir::attn;
+
+std::optional<TargetInfo> mlir::attn::lookupTarget(const std::string &name) {
+  TargetInfo t;
+  t.name = name;
+  if (name == "cpu") {
+    t.kind = TargetKind::CPU;
+    t.computeUnits = 1;
+    // Per-core L2 is what a CPU tile should stay within.
+    t.sharedMemBytes = 1 << 20;
+    return t;
+  }
+  t.warpSize = 32;
+  t.kind = TargetKind::NVVM;
+  if (name == "sm_80") {
+    t.computeUnits = 108, t.sharedMemBytes = 163 * 1024, t.peakTflops = 312;
+    return t;
+  }
+  if (name == "sm_86" || name == "sm_89") {
+    t.computeUnits = name == "sm_86" ? 84 : 128;
+    t.sharedMemBytes = 99 * 1024;
+    t.peakTflops = name == "sm_86" ? 142 : 330;
+    return t;
+  }
+  if (name == "sm_90" || name == "sm_90a") {
+    t.computeUnits = 132, t.sharedMemBytes = 227 * 1024, t.peakTflops = 989;
+    t.hasWgmma = true;
+    return t;
+  }
+  t.kind = TargetKind::ROCDL;
+  t.warpSize = 64;
+  t.registersPerThread = 512;
+  t.hasMfma = true;
+  t.sharedMemBytes = 64 * 1024;
+  if (name == "gfx90a") {
+    t.computeUnits = 110, t.peakTflops = 383;
+    return t;
+  }
+  if (name == "gfx942") {
+    t.computeUnits = 304, t.peakTflops = 1307;
+    return t;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> mlir::attn::knownTargets() {
+  return {"cpu", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "gfx90a",
+          "gfx942"};
+}
+
+int64_t mlir::attn::sharedMemoryNeeded(const TileChoice &tiles, int64_t dqk,
+                                       int64_t dv, int64_t dtypeBytes) {
+  return dtypeBytes * (tiles.blockQ * dqk +
+                       tiles.stages * tiles.blockKV * (dqk + dv));
+}
+
+TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
+                                    int64_t dv, int64_t dtypeBytes) {
+  int64_t d = std::max(dqk, dv);
+  if (target.kind == TargetKind::CPU) {
+    // Score tile + Q/K/V tiles of 32x32 f32 stay in L1/L2 for d <= 128.
+    int64_t b = d > 128 ? 16 : 32;
+    return {b, b, 1, 1};
+  }
+  // GPU: the largest query tile whose staged K/V fit on chip, so that each
+  // K/V byte loaded serves as many query rows as possible (arithmetic
+  // intensity ~ blockQ). Candidates follow FlashAttention-2/3 choices.
+  std::vector<TileChoice> candidates;
+  if (target.hasWgmma)
+    candidates = {{128, 128, 8, 2}, {128, 64, 8, 2}, {64, 64, 4, 2}};
+  else if (target.kind == TargetKind::ROCDL)
+    candidates = {{128, 64, 4, 1}, {64, 64, 4, 1}, {64, 32, 4, 1}};
+  else
+    candidates = {{128, 64, 4, 2}, {128, 32, 4, 2}, {64, 32, 4, 2}};
+  for (const TileChoice &c : candidates) {
+    // Accumulators of a query tile live in registers: blockQ * dv f32 spread
+    // over warps * warpSize lanes, plus the score tile.
+    int64_t lanes = c.warps * target.warpSize;
+    int64_t accRegs = (c.blockQ * dv + c.blockQ * c.blockKV) / lanes;
+    if (sharedMemoryNeeded(c, dqk, dv, dtypeBytes) <= target.sharedMemBytes &&
+        accRegs <= target.registersPerThread / 2 && d <= 128)
+      return c;
+  }
+  if (d > 128)
+    return {64, 32, 4, target.kind == TargetKind::ROCDL ? 1 : 2};
+  return candidates.back();
+}

@@ -1,0 +1,111 @@
+//===- AttnSelectSchedule.cpp - pick tiles and kernel family --------------===//
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Passes.h"
+#include "attn/Target/TargetInfo.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNSELECTSCHEDULE
+#include "passes/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+int64_t bytesOf(Type t) { return t.isF32() ? 4 : 2; }
+
+struct AttnSelectSchedulePass
+    : mlir::attn::impl::AttnSelectScheduleBase<AttnSelectSchedulePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    std::optional<TargetInfo> info = lookupTarget(target);
+    if (!info) {
+      getOperation()->emitError()
+          << "unknown target '" << target << "' (known: "
+          << llvm::join(knownTargets(), ", ") << ")";
+      return signalPassFailure();
+    }
+    WalkResult result = getOperation()->walk([&](Operation *op) {
+      if (auto attn = dyn_cast<AttentionOp>(op))
+        return select(attn, *info);
+      if (auto linear = dyn_cast<LinearAttentionOp>(op))
+        return selectLinear(linear, *info);
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+
+  /// Keeps a user tiling after checking it fits the target; otherwise asks
+  /// the cost model.
+  FailureOr<TilingAttr> chooseTiling(Operation *op, TilingAttr given,
+                                     const TargetInfo &info, int64_t dqk,
+                                     int64_t dv, int64_t eltBytes) {
+    if (given) {
+      TileChoice c{given.getBlockQ(), given.getBlockKv(), given.getWarps(),
+                   given.getStages()};
+      int64_t need = sharedMemoryNeeded(c, dqk, dv, eltBytes);
+      if (info.kind != TargetKind::CPU && need > info.sharedMemBytes)
+        return op->emitOpError()
+               << "tiling " << given << " needs " << need
+               << " bytes of shared memory but " << info.name << " offers "
+               << info.sharedMemBytes;
+      if (info.kind != TargetKind::CPU &&
+          (given.getBlockQ() < 16 || given.getBlockKv() < 16))
+        return op->emitOpError()
+               << "tiling " << given << " is below the 16x16 tensor-core "
+               << "fragment of " << info.name;
+      return given;
+    }
+    TileChoice c = defaultTiles(info, dqk, dv, eltBytes);
+    return TilingAttr::get(op->getContext(), c.blockQ, c.blockKV, c.warps,
+                           c.stages);
+  }
+
+  WalkResult select(AttentionOp op, const TargetInfo &info) {
+    int64_t eltBytes = bytesOf(op.getQuery().getType().getElementType());
+    FailureOr<TilingAttr> tiling =
+        chooseTiling(op, op.getTilingAttr(), info, op.getHeadDimQK(),
+                     op.getHeadDimV(), eltBytes);
+    if (failed(tiling))
+      return WalkResult::interrupt();
+    op.setTilingAttr(*tiling);
+    ScheduleAttr schedule = op.getScheduleAttr();
+    if (schedule && schedule.getKind() != ScheduleStrategy::auto_)
+      return WalkResult::advance();
+    // Decode-like problems (few query tiles) leave most SMs idle under one
+    // work item per query tile: spread the KV work instead (stream-K).
+    auto q = op.getQuery().getType();
+    ScheduleStrategy kind = ScheduleStrategy::flash;
+    int64_t param = 0;
+    if (info.kind != TargetKind::CPU && q.hasStaticShape()) {
+      int64_t items = q.getDimSize(0) * q.getDimSize(1) *
+                      llvm::divideCeil(q.getDimSize(2), tiling->getBlockQ());
+      if (items < info.computeUnits) {
+        kind = ScheduleStrategy::stream_k;
+        param = info.computeUnits;
+      }
+    }
+    op.setScheduleAttr(ScheduleAttr::get(op.getContext(), kind, param));
+    return WalkResult::advance();
+  }
+
+  WalkResult selectLinear(LinearAttentionOp op, const TargetInfo &info) {
+    auto q = op.getQuery().getType();
+    FailureOr<TilingAttr> tiling =
+        chooseTiling(op, op.getTilingAttr(), info, op.getFeatureDim(),
+                     op.getValue().getType().getDimSize(3),
+                     bytesOf(q.getElementType()));
+    if (failed(tiling))
+      return WalkResult::interrupt();
+    op.setTilingAttr(*tiling);
+    return WalkResult::advance();
+  }
+};
+
+} // namespace

@@ -1,0 +1,75 @@
+//===- attention-opt.cpp - the attn compiler driver -----------------------===//
+//
+// mlir-opt with the attn dialect, its passes and pipelines, plus `--gen`,
+// which prints the attn IR of a spec string so nobody has to write MLIR by
+// hand for a standard layer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Frontend/SpecIR.h"
+#include "attn/InitAll.h"
+#include "attn/Passes.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+static llvm::cl::opt<std::string>
+    genSpec("gen",
+            llvm::cl::desc("Print the attn IR of a spec string, e.g. "
+                           "--gen=\"heads=32:8 seq=4096 dim=128 mask=causal\" "
+                           "(grammar: docs/spec-grammar.md)"),
+            llvm::cl::value_desc("spec"));
+
+/// Handles --gen: parse, validate, build, print. Returns the exit code.
+static int runGen(const std::string &text, StringRef outputFilename,
+                  DialectRegistry &registry) {
+  attn::AttentionSpec spec;
+  std::string error;
+  if (!attn::parseSpec(text, spec, error)) {
+    llvm::errs() << "attention-opt: error: bad spec: " << error << "\n";
+    return 1;
+  }
+  if (std::string invalid = attn::validateSpec(spec); !invalid.empty()) {
+    llvm::errs() << "attention-opt: error: invalid spec: " << invalid << "\n";
+    return 1;
+  }
+  MLIRContext context(registry);
+  OwningOpRef<ModuleOp> module = attn::buildModuleFromSpec(&context, spec);
+  if (failed(verify(*module))) {
+    llvm::errs() << "attention-opt: error: spec built invalid IR\n";
+    return 1;
+  }
+  std::string message;
+  auto output = openOutputFile(outputFilename, &message);
+  if (!output) {
+    llvm::errs() << "attention-opt: error: " << message << "\n";
+    return 1;
+  }
+  output->os() << "// spec: " << attn::printSpec(spec) << "\n";
+  module->print(output->os());
+  output->os() << "\n";
+  output->keep();
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  DialectRegistry registry;
+  attn::registerAllDialects(registry);
+  attn::registerAllPasses();
+
+  auto [inputFilename, outputFilename] = registerAndParseCLIOptions(
+      argc, argv, "attention-opt: the attn dialect compiler\n", registry);
+  if (genSpec.getNumOccurrences())
+    return runGen(genSpec, outputFilename, registry);
+  return asMainReturnCode(
+      MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
+}
