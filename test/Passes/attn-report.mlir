@@ -1,0 +1,30 @@
+// RUN: attention-opt %s --attn-report=target=cpu -o /dev/null | FileCheck %s
+
+// 256/32 = 8 query tiles x 8 KV tiles per head: the dense op runs all 64,
+// 2 * 2 heads * 256 * 256 * (64 + 64) FLOPs.
+// CHECK: attn-report @dense target=cpu tile=32x32 tiles: total=128 full=128 partial=0 empty=0 executed_gflop=0.033554 dense_gflop=0.033554
+func.func @dense(%q: tensor<1x2x256x64xf32>) -> tensor<1x2x256x64xf32> {
+  %o = attn.attention %q, %q, %q : tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32> -> tensor<1x2x256x64xf32>
+  return %o : tensor<1x2x256x64xf32>
+}
+
+// Causal: 28 full below the diagonal + 8 diagonal partial, 28 empty per head.
+// CHECK: attn-report @causal target=cpu tile=32x32 tiles: total=128 full=56 partial=16 empty=56
+func.func @causal(%q: tensor<1x2x256x64xf32>) -> tensor<1x2x256x64xf32> {
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32> -> tensor<1x2x256x64xf32>
+  return %o : tensor<1x2x256x64xf32>
+}
+
+// Window of 32 behind the diagonal: per query tile the diagonal tile and the
+// one before it are partial, nothing is full.
+// CHECK: attn-report @window target=cpu tile=32x32 tiles: total=128 full=0 partial=30 empty=98
+func.func @window(%q: tensor<1x2x256x64xf32>) -> tensor<1x2x256x64xf32> {
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<window(32, 0)>} : tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32> -> tensor<1x2x256x64xf32>
+  return %o : tensor<1x2x256x64xf32>
+}
+
+// CHECK: attn-report @dynamic: skipped (dynamic shape or mask_fn region)
+func.func @dynamic(%q: tensor<1x2x?x64xf32>) -> tensor<1x2x?x64xf32> {
+  %o = attn.attention %q, %q, %q : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  return %o : tensor<1x2x?x64xf32>
+}

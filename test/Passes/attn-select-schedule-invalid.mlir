@@ -1,0 +1,20 @@
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=gfx942 --verify-diagnostics
+// RUN: not attention-opt %s --attn-select-schedule=target=sm_42 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+
+// UNKNOWN: error: unknown target 'sm_42' (known: cpu, sm_80, sm_86, sm_89, sm_90, sm_90a, gfx90a, gfx942)
+
+// A tile whose staged K/V exceed the 64 KiB of LDS cannot be placed.
+func.func @too_big(%q: tensor<1x8x512x256xf16>) -> tensor<1x8x512x256xf16> {
+  // expected-error @+1 {{needs 327680 bytes of shared memory but gfx942 offers 65536}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 4, stages = 2>} : tensor<1x8x512x256xf16>, tensor<1x8x512x256xf16>, tensor<1x8x512x256xf16> -> tensor<1x8x512x256xf16>
+  return %o : tensor<1x8x512x256xf16>
+}
+
+// -----
+
+// Tensor-core fragments are 16x16 at least.
+func.func @too_small(%q: tensor<1x8x512x64xf16>) -> tensor<1x8x512x64xf16> {
+  // expected-error @+1 {{is below the 16x16 tensor-core fragment of gfx942}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 8, block_kv = 16, warps = 4, stages = 1>} : tensor<1x8x512x64xf16>, tensor<1x8x512x64xf16>, tensor<1x8x512x64xf16> -> tensor<1x8x512x64xf16>
+  return %o : tensor<1x8x512x64xf16>
+}

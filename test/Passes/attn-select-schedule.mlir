@@ -1,0 +1,43 @@
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=cpu | FileCheck %s --check-prefix=CPU
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90 | FileCheck %s --check-prefix=SM90
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=gfx942 | FileCheck %s --check-prefix=GFX942
+
+// CPU-LABEL: func.func @prefill
+// CPU: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>
+// SM90-LABEL: func.func @prefill
+// SM90: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>
+// GFX942-LABEL: func.func @prefill
+// GFX942: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 1>
+func.func @prefill(%q: tensor<4x16x2048x128xbf16>) -> tensor<4x16x2048x128xbf16> {
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<4x16x2048x128xbf16>, tensor<4x16x2048x128xbf16>, tensor<4x16x2048x128xbf16> -> tensor<4x16x2048x128xbf16>
+  return %o : tensor<4x16x2048x128xbf16>
+}
+
+// -----
+
+// Decode: 8 query heads x 1 tile leave most of 132 SMs idle, so the GPU
+// schedule spreads the KV work (stream-K); the CPU keeps flash.
+// CPU-LABEL: func.func @decode
+// CPU: schedule = #attn.schedule<flash>
+// SM90-LABEL: func.func @decode
+// SM90: schedule = #attn.schedule<stream_k(132)>
+// GFX942-LABEL: func.func @decode
+// GFX942: schedule = #attn.schedule<stream_k(304)>
+func.func @decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x8192x128xf16>) -> tensor<1x8x1x128xf16> {
+  %o = attn.attention %q, %k, %k : tensor<1x8x1x128xf16>, tensor<1x8x8192x128xf16>, tensor<1x8x8192x128xf16> -> tensor<1x8x1x128xf16>
+  return %o : tensor<1x8x1x128xf16>
+}
+
+// -----
+
+// A user tiling is kept as given.
+// CPU-LABEL: func.func @user_tiling
+// CPU: tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>
+// SM90-LABEL: func.func @user_tiling
+// SM90: tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>
+// GFX942-LABEL: func.func @user_tiling
+// GFX942: tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>
+func.func @user_tiling(%q: tensor<1x8x512x64xf16>) -> tensor<1x8x512x64xf16> {
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>} : tensor<1x8x512x64xf16>, tensor<1x8x512x64xf16>, tensor<1x8x512x64xf16> -> tensor<1x8x512x64xf16>
+  return %o : tensor<1x8x512x64xf16>
+}
