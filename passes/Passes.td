@@ -33,4 +33,29 @@ def AttnReport : Pass<"attn-report"> {
   ];
 }
 
+def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
+  let summary = "Lower attn.attention to a target-independent tile program";
+  let description = [{
+    Replaces each function whose body is one attn.attention with a kernel of
+    the same name over memrefs (destination-passing: outputs are arguments):
+    `(Q, K, V, [gate], [bias], [doc_ids], [block_mask], O, [LSE],
+    wi_begin, wi_end[, tile_counts])`. Batch and sequence lengths are dynamic.
+    The body is an `scf.forall` over work items (batch x query head x query
+    tile) in [wi_begin, wi_end), each running the online-softmax loop over
+    KV tiles: tiles the mask analysis proves empty are skipped, full tiles
+    run without mask code, partial tiles evaluate the mask per element.
+    Requires the tiling chosen by attn-select-schedule.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+  let options = [
+    Option<"countTiles", "count-tiles", "bool", /*default=*/"false",
+           "Add a memref<2xi64> argument counting executed full / partial "
+           "tiles (instrumentation for tests)">,
+  ];
+}
+
 #endif // ATTN_PASSES_TD
