@@ -3,16 +3,20 @@
 #include "attn/InitAll.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Passes.h"
+#include "attn/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -37,4 +41,8 @@ void mlir::attn::registerAllPasses() {
   attn::registerAttnPasses();
   mlir::registerTransformsPasses();
   mlir::registerConversionPasses();
+  mlir::registerSCFPasses();
+  mlir::arith::registerArithPasses();
+  mlir::memref::registerMemRefPasses();
+  attn::registerAttnPipelines();
 }

@@ -1,0 +1,453 @@
+//===- attention-run.cpp - compile, run and check an attention kernel -----===//
+//
+// attention-run [file.mlir] --spec="<spec>" --target=cpu --check [--seed N]
+//   [--bench] [--dump=DIR] [--inputs=DIR] [--count-tiles] [--num-threads N]
+//
+// Compiles the op for the CPU (attn-to-cpu-pipeline, LLVM IR, clang -shared),
+// runs it on deterministic random inputs (or .npy files), and compares with
+// the fp64 reference. Exit codes: 0 pass, 1 mismatch, 2 usage/compile error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Analysis/MaskAnalysis.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Frontend/SpecIR.h"
+#include "attn/InitAll.h"
+#include "attn/Passes.h"
+#include "attn/Pipelines.h"
+#include "attn/Reference/Npy.h"
+#include "attn/Reference/Reference.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+using namespace mlir;
+using namespace mlir::attn;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[file.mlir]"),
+                                      cl::init(""));
+static cl::opt<std::string> specText("spec", cl::desc("Spec string"),
+                                     cl::init(""));
+static cl::opt<std::string> target("target", cl::desc("Target (cpu)"),
+                                   cl::init("cpu"));
+static cl::opt<bool> check("check", cl::desc("Compare with the reference"));
+static cl::opt<bool> bench("bench", cl::desc("Time compile and run"));
+static cl::opt<unsigned> seed("seed", cl::desc("Input seed"), cl::init(1));
+static cl::opt<unsigned> threads("num-threads", cl::desc("Worker threads (0: all)"),
+                                 cl::init(0));
+static cl::opt<unsigned> reps("reps", cl::desc("Timed runs for --bench"),
+                              cl::init(5));
+static cl::opt<std::string> dumpDir("dump", cl::desc("Write .npy files"),
+                                    cl::init(""));
+static cl::opt<std::string> inputsDir("inputs",
+                                      cl::desc("Read inputs from .npy files"),
+                                      cl::init(""));
+static cl::opt<bool> countTiles(
+    "count-tiles",
+    cl::desc("Count executed tiles and require them to match the analysis"));
+static cl::opt<std::string> keepDir("keep", cl::desc("Keep .ll/.so here"),
+                                    cl::init(""));
+
+namespace {
+
+/// MLIR's ranked memref descriptor, the C ABI of `_mlir_ciface_*`.
+template <int Rank> struct MemRef {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[Rank];
+  int64_t strides[Rank];
+};
+
+/// A kernel buffer with its descriptor; rank <= 4.
+struct Buffer {
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+  MemRef<4> desc;
+  void init(const std::vector<int64_t> &s, size_t eltBytes) {
+    shape = s;
+    int64_t n = 1;
+    for (int64_t d : s)
+      n *= d;
+    bytes.assign(n * eltBytes, 0);
+    desc.allocated = desc.aligned = bytes.data();
+    desc.offset = 0;
+    // Descriptors of rank R only read the first R sizes and strides; the
+    // struct layout is sizes[R] then strides[R], so pack them accordingly.
+    int64_t *fields = desc.sizes;
+    int64_t stride = 1;
+    size_t r = s.size();
+    for (size_t i = 0; i < r; ++i)
+      fields[i] = s[i];
+    for (size_t i = r; i-- > 0;) {
+      fields[r + i] = stride;
+      stride *= s[i];
+    }
+  }
+};
+
+int fail(const std::string &msg, int code = 2) {
+  llvm::errs() << "attention-run: error: " << msg << "\n";
+  return code;
+}
+
+size_t eltBytes(DType t) { return t == DType::F32 ? 4 : 2; }
+
+void fillFloat(Buffer &buf, const RefTensor &t, DType dtype) {
+  buf.init(t.shape, eltBytes(dtype));
+  if (dtype == DType::F32) {
+    std::vector<float> v = toF32(t);
+    memcpy(buf.bytes.data(), v.data(), v.size() * 4);
+  } else {
+    std::vector<uint16_t> v =
+        dtype == DType::F16 ? toF16Bits(t) : toBF16Bits(t);
+    memcpy(buf.bytes.data(), v.data(), v.size() * 2);
+  }
+}
+
+RefTensor readFloat(const Buffer &buf, DType dtype) {
+  if (dtype == DType::F32)
+    return fromF32(buf.shape, reinterpret_cast<const float *>(buf.bytes.data()));
+  auto *p = reinterpret_cast<const uint16_t *>(buf.bytes.data());
+  return dtype == DType::F16 ? fromF16Bits(buf.shape, p)
+                             : fromBF16Bits(buf.shape, p);
+}
+
+using KernelFn = void (*)(...);
+
+/// Calls the C entry with descriptor pointers and the work-item range. All
+/// arguments are pointer-sized integers, so one variadic-free signature per
+/// arity covers every kernel.
+void callKernel(void *fn, const std::vector<void *> &descs, int64_t begin,
+                int64_t end, void *counts) {
+  std::vector<intptr_t> a;
+  for (void *d : descs)
+    a.push_back(reinterpret_cast<intptr_t>(d));
+  a.push_back(begin);
+  a.push_back(end);
+  if (counts)
+    a.push_back(reinterpret_cast<intptr_t>(counts));
+  using I = intptr_t;
+  switch (a.size()) {
+#define CASE(N, ...)                                                           \
+  case N:                                                                      \
+    reinterpret_cast<void (*)(__VA_ARGS__)>(fn)
+    CASE(6, I, I, I, I, I, I)(a[0], a[1], a[2], a[3], a[4], a[5]);
+    break;
+    CASE(7, I, I, I, I, I, I, I)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+    break;
+    CASE(8, I, I, I, I, I, I, I, I)
+    (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+    break;
+    CASE(9, I, I, I, I, I, I, I, I, I)
+    (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+    break;
+    CASE(10, I, I, I, I, I, I, I, I, I, I)
+    (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+    break;
+    CASE(11, I, I, I, I, I, I, I, I, I, I, I)
+    (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    break;
+    CASE(12, I, I, I, I, I, I, I, I, I, I, I, I)
+    (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+    break;
+#undef CASE
+  default:
+    llvm::report_fatal_error("unsupported kernel arity");
+  }
+}
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "attention-run\n");
+  if (target != "cpu")
+    return fail("target '" + target +
+                "' cannot run here; attention-run executes the cpu target");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  // The op: from a spec string or from an .mlir file.
+  AttentionSpec spec;
+  OwningOpRef<ModuleOp> module;
+  if (!specText.empty()) {
+    std::string error;
+    if (!parseSpec(specText, spec, error))
+      return fail("bad spec: " + error);
+    if (std::string bad = validateSpec(spec); !bad.empty())
+      return fail("invalid spec: " + bad);
+    module = buildModuleFromSpec(&context, spec);
+  } else if (!inputFile.empty()) {
+    module = parseSourceFile<ModuleOp>(inputFile, &context);
+    if (!module)
+      return fail("cannot parse " + inputFile);
+    Operation *found = nullptr;
+    module->walk([&](Operation *op) {
+      if (isa<AttentionOp, LinearAttentionOp>(op) && !found)
+        found = op;
+    });
+    if (!found)
+      return fail(inputFile + " has no attn op");
+    FailureOr<AttentionSpec> s = specFromOp(found);
+    if (failed(s))
+      return fail("cannot derive a spec from " + inputFile);
+    spec = *s;
+  } else {
+    return fail("give --spec=\"...\" or an .mlir file");
+  }
+  if (spec.kind == OpKind::Linear)
+    return fail("linear attention has no CPU lowering yet");
+  spec.name = spec.name.empty() ? "attention" : spec.name;
+
+  // Compile: attn -> LLVM dialect -> LLVM IR -> clang -shared.
+  double t0 = now();
+  {
+    PassManager pm(&context);
+    pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
+    if (failed(pm.run(*module)))
+      return fail("schedule selection failed");
+  }
+  int64_t blockQ = 0;
+  std::string kernelName;
+  module->walk([&](AttentionOp op) {
+    blockQ = op.getTilingAttr().getBlockQ();
+    kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
+  });
+  CPUPipelineOptions options;
+  options.countTiles = countTiles;
+  PassManager pm(&context);
+  buildAttnToCPUPipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return fail("lowering failed");
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, kernelName);
+  if (!llvmModule)
+    return fail("translation to LLVM IR failed");
+  llvmModule->setTargetTriple(llvm::Triple("x86_64-pc-linux-gnu"));
+  llvm::SmallString<128> dir(keepDir);
+  if (dir.empty() &&
+      llvm::sys::fs::createUniqueDirectory("attention-run", dir))
+    return fail("cannot create a temporary directory");
+  llvm::sys::fs::create_directories(dir);
+  std::string llPath = (dir + "/" + kernelName + ".ll").str();
+  std::string soPath = (dir + "/" + kernelName + ".so").str();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(llPath, ec);
+    if (ec)
+      return fail("cannot write " + llPath);
+    llvmModule->print(os, nullptr);
+  }
+  std::string clang = ATTN_CLANG;
+  llvm::SmallVector<llvm::StringRef> args = {
+      clang, "-O3", "-shared", "-fPIC", "-Wno-override-module",
+      llPath, "-o", soPath, "-lm"};
+  std::string errMsg;
+  if (llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0,
+                                &errMsg) != 0)
+    return fail("clang failed: " + errMsg);
+  double compileSeconds = now() - t0;
+  void *lib = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return fail(std::string("dlopen: ") + dlerror());
+  void *fn = dlsym(lib, ("_mlir_ciface_" + kernelName).c_str());
+  if (!fn)
+    return fail("kernel entry _mlir_ciface_" + kernelName + " not found");
+
+  // Inputs.
+  AttentionIO io = makeRandomInputs(spec, seed);
+  if (!inputsDir.empty()) {
+    auto readInto = [&](const char *file, RefTensor &t) -> bool {
+      std::string path = inputsDir + "/" + file, error;
+      if (!llvm::sys::fs::exists(path))
+        return true;
+      return readNpy(path, t, error) || (fail(error), false);
+    };
+    if (!readInto("q.npy", io.q) || !readInto("k.npy", io.k) ||
+        !readInto("v.npy", io.v) || !readInto("gate.npy", io.gate) ||
+        !readInto("bias.npy", io.bias))
+      return 2;
+  }
+  if (std::string bad = checkInputs(spec, io); !bad.empty())
+    return fail("inputs: " + bad);
+  // Kernels see dtype-rounded operands; the reference gets the same values.
+  DType dt = spec.dtype;
+  io.q = castTo(io.q, dt), io.k = castTo(io.k, dt), io.v = castTo(io.v, dt);
+  if (!io.gate.empty())
+    io.gate = castTo(io.gate, dt);
+  if (!io.bias.empty())
+    io.bias = castTo(io.bias, dt);
+
+  Buffer q, k, v, gate, bias, doc, blocks, out, lse;
+  fillFloat(q, io.q, dt);
+  fillFloat(k, io.k, dt);
+  fillFloat(v, io.v, dt);
+  std::vector<void *> descs = {&q.desc, &k.desc, &v.desc};
+  if (spec.gate != GateKind::None) {
+    fillFloat(gate, io.gate, dt);
+    descs.push_back(&gate.desc);
+  }
+  if (spec.bias) {
+    fillFloat(bias, io.bias, dt);
+    descs.push_back(&bias.desc);
+  }
+  if (spec.usesDocument()) {
+    doc.init({spec.batch, spec.skv}, 4);
+    memcpy(doc.bytes.data(), io.docIds.data(), io.docIds.size() * 4);
+    descs.push_back(&doc.desc);
+  }
+  if (const MaskSpec *m = spec.runtimeBlockMask()) {
+    blocks.init({spec.batch, spec.hq, llvm::divideCeil(spec.sq, m->blockQ),
+                 llvm::divideCeil(spec.skv, m->blockKV)},
+                1);
+    memcpy(blocks.bytes.data(), io.blockMask.data(), io.blockMask.size());
+    descs.push_back(&blocks.desc);
+  }
+  out.init({spec.batch, spec.hq, spec.sq, spec.dv}, eltBytes(dt));
+  descs.push_back(&out.desc);
+  if (spec.lse) {
+    lse.init({spec.batch, spec.hq, spec.sq}, 4);
+    descs.push_back(&lse.desc);
+  }
+
+  int64_t workItems =
+      spec.batch * spec.hq * llvm::divideCeil(spec.sq, blockQ);
+  unsigned nThreads = countTiles ? 1
+                      : threads  ? threads
+                                 : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<int64_t> counts(2, 0);
+  MemRef<1> countsDesc{counts.data(), counts.data(), 0, {2}, {1}};
+  auto runOnce = [&]() {
+    std::vector<std::thread> pool;
+    int64_t per = llvm::divideCeil(workItems, nThreads);
+    for (unsigned t = 0; t < nThreads; ++t) {
+      int64_t b = t * per, e = std::min(workItems, b + per);
+      if (b >= e)
+        break;
+      pool.emplace_back([&, b, e] {
+        callKernel(fn, descs, b, e, countTiles ? &countsDesc : nullptr);
+      });
+    }
+    for (std::thread &th : pool)
+      th.join();
+  };
+  runOnce();
+
+  int status = 0;
+  llvm::outs() << "attention-run: " << printSpec(spec) << "\n";
+  if (countTiles) {
+    TileStats stats = analyzeTiles(spec, blockQ,
+                                   spec.blockKV ? spec.blockKV : blockQ);
+    bool match = counts[0] == stats.full && counts[1] == stats.partial;
+    llvm::outs() << "tiles executed: full=" << counts[0]
+                 << " partial=" << counts[1] << "; analysis: total="
+                 << stats.total << " full=" << stats.full
+                 << " partial=" << stats.partial << " empty=" << stats.empty
+                 << (match ? " (match)" : " (MISMATCH)") << "\n";
+    if (!match)
+      status = 1;
+  }
+  RefTensor got = readFloat(out, dt);
+  RefTensor gotLse;
+  if (spec.lse)
+    gotLse = fromF32(lse.shape, reinterpret_cast<float *>(lse.bytes.data()));
+  if (!dumpDir.empty()) {
+    llvm::sys::fs::create_directories(dumpDir);
+    std::string error;
+    auto w = [&](const char *f, const RefTensor &t, NpyDType d) {
+      if (!t.empty() && !writeNpy(dumpDir + "/" + f, t, d, error))
+        fail(error);
+    };
+    w("q.npy", io.q, NpyDType::F32);
+    w("k.npy", io.k, NpyDType::F32);
+    w("v.npy", io.v, NpyDType::F32);
+    w("gate.npy", io.gate, NpyDType::F32);
+    w("bias.npy", io.bias, NpyDType::F32);
+    w("out.npy", got, NpyDType::F32);
+    w("lse.npy", gotLse, NpyDType::F32);
+  }
+  if (check) {
+    ReferenceResult ref = runReference(spec, io);
+    double maxRef = 0;
+    for (double x : ref.out.data)
+      maxRef = std::max(maxRef, std::fabs(x));
+    // Normwise bound: f32 within 1e-5 relative; f16/bf16 within two units
+    // in the last place of the output scale, what one plain unfused kernel
+    // in that dtype reaches (it rounds S, P and O).
+    double tol = dt == DType::F32 ? 1e-5 : (dt == DType::F16 ? 0x1p-9 : 0x1p-7);
+    Comparison c = compareTensors(got, ref.out, std::max(maxRef, 1e-30));
+    bool ok = c.error.empty() && c.maxRelError <= tol;
+    for (double x : got.data)
+      ok &= !std::isnan(x);
+    llvm::outs() << llvm::format("check out: max_abs_err=%.3e "
+                                 "max_rel_err=%.3e tol=%.1e (%s) %s\n",
+                                 c.maxAbsError, c.maxRelError, tol,
+                                 toString(dt), ok ? "PASS" : "FAIL");
+    if (spec.lse) {
+      Comparison cl = compareTensors(gotLse, ref.lse, 1.0);
+      bool lok = cl.error.empty() && cl.maxRelError <= std::max(tol, 1e-5);
+      llvm::outs() << llvm::format("check lse: max_abs_err=%.3e %s\n",
+                                   cl.maxAbsError, lok ? "PASS" : "FAIL");
+      ok &= lok;
+    }
+    if (!ok)
+      status = 1;
+  }
+  if (bench) {
+    std::vector<double> times;
+    for (unsigned r = 0; r < reps; ++r) {
+      double s = now();
+      runOnce();
+      times.push_back(now() - s);
+    }
+    std::sort(times.begin(), times.end());
+    double median = times[times.size() / 2];
+    TileStats stats = analyzeTiles(spec, blockQ, blockQ);
+    llvm::outs() << llvm::format(
+        "bench: compile_s=%.3f run_ms=%.3f (median of %u, %u threads) "
+        "executed_gflops=%.3f\n",
+        compileSeconds, median * 1e3, static_cast<unsigned>(reps), nThreads,
+        stats.flops * 1e-9 / median);
+  }
+  dlclose(lib);
+  if (keepDir.empty())
+    llvm::sys::fs::remove_directories(dir);
+  return status;
+}
