@@ -26,12 +26,15 @@ void mlir::attn::buildAttnToCPUPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // attention-opt --convert-math-to-libm --convert-scf-to-cf --arith-expand
+  // attention-opt --convert-math-to-libm --convert-scf-to-cf --arith-expand=include-bf16
   //   --expand-strided-metadata --finalize-memref-to-llvm --convert-to-llvm
   //   --reconcile-unrealized-casts
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(arith::createArithExpandOpsPass());
+  // bf16 conversions become integer ops: no compiler-rt helpers needed.
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());

@@ -118,7 +118,8 @@ double mlir::attn::alibiSlope(int64_t h, int64_t n) {
     m *= 2;
   // For a power of two P the slopes are 2^(-8 (k+1) / P), k = 0..P-1.
   if (h < m)
-    return std::exp2(-8.0 * static_cast<double>(h + 1) / static_cast<double>(m));
+    return std::exp2(-8.0 * static_cast<double>(h + 1) /
+                     static_cast<double>(m));
   // The remaining heads take the even-indexed slopes (0, 2, 4, ...) of the
   // sequence for 2m (the paper's interleaving rule).
   int64_t k = 2 * (h - m);
@@ -184,25 +185,43 @@ bool parseFloat(const std::string &s, double &out) {
   errno = 0;
   char *end = nullptr;
   double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v))
+  // ERANGE also flags subnormal results, which are exact enough to keep;
+  // reject only overflow and total underflow to zero.
+  if (end != s.c_str() + s.size() || !std::isfinite(v) ||
+      (errno == ERANGE && v == 0))
     return false;
   out = v;
   return true;
 }
 
-/// Shortest decimal that reads back to exactly `v`.
+/// Shortest decimal that reads back to exactly `v`. Plain notation where it
+/// is short, since `%g` would print 50 as `5e+01` and `+` separates parts
+/// of a spec value (`score=softcap:50+alibi`).
 std::string formatDouble(double v) {
-  char buf[64];
+  char buf[512];
+  double a = std::fabs(v);
+  if (v == 0 || (a >= 1e-5 && a < 1e15)) {
+    for (int prec = 0; prec <= 20; ++prec) {
+      std::snprintf(buf, sizeof(buf), "%.*f", prec, v);
+      if (std::strtod(buf, nullptr) == v)
+        return buf;
+    }
+  }
   for (int prec = 1; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof(buf), "%.*g", prec, v);
     if (std::strtod(buf, nullptr) == v)
       break;
   }
-  return buf;
+  std::string r = buf;
+  size_t plus = r.find("e+");
+  if (plus != std::string::npos)
+    r.erase(plus + 1, 1);
+  return r;
 }
 
 bool isIdent(const std::string &s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
+  if (s.empty() ||
+      !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
     return false;
   for (char c : s)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
@@ -492,7 +511,7 @@ bool SpecParser::parseHeads(const std::string &v) {
       return fail(std::string("heads preset '") + pr.name + "' expects " +
                   (want == 3 ? "gqa:H:G" : std::string(pr.name) + ":H") +
                   ", got '" + v + "'");
-    int64_t h, g = 0;
+    int64_t h = 0, g = 0;
     if (!getInt(p[1], h) || (want == 3 && !getInt(p[2], g)))
       return false;
     // The SQA family divides H; a remainder would silently change the ratio.
@@ -576,7 +595,8 @@ bool SpecParser::parseMaskPart(const std::string &part, MaskSpec &m,
       return false;
     if (m.causal != CausalAlign::None)
       return fail("mask part '" + part + "' repeats causal");
-    m.causal = head == "causal" ? CausalAlign::BottomRight : CausalAlign::TopLeft;
+    m.causal =
+        head == "causal" ? CausalAlign::BottomRight : CausalAlign::TopLeft;
     return true;
   }
   if (head == "window") {
@@ -612,7 +632,8 @@ bool SpecParser::parseMaskPart(const std::string &part, MaskSpec &m,
     if (!parsePair(p[1], bq, bk))
       return badNumber(p[1]);
     // blocks and blockmask share one block size in MaskSpec.
-    if ((m.blockQ != 0 || m.blockKV != 0) && (m.blockQ != bq || m.blockKV != bk))
+    if ((m.blockQ != 0 || m.blockKV != 0) &&
+        (m.blockQ != bq || m.blockKV != bk))
       return fail("mask part '" + part + "' uses a block size different from " +
                   std::to_string(m.blockQ) + "x" + std::to_string(m.blockKV));
     m.blockQ = bq;
@@ -1027,10 +1048,12 @@ std::string mlir::attn::validateSpec(const AttentionSpec &s) {
       ((s.blockQ != 0 || s.blockKV != 0) && (s.blockQ < 1 || s.blockKV < 1)))
     return "tile sizes must be > 0, got tile=" + str(s.blockQ) + "x" +
            str(s.blockKV);
+  // 0 leaves the choice to the compiler, so only negatives are wrong.
   if (s.warps < 0)
-    return "warps must be >= 1, got " + str(s.warps);
+    return "warps must be >= 1 (0 = compiler's choice), got " + str(s.warps);
   if (s.stages < 0)
-    return "stages must be >= 1, got " + str(s.stages);
+    return "stages must be >= 1 (0 = compiler's choice), got " +
+           str(s.stages);
   if ((s.schedule == ScheduleKind::SplitKV ||
        s.schedule == ScheduleKind::StreamK) &&
       s.scheduleParam < 1)
