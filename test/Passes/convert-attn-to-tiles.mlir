@@ -1,0 +1,36 @@
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=cpu --convert-attn-to-tiles | FileCheck %s
+
+// The kernel keeps the function's name, takes memrefs with dynamic batch and
+// lengths (destination-passing: O and LSE are arguments) and a work-item range.
+// CHECK-LABEL: func.func @causal(
+// CHECK-SAME: %[[Q:.+]]: memref<?x4x?x32xf16>, %[[K:.+]]: memref<?x2x?x32xf16>, %[[V:.+]]: memref<?x2x?x32xf16>, %[[O:.+]]: memref<?x4x?x32xf16>, %[[LSE:.+]]: memref<?x4x?xf32>, %[[BEGIN:.+]]: index, %[[END:.+]]: index)
+// CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK: scf.forall (%[[WI:.+]]) = (%[[BEGIN]]) to (%[[END]]) step (1)
+// CHECK: memref.alloca_scope
+// Loop over KV tiles; empty tiles skipped, full tiles without mask code.
+// CHECK: scf.for
+// CHECK: %[[NOT_EMPTY:.+]] = arith.xori
+// CHECK: scf.if %[[NOT_EMPTY]] {
+// CHECK-NEXT: scf.if %{{.+}} {
+// CHECK-NOT: arith.cmpi
+// CHECK: } else {
+// CHECK: arith.cmpi sle
+// CHECK: arith.select
+// CHECK: math.exp
+// CHECK: math.log
+func.func @causal(%q: tensor<1x4x64x32xf16>, %k: tensor<1x2x64x32xf16>) -> (tensor<1x4x64x32xf16>, tensor<1x4x64xf32>) {
+  %o, %l = attn.attention %q, %k, %k {mask = #attn.mask<causal>} : tensor<1x4x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x4x64x32xf16>, tensor<1x4x64xf32>
+  return %o, %l : tensor<1x4x64x32xf16>, tensor<1x4x64xf32>
+}
+
+// -----
+
+// Static block layouts and ALiBi slopes become constant tables.
+// CHECK-DAG: memref.global "private" constant @blocks_blocks0 : memref<2x2xindex> = dense<{{\[\[}}1, 0], [1, 1]]>
+// CHECK-DAG: memref.global "private" constant @blocks_tile_classes0 : memref<2x2xindex> = dense<{{\[\[}}2, 0], [2, 2]]>
+// CHECK-DAG: memref.global "private" constant @blocks_alibi_slopes : memref<2xf32>
+// CHECK-LABEL: func.func @blocks(
+func.func @blocks(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<blocks(32, 32, "10/11")>, score_mod = #attn.score_mod<alibi>, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>} : tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32> -> tensor<1x2x64x32xf32>
+  return %o : tensor<1x2x64x32xf32>
+}
