@@ -62,6 +62,9 @@ def configs():
         "heads=2 seq=64 dim=64 scale=20000 lse=1",
         "heads=2 seq=64 dim=64 scale=-20000 mask=causal",
         "heads=2 seq=64 dim=64 scale=20000 dtype=f16 mask=window:4",
+        # Many work items with 128-wide tiles (per-work-item scratch must not
+        # accumulate on the stack).
+        "heads=16 seq=1024 dim=128 mask=causal",
         # Skv = 1.
         "heads=4:2 seq=16:1 dim=32",
         "heads=4:2 seq=16:1 dim=32 mask=causal lse=1",

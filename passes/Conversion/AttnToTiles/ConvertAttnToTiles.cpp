@@ -566,18 +566,17 @@ func::FuncOp KernelEmitter::emit() {
       b, ArrayRef<OpFoldResult>{begin}, ArrayRef<OpFoldResult>{end},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{}, std::nullopt);
   b.setInsertionPointToStart(forall.getBody());
-  // Scratch tiles live in a per-work-item stack scope.
-  auto scope = memref::AllocaScopeOp::create(b, TypeRange{});
-  Block *scopeBody = new Block();
-  scope.getBodyRegion().push_back(scopeBody);
-  b.setInsertionPointToStart(scopeBody);
-  qTile = memref::AllocaOp::create(b, mem({bq, spec.dqk}, f32));
-  sRow = memref::AllocaOp::create(b, mem({bk}, f32));
-  acc = memref::AllocaOp::create(b, mem({bq, spec.dv}, f32));
-  mRow = memref::AllocaOp::create(b, mem({bq}, f32));
-  lRow = memref::AllocaOp::create(b, mem({bq}, f32));
+  // Scratch tiles are private to a work item. They are heap buffers, not
+  // stack ones: canonicalization inlines a memref.alloca_scope inside a loop
+  // body, after which allocas would grow the stack once per work item.
+  qTile = memref::AllocOp::create(b, mem({bq, spec.dqk}, f32));
+  sRow = memref::AllocOp::create(b, mem({bk}, f32));
+  acc = memref::AllocOp::create(b, mem({bq, spec.dv}, f32));
+  mRow = memref::AllocOp::create(b, mem({bq}, f32));
+  lRow = memref::AllocOp::create(b, mem({bq}, f32));
   emitWorkItem(forall.getInductionVar(0));
-  memref::AllocaScopeReturnOp::create(b, ValueRange{});
+  for (Value buffer : {qTile, sRow, acc, mRow, lRow})
+    memref::DeallocOp::create(b, buffer);
   b.setInsertionPointToEnd(entry);
   func::ReturnOp::create(b);
   return fn;
