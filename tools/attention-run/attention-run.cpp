@@ -137,8 +137,6 @@ RefTensor readFloat(const Buffer &buf, DType dtype) {
                              : fromBF16Bits(buf.shape, p);
 }
 
-using KernelFn = void (*)(...);
-
 /// Calls the C entry with descriptor pointers and the work-item range. All
 /// arguments are pointer-sized integers, so one variadic-free signature per
 /// arity covers every kernel.
@@ -243,10 +241,11 @@ int main(int argc, char **argv) {
     if (failed(pm.run(*module)))
       return fail("schedule selection failed");
   }
-  int64_t blockQ = 0;
+  int64_t blockQ = 0, blockKV = 0;
   std::string kernelName;
   module->walk([&](AttentionOp op) {
     blockQ = op.getTilingAttr().getBlockQ();
+    blockKV = op.getTilingAttr().getBlockKv();
     kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
   });
   CPUPipelineOptions options;
@@ -373,8 +372,7 @@ int main(int argc, char **argv) {
   int status = 0;
   llvm::outs() << "attention-run: " << printSpec(spec) << "\n";
   if (countTiles) {
-    TileStats stats = analyzeTiles(spec, blockQ,
-                                   spec.blockKV ? spec.blockKV : blockQ);
+    TileStats stats = analyzeTiles(spec, blockQ, blockKV);
     bool match = counts[0] == stats.full && counts[1] == stats.partial;
     llvm::outs() << "tiles executed: full=" << counts[0]
                  << " partial=" << counts[1] << "; analysis: total="
@@ -439,7 +437,7 @@ int main(int argc, char **argv) {
     }
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
-    TileStats stats = analyzeTiles(spec, blockQ, blockQ);
+    TileStats stats = analyzeTiles(spec, blockQ, blockKV);
     llvm::outs() << llvm::format(
         "bench: compile_s=%.3f run_ms=%.3f (median of %u, %u threads) "
         "executed_gflops=%.3f\n",

@@ -234,7 +234,6 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
 }
 
 void MaskAttr::print(AsmPrinter &printer) const {
-  SmallVector<std::string> parts;
   llvm::raw_ostream &os = printer.getStream();
   printer << "<";
   if (isNone()) {

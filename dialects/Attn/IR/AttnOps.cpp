@@ -121,8 +121,7 @@ LogicalResult AttentionOp::verify() {
                    v = getValue().getType();
   if (failed(verifyQKV(op, q, k, v, /*linear=*/false)))
     return failure();
-  int64_t b = q.getDimSize(0), hq = q.getDimSize(1), sq = q.getDimSize(2),
-          dqk = q.getDimSize(3);
+  int64_t b = q.getDimSize(0), hq = q.getDimSize(1), sq = q.getDimSize(2);
   int64_t hk = k.getDimSize(1), skv = k.getDimSize(2);
   int64_t hv = v.getDimSize(1), dv = v.getDimSize(3);
   Type elt = q.getElementType();
@@ -247,7 +246,6 @@ LogicalResult AttentionOp::verify() {
                              << " gives " << kvTiles;
     }
   }
-  (void)dqk;
   return success();
 }
 

@@ -344,7 +344,6 @@ void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
 }
 
 void KernelEmitter::emitWorkItem(Value wi) {
-  using P = arith::CmpIPredicate;
   Value c0 = idx(0), c1 = idx(1);
   Value perBatch = mul(idx(spec.hq), numQTiles);
   Value bIdx = arith::DivUIOp::create(b, wi, perBatch);
@@ -440,7 +439,6 @@ void KernelEmitter::emitWorkItem(Value wi) {
     });
     scf::YieldOp::create(b);
   });
-  (void)P::eq;
 }
 
 func::FuncOp KernelEmitter::emit() {
@@ -508,11 +506,9 @@ func::FuncOp KernelEmitter::emit() {
     patterns.assign(spec.perHead.begin(), spec.perHead.end());
     SmallVector<int64_t> assign;
     for (int64_t h = 0; h < spec.hq; ++h)
-      assign.push_back(spec.maskForHead(h) == spec.perHead[0]
-                           ? 0
-                           : (spec.perHeadAssign.empty()
-                                  ? h % static_cast<int64_t>(patterns.size())
-                                  : spec.perHeadAssign[h]));
+      assign.push_back(spec.perHeadAssign.empty()
+                           ? h % static_cast<int64_t>(patterns.size())
+                           : spec.perHeadAssign[h]);
     patternOfHead = constantTable(
         "pattern_of_head", {spec.hq}, b.getIndexType(),
         DenseElementsAttr::get(
