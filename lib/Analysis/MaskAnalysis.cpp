@@ -58,9 +58,23 @@ static TileClass unite(TileClass a, TileClass b) {
   return TileClass::Partial;
 }
 
+/// Document part from sorted ids: rows whose i_abs leaves [0, Skv) keep
+/// nothing; otherwise compare the id ranges of rows and columns.
+static TileClass classifyDocument(const int32_t *doc, int64_t skv, int64_t a0,
+                                  int64_t a1, int64_t j0, int64_t j1) {
+  int64_t lo = std::max<int64_t>(a0, 0), hi = std::min<int64_t>(a1, skv - 1);
+  if (lo > hi)
+    return TileClass::Empty;
+  if (doc[j1] < doc[lo] || doc[j0] > doc[hi])
+    return TileClass::Empty;
+  bool oneDoc = doc[lo] == doc[hi] && doc[j0] == doc[j1] && doc[lo] == doc[j0];
+  return oneDoc && lo == a0 && hi == a1 ? TileClass::Full : TileClass::Partial;
+}
+
 TileClass mlir::attn::classifyTile(const MaskSpec &mask, int64_t sq,
                                    int64_t skv, int64_t i0, int64_t i1,
-                                   int64_t j0, int64_t j1) {
+                                   int64_t j0, int64_t j1,
+                                   const MaskData &data) {
   int64_t off = queryOffset(mask, sq, skv);
   TileClass rest = classifyBand(bandOf(mask), i0 + off, i1 + off, j0, j1);
   if (!mask.blockLayout.empty() && rest != TileClass::Empty) {
@@ -74,8 +88,25 @@ TileClass mlir::attn::classifyTile(const MaskSpec &mask, int64_t sq,
     rest = intersect(rest, all ? TileClass::Full
                                : (any ? TileClass::Partial : TileClass::Empty));
   }
-  if ((mask.document || mask.runtimeBlocks) && rest != TileClass::Empty)
-    rest = TileClass::Partial;
+  if (mask.document && rest != TileClass::Empty)
+    rest = intersect(rest, data.docIds ? classifyDocument(data.docIds, skv,
+                                                          i0 + off, i1 + off,
+                                                          j0, j1)
+                                       : TileClass::Partial);
+  if (mask.runtimeBlocks && rest != TileClass::Empty) {
+    TileClass blocks = TileClass::Partial;
+    if (data.blockMask) {
+      bool any = false, all = true;
+      for (int64_t r = i0 / mask.blockQ; r <= i1 / mask.blockQ; ++r)
+        for (int64_t c = j0 / mask.blockKV; c <= j1 / mask.blockKV; ++c) {
+          bool keep = data.blockMask[r * data.blockCols + c] != 0;
+          any |= keep;
+          all &= keep;
+        }
+      blocks = all ? TileClass::Full : (any ? TileClass::Partial : TileClass::Empty);
+    }
+    rest = intersect(rest, blocks);
+  }
   if (mask.sink == 0)
     return rest;
   // Sinks: j < sink and j <= i_abs, OR-ed with the rest.
@@ -90,31 +121,52 @@ TileClass mlir::attn::classifyTile(const MaskSpec &mask, int64_t sq,
 }
 
 TileStats mlir::attn::analyzeTiles(const AttentionSpec &spec, int64_t blockQ,
-                                   int64_t blockKV) {
+                                   int64_t blockKV,
+                                   const std::vector<int32_t> *docIds,
+                                   const std::vector<uint8_t> *blockMask) {
   TileStats stats;
   int64_t nq = (spec.sq + blockQ - 1) / blockQ;
   int64_t nk = (spec.skv + blockKV - 1) / blockKV;
   double elt = spec.dtype == DType::F32 ? 4 : 2;
-  for (int64_t h = 0; h < spec.hq; ++h) {
-    const MaskSpec &mask = spec.maskForHead(h);
-    for (int64_t qt = 0; qt < nq; ++qt) {
-      int64_t i0 = qt * blockQ, i1 = std::min(spec.sq, i0 + blockQ) - 1;
-      for (int64_t kt = 0; kt < nk; ++kt) {
-        int64_t j0 = kt * blockKV, j1 = std::min(spec.skv, j0 + blockKV) - 1;
-        TileClass c = classifyTile(mask, spec.sq, spec.skv, i0, i1, j0, j1);
-        stats.total += spec.batch;
-        if (c == TileClass::Empty) {
-          stats.empty += spec.batch;
-          continue;
-        }
-        (c == TileClass::Full ? stats.full : stats.partial) += spec.batch;
-        double rows = i1 - i0 + 1, cols = j1 - j0 + 1;
-        stats.flops += spec.batch * 2.0 * rows * cols * (spec.dqk + spec.dv);
-        stats.bytes += spec.batch * cols * (spec.dqk + spec.dv) * elt;
+  const MaskSpec *runtime = spec.runtimeBlockMask();
+  int64_t nbq = runtime ? (spec.sq + runtime->blockQ - 1) / runtime->blockQ : 0;
+  int64_t nbk =
+      runtime ? (spec.skv + runtime->blockKV - 1) / runtime->blockKV : 0;
+  // Without data every batch entry classifies alike: count one, weigh by B.
+  bool perBatch = docIds || blockMask;
+  int64_t batches = perBatch ? spec.batch : 1;
+  int64_t weight = perBatch ? 1 : spec.batch;
+  for (int64_t b = 0; b < batches; ++b) {
+    for (int64_t h = 0; h < spec.hq; ++h) {
+      const MaskSpec &mask = spec.maskForHead(h);
+      MaskData data;
+      if (docIds)
+        data.docIds = docIds->data() + b * spec.skv;
+      if (blockMask && runtime) {
+        data.blockMask = blockMask->data() + (b * spec.hq + h) * nbq * nbk;
+        data.blockCols = nbk;
       }
-      // Each query tile reads Q once and writes O once.
-      double rows = std::min(spec.sq, (qt + 1) * blockQ) - qt * blockQ;
-      stats.bytes += spec.batch * rows * (spec.dqk + spec.dv) * elt;
+      for (int64_t qt = 0; qt < nq; ++qt) {
+        int64_t i0 = qt * blockQ, i1 = std::min(spec.sq, i0 + blockQ) - 1;
+        for (int64_t kt = 0; kt < nk; ++kt) {
+          int64_t j0 = kt * blockKV,
+                  j1 = std::min(spec.skv, j0 + blockKV) - 1;
+          TileClass c =
+              classifyTile(mask, spec.sq, spec.skv, i0, i1, j0, j1, data);
+          stats.total += weight;
+          if (c == TileClass::Empty) {
+            stats.empty += weight;
+            continue;
+          }
+          (c == TileClass::Full ? stats.full : stats.partial) += weight;
+          double rows = i1 - i0 + 1, cols = j1 - j0 + 1;
+          stats.flops += weight * 2.0 * rows * cols * (spec.dqk + spec.dv);
+          stats.bytes += weight * cols * (spec.dqk + spec.dv) * elt;
+        }
+        // Each query tile reads Q once and writes O once.
+        double rows = std::min(spec.sq, (qt + 1) * blockQ) - qt * blockQ;
+        stats.bytes += weight * rows * (spec.dqk + spec.dv) * elt;
+      }
     }
   }
   return stats;

@@ -372,7 +372,8 @@ int main(int argc, char **argv) {
   int status = 0;
   llvm::outs() << "attention-run: " << printSpec(spec) << "\n";
   if (countTiles) {
-    TileStats stats = analyzeTiles(spec, blockQ, blockKV);
+    TileStats stats = analyzeTiles(spec, blockQ, blockKV, &io.docIds,
+                                   &io.blockMask);
     bool match = counts[0] == stats.full && counts[1] == stats.partial;
     llvm::outs() << "tiles executed: full=" << counts[0]
                  << " partial=" << counts[1] << "; analysis: total="

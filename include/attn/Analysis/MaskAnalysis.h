@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 namespace mlir::attn {
 
@@ -35,11 +36,23 @@ Band bandOf(const MaskSpec &mask);
 /// Offset added to the query row to get i_abs.
 int64_t queryOffset(const MaskSpec &mask, int64_t sq, int64_t skv);
 
+/// Run-time operands a mask reads, when known (for one batch entry and one
+/// query head). Without them, document and runtime block parts make a
+/// non-empty tile Partial.
+struct MaskData {
+  /// doc ids of this batch entry, length Skv, sorted non-decreasing (packed
+  /// sequences): a tile is classified from its corner ids.
+  const int32_t *docIds = nullptr;
+  /// block mask of this (batch, head), [nbq, nbk] row-major.
+  const uint8_t *blockMask = nullptr;
+  int64_t blockCols = 0;
+};
+
 /// Class of rows [i0, i1] x columns [j0, j1] (inclusive, already clipped to the
-/// problem) for the parts known at compile time. Document and runtime block
-/// masks make a non-empty tile Partial (their content is data).
+/// problem). The kernels evaluate the same rules at run time.
 TileClass classifyTile(const MaskSpec &mask, int64_t sq, int64_t skv,
-                       int64_t i0, int64_t i1, int64_t j0, int64_t j1);
+                       int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                       const MaskData &data = {});
 
 /// Tile counts of a whole problem, summed over batch and query heads.
 struct TileStats {
@@ -47,8 +60,12 @@ struct TileStats {
   /// FLOPs of the executed tiles (2 matmuls) and bytes of Q/K/V/O moved.
   double flops = 0, bytes = 0;
 };
+/// With `docIds` ([B, Skv]) and `blockMask` ([B, Hq, nbq, nbk]) the data-
+/// dependent parts are classified too, as the kernels do.
 TileStats analyzeTiles(const AttentionSpec &spec, int64_t blockQ,
-                       int64_t blockKV);
+                       int64_t blockKV,
+                       const std::vector<int32_t> *docIds = nullptr,
+                       const std::vector<uint8_t> *blockMask = nullptr);
 
 } // namespace mlir::attn
 

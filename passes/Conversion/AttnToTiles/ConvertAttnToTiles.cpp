@@ -90,8 +90,13 @@ private:
     return m.causal == CausalAlign::TopLeft ? idx(0) : sub(skv, sq);
   }
   /// (isEmpty, isFull) of the tile rows [i0, i1] x cols [j0, j1].
-  std::pair<Value, Value> classify(unsigned p, Value i0, Value i1, Value j0,
-                                   Value j1, Value qt, Value kt);
+  std::pair<Value, Value> classify(unsigned p, Value bIdx, Value h, Value i0,
+                                   Value i1, Value j0, Value j1, Value qt,
+                                   Value kt);
+  /// (isEmpty, isFull) of the runtime block mask over the covered blocks.
+  std::pair<Value, Value> classifyRuntimeBlocks(const MaskSpec &m, Value bIdx,
+                                                Value h, Value i0, Value i1,
+                                                Value j0, Value j1);
   /// Whether (i, j) is kept by pattern p.
   Value keep(unsigned p, Value bIdx, Value h, Value i, Value j);
   /// Selects per-pattern values by the head's pattern id.
@@ -141,7 +146,34 @@ Value KernelEmitter::byPattern(ArrayRef<Value> perPattern) {
   return result;
 }
 
-std::pair<Value, Value> KernelEmitter::classify(unsigned p, Value i0, Value i1,
+std::pair<Value, Value>
+KernelEmitter::classifyRuntimeBlocks(const MaskSpec &m, Value bIdx, Value h,
+                                     Value i0, Value i1, Value j0, Value j1) {
+  Value bq = idx(m.blockQ), bkv = idx(m.blockKV), c1 = idx(1);
+  Value r0 = arith::DivUIOp::create(b, i0, bq);
+  Value r1 = add(arith::DivUIOp::create(b, i1, bq), c1);
+  Value cb0 = arith::DivUIOp::create(b, j0, bkv);
+  Value cb1 = add(arith::DivUIOp::create(b, j1, bkv), c1);
+  Value zero8 = arith::ConstantIntOp::create(b, 0, 8);
+  // any / all over the (usually one) blocks the kernel tile covers.
+  auto rows = scf::ForOp::create(
+      b, r0, r1, c1, ValueRange{i1c(false), i1c(true)},
+      [&](OpBuilder &, Location, Value r, ValueRange outer) {
+        auto cols = scf::ForOp::create(
+            b, cb0, cb1, c1, outer,
+            [&](OpBuilder &, Location, Value c, ValueRange inner) {
+              Value keep = cmp(arith::CmpIPredicate::ne,
+                               load(blockMask, {bIdx, h, r, c}), zero8);
+              scf::YieldOp::create(b, ValueRange{orI(inner[0], keep),
+                                                 andI(inner[1], keep)});
+            });
+        scf::YieldOp::create(b, cols.getResults());
+      });
+  return {notI(rows.getResult(0)), rows.getResult(1)};
+}
+
+std::pair<Value, Value> KernelEmitter::classify(unsigned p, Value bIdx,
+                                                Value h, Value i0, Value i1,
                                                 Value j0, Value j1, Value qt,
                                                 Value kt) {
   using P = arith::CmpIPredicate;
@@ -164,10 +196,30 @@ std::pair<Value, Value> KernelEmitter::classify(unsigned p, Value i0, Value i1,
     empty = orI(empty, cmp(P::eq, c, idx(0)));
     full = andI(full, cmp(P::eq, c, idx(2)));
   }
-  // Document ids and runtime blocks are data: a tile that survives the
-  // static parts is checked per element.
-  if (m.document || m.runtimeBlocks)
-    full = i1c(false);
+  // Document ids (sorted, as packed sequences are) and runtime blocks are
+  // data: classified from the ids at the tile corners / the covered blocks.
+  if (m.document) {
+    Value lo = arith::MaxSIOp::create(b, a0, idx(0));
+    Value hi = arith::MinSIOp::create(b, a1, sub(skv, idx(1)));
+    Value noRows = cmp(P::sgt, lo, hi);
+    // Clamped loads keep addresses valid when no row is in range.
+    Value loC = arith::MinSIOp::create(b, lo, sub(skv, idx(1)));
+    Value hiC = arith::MaxSIOp::create(b, hi, idx(0));
+    Value dLo = load(docIds, {bIdx, loC}), dHi = load(docIds, {bIdx, hiC});
+    Value dJ0 = load(docIds, {bIdx, j0}), dJ1 = load(docIds, {bIdx, j1});
+    Value apart = orI(cmp(P::slt, dJ1, dLo), cmp(P::sgt, dJ0, dHi));
+    empty = orI(empty, orI(noRows, apart));
+    Value oneDoc = andI(andI(cmp(P::eq, dLo, dHi), cmp(P::eq, dJ0, dJ1)),
+                        cmp(P::eq, dLo, dJ0));
+    Value allRows = andI(cmp(P::eq, lo, a0), cmp(P::eq, hi, a1));
+    full = andI(full, andI(oneDoc, allRows));
+  }
+  if (m.runtimeBlocks) {
+    auto [blocksEmpty, blocksFull] =
+        classifyRuntimeBlocks(m, bIdx, h, i0, i1, j0, j1);
+    empty = orI(empty, blocksEmpty);
+    full = andI(full, blocksFull);
+  }
   if (m.sink > 0) {
     Value n = idx(m.sink);
     Value sinkEmpty = orI(cmp(P::sge, j0, n), cmp(P::sgt, j0, a1));
@@ -387,7 +439,7 @@ void KernelEmitter::emitWorkItem(Value wi) {
     Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), c1);
     SmallVector<Value> empties, fulls;
     for (unsigned p = 0; p < patterns.size(); ++p) {
-      auto [e, f] = classify(p, i0, i1, j0, j1, qt, kt);
+      auto [e, f] = classify(p, bIdx, h, i0, i1, j0, j1, qt, kt);
       empties.push_back(e);
       fulls.push_back(f);
     }
