@@ -357,7 +357,8 @@ static LogicalResult requireStatic(Operation *op, Value v) {
   return op->emitOpError() << "spec needs static shapes, got " << type;
 }
 
-FailureOr<AttentionSpec> mlir::attn::specFromOp(Operation *operation) {
+FailureOr<AttentionSpec> mlir::attn::specFromOp(Operation *operation,
+                                                bool ignoreRegions) {
   AttentionSpec spec;
   spec.name = "attention";
   if (auto fn = operation->getParentOfType<func::FuncOp>())
@@ -400,7 +401,7 @@ FailureOr<AttentionSpec> mlir::attn::specFromOp(Operation *operation) {
   for (Value v : {op.getQuery(), op.getKey(), op.getValue()})
     if (failed(requireStatic(operation, v)))
       return failure();
-  if (!op.getMaskFn().empty() || !op.getScoreFn().empty())
+  if (!ignoreRegions && (!op.getMaskFn().empty() || !op.getScoreFn().empty()))
     return op.emitOpError()
            << "has a mask_fn or score_fn region, which a spec cannot express";
   auto q = op.getQuery().getType(), k = op.getKey().getType(),

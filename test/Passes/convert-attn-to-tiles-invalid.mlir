@@ -14,15 +14,3 @@ func.func @not_alone(%q: tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32> {
   %p = attn.attention %o, %q, %q {tiling = #attn.tiling<block_q = 8, block_kv = 8, warps = 1, stages = 1>} : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x2x8x16xf32>
   return %p : tensor<1x2x8x16xf32>
 }
-
-// -----
-
-func.func @region(%q: tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32> {
-  // expected-error @+1 {{mask_fn / score_fn regions are not lowered yet}}
-  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 8, block_kv = 8, warps = 1, stages = 1>} : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x2x8x16xf32> mask_fn {
-  ^bb0(%b: index, %h: index, %i: index, %j: index):
-    %t = arith.constant true
-    attn.yield %t : i1
-  }
-  return %o : tensor<1x2x8x16xf32>
-}

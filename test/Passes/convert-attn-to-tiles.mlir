@@ -34,3 +34,28 @@ func.func @blocks(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
   %o = attn.attention %q, %q, %q {mask = #attn.mask<blocks(32, 32, "10/11")>, score_mod = #attn.score_mod<alibi>, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>} : tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32> -> tensor<1x2x64x32xf32>
   return %o : tensor<1x2x64x32xf32>
 }
+
+// -----
+
+// Regions are inlined per element: score_fn after the built-in mods, mask_fn
+// on the masked path only, both on the absolute query index.
+// CHECK-LABEL: func.func @regions(
+// CHECK: scf.if %{{.+}} {
+// CHECK: math.tanh
+// CHECK-NOT: arith.cmpi ule
+// CHECK: } else {
+// CHECK: math.tanh
+// CHECK: arith.cmpi ule
+func.func @regions(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>} : tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32> -> tensor<1x2x64x32xf32>
+    mask_fn {
+    ^bb0(%b: index, %h: index, %i: index, %j: index):
+      %keep = arith.cmpi ule, %j, %i : index
+      attn.yield %keep : i1
+    } score_fn {
+    ^bb0(%b: index, %h: index, %i: index, %j: index, %s: f32):
+      %t = math.tanh %s : f32
+      attn.yield %t : f32
+    }
+  return %o : tensor<1x2x64x32xf32>
+}

@@ -69,6 +69,12 @@ static cl::opt<std::string> inputsDir("inputs",
 static cl::opt<bool> countTiles(
     "count-tiles",
     cl::desc("Count executed tiles and require them to match the analysis"));
+static cl::opt<std::string> referenceSpec(
+    "reference-spec",
+    cl::desc("Spec the reference evaluates instead of the kernel's own; "
+             "needed for mask_fn / score_fn regions (give the equivalent "
+             "built-in spec)"),
+    cl::init(""));
 static cl::opt<std::string> keepDir("keep", cl::desc("Keep .ll/.so here"),
                                     cl::init(""));
 
@@ -222,10 +228,16 @@ int main(int argc, char **argv) {
     });
     if (!found)
       return fail(inputFile + " has no attn op");
-    FailureOr<AttentionSpec> s = specFromOp(found);
+    FailureOr<AttentionSpec> s = specFromOp(found, /*ignoreRegions=*/true);
     if (failed(s))
       return fail("cannot derive a spec from " + inputFile);
     spec = *s;
+    auto attn = dyn_cast<AttentionOp>(found);
+    if (attn && (!attn.getMaskFn().empty() || !attn.getScoreFn().empty()) &&
+        referenceSpec.empty())
+      return fail(inputFile + " has mask_fn / score_fn regions, which the "
+                              "reference cannot evaluate: give "
+                              "--reference-spec with the equivalent spec");
   } else {
     return fail("give --spec=\"...\" or an .mlir file");
   }
@@ -291,7 +303,30 @@ int main(int argc, char **argv) {
     return fail("kernel entry _mlir_ciface_" + kernelName + " not found");
 
   // Inputs.
-  AttentionIO io = makeRandomInputs(spec, seed);
+  // The reference's spec: the kernel's own, or an equivalent one that spells
+  // out what the kernel's regions compute. Inputs follow it, so it must name
+  // every operand the kernel reads.
+  AttentionSpec refSpec = spec;
+  if (!referenceSpec.empty()) {
+    std::string error;
+    if (!parseSpec(referenceSpec, refSpec, error))
+      return fail("bad reference spec: " + error);
+    if (std::string bad = validateSpec(refSpec); !bad.empty())
+      return fail("invalid reference spec: " + bad);
+    bool same = refSpec.batch == spec.batch && refSpec.hq == spec.hq &&
+                refSpec.hk == spec.hk && refSpec.hv == spec.hv &&
+                refSpec.sq == spec.sq && refSpec.skv == spec.skv &&
+                refSpec.dqk == spec.dqk && refSpec.dv == spec.dv &&
+                refSpec.dtype == spec.dtype && refSpec.lse == spec.lse &&
+                refSpec.gate == spec.gate && refSpec.bias == spec.bias &&
+                refSpec.usesDocument() == spec.usesDocument() &&
+                !refSpec.runtimeBlockMask() == !spec.runtimeBlockMask();
+    if (!same)
+      return fail("reference spec '" + printSpec(refSpec) +
+                  "' differs from the kernel's shapes or operands '" +
+                  printSpec(spec) + "'");
+  }
+  AttentionIO io = makeRandomInputs(refSpec, seed);
   if (!inputsDir.empty()) {
     auto readInto = [&](const char *file, RefTensor &t) -> bool {
       std::string path = inputsDir + "/" + file, error;
@@ -403,7 +438,7 @@ int main(int argc, char **argv) {
     w("lse.npy", gotLse, NpyDType::F32);
   }
   if (check) {
-    ReferenceResult ref = runReference(spec, io);
+    ReferenceResult ref = runReference(refSpec, io);
     double maxRef = 0;
     for (double x : ref.out.data)
       maxRef = std::max(maxRef, std::fabs(x));

@@ -23,8 +23,9 @@ OwningOpRef<ModuleOp> buildModuleFromSpec(MLIRContext *context,
 
 /// Recovers the spec of an attn.attention / attn.linear_attention op. Fails
 /// (with a diagnostic on the op) for what a spec cannot express: dynamic
-/// shapes or mask_fn / score_fn regions.
-FailureOr<AttentionSpec> specFromOp(Operation *op);
+/// shapes, or mask_fn / score_fn regions unless `ignoreRegions` (the caller
+/// then handles the regions itself, as the lowering does).
+FailureOr<AttentionSpec> specFromOp(Operation *op, bool ignoreRegions = false);
 
 /// Mask attribute of one pattern, and back.
 MaskAttr maskAttrFromSpec(MLIRContext *context, const MaskSpec &mask);

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include <cmath>
@@ -40,9 +41,11 @@ class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, ModuleOp module,
                 const AttentionSpec &spec, StringRef name, int64_t blockQ,
-                int64_t blockKV, bool countTiles)
+                int64_t blockKV, bool countTiles, Region *maskFn,
+                Region *scoreFn)
       : b(b), module(module), spec(spec), name(name), bq(blockQ),
-        bk(blockKV), countTiles(countTiles) {
+        bk(blockKV), countTiles(countTiles), maskFn(maskFn),
+        scoreFn(scoreFn) {
     f32 = b.getF32Type();
     elt = elementTypeOf(b.getContext(), spec.dtype);
   }
@@ -101,6 +104,15 @@ private:
   Value keep(unsigned p, Value bIdx, Value h, Value i, Value j);
   /// Selects per-pattern values by the head's pattern id.
   Value byPattern(ArrayRef<Value> perPattern);
+  /// i_abs of row i under the head's pattern alignment.
+  Value absoluteRow(Value i) {
+    SmallVector<Value> offs;
+    for (const MaskSpec &m : patterns)
+      offs.push_back(offsetOf(m));
+    return add(i, byPattern(offs));
+  }
+  /// Inlines a mask_fn / score_fn body on `args`; returns what it yields.
+  Value inlineFn(Region &region, ValueRange args);
 
   void emitWorkItem(Value wi);
   void emitKVTile(Value bIdx, Value h, Value kh, Value vh, Value i0,
@@ -112,6 +124,7 @@ private:
   std::string name;
   int64_t bq, bk;
   bool countTiles;
+  Region *maskFn, *scoreFn; // null when the op has no such region
   Type f32, elt;
 
   // Kernel arguments and per-kernel values.
@@ -136,6 +149,15 @@ Value KernelEmitter::constantTable(StringRef suffix, ArrayRef<int64_t> shape,
                              /*alignment=*/nullptr);
   }
   return memref::GetGlobalOp::create(b, memType, symbol);
+}
+
+Value KernelEmitter::inlineFn(Region &region, ValueRange args) {
+  Block &body = region.front();
+  IRMapping map;
+  map.map(body.getArguments(), args);
+  for (Operation &op : body.without_terminator())
+    b.clone(op, map);
+  return map.lookup(cast<YieldOp>(body.getTerminator()).getValues()[0]);
 }
 
 Value KernelEmitter::byPattern(ArrayRef<Value> perPattern) {
@@ -220,6 +242,9 @@ std::pair<Value, Value> KernelEmitter::classify(unsigned p, Value bIdx,
     empty = orI(empty, blocksEmpty);
     full = andI(full, blocksFull);
   }
+  // A mask_fn is opaque: every tile it could touch runs the masked path.
+  if (maskFn)
+    full = i1c(false);
   if (m.sink > 0) {
     Value n = idx(m.sink);
     Value sinkEmpty = orI(cmp(P::sge, j0, n), cmp(P::sgt, j0, a1));
@@ -305,10 +330,7 @@ void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
         s = arith::MulFOp::create(b, t, fc(spec.softcap));
       }
       if (spec.alibi) {
-        SmallVector<Value> offs;
-        for (const MaskSpec &m : patterns)
-          offs.push_back(offsetOf(m));
-        Value dist = sub(add(i, byPattern(offs)), j);
+        Value dist = sub(absoluteRow(i), j);
         Value absDist = arith::MaxSIOp::create(b, dist, sub(idx(0), dist));
         Value distF = arith::SIToFPOp::create(
             b, f32, arith::IndexCastOp::create(b, b.getI64Type(), absDist));
@@ -317,11 +339,16 @@ void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
       }
       if (spec.bias)
         s = arith::AddFOp::create(b, s, loadF32(bias, {bIdx, h, i, j}));
+      if (scoreFn)
+        s = inlineFn(*scoreFn, {bIdx, h, absoluteRow(i), j, s});
       if (partial) {
         SmallVector<Value> keeps;
         for (unsigned p = 0; p < patterns.size(); ++p)
           keeps.push_back(keep(p, bIdx, h, i, j));
-        s = sel(byPattern(keeps), s, fc(negInf));
+        Value kept = byPattern(keeps);
+        if (maskFn)
+          kept = andI(kept, inlineFn(*maskFn, {bIdx, h, absoluteRow(i), j}));
+        s = sel(kept, s, fc(negInf));
       }
       memref::StoreOp::create(b, s, sRow, c);
       scf::YieldOp::create(b);
@@ -651,22 +678,23 @@ struct ConvertAttnToTilesPass
       return op.emitOpError()
              << "lowering expects a function whose body is this op and a "
                 "return";
-    if (!op.getMaskFn().empty() || !op.getScoreFn().empty())
-      return op.emitOpError()
-             << "mask_fn / score_fn regions are not lowered yet";
     TilingAttr tiling = op.getTilingAttr();
     if (!tiling)
       return op.emitOpError()
              << "has no tiling; run attn-select-schedule first";
-    FailureOr<AttentionSpec> spec = specFromOp(op);
+    FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
     if (failed(spec))
       return failure();
     std::string name = fn.getSymName().str();
     ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
-    fn.erase();
+    // Emit while the op (and its regions) still exist: for a moment the
+    // module holds two symbols of this name, until the function is erased.
     KernelEmitter(b, module, *spec, name, tiling.getBlockQ(),
-                  tiling.getBlockKv(), countTiles)
+                      tiling.getBlockKv(), countTiles,
+                      op.getMaskFn().empty() ? nullptr : &op.getMaskFn(),
+                      op.getScoreFn().empty() ? nullptr : &op.getScoreFn())
         .emit();
+    fn.erase();
     return success();
   }
 };
