@@ -30,6 +30,8 @@ namespace mlir::attn {
 #include "passes/Passes.h.inc"
 } // namespace mlir::attn
 
+#include "Common/KernelEmitterBase.h"
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -37,265 +39,32 @@ namespace {
 
 /// Emits the kernel of one attention op. Values named like the spec (sq,
 /// skv, ...) are runtime index values.
-class KernelEmitter {
+class KernelEmitter : public AttnKernelEmitterBase {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, ModuleOp module,
                 const AttentionSpec &spec, StringRef name, int64_t blockQ,
                 int64_t blockKV, bool countTiles, Region *maskFn,
                 Region *scoreFn)
-      : b(b), module(module), spec(spec), name(name), bq(blockQ),
-        bk(blockKV), countTiles(countTiles), maskFn(maskFn),
-        scoreFn(scoreFn) {
-    f32 = b.getF32Type();
-    elt = elementTypeOf(b.getContext(), spec.dtype);
-  }
+      : AttnKernelEmitterBase(b, module.getBody(), spec, name, blockQ,
+                              blockKV, countTiles, maskFn, scoreFn),
+        module(module) {}
 
   func::FuncOp emit();
 
 private:
-  // Constants and small arithmetic helpers.
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-  Value fc(double v) {
-    return arith::ConstantOp::create(b, f32, b.getF32FloatAttr(v));
-  }
-  Value i1c(bool v) { return arith::ConstantIntOp::create(b, v, 1); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, p, x, y);
-  }
-  Value andI(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
-  Value orI(Value x, Value y) { return arith::OrIOp::create(b, x, y); }
-  Value notI(Value x) { return arith::XOrIOp::create(b, x, i1c(true)); }
-  Value sel(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, c, x, y);
-  }
-  Value load(Value mem, ValueRange ivs) {
-    return memref::LoadOp::create(b, mem, ivs);
-  }
-  Value loadF32(Value mem, ValueRange ivs) {
-    Value v = load(mem, ivs);
-    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
-  }
-  void storeElt(Value v, Value mem, ValueRange ivs) {
-    Type t = cast<MemRefType>(mem.getType()).getElementType();
-    if (t != f32)
-      v = arith::TruncFOp::create(b, t, v);
-    memref::StoreOp::create(b, v, mem, ivs);
-  }
-  /// A private constant global holding `values` as a 1-D or 2-D table.
-  Value constantTable(StringRef suffix, ArrayRef<int64_t> shape, Type type,
-                      Attribute values);
-
-  /// Query offset of pattern `m` (i_abs = i + offset).
-  Value offsetOf(const MaskSpec &m) {
-    return m.causal == CausalAlign::TopLeft ? idx(0) : sub(skv, sq);
-  }
-  /// (isEmpty, isFull) of the tile rows [i0, i1] x cols [j0, j1].
-  std::pair<Value, Value> classify(unsigned p, Value bIdx, Value h, Value i0,
-                                   Value i1, Value j0, Value j1, Value qt,
-                                   Value kt);
-  /// (isEmpty, isFull) of the runtime block mask over the covered blocks.
-  std::pair<Value, Value> classifyRuntimeBlocks(const MaskSpec &m, Value bIdx,
-                                                Value h, Value i0, Value i1,
-                                                Value j0, Value j1);
-  /// Whether (i, j) is kept by pattern p.
-  Value keep(unsigned p, Value bIdx, Value h, Value i, Value j);
-  /// Selects per-pattern values by the head's pattern id.
-  Value byPattern(ArrayRef<Value> perPattern);
-  /// i_abs of row i under the head's pattern alignment.
-  Value absoluteRow(Value i) {
-    SmallVector<Value> offs;
-    for (const MaskSpec &m : patterns)
-      offs.push_back(offsetOf(m));
-    return add(i, byPattern(offs));
-  }
-  /// Inlines a mask_fn / score_fn body on `args`; returns what it yields.
-  Value inlineFn(Region &region, ValueRange args);
-
   void emitWorkItem(Value wi);
   void emitKVTile(Value bIdx, Value h, Value kh, Value vh, Value i0,
                   Value rows, Value kt, bool partial);
 
-  ImplicitLocOpBuilder &b;
   ModuleOp module;
-  const AttentionSpec &spec;
-  std::string name;
-  int64_t bq, bk;
-  bool countTiles;
-  Region *maskFn, *scoreFn; // null when the op has no such region
-  Type f32, elt;
-
-  // Kernel arguments and per-kernel values.
-  Value q, k, v, gate, bias, docIds, blockMask, out, lse, counts;
-  Value batch, sq, skv, numQTiles, numKVTiles;
-  SmallVector<MaskSpec> patterns;
-  SmallVector<Value> blockTables, blockClassTables;
-  Value patternOfHead, slopes, patternId;
   // Work-item scratch tiles.
   Value qTile, sRow, acc, mRow, lRow;
 };
-
-Value KernelEmitter::constantTable(StringRef suffix, ArrayRef<int64_t> shape,
-                                   Type type, Attribute values) {
-  auto memType = MemRefType::get(shape, type);
-  std::string symbol = name + "_" + suffix.str();
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    memref::GlobalOp::create(b, symbol, b.getStringAttr("private"), memType,
-                             values, /*constant=*/true,
-                             /*alignment=*/nullptr);
-  }
-  return memref::GetGlobalOp::create(b, memType, symbol);
-}
-
-Value KernelEmitter::inlineFn(Region &region, ValueRange args) {
-  Block &body = region.front();
-  IRMapping map;
-  map.map(body.getArguments(), args);
-  for (Operation &op : body.without_terminator())
-    b.clone(op, map);
-  return map.lookup(cast<YieldOp>(body.getTerminator()).getValues()[0]);
-}
-
-Value KernelEmitter::byPattern(ArrayRef<Value> perPattern) {
-  Value result = perPattern.front();
-  for (unsigned p = 1; p < perPattern.size(); ++p)
-    result = sel(cmp(arith::CmpIPredicate::eq, patternId, idx(p)),
-                 perPattern[p], result);
-  return result;
-}
-
-std::pair<Value, Value>
-KernelEmitter::classifyRuntimeBlocks(const MaskSpec &m, Value bIdx, Value h,
-                                     Value i0, Value i1, Value j0, Value j1) {
-  Value bq = idx(m.blockQ), bkv = idx(m.blockKV), c1 = idx(1);
-  Value r0 = arith::DivUIOp::create(b, i0, bq);
-  Value r1 = add(arith::DivUIOp::create(b, i1, bq), c1);
-  Value cb0 = arith::DivUIOp::create(b, j0, bkv);
-  Value cb1 = add(arith::DivUIOp::create(b, j1, bkv), c1);
-  Value zero8 = arith::ConstantIntOp::create(b, 0, 8);
-  // any / all over the (usually one) blocks the kernel tile covers.
-  auto rows = scf::ForOp::create(
-      b, r0, r1, c1, ValueRange{i1c(false), i1c(true)},
-      [&](OpBuilder &, Location, Value r, ValueRange outer) {
-        auto cols = scf::ForOp::create(
-            b, cb0, cb1, c1, outer,
-            [&](OpBuilder &, Location, Value c, ValueRange inner) {
-              Value keep = cmp(arith::CmpIPredicate::ne,
-                               load(blockMask, {bIdx, h, r, c}), zero8);
-              scf::YieldOp::create(b, ValueRange{orI(inner[0], keep),
-                                                 andI(inner[1], keep)});
-            });
-        scf::YieldOp::create(b, cols.getResults());
-      });
-  return {notI(rows.getResult(0)), rows.getResult(1)};
-}
-
-std::pair<Value, Value> KernelEmitter::classify(unsigned p, Value bIdx,
-                                                Value h, Value i0, Value i1,
-                                                Value j0, Value j1, Value qt,
-                                                Value kt) {
-  using P = arith::CmpIPredicate;
-  const MaskSpec &m = patterns[p];
-  Value off = offsetOf(m);
-  Value a0 = add(i0, off), a1 = add(i1, off);
-  Value empty = i1c(false), full = i1c(true);
-  Band band = bandOf(m);
-  // Same rules as classifyBand in MaskAnalysis.cpp.
-  if (band.right != Band::kUnbounded) {
-    empty = orI(empty, cmp(P::slt, a1, sub(j0, idx(band.right))));
-    full = andI(full, cmp(P::sle, j1, add(a0, idx(band.right))));
-  }
-  if (band.left != Band::kUnbounded) {
-    empty = orI(empty, cmp(P::sgt, a0, add(j1, idx(band.left))));
-    full = andI(full, cmp(P::sge, j0, sub(a1, idx(band.left))));
-  }
-  if (Value table = blockClassTables[p]) {
-    Value c = load(table, {qt, kt});
-    empty = orI(empty, cmp(P::eq, c, idx(0)));
-    full = andI(full, cmp(P::eq, c, idx(2)));
-  }
-  // Document ids (sorted, as packed sequences are) and runtime blocks are
-  // data: classified from the ids at the tile corners / the covered blocks.
-  if (m.document) {
-    Value lo = arith::MaxSIOp::create(b, a0, idx(0));
-    Value hi = arith::MinSIOp::create(b, a1, sub(skv, idx(1)));
-    Value noRows = cmp(P::sgt, lo, hi);
-    // Clamped loads keep addresses valid when no row is in range.
-    Value loC = arith::MinSIOp::create(b, lo, sub(skv, idx(1)));
-    Value hiC = arith::MaxSIOp::create(b, hi, idx(0));
-    Value dLo = load(docIds, {bIdx, loC}), dHi = load(docIds, {bIdx, hiC});
-    Value dJ0 = load(docIds, {bIdx, j0}), dJ1 = load(docIds, {bIdx, j1});
-    Value apart = orI(cmp(P::slt, dJ1, dLo), cmp(P::sgt, dJ0, dHi));
-    empty = orI(empty, orI(noRows, apart));
-    Value oneDoc = andI(andI(cmp(P::eq, dLo, dHi), cmp(P::eq, dJ0, dJ1)),
-                        cmp(P::eq, dLo, dJ0));
-    Value allRows = andI(cmp(P::eq, lo, a0), cmp(P::eq, hi, a1));
-    full = andI(full, andI(oneDoc, allRows));
-  }
-  if (m.runtimeBlocks) {
-    auto [blocksEmpty, blocksFull] =
-        classifyRuntimeBlocks(m, bIdx, h, i0, i1, j0, j1);
-    empty = orI(empty, blocksEmpty);
-    full = andI(full, blocksFull);
-  }
-  // A mask_fn is opaque: every tile it could touch runs the masked path.
-  if (maskFn)
-    full = i1c(false);
-  if (m.sink > 0) {
-    Value n = idx(m.sink);
-    Value sinkEmpty = orI(cmp(P::sge, j0, n), cmp(P::sgt, j0, a1));
-    Value sinkFull = andI(cmp(P::slt, j1, n), cmp(P::sle, j1, a0));
-    empty = andI(empty, sinkEmpty);
-    full = orI(full, sinkFull);
-  }
-  return {empty, full};
-}
-
-Value KernelEmitter::keep(unsigned p, Value bIdx, Value h, Value i, Value j) {
-  using P = arith::CmpIPredicate;
-  const MaskSpec &m = patterns[p];
-  Value ia = add(i, offsetOf(m));
-  Value kept = i1c(true);
-  Band band = bandOf(m);
-  if (band.left != Band::kUnbounded)
-    kept = andI(kept, cmp(P::sge, j, sub(ia, idx(band.left))));
-  if (band.right != Band::kUnbounded)
-    kept = andI(kept, cmp(P::sle, j, add(ia, idx(band.right))));
-  if (Value table = blockTables[p]) {
-    Value bit = load(table, {arith::DivUIOp::create(b, i, idx(m.blockQ)),
-                             arith::DivUIOp::create(b, j, idx(m.blockKV))});
-    kept = andI(kept, cmp(P::ne, bit, idx(0)));
-  }
-  if (m.document) {
-    // Rows whose i_abs falls outside [0, Skv) belong to no document; clamp
-    // the load and mask them out.
-    Value inRange = andI(cmp(P::sge, ia, idx(0)), cmp(P::slt, ia, skv));
-    Value clamped = arith::MaxSIOp::create(
-        b, idx(0), arith::MinSIOp::create(b, ia, sub(skv, idx(1))));
-    Value same = cmp(P::eq, load(docIds, {bIdx, j}),
-                     load(docIds, {bIdx, clamped}));
-    kept = andI(kept, andI(inRange, same));
-  }
-  if (m.runtimeBlocks) {
-    Value bit = load(blockMask, {bIdx, h,
-                                 arith::DivUIOp::create(b, i, idx(m.blockQ)),
-                                 arith::DivUIOp::create(b, j, idx(m.blockKV))});
-    kept = andI(kept, cmp(P::ne, bit, arith::ConstantIntOp::create(b, 0, 8)));
-  }
-  if (m.sink > 0)
-    kept = orI(kept, andI(cmp(P::slt, j, idx(m.sink)), cmp(P::sle, j, ia)));
-  return kept;
-}
 
 void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
                                Value i0, Value rows, Value kt, bool partial) {
   Value j0 = mul(kt, idx(bk));
   Value cols = arith::MinSIOp::create(b, idx(bk), sub(skv, j0));
-  double scale = spec.effectiveScale();
   bool sigmoid = spec.norm == NormKind::Sigmoid;
   double negInf = -std::numeric_limits<double>::infinity();
   if (countTiles) {
@@ -323,33 +92,9 @@ void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
             scf::YieldOp::create(b,
                                  ValueRange{arith::AddFOp::create(b, acc[0], prod)});
           });
-      Value s = arith::MulFOp::create(b, dot.getResult(0), fc(scale));
-      if (spec.softcap != 0) {
-        Value t = math::TanhOp::create(
-            b, arith::DivFOp::create(b, s, fc(spec.softcap)));
-        s = arith::MulFOp::create(b, t, fc(spec.softcap));
-      }
-      if (spec.alibi) {
-        Value dist = sub(absoluteRow(i), j);
-        Value absDist = arith::MaxSIOp::create(b, dist, sub(idx(0), dist));
-        Value distF = arith::SIToFPOp::create(
-            b, f32, arith::IndexCastOp::create(b, b.getI64Type(), absDist));
-        Value slope = load(slopes, {h});
-        s = arith::SubFOp::create(b, s, arith::MulFOp::create(b, slope, distF));
-      }
-      if (spec.bias)
-        s = arith::AddFOp::create(b, s, loadF32(bias, {bIdx, h, i, j}));
-      if (scoreFn)
-        s = inlineFn(*scoreFn, {bIdx, h, absoluteRow(i), j, s});
-      if (partial) {
-        SmallVector<Value> keeps;
-        for (unsigned p = 0; p < patterns.size(); ++p)
-          keeps.push_back(keep(p, bIdx, h, i, j));
-        Value kept = byPattern(keeps);
-        if (maskFn)
-          kept = andI(kept, inlineFn(*maskFn, {bIdx, h, absoluteRow(i), j}));
-        s = sel(kept, s, fc(negInf));
-      }
+      Value s = modifiedScore(dot.getResult(0), bIdx, h, i, j);
+      if (partial)
+        s = sel(keepAt(bIdx, h, i, j), s, fc(negInf));
       memref::StoreOp::create(b, s, sRow, c);
       scf::YieldOp::create(b);
     });
@@ -464,13 +209,7 @@ void KernelEmitter::emitWorkItem(Value wi) {
                                                               ValueRange) {
     Value j0 = mul(kt, idx(bk));
     Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), c1);
-    SmallVector<Value> empties, fulls;
-    for (unsigned p = 0; p < patterns.size(); ++p) {
-      auto [e, f] = classify(p, bIdx, h, i0, i1, j0, j1, qt, kt);
-      empties.push_back(e);
-      fulls.push_back(f);
-    }
-    Value isEmpty = byPattern(empties), isFull = byPattern(fulls);
+    auto [isEmpty, isFull] = classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
     // Empty tiles do no work at all; full tiles skip every mask evaluation.
     scf::IfOp::create(b, notI(isEmpty), [&](OpBuilder &, Location) {
       scf::IfOp::create(
@@ -579,64 +318,7 @@ func::FuncOp KernelEmitter::emit() {
   numKVTiles = arith::CeilDivUIOp::create(b, skv, idx(bk));
 
   // Mask patterns and their compile-time tables.
-  if (spec.perHead.empty()) {
-    patterns.push_back(spec.mask);
-  } else {
-    patterns.assign(spec.perHead.begin(), spec.perHead.end());
-    SmallVector<int64_t> assign;
-    for (int64_t h = 0; h < spec.hq; ++h)
-      assign.push_back(spec.perHeadAssign.empty()
-                           ? h % static_cast<int64_t>(patterns.size())
-                           : spec.perHeadAssign[h]);
-    patternOfHead = constantTable(
-        "pattern_of_head", {spec.hq}, b.getIndexType(),
-        DenseElementsAttr::get(
-            RankedTensorType::get({spec.hq}, b.getIndexType()),
-            ArrayRef<int64_t>(assign)));
-  }
-  for (auto [p, m] : llvm::enumerate(patterns)) {
-    if (m.blockLayout.empty()) {
-      blockTables.push_back(nullptr);
-      blockClassTables.push_back(nullptr);
-      continue;
-    }
-    SmallVector<int64_t> bits(m.blockLayout.begin(), m.blockLayout.end());
-    auto bitType = RankedTensorType::get({m.blockRows, m.blockCols},
-                                         b.getIndexType());
-    blockTables.push_back(constantTable(
-        "blocks" + std::to_string(p), {m.blockRows, m.blockCols},
-        b.getIndexType(), DenseElementsAttr::get(bitType, ArrayRef(bits))));
-    // Class of each kernel tile under the block layout alone (sizes are
-    // static: the verifier requires it for block layouts).
-    MaskSpec blocksOnly;
-    blocksOnly.blockQ = m.blockQ, blocksOnly.blockKV = m.blockKV;
-    blocksOnly.blockRows = m.blockRows, blocksOnly.blockCols = m.blockCols;
-    blocksOnly.blockLayout = m.blockLayout;
-    int64_t nq = llvm::divideCeil(spec.sq, bq),
-            nk = llvm::divideCeil(spec.skv, bk);
-    SmallVector<int64_t> classes;
-    for (int64_t qt = 0; qt < nq; ++qt)
-      for (int64_t kt = 0; kt < nk; ++kt)
-        classes.push_back(static_cast<int64_t>(classifyTile(
-            blocksOnly, spec.sq, spec.skv, qt * bq,
-            std::min(spec.sq, (qt + 1) * bq) - 1, kt * bk,
-            std::min(spec.skv, (kt + 1) * bk) - 1)));
-    blockClassTables.push_back(constantTable(
-        "tile_classes" + std::to_string(p), {nq, nk}, b.getIndexType(),
-        DenseElementsAttr::get(
-            RankedTensorType::get({nq, nk}, b.getIndexType()),
-            ArrayRef(classes))));
-  }
-  if (spec.alibi) {
-    SmallVector<float> s;
-    for (int64_t h = 0; h < spec.hq; ++h)
-      s.push_back(static_cast<float>(alibiSlope(h, spec.hq)));
-    slopes = constantTable(
-        "alibi_slopes", {spec.hq}, f32,
-        DenseElementsAttr::get(RankedTensorType::get({spec.hq}, f32),
-                               ArrayRef(s)));
-  }
-
+  buildTables();
   auto forall = scf::ForallOp::create(
       b, ArrayRef<OpFoldResult>{begin}, ArrayRef<OpFoldResult>{end},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{}, std::nullopt);

@@ -1,0 +1,117 @@
+//===- KernelEmitterBase.h - shared code of the attn kernel lowerings -*-===//
+//
+// What every lowering of attn.attention shares: the problem (spec, tiles),
+// index arithmetic helpers, the compile-time tables (block layouts, per-head
+// pattern ids, ALiBi slopes), the run-time tile classification (same rules
+// as lib/Analysis/MaskAnalysis.cpp), the per-element mask predicate and the
+// score modifications. The CPU tile program and the GPU kernels differ only
+// in how a work item walks its tiles.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PASSES_CONVERSION_COMMON_KERNELEMITTERBASE_H
+#define ATTN_PASSES_CONVERSION_COMMON_KERNELEMITTERBASE_H
+
+#include "attn/Spec/Spec.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::attn {
+
+class AttnKernelEmitterBase {
+public:
+  AttnKernelEmitterBase(ImplicitLocOpBuilder &b, Block *symbolBlock,
+                        const AttentionSpec &spec, StringRef name,
+                        int64_t blockQ, int64_t blockKV, bool countTiles,
+                        Region *maskFn, Region *scoreFn);
+
+protected:
+  // Constants and small arithmetic helpers.
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value fc(double v) {
+    return arith::ConstantOp::create(b, f32, b.getF32FloatAttr(v));
+  }
+  Value i1c(bool v) { return arith::ConstantIntOp::create(b, v, 1); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y);
+  }
+  Value andI(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
+  Value orI(Value x, Value y) { return arith::OrIOp::create(b, x, y); }
+  Value notI(Value x) { return arith::XOrIOp::create(b, x, i1c(true)); }
+  Value sel(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  Value load(Value mem, ValueRange ivs) {
+    return memref::LoadOp::create(b, mem, ivs);
+  }
+  Value loadF32(Value mem, ValueRange ivs) {
+    Value v = load(mem, ivs);
+    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
+  }
+  void storeElt(Value v, Value mem, ValueRange ivs) {
+    Type t = cast<MemRefType>(mem.getType()).getElementType();
+    if (t != f32)
+      v = arith::TruncFOp::create(b, t, v);
+    memref::StoreOp::create(b, v, mem, ivs);
+  }
+  /// A private constant global in the symbol block holding `values`.
+  Value constantTable(StringRef suffix, ArrayRef<int64_t> shape, Type type,
+                      Attribute values);
+  /// Mask patterns, per-head pattern ids, block tables and ALiBi slopes.
+  /// Needs `sq`/`skv` only through the spec's static sizes.
+  void buildTables();
+
+  /// Query offset of pattern `m` (i_abs = i + offset).
+  Value offsetOf(const MaskSpec &m) {
+    return m.causal == CausalAlign::TopLeft ? idx(0) : sub(skv, sq);
+  }
+  /// (isEmpty, isFull) of the tile rows [i0, i1] x cols [j0, j1], selected by
+  /// the head's pattern.
+  std::pair<Value, Value> classifyTileAt(Value bIdx, Value h, Value i0,
+                                         Value i1, Value j0, Value j1,
+                                         Value qt, Value kt);
+  std::pair<Value, Value> classify(unsigned p, Value bIdx, Value h, Value i0,
+                                   Value i1, Value j0, Value j1, Value qt,
+                                   Value kt);
+  /// (isEmpty, isFull) of the runtime block mask over the covered blocks.
+  std::pair<Value, Value> classifyRuntimeBlocks(const MaskSpec &m, Value bIdx,
+                                                Value h, Value i0, Value i1,
+                                                Value j0, Value j1);
+  /// Whether (i, j) is kept by pattern p.
+  Value keep(unsigned p, Value bIdx, Value h, Value i, Value j);
+  /// Whether (i, j) is kept by the head's pattern and the mask_fn region.
+  Value keepAt(Value bIdx, Value h, Value i, Value j);
+  /// Selects per-pattern values by the head's pattern id.
+  Value byPattern(ArrayRef<Value> perPattern);
+  /// i_abs of row i under the head's pattern alignment.
+  Value absoluteRow(Value i);
+  /// Inlines a mask_fn / score_fn body on `args`; returns what it yields.
+  Value inlineFn(Region &region, ValueRange args);
+  /// scale, softcap, ALiBi, bias and score_fn applied to the raw dot product.
+  Value modifiedScore(Value dot, Value bIdx, Value h, Value i, Value j);
+
+  ImplicitLocOpBuilder &b;
+  Block *symbolBlock;
+  const AttentionSpec &spec;
+  std::string name;
+  int64_t bq, bk;
+  bool countTiles;
+  Region *maskFn, *scoreFn; // null when the op has no such region
+  Type f32, elt;
+
+  // Kernel arguments and per-kernel values, set by the subclass.
+  Value q, k, v, gate, bias, docIds, blockMask, out, lse, counts;
+  Value batch, sq, skv, numQTiles, numKVTiles;
+  SmallVector<MaskSpec> patterns;
+  SmallVector<Value> blockTables, blockClassTables;
+  Value patternOfHead, slopes, patternId;
+};
+
+} // namespace mlir::attn
+
+#endif // ATTN_PASSES_CONVERSION_COMMON_KERNELEMITTERBASE_H
