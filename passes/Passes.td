@@ -58,4 +58,30 @@ def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
   ];
 }
 
+def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
+  let summary = "Lower attn.attention to an NVIDIA tensor-core kernel";
+  let description = [{
+    Replaces each function holding one attn.attention with a `gpu.module`
+    `<name>_kernels` containing `gpu.func @<name>` (kernel). One CTA per work
+    item: grid (ceil(Sq / block_q), Hq, B), block 32 x warps threads; each
+    warp owns 16 query rows. S = Q K^T and O += P V run on `nvvm.mma.sync`
+    m16n8k16 (f16 or bf16 operands, f32 accumulators) with the fragments in
+    registers; the online softmax works on the accumulator fragments (row max
+    and sum across the 4 lanes of a quad with `gpu.shuffle xor`) in base 2,
+    with log2(e) folded into the score scale. Tile classification, the mask
+    and the score modifications are the same code as the CPU tile program.
+    Kernel ABI ("flat-memref"): every tensor is a 1-D memref (numel
+    elements), in the order Q, K, V, [gate], [bias], [doc_ids],
+    [block_mask], O, [LSE], followed by the index scalars B, Sq, Skv.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // ATTN_PASSES_TD

@@ -10,7 +10,16 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/LLVMIR/ROCDLDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVM/ROCDL/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -31,10 +40,16 @@ void mlir::attn::registerAllDialects(DialectRegistry &registry) {
                   func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
                   memref::MemRefDialect, scf::SCFDialect,
                   tensor::TensorDialect, ub::UBDialect,
-                  vector::VectorDialect>();
+                  vector::VectorDialect, gpu::GPUDialect, NVVM::NVVMDialect,
+                  ROCDL::ROCDLDialect, nvgpu::NVGPUDialect,
+                  amdgpu::AMDGPUDialect>();
   // ConvertToLLVM interfaces and translation extensions of the upstream
   // dialects the lowerings go through.
   mlir::registerAllExtensions(registry);
+  // gpu-module-to-binary translates device modules to LLVM IR in process.
+  mlir::registerAllToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  ROCDL::registerROCDLTargetInterfaceExternalModels(registry);
 }
 
 void mlir::attn::registerAllPasses() {
@@ -44,5 +59,6 @@ void mlir::attn::registerAllPasses() {
   mlir::registerSCFPasses();
   mlir::arith::registerArithPasses();
   mlir::memref::registerMemRefPasses();
+  mlir::registerGPUPasses();
   attn::registerAttnPipelines();
 }

@@ -77,7 +77,9 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
   else if (target.kind == TargetKind::ROCDL)
     candidates = {{128, 64, 4, 1}, {64, 64, 4, 1}, {64, 32, 4, 1}};
   else
-    candidates = {{128, 64, 4, 2}, {128, 32, 4, 2}, {64, 32, 4, 2}};
+    // One m16 tile per warp (blockQ = 16 x warps): what the mma.sync kernel
+    // of convert-attn-to-nvgpu keeps in registers.
+    candidates = {{128, 64, 8, 2}, {128, 32, 8, 2}, {64, 32, 4, 2}};
   for (const TileChoice &c : candidates) {
     // Accumulators of a query tile live in registers: blockQ * dv f32 spread
     // over warps * warpSize lanes, plus the score tile.

@@ -1,0 +1,81 @@
+//===- Bundle.h - Kernel bundle writer ---------------------------*- C++ -*-===//
+//
+// A bundle is what `attention-opt --attn-compile --emit-dir=DIR` leaves for a
+// user: DIR/<name>.json (manifest), DIR/<name>.h (C header with the binaries
+// embedded) and one binary file per kernel (<name>.<target>.<format>). The
+// runtime (runtime/include/attn_runtime.h) loads either form. Plain C++, no
+// MLIR dependency; docs/embedding.md describes the format and the ABIs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_EMIT_BUNDLE_H
+#define ATTN_EMIT_BUNDLE_H
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mlir::attn {
+
+/// One kernel argument, in call order.
+struct BundleArg {
+  std::string name;  ///< q, k, v, gate, bias, doc_ids, block_mask, o, lse; or B, Sq, Skv
+  std::string dtype; ///< f32 f16 bf16 i32 i8 (also f64 i64 i16 u8 i1) for tensors; i64 for scalars
+  /// Dimensions as formulas over B, Sq, Skv and the bundle's constants, e.g.
+  /// {"B", "32", "Sq", "128"} or {"B", "32", "ceil(Sq/64)", "ceil(Skv/64)"};
+  /// empty for scalars.
+  std::vector<std::string> shape;
+  bool output = false;
+};
+
+struct BundleKernel {
+  std::string target; ///< cpu, sm_80, sm_90, gfx90a, gfx942
+  std::string format; ///< so, cubin, ptx, hsaco
+  std::string file;   ///< file name inside the emit dir, e.g. gqa.sm_80.cubin
+  /// The binary. If empty, writeBundle reads DIR/file (already written by
+  /// the caller, e.g. by clang) so the header can embed it.
+  std::vector<uint8_t> binary;
+  std::string entry; ///< `_mlir_ciface_gqa` (cpu) or the GPU kernel name
+  /// GPU launch: grid as formulas over B, Sq, Skv and the constants (e.g.
+  /// "ceil(Sq/64)", "Hq", "B"), block dims.
+  std::string gridX, gridY, gridZ;
+  int64_t blockX = 1, blockY = 1, blockZ = 1;
+  int64_t dynamicSmemBytes = 0, registers = -1, spillBytes = -1, scratchBytes = -1; ///< -1 = unknown
+  /// CPU: total work items (e.g. "B*32*ceil(Sq/32)"); the .so entry takes
+  /// (memref descriptors..., wi_begin, wi_end).
+  std::string workItems;
+  /// GPU parameter ABI. "flat-memref" (the default for GPU kernels when
+  /// empty): every tensor argument is passed as MLIR's 1-D memref descriptor
+  /// (allocated ptr, aligned ptr, i64 offset=0, i64 size=numel, i64
+  /// stride=1), followed by the i64 scalars B, Sq, Skv.
+  std::string paramAbi;
+};
+
+struct BundleDesc {
+  std::string name; ///< C identifier
+  std::string spec; ///< canonical spec string
+  std::vector<BundleArg> args;
+  std::vector<BundleKernel> kernels;
+  int64_t workspaceBytes = 0;
+  /// Named integers the formulas may use besides B, Sq, Skv (e.g. Hq=32,
+  /// Hk=8, Dqk=128, blockQ=64), in manifest order.
+  std::vector<std::pair<std::string, int64_t>> constants;
+};
+
+/// Checks names, dtypes, targets/formats, file names and every formula
+/// (identifiers must be B, Sq, Skv or a constant). Returns "" or an error.
+std::string validateBundle(const BundleDesc &desc);
+
+/// Writes DIR/<name>.json (manifest), DIR/<name>.h (C header) and every
+/// kernel's binary file; creates DIR. Returns "" or an error message.
+std::string writeBundle(const BundleDesc &desc, const std::string &dir);
+
+/// Manifest text (JSON) and header text, for tests. The header embeds the
+/// kernels' `binary` bytes as given.
+std::string manifestJson(const BundleDesc &desc);
+std::string cHeader(const BundleDesc &desc);
+
+} // namespace mlir::attn
+
+#endif // ATTN_EMIT_BUNDLE_H

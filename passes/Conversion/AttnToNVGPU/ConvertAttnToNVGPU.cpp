@@ -1,0 +1,531 @@
+//===- ConvertAttnToNVGPU.cpp - attn.attention -> mma.sync kernel ---------===//
+//
+// FlashAttention-2 on one CTA per (query tile, head, batch): each warp owns
+// 16 query rows and keeps Q, the running max / sum and the O accumulator in
+// registers as m16n8k16 fragments (PTX ISA "mma.m16n8k16" layouts; lane l,
+// g = l / 4, t = l % 4):
+//   A (16x16, row-major): a0 = A[g][2t..], a1 = A[g+8][2t..], a2 = A[g][2t+8..],
+//                         a3 = A[g+8][2t+8..]
+//   B (16x8, K x N):      b0 = B[2t..2t+1][g], b1 = B[2t+8..2t+9][g]
+//   C (16x8, f32):        c0,c1 = C[g][2t..2t+1], c2,c3 = C[g+8][2t..2t+1]
+// The C fragments of S for KV columns [16k, 16k+16) are exactly the A
+// fragment of P for the PV product, so P never leaves registers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Frontend/SpecIR.h"
+#include "attn/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_CONVERTATTNTONVGPU
+#include "passes/Passes.h.inc"
+} // namespace mlir::attn
+
+#include "Common/KernelEmitterBase.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+constexpr double kLog2e = 1.4426950408889634;
+
+/// Per-lane state carried across KV tiles: running max (base 2) and sum of
+/// rows g and g+8, then the O accumulator fragments.
+struct WarpState {
+  Value m[2], l[2];
+  SmallVector<Value> o; // 4 per n8 block of Dv
+  SmallVector<Value> flatten() const {
+    SmallVector<Value> vals = {m[0], m[1], l[0], l[1]};
+    vals.append(o.begin(), o.end());
+    return vals;
+  }
+  static WarpState unflatten(ValueRange vals) {
+    WarpState s;
+    s.m[0] = vals[0], s.m[1] = vals[1], s.l[0] = vals[2], s.l[1] = vals[3];
+    s.o.assign(vals.begin() + 4, vals.end());
+    return s;
+  }
+};
+
+class MmaKernelEmitter : public AttnKernelEmitterBase {
+public:
+  MmaKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
+                   const AttentionSpec &spec, StringRef name, int64_t blockQ,
+                   int64_t blockKV, int64_t warps, Region *maskFn,
+                   Region *scoreFn)
+      : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
+                              blockKV, /*countTiles=*/false, maskFn, scoreFn),
+        gpuModule(gpuModule), warps(warps) {}
+
+  gpu::GPUFuncOp emit();
+
+private:
+  /// 4-D view of a flat tensor argument, for the shared element loads.
+  Value view(Value flat, ArrayRef<Value> sizes);
+  /// Two consecutive elements at `offset` of a flat 16-bit memref, packed as
+  /// an mma operand (vector<2xf16>, or i32 for bf16).
+  Value loadPair(Value flat, Value offset);
+  Value packPair(Value lo, Value hi);
+  /// c += a * b on one m16n8k16 tile; c is 4 f32 values.
+  SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
+                         ArrayRef<Value> c);
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr("llvm.exp2"),
+                                         ValueRange{x})
+        .getResult(0);
+  }
+  Value quadReduce(Value x, bool isMax);
+  WarpState emitTile(WarpState st, Value bIdx, Value h, Value kh, Value vh,
+                     Value kt, ArrayRef<SmallVector<Value>> qFrags,
+                     bool partial);
+  Value offset4(Value bIdx, int64_t heads, Value h, Value seq, Value row,
+                int64_t dim, Value col) {
+    Value r = add(mul(add(mul(bIdx, idx(heads)), h), seq), row);
+    return add(mul(r, idx(dim)), col);
+  }
+
+  gpu::GPUModuleOp gpuModule;
+  int64_t warps;
+  Value qFlat, kFlat, vFlat, oFlat, lseFlat;
+  Value rows[2]; // this lane's query rows g and g+8
+  Value lane, g, t;
+};
+
+Value MmaKernelEmitter::view(Value flat, ArrayRef<Value> sizes) {
+  Type eltType = cast<MemRefType>(flat.getType()).getElementType();
+  SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
+  SmallVector<OpFoldResult> sizeFolds, strides;
+  Value stride = idx(1);
+  SmallVector<Value> strideVals(sizes.size());
+  for (int i = sizes.size() - 1; i >= 0; --i) {
+    strideVals[i] = stride;
+    stride = mul(stride, sizes[i]);
+  }
+  for (unsigned i = 0; i < sizes.size(); ++i) {
+    sizeFolds.push_back(sizes[i]);
+    strides.push_back(strideVals[i]);
+  }
+  auto layout = StridedLayoutAttr::get(
+      b.getContext(), 0, SmallVector<int64_t>(sizes.size(),
+                                              ShapedType::kDynamic));
+  auto type = MemRefType::get(shape, eltType, layout);
+  return memref::ReinterpretCastOp::create(b, type, flat, OpFoldResult(b.getIndexAttr(0)),
+                                           sizeFolds, strides);
+}
+
+Value MmaKernelEmitter::packPair(Value lo, Value hi) {
+  // P arrives as f32 probabilities; V elements already have the input type.
+  if (lo.getType() != elt) {
+    lo = arith::TruncFOp::create(b, elt, lo);
+    hi = arith::TruncFOp::create(b, elt, hi);
+  }
+  Value vec = vector::FromElementsOp::create(
+      b, VectorType::get({2}, elt), ValueRange{lo, hi});
+  if (spec.dtype == DType::F16)
+    return vec;
+  return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
+}
+
+Value MmaKernelEmitter::loadPair(Value flat, Value offset) {
+  Value vec =
+      vector::LoadOp::create(b, VectorType::get({2}, elt), flat, offset);
+  if (spec.dtype == DType::F16)
+    return vec;
+  return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
+}
+
+SmallVector<Value> MmaKernelEmitter::mma(ArrayRef<Value> a,
+                                         ArrayRef<Value> bFrag,
+                                         ArrayRef<Value> c) {
+  MLIRContext *ctx = b.getContext();
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(4, f32));
+  NVVM::MMATypes ptxType = spec.dtype == DType::F16 ? NVVM::MMATypes::f16
+                                                    : NVVM::MMATypes::bf16;
+  auto op = NVVM::MmaOp::create(
+      b, resultType, a, bFrag, c, ArrayRef<int64_t>{16, 8, 16},
+      /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
+      std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < 4; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, op.getResult(), i));
+  return out;
+}
+
+Value MmaKernelEmitter::quadReduce(Value x, bool isMax) {
+  // The 4 lanes of a quad hold one row's columns: xor 1 then xor 2.
+  for (int64_t offset : {1, 2}) {
+    Value other = gpu::ShuffleOp::create(
+                      b, x, arith::ConstantIntOp::create(b, offset, 32),
+                      arith::ConstantIntOp::create(b, 32, 32),
+                      gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    x = isMax ? Value(arith::MaximumFOp::create(b, x, other))
+              : Value(arith::AddFOp::create(b, x, other));
+  }
+  return x;
+}
+
+WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
+                                     Value kh, Value vh, Value kt,
+                                     ArrayRef<SmallVector<Value>> qFrags,
+                                     bool partial) {
+  using P = arith::CmpIPredicate;
+  double negInf = -std::numeric_limits<double>::infinity();
+  bool sigmoid = spec.norm == NormKind::Sigmoid;
+  Value j0 = mul(kt, idx(bk));
+  Value lastKV = sub(skv, idx(1));
+  int64_t nBlocks = bk / 8, kBlocks = spec.dqk / 16;
+
+  // S = Q K^T. K stored [kv][d] is the "col" B operand: b0 = K[n][2t..],
+  // b1 = K[n][2t+8..] with n = g, contiguous pairs.
+  SmallVector<SmallVector<Value>> s(nBlocks);
+  for (int64_t nb = 0; nb < nBlocks; ++nb) {
+    Value kvRow = arith::MinSIOp::create(b, add(add(j0, idx(nb * 8)), g), lastKV);
+    SmallVector<Value> acc(4, fc(0));
+    for (int64_t kb = 0; kb < kBlocks; ++kb) {
+      Value col = add(idx(kb * 16), mul(t, idx(2)));
+      Value off = offset4(bIdx, spec.hk, kh, skv, kvRow, spec.dqk, col);
+      SmallVector<Value> bFrag = {loadPair(kFlat, off),
+                                  loadPair(kFlat, add(off, idx(8)))};
+      acc = mma(qFrags[kb], bFrag, acc);
+    }
+    s[nb] = acc;
+  }
+
+  // Score modifications, mask (partial tiles only), then base-2 scores.
+  for (int64_t nb = 0; nb < nBlocks; ++nb)
+    for (int64_t e = 0; e < 4; ++e) {
+      Value row = rows[e / 2];
+      Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
+      Value sc = modifiedScore(s[nb][e], bIdx, h, row, col);
+      if (partial) {
+        Value inRange = cmp(P::slt, col, skv);
+        Value kept = andI(inRange, keepAt(bIdx, h, row,
+                                          arith::MinSIOp::create(b, col, lastKV)));
+        sc = sel(kept, sc, fc(negInf));
+      }
+      s[nb][e] = sigmoid ? sc : arith::MulFOp::create(b, sc, fc(kLog2e));
+    }
+
+  Value alpha[2];
+  if (sigmoid) {
+    // p = sigmoid(s + b); masked (-inf) entries give exactly 0.
+    for (auto &blk : s)
+      for (Value &x : blk) {
+        Value z = arith::AddFOp::create(b, x, fc(spec.sigmoidBias));
+        Value e = math::ExpOp::create(b, arith::NegFOp::create(b, z));
+        x = arith::DivFOp::create(b, fc(1), arith::AddFOp::create(b, fc(1), e));
+      }
+    alpha[0] = alpha[1] = fc(1);
+  } else {
+    for (int r = 0; r < 2; ++r) {
+      Value mx = fc(negInf);
+      for (auto &blk : s)
+        for (int e = 0; e < 2; ++e)
+          mx = arith::MaximumFOp::create(b, mx, blk[2 * r + e]);
+      mx = quadReduce(mx, /*isMax=*/true);
+      Value mNew = arith::MaximumFOp::create(b, st.m[r], mx);
+      // Nothing kept yet: subtract 0 so exp2 gives 0, not NaN.
+      Value none = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew,
+                                         fc(negInf));
+      Value mSafe = sel(none, fc(0), mNew);
+      alpha[r] = exp2(arith::SubFOp::create(b, st.m[r], mSafe));
+      Value sum = fc(0);
+      for (auto &blk : s)
+        for (int e = 0; e < 2; ++e) {
+          Value &x = blk[2 * r + e];
+          x = exp2(arith::SubFOp::create(b, x, mSafe));
+          sum = arith::AddFOp::create(b, sum, x);
+        }
+      // Lane-local partial sums; the quad reduction happens once at the end.
+      st.l[r] = arith::AddFOp::create(
+          b, arith::MulFOp::create(b, st.l[r], alpha[r]), sum);
+      st.m[r] = mNew;
+    }
+  }
+  for (int64_t i = 0; i < static_cast<int64_t>(st.o.size()); ++i)
+    st.o[i] = arith::MulFOp::create(b, st.o[i], alpha[(i % 4) / 2]);
+
+  // O += P V. P's A fragment for KV columns [16kb, 16kb + 16) is S's C
+  // fragments of n-blocks 2kb and 2kb+1. V stored [kv][d] is the K x N
+  // operand: b0 = (V[2t][g], V[2t+1][g]), b1 = rows + 8.
+  for (int64_t kb = 0; kb < bk / 16; ++kb) {
+    SmallVector<Value> a = {packPair(s[2 * kb][0], s[2 * kb][1]),
+                            packPair(s[2 * kb][2], s[2 * kb][3]),
+                            packPair(s[2 * kb + 1][0], s[2 * kb + 1][1]),
+                            packPair(s[2 * kb + 1][2], s[2 * kb + 1][3])};
+    for (int64_t nv = 0; nv < spec.dv / 8; ++nv) {
+      Value dcol = add(idx(nv * 8), g);
+      SmallVector<Value> bFrag;
+      for (int64_t half = 0; half < 2; ++half) {
+        Value r0 = arith::MinSIOp::create(
+            b, add(add(j0, idx(kb * 16 + half * 8)), mul(t, idx(2))), lastKV);
+        Value r1 = arith::MinSIOp::create(b, add(r0, idx(1)), lastKV);
+        Value v0 = load(vFlat, {offset4(bIdx, spec.hv, vh, skv, r0, spec.dv, dcol)});
+        Value v1 = load(vFlat, {offset4(bIdx, spec.hv, vh, skv, r1, spec.dv, dcol)});
+        bFrag.push_back(packPair(v0, v1));
+      }
+      SmallVector<Value> c(st.o.begin() + nv * 4, st.o.begin() + nv * 4 + 4);
+      SmallVector<Value> d = mma(a, bFrag, c);
+      std::copy(d.begin(), d.end(), st.o.begin() + nv * 4);
+    }
+  }
+  return st;
+}
+
+gpu::GPUFuncOp MmaKernelEmitter::emit() {
+  using P = arith::CmpIPredicate;
+  MLIRContext *ctx = b.getContext();
+  auto flat = [&](Type t) {
+    return MemRefType::get({ShapedType::kDynamic}, t);
+  };
+  SmallVector<Type> args = {flat(elt), flat(elt), flat(elt)};
+  if (spec.gate != GateKind::None)
+    args.push_back(flat(elt));
+  if (spec.bias)
+    args.push_back(flat(elt));
+  if (spec.usesDocument())
+    args.push_back(flat(b.getI32Type()));
+  if (spec.runtimeBlockMask())
+    args.push_back(flat(b.getI8Type()));
+  args.push_back(flat(elt));
+  if (spec.lse)
+    args.push_back(flat(f32));
+  for (int i = 0; i < 3; ++i)
+    args.push_back(b.getIndexType());
+
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(32 * warps), 1, 1}));
+  Block *entry = &fn.getBody().front();
+  b.setInsertionPointToStart(entry);
+  unsigned a = 0;
+  qFlat = entry->getArgument(a++);
+  kFlat = entry->getArgument(a++);
+  vFlat = entry->getArgument(a++);
+  Value gateFlat, biasFlat, docFlat, blockFlat;
+  if (spec.gate != GateKind::None)
+    gateFlat = entry->getArgument(a++);
+  if (spec.bias)
+    biasFlat = entry->getArgument(a++);
+  if (spec.usesDocument())
+    docFlat = entry->getArgument(a++);
+  if (spec.runtimeBlockMask())
+    blockFlat = entry->getArgument(a++);
+  oFlat = entry->getArgument(a++);
+  if (spec.lse)
+    lseFlat = entry->getArgument(a++);
+  batch = entry->getArgument(a++);
+  sq = entry->getArgument(a++);
+  skv = entry->getArgument(a++);
+  numQTiles = arith::CeilDivUIOp::create(b, sq, idx(bq));
+  numKVTiles = arith::CeilDivUIOp::create(b, skv, idx(bk));
+  // Views the shared mask / score code indexes in 4-D (or 2-D).
+  if (gateFlat)
+    gate = view(gateFlat, {batch, idx(spec.hq), sq,
+                           idx(spec.gate == GateKind::PerHead ? 1 : spec.dv)});
+  if (biasFlat)
+    bias = view(biasFlat, {batch, idx(spec.hq), sq, skv});
+  if (docFlat)
+    docIds = view(docFlat, {batch, skv});
+  if (const MaskSpec *m = spec.runtimeBlockMask())
+    blockMask = view(blockFlat, {batch, idx(spec.hq),
+                                 arith::CeilDivUIOp::create(b, sq, idx(m->blockQ)),
+                                 arith::CeilDivUIOp::create(b, skv, idx(m->blockKV))});
+  buildTables();
+
+  Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value warp = arith::DivUIOp::create(b, tid, idx(32));
+  lane = arith::RemUIOp::create(b, tid, idx(32));
+  g = arith::DivUIOp::create(b, lane, idx(4));
+  t = arith::RemUIOp::create(b, lane, idx(4));
+  Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
+  Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
+  patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
+  Value i0 = mul(qt, idx(bq));
+  Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
+  rows[0] = add(add(i0, mul(warp, idx(16))), g);
+  rows[1] = add(rows[0], idx(8));
+  Value lastQ = sub(sq, idx(1));
+
+  // Q fragments, loaded once (rows past Sq read the last row; never stored).
+  SmallVector<SmallVector<Value>> qFrags;
+  for (int64_t kb = 0; kb < spec.dqk / 16; ++kb) {
+    SmallVector<Value> frag;
+    for (int64_t part = 0; part < 4; ++part) {
+      Value row = arith::MinSIOp::create(b, rows[part % 2], lastQ);
+      Value col = add(idx(kb * 16 + (part / 2) * 8), mul(t, idx(2)));
+      frag.push_back(loadPair(qFlat, offset4(bIdx, spec.hq, h, sq, row,
+                                             spec.dqk, col)));
+    }
+    qFrags.push_back(frag);
+  }
+
+  double negInf = -std::numeric_limits<double>::infinity();
+  WarpState init;
+  init.m[0] = init.m[1] = fc(negInf);
+  init.l[0] = init.l[1] = fc(0);
+  init.o.assign(spec.dv / 8 * 4, fc(0));
+  SmallVector<Value> initVals = init.flatten();
+  auto loop = scf::ForOp::create(
+      b, idx(0), numKVTiles, idx(1), initVals,
+      [&](OpBuilder &, Location, Value kt, ValueRange iter) {
+        WarpState st = WarpState::unflatten(iter);
+        Value j0 = mul(kt, idx(bk));
+        Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
+        auto [isEmpty, isFull] =
+            classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
+        // A ragged last tile takes the masked path for its column bound.
+        isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
+        auto ifEmpty = scf::IfOp::create(
+            b, isEmpty,
+            [&](OpBuilder &, Location) { scf::YieldOp::create(b, iter); },
+            [&](OpBuilder &, Location) {
+              auto ifFull = scf::IfOp::create(
+                  b, isFull,
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(
+                        b, emitTile(st, bIdx, h, kh, vh, kt, qFrags, false)
+                               .flatten());
+                  },
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(
+                        b, emitTile(st, bIdx, h, kh, vh, kt, qFrags, true)
+                               .flatten());
+                  });
+              scf::YieldOp::create(b, ifFull.getResults());
+            });
+        scf::YieldOp::create(b, ifEmpty.getResults());
+      });
+  WarpState st = WarpState::unflatten(loop.getResults());
+
+  // Epilogue per row: quad-reduce the sum, normalize, gate, store.
+  bool sigmoid = spec.norm == NormKind::Sigmoid;
+  for (int r = 0; r < 2; ++r) {
+    Value l = quadReduce(st.l[r], /*isMax=*/false);
+    Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, l, fc(0));
+    Value inv = sigmoid ? fc(1)
+                        : sel(empty, fc(0), arith::DivFOp::create(b, fc(1), l));
+    Value row = rows[r];
+    scf::IfOp::create(b, cmp(P::slt, row, sq), [&](OpBuilder &, Location) {
+      for (int64_t nv = 0; nv < spec.dv / 8; ++nv)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value col = add(idx(nv * 8 + e), mul(t, idx(2)));
+          Value o = arith::MulFOp::create(b, st.o[nv * 4 + 2 * r + e], inv);
+          if (gate) {
+            Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
+            Value gv = loadF32(gate, {bIdx, h, row, gcol});
+            Value ex = math::ExpOp::create(b, arith::NegFOp::create(b, gv));
+            o = arith::DivFOp::create(b, o, arith::AddFOp::create(b, fc(1), ex));
+          }
+          Value off = offset4(bIdx, spec.hq, h, sq, row, spec.dv, col);
+          if (elt != f32)
+            o = arith::TruncFOp::create(b, elt, o);
+          memref::StoreOp::create(b, o, oFlat, off);
+        }
+      if (lseFlat) {
+        scf::IfOp::create(b, cmp(P::eq, t, idx(0)), [&](OpBuilder &, Location) {
+          // m is in base 2: ln(sum e^s) = m ln 2 + ln l. (NVPTX has no
+          // libcall for llvm.log2; math.log goes through libdevice.)
+          Value lseVal = arith::AddFOp::create(
+              b, arith::MulFOp::create(b, st.m[r], fc(M_LN2)),
+              math::LogOp::create(b, l));
+          Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), row);
+          memref::StoreOp::create(b, sel(empty, fc(negInf), lseVal), lseFlat,
+                                  off);
+          scf::YieldOp::create(b);
+        });
+      }
+      scf::YieldOp::create(b);
+    });
+  }
+  gpu::ReturnOp::create(b);
+  return fn;
+}
+
+struct ConvertAttnToNVGPUPass
+    : mlir::attn::impl::ConvertAttnToNVGPUBase<ConvertAttnToNVGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<AttentionOp> ops;
+    module.walk([&](AttentionOp op) { ops.push_back(op); });
+    for (AttentionOp op : ops)
+      if (failed(lower(module, op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lower(ModuleOp module, AttentionOp op) {
+    auto fn = op->getParentOfType<func::FuncOp>();
+    if (!fn || fn.getBody().front().getOperations().size() != 2 ||
+        op->getNextNode() != fn.getBody().front().getTerminator())
+      return op.emitOpError()
+             << "lowering expects a function whose body is this op and a "
+                "return";
+    TilingAttr tiling = op.getTilingAttr();
+    if (!tiling)
+      return op.emitOpError()
+             << "has no tiling; run attn-select-schedule first";
+    FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
+    if (failed(spec))
+      return failure();
+    if (spec->dtype == DType::F32)
+      return op.emitOpError() << "f32 operands have no tensor-core path on "
+                                 "NVIDIA yet; use f16 or bf16";
+    if (tiling.getBlockQ() != 16 * tiling.getWarps() ||
+        tiling.getBlockKv() % 16 != 0)
+      return op.emitOpError()
+             << "the mma.sync kernel needs block_q = 16 x warps and block_kv "
+                "a multiple of 16, got "
+             << tiling;
+    if (spec->dqk % 16 != 0 || spec->dv % 8 != 0)
+      return op.emitOpError() << "the mma.sync kernel needs Dqk % 16 == 0 and "
+                                 "Dv % 8 == 0, got "
+                              << spec->dqk << " and " << spec->dv;
+    if (ScheduleAttr schedule = op.getScheduleAttr();
+        schedule && (schedule.getKind() == ScheduleStrategy::split_kv ||
+                     schedule.getKind() == ScheduleStrategy::stream_k))
+      op.emitWarning() << "schedule " << schedule
+                       << " is lowered as flash (one CTA per query tile): "
+                          "the NVIDIA split-KV / stream-K kernels do not "
+                          "exist yet";
+    std::string name = fn.getSymName().str();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(module.getContext()));
+    ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
+    b.setInsertionPointToEnd(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
+    MmaKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
+                     tiling.getBlockKv(), tiling.getWarps(),
+                     op.getMaskFn().empty() ? nullptr : &op.getMaskFn(),
+                     op.getScoreFn().empty() ? nullptr : &op.getScoreFn())
+        .emit();
+    fn.erase();
+    return success();
+  }
+};
+
+} // namespace
