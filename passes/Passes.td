@@ -63,7 +63,8 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
   let description = [{
     Replaces each function holding one attn.attention with a `gpu.module`
     `<name>_kernels` containing `gpu.func @<name>` (kernel). One CTA per work
-    item: grid (ceil(Sq / block_q), Hq, B), block 32 x warps threads; each
+    item: grid (ceil(Sq / block_q), Hq x ceil(Dv / 128), B), block 32 x warps
+    threads (a Dv over 128 is split over CTAs that each recompute S); each
     warp owns 16 query rows. S = Q K^T and O += P V run on `nvvm.mma.sync`
     m16n8k16 (f16 or bf16 operands, f32 accumulators) with the fragments in
     registers; the online softmax works on the accumulator fragments (row max

@@ -15,6 +15,20 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(false)};
 };
 
+struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA chip: sm_80, sm_86, sm_89, sm_90"),
+      llvm::cl::init("sm_80")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features"),
+      llvm::cl::init("+ptx80")};
+};
+
+/// attn -> gpu.module of NVVM/LLVM-dialect kernels with an #nvvm.target,
+/// ready for gpu-module-to-binary (PTX / cubin).
+void buildAttnToNVVMPipeline(OpPassManager &pm,
+                             const NVVMPipelineOptions &options);
+
 /// attn (tensors) -> tile program -> LLVM dialect with a C entry point
 /// `_mlir_ciface_<name>` per kernel.
 void buildAttnToCPUPipeline(OpPassManager &pm,

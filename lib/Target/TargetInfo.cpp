@@ -68,18 +68,19 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     int64_t b = d > 128 ? 16 : 32;
     return {b, b, 1, 1};
   }
-  // GPU: the largest query tile whose staged K/V fit on chip, so that each
+  if (target.kind == TargetKind::NVVM) {
+    // The mma.sync kernel (convert-attn-to-nvgpu) keeps one m16 tile per
+    // warp with the S, P and O fragments in registers: 128 query rows on 8
+    // warps, and the widest KV tile that ptxas fits in 255 registers without
+    // spills (measured over the prefill matrix: 64 up to head dim 64, 32
+    // beyond; Dv over 128 is split across CTAs).
+    return {128, d <= 64 ? 64 : 32, 8, 2};
+  }
+  // AMD: the largest query tile whose staged K/V fit in LDS, so that each
   // K/V byte loaded serves as many query rows as possible (arithmetic
-  // intensity ~ blockQ). Candidates follow FlashAttention-2/3 choices.
-  std::vector<TileChoice> candidates;
-  if (target.hasWgmma)
-    candidates = {{128, 128, 8, 2}, {128, 64, 8, 2}, {64, 64, 4, 2}};
-  else if (target.kind == TargetKind::ROCDL)
-    candidates = {{128, 64, 4, 1}, {64, 64, 4, 1}, {64, 32, 4, 1}};
-  else
-    // One m16 tile per warp (blockQ = 16 x warps): what the mma.sync kernel
-    // of convert-attn-to-nvgpu keeps in registers.
-    candidates = {{128, 64, 8, 2}, {128, 32, 8, 2}, {64, 32, 4, 2}};
+  // intensity ~ blockQ).
+  std::vector<TileChoice> candidates = {
+      {128, 64, 4, 1}, {64, 64, 4, 1}, {64, 32, 4, 1}};
   for (const TileChoice &c : candidates) {
     // Accumulators of a query tile live in registers: blockQ * dv f32 spread
     // over warps * warpSize lanes, plus the score tile.
@@ -89,7 +90,5 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
         accRegs <= target.registersPerThread / 2 && d <= 128)
       return c;
   }
-  if (d > 128)
-    return {64, 32, 4, target.kind == TargetKind::ROCDL ? 1 : 2};
   return candidates.back();
 }

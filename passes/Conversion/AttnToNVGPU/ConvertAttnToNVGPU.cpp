@@ -69,7 +69,13 @@ public:
                    Region *scoreFn)
       : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
                               blockKV, /*countTiles=*/false, maskFn, scoreFn),
-        gpuModule(gpuModule), warps(warps) {}
+        gpuModule(gpuModule), warps(warps) {
+    int64_t chunks = (spec.dv + 127) / 128;
+    while (spec.dv % chunks != 0 || (spec.dv / chunks) % 8 != 0)
+      ++chunks;
+    dvChunk = spec.dv / chunks;
+  }
+  int64_t numDvChunks() const { return spec.dv / dvChunk; }
 
   gpu::GPUFuncOp emit();
 
@@ -89,6 +95,9 @@ private:
         .getResult(0);
   }
   Value quadReduce(Value x, bool isMax);
+  /// The A fragment of this warp's 16 query rows for head-dim block kb
+  /// (rows past Sq read the last row; they are never stored).
+  SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
   WarpState emitTile(WarpState st, Value bIdx, Value h, Value kh, Value vh,
                      Value kt, ArrayRef<SmallVector<Value>> qFrags,
                      bool partial);
@@ -100,6 +109,11 @@ private:
 
   gpu::GPUModuleOp gpuModule;
   int64_t warps;
+  /// O columns one CTA accumulates: Dv split into chunks of at most 128 so
+  /// the accumulator (chunk / 2 registers per lane) fits beside S and P; each
+  /// chunk's CTA recomputes S (grid.y = Hq x chunks).
+  int64_t dvChunk;
+  Value chunkBase;
   Value qFlat, kFlat, vFlat, oFlat, lseFlat;
   Value rows[2]; // this lane's query rows g and g+8
   Value lane, g, t;
@@ -148,6 +162,19 @@ Value MmaKernelEmitter::loadPair(Value flat, Value offset) {
   return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
 }
 
+SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, Value h,
+                                                   int64_t kb) {
+  Value lastQ = sub(sq, idx(1));
+  SmallVector<Value> frag;
+  for (int64_t part = 0; part < 4; ++part) {
+    Value row = arith::MinSIOp::create(b, rows[part % 2], lastQ);
+    Value col = add(idx(kb * 16 + (part / 2) * 8), mul(t, idx(2)));
+    frag.push_back(
+        loadPair(qFlat, offset4(bIdx, spec.hq, h, sq, row, spec.dqk, col)));
+  }
+  return frag;
+}
+
 SmallVector<Value> MmaKernelEmitter::mma(ArrayRef<Value> a,
                                          ArrayRef<Value> bFrag,
                                          ArrayRef<Value> c) {
@@ -194,19 +221,23 @@ WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
   int64_t nBlocks = bk / 8, kBlocks = spec.dqk / 16;
 
   // S = Q K^T. K stored [kv][d] is the "col" B operand: b0 = K[n][2t..],
-  // b1 = K[n][2t+8..] with n = g, contiguous pairs.
-  SmallVector<SmallVector<Value>> s(nBlocks);
-  for (int64_t nb = 0; nb < nBlocks; ++nb) {
-    Value kvRow = arith::MinSIOp::create(b, add(add(j0, idx(nb * 8)), g), lastKV);
-    SmallVector<Value> acc(4, fc(0));
-    for (int64_t kb = 0; kb < kBlocks; ++kb) {
-      Value col = add(idx(kb * 16), mul(t, idx(2)));
-      Value off = offset4(bIdx, spec.hk, kh, skv, kvRow, spec.dqk, col);
+  // b1 = K[n][2t+8..] with n = g, contiguous pairs. The k-loop is outermost
+  // so a re-read Q fragment is live for one k-block only.
+  SmallVector<SmallVector<Value>> s(nBlocks, SmallVector<Value>(4, fc(0)));
+  SmallVector<Value> kvRows;
+  for (int64_t nb = 0; nb < nBlocks; ++nb)
+    kvRows.push_back(
+        arith::MinSIOp::create(b, add(add(j0, idx(nb * 8)), g), lastKV));
+  for (int64_t kb = 0; kb < kBlocks; ++kb) {
+    SmallVector<Value> qFrag =
+        qFrags.empty() ? loadQFragment(bIdx, h, kb) : qFrags[kb];
+    Value col = add(idx(kb * 16), mul(t, idx(2)));
+    for (int64_t nb = 0; nb < nBlocks; ++nb) {
+      Value off = offset4(bIdx, spec.hk, kh, skv, kvRows[nb], spec.dqk, col);
       SmallVector<Value> bFrag = {loadPair(kFlat, off),
                                   loadPair(kFlat, add(off, idx(8)))};
-      acc = mma(qFrags[kb], bFrag, acc);
+      s[nb] = mma(qFrag, bFrag, s[nb]);
     }
-    s[nb] = acc;
   }
 
   // Score modifications, mask (partial tiles only), then base-2 scores.
@@ -271,8 +302,8 @@ WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
                             packPair(s[2 * kb][2], s[2 * kb][3]),
                             packPair(s[2 * kb + 1][0], s[2 * kb + 1][1]),
                             packPair(s[2 * kb + 1][2], s[2 * kb + 1][3])};
-    for (int64_t nv = 0; nv < spec.dv / 8; ++nv) {
-      Value dcol = add(idx(nv * 8), g);
+    for (int64_t nv = 0; nv < dvChunk / 8; ++nv) {
+      Value dcol = add(add(chunkBase, idx(nv * 8)), g);
       SmallVector<Value> bFrag;
       for (int64_t half = 0; half < 2; ++half) {
         Value r0 = arith::MinSIOp::create(
@@ -354,7 +385,10 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
   buildTables();
 
   Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  Value hc = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  Value h = arith::DivUIOp::create(b, hc, idx(numDvChunks()));
+  Value chunk = arith::RemUIOp::create(b, hc, idx(numDvChunks()));
+  chunkBase = mul(chunk, idx(dvChunk));
   Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = arith::DivUIOp::create(b, tid, idx(32));
@@ -368,26 +402,20 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
   Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
   rows[0] = add(add(i0, mul(warp, idx(16))), g);
   rows[1] = add(rows[0], idx(8));
-  Value lastQ = sub(sq, idx(1));
 
-  // Q fragments, loaded once (rows past Sq read the last row; never stored).
+  // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
+  // to Dqk = 64, re-read (from L1) per KV tile beyond, which keeps Dqk = 128
+  // and 256 free of spills.
   SmallVector<SmallVector<Value>> qFrags;
-  for (int64_t kb = 0; kb < spec.dqk / 16; ++kb) {
-    SmallVector<Value> frag;
-    for (int64_t part = 0; part < 4; ++part) {
-      Value row = arith::MinSIOp::create(b, rows[part % 2], lastQ);
-      Value col = add(idx(kb * 16 + (part / 2) * 8), mul(t, idx(2)));
-      frag.push_back(loadPair(qFlat, offset4(bIdx, spec.hq, h, sq, row,
-                                             spec.dqk, col)));
-    }
-    qFrags.push_back(frag);
-  }
+  if (spec.dqk <= 64)
+    for (int64_t kb = 0; kb < spec.dqk / 16; ++kb)
+      qFrags.push_back(loadQFragment(bIdx, h, kb));
 
   double negInf = -std::numeric_limits<double>::infinity();
   WarpState init;
   init.m[0] = init.m[1] = fc(negInf);
   init.l[0] = init.l[1] = fc(0);
-  init.o.assign(spec.dv / 8 * 4, fc(0));
+  init.o.assign(dvChunk / 8 * 4, fc(0));
   SmallVector<Value> initVals = init.flatten();
   auto loop = scf::ForOp::create(
       b, idx(0), numKVTiles, idx(1), initVals,
@@ -430,9 +458,9 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
                         : sel(empty, fc(0), arith::DivFOp::create(b, fc(1), l));
     Value row = rows[r];
     scf::IfOp::create(b, cmp(P::slt, row, sq), [&](OpBuilder &, Location) {
-      for (int64_t nv = 0; nv < spec.dv / 8; ++nv)
+      for (int64_t nv = 0; nv < dvChunk / 8; ++nv)
         for (int64_t e = 0; e < 2; ++e) {
-          Value col = add(idx(nv * 8 + e), mul(t, idx(2)));
+          Value col = add(add(chunkBase, idx(nv * 8 + e)), mul(t, idx(2)));
           Value o = arith::MulFOp::create(b, st.o[nv * 4 + 2 * r + e], inv);
           if (gate) {
             Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
@@ -446,7 +474,9 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
           memref::StoreOp::create(b, o, oFlat, off);
         }
       if (lseFlat) {
-        scf::IfOp::create(b, cmp(P::eq, t, idx(0)), [&](OpBuilder &, Location) {
+        // One lane per row, and one chunk per row, writes the LSE.
+        Value writer = andI(cmp(P::eq, t, idx(0)), cmp(P::eq, chunkBase, idx(0)));
+        scf::IfOp::create(b, writer, [&](OpBuilder &, Location) {
           // m is in base 2: ln(sum e^s) = m ln 2 + ln l. (NVPTX has no
           // libcall for llvm.log2; math.log goes through libdevice.)
           Value lseVal = arith::AddFOp::create(

@@ -1,0 +1,239 @@
+//===- CudaLoader.cpp - CUDA driver API through dlopen -------------------===//
+//
+// libcuda.so.1 is opened at run time (ATTN_CUDA_LIBRARY overrides the path,
+// which the tests use for a fake driver); nothing links CUDA. The few entry
+// points are declared here with CUresult as int and handles as void *.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+
+#include <dlfcn.h>
+#include <map>
+
+namespace attn_rt {
+namespace {
+
+// Values from cuda.h.
+constexpr int kCudaErrorNoDevice = 100;
+constexpr int kCudaErrorNoBinaryForGpu = 209;
+constexpr int kAttrCcMajor = 75;         // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+constexpr int kAttrCcMinor = 76;         // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
+constexpr int kAttrSmemOptin = 97;       // CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+constexpr int kFuncAttrMaxDynSmem = 8;   // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+constexpr int kJitErrorLogBuffer = 5;    // CU_JIT_ERROR_LOG_BUFFER
+constexpr int kJitErrorLogBufferSize = 6; // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
+constexpr int kDefaultSmemLimit = 48 * 1024;
+
+struct CudaDriver {
+  std::string path;
+  void *lib = nullptr;
+  attn_status status = ATTN_OK; // of loading + cuInit
+  std::string error;
+
+  int (*cuInit)(unsigned) = nullptr;
+  int (*cuDeviceGetCount)(int *) = nullptr;
+  int (*cuDeviceGet)(int *, int) = nullptr;
+  int (*cuDeviceGetAttribute)(int *, int, int) = nullptr;
+  int (*cuDevicePrimaryCtxRetain)(void **, int) = nullptr;
+  int (*cuCtxGetCurrent)(void **) = nullptr;
+  int (*cuCtxSetCurrent)(void *) = nullptr;
+  int (*cuCtxGetDevice)(int *) = nullptr;
+  int (*cuModuleLoadDataEx)(void **, const void *, unsigned, int *, void **) = nullptr;
+  int (*cuModuleGetFunction)(void **, void *, const char *) = nullptr;
+  int (*cuModuleUnload)(void *) = nullptr;
+  int (*cuFuncSetAttribute)(void *, int, int) = nullptr;
+  int (*cuLaunchKernel)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                        unsigned, void *, void **, void **) = nullptr;
+  int (*cuGetErrorString)(int, const char **) = nullptr;
+  int (*cuStreamSynchronize)(void *) = nullptr;
+
+  std::mutex mu;                    // guards the caches below
+  std::map<int, void *> primaryCtx; // device -> retained primary context
+  std::map<int, std::string> archOf;
+
+  std::string err(int r) const {
+    const char *s = nullptr;
+    if (cuGetErrorString)
+      cuGetErrorString(r, &s);
+    return std::string(s ? s : "unknown CUDA error") + " (" + std::to_string(r) + ")";
+  }
+};
+
+template <typename T> bool sym(void *lib, const char *name, T &fn, std::string &missing) {
+  fn = reinterpret_cast<T>(dlsym(lib, name));
+  if (!fn)
+    missing += std::string(missing.empty() ? "" : ", ") + name;
+  return fn != nullptr;
+}
+
+CudaDriver &driver() {
+  static std::mutex m;
+  static std::map<std::string, CudaDriver *> drivers; // never freed: modules outlive bundles
+  std::string path = driverPath("ATTN_CUDA_LIBRARY", "libcuda.so.1");
+  std::lock_guard<std::mutex> lock(m);
+  CudaDriver *&d = drivers[path];
+  if (d)
+    return *d;
+  d = new CudaDriver();
+  d->path = path;
+  d->lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!d->lib) {
+    d->status = ATTN_ERR_NO_DRIVER;
+    d->error = "CUDA driver (" + path + ") not found";
+    return *d;
+  }
+  std::string missing;
+  sym(d->lib, "cuInit", d->cuInit, missing);
+  sym(d->lib, "cuDeviceGetCount", d->cuDeviceGetCount, missing);
+  sym(d->lib, "cuDeviceGet", d->cuDeviceGet, missing);
+  sym(d->lib, "cuDeviceGetAttribute", d->cuDeviceGetAttribute, missing);
+  sym(d->lib, "cuDevicePrimaryCtxRetain", d->cuDevicePrimaryCtxRetain, missing);
+  sym(d->lib, "cuCtxGetCurrent", d->cuCtxGetCurrent, missing);
+  sym(d->lib, "cuCtxSetCurrent", d->cuCtxSetCurrent, missing);
+  sym(d->lib, "cuCtxGetDevice", d->cuCtxGetDevice, missing);
+  sym(d->lib, "cuModuleLoadDataEx", d->cuModuleLoadDataEx, missing);
+  sym(d->lib, "cuModuleGetFunction", d->cuModuleGetFunction, missing);
+  sym(d->lib, "cuModuleUnload", d->cuModuleUnload, missing);
+  sym(d->lib, "cuFuncSetAttribute", d->cuFuncSetAttribute, missing);
+  sym(d->lib, "cuLaunchKernel", d->cuLaunchKernel, missing);
+  sym(d->lib, "cuGetErrorString", d->cuGetErrorString, missing);
+  sym(d->lib, "cuStreamSynchronize", d->cuStreamSynchronize, missing);
+  if (!missing.empty()) {
+    d->status = ATTN_ERR_NO_DRIVER;
+    d->error = "CUDA driver (" + path + ") lacks " + missing;
+    return *d;
+  }
+  int r = d->cuInit(0);
+  if (r != 0) {
+    d->status = ATTN_ERR_NO_DEVICE;
+    d->error = r == kCudaErrorNoDevice ? "no CUDA device (cuInit: " + d->err(r) + ")"
+                                       : "cuInit failed: " + d->err(r);
+  }
+  return *d;
+}
+
+} // namespace
+
+attn_status cudaDevice(GpuDevice &out) {
+  CudaDriver &d = driver();
+  if (d.status != ATTN_OK)
+    return fail(d.status, d.error);
+  void *ctx = nullptr;
+  int dev = 0, r = d.cuCtxGetCurrent(&ctx);
+  if (r != 0)
+    return fail(ATTN_ERR_NO_DEVICE, "cuCtxGetCurrent: " + d.err(r));
+  std::lock_guard<std::mutex> lock(d.mu);
+  if (ctx) {
+    if ((r = d.cuCtxGetDevice(&dev)) != 0)
+      return fail(ATTN_ERR_NO_DEVICE, "cuCtxGetDevice: " + d.err(r));
+  } else {
+    // No current context on this thread: device 0's primary context, as
+    // the CUDA runtime would use.
+    int count = 0;
+    if ((r = d.cuDeviceGetCount(&count)) != 0 || count == 0)
+      return fail(ATTN_ERR_NO_DEVICE, r ? "cuDeviceGetCount: " + d.err(r) : "no CUDA device");
+    if ((r = d.cuDeviceGet(&dev, 0)) != 0)
+      return fail(ATTN_ERR_NO_DEVICE, "cuDeviceGet: " + d.err(r));
+    void *&primary = d.primaryCtx[dev];
+    if (!primary && (r = d.cuDevicePrimaryCtxRetain(&primary, dev)) != 0) {
+      primary = nullptr;
+      return fail(ATTN_ERR_NO_DEVICE, "cuDevicePrimaryCtxRetain: " + d.err(r));
+    }
+    if ((r = d.cuCtxSetCurrent(primary)) != 0)
+      return fail(ATTN_ERR_NO_DEVICE, "cuCtxSetCurrent: " + d.err(r));
+    ctx = primary;
+  }
+  std::string &arch = d.archOf[dev];
+  if (arch.empty()) {
+    int major = 0, minor = 0;
+    if ((r = d.cuDeviceGetAttribute(&major, kAttrCcMajor, dev)) != 0 ||
+        (r = d.cuDeviceGetAttribute(&minor, kAttrCcMinor, dev)) != 0)
+      return fail(ATTN_ERR_NO_DEVICE, "cuDeviceGetAttribute: " + d.err(r));
+    arch = "sm_" + std::to_string(major) + std::to_string(minor);
+  }
+  out.arch = arch;
+  out.key = ctx;
+  return ATTN_OK;
+}
+
+attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *stream) {
+  CudaDriver &d = driver();
+  if (d.status != ATTN_OK)
+    return fail(d.status, d.error);
+  void *function = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(k.mu);
+    for (const GpuModule &m : k.modules)
+      if (m.driver == &d && m.key == dev.key)
+        function = m.function;
+    if (!function) {
+      const std::vector<uint8_t> *bytes;
+      attn_status s = kernelBytes(k, bytes);
+      if (s != ATTN_OK)
+        return s;
+      std::vector<uint8_t> image(*bytes);
+      if (k.format == "ptx")
+        image.push_back(0); // PTX is loaded as a NUL-terminated string
+      char log[4096] = {0};
+      int opts[2] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
+      void *vals[2] = {log, reinterpret_cast<void *>(static_cast<uintptr_t>(sizeof(log) - 1))};
+      GpuModule m;
+      m.driver = &d;
+      m.key = dev.key;
+      int r = d.cuModuleLoadDataEx(&m.module, image.data(), 2, opts, vals);
+      if (r != 0) {
+        std::string msg = "cuModuleLoadData(" + k.file + ") on " + dev.arch + ": " + d.err(r);
+        if (log[0])
+          msg += "\n" + std::string(log);
+        return fail(r == kCudaErrorNoBinaryForGpu ? ATTN_ERR_NO_BINARY : ATTN_ERR_LAUNCH, msg);
+      }
+      if ((r = d.cuModuleGetFunction(&m.function, m.module, k.entry.c_str())) != 0) {
+        d.cuModuleUnload(m.module);
+        return fail(ATTN_ERR_LAUNCH,
+                    "kernel entry " + k.entry + " not found in " + k.file + ": " + d.err(r));
+      }
+      if (l.smem > static_cast<unsigned>(kDefaultSmemLimit) &&
+          (r = d.cuFuncSetAttribute(m.function, kFuncAttrMaxDynSmem, static_cast<int>(l.smem))) !=
+              0) {
+        int optin = 0, devId = 0;
+        d.cuCtxGetDevice(&devId);
+        d.cuDeviceGetAttribute(&optin, kAttrSmemOptin, devId);
+        d.cuModuleUnload(m.module);
+        return fail(ATTN_ERR_LAUNCH, k.entry + " needs " + std::to_string(l.smem) +
+                                         " bytes of dynamic shared memory; the device allows " +
+                                         std::to_string(optin) + ": " + d.err(r));
+      }
+      k.modules.push_back(m);
+      function = m.function;
+    }
+  }
+  std::vector<void *> params(l.params.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    params[i] = &l.params[i];
+  int r = d.cuLaunchKernel(function, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
+                           l.block[2], l.smem, stream, params.data(), nullptr);
+  auto where = [&] {
+    return k.entry + " grid=(" + std::to_string(l.grid[0]) + "," + std::to_string(l.grid[1]) +
+           "," + std::to_string(l.grid[2]) + ") block=(" + std::to_string(l.block[0]) + "," +
+           std::to_string(l.block[1]) + "," + std::to_string(l.block[2]) +
+           ") smem=" + std::to_string(l.smem);
+  };
+  if (r != 0)
+    return fail(ATTN_ERR_LAUNCH, "cuLaunchKernel(" + where() + "): " + d.err(r));
+  if (syncRequested() && (r = d.cuStreamSynchronize(stream)) != 0)
+    return fail(ATTN_ERR_LAUNCH, "kernel " + where() + " failed: " + d.err(r));
+  return ATTN_OK;
+}
+
+void cudaUnload(KernelInfo &k) {
+  std::lock_guard<std::mutex> lock(k.mu);
+  for (GpuModule &m : k.modules) {
+    auto *d = static_cast<const CudaDriver *>(m.driver);
+    if (d && d->cuModuleUnload && m.module)
+      d->cuModuleUnload(m.module);
+  }
+  k.modules.clear();
+}
+
+} // namespace attn_rt

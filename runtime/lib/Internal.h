@@ -1,0 +1,116 @@
+//===- Internal.h - Runtime internals shared by the loaders -----*- C++ -*-===//
+
+#ifndef ATTN_RUNTIME_INTERNAL_H
+#define ATTN_RUNTIME_INTERNAL_H
+
+#include "Formula.h"
+#include "attn_runtime.h"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+static_assert(sizeof(void *) == 8, "the runtime assumes 64-bit pointers");
+
+namespace attn_rt {
+
+/// Records `msg` as this thread's last error and returns `s`.
+attn_status fail(attn_status s, const std::string &msg);
+
+struct ArgInfo {
+  std::string name, dtype;
+  std::vector<Formula> shape; // empty for scalars
+  bool output = false;
+  bool scalar = false;
+};
+
+/// A module/function loaded into one GPU context (CUDA) or device (HIP).
+struct GpuModule {
+  const void *driver = nullptr; // the loader's driver table it came from
+  void *key = nullptr;          // CUcontext, or (HIP) device ordinal + 1
+  void *module = nullptr;
+  void *function = nullptr;
+};
+
+struct KernelInfo {
+  std::string target, format, file, entry, paramAbi;
+  Formula grid[3];
+  int64_t block[3] = {1, 1, 1};
+  int64_t dynamicSmemBytes = 0, registers = -1, spillBytes = -1, scratchBytes = -1;
+  Formula workItems;
+  int64_t size = -1; // from the manifest; -1 = not given
+
+  // Where the bytes come from.
+  bool fromMemory = false;
+  bool hasBlob = false;           // fromMemory: a blob was given for `file`
+  std::vector<uint8_t> bytes;     // the blob, or the file once read (GPU)
+  bool bytesRead = false;
+  std::string path;               // !fromMemory: DIR/file
+
+  // Lazily loaded state, guarded by mu.
+  std::mutex mu;
+  void *dl = nullptr;      // CPU: dlopen handle
+  void *cpuEntry = nullptr;
+  std::vector<GpuModule> modules;
+
+  bool isCpu() const { return target == "cpu"; }
+  bool isCuda() const { return target.compare(0, 3, "sm_") == 0; }
+  bool isHip() const { return target.compare(0, 3, "gfx") == 0; }
+};
+
+/// Reads the kernel's bytes (file or blob) and checks the manifest size.
+/// Call with k.mu held.
+attn_status kernelBytes(KernelInfo &k, const std::vector<uint8_t> *&out);
+
+// ---- CPU (CpuLoader.cpp) ---------------------------------------------------
+/// Runs work items [0, workItems) of the .so entry over host threads.
+/// `descs[i]` is the ranked memref descriptor (as i64 words) of tensor i.
+attn_status cpuLaunch(KernelInfo &k, std::vector<std::vector<int64_t>> &descs, int64_t workItems);
+void cpuUnload(KernelInfo &k);
+
+// ---- GPU (CudaLoader.cpp, HipLoader.cpp) -----------------------------------
+struct GpuDevice {
+  std::string arch; // "sm_90", "gfx942"
+  void *key = nullptr;
+};
+struct GpuLaunch {
+  unsigned grid[3];
+  unsigned block[3];
+  unsigned smem;
+  std::vector<uint64_t> params; // one 8-byte word per kernel parameter
+};
+
+/// Loads the driver, initializes it and makes a context current; reports
+/// the device's architecture. NO_DRIVER / NO_DEVICE on failure.
+attn_status cudaDevice(GpuDevice &out);
+attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *stream);
+void cudaUnload(KernelInfo &k);
+
+attn_status hipDevice(GpuDevice &out);
+attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *stream);
+void hipUnload(KernelInfo &k);
+
+/// How well kernel `k` runs on a device of architecture `arch`: 0 = not at
+/// all, 1 = PTX JIT, 2 = cubin of an older minor version, 3 = exact.
+int gpuCompatibility(const KernelInfo &k, const std::string &arch);
+
+/// True when ATTN_RUNTIME_SYNC is set to a non-empty value other than "0".
+bool syncRequested();
+
+/// Library path of a driver: the environment override if set, else `dflt`.
+std::string driverPath(const char *envVar, const char *dflt);
+
+} // namespace attn_rt
+
+struct attn_bundle {
+  std::string name, spec, dir;
+  int64_t workspaceBytes = 0;
+  attn_rt::Formula::Env constants;
+  std::vector<attn_rt::ArgInfo> args;
+  std::vector<std::unique_ptr<attn_rt::KernelInfo>> kernels;
+  size_t numTensors = 0;
+};
+
+#endif // ATTN_RUNTIME_INTERNAL_H
