@@ -92,3 +92,10 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
   }
   return candidates.back();
 }
+
+int64_t mlir::attn::nvvmDvChunks(int64_t dv) {
+  int64_t chunks = (dv + 127) / 128;
+  while (dv % chunks != 0 || (dv / chunks) % 8 != 0)
+    ++chunks;
+  return chunks;
+}

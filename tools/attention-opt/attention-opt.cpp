@@ -7,12 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Driver/Compile.h"
 #include "attn/Frontend/SpecIR.h"
 #include "attn/InitAll.h"
 #include "attn/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/CommandLine.h"
@@ -27,6 +29,38 @@ static llvm::cl::opt<std::string>
                            "--gen=\"heads=32:8 seq=4096 dim=128 mask=causal\" "
                            "(grammar: docs/spec-grammar.md)"),
             llvm::cl::value_desc("spec"));
+
+static llvm::cl::opt<std::string> compileTargets(
+    "attn-compile",
+    llvm::cl::desc("Compile the input to a kernel bundle: "
+                   "--attn-compile=\"target=sm_90,cpu\" --emit-dir=DIR "
+                   "writes <name>.<target>.{ptx,cubin,so}, <name>.json and "
+                   "<name>.h"),
+    llvm::cl::value_desc("target=list"));
+static llvm::cl::opt<std::string>
+    emitDir("emit-dir", llvm::cl::desc("Bundle output folder"),
+            llvm::cl::init("."));
+
+/// Handles --attn-compile: one bundle per function holding an attn op.
+static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
+  StringRef targets = compileTargets;
+  if (!targets.consume_front("target=")) {
+    llvm::errs() << "attention-opt: error: --attn-compile expects "
+                    "target=<list>, got '"
+                 << compileTargets << "'\n";
+    return 1;
+  }
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(inputFilename, &context);
+  if (!module)
+    return 1;
+  if (failed(attn::compileBundle(*module, targets.str(), emitDir,
+                                 attn::ToolPaths::defaults())))
+    return 1;
+  return 0;
+}
 
 /// Handles --gen: parse, validate, build, print. Returns the exit code.
 static int runGen(const std::string &text, StringRef outputFilename,
@@ -70,6 +104,8 @@ int main(int argc, char **argv) {
       argc, argv, "attention-opt: the attn dialect compiler\n", registry);
   if (genSpec.getNumOccurrences())
     return runGen(genSpec, outputFilename, registry);
+  if (compileTargets.getNumOccurrences())
+    return runCompile(inputFilename, registry);
   return asMainReturnCode(
       MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
 }

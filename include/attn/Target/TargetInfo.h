@@ -44,6 +44,10 @@ struct TileChoice {
 TileChoice defaultTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
                         int64_t dtypeBytes);
 
+/// Number of CTAs the NVIDIA kernel splits Dv over (each accumulates at most
+/// 128 columns; every chunk a multiple of 8).
+int64_t nvvmDvChunks(int64_t dv);
+
 /// Bytes of on-chip memory a tiling needs: the Q tile once, K and V tiles per
 /// stage.
 int64_t sharedMemoryNeeded(const TileChoice &tiles, int64_t dqk, int64_t dv,

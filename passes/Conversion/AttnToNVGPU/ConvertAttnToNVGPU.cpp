@@ -16,6 +16,7 @@
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Frontend/SpecIR.h"
 #include "attn/Passes.h"
+#include "attn/Target/TargetInfo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -69,12 +70,8 @@ public:
                    Region *scoreFn)
       : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
                               blockKV, /*countTiles=*/false, maskFn, scoreFn),
-        gpuModule(gpuModule), warps(warps) {
-    int64_t chunks = (spec.dv + 127) / 128;
-    while (spec.dv % chunks != 0 || (spec.dv / chunks) % 8 != 0)
-      ++chunks;
-    dvChunk = spec.dv / chunks;
-  }
+        gpuModule(gpuModule), warps(warps),
+        dvChunk(spec.dv / nvvmDvChunks(spec.dv)) {}
   int64_t numDvChunks() const { return spec.dv / dvChunk; }
 
   gpu::GPUFuncOp emit();

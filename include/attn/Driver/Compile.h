@@ -1,0 +1,55 @@
+//===- Compile.h - attn ops to binaries and bundles -------------*- C++ -*-===//
+//
+// The end of every pipeline: run the named pipeline of a target on a module
+// holding one attn op, turn the result into a binary (CPU shared object via
+// LLVM IR + clang; PTX via gpu-module-to-binary and cubin via ptxas) and
+// describe how to launch it (BundleKernel). attention-opt --attn-compile and
+// attention-run share this code.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_DRIVER_COMPILE_H
+#define ATTN_DRIVER_COMPILE_H
+
+#include "attn/Emit/Bundle.h"
+#include "attn/Spec/Spec.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::attn {
+
+struct ToolPaths {
+  std::string clang;   ///< clang used to link CPU shared objects
+  std::string ptxas;   ///< CUDA ptxas
+  std::string cudaToolkit; ///< for libdevice (gpu-module-to-binary toolkit=)
+  /// Paths of this build (set at configure time).
+  static ToolPaths defaults();
+};
+
+/// Lowers `module` (one function holding one attn.attention; it is modified)
+/// for `target` and returns the kernels (cpu: one `so`; sm_*: `ptx` and
+/// `cubin`). `name` names the files. Errors are reported on the module.
+FailureOr<std::vector<BundleKernel>>
+compileForTarget(ModuleOp module, const std::string &target,
+                 const std::string &name, const ToolPaths &tools,
+                 bool countTiles = false);
+
+/// CPU only: the lowered module's shared object written to `soPath`.
+LogicalResult buildSharedObject(ModuleOp lowered, const std::string &name,
+                                const std::string &soPath,
+                                const ToolPaths &tools);
+
+/// Tensor arguments of the kernel ABI of `spec`, in call order.
+std::vector<BundleArg> bundleArgs(const AttentionSpec &spec);
+
+/// Compiles each target and writes DIR/<name>.{json,h} plus the binaries.
+/// `targets` is a comma-separated list (cpu, sm_80, sm_90, ...).
+LogicalResult compileBundle(ModuleOp module, const std::string &targets,
+                            const std::string &emitDir,
+                            const ToolPaths &tools);
+
+} // namespace mlir::attn
+
+#endif // ATTN_DRIVER_COMPILE_H

@@ -1,0 +1,323 @@
+//===- Compile.cpp - attn ops to binaries and bundles ---------------------===//
+
+#include "attn/Driver/Compile.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Frontend/SpecIR.h"
+#include "attn/Passes.h"
+#include "attn/Pipelines.h"
+#include "attn/Target/TargetInfo.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+#ifndef ATTN_CLANG
+#define ATTN_CLANG "clang"
+#endif
+#ifndef ATTN_PTXAS
+#define ATTN_PTXAS "ptxas"
+#endif
+#ifndef ATTN_CUDA_TOOLKIT
+#define ATTN_CUDA_TOOLKIT "/usr/local/cuda"
+#endif
+
+ToolPaths ToolPaths::defaults() {
+  return {ATTN_CLANG, ATTN_PTXAS, ATTN_CUDA_TOOLKIT};
+}
+
+static std::string dtypeName(DType t) { return toString(t); }
+
+std::vector<BundleArg> mlir::attn::bundleArgs(const AttentionSpec &spec) {
+  std::string hq = std::to_string(spec.hq), dt = dtypeName(spec.dtype);
+  auto n = [](int64_t v) { return std::to_string(v); };
+  std::vector<BundleArg> args = {
+      {"q", dt, {"B", hq, "Sq", n(spec.dqk)}, false},
+      {"k", dt, {"B", n(spec.hk), "Skv", n(spec.dqk)}, false},
+      {"v", dt, {"B", n(spec.hv), "Skv", n(spec.dv)}, false}};
+  if (spec.gate != GateKind::None)
+    args.push_back({"gate", dt,
+                    {"B", hq, "Sq",
+                     spec.gate == GateKind::PerHead ? "1" : n(spec.dv)},
+                    false});
+  if (spec.bias)
+    args.push_back({"bias", dt, {"B", hq, "Sq", "Skv"}, false});
+  if (spec.usesDocument())
+    args.push_back({"doc_ids", "i32", {"B", "Skv"}, false});
+  if (const MaskSpec *m = spec.runtimeBlockMask())
+    args.push_back({"block_mask", "i8",
+                    {"B", hq, "ceil(Sq/" + n(m->blockQ) + ")",
+                     "ceil(Skv/" + n(m->blockKV) + ")"},
+                    false});
+  args.push_back({"o", dt, {"B", hq, "Sq", n(spec.dv)}, true});
+  if (spec.lse)
+    args.push_back({"lse", "f32", {"B", hq, "Sq"}, true});
+  return args;
+}
+
+/// Runs `program` with `args`; returns its exit code, stderr+stdout in `log`.
+static int runTool(StringRef program, ArrayRef<StringRef> args,
+                   std::string &log) {
+  SmallString<128> logPath;
+  llvm::sys::fs::createTemporaryFile("attn-tool", "log", logPath);
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
+                                          StringRef(logPath)};
+  std::string err;
+  int rc = llvm::sys::ExecuteAndWait(program, args, std::nullopt, redirects,
+                                     0, 0, &err);
+  if (auto buf = llvm::MemoryBuffer::getFile(logPath))
+    log = (*buf)->getBuffer().str();
+  log += err;
+  llvm::sys::fs::remove(logPath);
+  return rc;
+}
+
+static std::vector<uint8_t> readBytes(const std::string &path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buf)
+    return {};
+  StringRef data = (*buf)->getBuffer();
+  return std::vector<uint8_t>(data.begin(), data.end());
+}
+
+LogicalResult mlir::attn::buildSharedObject(ModuleOp lowered,
+                                            const std::string &name,
+                                            const std::string &soPath,
+                                            const ToolPaths &tools) {
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(lowered, llvmContext, name);
+  if (!llvmModule)
+    return lowered.emitError() << "translation to LLVM IR failed";
+  std::string llPath = soPath + ".ll";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(llPath, ec);
+    if (ec)
+      return lowered.emitError() << "cannot write " << llPath;
+    llvmModule->print(os, nullptr);
+  }
+  std::string log;
+  SmallVector<StringRef> args = {tools.clang, "-O3", "-shared", "-fPIC",
+                                 "-Wno-override-module", llPath, "-o",
+                                 soPath, "-lm"};
+  int rc = runTool(tools.clang, args, log);
+  llvm::sys::fs::remove(llPath);
+  if (rc != 0)
+    return lowered.emitError() << "clang failed (" << tools.clang
+                               << "): " << log;
+  return success();
+}
+
+/// Reads `Used N registers`, spill bytes and static smem from `ptxas -v`.
+static void parsePtxasReport(StringRef log, BundleKernel &kernel) {
+  SmallVector<StringRef> m;
+  if (llvm::Regex("Used ([0-9]+) registers").match(log, &m))
+    kernel.registers = std::stoll(m[1].str());
+  m.clear();
+  if (llvm::Regex("([0-9]+) bytes spill stores").match(log, &m))
+    kernel.spillBytes = std::stoll(m[1].str());
+  m.clear();
+  if (llvm::Regex("([0-9]+) bytes stack frame").match(log, &m))
+    kernel.scratchBytes = std::stoll(m[1].str());
+}
+
+static FailureOr<std::vector<BundleKernel>>
+compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
+           bool countTiles) {
+  int64_t blockQ = 0;
+  int64_t hq = 0;
+  PassManager select(module.getContext());
+  select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
+  if (failed(select.run(module)))
+    return failure();
+  module.walk([&](AttentionOp op) {
+    blockQ = op.getTilingAttr().getBlockQ();
+    hq = op.getNumQueryHeads();
+  });
+  CPUPipelineOptions options;
+  options.countTiles = countTiles;
+  PassManager pm(module.getContext());
+  buildAttnToCPUPipeline(pm, options);
+  if (failed(pm.run(module)))
+    return failure();
+  SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("attn-cpu", dir))
+    return module.emitError() << "cannot create a temporary directory";
+  std::string soPath = (dir + "/" + name + ".cpu.so").str();
+  if (failed(buildSharedObject(module, name, soPath, tools)))
+    return failure();
+  BundleKernel k;
+  k.target = "cpu";
+  k.format = "so";
+  k.file = name + ".cpu.so";
+  k.binary = readBytes(soPath);
+  k.entry = "_mlir_ciface_" + name;
+  k.workItems = "B*" + std::to_string(hq) + "*ceil(Sq/" +
+                std::to_string(blockQ) + ")";
+  llvm::sys::fs::remove_directories(dir);
+  return std::vector<BundleKernel>{k};
+}
+
+static FailureOr<std::vector<BundleKernel>>
+compileNvvm(ModuleOp module, const std::string &target,
+            const std::string &name, const ToolPaths &tools) {
+  NVVMPipelineOptions options;
+  options.chip = target;
+  PassManager pm(module.getContext());
+  buildAttnToNVVMPipeline(pm, options);
+  // Launch geometry from the tiling the pipeline chose.
+  int64_t blockQ = 0, warps = 0, hq = 0, dv = 0;
+  {
+    PassManager select(module.getContext());
+    select.addPass(
+        createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
+    if (failed(select.run(module)))
+      return failure();
+    module.walk([&](AttentionOp op) {
+      blockQ = op.getTilingAttr().getBlockQ();
+      warps = op.getTilingAttr().getWarps();
+      hq = op.getNumQueryHeads();
+      dv = op.getHeadDimV();
+    });
+  }
+  if (failed(pm.run(module)))
+    return failure();
+  GpuModuleToBinaryPassOptions binary;
+  binary.toolkitPath = tools.cudaToolkit;
+  binary.compilationTarget = "isa";
+  PassManager toBinary(module.getContext());
+  toBinary.addPass(createGpuModuleToBinaryPass(binary));
+  if (failed(toBinary.run(module)))
+    return failure();
+  std::string ptx;
+  module.walk([&](gpu::BinaryOp op) {
+    for (Attribute a : op.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(a))
+        ptx = object.getObject().str();
+  });
+  if (ptx.empty())
+    return module.emitError() << "no PTX was produced for " << target;
+  // No external functions may survive: everything the kernel calls must be
+  // inlined (libdevice) or an intrinsic.
+  if (StringRef(ptx).contains(".extern .func"))
+    return module.emitError() << "PTX for " << target
+                              << " calls an external function";
+
+  BundleKernel k;
+  k.target = target;
+  k.entry = name;
+  k.gridX = "ceil(Sq/" + std::to_string(blockQ) + ")";
+  k.gridY = std::to_string(hq * nvvmDvChunks(dv));
+  k.gridZ = "B";
+  k.blockX = 32 * warps;
+  k.paramAbi = "flat-memref";
+  BundleKernel ptxKernel = k;
+  ptxKernel.format = "ptx";
+  ptxKernel.file = name + "." + target + ".ptx";
+  ptxKernel.binary.assign(ptx.begin(), ptx.end());
+
+  SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("attn-nvvm", dir))
+    return module.emitError() << "cannot create a temporary directory";
+  std::string ptxPath = (dir + "/k.ptx").str(),
+              cubinPath = (dir + "/k.cubin").str();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(ptxPath, ec);
+    os << ptx;
+  }
+  std::string arch = "-arch=" + target, log;
+  SmallVector<StringRef> args = {tools.ptxas, arch, "-v", ptxPath, "-o",
+                                 cubinPath};
+  if (runTool(tools.ptxas, args, log) != 0) {
+    llvm::sys::fs::remove_directories(dir);
+    return module.emitError() << "ptxas failed (" << tools.ptxas
+                              << "): " << log;
+  }
+  BundleKernel cubin = k;
+  cubin.format = "cubin";
+  cubin.file = name + "." + target + ".cubin";
+  cubin.binary = readBytes(cubinPath);
+  parsePtxasReport(log, cubin);
+  ptxKernel.registers = cubin.registers;
+  ptxKernel.spillBytes = cubin.spillBytes;
+  ptxKernel.scratchBytes = cubin.scratchBytes;
+  llvm::sys::fs::remove_directories(dir);
+  return std::vector<BundleKernel>{ptxKernel, cubin};
+}
+
+FailureOr<std::vector<BundleKernel>>
+mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
+                             const std::string &name, const ToolPaths &tools,
+                             bool countTiles) {
+  std::optional<TargetInfo> info = lookupTarget(target);
+  if (!info)
+    return module.emitError() << "unknown target '" << target << "' (known: "
+                              << llvm::join(knownTargets(), ", ") << ")";
+  switch (info->kind) {
+  case TargetKind::CPU:
+    return compileCpu(module, name, tools, countTiles);
+  case TargetKind::NVVM:
+    return compileNvvm(module, target, name, tools);
+  case TargetKind::ROCDL:
+    break;
+  }
+  return module.emitError() << "target " << target
+                            << ": the AMD backend is not implemented yet";
+}
+
+LogicalResult mlir::attn::compileBundle(ModuleOp module,
+                                        const std::string &targets,
+                                        const std::string &emitDir,
+                                        const ToolPaths &tools) {
+  SmallVector<func::FuncOp> functions;
+  for (auto fn : module.getOps<func::FuncOp>())
+    if (!fn.getOps<AttentionOp>().empty())
+      functions.push_back(fn);
+  if (functions.empty())
+    return module.emitError() << "no function holds an attn.attention";
+  SmallVector<StringRef> targetList;
+  StringRef(targets).split(targetList, ',', -1, /*KeepEmpty=*/false);
+  if (targetList.empty())
+    return module.emitError() << "--attn-compile needs target=<list>";
+  for (func::FuncOp fn : functions) {
+    AttentionOp op = *fn.getOps<AttentionOp>().begin();
+    FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
+    if (failed(spec))
+      return failure();
+    BundleDesc desc;
+    desc.name = fn.getSymName().str();
+    desc.spec = printSpec(*spec);
+    desc.args = bundleArgs(*spec);
+    desc.constants = {{"Hq", spec->hq}, {"Hk", spec->hk}, {"Hv", spec->hv},
+                      {"Dqk", spec->dqk}, {"Dv", spec->dv}};
+    for (StringRef target : targetList) {
+      // Each target lowers its own copy of just this function.
+      OwningOpRef<ModuleOp> copy = ModuleOp::create(module.getLoc());
+      copy->getBody()->push_back(fn->clone());
+      FailureOr<std::vector<BundleKernel>> kernels =
+          compileForTarget(*copy, target.trim().str(), desc.name, tools);
+      if (failed(kernels))
+        return failure();
+      desc.kernels.insert(desc.kernels.end(), kernels->begin(),
+                          kernels->end());
+    }
+    if (std::string error = writeBundle(desc, emitDir); !error.empty())
+      return module.emitError() << "cannot write the bundle: " << error;
+  }
+  return success();
+}
