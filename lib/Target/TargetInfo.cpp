@@ -72,9 +72,10 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     // The mma.sync kernel (convert-attn-to-nvgpu) keeps one m16 tile per
     // warp with the S, P and O fragments in registers: 128 query rows on 8
     // warps, and the widest KV tile that ptxas fits in 255 registers without
-    // spills (measured over the prefill matrix: 64 up to head dim 64, 32
-    // beyond; Dv over 128 is split across CTAs).
-    return {128, d <= 64 ? 64 : 32, 8, 2};
+    // spills (measured with test/e2e/gpu_resources.py over the prefill
+    // matrix: 32 up to head dim 64, 16 beyond; Dv over 128 is split across
+    // CTAs). Wider KV tiles wait for shared-memory staging of K/V.
+    return {128, d <= 64 ? 32 : 16, 8, 2};
   }
   // AMD: the largest query tile whose staged K/V fit in LDS, so that each
   // K/V byte loaded serves as many query rows as possible (arithmetic

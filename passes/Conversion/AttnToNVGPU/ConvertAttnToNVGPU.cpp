@@ -344,6 +344,9 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
       {static_cast<int32_t>(32 * warps), 1, 1}));
+  // One CTA per SM holds all the fragments: let ptxas use the whole register
+  // file per thread rather than trade registers (and spills) for occupancy.
+  fn->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(255));
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   unsigned a = 0;

@@ -1,0 +1,31 @@
+// RUN: attention-opt %s --split-input-file --convert-attn-to-nvgpu --verify-diagnostics
+
+func.func @f32(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
+  // expected-error @+1 {{f32 operands have no tensor-core path on NVIDIA yet; use f16 or bf16}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32> -> tensor<1x2x64x32xf32>
+  return %o : tensor<1x2x64x32xf32>
+}
+
+// -----
+
+func.func @rows_per_warp(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
+  // expected-error @+1 {{the mma.sync kernel needs block_q = 16 x warps and block_kv a multiple of 16}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
+  return %o : tensor<1x2x64x32xf16>
+}
+
+// -----
+
+func.func @head_dim(%q: tensor<1x2x64x24xf16>) -> tensor<1x2x64x24xf16> {
+  // expected-error @+1 {{the mma.sync kernel needs Dqk % 16 == 0 and Dv % 8 == 0, got 24 and 24}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x24xf16>, tensor<1x2x64x24xf16>, tensor<1x2x64x24xf16> -> tensor<1x2x64x24xf16>
+  return %o : tensor<1x2x64x24xf16>
+}
+
+// -----
+
+func.func @decode(%q: tensor<1x2x1x32xf16>, %k: tensor<1x2x64x32xf16>) -> tensor<1x2x1x32xf16> {
+  // expected-warning @+1 {{schedule #attn.schedule<stream_k(132)> is lowered as flash}}
+  %o = attn.attention %q, %k, %k {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>, schedule = #attn.schedule<stream_k(132)>} : tensor<1x2x1x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x1x32xf16>
+  return %o : tensor<1x2x1x32xf16>
+}

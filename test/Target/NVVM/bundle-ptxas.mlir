@@ -1,0 +1,35 @@
+// REQUIRES: ptxas
+// The example compiles for sm_80 and sm_90 through ptxas with no spills, and
+// the bundle has the PTX, the cubin, the CPU object, a manifest and a header.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: attention-opt %s --attn-compile="target=sm_80,sm_90,cpu" --emit-dir=%t
+// RUN: FileCheck %s --input-file=%t/gqa_bf16.json
+// RUN: ls %t | FileCheck %s --check-prefix=FILES
+// RUN: grep -c "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" %t/gqa_bf16.sm_90.ptx | FileCheck %s --check-prefix=MMA
+// RUN: not grep -q "\.extern" %t/gqa_bf16.sm_80.ptx
+
+// CHECK: "target": "sm_80",
+// CHECK: "target": "sm_80",
+// CHECK-NEXT: "format": "cubin",
+// CHECK: "grid": ["ceil(Sq/128)", "8", "B"],
+// CHECK-NEXT: "block": [256, 1, 1],
+// CHECK: "spill_bytes": 0,
+// CHECK: "target": "sm_90",
+// CHECK: "target": "sm_90",
+// CHECK-NEXT: "format": "cubin",
+// CHECK: "spill_bytes": 0,
+// CHECK: "target": "cpu",
+// CHECK: "entry": "_mlir_ciface_gqa_bf16",
+// FILES: gqa_bf16.cpu.so
+// FILES: gqa_bf16.h
+// FILES: gqa_bf16.json
+// FILES: gqa_bf16.sm_80.cubin
+// FILES: gqa_bf16.sm_80.ptx
+// FILES: gqa_bf16.sm_90.cubin
+// FILES: gqa_bf16.sm_90.ptx
+// MMA: {{[1-9][0-9]*}}
+
+func.func @gqa_bf16(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> (tensor<1x8x512x64xbf16>, tensor<1x8x512xf32>) {
+  %o, %l = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>} : tensor<1x8x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x8x512x64xbf16>, tensor<1x8x512xf32>
+  return %o, %l : tensor<1x8x512x64xbf16>, tensor<1x8x512xf32>
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Resource check of the NVIDIA backend over the prefill matrix: every f16 /
+bf16 configuration of matrix.py compiles through attention-opt
+--attn-compile for each target (PTX, then ptxas -v to cubin) with 0 spill
+bytes and within the target's shared memory; prints one report line per
+kernel (registers / smem / spills) and a closing summary.
+
+Usage: gpu_resources.py --attention-opt=PATH [--targets=sm_80,sm_90]
+                        [--shard=I/N] [--report=FILE]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from matrix import configs  # noqa: E402
+
+SMEM_LIMIT = {"sm_80": 163 * 1024, "sm_86": 99 * 1024, "sm_89": 99 * 1024,
+              "sm_90": 227 * 1024}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--attention-opt", required=True)
+    ap.add_argument("--targets", default="sm_80,sm_90")
+    ap.add_argument("--shard", default="0/1")
+    ap.add_argument("--report", default="")
+    args = ap.parse_args()
+    idx, count = map(int, args.shard.split("/"))
+    cfgs = [c for c in configs() if "dtype=f32" not in c and "dtype=" in c]
+    mine = [c for i, c in enumerate(cfgs) if i % count == idx]
+    passed = failed = 0
+    lines = []
+    for spec in mine:
+        with tempfile.TemporaryDirectory() as d:
+            gen = subprocess.run([args.attention_opt, f"--gen=name=k {spec}",
+                                  "-o", f"{d}/k.mlir"],
+                                 capture_output=True, text=True)
+            comp = gen if gen.returncode else subprocess.run(
+                [args.attention_opt, f"{d}/k.mlir",
+                 f"--attn-compile=target={args.targets}", f"--emit-dir={d}"],
+                capture_output=True, text=True)
+            if comp.returncode != 0:
+                failed += 1
+                print(f"FAIL (compile): {spec}\n{comp.stderr[-2000:]}")
+                continue
+            manifest = json.load(open(f"{d}/k.json"))
+            ok = True
+            for k in manifest["kernels"]:
+                if k["format"] != "cubin":
+                    continue
+                smem = k.get("dynamic_smem_bytes", 0)
+                line = (f"{k['target']:6} regs={k['registers']:3} "
+                        f"spill={k['spill_bytes']} smem={smem} :: {spec}")
+                lines.append(line)
+                if k["spill_bytes"] != 0 or smem > SMEM_LIMIT[k["target"]]:
+                    ok = False
+                    print(f"FAIL (resources): {line}")
+            passed += ok
+            failed += not ok
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    regs = [int(l.split("regs=")[1].split()[0]) for l in lines]
+    if regs:
+        print(f"kernels: {len(lines)}, registers min/max {min(regs)}/{max(regs)}")
+    print(f"gpu resources shard {args.shard}: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
