@@ -356,7 +356,7 @@ std::string cHeader(const BundleDesc &d) {
       os << (i % 16 == 0 ? "\n  " : " ") << buf << (i + 1 < k.binary.size() ? "," : "");
     }
     os << (k.binary.empty() ? "};\n" : "\n};\n");
-    os << "static const size_t " << sym << "_len = " << k.binary.size() << ";\n\n";
+    os << "#define " << upper(sym) << "_LEN " << k.binary.size() << "u\n\n";
   }
 
   os << "static const char " << n << "_manifest[] =";
@@ -383,7 +383,7 @@ std::string cHeader(const BundleDesc &d) {
   for (size_t i = 0; i < d.kernels.size(); ++i) {
     std::string sym = blobSymbol(d, d.kernels[i]);
     os << (i ? "," : "") << "\n    {\"" << cEscape(d.kernels[i].file) << "\", " << sym << ", "
-       << sym << "_len}";
+       << upper(sym) << "_LEN}";
   }
   os << (d.kernels.empty() ? "};\n" : "\n  };\n");
   os << "  attn_status st = attn_bundle_load_memory_once(&bundle, " << n << "_manifest, blobs, "

@@ -69,10 +69,11 @@ template <typename T> bool sym(void *lib, const char *name, T &fn, std::string &
 
 CudaDriver &driver() {
   static std::mutex m;
-  static std::map<std::string, CudaDriver *> drivers; // never freed: modules outlive bundles
+  // Never freed (modules may outlive bundles); a leaked pointer keeps it reachable.
+  static auto *drivers = new std::map<std::string, CudaDriver *>();
   std::string path = driverPath("ATTN_CUDA_LIBRARY", "libcuda.so.1");
   std::lock_guard<std::mutex> lock(m);
-  CudaDriver *&d = drivers[path];
+  CudaDriver *&d = (*drivers)[path];
   if (d)
     return *d;
   d = new CudaDriver();

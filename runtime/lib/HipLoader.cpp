@@ -61,11 +61,12 @@ template <typename T> bool sym(void *lib, const char *name, T &fn, std::string &
 
 HipDriver &driver() {
   static std::mutex m;
-  static std::map<std::string, HipDriver *> drivers; // never freed
+  // Never freed (modules may outlive bundles); a leaked pointer keeps it reachable.
+  static auto *drivers = new std::map<std::string, HipDriver *>();
   const char *override = std::getenv("ATTN_HIP_LIBRARY");
   std::string key = override && *override ? override : "";
   std::lock_guard<std::mutex> lock(m);
-  HipDriver *&d = drivers[key];
+  HipDriver *&d = (*drivers)[key];
   if (d)
     return *d;
   d = new HipDriver();

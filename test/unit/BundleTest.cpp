@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -35,6 +36,16 @@ std::string makeTempDir() {
   const char *d = mkdtemp(buf.data());
   return d ? std::string(d) : std::string();
 }
+
+/// A temp directory removed with everything in it at scope exit.
+struct ScopedTempDir {
+  std::string path = makeTempDir();
+  ~ScopedTempDir() {
+    std::error_code ec;
+    if (!path.empty())
+      std::filesystem::remove_all(path, ec);
+  }
+};
 
 std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -94,7 +105,8 @@ TEST(Bundle, ValidSampleBundle) { EXPECT_EQ(validateBundle(sampleBundle()), "");
 
 TEST(Bundle, ManifestRoundTrip) {
   BundleDesc d = sampleBundle();
-  std::string dir = makeTempDir();
+  ScopedTempDir tmp;
+  const std::string &dir = tmp.path;
   ASSERT_FALSE(dir.empty());
   ASSERT_EQ(writeBundle(d, dir), "");
 
@@ -144,7 +156,8 @@ TEST(Bundle, ManifestRoundTrip) {
 TEST(Bundle, WriterReadsBinariesAlreadyInDir) {
   BundleDesc d = sampleBundle();
   d.kernels.resize(1);
-  std::string dir = makeTempDir();
+  ScopedTempDir tmp;
+  const std::string &dir = tmp.path;
   {
     std::ofstream out(dir + "/gqa.cpu.so", std::ios::binary);
     out << "prebuilt";
@@ -219,7 +232,8 @@ TEST(Bundle, ValidationErrors) {
   // writeBundle refuses to write an invalid bundle.
   d = sampleBundle();
   d.kernels[1].gridY = "Hq+";
-  std::string dir = makeTempDir();
+  ScopedTempDir tmp;
+  const std::string &dir = tmp.path;
   EXPECT_NE(writeBundle(d, dir), "");
   EXPECT_NE(access((dir + "/gqa.json").c_str(), F_OK), 0);
 }
@@ -229,7 +243,7 @@ TEST(Bundle, HeaderLayout) {
   EXPECT_NE(h.find("#ifndef ATTN_BUNDLE_GQA_H"), std::string::npos);
   EXPECT_NE(h.find("#include \"attn_runtime.h\""), std::string::npos);
   EXPECT_NE(h.find("static const unsigned char gqa_sm_80_cubin[] = {"), std::string::npos);
-  EXPECT_NE(h.find("static const size_t gqa_sm_80_cubin_len = 40;"), std::string::npos);
+  EXPECT_NE(h.find("#define GQA_SM_80_CUBIN_LEN 40u"), std::string::npos);
   EXPECT_NE(h.find("static const unsigned char gqa_gfx942_hsaco[]"), std::string::npos);
   EXPECT_NE(h.find("static const char gqa_manifest[] ="), std::string::npos);
   EXPECT_NE(h.find("  const void *q;\n"), std::string::npos);
@@ -249,7 +263,8 @@ TEST(Bundle, HeaderLayout) {
 TEST(Bundle, HeaderCompilesAsC99AndCxx) {
   if (!haveCommand(ATTN_C_COMPILER))
     GTEST_SKIP() << "no C compiler (" << ATTN_C_COMPILER << ")";
-  std::string dir = makeTempDir();
+  ScopedTempDir tmp;
+  const std::string &dir = tmp.path;
   BundleDesc d = sampleBundle();
   ASSERT_EQ(writeBundle(d, dir), "");
   // An empty bundle (no kernels, no tensors) must compile too.

@@ -24,7 +24,9 @@
 #include <dlfcn.h>
 #include <fstream>
 #include <iterator>
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -43,6 +45,16 @@ std::string makeTempDir() {
   const char *d = mkdtemp(buf.data());
   return d ? std::string(d) : std::string();
 }
+
+/// A temp directory removed with everything in it at scope exit.
+struct ScopedTempDir {
+  std::string path = makeTempDir();
+  ~ScopedTempDir() {
+    std::error_code ec;
+    if (!path.empty())
+      std::filesystem::remove_all(path, ec);
+  }
+};
 
 std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -353,6 +365,11 @@ protected:
     so.assign(bytes.begin(), bytes.end());
     ASSERT_EQ(writeBundle(addkBundle(so), dir + "/bundle"), "");
   }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    if (!dir.empty())
+      std::filesystem::remove_all(dir, ec);
+  }
   void SetUp() override {
     if (!haveCompiler())
       GTEST_SKIP() << "no C compiler (" << ATTN_C_COMPILER << ")";
@@ -419,6 +436,27 @@ TEST_F(CpuLaunch, FromMemory) {
     attn_launch_args args = data.args();
     ASSERT_EQ(attn_bundle_launch(b, "cpu", &args, nullptr), ATTN_OK) << attn_last_error();
     data.check();
+  }
+  attn_bundle_free(b);
+
+  // Concurrent first launches of one bundle: the .so is loaded once, every
+  // caller gets its own complete result.
+  ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK) << attn_last_error();
+  std::vector<AddkData> data;
+  for (int t = 0; t < 6; ++t)
+    data.emplace_back(2, 5 + t);
+  std::vector<attn_status> status(data.size(), ATTN_ERR_INVALID);
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < data.size(); ++t)
+    pool.emplace_back([&, t] {
+      attn_launch_args args = data[t].args();
+      status[t] = attn_bundle_launch(b, "cpu", &args, nullptr);
+    });
+  for (std::thread &th : pool)
+    th.join();
+  for (size_t t = 0; t < data.size(); ++t) {
+    EXPECT_EQ(status[t], ATTN_OK) << t;
+    data[t].check();
   }
   attn_bundle_free(b);
 }
@@ -653,6 +691,7 @@ std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &
     k.target = tf.first, k.format = tf.second;
     k.file = "g." + k.target + "." + k.format;
     std::string content = contentOverride ? contentOverride : k.target + "-" + k.format;
+    content.push_back('\0'); // the fakes read it as a C string
     k.binary.assign(content.begin(), content.end());
     k.entry = "g_kernel";
     k.gridX = "ceil(Sq/blockQ)", k.gridY = "Hq", k.gridZ = "B";
@@ -685,7 +724,8 @@ attn_bundle *loadGpu(const std::vector<std::pair<std::string, std::string>> &ker
 TEST(Runtime, FakeCudaDriver) {
   if (!haveCompiler())
     GTEST_SKIP() << "no C compiler";
-  std::string dir = makeTempDir();
+  ScopedTempDir tmp;
+  const std::string &dir = tmp.path;
   std::string lib = buildSharedObject(dir, "libfakecuda.so", kFakeCuda);
   ASSERT_FALSE(lib.empty());
   void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -693,7 +733,7 @@ TEST(Runtime, FakeCudaDriver) {
   const int kParams = 3 * 5 + 3; // three tensors as flat memrefs, then B, Sq, Skv
   fakeSym<void (*)(int, int, int, int)>(h, "fake_config")(9, 0, 0, kParams);
   ScopedEnv env("ATTN_CUDA_LIBRARY", lib.c_str());
-  ScopedEnv noSync("ATTN_RUNTIME_SYNC", "1");
+  ScopedEnv sync("ATTN_RUNTIME_SYNC", "1");
   auto launches = fakeSym<int (*)()>(h, "fake_launches");
   auto image = fakeSym<const char *(*)()>(h, "fake_image");
   auto grid = fakeSym<const unsigned *(*)()>(h, "fake_grid");
@@ -814,7 +854,8 @@ TEST(Runtime, FakeCudaDriver) {
 TEST(Runtime, FakeHipRuntime) {
   if (!haveCompiler())
     GTEST_SKIP() << "no C compiler";
-  std::string dir = makeTempDir();
+  ScopedTempDir tmp;
+  const std::string &dir = tmp.path;
   std::string lib = buildSharedObject(dir, "libfakehip.so", kFakeHip);
   ASSERT_FALSE(lib.empty());
   void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);

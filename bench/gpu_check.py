@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""GPU check harness: runs kernel bundles through the attention-opt runtime
+(libattn_runtime.so via ctypes) against an fp64 reference, then times them
+side by side with PyTorch SDPA (flash and cuDNN backends) and FlexAttention.
+
+The same harness runs the CPU target (numpy buffers), which is how it is
+tested on machines without a GPU (test/e2e and bench/gpu_check.sh --cpu).
+
+Usage: gpu_check.py --bundles DIR --runtime LIB [--target auto|cpu]
+                    [--out PREFIX] [--no-bench]
+"""
+import argparse
+import ctypes
+import datetime
+import glob
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+# ---------------------------------------------------------------- specs
+
+def parse_spec(text):
+    """The subset of docs/spec-grammar.md the GPU check uses."""
+    s = {"batch": 1, "hq": 1, "hk": None, "hv": None, "sq": 1, "skv": None,
+         "dqk": 64, "dv": None, "dtype": "f32", "causal": None, "window": None,
+         "sink": 0, "softcap": 0.0, "alibi": False, "sigmoid": None,
+         "gate": None, "lse": False, "scale": None}
+    for word in text.split():
+        key, _, val = word.partition("=")
+        if key == "batch":
+            s["batch"] = int(val)
+        elif key == "heads":
+            parts = val.split(":")
+            if parts[0].isalpha():
+                kind, base = parts[0], int(parts[1])
+                table = {"mha": (base, base, base),
+                         "gqa": (base, int(parts[2]) if len(parts) > 2 else base,
+                                 int(parts[2]) if len(parts) > 2 else base),
+                         "mqa": (base, 1, 1), "sqa": (base // 2, base // 4, base // 4),
+                         "ssqa": (base // 2,) * 3, "xsqa": (base // 4,) * 3}
+                s["hq"], s["hk"], s["hv"] = table[kind]
+            else:
+                nums = [int(p) for p in parts]
+                s["hq"] = nums[0]
+                s["hk"] = nums[1] if len(nums) > 1 else nums[0]
+                s["hv"] = nums[2] if len(nums) > 2 else s["hk"]
+        elif key == "seq":
+            a = val.split(":")
+            s["sq"], s["skv"] = int(a[0]), int(a[-1])
+        elif key == "dim":
+            a = val.split(":")
+            s["dqk"], s["dv"] = int(a[0]), int(a[-1])
+        elif key == "dtype":
+            s["dtype"] = val
+        elif key == "mask":
+            for part in val.split("+"):
+                if part == "causal":
+                    s["causal"] = "br"
+                elif part == "causal-topleft":
+                    s["causal"] = "tl"
+                elif part.startswith("window:"):
+                    w = [int(x) for x in part.split(":")[1:]]
+                    s["window"] = (w[0], w[1] if len(w) > 1 else 0)
+                elif part.startswith("sink:"):
+                    s["sink"] = int(part.split(":")[1])
+                elif part != "none":
+                    raise ValueError(f"gpu_check: unsupported mask part {part}")
+        elif key == "score":
+            for part in val.split("+"):
+                if part.startswith("softcap:"):
+                    s["softcap"] = float(part.split(":")[1])
+                elif part == "alibi":
+                    s["alibi"] = True
+                else:
+                    raise ValueError(f"gpu_check: unsupported score {part}")
+        elif key == "norm" and val.startswith("sigmoid"):
+            s["sigmoid"] = float(val.split(":")[1]) if ":" in val else 0.0
+        elif key == "gate":
+            s["gate"] = {"1": "elem", "head": "head"}.get(val)
+        elif key == "lse":
+            s["lse"] = val == "1"
+        elif key == "scale":
+            s["scale"] = float(val)
+    s["hk"] = s["hk"] or s["hq"]
+    s["hv"] = s["hv"] or s["hk"]
+    s["skv"] = s["skv"] or s["sq"]
+    s["dv"] = s["dv"] or s["dqk"]
+    return s
+
+
+def alibi_slopes(n):
+    def pow2(m):
+        return [2.0 ** (-8.0 * (i + 1) / m) for i in range(m)]
+    if n & (n - 1) == 0:
+        return pow2(n)
+    m = 1 << (n.bit_length() - 1)
+    return pow2(m) + pow2(2 * m)[0::2][: n - m]
+
+
+def reference(s, q, k, v, gate):
+    """fp64 attention straight from the definitions (DESIGN.md section 2)."""
+    B, Hq, Sq, Skv = s["batch"], s["hq"], s["sq"], s["skv"]
+    scale = s["scale"] if s["scale"] is not None else 1.0 / math.sqrt(s["dqk"])
+    kk = np.repeat(k, Hq // s["hk"], axis=1)
+    vv = np.repeat(v, Hq // s["hv"], axis=1)
+    sc = scale * np.einsum("bhid,bhjd->bhij", q, kk)
+    if s["softcap"]:
+        sc = s["softcap"] * np.tanh(sc / s["softcap"])
+    off = 0 if s["causal"] == "tl" else Skv - Sq
+    ia = np.arange(Sq)[:, None] + off
+    j = np.arange(Skv)[None, :]
+    if s["alibi"]:
+        sl = np.array(alibi_slopes(Hq))[None, :, None, None]
+        sc = sc - sl * np.abs(ia - j)[None, None]
+    keep = np.ones((Sq, Skv), bool)
+    if s["causal"]:
+        keep &= j <= ia
+    if s["window"]:
+        keep &= (j >= ia - s["window"][0]) & (j <= ia + s["window"][1])
+    if s["sink"]:
+        keep |= (j < s["sink"]) & (j <= ia)
+    if s["sigmoid"] is not None:
+        p = np.where(keep, 1.0 / (1.0 + np.exp(-(sc + s["sigmoid"]))), 0.0)
+        o = np.einsum("bhij,bhjd->bhid", p, vv)
+        lse = None
+    else:
+        sc = np.where(keep, sc, -np.inf)
+        m = sc.max(-1, keepdims=True)
+        msafe = np.where(np.isfinite(m), m, 0.0)
+        e = np.exp(sc - msafe)
+        l = e.sum(-1, keepdims=True)
+        o = np.einsum("bhij,bhjd->bhid", e / np.where(l == 0, 1, l), vv)
+        lse = np.where(l[..., 0] == 0, -np.inf, np.log(np.where(l[..., 0] == 0, 1, l[..., 0])) + msafe[..., 0])
+    if gate is not None:
+        o = o / (1.0 + np.exp(-gate))
+    return o, lse
+
+# ---------------------------------------------------------------- runtime
+
+class LaunchArgs(ctypes.Structure):
+    _fields_ = [("tensors", ctypes.POINTER(ctypes.c_void_p)),
+                ("num_tensors", ctypes.c_size_t),
+                ("B", ctypes.c_int64), ("Sq", ctypes.c_int64),
+                ("Skv", ctypes.c_int64)]
+
+
+class Runtime:
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(path)
+        self.lib.attn_bundle_load.argtypes = [ctypes.c_char_p,
+                                              ctypes.POINTER(ctypes.c_void_p)]
+        self.lib.attn_bundle_launch.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                                ctypes.POINTER(LaunchArgs),
+                                                ctypes.c_void_p]
+        self.lib.attn_last_error.restype = ctypes.c_char_p
+        self.lib.attn_bundle_free.argtypes = [ctypes.c_void_p]
+
+    def load(self, manifest):
+        h = ctypes.c_void_p()
+        rc = self.lib.attn_bundle_load(manifest.encode(), ctypes.byref(h))
+        if rc != 0:
+            raise RuntimeError(f"load {manifest}: {self.error()}")
+        return h
+
+    def error(self):
+        return (self.lib.attn_last_error() or b"").decode()
+
+    def launch(self, bundle, target, ptrs, B, Sq, Skv, stream=None):
+        arr = (ctypes.c_void_p * len(ptrs))(*ptrs)
+        args = LaunchArgs(arr, len(ptrs), B, Sq, Skv)
+        rc = self.lib.attn_bundle_launch(bundle, target.encode(),
+                                         ctypes.byref(args), stream)
+        if rc != 0:
+            raise RuntimeError(f"launch ({rc}): {self.error()}")
+
+# ---------------------------------------------------------------- buffers
+
+DT_NP = {"f32": np.float32, "f16": np.float16}
+
+
+def round_to(x, dtype):
+    """Values as the kernel's dtype sees them (bf16: round to nearest even)."""
+    if dtype == "bf16":
+        b = x.astype(np.float32).view(np.uint32)
+        b = ((b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)
+        return b.view(np.float32).astype(np.float64)
+    return x.astype(DT_NP[dtype]).astype(np.float64)
+
+
+def to_kernel_bytes(x, dtype):
+    if dtype == "bf16":
+        return (x.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+    return x.astype(DT_NP[dtype])
+
+
+def from_kernel(buf, dtype):
+    if dtype == "bf16":
+        return (buf.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    return buf.astype(np.float64)
+
+
+class Device:
+    """Host (numpy) or CUDA (torch) buffers behind one interface."""
+
+    def __init__(self, cuda):
+        self.cuda = cuda
+        if cuda:
+            import torch
+            self.torch = torch
+
+    def upload(self, host):
+        if not self.cuda:
+            return np.ascontiguousarray(host)
+        t = self.torch.from_numpy(np.ascontiguousarray(host)).cuda()
+        return t
+
+    def ptr(self, buf):
+        return buf.data_ptr() if self.cuda else buf.ctypes.data
+
+    def download(self, buf):
+        if not self.cuda:
+            return buf
+        self.torch.cuda.synchronize()
+        return buf.cpu().numpy()
+
+    def stream(self):
+        return self.torch.cuda.current_stream().cuda_stream if self.cuda else None
+
+
+TOL = {"f32": 1e-5, "f16": 2.0 ** -9, "bf16": 2.0 ** -7}
+
+
+def check_bundle(rt, dev, manifest_path, target, seed):
+    man = json.load(open(manifest_path))
+    s = parse_spec(man["spec"])
+    rng = np.random.default_rng(seed)
+    B, Hq, Sq, Skv = s["batch"], s["hq"], s["sq"], s["skv"]
+    dt = s["dtype"]
+
+    def rand(*shape, lo=-1.0, hi=1.0):
+        return round_to(rng.uniform(lo, hi, size=shape), dt)
+    q = rand(B, Hq, Sq, s["dqk"])
+    k = rand(B, s["hk"], Skv, s["dqk"])
+    v = rand(B, s["hv"], Skv, s["dv"])
+    gate = None
+    if s["gate"]:
+        gate = rand(B, Hq, Sq, s["dv"] if s["gate"] == "elem" else 1, lo=-2, hi=2)
+    ins = [q, k, v] + ([gate] if gate is not None else [])
+    bufs = [dev.upload(to_kernel_bytes(x, dt)) for x in ins]
+    out = dev.upload(np.zeros((B, Hq, Sq, s["dv"]),
+                              np.uint16 if dt == "bf16" else DT_NP[dt]))
+    bufs.append(out)
+    lse = None
+    if s["lse"]:
+        lse = dev.upload(np.zeros((B, Hq, Sq), np.float32))
+        bufs.append(lse)
+    bundle = rt.load(manifest_path)
+    rt.launch(bundle, target, [dev.ptr(b) for b in bufs], B, Sq, Skv,
+              dev.stream())
+    got = from_kernel(dev.download(out), dt)
+    ref_o, ref_lse = reference(s, q, k, v, gate)
+    scale = max(np.abs(ref_o).max(), 1e-30)
+    err = float(np.abs(got - ref_o).max() / scale)
+    ok = bool(np.isfinite(got).all() and err <= TOL[dt])
+    result = {"bundle": man["name"], "spec": man["spec"], "target": target,
+              "max_rel_err": err, "tol": TOL[dt], "pass": ok}
+    if lse is not None:
+        gl = dev.download(lse).astype(np.float64)
+        both_inf = np.isneginf(gl) & np.isneginf(ref_lse)
+        with np.errstate(invalid="ignore"):
+            d = np.where(both_inf, 0.0, np.abs(gl - ref_lse))
+        result["lse_max_abs_err"] = float(d.max())
+        ok &= bool(result["lse_max_abs_err"] <= 1e-3)
+        result["pass"] = ok
+    return result, bundle, bufs, s
+
+
+def time_cuda(fn, reps=20):
+    import torch
+    fn()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(reps):
+        fn()
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end) / reps * 1e-3
+
+
+def bench_one(rt, manifest_path, results):
+    """Our kernel vs SDPA (flash, cuDNN) vs FlexAttention on one bf16 spec."""
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    man = json.load(open(manifest_path))
+    s = parse_spec(man["spec"])
+    B, Hq, Sq, Skv, D = s["batch"], s["hq"], s["sq"], s["skv"], s["dqk"]
+    causal = s["causal"] is not None
+    q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(B, s["hk"], Skv, D, device="cuda", dtype=torch.bfloat16)
+    v = torch.randn(B, s["hv"], Skv, s["dv"], device="cuda", dtype=torch.bfloat16)
+    o = torch.empty(B, Hq, Sq, s["dv"], device="cuda", dtype=torch.bfloat16)
+    ptrs = [q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr()]
+    bundle = rt.load(manifest_path)
+    stream = torch.cuda.current_stream().cuda_stream
+    row = {"spec": man["spec"], "seconds": {}}
+    row["seconds"]["attention-opt"] = time_cuda(
+        lambda: rt.launch(bundle, "auto", ptrs, B, Sq, Skv, stream))
+    for name, backend in [("sdpa-flash", SDPBackend.FLASH_ATTENTION),
+                          ("sdpa-cudnn", SDPBackend.CUDNN_ATTENTION)]:
+        try:
+            with sdpa_kernel(backend):
+                row["seconds"][name] = time_cuda(
+                    lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal,
+                                                           enable_gqa=True))
+        except Exception as e:  # a backend may not support the shape
+            row["seconds"][name] = None
+            row.setdefault("errors", {})[name] = str(e)[:200]
+    try:
+        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+        flex = torch.compile(flex_attention)
+        bm = None
+        if causal:
+            bm = create_block_mask(lambda b, h, qi, kv: qi >= kv, None, None, Sq, Skv)
+        row["seconds"]["flex"] = time_cuda(
+            lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
+    except Exception as e:
+        row["seconds"]["flex"] = None
+        row.setdefault("errors", {})["flex"] = str(e)[:200]
+    flops = 4.0 * B * Hq * Sq * Skv * D * (0.5 if causal else 1.0)
+    row["tflops"] = {n: (flops / t / 1e12 if t else None)
+                     for n, t in row["seconds"].items()}
+    peers = [t for n, t in row["seconds"].items() if n != "attention-opt" and t]
+    row["ratio_to_best_peer"] = (min(peers) / row["seconds"]["attention-opt"]
+                                 if peers else None)
+    results.append(row)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundles", required=True)
+    ap.add_argument("--runtime", required=True)
+    ap.add_argument("--target", default="auto")
+    ap.add_argument("--out", default="")
+    ap.add_argument("--no-bench", action="store_true")
+    args = ap.parse_args()
+    rt = Runtime(args.runtime)
+    cuda = args.target != "cpu"
+    dev = Device(cuda)
+    checks = []
+    for i, m in enumerate(sorted(glob.glob(os.path.join(args.bundles, "check", "*.json")))):
+        try:
+            r = check_bundle(rt, dev, m, args.target, seed=i + 1)[0]
+        except Exception as e:
+            r = {"bundle": os.path.basename(m), "pass": False, "error": str(e)}
+        checks.append(r)
+        print(("PASS " if r["pass"] else "FAIL ") + json.dumps(r))
+    bench = []
+    if cuda and not args.no_bench:
+        for m in sorted(glob.glob(os.path.join(args.bundles, "bench", "*.json"))):
+            try:
+                bench_one(rt, m, bench)
+                print("BENCH " + json.dumps(bench[-1]))
+            except Exception as e:
+                bench.append({"spec": m, "error": str(e)[:300]})
+                print("BENCH-ERROR " + str(e)[:300])
+    passed = sum(r["pass"] for r in checks)
+    failed = len(checks) - passed
+    if args.out:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        doc = {"date": datetime.date.today().isoformat(), "commit": commit,
+               "target": args.target, "checks": checks, "bench": bench}
+        json.dump(doc, open(args.out + ".json", "w"), indent=1)
+        with open(args.out + ".md", "w") as f:
+            f.write(f"# GPU check {doc['date']} (commit {commit})\n\n")
+            f.write(f"correctness: {passed} passed, {failed} failed\n\n")
+            if bench:
+                f.write("| spec | attention-opt TF/s | % of 989 | sdpa-flash | sdpa-cudnn | flex | ratio to best peer |\n|---|---|---|---|---|---|---|\n")
+                for r in bench:
+                    if "tflops" not in r:
+                        continue
+                    t = r["tflops"]
+                    fmt = lambda x: f"{x:.1f}" if x else "n/a"
+                    f.write(f"| {r['spec']} | {fmt(t['attention-opt'])} | "
+                            f"{fmt(t['attention-opt'] / 9.89 if t['attention-opt'] else None)} | "
+                            f"{fmt(t.get('sdpa-flash'))} | {fmt(t.get('sdpa-cudnn'))} | "
+                            f"{fmt(t.get('flex'))} | {fmt(r['ratio_to_best_peer'])} |\n")
+    print(f"gpu check: {passed} passed, {failed} failed")
+    return 1 if failed or not checks else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The GPU check, in one call.
+#
+#   bench/gpu_check.sh --prepare   (here, with LLVM 22) compiles the check and
+#                                  bench bundles into .carry/bundles/
+#   bench/gpu_check.sh             (on the GPU machine) builds the runtime,
+#                                  runs every check bundle against the fp64
+#                                  reference, times bf16 prefill against
+#                                  PyTorch SDPA (flash, cuDNN) and
+#                                  FlexAttention, and writes
+#                                  bench/results/<date>-<commit>.{json,md}
+#   bench/gpu_check.sh --cpu       the same harness on the CPU target (tests
+#                                  the runtime / harness plumbing anywhere)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CARRY=${CARRY:-$ROOT/.carry}
+BUNDLES=$CARRY/bundles
+MODE=${1:-gpu}
+
+# Check set: masks / mods / dims / dtypes / ragged lengths the GPU kernels
+# support, each compiled for sm_80, sm_90 and the CPU.
+CHECK_SPECS=(
+  "heads=4 seq=200 dim=64 dtype=bf16"
+  "heads=gqa:8:2 seq=200 dim=128 dtype=bf16 mask=causal lse=1"
+  "heads=mqa:4 seq=77:300 dim=64 dtype=f16 mask=causal"
+  "heads=4 seq=130 dim=64 dtype=bf16 mask=causal-topleft"
+  "heads=4:2:1 seq=150 dim=32:80 dtype=bf16 mask=window:32"
+  "heads=4 seq=257 dim=128 dtype=f16 mask=sink:4+window:64 lse=1"
+  "heads=2 seq=90 dim=64 dtype=bf16 mask=causal score=softcap:20"
+  "heads=4 seq=90 dim=64 dtype=bf16 score=alibi mask=causal"
+  "heads=2 seq=64 dim=64 dtype=bf16 norm=sigmoid:-1 mask=causal"
+  "heads=2 seq=100 dim=64 dtype=bf16 gate=1 lse=1"
+  "heads=2 seq=100 dim=256 dtype=bf16 mask=causal"
+  "heads=2 seq=40:8 dim=64 dtype=bf16 mask=causal lse=1"
+  "batch=2 heads=xsqa:16 seq=333 dim=96 dtype=f16 mask=causal"
+)
+# Bench set: dense and causal bf16, head dim 128.
+BENCH_SPECS=()
+for s in 1024 2048 4096 8192; do
+  b=$(( 16384 / s )); [ "$b" -ge 1 ] || b=1
+  BENCH_SPECS+=("batch=$b heads=16 seq=$s dim=128 dtype=bf16")
+  BENCH_SPECS+=("batch=$b heads=16 seq=$s dim=128 dtype=bf16 mask=causal")
+done
+
+if [ "$MODE" = "--prepare" ]; then
+  OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
+  rm -rf "$BUNDLES" && mkdir -p "$BUNDLES/check" "$BUNDLES/bench"
+  i=0
+  for s in "${CHECK_SPECS[@]}"; do
+    i=$((i + 1)); n=check$i
+    "$OPT" --gen="name=$n $s" -o "$BUNDLES/$n.mlir"
+    "$OPT" "$BUNDLES/$n.mlir" --attn-compile="target=sm_80,sm_90,cpu" --emit-dir="$BUNDLES/check"
+  done
+  i=0
+  for s in "${BENCH_SPECS[@]}"; do
+    i=$((i + 1)); n=bench$i
+    "$OPT" --gen="name=$n $s" -o "$BUNDLES/$n.mlir"
+    "$OPT" "$BUNDLES/$n.mlir" --attn-compile="target=sm_90" --emit-dir="$BUNDLES/bench"
+  done
+  rm -f "$BUNDLES"/*.mlir "$BUNDLES"/*/*.h
+  echo "gpu_check: bundles in $BUNDLES ($(ls "$BUNDLES/check"/*.json | wc -l) check, $(ls "$BUNDLES/bench"/*.json | wc -l) bench)"
+  exit 0
+fi
+
+# A Python with numpy (the GPU machine's has torch too; here Debian's).
+PY=${PYTHON:-}
+for cand in python3 /usr/bin/python3; do
+  [ -n "$PY" ] && break
+  "$cand" -c "import numpy" 2>/dev/null && PY=$cand
+done
+[ -n "$PY" ] || { echo "gpu_check: no python3 with numpy" >&2; exit 2; }
+
+[ -d "$BUNDLES/check" ] || { echo "gpu_check: no bundles in $BUNDLES; run $0 --prepare where LLVM 22 is installed" >&2; exit 2; }
+cmake -S "$ROOT/bench/runtime-only" -B "$CARRY/rt-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$CARRY/rt-build" -j "$(nproc)" >/dev/null
+LIB=$(find "$CARRY/rt-build" -name 'libattn_runtime.so' | head -1)
+stamp="$(date -u +%F)-$(git -C "$ROOT" rev-parse --short HEAD)"
+if [ "$MODE" = "--cpu" ]; then
+  exec "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" --target cpu
+fi
+mkdir -p "$ROOT/bench/results"
+"$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" \
+  --target auto --out "$ROOT/bench/results/$stamp"
