@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# README command (a): install, build, compile an example as far as the
-# pipeline reaches today and check it.
+# README command (a): install, build, compile examples/gqa_causal.mlir to
+# every target the compiler has (PTX + cubin for sm_80 / sm_90 when ptxas is
+# present, the CPU shared object; AMD is not implemented yet), then run the
+# CPU kernel against the fp64 reference and the embedded-bundle example.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build}
@@ -9,13 +11,15 @@ BUILD=${BUILD_DIR:-$ROOT/build}
 OPT="$BUILD/bin/attention-opt"
 EX="$ROOT/examples/gqa_causal.mlir"
 OUT=${OUT_DIR:-$ROOT/out}
+TARGETS=cpu
+[ -x /usr/local/cuda/bin/ptxas ] && TARGETS=sm_80,sm_90,cpu
 mkdir -p "$OUT"
-echo "== $EX: verify, choose schedules, report"
-"$OPT" "$EX" --verify-roundtrip -o /dev/null
-for t in cpu sm_80 sm_90 gfx942; do
-  "$OPT" "$EX" --attn-select-schedule=target=$t -o "$OUT/gqa_causal.$t.mlir"
-  "$OPT" "$OUT/gqa_causal.$t.mlir" --attn-report=target=$t -o /dev/null
-done
-if [ -x "$BUILD/bin/attention-run" ]; then
-  "$BUILD/bin/attention-run" "$EX" --target=cpu --check
-fi
+echo "== attention-opt $EX --attn-compile=target=$TARGETS --emit-dir=$OUT"
+"$OPT" "$EX" --attn-compile="target=$TARGETS" --emit-dir="$OUT"
+ls -l "$OUT"
+echo "== tile report (cpu tiles)"
+"$OPT" "$EX" --attn-report=target=cpu -o /dev/null
+echo "== CPU kernel vs the fp64 reference"
+"$BUILD/bin/attention-run" "$EX" --check --bench
+echo "== embedded bundle (examples/embed)"
+"$BUILD/examples/embed/attn-embed-example"
