@@ -85,4 +85,24 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {
+  let summary = "Lower attn.attention to an AMD MFMA kernel (wave64)";
+  let description = [{
+    Like convert-attn-to-nvgpu for CDNA: one workgroup per (query tile,
+    head, batch), `warps` wave64 waves of 16 query rows each, S^T = K Q^T and
+    O^T = V^T P^T on `amdgpu.mfma` 16x16x16 (f16 / bf16), so each lane owns
+    one query row and P stays in registers. exp2 / log2 are LLVM intrinsics
+    (v_exp_f32 / v_log_f32): no ROCm device library is needed. Same
+    flat-memref kernel ABI as the NVIDIA kernel.
+  }];
+  let dependentDialects = ["::mlir::amdgpu::AMDGPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // ATTN_PASSES_TD

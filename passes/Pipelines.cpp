@@ -74,7 +74,46 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::attn::buildAttnToROCDLPipeline(OpPassManager &pm,
+                                          const ROCDLPipelineOptions &options) {
+  // attention-opt --attn-select-schedule=target=<chip> --convert-attn-to-amdgpu
+  pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip}));
+  pm.addPass(createConvertAttnToAMDGPU());
+  // The verified AMD order of shared/GPU-NOTES.md section 2:
+  // --convert-amdgpu-to-rocdl=chipset=<chip> --convert-vector-to-scf
+  // --expand-strided-metadata --lower-affine --convert-scf-to-cf
+  ConvertAMDGPUToROCDLPassOptions amdgpu;
+  amdgpu.chipset = options.chip;
+  pm.addPass(createConvertAMDGPUToROCDLPass(amdgpu));
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  // --rocdl-attach-target="chip=<chip> O=3 abi=500" (code object v5: what
+  // current ROCm runtimes load)
+  GpuROCDLAttachTargetOptions attach;
+  attach.chip = options.chip;
+  attach.optLevel = 3;
+  attach.abiVersion = "500";
+  pm.addPass(createGpuROCDLAttachTarget(attach));
+  // --convert-gpu-to-rocdl="chipset=<chip> runtime=HIP" --convert-vector-to-llvm
+  // --convert-ub-to-llvm
+  ConvertGpuOpsToROCDLOpsOptions rocdl;
+  rocdl.chipset = options.chip;
+  rocdl.runtime = gpu::amd::Runtime::HIP;
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToROCDLOps(rocdl));
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void mlir::attn::registerAttnPipelines() {
+  for (const char *flag : {"attn-to-rocdl-pipeline", "attn-to-rocdl"})
+    PassPipelineRegistration<ROCDLPipelineOptions>(
+        flag, "Lower attn ops to ROCDL kernels (MFMA) in a gpu.module",
+        buildAttnToROCDLPipeline);
   // The issue and DESIGN.md spell it `--attn-to-nvvm`; `-pipeline` is the
   // house suffix. Both names build the same pipeline.
   for (const char *flag : {"attn-to-nvvm-pipeline", "attn-to-nvvm"})

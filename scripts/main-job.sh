@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command (a): install, build, compile examples/gqa_causal.mlir to
-# every target the compiler has (PTX + cubin for sm_80 / sm_90 when ptxas is
-# present, the CPU shared object; AMD is not implemented yet), then run the
-# CPU kernel against the fp64 reference and the embedded-bundle example.
+# every target (PTX + cubin for sm_80 / sm_90 when ptxas is present, HSACO
+# for gfx90a / gfx942, the CPU shared object), then run the CPU kernel
+# against the fp64 reference and the embedded-bundle example.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build}
@@ -11,8 +11,8 @@ BUILD=${BUILD_DIR:-$ROOT/build}
 OPT="$BUILD/bin/attention-opt"
 EX="$ROOT/examples/gqa_causal.mlir"
 OUT=${OUT_DIR:-$ROOT/out}
-TARGETS=cpu
-[ -x /usr/local/cuda/bin/ptxas ] && TARGETS=sm_80,sm_90,cpu
+TARGETS=gfx90a,gfx942,cpu
+[ -x /usr/local/cuda/bin/ptxas ] && TARGETS=sm_80,sm_90,gfx90a,gfx942,cpu
 mkdir -p "$OUT"
 echo "== attention-opt $EX --attn-compile=target=$TARGETS --emit-dir=$OUT"
 "$OPT" "$EX" --attn-compile="target=$TARGETS" --emit-dir="$OUT"

@@ -11,7 +11,7 @@ ctest --output-on-failure -j "${JOBS:-$(nproc)}" 2>&1 | tee ctest.log
 rc=${PIPESTATUS[0]}
 read -r passed failed < <(awk '
   /tests passed, [0-9]+ tests failed out of [0-9]+/ {
-    for (i = 1; i <= NF; i++) if ($i == "failed") f = $(i - 1); t = $NF }
+    for (i = 1; i <= NF; i++) if ($i == "failed") f = $(i - 2); t = $NF }
   END { print t - f, f }' ctest.log)
 if [ "$rc" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
 echo "${passed:-0} passed, ${failed:-0} failed"

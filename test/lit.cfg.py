@@ -19,7 +19,8 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.attn_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["attention-opt", "attention-run", "FileCheck", "not", "count"], tool_dirs)
+    ["attention-opt", "attention-run", "FileCheck", "not", "count",
+     "llvm-readelf", "llvm-objdump"], tool_dirs)
 
 # Features so that toolchain-dependent tests are REQUIRES-gated, never
 # silently skipped.

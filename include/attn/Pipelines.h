@@ -29,6 +29,17 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
 void buildAttnToNVVMPipeline(OpPassManager &pm,
                              const NVVMPipelineOptions &options);
 
+struct ROCDLPipelineOptions : public PassPipelineOptions<ROCDLPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("AMD chip: gfx90a, gfx942"),
+      llvm::cl::init("gfx942")};
+};
+
+/// attn -> gpu.module of ROCDL/LLVM-dialect kernels with a #rocdl.target
+/// (code object v5), ready for gpu-module-to-binary (HSACO via lld).
+void buildAttnToROCDLPipeline(OpPassManager &pm,
+                              const ROCDLPipelineOptions &options);
+
 /// attn (tensors) -> tile program -> LLVM dialect with a C entry point
 /// `_mlir_ciface_<name>` per kernel.
 void buildAttnToCPUPipeline(OpPassManager &pm,

@@ -34,9 +34,12 @@ using namespace mlir::attn;
 #ifndef ATTN_CUDA_TOOLKIT
 #define ATTN_CUDA_TOOLKIT "/usr/local/cuda"
 #endif
+#ifndef ATTN_ROCM_TOOLKIT
+#define ATTN_ROCM_TOOLKIT "/opt/rocm"
+#endif
 
 ToolPaths ToolPaths::defaults() {
-  return {ATTN_CLANG, ATTN_PTXAS, ATTN_CUDA_TOOLKIT};
+  return {ATTN_CLANG, ATTN_PTXAS, ATTN_CUDA_TOOLKIT, ATTN_ROCM_TOOLKIT};
 }
 
 static std::string dtypeName(DType t) { return toString(t); }
@@ -135,6 +138,26 @@ static void parsePtxasReport(StringRef log, BundleKernel &kernel) {
     kernel.scratchBytes = std::stoll(m[1].str());
 }
 
+/// The payload of the (single) gpu.binary object.
+static std::string binaryPayload(ModuleOp module) {
+  std::string payload;
+  module.walk([&](gpu::BinaryOp op) {
+    for (Attribute a : op.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(a))
+        payload = object.getObject().str();
+  });
+  return payload;
+}
+
+/// Reads a field of the code object metadata in the AMDGPU assembly
+/// (`.vgpr_count: 154`, `.private_segment_fixed_size: 0`, ...).
+static int64_t asmStat(StringRef isa, StringRef key) {
+  SmallVector<StringRef> m;
+  if (llvm::Regex(("\\." + key + ":[ \t]+([0-9]+)").str()).match(isa, &m))
+    return std::stoll(m[1].str());
+  return -1;
+}
+
 static FailureOr<std::vector<BundleKernel>>
 compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
            bool countTiles) {
@@ -203,12 +226,7 @@ compileNvvm(ModuleOp module, const std::string &target,
   toBinary.addPass(createGpuModuleToBinaryPass(binary));
   if (failed(toBinary.run(module)))
     return failure();
-  std::string ptx;
-  module.walk([&](gpu::BinaryOp op) {
-    for (Attribute a : op.getObjects())
-      if (auto object = dyn_cast<gpu::ObjectAttr>(a))
-        ptx = object.getObject().str();
-  });
+  std::string ptx = binaryPayload(module);
   if (ptx.empty())
     return module.emitError() << "no PTX was produced for " << target;
   // No external functions may survive: everything the kernel calls must be
@@ -260,6 +278,69 @@ compileNvvm(ModuleOp module, const std::string &target,
   return std::vector<BundleKernel>{ptxKernel, cubin};
 }
 
+static FailureOr<std::vector<BundleKernel>>
+compileRocdl(ModuleOp module, const std::string &target,
+             const std::string &name, const ToolPaths &tools) {
+  int64_t blockQ = 0, warps = 0, hq = 0;
+  PassManager select(module.getContext());
+  select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
+  if (failed(select.run(module)))
+    return failure();
+  module.walk([&](AttentionOp op) {
+    blockQ = op.getTilingAttr().getBlockQ();
+    warps = op.getTilingAttr().getWarps();
+    hq = op.getNumQueryHeads();
+  });
+  ROCDLPipelineOptions options;
+  options.chip = target;
+  PassManager pm(module.getContext());
+  buildAttnToROCDLPipeline(pm, options);
+  if (failed(pm.run(module)))
+    return failure();
+  // Assembly (for the resource report) from a copy, the HSACO (linked by
+  // lld) from the module itself.
+  OwningOpRef<ModuleOp> isaCopy = cast<ModuleOp>(module->clone());
+  GpuModuleToBinaryPassOptions isaOptions;
+  isaOptions.compilationTarget = "isa";
+  PassManager toIsa(module.getContext());
+  toIsa.addPass(createGpuModuleToBinaryPass(isaOptions));
+  if (failed(toIsa.run(*isaCopy)))
+    return failure();
+  std::string isa = binaryPayload(*isaCopy);
+  GpuModuleToBinaryPassOptions binOptions;
+  binOptions.compilationTarget = "bin";
+  binOptions.toolkitPath = tools.rocmToolkit;
+  PassManager toBin(module.getContext());
+  toBin.addPass(createGpuModuleToBinaryPass(binOptions));
+  if (failed(toBin.run(module)))
+    return failure();
+  std::string hsaco = binaryPayload(module);
+  if (hsaco.empty())
+    return module.emitError() << "no HSACO was produced for " << target;
+  if (StringRef(isa).contains("__ocml") || StringRef(isa).contains("s_swappc"))
+    return module.emitError() << "AMDGPU code for " << target
+                              << " calls a device-library function";
+  BundleKernel k;
+  k.target = target;
+  k.format = "hsaco";
+  k.file = name + "." + target + ".hsaco";
+  k.binary.assign(hsaco.begin(), hsaco.end());
+  k.entry = name;
+  k.gridX = "ceil(Sq/" + std::to_string(blockQ) + ")";
+  k.gridY = std::to_string(hq);
+  k.gridZ = "B";
+  k.blockX = 64 * warps;
+  k.paramAbi = "flat-memref";
+  k.registers = asmStat(isa, "vgpr_count");
+  k.scratchBytes = asmStat(isa, "private_segment_fixed_size");
+  // Spilled VGPRs land in scratch; report both so "0 scratch" is checkable.
+  k.spillBytes = asmStat(isa, "vgpr_spill_count");
+  if (k.spillBytes > 0)
+    k.spillBytes *= 4;
+  k.dynamicSmemBytes = 0;
+  return std::vector<BundleKernel>{k};
+}
+
 FailureOr<std::vector<BundleKernel>>
 mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
                              const std::string &name, const ToolPaths &tools,
@@ -274,10 +355,32 @@ mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
   case TargetKind::NVVM:
     return compileNvvm(module, target, name, tools);
   case TargetKind::ROCDL:
-    break;
+    return compileRocdl(module, target, name, tools);
   }
-  return module.emitError() << "target " << target
-                            << ": the AMD backend is not implemented yet";
+  return failure();
+}
+
+/// One line per GPU binary: registers, spills / scratch and an occupancy
+/// estimate (NVIDIA: resident warps per SM from the 64K-register file;
+/// AMD: waves per SIMD from the 512 VGPRs of CDNA2/3).
+static void printResourceReport(const BundleDesc &desc) {
+  for (const BundleKernel &k : desc.kernels) {
+    if (k.format != "cubin" && k.format != "hsaco")
+      continue;
+    llvm::outs() << "attn-compile: @" << desc.name << " " << k.target << " "
+                 << k.format << " registers=" << k.registers
+                 << " spill_bytes=" << k.spillBytes
+                 << " scratch_bytes=" << k.scratchBytes;
+    if (k.registers > 0 && k.format == "cubin") {
+      int64_t regsPerCta = ((k.registers + 7) / 8 * 8) * k.blockX;
+      int64_t ctas = std::min<int64_t>(65536 / regsPerCta, 32);
+      llvm::outs() << " occupancy=" << ctas * k.blockX / 32 << " warps/SM";
+    } else if (k.registers > 0) {
+      int64_t waves = std::min<int64_t>(8, 512 / ((k.registers + 7) / 8 * 8));
+      llvm::outs() << " occupancy=" << waves << " waves/SIMD";
+    }
+    llvm::outs() << "\n";
+  }
 }
 
 LogicalResult mlir::attn::compileBundle(ModuleOp module,
@@ -316,6 +419,7 @@ LogicalResult mlir::attn::compileBundle(ModuleOp module,
       desc.kernels.insert(desc.kernels.end(), kernels->begin(),
                           kernels->end());
     }
+    printResourceReport(desc);
     if (std::string error = writeBundle(desc, emitDir); !error.empty())
       return module.emitError() << "cannot write the bundle: " << error;
   }

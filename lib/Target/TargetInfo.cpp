@@ -77,21 +77,11 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     // CTAs). Wider KV tiles wait for shared-memory staging of K/V.
     return {128, d <= 64 ? 32 : 16, 8, 2};
   }
-  // AMD: the largest query tile whose staged K/V fit in LDS, so that each
-  // K/V byte loaded serves as many query rows as possible (arithmetic
-  // intensity ~ blockQ).
-  std::vector<TileChoice> candidates = {
-      {128, 64, 4, 1}, {64, 64, 4, 1}, {64, 32, 4, 1}};
-  for (const TileChoice &c : candidates) {
-    // Accumulators of a query tile live in registers: blockQ * dv f32 spread
-    // over warps * warpSize lanes, plus the score tile.
-    int64_t lanes = c.warps * target.warpSize;
-    int64_t accRegs = (c.blockQ * dv + c.blockQ * c.blockKV) / lanes;
-    if (sharedMemoryNeeded(c, dqk, dv, dtypeBytes) <= target.sharedMemBytes &&
-        accRegs <= target.registersPerThread / 2 && d <= 128)
-      return c;
-  }
-  return candidates.back();
+  // AMD: the MFMA kernel (convert-attn-to-amdgpu) gives each wave64 16 query
+  // rows, one per lane group of 16: 4 waves make a 64-row tile. A lane holds
+  // its row's O^T (Dv / 4 VGPRs) and S^T (blockKV / 4), far inside the 512
+  // VGPRs of CDNA, so the KV tile is 64 (32 beyond head dim 128).
+  return {64, d <= 128 ? 64 : 32, 4, 1};
 }
 
 int64_t mlir::attn::nvvmDvChunks(int64_t dv) {

@@ -7,7 +7,7 @@
 // SM90-LABEL: func.func @prefill
 // SM90: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 128, block_kv = 16, warps = 8, stages = 2>
 // GFX942-LABEL: func.func @prefill
-// GFX942: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 1>
+// GFX942: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>
 func.func @prefill(%q: tensor<4x16x2048x128xbf16>) -> tensor<4x16x2048x128xbf16> {
   %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<4x16x2048x128xbf16>, tensor<4x16x2048x128xbf16>, tensor<4x16x2048x128xbf16> -> tensor<4x16x2048x128xbf16>
   return %o : tensor<4x16x2048x128xbf16>

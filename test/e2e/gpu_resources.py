@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Resource check of the NVIDIA backend over the prefill matrix: every f16 /
+"""Resource check of the GPU backends over the prefill matrix: every f16 /
 bf16 configuration of matrix.py compiles through attention-opt
---attn-compile for each target (PTX, then ptxas -v to cubin) with 0 spill
-bytes and within the target's shared memory; prints one report line per
-kernel (registers / smem / spills) and a closing summary.
+--attn-compile for each target (NVIDIA: PTX, then ptxas -v to cubin; AMD:
+HSACO linked by lld) with 0 spill bytes, 0 scratch on AMD, and within the
+target's shared memory / LDS; prints one report line per kernel (registers
+/ smem / spills) and a closing summary.
 
 Usage: gpu_resources.py --attention-opt=PATH [--targets=sm_80,sm_90]
                         [--shard=I/N] [--report=FILE]
@@ -19,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from matrix import configs  # noqa: E402
 
 SMEM_LIMIT = {"sm_80": 163 * 1024, "sm_86": 99 * 1024, "sm_89": 99 * 1024,
-              "sm_90": 227 * 1024}
+              "sm_90": 227 * 1024, "gfx90a": 64 * 1024, "gfx942": 64 * 1024}
 
 
 def main():
@@ -50,13 +51,15 @@ def main():
             manifest = json.load(open(f"{d}/k.json"))
             ok = True
             for k in manifest["kernels"]:
-                if k["format"] != "cubin":
+                if k["format"] not in ("cubin", "hsaco"):
                     continue
                 smem = k.get("dynamic_smem_bytes", 0)
                 line = (f"{k['target']:6} regs={k['registers']:3} "
                         f"spill={k['spill_bytes']} smem={smem} :: {spec}")
                 lines.append(line)
-                if k["spill_bytes"] != 0 or smem > SMEM_LIMIT[k["target"]]:
+                scratch = k.get("scratch_bytes", 0)
+                if (k["spill_bytes"] != 0 or smem > SMEM_LIMIT[k["target"]]
+                        or (k["format"] == "hsaco" and scratch != 0)):
                     ok = False
                     print(f"FAIL (resources): {line}")
             passed += ok

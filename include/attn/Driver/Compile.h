@@ -24,13 +24,16 @@ struct ToolPaths {
   std::string clang;   ///< clang used to link CPU shared objects
   std::string ptxas;   ///< CUDA ptxas
   std::string cudaToolkit; ///< for libdevice (gpu-module-to-binary toolkit=)
+  /// A folder with llvm/bin/ld.lld: what gpu-module-to-binary links HSACO
+  /// with (a stand-in for a ROCm install; the build creates it).
+  std::string rocmToolkit;
   /// Paths of this build (set at configure time).
   static ToolPaths defaults();
 };
 
 /// Lowers `module` (one function holding one attn.attention; it is modified)
 /// for `target` and returns the kernels (cpu: one `so`; sm_*: `ptx` and
-/// `cubin`). `name` names the files. Errors are reported on the module.
+/// `cubin`; gfx*: `hsaco`). `name` names the files. Errors are reported on the module.
 FailureOr<std::vector<BundleKernel>>
 compileForTarget(ModuleOp module, const std::string &target,
                  const std::string &name, const ToolPaths &tools,

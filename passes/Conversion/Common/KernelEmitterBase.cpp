@@ -85,6 +85,8 @@ void AttnKernelEmitterBase::buildTables() {
 
 }
 
+Value AttnKernelEmitterBase::tanhF(Value x) { return math::TanhOp::create(b, x); }
+
 Value AttnKernelEmitterBase::absoluteRow(Value i) {
   SmallVector<Value> offs;
   for (const MaskSpec &m : patterns)
@@ -118,8 +120,7 @@ Value AttnKernelEmitterBase::modifiedScore(Value dot, Value bIdx, Value h,
                                            Value i, Value j) {
   Value s = arith::MulFOp::create(b, dot, fc(spec.effectiveScale()));
   if (spec.softcap != 0) {
-    Value t = math::TanhOp::create(
-        b, arith::DivFOp::create(b, s, fc(spec.softcap)));
+    Value t = tanhF(arith::DivFOp::create(b, s, fc(spec.softcap)));
     s = arith::MulFOp::create(b, t, fc(spec.softcap));
   }
   if (spec.alibi) {

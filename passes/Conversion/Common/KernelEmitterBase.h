@@ -26,6 +26,7 @@ public:
                         const AttentionSpec &spec, StringRef name,
                         int64_t blockQ, int64_t blockKV, bool countTiles,
                         Region *maskFn, Region *scoreFn);
+  virtual ~AttnKernelEmitterBase() = default;
 
 protected:
   // Constants and small arithmetic helpers.
@@ -94,6 +95,9 @@ protected:
   Value inlineFn(Region &region, ValueRange args);
   /// scale, softcap, ALiBi, bias and score_fn applied to the raw dot product.
   Value modifiedScore(Value dot, Value bIdx, Value h, Value i, Value j);
+  /// tanh for softcap: math.tanh by default; a target without a math library
+  /// (AMD without ROCm device libs) overrides it with exp2.
+  virtual Value tanhF(Value x);
 
   ImplicitLocOpBuilder &b;
   Block *symbolBlock;

@@ -1,0 +1,468 @@
+//===- ConvertAttnToAMDGPU.cpp - attn.attention -> MFMA kernel ------------===//
+//
+// FlashAttention-2 for CDNA (wave64) on amdgpu.mfma 16x16x16 (f16 / bf16
+// operands, f32 accumulators). Lane l, c = l % 16, g = l / 16; the 16x16x16
+// layouts are A[c][4g..4g+3], B[4g..4g+3][c], D: d[i] = D[4g+i][c].
+// The kernel works in the transposed space: S^T = K Q^T and O^T = V^T P^T.
+// Then every lane owns one query row (c) in both products, so the running
+// max / sum and the rescaling of O are lane-local (row reductions only cross
+// the 4 lanes c, c+16, c+32, c+48), and the D fragment of S^T (kv 4g+i,
+// query c) is exactly the B fragment P^T needs: P never leaves registers.
+// Transcendentals go through llvm.exp2 / llvm.log2 (v_exp_f32 / v_log_f32),
+// so no ROCm device library is needed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Frontend/SpecIR.h"
+#include "attn/Passes.h"
+
+#include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/ROCDLDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_CONVERTATTNTOAMDGPU
+#include "passes/Passes.h.inc"
+} // namespace mlir::attn
+
+#include "Common/KernelEmitterBase.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+constexpr double kLog2e = 1.4426950408889634;
+
+class MfmaKernelEmitter : public AttnKernelEmitterBase {
+public:
+  MfmaKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
+                    const AttentionSpec &spec, StringRef name, int64_t blockQ,
+                    int64_t blockKV, int64_t waves, Region *maskFn,
+                    Region *scoreFn)
+      : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
+                              blockKV, /*countTiles=*/false, maskFn, scoreFn),
+        gpuModule(gpuModule), waves(waves) {}
+
+  gpu::GPUFuncOp emit();
+
+private:
+  Value intrinsic(StringRef name, Value x) {
+    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr(name),
+                                         ValueRange{x})
+        .getResult(0);
+  }
+  Value exp2(Value x) { return intrinsic("llvm.exp2", x); }
+  Value expF(Value x) {
+    return exp2(arith::MulFOp::create(b, x, fc(kLog2e)));
+  }
+  Value sigmoid(Value x) {
+    return arith::DivFOp::create(
+        b, fc(1),
+        arith::AddFOp::create(b, fc(1), expF(arith::NegFOp::create(b, x))));
+  }
+  Value tanhF(Value x) override {
+    // tanh(x) = sign(x) (1 - e^-2|x|) / (1 + e^-2|x|): exact form, no libm.
+    // (math.absf would become an __ocml call on ROCDL.)
+    Value neg = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, fc(0));
+    Value ax = sel(neg, arith::NegFOp::create(b, x), x);
+    Value e = expF(arith::MulFOp::create(b, ax, fc(-2)));
+    Value r = arith::DivFOp::create(b, arith::SubFOp::create(b, fc(1), e),
+                                    arith::AddFOp::create(b, fc(1), e));
+    return sel(neg, arith::NegFOp::create(b, r), r);
+  }
+  /// Four consecutive elements at `offset` of a flat 16-bit memref.
+  Value load4(Value flat, Value offset) {
+    return vector::LoadOp::create(b, VectorType::get({4}, elt), flat, offset);
+  }
+  Value pack4(ArrayRef<Value> vals) {
+    SmallVector<Value> elts;
+    for (Value v : vals)
+      elts.push_back(v.getType() == elt ? v
+                                        : arith::TruncFOp::create(b, elt, v));
+    return vector::FromElementsOp::create(b, VectorType::get({4}, elt), elts);
+  }
+  /// c += a * b on one 16x16x16 tile; c is 4 f32 values.
+  SmallVector<Value> mfma(Value a, Value bFrag, ArrayRef<Value> c);
+  Value reduceAcrossGroups(Value x, bool isMax);
+  Value offset4(Value bIdx, int64_t heads, Value h, Value seq, Value row,
+                int64_t dim, Value col) {
+    Value r = add(mul(add(mul(bIdx, idx(heads)), h), seq), row);
+    return add(mul(r, idx(dim)), col);
+  }
+  /// Lane state across KV tiles: max (base 2), sum, then O^T fragments.
+  SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h, Value kh,
+                              Value vh, Value kt, ArrayRef<Value> qFrags,
+                              bool partial);
+
+  gpu::GPUModuleOp gpuModule;
+  int64_t waves;
+  Value qFlat, kFlat, vFlat, oFlat, lseFlat;
+  Value qRow, c, g;
+};
+
+SmallVector<Value> MfmaKernelEmitter::mfma(Value a, Value bFrag,
+                                           ArrayRef<Value> cIn) {
+  auto accType = VectorType::get({4}, f32);
+  Value acc = vector::FromElementsOp::create(b, accType, cIn);
+  auto i32 = [&](int64_t v) { return b.getI32IntegerAttr(v); };
+  Value d = amdgpu::MFMAOp::create(b, accType, i32(16), i32(16), i32(16),
+                                   i32(1), a, bFrag, acc, i32(0), i32(0))
+                .getResult();
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < 4; ++i)
+    out.push_back(vector::ExtractOp::create(b, d, ArrayRef<int64_t>{i}));
+  return out;
+}
+
+Value MfmaKernelEmitter::reduceAcrossGroups(Value x, bool isMax) {
+  // A query row's KV columns sit in lanes c, c+16, c+32, c+48.
+  for (int64_t offset : {16, 32}) {
+    Value other = gpu::ShuffleOp::create(
+                      b, x, arith::ConstantIntOp::create(b, offset, 32),
+                      arith::ConstantIntOp::create(b, 64, 32),
+                      gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    x = isMax ? Value(arith::MaximumFOp::create(b, x, other))
+              : Value(arith::AddFOp::create(b, x, other));
+  }
+  return x;
+}
+
+SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
+                                               Value h, Value kh, Value vh,
+                                               Value kt,
+                                               ArrayRef<Value> qFrags,
+                                               bool partial) {
+  using P = arith::CmpIPredicate;
+  double negInf = -std::numeric_limits<double>::infinity();
+  bool isSigmoid = spec.norm == NormKind::Sigmoid;
+  Value m = state[0], l = state[1];
+  SmallVector<Value> o(state.begin() + 2, state.end());
+  Value j0 = mul(kt, idx(bk));
+  Value lastKV = sub(skv, idx(1));
+  int64_t kvBlocks = bk / 16;
+
+  // S^T blocks: s[kb][i] = S[qRow][j0 + 16 kb + 4g + i].
+  SmallVector<SmallVector<Value>> s(kvBlocks, SmallVector<Value>(4, fc(0)));
+  for (int64_t kb = 0; kb < kvBlocks; ++kb) {
+    Value kvRow = arith::MinSIOp::create(b, add(add(j0, idx(16 * kb)), c),
+                                         lastKV);
+    for (int64_t db = 0; db < spec.dqk / 16; ++db) {
+      Value col = add(idx(16 * db), mul(g, idx(4)));
+      Value a = load4(kFlat, offset4(bIdx, spec.hk, kh, skv, kvRow, spec.dqk,
+                                     col));
+      s[kb] = mfma(a, qFrags[db], s[kb]);
+    }
+  }
+  for (int64_t kb = 0; kb < kvBlocks; ++kb)
+    for (int64_t i = 0; i < 4; ++i) {
+      Value col = add(add(j0, idx(16 * kb + i)), mul(g, idx(4)));
+      Value sc = modifiedScore(s[kb][i], bIdx, h, qRow, col);
+      if (partial) {
+        Value kept =
+            andI(cmp(P::slt, col, skv),
+                 keepAt(bIdx, h, qRow, arith::MinSIOp::create(b, col, lastKV)));
+        sc = sel(kept, sc, fc(negInf));
+      }
+      s[kb][i] = isSigmoid ? sc : arith::MulFOp::create(b, sc, fc(kLog2e));
+    }
+
+  Value alpha = fc(1);
+  if (isSigmoid) {
+    for (auto &blk : s)
+      for (Value &x : blk)
+        x = sigmoid(arith::AddFOp::create(b, x, fc(spec.sigmoidBias)));
+  } else {
+    Value mx = fc(negInf);
+    for (auto &blk : s)
+      for (Value x : blk)
+        mx = arith::MaximumFOp::create(b, mx, x);
+    mx = reduceAcrossGroups(mx, /*isMax=*/true);
+    Value mNew = arith::MaximumFOp::create(b, m, mx);
+    Value none =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, fc(negInf));
+    Value mSafe = sel(none, fc(0), mNew);
+    alpha = exp2(arith::SubFOp::create(b, m, mSafe));
+    Value sum = fc(0);
+    for (auto &blk : s)
+      for (Value &x : blk) {
+        x = exp2(arith::SubFOp::create(b, x, mSafe));
+        sum = arith::AddFOp::create(b, sum, x);
+      }
+    l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, alpha), sum);
+    m = mNew;
+  }
+  for (Value &x : o)
+    x = arith::MulFOp::create(b, x, alpha);
+
+  // O^T += V^T P^T: A = V^T[dcol = c][kv = 4g..], B = P^T = s[kb] as is.
+  for (int64_t kb = 0; kb < kvBlocks; ++kb) {
+    Value pFrag = pack4(s[kb]);
+    for (int64_t dcb = 0; dcb < spec.dv / 16; ++dcb) {
+      Value dcol = add(idx(16 * dcb), c);
+      SmallVector<Value> vals;
+      for (int64_t j = 0; j < 4; ++j) {
+        Value kvRow = arith::MinSIOp::create(
+            b, add(add(j0, idx(16 * kb + j)), mul(g, idx(4))), lastKV);
+        vals.push_back(
+            load(vFlat, {offset4(bIdx, spec.hv, vh, skv, kvRow, spec.dv, dcol)}));
+      }
+      SmallVector<Value> acc(o.begin() + 4 * dcb, o.begin() + 4 * dcb + 4);
+      SmallVector<Value> d = mfma(pack4(vals), pFrag, acc);
+      std::copy(d.begin(), d.end(), o.begin() + 4 * dcb);
+    }
+  }
+  SmallVector<Value> next = {m, l};
+  next.append(o.begin(), o.end());
+  return next;
+}
+
+gpu::GPUFuncOp MfmaKernelEmitter::emit() {
+  using P = arith::CmpIPredicate;
+  MLIRContext *ctx = b.getContext();
+  auto flat = [&](Type t) {
+    return MemRefType::get({ShapedType::kDynamic}, t);
+  };
+  SmallVector<Type> args = {flat(elt), flat(elt), flat(elt)};
+  if (spec.gate != GateKind::None)
+    args.push_back(flat(elt));
+  if (spec.bias)
+    args.push_back(flat(elt));
+  if (spec.usesDocument())
+    args.push_back(flat(b.getI32Type()));
+  if (spec.runtimeBlockMask())
+    args.push_back(flat(b.getI8Type()));
+  args.push_back(flat(elt));
+  if (spec.lse)
+    args.push_back(flat(f32));
+  for (int i = 0; i < 3; ++i)
+    args.push_back(b.getIndexType());
+
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  fn.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(64 * waves), 1, 1}));
+  Block *entry = &fn.getBody().front();
+  b.setInsertionPointToStart(entry);
+  unsigned a = 0;
+  qFlat = entry->getArgument(a++);
+  kFlat = entry->getArgument(a++);
+  vFlat = entry->getArgument(a++);
+  Value gateFlat, biasFlat, docFlat, blockFlat;
+  if (spec.gate != GateKind::None)
+    gateFlat = entry->getArgument(a++);
+  if (spec.bias)
+    biasFlat = entry->getArgument(a++);
+  if (spec.usesDocument())
+    docFlat = entry->getArgument(a++);
+  if (spec.runtimeBlockMask())
+    blockFlat = entry->getArgument(a++);
+  oFlat = entry->getArgument(a++);
+  if (spec.lse)
+    lseFlat = entry->getArgument(a++);
+  batch = entry->getArgument(a++);
+  sq = entry->getArgument(a++);
+  skv = entry->getArgument(a++);
+  numQTiles = arith::CeilDivUIOp::create(b, sq, idx(bq));
+  numKVTiles = arith::CeilDivUIOp::create(b, skv, idx(bk));
+  auto view = [&](Value flatArg, ArrayRef<Value> sizes) -> Value {
+    SmallVector<OpFoldResult> sizeFolds, strides(sizes.size());
+    Value stride = idx(1);
+    for (int i = sizes.size() - 1; i >= 0; --i) {
+      strides[i] = stride;
+      stride = mul(stride, sizes[i]);
+    }
+    for (Value s : sizes)
+      sizeFolds.push_back(s);
+    auto type = MemRefType::get(
+        SmallVector<int64_t>(sizes.size(), ShapedType::kDynamic),
+        cast<MemRefType>(flatArg.getType()).getElementType(),
+        StridedLayoutAttr::get(ctx, 0,
+                               SmallVector<int64_t>(sizes.size(),
+                                                    ShapedType::kDynamic)));
+    return memref::ReinterpretCastOp::create(
+        b, type, flatArg, OpFoldResult(b.getIndexAttr(0)), sizeFolds, strides);
+  };
+  if (gateFlat)
+    gate = view(gateFlat, {batch, idx(spec.hq), sq,
+                           idx(spec.gate == GateKind::PerHead ? 1 : spec.dv)});
+  if (biasFlat)
+    bias = view(biasFlat, {batch, idx(spec.hq), sq, skv});
+  if (docFlat)
+    docIds = view(docFlat, {batch, skv});
+  if (const MaskSpec *mk = spec.runtimeBlockMask())
+    blockMask = view(blockFlat,
+                     {batch, idx(spec.hq),
+                      arith::CeilDivUIOp::create(b, sq, idx(mk->blockQ)),
+                      arith::CeilDivUIOp::create(b, skv, idx(mk->blockKV))});
+  buildTables();
+
+  Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value wave = arith::DivUIOp::create(b, tid, idx(64));
+  Value lane = arith::RemUIOp::create(b, tid, idx(64));
+  c = arith::RemUIOp::create(b, lane, idx(16));
+  g = arith::DivUIOp::create(b, lane, idx(16));
+  Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
+  Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
+  patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
+  Value i0 = mul(qt, idx(bq));
+  Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
+  qRow = add(add(i0, mul(wave, idx(16))), c);
+  Value qLoad = arith::MinSIOp::create(b, qRow, sub(sq, idx(1)));
+
+  // Q^T fragments (B operand): Q[qRow][16 db + 4g .. +3], held in registers.
+  SmallVector<Value> qFrags;
+  for (int64_t db = 0; db < spec.dqk / 16; ++db)
+    qFrags.push_back(load4(
+        qFlat, offset4(bIdx, spec.hq, h, sq, qLoad, spec.dqk,
+                       add(idx(16 * db), mul(g, idx(4))))));
+
+  double negInf = -std::numeric_limits<double>::infinity();
+  SmallVector<Value> init = {fc(negInf), fc(0)};
+  init.append(spec.dv / 4, fc(0));
+  auto loop = scf::ForOp::create(
+      b, idx(0), numKVTiles, idx(1), init,
+      [&](OpBuilder &, Location, Value kt, ValueRange iter) {
+        Value j0 = mul(kt, idx(bk));
+        Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
+        auto [isEmpty, isFull] =
+            classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
+        isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
+        auto ifEmpty = scf::IfOp::create(
+            b, isEmpty,
+            [&](OpBuilder &, Location) { scf::YieldOp::create(b, iter); },
+            [&](OpBuilder &, Location) {
+              auto ifFull = scf::IfOp::create(
+                  b, isFull,
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(
+                        b, emitTile(iter, bIdx, h, kh, vh, kt, qFrags, false));
+                  },
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(
+                        b, emitTile(iter, bIdx, h, kh, vh, kt, qFrags, true));
+                  });
+              scf::YieldOp::create(b, ifFull.getResults());
+            });
+        scf::YieldOp::create(b, ifEmpty.getResults());
+      });
+
+  // Epilogue: this lane's query row, O columns 16 dcb + 4g + i.
+  bool isSigmoid = spec.norm == NormKind::Sigmoid;
+  Value m = loop.getResult(0);
+  Value l = reduceAcrossGroups(loop.getResult(1), /*isMax=*/false);
+  Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, l, fc(0));
+  Value inv = isSigmoid ? fc(1)
+                        : sel(empty, fc(0), arith::DivFOp::create(b, fc(1), l));
+  scf::IfOp::create(b, cmp(P::slt, qRow, sq), [&](OpBuilder &, Location) {
+    for (int64_t dcb = 0; dcb < spec.dv / 16; ++dcb)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value col = add(idx(16 * dcb + i), mul(g, idx(4)));
+        Value o = arith::MulFOp::create(b, loop.getResult(2 + 4 * dcb + i), inv);
+        if (gate) {
+          Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
+          o = arith::MulFOp::create(b, o,
+                                    sigmoid(loadF32(gate, {bIdx, h, qRow, gcol})));
+        }
+        if (elt != f32)
+          o = arith::TruncFOp::create(b, elt, o);
+        memref::StoreOp::create(
+            b, o, oFlat, offset4(bIdx, spec.hq, h, sq, qRow, spec.dv, col));
+      }
+    if (lseFlat) {
+      scf::IfOp::create(b, cmp(P::eq, g, idx(0)), [&](OpBuilder &, Location) {
+        // m is in base 2: ln(sum e^s) = (m + log2 l) ln 2.
+        Value lseVal = arith::MulFOp::create(
+            b, arith::AddFOp::create(b, m, intrinsic("llvm.log2", l)),
+            fc(M_LN2));
+        Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), qRow);
+        memref::StoreOp::create(b, sel(empty, fc(negInf), lseVal), lseFlat,
+                                off);
+        scf::YieldOp::create(b);
+      });
+    }
+    scf::YieldOp::create(b);
+  });
+  gpu::ReturnOp::create(b);
+  return fn;
+}
+
+struct ConvertAttnToAMDGPUPass
+    : mlir::attn::impl::ConvertAttnToAMDGPUBase<ConvertAttnToAMDGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<AttentionOp> ops;
+    module.walk([&](AttentionOp op) { ops.push_back(op); });
+    for (AttentionOp op : ops)
+      if (failed(lower(module, op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lower(ModuleOp module, AttentionOp op) {
+    auto fn = op->getParentOfType<func::FuncOp>();
+    if (!fn || fn.getBody().front().getOperations().size() != 2 ||
+        op->getNextNode() != fn.getBody().front().getTerminator())
+      return op.emitOpError()
+             << "lowering expects a function whose body is this op and a "
+                "return";
+    TilingAttr tiling = op.getTilingAttr();
+    if (!tiling)
+      return op.emitOpError()
+             << "has no tiling; run attn-select-schedule first";
+    FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
+    if (failed(spec))
+      return failure();
+    if (spec->dtype == DType::F32)
+      return op.emitOpError() << "f32 operands have no MFMA path on AMD yet; "
+                                 "use f16 or bf16";
+    if (tiling.getBlockQ() != 16 * tiling.getWarps() ||
+        tiling.getBlockKv() % 16 != 0)
+      return op.emitOpError()
+             << "the MFMA kernel needs block_q = 16 x waves and block_kv a "
+                "multiple of 16, got "
+             << tiling;
+    if (spec->dqk % 16 != 0 || spec->dv % 16 != 0)
+      return op.emitOpError() << "the MFMA kernel needs Dqk and Dv multiples "
+                                 "of 16, got "
+                              << spec->dqk << " and " << spec->dv;
+    if (ScheduleAttr schedule = op.getScheduleAttr();
+        schedule && (schedule.getKind() == ScheduleStrategy::split_kv ||
+                     schedule.getKind() == ScheduleStrategy::stream_k))
+      op.emitWarning() << "schedule " << schedule
+                       << " is lowered as flash (one workgroup per query "
+                          "tile): the AMD split-KV / stream-K kernels do not "
+                          "exist yet";
+    std::string name = fn.getSymName().str();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(module.getContext()));
+    ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
+    b.setInsertionPointToEnd(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
+    MfmaKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
+                      tiling.getBlockKv(), tiling.getWarps(),
+                      op.getMaskFn().empty() ? nullptr : &op.getMaskFn(),
+                      op.getScoreFn().empty() ? nullptr : &op.getScoreFn())
+        .emit();
+    fn.erase();
+    return success();
+  }
+};
+
+} // namespace

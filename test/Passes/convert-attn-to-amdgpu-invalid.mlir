@@ -1,0 +1,23 @@
+// RUN: attention-opt %s --split-input-file --convert-attn-to-amdgpu --verify-diagnostics
+
+func.func @f32(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
+  // expected-error @+1 {{f32 operands have no MFMA path on AMD yet; use f16 or bf16}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32> -> tensor<1x2x64x32xf32>
+  return %o : tensor<1x2x64x32xf32>
+}
+
+// -----
+
+func.func @rows_per_wave(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
+  // expected-error @+1 {{the MFMA kernel needs block_q = 16 x waves and block_kv a multiple of 16}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
+  return %o : tensor<1x2x64x32xf16>
+}
+
+// -----
+
+func.func @head_dim(%q: tensor<1x2x64x24xf16>) -> tensor<1x2x64x24xf16> {
+  // expected-error @+1 {{the MFMA kernel needs Dqk and Dv multiples of 16, got 24 and 24}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x64x24xf16>, tensor<1x2x64x24xf16>, tensor<1x2x64x24xf16> -> tensor<1x2x64x24xf16>
+  return %o : tensor<1x2x64x24xf16>
+}

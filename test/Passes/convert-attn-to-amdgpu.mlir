@@ -1,0 +1,27 @@
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=gfx942 --convert-attn-to-amdgpu | FileCheck %s
+
+// Four wave64 waves of 16 query rows; S^T = K Q^T and O^T = V^T P^T on
+// 16x16x16 MFMA; no math-library calls (exp2 / log2 are intrinsics).
+// CHECK: gpu.module @causal_kernels
+// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, {{.*}}, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// CHECK: amdgpu.mfma 16x16x16 %{{.+}} * %{{.+}} + %{{.+}} {{.*}} : vector<4xbf16>, vector<4xbf16>, vector<4xf32>
+// Row reductions cross the 4 lane groups of 16.
+// CHECK: gpu.shuffle  xor %{{.+}}, %c16_i32{{.*}}, %c64_i32{{.*}} : f32
+// CHECK: gpu.shuffle  xor %{{.+}}, %c32_i32{{.*}}, %c64_i32{{.*}} : f32
+// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: llvm.call_intrinsic "llvm.log2"
+// CHECK-NOT: math.
+// CHECK: gpu.return
+func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>) {
+  %o, %l = attn.attention %q, %k, %k {mask = #attn.mask<causal>, score_mod = #attn.score_mod<softcap(20.0)>} : tensor<1x4x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
+  return %o, %l : tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
+}
+
+// -----
+
+// CHECK-LABEL: gpu.func @f16
+// CHECK: amdgpu.mfma 16x16x16 {{.*}} : vector<4xf16>, vector<4xf16>, vector<4xf32>
+func.func @f16(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
+  return %o : tensor<1x2x64x32xf16>
+}
