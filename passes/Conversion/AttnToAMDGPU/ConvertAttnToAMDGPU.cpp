@@ -95,11 +95,6 @@ private:
   /// c += a * b on one 16x16x16 tile; c is 4 f32 values.
   SmallVector<Value> mfma(Value a, Value bFrag, ArrayRef<Value> c);
   Value reduceAcrossGroups(Value x, bool isMax);
-  Value offset4(Value bIdx, int64_t heads, Value h, Value seq, Value row,
-                int64_t dim, Value col) {
-    Value r = add(mul(add(mul(bIdx, idx(heads)), h), seq), row);
-    return add(mul(r, idx(dim)), col);
-  }
   /// Lane state across KV tiles: max (base 2), sum, then O^T fragments.
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h, Value kh,
                               Value vh, Value kt, ArrayRef<Value> qFrags,
@@ -107,7 +102,6 @@ private:
 
   gpu::GPUModuleOp gpuModule;
   int64_t waves;
-  Value qFlat, kFlat, vFlat, oFlat, lseFlat;
   Value qRow, c, g;
 };
 
@@ -231,24 +225,7 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
 gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   using P = arith::CmpIPredicate;
   MLIRContext *ctx = b.getContext();
-  auto flat = [&](Type t) {
-    return MemRefType::get({ShapedType::kDynamic}, t);
-  };
-  SmallVector<Type> args = {flat(elt), flat(elt), flat(elt)};
-  if (spec.gate != GateKind::None)
-    args.push_back(flat(elt));
-  if (spec.bias)
-    args.push_back(flat(elt));
-  if (spec.usesDocument())
-    args.push_back(flat(b.getI32Type()));
-  if (spec.runtimeBlockMask())
-    args.push_back(flat(b.getI8Type()));
-  args.push_back(flat(elt));
-  if (spec.lse)
-    args.push_back(flat(f32));
-  for (int i = 0; i < 3; ++i)
-    args.push_back(b.getIndexType());
-
+  SmallVector<Type> args = flatKernelArgTypes();
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
@@ -256,57 +233,7 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
       b.getDenseI32ArrayAttr({static_cast<int32_t>(64 * waves), 1, 1}));
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
-  unsigned a = 0;
-  qFlat = entry->getArgument(a++);
-  kFlat = entry->getArgument(a++);
-  vFlat = entry->getArgument(a++);
-  Value gateFlat, biasFlat, docFlat, blockFlat;
-  if (spec.gate != GateKind::None)
-    gateFlat = entry->getArgument(a++);
-  if (spec.bias)
-    biasFlat = entry->getArgument(a++);
-  if (spec.usesDocument())
-    docFlat = entry->getArgument(a++);
-  if (spec.runtimeBlockMask())
-    blockFlat = entry->getArgument(a++);
-  oFlat = entry->getArgument(a++);
-  if (spec.lse)
-    lseFlat = entry->getArgument(a++);
-  batch = entry->getArgument(a++);
-  sq = entry->getArgument(a++);
-  skv = entry->getArgument(a++);
-  numQTiles = arith::CeilDivUIOp::create(b, sq, idx(bq));
-  numKVTiles = arith::CeilDivUIOp::create(b, skv, idx(bk));
-  auto view = [&](Value flatArg, ArrayRef<Value> sizes) -> Value {
-    SmallVector<OpFoldResult> sizeFolds, strides(sizes.size());
-    Value stride = idx(1);
-    for (int i = sizes.size() - 1; i >= 0; --i) {
-      strides[i] = stride;
-      stride = mul(stride, sizes[i]);
-    }
-    for (Value s : sizes)
-      sizeFolds.push_back(s);
-    auto type = MemRefType::get(
-        SmallVector<int64_t>(sizes.size(), ShapedType::kDynamic),
-        cast<MemRefType>(flatArg.getType()).getElementType(),
-        StridedLayoutAttr::get(ctx, 0,
-                               SmallVector<int64_t>(sizes.size(),
-                                                    ShapedType::kDynamic)));
-    return memref::ReinterpretCastOp::create(
-        b, type, flatArg, OpFoldResult(b.getIndexAttr(0)), sizeFolds, strides);
-  };
-  if (gateFlat)
-    gate = view(gateFlat, {batch, idx(spec.hq), sq,
-                           idx(spec.gate == GateKind::PerHead ? 1 : spec.dv)});
-  if (biasFlat)
-    bias = view(biasFlat, {batch, idx(spec.hq), sq, skv});
-  if (docFlat)
-    docIds = view(docFlat, {batch, skv});
-  if (const MaskSpec *mk = spec.runtimeBlockMask())
-    blockMask = view(blockFlat,
-                     {batch, idx(spec.hq),
-                      arith::CeilDivUIOp::create(b, sq, idx(mk->blockQ)),
-                      arith::CeilDivUIOp::create(b, skv, idx(mk->blockKV))});
+  bindFlatKernelArgs(entry);
   buildTables();
 
   Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
@@ -416,19 +343,12 @@ struct ConvertAttnToAMDGPUPass
   }
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
-    auto fn = op->getParentOfType<func::FuncOp>();
-    if (!fn || fn.getBody().front().getOperations().size() != 2 ||
-        op->getNextNode() != fn.getBody().front().getTerminator())
-      return op.emitOpError()
-             << "lowering expects a function whose body is this op and a "
-                "return";
-    TilingAttr tiling = op.getTilingAttr();
-    if (!tiling)
-      return op.emitOpError()
-             << "has no tiling; run attn-select-schedule first";
-    FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
-    if (failed(spec))
+    FailureOr<AttentionLowering> in = prepareLowering(op, "AMD");
+    if (failed(in))
       return failure();
+    const AttentionSpec *spec = &in->spec;
+    TilingAttr tiling = in->tiling;
+    func::FuncOp fn = in->fn;
     if (spec->dtype == DType::F32)
       return op.emitOpError() << "f32 operands have no MFMA path on AMD yet; "
                                  "use f16 or bf16";
@@ -442,13 +362,6 @@ struct ConvertAttnToAMDGPUPass
       return op.emitOpError() << "the MFMA kernel needs Dqk and Dv multiples "
                                  "of 16, got "
                               << spec->dqk << " and " << spec->dv;
-    if (ScheduleAttr schedule = op.getScheduleAttr();
-        schedule && (schedule.getKind() == ScheduleStrategy::split_kv ||
-                     schedule.getKind() == ScheduleStrategy::stream_k))
-      op.emitWarning() << "schedule " << schedule
-                       << " is lowered as flash (one workgroup per query "
-                          "tile): the AMD split-KV / stream-K kernels do not "
-                          "exist yet";
     std::string name = fn.getSymName().str();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(module.getContext()));
@@ -456,9 +369,8 @@ struct ConvertAttnToAMDGPUPass
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
     MfmaKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
-                      tiling.getBlockKv(), tiling.getWarps(),
-                      op.getMaskFn().empty() ? nullptr : &op.getMaskFn(),
-                      op.getScoreFn().empty() ? nullptr : &op.getScoreFn())
+                      tiling.getBlockKv(), tiling.getWarps(), in->maskFn,
+                      in->scoreFn)
         .emit();
     fn.erase();
     return success();

@@ -77,8 +77,6 @@ public:
   gpu::GPUFuncOp emit();
 
 private:
-  /// 4-D view of a flat tensor argument, for the shared element loads.
-  Value view(Value flat, ArrayRef<Value> sizes);
   /// Two consecutive elements at `offset` of a flat 16-bit memref, packed as
   /// an mma operand (vector<2xf16>, or i32 for bf16).
   Value loadPair(Value flat, Value offset);
@@ -98,12 +96,6 @@ private:
   WarpState emitTile(WarpState st, Value bIdx, Value h, Value kh, Value vh,
                      Value kt, ArrayRef<SmallVector<Value>> qFrags,
                      bool partial);
-  Value offset4(Value bIdx, int64_t heads, Value h, Value seq, Value row,
-                int64_t dim, Value col) {
-    Value r = add(mul(add(mul(bIdx, idx(heads)), h), seq), row);
-    return add(mul(r, idx(dim)), col);
-  }
-
   gpu::GPUModuleOp gpuModule;
   int64_t warps;
   /// O columns one CTA accumulates: Dv split into chunks of at most 128 so
@@ -111,32 +103,9 @@ private:
   /// chunk's CTA recomputes S (grid.y = Hq x chunks).
   int64_t dvChunk;
   Value chunkBase;
-  Value qFlat, kFlat, vFlat, oFlat, lseFlat;
   Value rows[2]; // this lane's query rows g and g+8
   Value lane, g, t;
 };
-
-Value MmaKernelEmitter::view(Value flat, ArrayRef<Value> sizes) {
-  Type eltType = cast<MemRefType>(flat.getType()).getElementType();
-  SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
-  SmallVector<OpFoldResult> sizeFolds, strides;
-  Value stride = idx(1);
-  SmallVector<Value> strideVals(sizes.size());
-  for (int i = sizes.size() - 1; i >= 0; --i) {
-    strideVals[i] = stride;
-    stride = mul(stride, sizes[i]);
-  }
-  for (unsigned i = 0; i < sizes.size(); ++i) {
-    sizeFolds.push_back(sizes[i]);
-    strides.push_back(strideVals[i]);
-  }
-  auto layout = StridedLayoutAttr::get(
-      b.getContext(), 0, SmallVector<int64_t>(sizes.size(),
-                                              ShapedType::kDynamic));
-  auto type = MemRefType::get(shape, eltType, layout);
-  return memref::ReinterpretCastOp::create(b, type, flat, OpFoldResult(b.getIndexAttr(0)),
-                                           sizeFolds, strides);
-}
 
 Value MmaKernelEmitter::packPair(Value lo, Value hi) {
   // P arrives as f32 probabilities; V elements already have the input type.
@@ -321,24 +290,7 @@ WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
 gpu::GPUFuncOp MmaKernelEmitter::emit() {
   using P = arith::CmpIPredicate;
   MLIRContext *ctx = b.getContext();
-  auto flat = [&](Type t) {
-    return MemRefType::get({ShapedType::kDynamic}, t);
-  };
-  SmallVector<Type> args = {flat(elt), flat(elt), flat(elt)};
-  if (spec.gate != GateKind::None)
-    args.push_back(flat(elt));
-  if (spec.bias)
-    args.push_back(flat(elt));
-  if (spec.usesDocument())
-    args.push_back(flat(b.getI32Type()));
-  if (spec.runtimeBlockMask())
-    args.push_back(flat(b.getI8Type()));
-  args.push_back(flat(elt));
-  if (spec.lse)
-    args.push_back(flat(f32));
-  for (int i = 0; i < 3; ++i)
-    args.push_back(b.getIndexType());
-
+  SmallVector<Type> args = flatKernelArgTypes();
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
@@ -349,39 +301,7 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
   fn->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(255));
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
-  unsigned a = 0;
-  qFlat = entry->getArgument(a++);
-  kFlat = entry->getArgument(a++);
-  vFlat = entry->getArgument(a++);
-  Value gateFlat, biasFlat, docFlat, blockFlat;
-  if (spec.gate != GateKind::None)
-    gateFlat = entry->getArgument(a++);
-  if (spec.bias)
-    biasFlat = entry->getArgument(a++);
-  if (spec.usesDocument())
-    docFlat = entry->getArgument(a++);
-  if (spec.runtimeBlockMask())
-    blockFlat = entry->getArgument(a++);
-  oFlat = entry->getArgument(a++);
-  if (spec.lse)
-    lseFlat = entry->getArgument(a++);
-  batch = entry->getArgument(a++);
-  sq = entry->getArgument(a++);
-  skv = entry->getArgument(a++);
-  numQTiles = arith::CeilDivUIOp::create(b, sq, idx(bq));
-  numKVTiles = arith::CeilDivUIOp::create(b, skv, idx(bk));
-  // Views the shared mask / score code indexes in 4-D (or 2-D).
-  if (gateFlat)
-    gate = view(gateFlat, {batch, idx(spec.hq), sq,
-                           idx(spec.gate == GateKind::PerHead ? 1 : spec.dv)});
-  if (biasFlat)
-    bias = view(biasFlat, {batch, idx(spec.hq), sq, skv});
-  if (docFlat)
-    docIds = view(docFlat, {batch, skv});
-  if (const MaskSpec *m = spec.runtimeBlockMask())
-    blockMask = view(blockFlat, {batch, idx(spec.hq),
-                                 arith::CeilDivUIOp::create(b, sq, idx(m->blockQ)),
-                                 arith::CeilDivUIOp::create(b, skv, idx(m->blockKV))});
+  bindFlatKernelArgs(entry);
   buildTables();
 
   Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
@@ -509,19 +429,12 @@ struct ConvertAttnToNVGPUPass
   }
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
-    auto fn = op->getParentOfType<func::FuncOp>();
-    if (!fn || fn.getBody().front().getOperations().size() != 2 ||
-        op->getNextNode() != fn.getBody().front().getTerminator())
-      return op.emitOpError()
-             << "lowering expects a function whose body is this op and a "
-                "return";
-    TilingAttr tiling = op.getTilingAttr();
-    if (!tiling)
-      return op.emitOpError()
-             << "has no tiling; run attn-select-schedule first";
-    FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
-    if (failed(spec))
+    FailureOr<AttentionLowering> in = prepareLowering(op, "NVIDIA");
+    if (failed(in))
       return failure();
+    const AttentionSpec *spec = &in->spec;
+    TilingAttr tiling = in->tiling;
+    func::FuncOp fn = in->fn;
     if (spec->dtype == DType::F32)
       return op.emitOpError() << "f32 operands have no tensor-core path on "
                                  "NVIDIA yet; use f16 or bf16";
@@ -535,13 +448,6 @@ struct ConvertAttnToNVGPUPass
       return op.emitOpError() << "the mma.sync kernel needs Dqk % 16 == 0 and "
                                  "Dv % 8 == 0, got "
                               << spec->dqk << " and " << spec->dv;
-    if (ScheduleAttr schedule = op.getScheduleAttr();
-        schedule && (schedule.getKind() == ScheduleStrategy::split_kv ||
-                     schedule.getKind() == ScheduleStrategy::stream_k))
-      op.emitWarning() << "schedule " << schedule
-                       << " is lowered as flash (one CTA per query tile): "
-                          "the NVIDIA split-KV / stream-K kernels do not "
-                          "exist yet";
     std::string name = fn.getSymName().str();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(module.getContext()));
@@ -549,9 +455,8 @@ struct ConvertAttnToNVGPUPass
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
     MmaKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
-                     tiling.getBlockKv(), tiling.getWarps(),
-                     op.getMaskFn().empty() ? nullptr : &op.getMaskFn(),
-                     op.getScoreFn().empty() ? nullptr : &op.getScoreFn())
+                     tiling.getBlockKv(), tiling.getWarps(), in->maskFn,
+                     in->scoreFn)
         .emit();
     fn.erase();
     return success();

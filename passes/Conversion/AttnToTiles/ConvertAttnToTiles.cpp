@@ -353,30 +353,17 @@ struct ConvertAttnToTilesPass
   }
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
-    auto fn = op->getParentOfType<func::FuncOp>();
-    // The kernel ABI is the function's: it must hold just this op.
-    if (!fn || fn.getBody().front().getOperations().size() != 2 ||
-        op->getNextNode() != fn.getBody().front().getTerminator())
-      return op.emitOpError()
-             << "lowering expects a function whose body is this op and a "
-                "return";
-    TilingAttr tiling = op.getTilingAttr();
-    if (!tiling)
-      return op.emitOpError()
-             << "has no tiling; run attn-select-schedule first";
-    FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
-    if (failed(spec))
+    FailureOr<AttentionLowering> in = prepareLowering(op);
+    if (failed(in))
       return failure();
-    std::string name = fn.getSymName().str();
+    std::string name = in->fn.getSymName().str();
     ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
     // Emit while the op (and its regions) still exist: for a moment the
     // module holds two symbols of this name, until the function is erased.
-    KernelEmitter(b, module, *spec, name, tiling.getBlockQ(),
-                      tiling.getBlockKv(), countTiles,
-                      op.getMaskFn().empty() ? nullptr : &op.getMaskFn(),
-                      op.getScoreFn().empty() ? nullptr : &op.getScoreFn())
+    KernelEmitter(b, module, in->spec, name, in->tiling.getBlockQ(),
+                  in->tiling.getBlockKv(), countTiles, in->maskFn, in->scoreFn)
         .emit();
-    fn.erase();
+    in->fn.erase();
     return success();
   }
 };

@@ -5,6 +5,8 @@
 #include "attn/Analysis/MaskAnalysis.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
+#include "attn/Frontend/SpecIR.h"
+
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -22,6 +24,111 @@ AttnKernelEmitterBase::AttnKernelEmitterBase(
   elt = spec.dtype == DType::F16    ? Type(b.getF16Type())
         : spec.dtype == DType::BF16 ? Type(b.getBF16Type())
                                     : f32;
+}
+
+FailureOr<AttentionLowering>
+mlir::attn::prepareLowering(AttentionOp op, StringRef flashOnlyTarget) {
+  AttentionLowering in;
+  in.fn = op->getParentOfType<func::FuncOp>();
+  // The kernel ABI is the function's: it must hold just this op.
+  if (!in.fn || in.fn.getBody().front().getOperations().size() != 2 ||
+      op->getNextNode() != in.fn.getBody().front().getTerminator())
+    return op.emitOpError()
+           << "lowering expects a function whose body is this op and a "
+              "return";
+  in.tiling = op.getTilingAttr();
+  if (!in.tiling)
+    return op.emitOpError() << "has no tiling; run attn-select-schedule first";
+  FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
+  if (failed(spec))
+    return failure();
+  in.spec = *spec;
+  in.maskFn = op.getMaskFn().empty() ? nullptr : &op.getMaskFn();
+  in.scoreFn = op.getScoreFn().empty() ? nullptr : &op.getScoreFn();
+  if (ScheduleAttr schedule = op.getScheduleAttr();
+      !flashOnlyTarget.empty() && schedule &&
+      (schedule.getKind() == ScheduleStrategy::split_kv ||
+       schedule.getKind() == ScheduleStrategy::stream_k))
+    op.emitWarning() << "schedule " << schedule
+                     << " is lowered as flash (one work group per query "
+                        "tile): the "
+                     << flashOnlyTarget
+                     << " split-KV / stream-K kernels do not exist yet";
+  return in;
+}
+
+SmallVector<Type> AttnKernelEmitterBase::flatKernelArgTypes() {
+  auto flat = [&](Type t) {
+    return MemRefType::get({ShapedType::kDynamic}, t);
+  };
+  SmallVector<Type> args = {flat(elt), flat(elt), flat(elt)};
+  if (spec.gate != GateKind::None)
+    args.push_back(flat(elt));
+  if (spec.bias)
+    args.push_back(flat(elt));
+  if (spec.usesDocument())
+    args.push_back(flat(b.getI32Type()));
+  if (spec.runtimeBlockMask())
+    args.push_back(flat(b.getI8Type()));
+  args.push_back(flat(elt));
+  if (spec.lse)
+    args.push_back(flat(f32));
+  for (int i = 0; i < 3; ++i)
+    args.push_back(b.getIndexType());
+  return args;
+}
+
+Value AttnKernelEmitterBase::view(Value flat, ArrayRef<Value> sizes) {
+  SmallVector<OpFoldResult> sizeFolds, strides(sizes.size());
+  Value stride = idx(1);
+  for (int i = sizes.size() - 1; i >= 0; --i) {
+    strides[i] = stride;
+    stride = mul(stride, sizes[i]);
+  }
+  for (Value s : sizes)
+    sizeFolds.push_back(s);
+  SmallVector<int64_t> dynamic(sizes.size(), ShapedType::kDynamic);
+  auto type = MemRefType::get(
+      dynamic, cast<MemRefType>(flat.getType()).getElementType(),
+      StridedLayoutAttr::get(b.getContext(), 0, dynamic));
+  return memref::ReinterpretCastOp::create(
+      b, type, flat, OpFoldResult(b.getIndexAttr(0)), sizeFolds, strides);
+}
+
+void AttnKernelEmitterBase::bindFlatKernelArgs(Block *entry) {
+  unsigned a = 0;
+  qFlat = entry->getArgument(a++);
+  kFlat = entry->getArgument(a++);
+  vFlat = entry->getArgument(a++);
+  Value gateFlat, biasFlat, docFlat, blockFlat;
+  if (spec.gate != GateKind::None)
+    gateFlat = entry->getArgument(a++);
+  if (spec.bias)
+    biasFlat = entry->getArgument(a++);
+  if (spec.usesDocument())
+    docFlat = entry->getArgument(a++);
+  if (spec.runtimeBlockMask())
+    blockFlat = entry->getArgument(a++);
+  oFlat = entry->getArgument(a++);
+  if (spec.lse)
+    lseFlat = entry->getArgument(a++);
+  batch = entry->getArgument(a++);
+  sq = entry->getArgument(a++);
+  skv = entry->getArgument(a++);
+  numQTiles = arith::CeilDivUIOp::create(b, sq, idx(bq));
+  numKVTiles = arith::CeilDivUIOp::create(b, skv, idx(bk));
+  if (gateFlat)
+    gate = view(gateFlat, {batch, idx(spec.hq), sq,
+                           idx(spec.gate == GateKind::PerHead ? 1 : spec.dv)});
+  if (biasFlat)
+    bias = view(biasFlat, {batch, idx(spec.hq), sq, skv});
+  if (docFlat)
+    docIds = view(docFlat, {batch, skv});
+  if (const MaskSpec *m = spec.runtimeBlockMask())
+    blockMask = view(blockFlat,
+                     {batch, idx(spec.hq),
+                      arith::CeilDivUIOp::create(b, sq, idx(m->blockQ)),
+                      arith::CeilDivUIOp::create(b, skv, idx(m->blockKV))});
 }
 
 void AttnKernelEmitterBase::buildTables() {

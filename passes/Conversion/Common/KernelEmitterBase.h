@@ -12,13 +12,29 @@
 #ifndef ATTN_PASSES_CONVERSION_COMMON_KERNELEMITTERBASE_H
 #define ATTN_PASSES_CONVERSION_COMMON_KERNELEMITTERBASE_H
 
+#include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Spec/Spec.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::attn {
+
+/// What every lowering of an attn.attention needs, after the checks they
+/// share: the function holds only this op, a tiling was chosen, the spec is
+/// recoverable (regions excepted; they are inlined by the emitters).
+struct AttentionLowering {
+  func::FuncOp fn;
+  TilingAttr tiling;
+  AttentionSpec spec;
+  Region *maskFn = nullptr, *scoreFn = nullptr;
+};
+/// `flashOnlyTarget`, when set, names a GPU target whose kernels are flash
+/// only: a split-KV / stream-K schedule gets a warning.
+FailureOr<AttentionLowering> prepareLowering(AttentionOp op,
+                                             StringRef flashOnlyTarget = {});
 
 class AttnKernelEmitterBase {
 public:
@@ -93,6 +109,23 @@ protected:
   Value absoluteRow(Value i);
   /// Inlines a mask_fn / score_fn body on `args`; returns what it yields.
   Value inlineFn(Region &region, ValueRange args);
+  /// Argument types of the GPU "flat-memref" ABI: every tensor a 1-D memref
+  /// (Q, K, V, [gate], [bias], [doc_ids], [block_mask], O, [LSE]), then the
+  /// index sizes B, Sq, Skv.
+  SmallVector<Type> flatKernelArgTypes();
+  /// Binds the arguments of a flat-memref kernel: the flat Q/K/V/O/LSE, 4-D
+  /// (2-D) views of the operands the shared mask / score code indexes, the
+  /// sizes and tile counts.
+  void bindFlatKernelArgs(Block *entry);
+  /// Row-major offset of [b, h, row, col] in a flat [B, heads, seq, dim].
+  Value offset4(Value bIdx, int64_t heads, Value h, Value seq, Value row,
+                int64_t dim, Value col) {
+    Value r = add(mul(add(mul(bIdx, idx(heads)), h), seq), row);
+    return add(mul(r, idx(dim)), col);
+  }
+  /// Dynamic-size row-major view of a flat memref.
+  Value view(Value flat, ArrayRef<Value> sizes);
+
   /// scale, softcap, ALiBi, bias and score_fn applied to the raw dot product.
   Value modifiedScore(Value dot, Value bIdx, Value h, Value i, Value j);
   /// tanh for softcap: math.tanh by default; a target without a math library
@@ -110,6 +143,8 @@ protected:
 
   // Kernel arguments and per-kernel values, set by the subclass.
   Value q, k, v, gate, bias, docIds, blockMask, out, lse, counts;
+  // Flat tensors of GPU kernels.
+  Value qFlat, kFlat, vFlat, oFlat, lseFlat;
   Value batch, sq, skv, numQTiles, numKVTiles;
   SmallVector<MaskSpec> patterns;
   SmallVector<Value> blockTables, blockClassTables;
