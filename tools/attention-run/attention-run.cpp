@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Analysis/MaskAnalysis.h"
+#include "attn/Driver/Compile.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Frontend/SpecIR.h"
 #include "attn/InitAll.h"
@@ -25,15 +26,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Export.h"
-#include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -245,7 +242,7 @@ int main(int argc, char **argv) {
     return fail("linear attention has no CPU lowering yet");
   spec.name = spec.name.empty() ? "attention" : spec.name;
 
-  // Compile: attn -> LLVM dialect -> LLVM IR -> clang -shared.
+  // Compile through the same driver code as --attn-compile's CPU kernel.
   double t0 = now();
   {
     PassManager pm(&context);
@@ -260,40 +257,24 @@ int main(int argc, char **argv) {
     blockKV = op.getTilingAttr().getBlockKv();
     kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
   });
-  CPUPipelineOptions options;
-  options.countTiles = countTiles;
-  PassManager pm(&context);
-  buildAttnToCPUPipeline(pm, options);
-  if (failed(pm.run(*module)))
-    return fail("lowering failed");
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*module, llvmContext, kernelName);
-  if (!llvmModule)
-    return fail("translation to LLVM IR failed");
-  llvmModule->setTargetTriple(llvm::Triple("x86_64-pc-linux-gnu"));
+  FailureOr<std::vector<BundleKernel>> kernels = compileForTarget(
+      *module, "cpu", kernelName, ToolPaths::defaults(), countTiles);
+  if (failed(kernels))
+    return fail("compilation for the cpu failed");
   llvm::SmallString<128> dir(keepDir);
   if (dir.empty() &&
       llvm::sys::fs::createUniqueDirectory("attention-run", dir))
     return fail("cannot create a temporary directory");
   llvm::sys::fs::create_directories(dir);
-  std::string llPath = (dir + "/" + kernelName + ".ll").str();
   std::string soPath = (dir + "/" + kernelName + ".so").str();
   {
     std::error_code ec;
-    llvm::raw_fd_ostream os(llPath, ec);
+    llvm::raw_fd_ostream os(soPath, ec);
     if (ec)
-      return fail("cannot write " + llPath);
-    llvmModule->print(os, nullptr);
+      return fail("cannot write " + soPath);
+    const std::vector<uint8_t> &bytes = kernels->front().binary;
+    os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
   }
-  std::string clang = ATTN_CLANG;
-  llvm::SmallVector<llvm::StringRef> args = {
-      clang, "-O3", "-shared", "-fPIC", "-Wno-override-module",
-      llPath, "-o", soPath, "-lm"};
-  std::string errMsg;
-  if (llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0,
-                                &errMsg) != 0)
-    return fail("clang failed: " + errMsg);
   double compileSeconds = now() - t0;
   void *lib = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib)
