@@ -136,6 +136,9 @@ static void parsePtxasReport(StringRef log, BundleKernel &kernel) {
   m.clear();
   if (llvm::Regex("([0-9]+) bytes stack frame").match(log, &m))
     kernel.scratchBytes = std::stoll(m[1].str());
+  m.clear();
+  if (llvm::Regex("([0-9]+) bytes smem").match(log, &m))
+    kernel.staticSmemBytes = std::stoll(m[1].str());
 }
 
 /// The payload of the (single) gpu.binary object.
@@ -338,6 +341,7 @@ compileRocdl(ModuleOp module, const std::string &target,
   if (k.spillBytes > 0)
     k.spillBytes *= 4;
   k.dynamicSmemBytes = 0;
+  k.staticSmemBytes = std::max<int64_t>(0, asmStat(isa, "group_segment_fixed_size"));
   return std::vector<BundleKernel>{k};
 }
 
@@ -370,7 +374,8 @@ static void printResourceReport(const BundleDesc &desc) {
     llvm::outs() << "attn-compile: @" << desc.name << " " << k.target << " "
                  << k.format << " registers=" << k.registers
                  << " spill_bytes=" << k.spillBytes
-                 << " scratch_bytes=" << k.scratchBytes;
+                 << " scratch_bytes=" << k.scratchBytes
+                 << " smem_bytes=" << k.staticSmemBytes;
     if (k.registers > 0 && k.format == "cubin") {
       int64_t regsPerCta = ((k.registers + 7) / 8 * 8) * k.blockX;
       int64_t ctas = std::min<int64_t>(65536 / regsPerCta, 32);

@@ -274,6 +274,7 @@ std::string manifestJson(const BundleDesc &d) {
          << jsonString(k.gridZ) << "],\n";
       os << "      \"block\": [" << k.blockX << ", " << k.blockY << ", " << k.blockZ << "],\n";
       os << "      \"dynamic_smem_bytes\": " << k.dynamicSmemBytes << ",\n";
+      os << "      \"static_smem_bytes\": " << k.staticSmemBytes << ",\n";
       os << "      \"registers\": " << k.registers << ",\n";
       os << "      \"spill_bytes\": " << k.spillBytes << ",\n";
       os << "      \"scratch_bytes\": " << k.scratchBytes;

@@ -3,7 +3,12 @@
 // Four wave64 waves of 16 query rows; S^T = K Q^T and O^T = V^T P^T on
 // 16x16x16 MFMA; no math-library calls (exp2 / log2 are intrinsics).
 // CHECK: gpu.module @causal_kernels
-// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, {{.*}}, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, {{.*}}, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) workgroup(%[[KLDS:.+]] : memref<64x64xbf16, #gpu.address_space<workgroup>>, %[[VLDS:.+]] : memref<64x64xbf16, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// K and V tiles are staged in LDS once per workgroup, between barriers.
+// CHECK: vector.store %{{.+}}, %[[KLDS]]
+// CHECK: vector.store %{{.+}}, %[[VLDS]]
+// CHECK: gpu.barrier
+// CHECK: vector.load %[[KLDS]]
 // CHECK: amdgpu.mfma 16x16x16 %{{.+}} * %{{.+}} + %{{.+}} {{.*}} : vector<4xbf16>, vector<4xbf16>, vector<4xf32>
 // Row reductions cross the 4 lane groups of 16.
 // CHECK: gpu.shuffle  xor %{{.+}}, %c16_i32{{.*}}, %c64_i32{{.*}} : f32

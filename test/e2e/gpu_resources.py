@@ -53,7 +53,8 @@ def main():
             for k in manifest["kernels"]:
                 if k["format"] not in ("cubin", "hsaco"):
                     continue
-                smem = k.get("dynamic_smem_bytes", 0)
+                smem = (k.get("dynamic_smem_bytes", 0)
+                        + k.get("static_smem_bytes", 0))
                 line = (f"{k['target']:6} regs={k['registers']:3} "
                         f"spill={k['spill_bytes']} smem={smem} :: {spec}")
                 lines.append(line)

@@ -42,6 +42,8 @@ struct BundleKernel {
   std::string gridX, gridY, gridZ;
   int64_t blockX = 1, blockY = 1, blockZ = 1;
   int64_t dynamicSmemBytes = 0, registers = -1, spillBytes = -1, scratchBytes = -1; ///< -1 = unknown
+  /// Shared memory / LDS the kernel declares statically (informational).
+  int64_t staticSmemBytes = 0;
   /// CPU: total work items (e.g. "B*32*ceil(Sq/32)"); the .so entry takes
   /// (memref descriptors..., wi_begin, wi_end).
   std::string workItems;

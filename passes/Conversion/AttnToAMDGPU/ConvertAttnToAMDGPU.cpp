@@ -100,8 +100,18 @@ private:
                               Value vh, Value kt, ArrayRef<Value> qFrags,
                               bool partial);
 
+  /// Copies rows [j0, j0 + bk) of one head of a flat [B, H, Skv, dim]
+  /// tensor into the LDS tile `lds` [bk][dim]: the workgroup's threads move
+  /// 4 contiguous elements each per step (rows past Skv repeat the last row;
+  /// their scores are masked).
+  void stageTile(Value lds, Value flat, int64_t heads, Value bIdx, Value head,
+                 int64_t dim, Value j0);
+
   gpu::GPUModuleOp gpuModule;
   int64_t waves;
+  Value tid;
+  // K and V tiles in LDS, shared by the waves of the workgroup.
+  Value kLds, vLds;
   Value qRow, c, g;
 };
 
@@ -133,6 +143,24 @@ Value MfmaKernelEmitter::reduceAcrossGroups(Value x, bool isMax) {
   return x;
 }
 
+void MfmaKernelEmitter::stageTile(Value lds, Value flat, int64_t heads,
+                                  Value bIdx, Value head, int64_t dim,
+                                  Value j0) {
+  int64_t threads = 64 * waves, total = bk * dim;
+  Value lastKV = sub(skv, idx(1));
+  scf::ForOp::create(
+      b, mul(tid, idx(4)), idx(total), idx(threads * 4), ValueRange{},
+      [&](OpBuilder &, Location, Value e, ValueRange) {
+        Value row = arith::DivUIOp::create(b, e, idx(dim));
+        Value col = arith::RemUIOp::create(b, e, idx(dim));
+        Value src = arith::MinSIOp::create(b, add(j0, row), lastKV);
+        Value vals =
+            load4(flat, offset4(bIdx, heads, head, skv, src, dim, col));
+        vector::StoreOp::create(b, vals, lds, ValueRange{row, col});
+        scf::YieldOp::create(b);
+      });
+}
+
 SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
                                                Value h, Value kh, Value vh,
                                                Value kt,
@@ -146,16 +174,20 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   Value j0 = mul(kt, idx(bk));
   Value lastKV = sub(skv, idx(1));
   int64_t kvBlocks = bk / 16;
+  // Stage K and V once per workgroup instead of once per wave. Tile classes
+  // are workgroup-uniform, so every thread reaches these barriers.
+  stageTile(kLds, kFlat, spec.hk, bIdx, kh, spec.dqk, j0);
+  stageTile(vLds, vFlat, spec.hv, bIdx, vh, spec.dv, j0);
+  gpu::BarrierOp::create(b);
 
   // S^T blocks: s[kb][i] = S[qRow][j0 + 16 kb + 4g + i].
   SmallVector<SmallVector<Value>> s(kvBlocks, SmallVector<Value>(4, fc(0)));
   for (int64_t kb = 0; kb < kvBlocks; ++kb) {
-    Value kvRow = arith::MinSIOp::create(b, add(add(j0, idx(16 * kb)), c),
-                                         lastKV);
+    Value kvRow = add(idx(16 * kb), c);
     for (int64_t db = 0; db < spec.dqk / 16; ++db) {
       Value col = add(idx(16 * db), mul(g, idx(4)));
-      Value a = load4(kFlat, offset4(bIdx, spec.hk, kh, skv, kvRow, spec.dqk,
-                                     col));
+      Value a = vector::LoadOp::create(b, VectorType::get({4}, elt), kLds,
+                                       ValueRange{kvRow, col});
       s[kb] = mfma(a, qFrags[db], s[kb]);
     }
   }
@@ -207,16 +239,16 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
       Value dcol = add(idx(16 * dcb), c);
       SmallVector<Value> vals;
       for (int64_t j = 0; j < 4; ++j) {
-        Value kvRow = arith::MinSIOp::create(
-            b, add(add(j0, idx(16 * kb + j)), mul(g, idx(4))), lastKV);
-        vals.push_back(
-            load(vFlat, {offset4(bIdx, spec.hv, vh, skv, kvRow, spec.dv, dcol)}));
+        Value kvRow = add(idx(16 * kb + j), mul(g, idx(4)));
+        vals.push_back(load(vLds, {kvRow, dcol}));
       }
       SmallVector<Value> acc(o.begin() + 4 * dcb, o.begin() + 4 * dcb + 4);
       SmallVector<Value> d = mfma(pack4(vals), pFrag, acc);
       std::copy(d.begin(), d.end(), o.begin() + 4 * dcb);
     }
   }
+  // The next tile overwrites LDS only after every wave is done with this one.
+  gpu::BarrierOp::create(b);
   SmallVector<Value> next = {m, l};
   next.append(o.begin(), o.end());
   return next;
@@ -231,6 +263,15 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({static_cast<int32_t>(64 * waves), 1, 1}));
+  auto ldsSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  kLds = fn.addWorkgroupAttribution(
+      MemRefType::get({bk, spec.dqk}, elt, MemRefLayoutAttrInterface{},
+                      ldsSpace),
+      b.getLoc());
+  vLds = fn.addWorkgroupAttribution(
+      MemRefType::get({bk, spec.dv}, elt, MemRefLayoutAttrInterface{},
+                      ldsSpace),
+      b.getLoc());
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   bindFlatKernelArgs(entry);
@@ -239,7 +280,7 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value wave = arith::DivUIOp::create(b, tid, idx(64));
   Value lane = arith::RemUIOp::create(b, tid, idx(64));
   c = arith::RemUIOp::create(b, lane, idx(16));

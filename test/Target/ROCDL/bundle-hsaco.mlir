@@ -8,8 +8,9 @@
 // RUN: llvm-objdump -d --mcpu=gfx942 %t/gqa_amd.gfx942.hsaco | FileCheck %s --check-prefix=ISA942
 // RUN: llvm-objdump -d --mcpu=gfx90a %t/gqa_amd.gfx90a.hsaco | FileCheck %s --check-prefix=ISA90A
 
-// REPORT: attn-compile: @gqa_amd gfx90a hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 occupancy={{[1-8]}} waves/SIMD
-// REPORT: attn-compile: @gqa_amd gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 occupancy={{[1-8]}} waves/SIMD
+// K and V tiles of 64 x 64 bf16 are staged in LDS: 16 KiB.
+// REPORT: attn-compile: @gqa_amd gfx90a hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=16384 occupancy={{[1-8]}} waves/SIMD
+// REPORT: attn-compile: @gqa_amd gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=16384 occupancy={{[1-8]}} waves/SIMD
 // CHECK: "target": "gfx90a",
 // CHECK-NEXT: "format": "hsaco",
 // CHECK: "grid": ["ceil(Sq/64)", "8", "B"],
@@ -18,6 +19,9 @@
 // CHECK: "target": "gfx942",
 // CHECK: "scratch_bytes": 0
 // ELF: EM_AMDGPU
+// ISA942: ds_write_b64
+// ISA942: s_barrier
+// ISA942: ds_read
 // ISA942: v_mfma_f32_16x16x16{{_?}}bf16
 // ISA942-NOT: s_swappc
 // ISA90A: v_mfma_f32_16x16x16bf16_1k
