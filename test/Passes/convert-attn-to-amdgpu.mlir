@@ -3,7 +3,7 @@
 // Four wave64 waves of 16 query rows; S^T = K Q^T and O^T = V^T P^T on
 // 16x16x16 MFMA; no math-library calls (exp2 / log2 are intrinsics).
 // CHECK: gpu.module @causal_kernels
-// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, {{.*}}, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) workgroup(%[[KLDS:.+]] : memref<64x64xbf16, #gpu.address_space<workgroup>>, %[[VLDS:.+]] : memref<64x64xbf16, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, {{.*}}, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) workgroup(%[[KLDS:[^ ]+]] : memref<64x64xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[VLDS:[^ ]+]] : memref<64x64xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // K and V tiles are staged in LDS once per workgroup, between barriers.
 // CHECK: vector.store %{{.+}}, %[[KLDS]]
 // CHECK: vector.store %{{.+}}, %[[VLDS]]

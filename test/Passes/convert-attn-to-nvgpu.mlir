@@ -4,14 +4,33 @@
 // the sizes (flat-memref ABI), one CTA of 8 warps per 128 query rows.
 // CHECK: module attributes {gpu.container_module}
 // CHECK: gpu.module @causal_kernels
-// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.maxnreg = 255 : i32}
+// K and V tiles live in two shared-memory stages of [block_kv][D + 8]
+// (rows padded by 16 bytes against ldmatrix bank conflicts), 16-byte
+// aligned for cp.async and ldmatrix.
+// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) workgroup(%[[KS:[^ ]+]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[VS:[^ ]+]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.maxnreg = 255 : i32}
 // CHECK-DAG: gpu.block_id x
 // CHECK-DAG: gpu.thread_id x
+// Prologue: the first KV tile is copied with 16-byte cp.async (L1 bypassed).
+// CHECK: nvgpu.device_async_copy %{{.+}}[%{{.+}}], %[[KS]][%{{.+}}, %{{.+}}, %{{.+}}], 8 {bypassL1}
+// CHECK: nvgpu.device_async_copy %{{.+}}[%{{.+}}], %[[VS]][%{{.+}}, %{{.+}}, %{{.+}}], 8 {bypassL1}
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// In the loop: the next tile's copy is issued before waiting on this one.
+// CHECK: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: gpu.barrier
+// K fragments by ldmatrix, V fragments by ldmatrix.trans.
+// CHECK: nvgpu.ldmatrix %[[KS]][{{.+}}] {numTiles = 4 : i32, transpose = false}
 // S = Q K^T on tensor cores, bf16 operands packed in i32.
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // Online softmax in base 2 with quad shuffles for the row max.
 // CHECK: gpu.shuffle xor
 // CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: nvgpu.ldmatrix %[[VS]][{{.+}}] {numTiles = 4 : i32, transpose = true}
+// The stage is released only after every warp is done with it.
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.yield
 // CHECK: gpu.return
 func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>) {
   %o, %l = attn.attention %q, %k, %k {mask = #attn.mask<causal>} : tensor<1x4x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
@@ -26,4 +45,18 @@ func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (
 func.func @f16(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
   return %o : tensor<1x2x64x32xf16>
+}
+
+// -----
+
+// An odd number of 8-column blocks of Dv ends with an ldmatrix.x2.trans;
+// three stages keep two tiles in flight (wait_group 2).
+// CHECK-LABEL: gpu.func @odd_dv
+// CHECK-SAME: workgroup(%{{[^ ]+}} : memref<3x32x40xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[V:[^ ]+]] : memref<3x32x32xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: nvvm.cp.async.wait.group 2
+// CHECK: nvgpu.ldmatrix %[[V]][{{.+}}] {numTiles = 4 : i32, transpose = true}
+// CHECK: nvgpu.ldmatrix %[[V]][{{.+}}] {numTiles = 2 : i32, transpose = true}
+func.func @odd_dv(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x24xf16>) -> tensor<1x2x64x24xf16> {
+  %o = attn.attention %q, %q, %v {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x24xf16> -> tensor<1x2x64x24xf16>
+  return %o : tensor<1x2x64x24xf16>
 }

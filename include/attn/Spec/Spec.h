@@ -132,6 +132,8 @@ std::string validateSpec(const AttentionSpec &spec);
 double alibiSlope(int64_t h, int64_t n);
 
 const char *toString(DType t);
+/// Bytes of one element of `t`.
+inline int64_t dtypeBytes(DType t) { return t == DType::F32 ? 4 : 2; }
 
 /// Prints one mask pattern in the spec grammar (`causal+window:3`, `none`).
 std::string printMask(const MaskSpec &mask);

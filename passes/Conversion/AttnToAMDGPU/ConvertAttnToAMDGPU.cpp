@@ -272,6 +272,11 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
       MemRefType::get({bk, spec.dv}, elt, MemRefLayoutAttrInterface{},
                       ldsSpace),
       b.getLoc());
+  // Rows are written and read as 8-byte vectors: align the tiles so the
+  // backend can use ds_write_b64 / ds_read_b64.
+  for (unsigned i = 0; i < 2; ++i)
+    fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   bindFlatKernelArgs(entry);

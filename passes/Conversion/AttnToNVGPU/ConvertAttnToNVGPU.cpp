@@ -11,6 +11,14 @@
 // The C fragments of S for KV columns [16k, 16k+16) are exactly the A
 // fragment of P for the PV product, so P never leaves registers.
 //
+// K and V tiles are staged in shared memory by the whole CTA with cp.async
+// (16-byte copies, L1 bypassed) into `stages` buffers: the copies of the
+// next stages - 1 KV tiles are in flight while the warps compute on the
+// current one. Warps
+// read their B fragments with ldmatrix (.trans for V, which is stored K x N).
+// Rows are padded by 16 bytes so the 8 row addresses of an ldmatrix phase
+// fall in distinct banks.
+//
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
@@ -24,6 +32,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -43,6 +52,10 @@ using namespace mlir::attn;
 namespace {
 
 constexpr double kLog2e = 1.4426950408889634;
+/// Elements of padding per shared-memory row (16 bytes).
+constexpr int64_t kSmemPad = 8;
+/// Shared memory a kernel may declare statically.
+constexpr int64_t kStaticSmemLimit = 48 * 1024;
 
 /// Per-lane state carried across KV tiles: running max (base 2) and sum of
 /// rows g and g+8, then the O accumulator fragments.
@@ -66,11 +79,11 @@ class MmaKernelEmitter : public AttnKernelEmitterBase {
 public:
   MmaKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
                    const AttentionSpec &spec, StringRef name, int64_t blockQ,
-                   int64_t blockKV, int64_t warps, Region *maskFn,
-                   Region *scoreFn)
+                   int64_t blockKV, int64_t warps, int64_t stages,
+                   Region *maskFn, Region *scoreFn)
       : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
                               blockKV, /*countTiles=*/false, maskFn, scoreFn),
-        gpuModule(gpuModule), warps(warps),
+        gpuModule(gpuModule), warps(warps), stages(stages),
         dvChunk(spec.dv / nvvmDvChunks(spec.dv)) {}
   int64_t numDvChunks() const { return spec.dv / dvChunk; }
 
@@ -90,21 +103,36 @@ private:
         .getResult(0);
   }
   Value quadReduce(Value x, bool isMax);
+  /// Issues the cp.async copies of KV tile `kt` into shared-memory stage
+  /// `stage`: all of K's columns, this CTA's chunk of V's.
+  void issueTileCopy(Value stage, Value bIdx, Value kh, Value vh, Value kt);
+  /// Copies rows [j0, j0 + bk) x columns [col0, col0 + cols) of one head of
+  /// a flat [B, heads, Skv, dim] tensor into `smem`[stage]; rows past Skv
+  /// repeat the last row (their scores are masked).
+  void copyRows(Value smem, Value stage, Value flat, int64_t heads,
+                Value bIdx, Value head, int64_t dim, Value col0, int64_t cols,
+                Value j0);
+  /// ldmatrix of `tiles` 8x8 matrices at smem[stage][row][col], each lane
+  /// giving one row address; returns one mma operand per matrix.
+  SmallVector<Value> ldmatrix(Value smem, Value stage, Value row, Value col,
+                              int64_t tiles, bool transpose);
   /// The A fragment of this warp's 16 query rows for head-dim block kb
   /// (rows past Sq read the last row; they are never stored).
   SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
-  WarpState emitTile(WarpState st, Value bIdx, Value h, Value kh, Value vh,
+  WarpState emitTile(WarpState st, Value bIdx, Value h, Value stage,
                      Value kt, ArrayRef<SmallVector<Value>> qFrags,
                      bool partial);
   gpu::GPUModuleOp gpuModule;
-  int64_t warps;
+  int64_t warps, stages;
   /// O columns one CTA accumulates: Dv split into chunks of at most 128 so
   /// the accumulator (chunk / 2 registers per lane) fits beside S and P; each
   /// chunk's CTA recomputes S (grid.y = Hq x chunks).
   int64_t dvChunk;
   Value chunkBase;
   Value rows[2]; // this lane's query rows g and g+8
-  Value lane, g, t;
+  Value tid, lane, g, t;
+  // `stages` buffers of K [bk][Dqk + pad] and V [bk][dvChunk + pad] tiles.
+  Value kSmem, vSmem;
 };
 
 Value MmaKernelEmitter::packPair(Value lo, Value hi) {
@@ -175,8 +203,66 @@ Value MmaKernelEmitter::quadReduce(Value x, bool isMax) {
   return x;
 }
 
+SmallVector<Value> MmaKernelEmitter::ldmatrix(Value smem, Value stage,
+                                             Value row, Value col,
+                                             int64_t tiles, bool transpose) {
+  auto type = VectorType::get({tiles, 2}, elt);
+  Value frag = nvgpu::LdMatrixOp::create(b, type, smem,
+                                         ValueRange{stage, row, col},
+                                         transpose, tiles);
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < tiles; ++i) {
+    Value pair = vector::ExtractOp::create(b, frag, ArrayRef<int64_t>{i});
+    out.push_back(spec.dtype == DType::F16
+                      ? pair
+                      : Value(LLVM::BitcastOp::create(b, b.getI32Type(),
+                                                      pair)));
+  }
+  return out;
+}
+
+void MmaKernelEmitter::copyRows(Value smem, Value stage, Value flat,
+                                int64_t heads, Value bIdx, Value head,
+                                int64_t dim, Value col0, int64_t cols,
+                                Value j0) {
+  using P = arith::CmpIPredicate;
+  int64_t perRow = cols / 8, total = bk * perRow, threads = 32 * warps;
+  Value lastKV = sub(skv, idx(1));
+  for (int64_t first = 0; first < total; first += threads) {
+    Value c = add(tid, idx(first));
+    auto copy = [&] {
+      Value row = arith::DivUIOp::create(b, c, idx(perRow));
+      Value col = mul(arith::RemUIOp::create(b, c, idx(perRow)), idx(8));
+      Value src = arith::MinSIOp::create(b, add(j0, row), lastKV);
+      Value off = offset4(bIdx, heads, head, skv, src, dim, add(col0, col));
+      nvgpu::DeviceAsyncCopyOp::create(b, smem, ValueRange{stage, row, col},
+                                       flat, ValueRange{off}, llvm::APInt(64, 8),
+                                       /*srcElements=*/Value(),
+                                       /*bypassL1=*/b.getUnitAttr());
+    };
+    if (first + threads <= total) {
+      copy();
+      continue;
+    }
+    scf::IfOp::create(b, cmp(P::slt, c, idx(total)),
+                      [&](OpBuilder &, Location) {
+                        copy();
+                        scf::YieldOp::create(b);
+                      });
+  }
+}
+
+void MmaKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
+                                     Value vh, Value kt) {
+  Value j0 = mul(kt, idx(bk));
+  copyRows(kSmem, stage, kFlat, spec.hk, bIdx, kh, spec.dqk, idx(0),
+           spec.dqk, j0);
+  copyRows(vSmem, stage, vFlat, spec.hv, bIdx, vh, spec.dv, chunkBase,
+           dvChunk, j0);
+}
+
 WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
-                                     Value kh, Value vh, Value kt,
+                                     Value stage, Value kt,
                                      ArrayRef<SmallVector<Value>> qFrags,
                                      bool partial) {
   using P = arith::CmpIPredicate;
@@ -187,22 +273,24 @@ WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
   int64_t nBlocks = bk / 8, kBlocks = spec.dqk / 16;
 
   // S = Q K^T. K stored [kv][d] is the "col" B operand: b0 = K[n][2t..],
-  // b1 = K[n][2t+8..] with n = g, contiguous pairs. The k-loop is outermost
-  // so a re-read Q fragment is live for one k-block only.
+  // b1 = K[n][2t+8..] with n = g, which is what a non-transposed ldmatrix
+  // gives. One x4 covers two n-blocks: lanes 0-7 address rows n0..n0+7 at
+  // column k, lanes 8-15 the same rows at k + 8, lanes 16-31 rows n0 + 8...
+  // The k-loop is outermost so a re-read Q fragment is live for one k-block.
   SmallVector<SmallVector<Value>> s(nBlocks, SmallVector<Value>(4, fc(0)));
-  SmallVector<Value> kvRows;
-  for (int64_t nb = 0; nb < nBlocks; ++nb)
-    kvRows.push_back(
-        arith::MinSIOp::create(b, add(add(j0, idx(nb * 8)), g), lastKV));
+  Value quad = arith::DivUIOp::create(b, lane, idx(8));
+  Value r8 = arith::RemUIOp::create(b, lane, idx(8));
+  Value kRow = add(mul(arith::DivUIOp::create(b, quad, idx(2)), idx(8)), r8);
+  Value kCol = mul(arith::RemUIOp::create(b, quad, idx(2)), idx(8));
   for (int64_t kb = 0; kb < kBlocks; ++kb) {
     SmallVector<Value> qFrag =
         qFrags.empty() ? loadQFragment(bIdx, h, kb) : qFrags[kb];
-    Value col = add(idx(kb * 16), mul(t, idx(2)));
-    for (int64_t nb = 0; nb < nBlocks; ++nb) {
-      Value off = offset4(bIdx, spec.hk, kh, skv, kvRows[nb], spec.dqk, col);
-      SmallVector<Value> bFrag = {loadPair(kFlat, off),
-                                  loadPair(kFlat, add(off, idx(8)))};
-      s[nb] = mma(qFrag, bFrag, s[nb]);
+    for (int64_t nb = 0; nb < nBlocks; nb += 2) {
+      SmallVector<Value> frag =
+          ldmatrix(kSmem, stage, add(kRow, idx(nb * 8)),
+                   add(kCol, idx(kb * 16)), 4, /*transpose=*/false);
+      s[nb] = mma(qFrag, {frag[0], frag[1]}, s[nb]);
+      s[nb + 1] = mma(qFrag, {frag[2], frag[3]}, s[nb + 1]);
     }
   }
 
@@ -262,26 +350,36 @@ WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
 
   // O += P V. P's A fragment for KV columns [16kb, 16kb + 16) is S's C
   // fragments of n-blocks 2kb and 2kb+1. V stored [kv][d] is the K x N
-  // operand: b0 = (V[2t][g], V[2t+1][g]), b1 = rows + 8.
+  // operand: b0 = (V[2t][g], V[2t+1][g]), b1 = rows + 8, which is what
+  // ldmatrix.trans gives. One x4 covers two n-blocks of Dv: lanes 0-7
+  // address KV rows k..k+7 at column n, lanes 8-15 rows k+8.., lanes 16-31
+  // the same rows at column n + 8; an odd last n-block takes an x2.
+  Value vRow = add(mul(arith::RemUIOp::create(b, quad, idx(2)), idx(8)), r8);
+  Value vCol = mul(arith::DivUIOp::create(b, quad, idx(2)), idx(8));
+  auto accumulate = [&](ArrayRef<Value> a, int64_t nv, ArrayRef<Value> bFrag) {
+    SmallVector<Value> c(st.o.begin() + nv * 4, st.o.begin() + nv * 4 + 4);
+    SmallVector<Value> d = mma(a, bFrag, c);
+    std::copy(d.begin(), d.end(), st.o.begin() + nv * 4);
+  };
+  int64_t nvBlocks = dvChunk / 8;
   for (int64_t kb = 0; kb < bk / 16; ++kb) {
     SmallVector<Value> a = {packPair(s[2 * kb][0], s[2 * kb][1]),
                             packPair(s[2 * kb][2], s[2 * kb][3]),
                             packPair(s[2 * kb + 1][0], s[2 * kb + 1][1]),
                             packPair(s[2 * kb + 1][2], s[2 * kb + 1][3])};
-    for (int64_t nv = 0; nv < dvChunk / 8; ++nv) {
-      Value dcol = add(add(chunkBase, idx(nv * 8)), g);
-      SmallVector<Value> bFrag;
-      for (int64_t half = 0; half < 2; ++half) {
-        Value r0 = arith::MinSIOp::create(
-            b, add(add(j0, idx(kb * 16 + half * 8)), mul(t, idx(2))), lastKV);
-        Value r1 = arith::MinSIOp::create(b, add(r0, idx(1)), lastKV);
-        Value v0 = load(vFlat, {offset4(bIdx, spec.hv, vh, skv, r0, spec.dv, dcol)});
-        Value v1 = load(vFlat, {offset4(bIdx, spec.hv, vh, skv, r1, spec.dv, dcol)});
-        bFrag.push_back(packPair(v0, v1));
-      }
-      SmallVector<Value> c(st.o.begin() + nv * 4, st.o.begin() + nv * 4 + 4);
-      SmallVector<Value> d = mma(a, bFrag, c);
-      std::copy(d.begin(), d.end(), st.o.begin() + nv * 4);
+    Value row = add(vRow, idx(kb * 16));
+    for (int64_t nv = 0; nv + 1 < nvBlocks; nv += 2) {
+      SmallVector<Value> frag = ldmatrix(vSmem, stage, row,
+                                         add(vCol, idx(nv * 8)), 4,
+                                         /*transpose=*/true);
+      accumulate(a, nv, {frag[0], frag[1]});
+      accumulate(a, nv + 1, {frag[2], frag[3]});
+    }
+    if (nvBlocks % 2) {
+      SmallVector<Value> frag = ldmatrix(vSmem, stage, row,
+                                         idx((nvBlocks - 1) * 8), 2,
+                                         /*transpose=*/true);
+      accumulate(a, nvBlocks - 1, frag);
     }
   }
   return st;
@@ -299,6 +397,21 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
   // One CTA per SM holds all the fragments: let ptxas use the whole register
   // file per thread rather than trade registers (and spills) for occupancy.
   fn->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(255));
+  auto smemSpace =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  kSmem = fn.addWorkgroupAttribution(
+      MemRefType::get({stages, bk, spec.dqk + kSmemPad}, elt,
+                      MemRefLayoutAttrInterface{}, smemSpace),
+      b.getLoc());
+  vSmem = fn.addWorkgroupAttribution(
+      MemRefType::get({stages, bk, dvChunk + kSmemPad}, elt,
+                      MemRefLayoutAttrInterface{}, smemSpace),
+      b.getLoc());
+  // cp.async and ldmatrix take 16-byte-aligned shared addresses; rows are
+  // multiples of 16 bytes, so aligning the buffers is enough.
+  for (unsigned i = 0; i < 2; ++i)
+    fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   bindFlatKernelArgs(entry);
@@ -310,7 +423,7 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
   Value chunk = arith::RemUIOp::create(b, hc, idx(numDvChunks()));
   chunkBase = mul(chunk, idx(dvChunk));
   Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = arith::DivUIOp::create(b, tid, idx(32));
   lane = arith::RemUIOp::create(b, tid, idx(32));
   g = arith::DivUIOp::create(b, lane, idx(4));
@@ -337,14 +450,42 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
   init.l[0] = init.l[1] = fc(0);
   init.o.assign(dvChunk / 8 * 4, fc(0));
   SmallVector<Value> initVals = init.flatten();
+  // Tile classes are CTA-uniform, so every thread takes the same branches
+  // around the copies and barriers.
+  auto classifyKV = [&](Value kt) {
+    Value j0 = mul(kt, idx(bk));
+    Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
+    return classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
+  };
+  // Copies tile kt into `stage` unless it is past the end or empty; one
+  // commit group per call either way, so wait_group counts stay aligned.
+  auto prefetch = [&](Value kt, Value stage) {
+    scf::IfOp::create(b, cmp(P::slt, kt, numKVTiles),
+                      [&](OpBuilder &, Location) {
+                        Value live = notI(classifyKV(kt).first);
+                        scf::IfOp::create(b, live, [&](OpBuilder &, Location) {
+                          issueTileCopy(stage, bIdx, kh, vh, kt);
+                          scf::YieldOp::create(b);
+                        });
+                        scf::YieldOp::create(b);
+                      });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+  for (int64_t s = 0; s + 1 < stages; ++s)
+    prefetch(idx(s), idx(s));
   auto loop = scf::ForOp::create(
       b, idx(0), numKVTiles, idx(1), initVals,
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
         WarpState st = WarpState::unflatten(iter);
+        Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+        // Refill the stage computed on in the previous iteration (released
+        // by its trailing barrier), then wait for this tile's group only.
+        Value ahead = add(kt, idx(stages - 1));
+        prefetch(ahead, arith::RemUIOp::create(b, ahead, idx(stages)));
+        NVVM::CpAsyncWaitGroupOp::create(b, stages - 1);
+        gpu::BarrierOp::create(b);
         Value j0 = mul(kt, idx(bk));
-        Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
-        auto [isEmpty, isFull] =
-            classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
+        auto [isEmpty, isFull] = classifyKV(kt);
         // A ragged last tile takes the masked path for its column bound.
         isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
         auto ifEmpty = scf::IfOp::create(
@@ -355,16 +496,17 @@ gpu::GPUFuncOp MmaKernelEmitter::emit() {
                   b, isFull,
                   [&](OpBuilder &, Location) {
                     scf::YieldOp::create(
-                        b, emitTile(st, bIdx, h, kh, vh, kt, qFrags, false)
+                        b, emitTile(st, bIdx, h, stage, kt, qFrags, false)
                                .flatten());
                   },
                   [&](OpBuilder &, Location) {
                     scf::YieldOp::create(
-                        b, emitTile(st, bIdx, h, kh, vh, kt, qFrags, true)
+                        b, emitTile(st, bIdx, h, stage, kt, qFrags, true)
                                .flatten());
                   });
               scf::YieldOp::create(b, ifFull.getResults());
             });
+        gpu::BarrierOp::create(b);
         scf::YieldOp::create(b, ifEmpty.getResults());
       });
   WarpState st = WarpState::unflatten(loop.getResults());
@@ -448,6 +590,16 @@ struct ConvertAttnToNVGPUPass
       return op.emitOpError() << "the mma.sync kernel needs Dqk % 16 == 0 and "
                                  "Dv % 8 == 0, got "
                               << spec->dqk << " and " << spec->dv;
+    int64_t dvChunk = spec->dv / nvvmDvChunks(spec->dv);
+    int64_t smemBytes = tiling.getStages() * tiling.getBlockKv() *
+                        (spec->dqk + dvChunk + 2 * kSmemPad) *
+                        dtypeBytes(spec->dtype);
+    if (smemBytes > kStaticSmemLimit)
+      return op.emitOpError()
+             << "the K/V stages need " << smemBytes
+             << " bytes of shared memory, more than the " << kStaticSmemLimit
+             << " a kernel may declare statically; lower block_kv (got "
+             << tiling << ")";
     std::string name = fn.getSymName().str();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(module.getContext()));
@@ -455,7 +607,8 @@ struct ConvertAttnToNVGPUPass
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
     MmaKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
-                     tiling.getBlockKv(), tiling.getWarps(), in->maskFn,
+                     tiling.getBlockKv(), tiling.getWarps(),
+                     tiling.getStages(), in->maskFn,
                      in->scoreFn)
         .emit();
     fn.erase();

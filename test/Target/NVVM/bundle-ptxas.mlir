@@ -7,6 +7,18 @@
 // RUN: ls %t | FileCheck %s --check-prefix=FILES
 // RUN: grep -c "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" %t/gqa_bf16.sm_90.ptx | FileCheck %s --check-prefix=MMA
 // RUN: not grep -q "\.extern" %t/gqa_bf16.sm_80.ptx
+// K/V staging: 16-byte-aligned shared buffers filled by cp.async, read by
+// ldmatrix (plain for K, .trans for V).
+// RUN: FileCheck %s --check-prefix=SMEM --input-file=%t/gqa_bf16.sm_80.ptx
+// SMEM: .shared .align 16 .b8
+// SMEM: .shared .align 16 .b8
+// SMEM: cp.async.cg.shared.global [{{.+}}], [{{.+}}], 16;
+// SMEM: cp.async.commit_group;
+// SMEM: cp.async.wait_group 1;
+// SMEM: bar.sync 0;
+// SMEM: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// SMEM: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// SMEM: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 
 // CHECK: "target": "sm_80",
 // CHECK: "target": "sm_80",
