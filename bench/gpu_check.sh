@@ -18,7 +18,8 @@ BUNDLES=$CARRY/bundles
 MODE=${1:-gpu}
 
 # Check set: masks / mods / dims / dtypes / ragged lengths the GPU kernels
-# support, each compiled for sm_80, sm_90 and the CPU.
+# support (f16 / bf16 on the mma.sync kernel, f32 on the SIMT kernel), each
+# compiled for sm_80, sm_90 and the CPU.
 CHECK_SPECS=(
   "heads=4 seq=200 dim=64 dtype=bf16"
   "heads=gqa:8:2 seq=200 dim=128 dtype=bf16 mask=causal lse=1"
@@ -33,6 +34,8 @@ CHECK_SPECS=(
   "heads=2 seq=100 dim=256 dtype=bf16 mask=causal"
   "heads=2 seq=40:8 dim=64 dtype=bf16 mask=causal lse=1"
   "batch=2 heads=xsqa:16 seq=333 dim=96 dtype=f16 mask=causal"
+  "heads=gqa:4:2 seq=200 dim=64 dtype=f32 mask=causal lse=1"
+  "heads=2 seq=150 dim=128:96 dtype=f32 mask=sink:4+window:32 gate=1"
 )
 # Bench set: dense and causal bf16, head dim 128.
 BENCH_SPECS=()

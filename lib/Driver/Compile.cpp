@@ -206,7 +206,7 @@ compileNvvm(ModuleOp module, const std::string &target,
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);
   // Launch geometry from the tiling the pipeline chose.
-  int64_t blockQ = 0, warps = 0, hq = 0, dv = 0;
+  int64_t blockQ = 0, warps = 0, hq = 0, dv = 0, eltBytes = 2;
   {
     PassManager select(module.getContext());
     select.addPass(
@@ -218,6 +218,7 @@ compileNvvm(ModuleOp module, const std::string &target,
       warps = op.getTilingAttr().getWarps();
       hq = op.getNumQueryHeads();
       dv = op.getHeadDimV();
+      eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
     });
   }
   if (failed(pm.run(module)))
@@ -242,7 +243,7 @@ compileNvvm(ModuleOp module, const std::string &target,
   k.target = target;
   k.entry = name;
   k.gridX = "ceil(Sq/" + std::to_string(blockQ) + ")";
-  k.gridY = std::to_string(hq * nvvmDvChunks(dv));
+  k.gridY = std::to_string(hq * nvvmDvChunks(dv, eltBytes));
   k.gridZ = "B";
   k.blockX = 32 * warps;
   k.paramAbi = "flat-memref";

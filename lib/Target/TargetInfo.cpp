@@ -56,8 +56,7 @@ std::vector<std::string> mlir::attn::knownTargets() {
 
 int64_t mlir::attn::sharedMemoryNeeded(const TileChoice &tiles, int64_t dqk,
                                        int64_t dv, int64_t dtypeBytes) {
-  return dtypeBytes * (tiles.blockQ * dqk +
-                       tiles.stages * tiles.blockKV * (dqk + dv));
+  return tiles.stages * tiles.blockKV * (dtypeBytes * (dqk + dv) + 32);
 }
 
 TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
@@ -74,7 +73,12 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     // warps, and the widest KV tile that ptxas fits in 255 registers without
     // spills (measured with test/e2e/gpu_resources.py over the prefill
     // matrix: 32 up to head dim 64, 16 beyond; Dv over 128 is split across
-    // CTAs). Wider KV tiles wait for shared-memory staging of K/V.
+    // CTAs). K/V tiles are double-buffered in static shared memory.
+    // f32 takes the SIMT kernel: one query row per thread (128 rows on 4
+    // warps), a row's O chunk (up to 64 floats) and KV scores in registers,
+    // the KV tile as wide as 48 KiB of two f32 K/V stages allow.
+    if (dtypeBytes == 4)
+      return {128, d <= 64 ? 32 : 16, 4, 2};
     return {128, d <= 64 ? 32 : 16, 8, 2};
   }
   // AMD: the MFMA kernel (convert-attn-to-amdgpu) gives each wave64 16 query
@@ -84,9 +88,12 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
   return {64, d <= 128 ? 64 : 32, 4, 1};
 }
 
-int64_t mlir::attn::nvvmDvChunks(int64_t dv) {
-  int64_t chunks = (dv + 127) / 128;
-  while (dv % chunks != 0 || (dv / chunks) % 8 != 0)
+int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
+  // The mma.sync kernel holds chunk / 2 accumulators per lane in n8 blocks;
+  // the f32 SIMT kernel holds the whole chunk in 4-wide vectors.
+  int64_t most = dtypeBytes == 4 ? 64 : 128, unit = dtypeBytes == 4 ? 4 : 8;
+  int64_t chunks = (dv + most - 1) / most;
+  while (dv % chunks != 0 || (dv / chunks) % unit != 0)
     ++chunks;
   return chunks;
 }

@@ -55,7 +55,8 @@ struct AttnSelectSchedulePass
                << "tiling " << given << " needs " << need
                << " bytes of shared memory but " << info.name << " offers "
                << info.sharedMemBytes;
-      if (info.kind != TargetKind::CPU &&
+      // f32 runs on the SIMT kernels, which take any KV tile.
+      if (info.kind != TargetKind::CPU && eltBytes != 4 &&
           (given.getBlockQ() < 16 || given.getBlockKv() < 16))
         return op->emitOpError()
                << "tiling " << given << " is below the 16x16 tensor-core "

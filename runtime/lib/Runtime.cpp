@@ -425,6 +425,11 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
     if (!p && numel > 0)
       return fail(ATTN_ERR_INVALID, "tensor '" + a.name + "' is null");
     int64_t ptr = static_cast<int64_t>(reinterpret_cast<intptr_t>(p));
+    // GPU kernels move rows with 16-byte copies (cp.async on NVIDIA);
+    // device allocators return such pointers, views at odd offsets do not.
+    if (!k->isCpu() && ptr % 16 != 0)
+      return fail(ATTN_ERR_INVALID, "tensor '" + a.name +
+                                        "' is not 16-byte aligned, which the GPU kernels need");
     if (k->isCpu()) {
       // MLIR ranked memref descriptor: allocated, aligned, offset, sizes[R], strides[R].
       size_t r = dims.size();

@@ -1,9 +1,17 @@
 // RUN: attention-opt %s --split-input-file --convert-attn-to-nvgpu --verify-diagnostics
 
-func.func @f32(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
-  // expected-error @+1 {{f32 operands have no tensor-core path on NVIDIA yet; use f16 or bf16}}
+func.func @f32_rows_per_thread(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
+  // expected-error @+1 {{the f32 SIMT kernel needs block_q = 32 x warps (one query row per thread)}}
   %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32> -> tensor<1x2x64x32xf32>
   return %o : tensor<1x2x64x32xf32>
+}
+
+// -----
+
+func.func @f32_head_dim(%q: tensor<1x2x64x6xf32>) -> tensor<1x2x64x6xf32> {
+  // expected-error @+1 {{the f32 SIMT kernel needs Dqk % 4 == 0 and Dv % 4 == 0, got 6 and 6}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x6xf32>, tensor<1x2x64x6xf32>, tensor<1x2x64x6xf32> -> tensor<1x2x64x6xf32>
+  return %o : tensor<1x2x64x6xf32>
 }
 
 // -----

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Resource check of the GPU backends over the prefill matrix: every f16 /
-bf16 configuration of matrix.py compiles through attention-opt
+bf16 configuration of matrix.py (and with --f32 every f32 one, which NVIDIA
+runs on its SIMT kernel) compiles through attention-opt
 --attn-compile for each target (NVIDIA: PTX, then ptxas -v to cubin; AMD:
 HSACO linked by lld) with 0 spill bytes, 0 scratch on AMD, and within the
 target's shared memory / LDS; prints one report line per kernel (registers
 / smem / spills) and a closing summary.
 
 Usage: gpu_resources.py --attention-opt=PATH [--targets=sm_80,sm_90]
-                        [--shard=I/N] [--report=FILE]
+                        [--shard=I/N] [--report=FILE] [--f32]
 """
 import argparse
 import json
@@ -29,9 +30,12 @@ def main():
     ap.add_argument("--targets", default="sm_80,sm_90")
     ap.add_argument("--shard", default="0/1")
     ap.add_argument("--report", default="")
+    ap.add_argument("--f32", action="store_true",
+                    help="also the f32 configurations (default dtype)")
     args = ap.parse_args()
     idx, count = map(int, args.shard.split("/"))
-    cfgs = [c for c in configs() if "dtype=f32" not in c and "dtype=" in c]
+    cfgs = [c for c in configs()
+            if args.f32 or ("dtype=f32" not in c and "dtype=" in c)]
     mine = [c for i, c in enumerate(cfgs) if i % count == idx]
     passed = failed = 0
     lines = []

@@ -741,7 +741,7 @@ TEST(Runtime, FakeCudaDriver) {
   auto params = fakeSym<const uint64_t *(*)()>(h, "fake_params");
 
   // B=2, Hq=8, Sq=300, Skv=500: grid (ceil(300/128), 8, 2) = (3, 8, 2).
-  alignas(16) static char q[1], k[1], o[1];
+  alignas(16) static char q[16], k[16], o[16];
   void *tensors[3] = {q, k, o};
   attn_launch_args a{tensors, 3, 2, 300, 500};
   void *stream = reinterpret_cast<void *>(0x5a5a);
@@ -783,8 +783,16 @@ TEST(Runtime, FakeCudaDriver) {
   ASSERT_EQ(attn_bundle_launch(b, "sm_80", &a, stream), ATTN_OK) << attn_last_error();
   EXPECT_STREQ(image(), "sm_80-ptx");
 
-  // Sq = 0: nothing to launch.
+  // Misaligned tensors are refused before anything is launched.
   int before = launches();
+  void *shifted[3] = {q + 2, k, o};
+  attn_launch_args bad{shifted, 3, 2, 300, 500};
+  EXPECT_EQ(attn_bundle_launch(b, "sm_90", &bad, stream), ATTN_ERR_INVALID);
+  EXPECT_NE(std::string(attn_last_error()).find("not 16-byte aligned"), std::string::npos)
+      << attn_last_error();
+  EXPECT_EQ(launches(), before);
+
+  // Sq = 0: nothing to launch.
   attn_launch_args empty{tensors, 3, 2, 0, 500};
   EXPECT_EQ(attn_bundle_launch(b, "sm_90", &empty, stream), ATTN_OK);
   EXPECT_EQ(launches(), before);

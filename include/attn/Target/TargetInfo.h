@@ -44,12 +44,13 @@ struct TileChoice {
 TileChoice defaultTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
                         int64_t dtypeBytes);
 
-/// Number of CTAs the NVIDIA kernel splits Dv over (each accumulates at most
-/// 128 columns; every chunk a multiple of 8).
-int64_t nvvmDvChunks(int64_t dv);
+/// Number of CTAs the NVIDIA kernels split Dv over: the mma.sync kernel
+/// (16-bit inputs) accumulates at most 128 columns per CTA in multiples of
+/// 8, the f32 SIMT kernel at most 64 in multiples of 4.
+int64_t nvvmDvChunks(int64_t dv, int64_t dtypeBytes);
 
-/// Bytes of on-chip memory a tiling needs: the Q tile once, K and V tiles per
-/// stage.
+/// Bytes of on-chip memory a tiling needs: K and V tiles (rows padded by 16
+/// bytes) per stage. Q stays in registers.
 int64_t sharedMemoryNeeded(const TileChoice &tiles, int64_t dqk, int64_t dv,
                            int64_t dtypeBytes);
 

@@ -1,23 +1,29 @@
-//===- ConvertAttnToNVGPU.cpp - attn.attention -> mma.sync kernel ---------===//
+//===- ConvertAttnToNVGPU.cpp - attn.attention -> NVIDIA kernels ----------===//
 //
-// FlashAttention-2 on one CTA per (query tile, head, batch): each warp owns
-// 16 query rows and keeps Q, the running max / sum and the O accumulator in
-// registers as m16n8k16 fragments (PTX ISA "mma.m16n8k16" layouts; lane l,
-// g = l / 4, t = l % 4):
+// FlashAttention-2 on one CTA per (query tile, head, Dv chunk, batch). Both
+// kernels share the KV pipeline: K and V tiles are staged in shared memory
+// by the whole CTA with cp.async (16-byte copies, L1 bypassed) into `stages`
+// buffers, so the copies of the next stages - 1 live KV tiles are in flight
+// while the warps compute on the current one; empty tiles are neither
+// copied nor computed, full tiles skip the mask code.
+//
+// f16 / bf16: tensor cores. Each warp owns 16 query rows and keeps Q, the
+// running max / sum and the O accumulator in registers as m16n8k16 fragments
+// (PTX ISA "mma.m16n8k16" layouts; lane l, g = l / 4, t = l % 4):
 //   A (16x16, row-major): a0 = A[g][2t..], a1 = A[g+8][2t..], a2 = A[g][2t+8..],
 //                         a3 = A[g+8][2t+8..]
 //   B (16x8, K x N):      b0 = B[2t..2t+1][g], b1 = B[2t+8..2t+9][g]
 //   C (16x8, f32):        c0,c1 = C[g][2t..2t+1], c2,c3 = C[g+8][2t..2t+1]
 // The C fragments of S for KV columns [16k, 16k+16) are exactly the A
-// fragment of P for the PV product, so P never leaves registers.
+// fragment of P for the PV product, so P never leaves registers. B
+// fragments come from shared memory by ldmatrix (.trans for V, which is
+// stored K x N); rows are padded by 16 bytes so the 8 row addresses of an
+// ldmatrix phase fall in distinct banks.
 //
-// K and V tiles are staged in shared memory by the whole CTA with cp.async
-// (16-byte copies, L1 bypassed) into `stages` buffers: the copies of the
-// next stages - 1 KV tiles are in flight while the warps compute on the
-// current one. Warps
-// read their B fragments with ldmatrix (.trans for V, which is stored K x N).
-// Rows are padded by 16 bytes so the 8 row addresses of an ldmatrix phase
-// fall in distinct banks.
+// f32: no tensor-core type keeps f32 accuracy (tf32 has a 10-bit mantissa),
+// so a SIMT kernel gives each thread one query row and does the dot
+// products with FMAs on 4-wide vectors; every lane of a warp reads the same
+// K / V element, which shared memory broadcasts.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,10 +58,331 @@ using namespace mlir::attn;
 namespace {
 
 constexpr double kLog2e = 1.4426950408889634;
-/// Elements of padding per shared-memory row (16 bytes).
-constexpr int64_t kSmemPad = 8;
 /// Shared memory a kernel may declare statically.
 constexpr int64_t kStaticSmemLimit = 48 * 1024;
+
+/// Elements in 16 bytes: one cp.async, the row padding, the SIMT vectors.
+int64_t elemsPer16B(DType t) { return 16 / dtypeBytes(t); }
+
+/// Bytes of the K / V stages of a kernel.
+int64_t stagedSmemBytes(const AttentionSpec &spec, int64_t blockKV,
+                        int64_t stages) {
+  int64_t dvChunk =
+      spec.dv / nvvmDvChunks(spec.dv, dtypeBytes(spec.dtype));
+  int64_t pad = elemsPer16B(spec.dtype);
+  return stages * blockKV * (spec.dqk + dvChunk + 2 * pad) *
+         dtypeBytes(spec.dtype);
+}
+
+/// The KV pipeline and the per-row math both kernels share; subclasses say
+/// how a CTA's threads own query rows.
+class StagedKernelEmitter : public AttnKernelEmitterBase {
+public:
+  StagedKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
+                      const AttentionSpec &spec, StringRef name,
+                      int64_t blockQ, int64_t blockKV, int64_t warps,
+                      int64_t stages, Region *maskFn, Region *scoreFn)
+      : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
+                              blockKV, /*countTiles=*/false, maskFn, scoreFn),
+        gpuModule(gpuModule), warps(warps), stages(stages),
+        dvChunk(spec.dv / nvvmDvChunks(spec.dv, dtypeBytes(spec.dtype))),
+        pad(elemsPer16B(spec.dtype)) {}
+
+  gpu::GPUFuncOp emit();
+
+protected:
+  /// Thread-to-row mapping and anything held across the KV loop.
+  virtual void setupThreads(Value bIdx, Value h, Value i0) = 0;
+  virtual SmallVector<Value> initialState() = 0;
+  /// One live KV tile from shared-memory stage `stage`.
+  virtual SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
+                                      Value stage, Value kt,
+                                      bool partial) = 0;
+  virtual void epilogue(ValueRange state, Value bIdx, Value h) = 0;
+
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr("llvm.exp2"),
+                                         ValueRange{x})
+        .getResult(0);
+  }
+  /// The score of (row, col) from its raw dot product: modifications, the
+  /// mask on partial tiles (-inf outside), and base 2 for softmax.
+  Value finalScore(Value dot, Value bIdx, Value h, Value row, Value col,
+                   bool partial);
+  /// Online-softmax step for one query row: `x` are the row's scores of
+  /// this tile held by this lane; `reduceMax` combines maxima over the lanes
+  /// sharing the row. Replaces x by the probabilities, updates m and the
+  /// lane-local sum l, returns the factor that rescales O. Sigmoid
+  /// attention has no running max: p = sigmoid(s + b), factor 1.
+  Value softmaxStep(Value &m, Value &l, ArrayRef<Value *> x,
+                    function_ref<Value(Value)> reduceMax);
+  /// 1 / l for a finished row (0 when nothing was kept, so the row is 0).
+  std::pair<Value, Value> inverseSum(Value l);
+  /// Stores O[row][col] = o * inv, gated, in the output type.
+  void storeOut(Value o, Value inv, Value bIdx, Value h, Value row,
+                Value col);
+  /// Stores LSE[row] from the base-2 max and the sum.
+  void storeLse(Value m, Value l, Value empty, Value bIdx, Value h,
+                Value row);
+
+  /// Issues the cp.async copies of KV tile `kt` into shared-memory stage
+  /// `stage`: all of K's columns, this CTA's chunk of V's.
+  void issueTileCopy(Value stage, Value bIdx, Value kh, Value vh, Value kt);
+  /// Copies rows [j0, j0 + bk) x columns [col0, col0 + cols) of one head of
+  /// a flat [B, heads, Skv, dim] tensor into `smem`[stage]; rows past Skv
+  /// repeat the last row (their scores are masked).
+  void copyRows(Value smem, Value stage, Value flat, int64_t heads,
+                Value bIdx, Value head, int64_t dim, Value col0, int64_t cols,
+                Value j0);
+
+  gpu::GPUModuleOp gpuModule;
+  int64_t warps, stages;
+  /// O columns one CTA accumulates: Dv split into chunks (nvvmDvChunks) so
+  /// the accumulator fits in registers; each chunk's CTA recomputes S
+  /// (grid.y = Hq x chunks).
+  int64_t dvChunk;
+  /// Padding per shared-memory row, in elements (16 bytes).
+  int64_t pad;
+  Value chunkBase, tid;
+  // `stages` buffers of K [bk][Dqk + pad] and V [bk][dvChunk + pad] tiles.
+  Value kSmem, vSmem;
+};
+
+Value StagedKernelEmitter::finalScore(Value dot, Value bIdx, Value h,
+                                      Value row, Value col, bool partial) {
+  using P = arith::CmpIPredicate;
+  Value sc = modifiedScore(dot, bIdx, h, row, col);
+  if (partial) {
+    Value lastKV = sub(skv, idx(1));
+    Value kept = andI(cmp(P::slt, col, skv),
+                      keepAt(bIdx, h, row,
+                             arith::MinSIOp::create(b, col, lastKV)));
+    sc = sel(kept, sc, fc(-std::numeric_limits<double>::infinity()));
+  }
+  return spec.norm == NormKind::Sigmoid ? sc
+                                        : arith::MulFOp::create(b, sc,
+                                                                fc(kLog2e));
+}
+
+Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
+                                       ArrayRef<Value *> x,
+                                       function_ref<Value(Value)> reduceMax) {
+  if (spec.norm == NormKind::Sigmoid) {
+    // Masked (-inf) entries give exactly 0.
+    for (Value *p : x) {
+      Value z = arith::AddFOp::create(b, *p, fc(spec.sigmoidBias));
+      Value e = math::ExpOp::create(b, arith::NegFOp::create(b, z));
+      *p = arith::DivFOp::create(b, fc(1), arith::AddFOp::create(b, fc(1), e));
+    }
+    return fc(1);
+  }
+  double negInf = -std::numeric_limits<double>::infinity();
+  Value mx = fc(negInf);
+  for (Value *p : x)
+    mx = arith::MaximumFOp::create(b, mx, *p);
+  mx = reduceMax(mx);
+  Value mNew = arith::MaximumFOp::create(b, m, mx);
+  // Nothing kept yet: subtract 0 so exp2 gives 0, not NaN.
+  Value none =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, fc(negInf));
+  Value mSafe = sel(none, fc(0), mNew);
+  Value alpha = exp2(arith::SubFOp::create(b, m, mSafe));
+  Value sum = fc(0);
+  for (Value *p : x) {
+    *p = exp2(arith::SubFOp::create(b, *p, mSafe));
+    sum = arith::AddFOp::create(b, sum, *p);
+  }
+  l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, alpha), sum);
+  m = mNew;
+  return alpha;
+}
+
+std::pair<Value, Value> StagedKernelEmitter::inverseSum(Value l) {
+  Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, l, fc(0));
+  if (spec.norm == NormKind::Sigmoid)
+    return {fc(1), empty};
+  return {sel(empty, fc(0), arith::DivFOp::create(b, fc(1), l)), empty};
+}
+
+void StagedKernelEmitter::storeOut(Value o, Value inv, Value bIdx, Value h,
+                                   Value row, Value col) {
+  o = arith::MulFOp::create(b, o, inv);
+  if (gate) {
+    Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
+    Value gv = loadF32(gate, {bIdx, h, row, gcol});
+    Value ex = math::ExpOp::create(b, arith::NegFOp::create(b, gv));
+    o = arith::DivFOp::create(b, o, arith::AddFOp::create(b, fc(1), ex));
+  }
+  if (elt != f32)
+    o = arith::TruncFOp::create(b, elt, o);
+  memref::StoreOp::create(b, o, oFlat,
+                          offset4(bIdx, spec.hq, h, sq, row, spec.dv, col));
+}
+
+void StagedKernelEmitter::storeLse(Value m, Value l, Value empty, Value bIdx,
+                                   Value h, Value row) {
+  // m is in base 2: ln(sum e^s) = m ln 2 + ln l. (NVPTX has no libcall for
+  // llvm.log2; math.log goes through libdevice.)
+  Value lseVal =
+      arith::AddFOp::create(b, arith::MulFOp::create(b, m, fc(M_LN2)),
+                            math::LogOp::create(b, l));
+  Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), row);
+  memref::StoreOp::create(
+      b, sel(empty, fc(-std::numeric_limits<double>::infinity()), lseVal),
+      lseFlat, off);
+}
+
+void StagedKernelEmitter::copyRows(Value smem, Value stage, Value flat,
+                                   int64_t heads, Value bIdx, Value head,
+                                   int64_t dim, Value col0, int64_t cols,
+                                   Value j0) {
+  using P = arith::CmpIPredicate;
+  int64_t perRow = cols / pad, total = bk * perRow, threads = 32 * warps;
+  Value lastKV = sub(skv, idx(1));
+  for (int64_t first = 0; first < total; first += threads) {
+    Value c = add(tid, idx(first));
+    auto copy = [&] {
+      Value row = arith::DivUIOp::create(b, c, idx(perRow));
+      Value col = mul(arith::RemUIOp::create(b, c, idx(perRow)), idx(pad));
+      Value src = arith::MinSIOp::create(b, add(j0, row), lastKV);
+      Value off = offset4(bIdx, heads, head, skv, src, dim, add(col0, col));
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, smem, ValueRange{stage, row, col}, flat, ValueRange{off},
+          llvm::APInt(64, pad), /*srcElements=*/Value(),
+          /*bypassL1=*/b.getUnitAttr());
+    };
+    if (first + threads <= total) {
+      copy();
+      continue;
+    }
+    scf::IfOp::create(b, cmp(P::slt, c, idx(total)),
+                      [&](OpBuilder &, Location) {
+                        copy();
+                        scf::YieldOp::create(b);
+                      });
+  }
+}
+
+void StagedKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
+                                        Value vh, Value kt) {
+  Value j0 = mul(kt, idx(bk));
+  copyRows(kSmem, stage, kFlat, spec.hk, bIdx, kh, spec.dqk, idx(0),
+           spec.dqk, j0);
+  copyRows(vSmem, stage, vFlat, spec.hv, bIdx, vh, spec.dv, chunkBase,
+           dvChunk, j0);
+}
+
+gpu::GPUFuncOp StagedKernelEmitter::emit() {
+  using P = arith::CmpIPredicate;
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Type> args = flatKernelArgTypes();
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(32 * warps), 1, 1}));
+  // One CTA per SM holds all the row state: let ptxas use the whole register
+  // file per thread rather than trade registers (and spills) for occupancy.
+  fn->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(255));
+  auto smemSpace =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  kSmem = fn.addWorkgroupAttribution(
+      MemRefType::get({stages, bk, spec.dqk + pad}, elt,
+                      MemRefLayoutAttrInterface{}, smemSpace),
+      b.getLoc());
+  vSmem = fn.addWorkgroupAttribution(
+      MemRefType::get({stages, bk, dvChunk + pad}, elt,
+                      MemRefLayoutAttrInterface{}, smemSpace),
+      b.getLoc());
+  // cp.async, ldmatrix and vector loads take 16-byte-aligned shared
+  // addresses; rows are multiples of 16 bytes, so aligning the buffers is
+  // enough.
+  for (unsigned i = 0; i < 2; ++i)
+    fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
+  Block *entry = &fn.getBody().front();
+  b.setInsertionPointToStart(entry);
+  bindFlatKernelArgs(entry);
+  buildTables();
+
+  int64_t chunks = spec.dv / dvChunk;
+  Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value hc = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  Value h = arith::DivUIOp::create(b, hc, idx(chunks));
+  chunkBase = mul(arith::RemUIOp::create(b, hc, idx(chunks)), idx(dvChunk));
+  Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
+  Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
+  patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
+  Value i0 = mul(qt, idx(bq));
+  Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
+  setupThreads(bIdx, h, i0);
+
+  // Tile classes are CTA-uniform, so every thread takes the same branches
+  // around the copies and barriers.
+  auto classifyKV = [&](Value kt) {
+    Value j0 = mul(kt, idx(bk));
+    Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
+    return classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
+  };
+  // Copies tile kt into `stage` unless it is past the end or empty; one
+  // commit group per call either way, so wait_group counts stay aligned.
+  auto prefetch = [&](Value kt, Value stage) {
+    scf::IfOp::create(b, cmp(P::slt, kt, numKVTiles),
+                      [&](OpBuilder &, Location) {
+                        Value live = notI(classifyKV(kt).first);
+                        scf::IfOp::create(b, live, [&](OpBuilder &, Location) {
+                          issueTileCopy(stage, bIdx, kh, vh, kt);
+                          scf::YieldOp::create(b);
+                        });
+                        scf::YieldOp::create(b);
+                      });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+  for (int64_t s = 0; s + 1 < stages; ++s)
+    prefetch(idx(s), idx(s));
+  auto loop = scf::ForOp::create(
+      b, idx(0), numKVTiles, idx(1), initialState(),
+      [&](OpBuilder &, Location, Value kt, ValueRange iter) {
+        Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+        // Refill the stage computed on in the previous iteration (released
+        // by its trailing barrier), then wait for this tile's group only.
+        Value ahead = add(kt, idx(stages - 1));
+        prefetch(ahead, arith::RemUIOp::create(b, ahead, idx(stages)));
+        NVVM::CpAsyncWaitGroupOp::create(b, stages - 1);
+        gpu::BarrierOp::create(b);
+        Value j0 = mul(kt, idx(bk));
+        auto [isEmpty, isFull] = classifyKV(kt);
+        // A ragged last tile takes the masked path for its column bound.
+        isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
+        auto ifEmpty = scf::IfOp::create(
+            b, isEmpty,
+            [&](OpBuilder &, Location) { scf::YieldOp::create(b, iter); },
+            [&](OpBuilder &, Location) {
+              auto ifFull = scf::IfOp::create(
+                  b, isFull,
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(
+                        b, emitTile(iter, bIdx, h, stage, kt, false));
+                  },
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(
+                        b, emitTile(iter, bIdx, h, stage, kt, true));
+                  });
+              scf::YieldOp::create(b, ifFull.getResults());
+            });
+        gpu::BarrierOp::create(b);
+        scf::YieldOp::create(b, ifEmpty.getResults());
+      });
+  epilogue(loop.getResults(), bIdx, h);
+  gpu::ReturnOp::create(b);
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
+// f16 / bf16: mma.sync
+//===----------------------------------------------------------------------===//
 
 /// Per-lane state carried across KV tiles: running max (base 2) and sum of
 /// rows g and g+8, then the O accumulator fragments.
@@ -75,21 +402,17 @@ struct WarpState {
   }
 };
 
-class MmaKernelEmitter : public AttnKernelEmitterBase {
+class MmaKernelEmitter : public StagedKernelEmitter {
 public:
-  MmaKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
-                   const AttentionSpec &spec, StringRef name, int64_t blockQ,
-                   int64_t blockKV, int64_t warps, int64_t stages,
-                   Region *maskFn, Region *scoreFn)
-      : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
-                              blockKV, /*countTiles=*/false, maskFn, scoreFn),
-        gpuModule(gpuModule), warps(warps), stages(stages),
-        dvChunk(spec.dv / nvvmDvChunks(spec.dv)) {}
-  int64_t numDvChunks() const { return spec.dv / dvChunk; }
-
-  gpu::GPUFuncOp emit();
+  using StagedKernelEmitter::StagedKernelEmitter;
 
 private:
+  void setupThreads(Value bIdx, Value h, Value i0) override;
+  SmallVector<Value> initialState() override;
+  SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
+                              Value stage, Value kt, bool partial) override;
+  void epilogue(ValueRange state, Value bIdx, Value h) override;
+
   /// Two consecutive elements at `offset` of a flat 16-bit memref, packed as
   /// an mma operand (vector<2xf16>, or i32 for bf16).
   Value loadPair(Value flat, Value offset);
@@ -97,21 +420,7 @@ private:
   /// c += a * b on one m16n8k16 tile; c is 4 f32 values.
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
                          ArrayRef<Value> c);
-  Value exp2(Value x) {
-    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr("llvm.exp2"),
-                                         ValueRange{x})
-        .getResult(0);
-  }
   Value quadReduce(Value x, bool isMax);
-  /// Issues the cp.async copies of KV tile `kt` into shared-memory stage
-  /// `stage`: all of K's columns, this CTA's chunk of V's.
-  void issueTileCopy(Value stage, Value bIdx, Value kh, Value vh, Value kt);
-  /// Copies rows [j0, j0 + bk) x columns [col0, col0 + cols) of one head of
-  /// a flat [B, heads, Skv, dim] tensor into `smem`[stage]; rows past Skv
-  /// repeat the last row (their scores are masked).
-  void copyRows(Value smem, Value stage, Value flat, int64_t heads,
-                Value bIdx, Value head, int64_t dim, Value col0, int64_t cols,
-                Value j0);
   /// ldmatrix of `tiles` 8x8 matrices at smem[stage][row][col], each lane
   /// giving one row address; returns one mma operand per matrix.
   SmallVector<Value> ldmatrix(Value smem, Value stage, Value row, Value col,
@@ -119,20 +428,11 @@ private:
   /// The A fragment of this warp's 16 query rows for head-dim block kb
   /// (rows past Sq read the last row; they are never stored).
   SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
-  WarpState emitTile(WarpState st, Value bIdx, Value h, Value stage,
-                     Value kt, ArrayRef<SmallVector<Value>> qFrags,
-                     bool partial);
-  gpu::GPUModuleOp gpuModule;
-  int64_t warps, stages;
-  /// O columns one CTA accumulates: Dv split into chunks of at most 128 so
-  /// the accumulator (chunk / 2 registers per lane) fits beside S and P; each
-  /// chunk's CTA recomputes S (grid.y = Hq x chunks).
-  int64_t dvChunk;
-  Value chunkBase;
+
   Value rows[2]; // this lane's query rows g and g+8
-  Value tid, lane, g, t;
-  // `stages` buffers of K [bk][Dqk + pad] and V [bk][dvChunk + pad] tiles.
-  Value kSmem, vSmem;
+  Value lane, g, t;
+  /// Q fragments held across the KV loop (empty: re-read per tile).
+  SmallVector<SmallVector<Value>> qFrags;
 };
 
 Value MmaKernelEmitter::packPair(Value lo, Value hi) {
@@ -221,55 +521,34 @@ SmallVector<Value> MmaKernelEmitter::ldmatrix(Value smem, Value stage,
   return out;
 }
 
-void MmaKernelEmitter::copyRows(Value smem, Value stage, Value flat,
-                                int64_t heads, Value bIdx, Value head,
-                                int64_t dim, Value col0, int64_t cols,
-                                Value j0) {
-  using P = arith::CmpIPredicate;
-  int64_t perRow = cols / 8, total = bk * perRow, threads = 32 * warps;
-  Value lastKV = sub(skv, idx(1));
-  for (int64_t first = 0; first < total; first += threads) {
-    Value c = add(tid, idx(first));
-    auto copy = [&] {
-      Value row = arith::DivUIOp::create(b, c, idx(perRow));
-      Value col = mul(arith::RemUIOp::create(b, c, idx(perRow)), idx(8));
-      Value src = arith::MinSIOp::create(b, add(j0, row), lastKV);
-      Value off = offset4(bIdx, heads, head, skv, src, dim, add(col0, col));
-      nvgpu::DeviceAsyncCopyOp::create(b, smem, ValueRange{stage, row, col},
-                                       flat, ValueRange{off}, llvm::APInt(64, 8),
-                                       /*srcElements=*/Value(),
-                                       /*bypassL1=*/b.getUnitAttr());
-    };
-    if (first + threads <= total) {
-      copy();
-      continue;
-    }
-    scf::IfOp::create(b, cmp(P::slt, c, idx(total)),
-                      [&](OpBuilder &, Location) {
-                        copy();
-                        scf::YieldOp::create(b);
-                      });
-  }
+void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
+  Value warp = arith::DivUIOp::create(b, tid, idx(32));
+  lane = arith::RemUIOp::create(b, tid, idx(32));
+  g = arith::DivUIOp::create(b, lane, idx(4));
+  t = arith::RemUIOp::create(b, lane, idx(4));
+  rows[0] = add(add(i0, mul(warp, idx(16))), g);
+  rows[1] = add(rows[0], idx(8));
+  // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
+  // to Dqk = 64, re-read (from L1) per KV tile beyond, which keeps Dqk = 128
+  // and 256 free of spills.
+  if (spec.dqk <= 64)
+    for (int64_t kb = 0; kb < spec.dqk / 16; ++kb)
+      qFrags.push_back(loadQFragment(bIdx, h, kb));
 }
 
-void MmaKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
-                                     Value vh, Value kt) {
-  Value j0 = mul(kt, idx(bk));
-  copyRows(kSmem, stage, kFlat, spec.hk, bIdx, kh, spec.dqk, idx(0),
-           spec.dqk, j0);
-  copyRows(vSmem, stage, vFlat, spec.hv, bIdx, vh, spec.dv, chunkBase,
-           dvChunk, j0);
+SmallVector<Value> MmaKernelEmitter::initialState() {
+  WarpState init;
+  init.m[0] = init.m[1] = fc(-std::numeric_limits<double>::infinity());
+  init.l[0] = init.l[1] = fc(0);
+  init.o.assign(dvChunk / 8 * 4, fc(0));
+  return init.flatten();
 }
 
-WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
-                                     Value stage, Value kt,
-                                     ArrayRef<SmallVector<Value>> qFrags,
-                                     bool partial) {
-  using P = arith::CmpIPredicate;
-  double negInf = -std::numeric_limits<double>::infinity();
-  bool sigmoid = spec.norm == NormKind::Sigmoid;
+SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
+                                              Value h, Value stage, Value kt,
+                                              bool partial) {
+  WarpState st = WarpState::unflatten(state);
   Value j0 = mul(kt, idx(bk));
-  Value lastKV = sub(skv, idx(1));
   int64_t nBlocks = bk / 8, kBlocks = spec.dqk / 16;
 
   // S = Q K^T. K stored [kv][d] is the "col" B operand: b0 = K[n][2t..],
@@ -294,56 +573,22 @@ WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
     }
   }
 
-  // Score modifications, mask (partial tiles only), then base-2 scores.
+  // Scores, then the softmax step of rows g (elements 0, 1 of each block)
+  // and g + 8 (elements 2, 3), whose columns are spread over a quad.
   for (int64_t nb = 0; nb < nBlocks; ++nb)
     for (int64_t e = 0; e < 4; ++e) {
-      Value row = rows[e / 2];
       Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
-      Value sc = modifiedScore(s[nb][e], bIdx, h, row, col);
-      if (partial) {
-        Value inRange = cmp(P::slt, col, skv);
-        Value kept = andI(inRange, keepAt(bIdx, h, row,
-                                          arith::MinSIOp::create(b, col, lastKV)));
-        sc = sel(kept, sc, fc(negInf));
-      }
-      s[nb][e] = sigmoid ? sc : arith::MulFOp::create(b, sc, fc(kLog2e));
+      s[nb][e] = finalScore(s[nb][e], bIdx, h, rows[e / 2], col, partial);
     }
-
   Value alpha[2];
-  if (sigmoid) {
-    // p = sigmoid(s + b); masked (-inf) entries give exactly 0.
+  for (int r = 0; r < 2; ++r) {
+    SmallVector<Value *> x;
     for (auto &blk : s)
-      for (Value &x : blk) {
-        Value z = arith::AddFOp::create(b, x, fc(spec.sigmoidBias));
-        Value e = math::ExpOp::create(b, arith::NegFOp::create(b, z));
-        x = arith::DivFOp::create(b, fc(1), arith::AddFOp::create(b, fc(1), e));
-      }
-    alpha[0] = alpha[1] = fc(1);
-  } else {
-    for (int r = 0; r < 2; ++r) {
-      Value mx = fc(negInf);
-      for (auto &blk : s)
-        for (int e = 0; e < 2; ++e)
-          mx = arith::MaximumFOp::create(b, mx, blk[2 * r + e]);
-      mx = quadReduce(mx, /*isMax=*/true);
-      Value mNew = arith::MaximumFOp::create(b, st.m[r], mx);
-      // Nothing kept yet: subtract 0 so exp2 gives 0, not NaN.
-      Value none = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew,
-                                         fc(negInf));
-      Value mSafe = sel(none, fc(0), mNew);
-      alpha[r] = exp2(arith::SubFOp::create(b, st.m[r], mSafe));
-      Value sum = fc(0);
-      for (auto &blk : s)
-        for (int e = 0; e < 2; ++e) {
-          Value &x = blk[2 * r + e];
-          x = exp2(arith::SubFOp::create(b, x, mSafe));
-          sum = arith::AddFOp::create(b, sum, x);
-        }
-      // Lane-local partial sums; the quad reduction happens once at the end.
-      st.l[r] = arith::AddFOp::create(
-          b, arith::MulFOp::create(b, st.l[r], alpha[r]), sum);
-      st.m[r] = mNew;
-    }
+      for (int e = 0; e < 2; ++e)
+        x.push_back(&blk[2 * r + e]);
+    alpha[r] = softmaxStep(st.m[r], st.l[r], x, [&](Value v) {
+      return quadReduce(v, /*isMax=*/true);
+    });
   }
   for (int64_t i = 0; i < static_cast<int64_t>(st.o.size()); ++i)
     st.o[i] = arith::MulFOp::create(b, st.o[i], alpha[(i % 4) / 2]);
@@ -382,180 +627,152 @@ WarpState MmaKernelEmitter::emitTile(WarpState st, Value bIdx, Value h,
       accumulate(a, nvBlocks - 1, frag);
     }
   }
-  return st;
+  return st.flatten();
 }
 
-gpu::GPUFuncOp MmaKernelEmitter::emit() {
+void MmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
   using P = arith::CmpIPredicate;
-  MLIRContext *ctx = b.getContext();
-  SmallVector<Type> args = flatKernelArgTypes();
-  b.setInsertionPointToEnd(gpuModule.getBody());
-  auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
-  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(32 * warps), 1, 1}));
-  // One CTA per SM holds all the fragments: let ptxas use the whole register
-  // file per thread rather than trade registers (and spills) for occupancy.
-  fn->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(255));
-  auto smemSpace =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  kSmem = fn.addWorkgroupAttribution(
-      MemRefType::get({stages, bk, spec.dqk + kSmemPad}, elt,
-                      MemRefLayoutAttrInterface{}, smemSpace),
-      b.getLoc());
-  vSmem = fn.addWorkgroupAttribution(
-      MemRefType::get({stages, bk, dvChunk + kSmemPad}, elt,
-                      MemRefLayoutAttrInterface{}, smemSpace),
-      b.getLoc());
-  // cp.async and ldmatrix take 16-byte-aligned shared addresses; rows are
-  // multiples of 16 bytes, so aligning the buffers is enough.
-  for (unsigned i = 0; i < 2; ++i)
-    fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
-                                   b.getI64IntegerAttr(16));
-  Block *entry = &fn.getBody().front();
-  b.setInsertionPointToStart(entry);
-  bindFlatKernelArgs(entry);
-  buildTables();
-
-  Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value hc = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  Value h = arith::DivUIOp::create(b, hc, idx(numDvChunks()));
-  Value chunk = arith::RemUIOp::create(b, hc, idx(numDvChunks()));
-  chunkBase = mul(chunk, idx(dvChunk));
-  Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
-  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value warp = arith::DivUIOp::create(b, tid, idx(32));
-  lane = arith::RemUIOp::create(b, tid, idx(32));
-  g = arith::DivUIOp::create(b, lane, idx(4));
-  t = arith::RemUIOp::create(b, lane, idx(4));
-  Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
-  Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
-  patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
-  Value i0 = mul(qt, idx(bq));
-  Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
-  rows[0] = add(add(i0, mul(warp, idx(16))), g);
-  rows[1] = add(rows[0], idx(8));
-
-  // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
-  // to Dqk = 64, re-read (from L1) per KV tile beyond, which keeps Dqk = 128
-  // and 256 free of spills.
-  SmallVector<SmallVector<Value>> qFrags;
-  if (spec.dqk <= 64)
-    for (int64_t kb = 0; kb < spec.dqk / 16; ++kb)
-      qFrags.push_back(loadQFragment(bIdx, h, kb));
-
-  double negInf = -std::numeric_limits<double>::infinity();
-  WarpState init;
-  init.m[0] = init.m[1] = fc(negInf);
-  init.l[0] = init.l[1] = fc(0);
-  init.o.assign(dvChunk / 8 * 4, fc(0));
-  SmallVector<Value> initVals = init.flatten();
-  // Tile classes are CTA-uniform, so every thread takes the same branches
-  // around the copies and barriers.
-  auto classifyKV = [&](Value kt) {
-    Value j0 = mul(kt, idx(bk));
-    Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
-    return classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
-  };
-  // Copies tile kt into `stage` unless it is past the end or empty; one
-  // commit group per call either way, so wait_group counts stay aligned.
-  auto prefetch = [&](Value kt, Value stage) {
-    scf::IfOp::create(b, cmp(P::slt, kt, numKVTiles),
-                      [&](OpBuilder &, Location) {
-                        Value live = notI(classifyKV(kt).first);
-                        scf::IfOp::create(b, live, [&](OpBuilder &, Location) {
-                          issueTileCopy(stage, bIdx, kh, vh, kt);
-                          scf::YieldOp::create(b);
-                        });
-                        scf::YieldOp::create(b);
-                      });
-    NVVM::CpAsyncCommitGroupOp::create(b);
-  };
-  for (int64_t s = 0; s + 1 < stages; ++s)
-    prefetch(idx(s), idx(s));
-  auto loop = scf::ForOp::create(
-      b, idx(0), numKVTiles, idx(1), initVals,
-      [&](OpBuilder &, Location, Value kt, ValueRange iter) {
-        WarpState st = WarpState::unflatten(iter);
-        Value stage = arith::RemUIOp::create(b, kt, idx(stages));
-        // Refill the stage computed on in the previous iteration (released
-        // by its trailing barrier), then wait for this tile's group only.
-        Value ahead = add(kt, idx(stages - 1));
-        prefetch(ahead, arith::RemUIOp::create(b, ahead, idx(stages)));
-        NVVM::CpAsyncWaitGroupOp::create(b, stages - 1);
-        gpu::BarrierOp::create(b);
-        Value j0 = mul(kt, idx(bk));
-        auto [isEmpty, isFull] = classifyKV(kt);
-        // A ragged last tile takes the masked path for its column bound.
-        isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
-        auto ifEmpty = scf::IfOp::create(
-            b, isEmpty,
-            [&](OpBuilder &, Location) { scf::YieldOp::create(b, iter); },
-            [&](OpBuilder &, Location) {
-              auto ifFull = scf::IfOp::create(
-                  b, isFull,
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(
-                        b, emitTile(st, bIdx, h, stage, kt, qFrags, false)
-                               .flatten());
-                  },
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(
-                        b, emitTile(st, bIdx, h, stage, kt, qFrags, true)
-                               .flatten());
-                  });
-              scf::YieldOp::create(b, ifFull.getResults());
-            });
-        gpu::BarrierOp::create(b);
-        scf::YieldOp::create(b, ifEmpty.getResults());
-      });
-  WarpState st = WarpState::unflatten(loop.getResults());
-
-  // Epilogue per row: quad-reduce the sum, normalize, gate, store.
-  bool sigmoid = spec.norm == NormKind::Sigmoid;
+  WarpState st = WarpState::unflatten(state);
   for (int r = 0; r < 2; ++r) {
     Value l = quadReduce(st.l[r], /*isMax=*/false);
-    Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, l, fc(0));
-    Value inv = sigmoid ? fc(1)
-                        : sel(empty, fc(0), arith::DivFOp::create(b, fc(1), l));
+    auto [inv, empty] = inverseSum(l);
     Value row = rows[r];
     scf::IfOp::create(b, cmp(P::slt, row, sq), [&](OpBuilder &, Location) {
       for (int64_t nv = 0; nv < dvChunk / 8; ++nv)
         for (int64_t e = 0; e < 2; ++e) {
           Value col = add(add(chunkBase, idx(nv * 8 + e)), mul(t, idx(2)));
-          Value o = arith::MulFOp::create(b, st.o[nv * 4 + 2 * r + e], inv);
-          if (gate) {
-            Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
-            Value gv = loadF32(gate, {bIdx, h, row, gcol});
-            Value ex = math::ExpOp::create(b, arith::NegFOp::create(b, gv));
-            o = arith::DivFOp::create(b, o, arith::AddFOp::create(b, fc(1), ex));
-          }
-          Value off = offset4(bIdx, spec.hq, h, sq, row, spec.dv, col);
-          if (elt != f32)
-            o = arith::TruncFOp::create(b, elt, o);
-          memref::StoreOp::create(b, o, oFlat, off);
+          storeOut(st.o[nv * 4 + 2 * r + e], inv, bIdx, h, row, col);
         }
       if (lseFlat) {
         // One lane per row, and one chunk per row, writes the LSE.
-        Value writer = andI(cmp(P::eq, t, idx(0)), cmp(P::eq, chunkBase, idx(0)));
+        Value writer =
+            andI(cmp(P::eq, t, idx(0)), cmp(P::eq, chunkBase, idx(0)));
         scf::IfOp::create(b, writer, [&](OpBuilder &, Location) {
-          // m is in base 2: ln(sum e^s) = m ln 2 + ln l. (NVPTX has no
-          // libcall for llvm.log2; math.log goes through libdevice.)
-          Value lseVal = arith::AddFOp::create(
-              b, arith::MulFOp::create(b, st.m[r], fc(M_LN2)),
-              math::LogOp::create(b, l));
-          Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), row);
-          memref::StoreOp::create(b, sel(empty, fc(negInf), lseVal), lseFlat,
-                                  off);
+          storeLse(st.m[r], l, empty, bIdx, h, row);
           scf::YieldOp::create(b);
         });
       }
       scf::YieldOp::create(b);
     });
   }
-  gpu::ReturnOp::create(b);
-  return fn;
 }
+
+//===----------------------------------------------------------------------===//
+// f32: SIMT
+//===----------------------------------------------------------------------===//
+
+class SimtKernelEmitter : public StagedKernelEmitter {
+public:
+  using StagedKernelEmitter::StagedKernelEmitter;
+
+private:
+  void setupThreads(Value bIdx, Value h, Value i0) override;
+  SmallVector<Value> initialState() override;
+  SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
+                              Value stage, Value kt, bool partial) override;
+  void epilogue(ValueRange state, Value bIdx, Value h) override;
+
+  /// This thread's query row, and the row it reads (clamped to Sq - 1).
+  Value row, readRow;
+};
+
+void SimtKernelEmitter::setupThreads(Value, Value, Value i0) {
+  row = add(i0, tid);
+  readRow = arith::MinSIOp::create(b, row, sub(sq, idx(1)));
+}
+
+SmallVector<Value> SimtKernelEmitter::initialState() {
+  // m, l, then O as vector<4xf32> slices.
+  SmallVector<Value> init = {fc(-std::numeric_limits<double>::infinity()),
+                             fc(0)};
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(VectorType::get({4}, f32), 0.0f));
+  init.append(dvChunk / 4, zero);
+  return init;
+}
+
+SmallVector<Value> SimtKernelEmitter::emitTile(ValueRange state, Value bIdx,
+                                               Value h, Value stage, Value kt,
+                                               bool partial) {
+  auto v4 = VectorType::get({4}, f32);
+  Value m = state[0], l = state[1];
+  SmallVector<Value> o(state.begin() + 2, state.end());
+  Value j0 = mul(kt, idx(bk));
+
+  // S row = q K^T, 4 head-dim elements per step: Q from global (the row
+  // stays in L1), K broadcast from shared memory. One scalar accumulator
+  // per KV column keeps the loop at bk live registers.
+  Value qBase = offset4(bIdx, spec.hq, h, sq, readRow, spec.dqk, idx(0));
+  auto dots = scf::ForOp::create(
+      b, idx(0), idx(spec.dqk), idx(4), SmallVector<Value>(bk, fc(0)),
+      [&](OpBuilder &, Location, Value d, ValueRange acc) {
+        Value qv = vector::LoadOp::create(b, v4, qFlat, add(qBase, d));
+        SmallVector<Value> qs;
+        for (int64_t e = 0; e < 4; ++e)
+          qs.push_back(vector::ExtractOp::create(b, qv, ArrayRef<int64_t>{e}));
+        SmallVector<Value> next;
+        for (int64_t j = 0; j < bk; ++j) {
+          Value kv = vector::LoadOp::create(b, v4, kSmem,
+                                            ValueRange{stage, idx(j), d});
+          Value sum = acc[j];
+          for (int64_t e = 0; e < 4; ++e)
+            sum = LLVM::FMAOp::create(
+                b, qs[e],
+                vector::ExtractOp::create(b, kv, ArrayRef<int64_t>{e}), sum);
+          next.push_back(sum);
+        }
+        scf::YieldOp::create(b, next);
+      });
+  SmallVector<Value> s;
+  for (int64_t j = 0; j < bk; ++j)
+    s.push_back(finalScore(dots.getResult(j), bIdx, h, row, add(j0, idx(j)),
+                           partial));
+  SmallVector<Value *> x;
+  for (Value &v : s)
+    x.push_back(&v);
+  Value alpha = softmaxStep(m, l, x, [](Value v) { return v; });
+  Value alphaV = vector::BroadcastOp::create(b, v4, alpha);
+  for (Value &acc : o)
+    acc = arith::MulFOp::create(b, acc, alphaV);
+
+  // O += p V, V rows broadcast from shared memory.
+  for (int64_t j = 0; j < bk; ++j) {
+    Value p = vector::BroadcastOp::create(b, v4, s[j]);
+    for (int64_t c = 0; c < dvChunk / 4; ++c) {
+      Value vv = vector::LoadOp::create(b, v4, vSmem,
+                                        ValueRange{stage, idx(j), idx(4 * c)});
+      o[c] = vector::FMAOp::create(b, p, vv, o[c]);
+    }
+  }
+  SmallVector<Value> out = {m, l};
+  out.append(o);
+  return out;
+}
+
+void SimtKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
+  using P = arith::CmpIPredicate;
+  Value m = state[0], l = state[1];
+  auto [inv, empty] = inverseSum(l);
+  scf::IfOp::create(b, cmp(P::slt, row, sq), [&](OpBuilder &, Location) {
+    for (int64_t c = 0; c < dvChunk / 4; ++c)
+      for (int64_t e = 0; e < 4; ++e) {
+        Value o = vector::ExtractOp::create(b, state[2 + c],
+                                            ArrayRef<int64_t>{e});
+        storeOut(o, inv, bIdx, h, row, add(chunkBase, idx(4 * c + e)));
+      }
+    if (lseFlat)
+      scf::IfOp::create(b, cmp(P::eq, chunkBase, idx(0)),
+                        [&](OpBuilder &, Location) {
+                          storeLse(m, l, empty, bIdx, h, row);
+                          scf::YieldOp::create(b);
+                        });
+    scf::YieldOp::create(b);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
 
 struct ConvertAttnToNVGPUPass
     : mlir::attn::impl::ConvertAttnToNVGPUBase<ConvertAttnToNVGPUPass> {
@@ -570,47 +787,72 @@ struct ConvertAttnToNVGPUPass
         return signalPassFailure();
   }
 
-  LogicalResult lower(ModuleOp module, AttentionOp op) {
-    FailureOr<AttentionLowering> in = prepareLowering(op, "NVIDIA");
-    if (failed(in))
-      return failure();
-    const AttentionSpec *spec = &in->spec;
-    TilingAttr tiling = in->tiling;
-    func::FuncOp fn = in->fn;
-    if (spec->dtype == DType::F32)
-      return op.emitOpError() << "f32 operands have no tensor-core path on "
-                                 "NVIDIA yet; use f16 or bf16";
-    if (tiling.getBlockQ() != 16 * tiling.getWarps() ||
-        tiling.getBlockKv() % 16 != 0)
-      return op.emitOpError()
-             << "the mma.sync kernel needs block_q = 16 x warps and block_kv "
-                "a multiple of 16, got "
-             << tiling;
-    if (spec->dqk % 16 != 0 || spec->dv % 8 != 0)
-      return op.emitOpError() << "the mma.sync kernel needs Dqk % 16 == 0 and "
-                                 "Dv % 8 == 0, got "
-                              << spec->dqk << " and " << spec->dv;
-    int64_t dvChunk = spec->dv / nvvmDvChunks(spec->dv);
-    int64_t smemBytes = tiling.getStages() * tiling.getBlockKv() *
-                        (spec->dqk + dvChunk + 2 * kSmemPad) *
-                        dtypeBytes(spec->dtype);
+  template <typename Emitter>
+  static void emitKernel(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
+                         AttentionLowering &in) {
+    TilingAttr t = in.tiling;
+    Emitter(b, gpuModule, in.spec, in.fn.getSymName(), t.getBlockQ(),
+            t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
+            in.scoreFn)
+        .emit();
+  }
+
+  /// The tile shapes each kernel can run.
+  static LogicalResult checkTiling(AttentionOp op, const AttentionSpec &spec,
+                                   TilingAttr tiling) {
+    if (spec.dtype == DType::F32) {
+      if (tiling.getBlockQ() != 32 * tiling.getWarps())
+        return op.emitOpError()
+               << "the f32 SIMT kernel needs block_q = 32 x warps (one query "
+                  "row per thread), got "
+               << tiling;
+      if (spec.dqk % 4 != 0 || spec.dv % 4 != 0)
+        return op.emitOpError() << "the f32 SIMT kernel needs Dqk % 4 == 0 "
+                                   "and Dv % 4 == 0, got "
+                                << spec.dqk << " and " << spec.dv;
+    } else {
+      if (tiling.getBlockQ() != 16 * tiling.getWarps() ||
+          tiling.getBlockKv() % 16 != 0)
+        return op.emitOpError()
+               << "the mma.sync kernel needs block_q = 16 x warps and "
+                  "block_kv a multiple of 16, got "
+               << tiling;
+      if (spec.dqk % 16 != 0 || spec.dv % 8 != 0)
+        return op.emitOpError()
+               << "the mma.sync kernel needs Dqk % 16 == 0 and Dv % 8 == 0, "
+                  "got "
+               << spec.dqk << " and " << spec.dv;
+    }
+    int64_t smemBytes =
+        stagedSmemBytes(spec, tiling.getBlockKv(), tiling.getStages());
     if (smemBytes > kStaticSmemLimit)
       return op.emitOpError()
              << "the K/V stages need " << smemBytes
              << " bytes of shared memory, more than the " << kStaticSmemLimit
              << " a kernel may declare statically; lower block_kv (got "
              << tiling << ")";
+    return success();
+  }
+
+  LogicalResult lower(ModuleOp module, AttentionOp op) {
+    FailureOr<AttentionLowering> in = prepareLowering(op, "NVIDIA");
+    if (failed(in))
+      return failure();
+    const AttentionSpec &spec = in->spec;
+    TilingAttr tiling = in->tiling;
+    func::FuncOp fn = in->fn;
+    if (failed(checkTiling(op, spec, tiling)))
+      return failure();
     std::string name = fn.getSymName().str();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(module.getContext()));
     ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
-    MmaKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
-                     tiling.getBlockKv(), tiling.getWarps(),
-                     tiling.getStages(), in->maskFn,
-                     in->scoreFn)
-        .emit();
+    if (spec.dtype == DType::F32)
+      emitKernel<SimtKernelEmitter>(b, gpuModule, *in);
+    else
+      emitKernel<MmaKernelEmitter>(b, gpuModule, *in);
     fn.erase();
     return success();
   }
