@@ -60,3 +60,25 @@ func.func @odd_dv(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x24xf16>) -> tenso
   %o = attn.attention %q, %q, %v {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x24xf16> -> tensor<1x2x64x24xf16>
   return %o : tensor<1x2x64x24xf16>
 }
+
+// -----
+
+// f32 takes the SIMT kernel: 128 rows on 4 warps (one row per thread), the
+// same cp.async stages (4 floats per copy), dot products as scalar FMAs on
+// K broadcast from shared memory, O accumulated in 4-wide vectors.
+// CHECK-LABEL: gpu.func @f32
+// CHECK-SAME: workgroup(%[[K:[^ ]+]] : memref<2x32x68xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[V:[^ ]+]] : memref<2x32x68xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: nvgpu.device_async_copy %{{.+}}[%{{.+}}], %[[K]][%{{.+}}, %{{.+}}, %{{.+}}], 4 {bypassL1}
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK: vector.load %[[K]][%{{.+}}, %{{.+}}, %{{.+}}] : memref<2x32x68xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: llvm.intr.fma
+// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: vector.load %[[V]][%{{.+}}, %{{.+}}, %{{.+}}] : memref<2x32x68xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: vector.fma
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+func.func @f32(%q: tensor<1x2x100x64xf32>) -> tensor<1x2x100x64xf32> {
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<1x2x100x64xf32>, tensor<1x2x100x64xf32>, tensor<1x2x100x64xf32> -> tensor<1x2x100x64xf32>
+  return %o : tensor<1x2x100x64xf32>
+}
