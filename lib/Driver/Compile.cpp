@@ -206,7 +206,8 @@ compileNvvm(ModuleOp module, const std::string &target,
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);
   // Launch geometry from the tiling the pipeline chose.
-  int64_t blockQ = 0, warps = 0, hq = 0, dv = 0, eltBytes = 2;
+  int64_t blockQ = 0, warps = 0, hq = 0, dv = 0, eltBytes = 2, dqk = 0,
+          blockKV = 0, stages = 0;
   {
     PassManager select(module.getContext());
     select.addPass(
@@ -218,6 +219,9 @@ compileNvvm(ModuleOp module, const std::string &target,
       warps = op.getTilingAttr().getWarps();
       hq = op.getNumQueryHeads();
       dv = op.getHeadDimV();
+      dqk = op.getHeadDimQK();
+      blockKV = op.getTilingAttr().getBlockKv();
+      stages = op.getTilingAttr().getStages();
       eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
     });
   }
@@ -247,6 +251,8 @@ compileNvvm(ModuleOp module, const std::string &target,
   k.gridZ = "B";
   k.blockX = 32 * warps;
   k.paramAbi = "flat-memref";
+  k.dynamicSmemBytes =
+      nvvmStagedSmemBytes(dqk, dv, blockKV, stages, eltBytes);
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
   ptxKernel.file = name + "." + target + ".ptx";
@@ -376,7 +382,7 @@ static void printResourceReport(const BundleDesc &desc) {
                  << k.format << " registers=" << k.registers
                  << " spill_bytes=" << k.spillBytes
                  << " scratch_bytes=" << k.scratchBytes
-                 << " smem_bytes=" << k.staticSmemBytes;
+                 << " smem_bytes=" << k.staticSmemBytes + k.dynamicSmemBytes;
     if (k.registers > 0 && k.format == "cubin") {
       int64_t regsPerCta = ((k.registers + 7) / 8 * 8) * k.blockX;
       int64_t ctas = std::min<int64_t>(65536 / regsPerCta, 32);

@@ -4,10 +4,13 @@
 // the sizes (flat-memref ABI), one CTA of 8 warps per 128 query rows.
 // CHECK: module attributes {gpu.container_module}
 // CHECK: gpu.module @causal_kernels
-// K and V tiles live in two shared-memory stages of [block_kv][D + 8]
-// (rows padded by 16 bytes against ldmatrix bank conflicts), 16-byte
-// aligned for cp.async and ldmatrix.
-// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) workgroup(%[[KS:[^ ]+]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[VS:[^ ]+]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.maxnreg = 255 : i32}
+// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xbf16>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.maxnreg = 255 : i32}
+// K and V tiles live in dynamic shared memory, two stages of
+// [block_kv][D + 8] each (rows padded by 16 bytes against ldmatrix bank
+// conflicts; V starts 2 x 64 x 72 x 2 bytes in).
+// CHECK: %[[SMEM:.+]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[KS:.+]] = memref.view %[[SMEM]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[VS:.+]] = memref.view %[[SMEM]][%c18432{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
 // CHECK-DAG: gpu.block_id x
 // CHECK-DAG: gpu.thread_id x
 // Prologue: the first KV tile is copied with 16-byte cp.async (L1 bypassed).
@@ -52,7 +55,8 @@ func.func @f16(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
 // An odd number of 8-column blocks of Dv ends with an ldmatrix.x2.trans;
 // three stages keep two tiles in flight (wait_group 2).
 // CHECK-LABEL: gpu.func @odd_dv
-// CHECK-SAME: workgroup(%{{[^ ]+}} : memref<3x32x40xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[V:[^ ]+]] : memref<3x32x32xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: memref.view {{.+}} to memref<3x32x40xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[V:.+]] = memref.view {{.+}} to memref<3x32x32xf16, #gpu.address_space<workgroup>>
 // CHECK: nvvm.cp.async.wait.group 2
 // CHECK: nvgpu.ldmatrix %[[V]][{{.+}}] {numTiles = 4 : i32, transpose = true}
 // CHECK: nvgpu.ldmatrix %[[V]][{{.+}}] {numTiles = 2 : i32, transpose = true}
@@ -67,8 +71,9 @@ func.func @odd_dv(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x24xf16>) -> tenso
 // same cp.async stages (4 floats per copy), dot products as scalar FMAs on
 // K broadcast from shared memory, O accumulated in 4-wide vectors.
 // CHECK-LABEL: gpu.func @f32
-// CHECK-SAME: workgroup(%[[K:[^ ]+]] : memref<2x32x68xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[V:[^ ]+]] : memref<2x32x68xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: %[[K:.+]] = memref.view {{.+}} to memref<2x32x68xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[V:.+]] = memref.view {{.+}} to memref<2x32x68xf32, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_copy %{{.+}}[%{{.+}}], %[[K]][%{{.+}}, %{{.+}}, %{{.+}}], 4 {bypassL1}
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK: vector.load %[[K]][%{{.+}}, %{{.+}}, %{{.+}}] : memref<2x32x68xf32, #gpu.address_space<workgroup>>, vector<4xf32>

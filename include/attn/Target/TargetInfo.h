@@ -49,6 +49,14 @@ TileChoice defaultTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
 /// 8, the f32 SIMT kernel at most 64 in multiples of 4.
 int64_t nvvmDvChunks(int64_t dv, int64_t dtypeBytes);
 
+/// Dynamic shared memory of an NVIDIA kernel: `stages` K tiles
+/// [blockKV][dqk + 16 B] and V tiles [blockKV][Dv chunk + 16 B].
+int64_t nvvmStagedSmemBytes(int64_t dqk, int64_t dv, int64_t blockKV,
+                            int64_t stages, int64_t dtypeBytes);
+/// Of those, the bytes before the V tiles.
+int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
+                         int64_t dtypeBytes);
+
 /// Bytes of on-chip memory a tiling needs: K and V tiles (rows padded by 16
 /// bytes) per stage. Q stays in registers.
 int64_t sharedMemoryNeeded(const TileChoice &tiles, int64_t dqk, int64_t dv,

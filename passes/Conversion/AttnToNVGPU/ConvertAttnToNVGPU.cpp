@@ -58,21 +58,12 @@ using namespace mlir::attn;
 namespace {
 
 constexpr double kLog2e = 1.4426950408889634;
-/// Shared memory a kernel may declare statically.
-constexpr int64_t kStaticSmemLimit = 48 * 1024;
+/// The largest opt-in dynamic shared memory of an NVIDIA target (sm_90);
+/// attn-select-schedule holds a tiling to its own target's limit.
+constexpr int64_t kMaxSmemBytes = 227 * 1024;
 
 /// Elements in 16 bytes: one cp.async, the row padding, the SIMT vectors.
 int64_t elemsPer16B(DType t) { return 16 / dtypeBytes(t); }
-
-/// Bytes of the K / V stages of a kernel.
-int64_t stagedSmemBytes(const AttentionSpec &spec, int64_t blockKV,
-                        int64_t stages) {
-  int64_t dvChunk =
-      spec.dv / nvvmDvChunks(spec.dv, dtypeBytes(spec.dtype));
-  int64_t pad = elemsPer16B(spec.dtype);
-  return stages * blockKV * (spec.dqk + dvChunk + 2 * pad) *
-         dtypeBytes(spec.dtype);
-}
 
 /// The KV pipeline and the per-row math both kernels share; subclasses say
 /// how a CTA's threads own query rows.
@@ -284,24 +275,27 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   // One CTA per SM holds all the row state: let ptxas use the whole register
   // file per thread rather than trade registers (and spills) for occupancy.
   fn->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(255));
-  auto smemSpace =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  kSmem = fn.addWorkgroupAttribution(
-      MemRefType::get({stages, bk, spec.dqk + pad}, elt,
-                      MemRefLayoutAttrInterface{}, smemSpace),
-      b.getLoc());
-  vSmem = fn.addWorkgroupAttribution(
-      MemRefType::get({stages, bk, dvChunk + pad}, elt,
-                      MemRefLayoutAttrInterface{}, smemSpace),
-      b.getLoc());
-  // cp.async, ldmatrix and vector loads take 16-byte-aligned shared
-  // addresses; rows are multiples of 16 bytes, so aligning the buffers is
-  // enough.
-  for (unsigned i = 0; i < 2; ++i)
-    fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
-                                   b.getI64IntegerAttr(16));
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
+  // K and V stages live in dynamic shared memory (the bundle records its
+  // size; the runtime opts in beyond 48 KiB). cp.async, ldmatrix and
+  // vector loads take 16-byte-aligned addresses: the base is, and every
+  // row and buffer is a multiple of 16 bytes.
+  auto smemSpace =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                         MemRefLayoutAttrInterface{}, smemSpace));
+  auto tileType = [&](int64_t cols) {
+    return MemRefType::get({stages, bk, cols + pad}, elt,
+                           MemRefLayoutAttrInterface{}, smemSpace);
+  };
+  int64_t eltBytes = dtypeBytes(spec.dtype);
+  kSmem = memref::ViewOp::create(b, tileType(spec.dqk), smem, idx(0),
+                                 ValueRange{});
+  vSmem = memref::ViewOp::create(
+      b, tileType(dvChunk), smem,
+      idx(nvvmStagedKBytes(spec.dqk, bk, stages, eltBytes)), ValueRange{});
   bindFlatKernelArgs(entry);
   buildTables();
 
@@ -824,12 +818,13 @@ struct ConvertAttnToNVGPUPass
                << spec.dqk << " and " << spec.dv;
     }
     int64_t smemBytes =
-        stagedSmemBytes(spec, tiling.getBlockKv(), tiling.getStages());
-    if (smemBytes > kStaticSmemLimit)
+        nvvmStagedSmemBytes(spec.dqk, spec.dv, tiling.getBlockKv(),
+                            tiling.getStages(), dtypeBytes(spec.dtype));
+    if (smemBytes > kMaxSmemBytes)
       return op.emitOpError()
              << "the K/V stages need " << smemBytes
-             << " bytes of shared memory, more than the " << kStaticSmemLimit
-             << " a kernel may declare statically; lower block_kv (got "
+             << " bytes of shared memory, more than the " << kMaxSmemBytes
+             << " of any NVIDIA target; lower block_kv or stages (got "
              << tiling << ")";
     return success();
   }

@@ -7,11 +7,10 @@
 // RUN: ls %t | FileCheck %s --check-prefix=FILES
 // RUN: grep -c "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" %t/gqa_bf16.sm_90.ptx | FileCheck %s --check-prefix=MMA
 // RUN: not grep -q "\.extern" %t/gqa_bf16.sm_80.ptx
-// K/V staging: 16-byte-aligned shared buffers filled by cp.async, read by
-// ldmatrix (plain for K, .trans for V).
+// K/V staging: 16-byte-aligned dynamic shared memory filled by cp.async,
+// read by ldmatrix (plain for K, .trans for V).
 // RUN: FileCheck %s --check-prefix=SMEM --input-file=%t/gqa_bf16.sm_80.ptx
-// SMEM: .shared .align 16 .b8
-// SMEM: .shared .align 16 .b8
+// SMEM: .shared .align 16 .b8 __dynamic_shmem__0
 // SMEM: cp.async.cg.shared.global [{{.+}}], [{{.+}}], 16;
 // SMEM: cp.async.commit_group;
 // SMEM: cp.async.wait_group 1;
@@ -25,6 +24,7 @@
 // CHECK-NEXT: "format": "cubin",
 // CHECK: "grid": ["ceil(Sq/128)", "8", "B"],
 // CHECK-NEXT: "block": [256, 1, 1],
+// CHECK-NEXT: "dynamic_smem_bytes": 36864,
 // CHECK: "spill_bytes": 0,
 // CHECK: "target": "sm_90",
 // CHECK: "target": "sm_90",
