@@ -72,15 +72,15 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     // warp with the S, P and O fragments in registers: 128 query rows on 8
     // warps, and the widest KV tile that ptxas fits in 255 registers without
     // spills (measured with test/e2e/gpu_resources.py over the prefill
-    // matrix: 64 up to head dim 128, 16 beyond; Dv over 128 is split across
-    // CTAs). K/V tiles are double-buffered in dynamic shared memory (70 KiB
-    // at head dim 128, within sm_86/89's 99 KiB).
+    // matrix: 64 up to head dim 64, 32 up to 128, 16 beyond; Dv over 128 is
+    // split across CTAs). K/V tiles are double-buffered in dynamic shared
+    // memory (at most 36 KiB with these tiles).
     // f32 takes the SIMT kernel: one query row per thread (128 rows on 4
     // warps), a row's O chunk (up to 64 floats) and KV scores in registers,
     // the KV tile as wide as 48 KiB of two f32 K/V stages allow.
     if (dtypeBytes == 4)
       return {128, d <= 64 ? 32 : 16, 4, 2};
-    return {128, d <= 128 ? 64 : 16, 8, 2};
+    return {128, d <= 64 ? 64 : d <= 128 ? 32 : 16, 8, 2};
   }
   // AMD: the MFMA kernel (convert-attn-to-amdgpu) gives each wave64 16 query
   // rows, one per lane group of 16: 4 waves make a 64-row tile. A lane holds

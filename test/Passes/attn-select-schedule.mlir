@@ -5,7 +5,7 @@
 // CPU-LABEL: func.func @prefill
 // CPU: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>
 // SM90-LABEL: func.func @prefill
-// SM90: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>
+// SM90: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
 // GFX942-LABEL: func.func @prefill
 // GFX942: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>
 func.func @prefill(%q: tensor<4x16x2048x128xbf16>) -> tensor<4x16x2048x128xbf16> {
