@@ -18,8 +18,9 @@ BUNDLES=$CARRY/bundles
 MODE=${1:-gpu}
 
 # Check set: masks / mods / dims / dtypes / ragged lengths the GPU kernels
-# support (f16 / bf16 on the mma.sync kernel, f32 on the SIMT kernel), each
-# compiled for sm_80, sm_90 and the CPU.
+# support (f16 / bf16 on the mma.sync kernel, and on the wgmma kernel for
+# sm_90a; f32 on the SIMT kernel), each compiled for sm_80, sm_90, sm_90a and
+# the CPU. On the GPU every bundle is checked on sm_90 and on sm_90a.
 CHECK_SPECS=(
   "heads=4 seq=200 dim=64 dtype=bf16"
   "heads=gqa:8:2 seq=200 dim=128 dtype=bf16 mask=causal lse=1"
@@ -52,13 +53,13 @@ if [ "$MODE" = "--prepare" ]; then
   for s in "${CHECK_SPECS[@]}"; do
     i=$((i + 1)); n=check$i
     "$OPT" --gen="name=$n $s" -o "$BUNDLES/$n.mlir"
-    "$OPT" "$BUNDLES/$n.mlir" --attn-compile="target=sm_80,sm_90,cpu" --emit-dir="$BUNDLES/check"
+    "$OPT" "$BUNDLES/$n.mlir" --attn-compile="target=sm_80,sm_90,sm_90a,cpu" --emit-dir="$BUNDLES/check"
   done
   i=0
   for s in "${BENCH_SPECS[@]}"; do
     i=$((i + 1)); n=bench$i
     "$OPT" --gen="name=$n $s" -o "$BUNDLES/$n.mlir"
-    "$OPT" "$BUNDLES/$n.mlir" --attn-compile="target=sm_90" --emit-dir="$BUNDLES/bench"
+    "$OPT" "$BUNDLES/$n.mlir" --attn-compile="target=sm_90,sm_90a" --emit-dir="$BUNDLES/bench"
   done
   rm -f "$BUNDLES"/*.mlir "$BUNDLES"/*/*.h
   echo "gpu_check: bundles in $BUNDLES ($(ls "$BUNDLES/check"/*.json | wc -l) check, $(ls "$BUNDLES/bench"/*.json | wc -l) bench)"
@@ -83,4 +84,4 @@ if [ "$MODE" = "--cpu" ]; then
 fi
 mkdir -p "$ROOT/bench/results"
 "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" \
-  --target auto --out "$ROOT/bench/results/$stamp"
+  --target sm_90,sm_90a --out "$ROOT/bench/results/$stamp"

@@ -74,7 +74,16 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     Kernel ABI ("flat-memref"): every tensor is a 1-D memref (numel
     elements), in the order Q, K, V, [gate], [bias], [doc_ids],
     [block_mask], O, [LSE], followed by the index scalars B, Sq, Skv.
+
+    K and V tiles are staged in dynamic shared memory by multi-stage
+    cp.async. f32 inputs take a SIMT kernel (one query row per thread).
+    With `wgmma`, f16 / bf16 take warpgroup MMA (sm_90a): Q, K, V and P in
+    shared memory in the no-swizzle core-matrix layout.
   }];
+  let options = [
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "Use wgmma.mma_async (sm_90a) instead of mma.sync for f16/bf16">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",

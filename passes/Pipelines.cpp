@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - named attn pipelines -------------------------------===//
 
 #include "attn/Pipelines.h"
+#include "attn/Target/TargetInfo.h"
 #include "attn/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -48,7 +49,9 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
                                          const NVVMPipelineOptions &options) {
   // attention-opt --attn-select-schedule=target=<chip> --convert-attn-to-nvgpu
   pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip}));
-  pm.addPass(createConvertAttnToNVGPU());
+  ConvertAttnToNVGPUOptions lowering;
+  lowering.wgmma = nvvmUsesWgmma(options.chip);
+  pm.addPass(createConvertAttnToNVGPU(lowering));
   // Device lowering, the order of shared/GPU-NOTES.md section 2:
   // --convert-nvgpu-to-nvvm --convert-vector-to-scf --expand-strided-metadata
   // --lower-affine --convert-scf-to-cf --convert-nvvm-to-llvm

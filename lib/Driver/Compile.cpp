@@ -252,7 +252,8 @@ compileNvvm(ModuleOp module, const std::string &target,
   k.blockX = 32 * warps;
   k.paramAbi = "flat-memref";
   k.dynamicSmemBytes =
-      nvvmStagedSmemBytes(dqk, dv, blockKV, stages, eltBytes);
+      nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages, eltBytes,
+                          nvvmUsesWgmma(target) && eltBytes == 2);
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
   ptxKernel.file = name + "." + target + ".ptx";

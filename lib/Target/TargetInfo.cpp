@@ -102,6 +102,16 @@ int64_t mlir::attn::nvvmStagedSmemBytes(int64_t dqk, int64_t dv,
          stages * blockKV * (chunk * dtypeBytes + 16);
 }
 
+int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
+                                        int64_t blockQ, int64_t blockKV,
+                                        int64_t stages, int64_t dtypeBytes,
+                                        bool wgmma) {
+  int64_t bytes = nvvmStagedSmemBytes(dqk, dv, blockKV, stages, dtypeBytes);
+  if (wgmma)
+    bytes += blockQ * (dqk + blockKV) * dtypeBytes;
+  return bytes;
+}
+
 int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
   // The mma.sync kernel holds chunk / 2 accumulators per lane in n8 blocks;
   // the f32 SIMT kernel holds the whole chunk in 4-wide vectors.

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from matrix import configs  # noqa: E402
 
 SMEM_LIMIT = {"sm_80": 163 * 1024, "sm_86": 99 * 1024, "sm_89": 99 * 1024,
-              "sm_90": 227 * 1024, "gfx90a": 64 * 1024, "gfx942": 64 * 1024}
+              "sm_90": 227 * 1024, "sm_90a": 227 * 1024, "gfx90a": 64 * 1024, "gfx942": 64 * 1024}
 
 
 def main():

@@ -53,7 +53,16 @@ int64_t nvvmDvChunks(int64_t dv, int64_t dtypeBytes);
 /// [blockKV][dqk + 16 B] and V tiles [blockKV][Dv chunk + 16 B].
 int64_t nvvmStagedSmemBytes(int64_t dqk, int64_t dv, int64_t blockKV,
                             int64_t stages, int64_t dtypeBytes);
-/// Of those, the bytes before the V tiles.
+/// Whether the NVIDIA lowering for `chip` takes the wgmma kernel for 16-bit
+/// inputs: sm_90a only (wgmma needs the arch-specific features).
+inline bool nvvmUsesWgmma(const std::string &chip) { return chip == "sm_90a"; }
+
+/// All dynamic shared memory of an NVIDIA kernel: the K / V stages, and for
+/// the wgmma kernel the Q [blockQ][dqk] and P [blockQ][blockKV] tiles.
+int64_t nvvmKernelSmemBytes(int64_t dqk, int64_t dv, int64_t blockQ,
+                            int64_t blockKV, int64_t stages,
+                            int64_t dtypeBytes, bool wgmma);
+/// Of the stages, the bytes before the V tiles.
 int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
                          int64_t dtypeBytes);
 

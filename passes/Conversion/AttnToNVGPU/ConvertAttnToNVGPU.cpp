@@ -90,6 +90,19 @@ protected:
                                       Value stage, Value kt,
                                       bool partial) = 0;
   virtual void epilogue(ValueRange state, Value bIdx, Value h) = 0;
+  /// Layout of a K or V stage buffer holding `cols` columns: by default
+  /// [stages][bk][cols + pad] (rows padded by 16 bytes).
+  virtual MemRefType stageType(int64_t cols);
+  virtual SmallVector<Value> stageIndex(Value stage, Value row, Value col,
+                                        int64_t cols) {
+    return {stage, row, col};
+  }
+  /// Dynamic shared memory after the K / V stages (wgmma: Q and P tiles),
+  /// laid out by `placeExtra` from byte `offset` of `smem`.
+  virtual void placeExtra(Value smem, int64_t offset) {}
+  /// Whether shared memory written by threads is read through the async
+  /// proxy (wgmma), which needs a proxy fence before the barrier.
+  virtual bool readsThroughAsyncProxy() const { return false; }
 
   Value exp2(Value x) {
     return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr("llvm.exp2"),
@@ -125,6 +138,13 @@ protected:
   void copyRows(Value smem, Value stage, Value flat, int64_t heads,
                 Value bIdx, Value head, int64_t dim, Value col0, int64_t cols,
                 Value j0);
+  /// The same for `rows` rows from `row0` of a [B, heads, seq, dim] tensor
+  /// whose rows past `seqLen` repeat the last one.
+  void copyTile(Value smem, Value stage, Value flat, int64_t heads,
+                Value bIdx, Value head, Value seqLen, int64_t dim, Value col0,
+                int64_t cols, Value row0, int64_t rows);
+  /// Proxy fence (if needed) and CTA barrier after shared-memory writes.
+  void publishShared();
 
   gpu::GPUModuleOp gpuModule;
   int64_t warps, stages;
@@ -223,22 +243,48 @@ void StagedKernelEmitter::storeLse(Value m, Value l, Value empty, Value bIdx,
       lseFlat, off);
 }
 
+MemRefType StagedKernelEmitter::stageType(int64_t cols) {
+  return MemRefType::get(
+      {stages, bk, cols + pad}, elt, MemRefLayoutAttrInterface{},
+      gpu::AddressSpaceAttr::get(b.getContext(),
+                                 gpu::AddressSpace::Workgroup));
+}
+
+void StagedKernelEmitter::publishShared() {
+  if (readsThroughAsyncProxy())
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKindAttr::get(b.getContext(),
+                                    NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(b.getContext(),
+                                   NVVM::SharedSpace::shared_cta));
+  gpu::BarrierOp::create(b);
+}
+
 void StagedKernelEmitter::copyRows(Value smem, Value stage, Value flat,
                                    int64_t heads, Value bIdx, Value head,
                                    int64_t dim, Value col0, int64_t cols,
                                    Value j0) {
+  copyTile(smem, stage, flat, heads, bIdx, head, skv, dim, col0, cols, j0,
+           bk);
+}
+
+void StagedKernelEmitter::copyTile(Value smem, Value stage, Value flat,
+                                   int64_t heads, Value bIdx, Value head,
+                                   Value seqLen, int64_t dim, Value col0,
+                                   int64_t cols, Value row0, int64_t rows) {
   using P = arith::CmpIPredicate;
-  int64_t perRow = cols / pad, total = bk * perRow, threads = 32 * warps;
-  Value lastKV = sub(skv, idx(1));
+  int64_t perRow = cols / pad, total = rows * perRow, threads = 32 * warps;
+  Value last = sub(seqLen, idx(1));
   for (int64_t first = 0; first < total; first += threads) {
     Value c = add(tid, idx(first));
     auto copy = [&] {
       Value row = arith::DivUIOp::create(b, c, idx(perRow));
       Value col = mul(arith::RemUIOp::create(b, c, idx(perRow)), idx(pad));
-      Value src = arith::MinSIOp::create(b, add(j0, row), lastKV);
-      Value off = offset4(bIdx, heads, head, skv, src, dim, add(col0, col));
+      Value src = arith::MinSIOp::create(b, add(row0, row), last);
+      Value off =
+          offset4(bIdx, heads, head, seqLen, src, dim, add(col0, col));
       nvgpu::DeviceAsyncCopyOp::create(
-          b, smem, ValueRange{stage, row, col}, flat, ValueRange{off},
+          b, smem, stageIndex(stage, row, col, cols), flat, ValueRange{off},
           llvm::APInt(64, pad), /*srcElements=*/Value(),
           /*bypassL1=*/b.getUnitAttr());
     };
@@ -286,16 +332,14 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   Value smem = gpu::DynamicSharedMemoryOp::create(
       b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                          MemRefLayoutAttrInterface{}, smemSpace));
-  auto tileType = [&](int64_t cols) {
-    return MemRefType::get({stages, bk, cols + pad}, elt,
-                           MemRefLayoutAttrInterface{}, smemSpace);
-  };
   int64_t eltBytes = dtypeBytes(spec.dtype);
-  kSmem = memref::ViewOp::create(b, tileType(spec.dqk), smem, idx(0),
+  kSmem = memref::ViewOp::create(b, stageType(spec.dqk), smem, idx(0),
                                  ValueRange{});
   vSmem = memref::ViewOp::create(
-      b, tileType(dvChunk), smem,
+      b, stageType(dvChunk), smem,
       idx(nvvmStagedKBytes(spec.dqk, bk, stages, eltBytes)), ValueRange{});
+  placeExtra(smem, nvvmStagedSmemBytes(spec.dqk, spec.dv, bk, stages,
+                                       eltBytes));
   bindFlatKernelArgs(entry);
   buildTables();
 
@@ -345,7 +389,7 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
         Value ahead = add(kt, idx(stages - 1));
         prefetch(ahead, arith::RemUIOp::create(b, ahead, idx(stages)));
         NVVM::CpAsyncWaitGroupOp::create(b, stages - 1);
-        gpu::BarrierOp::create(b);
+        publishShared();
         Value j0 = mul(kt, idx(bk));
         auto [isEmpty, isFull] = classifyKV(kt);
         // A ragged last tile takes the masked path for its column bound.
@@ -400,7 +444,9 @@ class MmaKernelEmitter : public StagedKernelEmitter {
 public:
   using StagedKernelEmitter::StagedKernelEmitter;
 
-private:
+protected:
+  /// Lane coordinates and this lane's two query rows.
+  void setupLanes(Value i0);
   void setupThreads(Value bIdx, Value h, Value i0) override;
   SmallVector<Value> initialState() override;
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
@@ -424,6 +470,7 @@ private:
   SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
 
   Value rows[2]; // this lane's query rows g and g+8
+  Value rowBase; // the CTA's first query row
   Value lane, g, t;
   /// Q fragments held across the KV loop (empty: re-read per tile).
   SmallVector<SmallVector<Value>> qFrags;
@@ -515,14 +562,18 @@ SmallVector<Value> MmaKernelEmitter::ldmatrix(Value smem, Value stage,
   return out;
 }
 
-void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
+void MmaKernelEmitter::setupLanes(Value i0) {
   Value warp = arith::DivUIOp::create(b, tid, idx(32));
   lane = arith::RemUIOp::create(b, tid, idx(32));
   g = arith::DivUIOp::create(b, lane, idx(4));
   t = arith::RemUIOp::create(b, lane, idx(4));
   rows[0] = add(add(i0, mul(warp, idx(16))), g);
   rows[1] = add(rows[0], idx(8));
-  // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
+  rowBase = i0;
+}
+
+void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
+  setupLanes(i0);  // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
   // to Dqk = 64, re-read (from L1) per KV tile beyond, which keeps Dqk = 128
   // and 256 free of spills.
   if (spec.dqk <= 64)
@@ -649,6 +700,205 @@ void MmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
       scf::YieldOp::create(b);
     });
   }
+}
+
+//===----------------------------------------------------------------------===//
+// f16 / bf16 on sm_90a: wgmma
+//===----------------------------------------------------------------------===//
+
+/// Each warpgroup (4 warps, 64 query rows) issues wgmma.mma_async m64nNk16
+/// with both operands in shared memory: S = Q K^T (N = block_kv), then
+/// O += P V (N = Dv chunk) with P written back to shared memory. The
+/// accumulator fragment of a warp is the mma.sync C layout repeated over
+/// n8 blocks, so row ownership, softmax and epilogue are the mma.sync
+/// kernel's. Tiles use the no-swizzle canonical layouts (PTX ISA, "matrix
+/// descriptor"): 8x8 core matrices of 128 contiguous bytes, row-group
+/// major; a 16-byte cp.async chunk is one core-matrix row. For K-major
+/// operands (Q, K, P) SBO is the stride between 8-row groups and LBO the
+/// one between the two K-adjacent core matrices of a k16 step; for V
+/// (MN-major, transposed B) SBO steps along N and LBO along K.
+class WgmmaKernelEmitter : public MmaKernelEmitter {
+public:
+  using MmaKernelEmitter::MmaKernelEmitter;
+
+private:
+  MemRefType stageType(int64_t cols) override {
+    return MemRefType::get({stages, bk * cols}, elt,
+                           MemRefLayoutAttrInterface{}, smemSpace());
+  }
+  SmallVector<Value> stageIndex(Value stage, Value row, Value col,
+                                int64_t cols) override {
+    return {stage, coreOffset(row, col, cols)};
+  }
+  void placeExtra(Value smem, int64_t offset) override;
+  bool readsThroughAsyncProxy() const override { return true; }
+  void setupThreads(Value bIdx, Value h, Value i0) override;
+  SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
+                              Value stage, Value kt, bool partial) override;
+
+  Attribute smemSpace() {
+    return gpu::AddressSpaceAttr::get(b.getContext(),
+                                      gpu::AddressSpace::Workgroup);
+  }
+  /// Element offset of (row, col) in a core-matrix tile of `cols` columns.
+  Value coreOffset(Value row, Value col, int64_t cols) {
+    Value group = add(mul(arith::DivUIOp::create(b, row, idx(8)),
+                          idx(cols / 8)),
+                      arith::DivUIOp::create(b, col, idx(8)));
+    Value inner = add(mul(arith::RemUIOp::create(b, row, idx(8)), idx(8)),
+                      arith::RemUIOp::create(b, col, idx(8)));
+    return add(mul(group, idx(64)), inner);
+  }
+  /// Matrix descriptor of the tile at element `offset` of `mem`; `lbo`
+  /// and `sbo` in bytes, no swizzle.
+  Value descriptor(Value mem, Value offset, int64_t lbo, int64_t sbo);
+  /// acc += A * B over one k16 step for each descriptor pair.
+  SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
+                           ArrayRef<Value> descB, int64_t n, bool transB);
+
+  Value warpgroup;
+  // Q [block_q][Dqk] and P [block_q][block_kv], core-matrix layout.
+  Value qSmem, pSmem;
+};
+
+void WgmmaKernelEmitter::placeExtra(Value smem, int64_t offset) {
+  int64_t eltBytes = dtypeBytes(spec.dtype);
+  auto type = [&](int64_t n) {
+    return MemRefType::get({1, n}, elt, MemRefLayoutAttrInterface{},
+                           smemSpace());
+  };
+  qSmem = memref::ViewOp::create(b, type(bq * spec.dqk), smem, idx(offset),
+                                 ValueRange{});
+  pSmem = memref::ViewOp::create(b, type(bq * bk), smem,
+                                 idx(offset + bq * spec.dqk * eltBytes),
+                                 ValueRange{});
+}
+
+void WgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
+  setupLanes(i0);
+  warpgroup = arith::DivUIOp::create(b, tid, idx(128));
+  // Q is copied once, as the oldest cp.async group: the first tile's wait
+  // covers it.
+  copyTile(qSmem, idx(0), qFlat, spec.hq, bIdx, h, sq, spec.dqk, idx(0),
+           spec.dqk, i0, bq);
+  NVVM::CpAsyncCommitGroupOp::create(b);
+}
+
+Value WgmmaKernelEmitter::descriptor(Value mem, Value offset, int64_t lbo,
+                                     int64_t sbo) {
+  Type i64 = b.getI64Type();
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, mem);
+  Value addr = add(base, mul(offset, idx(dtypeBytes(spec.dtype))));
+  Value a = arith::IndexCastUIOp::create(b, i64, addr);
+  auto c64 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, v, 64).getResult();
+  };
+  Value start = arith::AndIOp::create(
+      b, arith::ShRUIOp::create(b, a, c64(4)), c64(0x3FFF));
+  int64_t fields = ((lbo >> 4) << 16) | ((sbo >> 4) << 32);
+  return arith::OrIOp::create(b, start, c64(fields));
+}
+
+SmallVector<Value> WgmmaKernelEmitter::wgmma(ArrayRef<Value> acc,
+                                             ArrayRef<Value> descA,
+                                             ArrayRef<Value> descB, int64_t n,
+                                             bool transB) {
+  MLIRContext *ctx = b.getContext();
+  auto structType =
+      LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n / 2, f32));
+  Value packed = LLVM::PoisonOp::create(b, structType);
+  for (auto [i, v] : llvm::enumerate(acc))
+    packed = LLVM::InsertValueOp::create(b, packed, v, i);
+  NVVM::WGMMATypes type = spec.dtype == DType::F16 ? NVVM::WGMMATypes::f16
+                                                   : NVVM::WGMMATypes::bf16;
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  for (auto [da, db] : llvm::zip(descA, descB))
+    packed = NVVM::WgmmaMmaAsyncOp::create(
+        b, structType, packed, da, db,
+        NVVM::MMAShapeAttr::get(ctx, 64, n, 16), type, type,
+        NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+        NVVM::MMALayout::row,
+        transB ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+        /*satfinite=*/nullptr);
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < n / 2; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, packed, i));
+  return out;
+}
+
+SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
+                                                Value h, Value stage, Value kt,
+                                                bool partial) {
+  WarpState st = WarpState::unflatten(state);
+  Value j0 = mul(kt, idx(bk));
+  Value wgRow = mul(warpgroup, idx(64));
+
+  // S = Q K^T: Q rows of this warpgroup (K-major A), K rows (K-major B).
+  SmallVector<Value> descQ, descK;
+  Value kBase = mul(stage, idx(bk * spec.dqk));
+  for (int64_t kk = 0; kk < spec.dqk / 16; ++kk) {
+    descQ.push_back(descriptor(
+        qSmem, add(coreOffset(wgRow, idx(0), spec.dqk), idx(kk * 128)), 128,
+        spec.dqk / 8 * 128));
+    descK.push_back(descriptor(kSmem, add(kBase, idx(kk * 128)), 128,
+                               spec.dqk / 8 * 128));
+  }
+  SmallVector<Value> flatS =
+      wgmma(SmallVector<Value>(bk / 2, fc(0)), descQ, descK, bk, false);
+  int64_t nBlocks = bk / 8;
+  SmallVector<SmallVector<Value>> s(nBlocks);
+  for (int64_t nb = 0; nb < nBlocks; ++nb)
+    s[nb].assign(flatS.begin() + 4 * nb, flatS.begin() + 4 * nb + 4);
+
+  for (int64_t nb = 0; nb < nBlocks; ++nb)
+    for (int64_t e = 0; e < 4; ++e) {
+      Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
+      s[nb][e] = finalScore(s[nb][e], bIdx, h, rows[e / 2], col, partial);
+    }
+  Value alpha[2];
+  for (int r = 0; r < 2; ++r) {
+    SmallVector<Value *> x;
+    for (auto &blk : s)
+      for (int e = 0; e < 2; ++e)
+        x.push_back(&blk[2 * r + e]);
+    alpha[r] = softmaxStep(st.m[r], st.l[r], x, [&](Value v) {
+      return quadReduce(v, /*isMax=*/true);
+    });
+  }
+  for (int64_t i = 0; i < static_cast<int64_t>(st.o.size()); ++i)
+    st.o[i] = arith::MulFOp::create(b, st.o[i], alpha[(i % 4) / 2]);
+
+  // P to shared memory (K-major A of the PV product), then make the
+  // generic-proxy stores visible to wgmma.
+  for (int64_t nb = 0; nb < nBlocks; ++nb)
+    for (int r = 0; r < 2; ++r) {
+      Value lo = arith::TruncFOp::create(b, elt, s[nb][2 * r]);
+      Value hi = arith::TruncFOp::create(b, elt, s[nb][2 * r + 1]);
+      Value pair = vector::FromElementsOp::create(
+          b, VectorType::get({2}, elt), ValueRange{lo, hi});
+      Value col = add(idx(nb * 8), mul(t, idx(2)));
+      vector::StoreOp::create(
+          b, pair, pSmem,
+          ValueRange{idx(0), coreOffset(sub(rows[r], rowBase), col, bk)});
+    }
+  publishShared();
+
+  // O += P V: P rows of this warpgroup, V MN-major (k16 = two 8-row groups).
+  SmallVector<Value> descP, descV;
+  Value vBase = mul(stage, idx(bk * dvChunk));
+  for (int64_t kk = 0; kk < bk / 16; ++kk) {
+    descP.push_back(descriptor(
+        pSmem, add(coreOffset(wgRow, idx(0), bk), idx(kk * 128)), 128,
+        bk / 8 * 128));
+    descV.push_back(descriptor(vSmem,
+                               add(vBase, idx(kk * 2 * (dvChunk / 8) * 64)),
+                               /*lbo=*/dvChunk / 8 * 128, /*sbo=*/128));
+  }
+  st.o = wgmma(st.o, descP, descV, dvChunk, /*transB=*/true);
+  return st.flatten();
 }
 
 //===----------------------------------------------------------------------===//
@@ -791,8 +1041,12 @@ struct ConvertAttnToNVGPUPass
         .emit();
   }
 
+  bool useWgmma(const AttentionSpec &spec) const {
+    return wgmma && spec.dtype != DType::F32;
+  }
+
   /// The tile shapes each kernel can run.
-  static LogicalResult checkTiling(AttentionOp op, const AttentionSpec &spec,
+  LogicalResult checkTiling(AttentionOp op, const AttentionSpec &spec,
                                    TilingAttr tiling) {
     if (spec.dtype == DType::F32) {
       if (tiling.getBlockQ() != 32 * tiling.getWarps())
@@ -816,10 +1070,16 @@ struct ConvertAttnToNVGPUPass
                << "the mma.sync kernel needs Dqk % 16 == 0 and Dv % 8 == 0, "
                   "got "
                << spec.dqk << " and " << spec.dv;
+      if (useWgmma(spec) && (tiling.getWarps() % 4 != 0 ||
+                             tiling.getBlockKv() > 256))
+        return op.emitOpError()
+               << "the wgmma kernel needs whole warpgroups (warps % 4 == 0) "
+                  "and block_kv <= 256, got "
+               << tiling;
     }
-    int64_t smemBytes =
-        nvvmStagedSmemBytes(spec.dqk, spec.dv, tiling.getBlockKv(),
-                            tiling.getStages(), dtypeBytes(spec.dtype));
+    int64_t smemBytes = nvvmKernelSmemBytes(
+        spec.dqk, spec.dv, tiling.getBlockQ(), tiling.getBlockKv(),
+        tiling.getStages(), dtypeBytes(spec.dtype), useWgmma(spec));
     if (smemBytes > kMaxSmemBytes)
       return op.emitOpError()
              << "the K/V stages need " << smemBytes
@@ -846,6 +1106,8 @@ struct ConvertAttnToNVGPUPass
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
     if (spec.dtype == DType::F32)
       emitKernel<SimtKernelEmitter>(b, gpuModule, *in);
+    else if (useWgmma(spec))
+      emitKernel<WgmmaKernelEmitter>(b, gpuModule, *in);
     else
       emitKernel<MmaKernelEmitter>(b, gpuModule, *in);
     fn.erase();

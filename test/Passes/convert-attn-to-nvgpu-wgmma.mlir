@@ -1,0 +1,52 @@
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90a --convert-attn-to-nvgpu=wgmma=true | FileCheck %s
+
+// sm_90a: K / V stages, then Q and P, in dynamic shared memory, all in the
+// no-swizzle core-matrix layout (flat per stage). Q is copied once, before
+// the KV prologue.
+// CHECK-LABEL: gpu.func @causal
+// CHECK: %[[SMEM:.+]] = gpu.dynamic_shared_memory
+// CHECK: %[[K:.+]] = memref.view %[[SMEM]][%c0{{.*}}][] : {{.+}} to memref<2x4096xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[V:.+]] = memref.view %[[SMEM]][%c18432{{.*}}][] : {{.+}} to memref<2x4096xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[Q:.+]] = memref.view %[[SMEM]][%c36864{{.*}}][] : {{.+}} to memref<1x8192xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[P:.+]] = memref.view %[[SMEM]][%c53248{{.*}}][] : {{.+}} to memref<1x8192xbf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy {{.+}}, %[[Q]][
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvgpu.device_async_copy {{.+}}, %[[K]][
+// CHECK: scf.for
+// cp.async data is read by wgmma (async proxy): fence before the barrier.
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK-NEXT: gpu.barrier
+// S = Q K^T: K-major A and B, one m64n64k16 per 16 columns of Dqk = 64.
+// CHECK: memref.extract_aligned_pointer_as_index %[[Q]]
+// CHECK: memref.extract_aligned_pointer_as_index %[[K]]
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: llvm.call_intrinsic "llvm.exp2"
+// P goes back to shared memory as bf16 pairs, fenced for the async proxy.
+// CHECK: vector.store {{.+}}, %[[P]][
+// CHECK: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// O += P V with V MN-major (transposed B).
+// CHECK: memref.extract_aligned_pointer_as_index %[[P]]
+// CHECK: memref.extract_aligned_pointer_as_index %[[V]]
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK: gpu.return
+func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>) {
+  %o, %l = attn.attention %q, %k, %k {mask = #attn.mask<causal>} : tensor<1x4x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
+  return %o, %l : tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
+}
+
+// -----
+
+// Dv = 96 is one chunk: the PV product is m64n96k16 (f16).
+// CHECK-LABEL: gpu.func @dv96
+// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
+// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 96, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
+func.func @dv96(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x96xf16>) -> tensor<1x2x64x96xf16> {
+  %o = attn.attention %q, %q, %v {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x96xf16> -> tensor<1x2x64x96xf16>
+  return %o : tensor<1x2x64x96xf16>
+}
