@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command (a): install, build, compile examples/gqa_causal.mlir to
-# every target (PTX + cubin for sm_80 / sm_90 when ptxas is present, HSACO
+# every target (PTX + cubin for sm_80 / sm_90 / sm_90a (wgmma) when ptxas is present, HSACO
 # for gfx90a / gfx942, the CPU shared object), then run the CPU kernel
 # against the fp64 reference and the embedded-bundle example.
 set -euo pipefail
@@ -12,7 +12,7 @@ OPT="$BUILD/bin/attention-opt"
 EX="$ROOT/examples/gqa_causal.mlir"
 OUT=${OUT_DIR:-$ROOT/out}
 TARGETS=gfx90a,gfx942,cpu
-[ -x /usr/local/cuda/bin/ptxas ] && TARGETS=sm_80,sm_90,gfx90a,gfx942,cpu
+[ -x /usr/local/cuda/bin/ptxas ] && TARGETS=sm_80,sm_90,sm_90a,gfx90a,gfx942,cpu
 mkdir -p "$OUT"
 echo "== attention-opt $EX --attn-compile=target=$TARGETS --emit-dir=$OUT"
 "$OPT" "$EX" --attn-compile="target=$TARGETS" --emit-dir="$OUT"
