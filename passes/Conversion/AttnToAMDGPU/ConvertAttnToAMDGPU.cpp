@@ -316,23 +316,10 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
         auto [isEmpty, isFull] =
             classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
         isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
-        auto ifEmpty = scf::IfOp::create(
-            b, isEmpty,
-            [&](OpBuilder &, Location) { scf::YieldOp::create(b, iter); },
-            [&](OpBuilder &, Location) {
-              auto ifFull = scf::IfOp::create(
-                  b, isFull,
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(
-                        b, emitTile(iter, bIdx, h, kh, vh, kt, qFrags, false));
-                  },
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(
-                        b, emitTile(iter, bIdx, h, kh, vh, kt, qFrags, true));
-                  });
-              scf::YieldOp::create(b, ifFull.getResults());
-            });
-        scf::YieldOp::create(b, ifEmpty.getResults());
+        scf::YieldOp::create(
+            b, dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
+              return emitTile(iter, bIdx, h, kh, vh, kt, qFrags, partial);
+            }));
       });
 
   // Epilogue: this lane's query row, O columns 16 dcb + 4g + i.

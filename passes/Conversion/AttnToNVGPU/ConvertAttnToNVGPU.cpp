@@ -394,24 +394,12 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
         auto [isEmpty, isFull] = classifyKV(kt);
         // A ragged last tile takes the masked path for its column bound.
         isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
-        auto ifEmpty = scf::IfOp::create(
-            b, isEmpty,
-            [&](OpBuilder &, Location) { scf::YieldOp::create(b, iter); },
-            [&](OpBuilder &, Location) {
-              auto ifFull = scf::IfOp::create(
-                  b, isFull,
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(
-                        b, emitTile(iter, bIdx, h, stage, kt, false));
-                  },
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(
-                        b, emitTile(iter, bIdx, h, stage, kt, true));
-                  });
-              scf::YieldOp::create(b, ifFull.getResults());
+        ValueRange next =
+            dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
+              return emitTile(iter, bIdx, h, stage, kt, partial);
             });
         gpu::BarrierOp::create(b);
-        scf::YieldOp::create(b, ifEmpty.getResults());
+        scf::YieldOp::create(b, next);
       });
   epilogue(loop.getResults(), bIdx, h);
   gpu::ReturnOp::create(b);
@@ -465,6 +453,12 @@ protected:
   /// giving one row address; returns one mma operand per matrix.
   SmallVector<Value> ldmatrix(Value smem, Value stage, Value row, Value col,
                               int64_t tiles, bool transpose);
+  /// Scores of the S fragments `s` (n8 blocks of the tile starting at KV
+  /// column j0), then the softmax step of rows g (elements 0, 1 of each
+  /// block) and g + 8 (elements 2, 3), whose columns are spread over a quad;
+  /// rescales O. `s` becomes P.
+  void softmaxFragments(WarpState &st, SmallVectorImpl<SmallVector<Value>> &s,
+                        Value bIdx, Value h, Value j0, bool partial);
   /// The A fragment of this warp's 16 query rows for head-dim block kb
   /// (rows past Sq read the last row; they are never stored).
   SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
@@ -562,6 +556,28 @@ SmallVector<Value> MmaKernelEmitter::ldmatrix(Value smem, Value stage,
   return out;
 }
 
+void MmaKernelEmitter::softmaxFragments(
+    WarpState &st, SmallVectorImpl<SmallVector<Value>> &s, Value bIdx,
+    Value h, Value j0, bool partial) {
+  for (int64_t nb = 0; nb < static_cast<int64_t>(s.size()); ++nb)
+    for (int64_t e = 0; e < 4; ++e) {
+      Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
+      s[nb][e] = finalScore(s[nb][e], bIdx, h, rows[e / 2], col, partial);
+    }
+  Value alpha[2];
+  for (int r = 0; r < 2; ++r) {
+    SmallVector<Value *> x;
+    for (auto &blk : s)
+      for (int e = 0; e < 2; ++e)
+        x.push_back(&blk[2 * r + e]);
+    alpha[r] = softmaxStep(st.m[r], st.l[r], x, [&](Value v) {
+      return quadReduce(v, /*isMax=*/true);
+    });
+  }
+  for (int64_t i = 0; i < static_cast<int64_t>(st.o.size()); ++i)
+    st.o[i] = arith::MulFOp::create(b, st.o[i], alpha[(i % 4) / 2]);
+}
+
 void MmaKernelEmitter::setupLanes(Value i0) {
   Value warp = arith::DivUIOp::create(b, tid, idx(32));
   lane = arith::RemUIOp::create(b, tid, idx(32));
@@ -618,25 +634,7 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
     }
   }
 
-  // Scores, then the softmax step of rows g (elements 0, 1 of each block)
-  // and g + 8 (elements 2, 3), whose columns are spread over a quad.
-  for (int64_t nb = 0; nb < nBlocks; ++nb)
-    for (int64_t e = 0; e < 4; ++e) {
-      Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
-      s[nb][e] = finalScore(s[nb][e], bIdx, h, rows[e / 2], col, partial);
-    }
-  Value alpha[2];
-  for (int r = 0; r < 2; ++r) {
-    SmallVector<Value *> x;
-    for (auto &blk : s)
-      for (int e = 0; e < 2; ++e)
-        x.push_back(&blk[2 * r + e]);
-    alpha[r] = softmaxStep(st.m[r], st.l[r], x, [&](Value v) {
-      return quadReduce(v, /*isMax=*/true);
-    });
-  }
-  for (int64_t i = 0; i < static_cast<int64_t>(st.o.size()); ++i)
-    st.o[i] = arith::MulFOp::create(b, st.o[i], alpha[(i % 4) / 2]);
+  softmaxFragments(st, s, bIdx, h, j0, partial);
 
   // O += P V. P's A fragment for KV columns [16kb, 16kb + 16) is S's C
   // fragments of n-blocks 2kb and 2kb+1. V stored [kv][d] is the K x N
@@ -852,24 +850,7 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   SmallVector<SmallVector<Value>> s(nBlocks);
   for (int64_t nb = 0; nb < nBlocks; ++nb)
     s[nb].assign(flatS.begin() + 4 * nb, flatS.begin() + 4 * nb + 4);
-
-  for (int64_t nb = 0; nb < nBlocks; ++nb)
-    for (int64_t e = 0; e < 4; ++e) {
-      Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
-      s[nb][e] = finalScore(s[nb][e], bIdx, h, rows[e / 2], col, partial);
-    }
-  Value alpha[2];
-  for (int r = 0; r < 2; ++r) {
-    SmallVector<Value *> x;
-    for (auto &blk : s)
-      for (int e = 0; e < 2; ++e)
-        x.push_back(&blk[2 * r + e]);
-    alpha[r] = softmaxStep(st.m[r], st.l[r], x, [&](Value v) {
-      return quadReduce(v, /*isMax=*/true);
-    });
-  }
-  for (int64_t i = 0; i < static_cast<int64_t>(st.o.size()); ++i)
-    st.o[i] = arith::MulFOp::create(b, st.o[i], alpha[(i % 4) / 2]);
+  softmaxFragments(st, s, bIdx, h, j0, partial);
 
   // P to shared memory (K-major A of the PV product), then make the
   // generic-proxy stores visible to wgmma.

@@ -213,6 +213,26 @@ AttnKernelEmitterBase::classifyTileAt(Value bIdx, Value h, Value i0, Value i1,
   return {byPattern(empties), byPattern(fulls)};
 }
 
+ValueRange AttnKernelEmitterBase::dispatchTile(
+    Value isEmpty, Value isFull, ValueRange state,
+    function_ref<SmallVector<Value>(bool)> tile) {
+  auto ifEmpty = scf::IfOp::create(
+      b, isEmpty,
+      [&](OpBuilder &, Location) { scf::YieldOp::create(b, state); },
+      [&](OpBuilder &, Location) {
+        auto ifFull = scf::IfOp::create(
+            b, isFull,
+            [&](OpBuilder &, Location) {
+              scf::YieldOp::create(b, tile(/*partial=*/false));
+            },
+            [&](OpBuilder &, Location) {
+              scf::YieldOp::create(b, tile(/*partial=*/true));
+            });
+        scf::YieldOp::create(b, ifFull.getResults());
+      });
+  return ifEmpty.getResults();
+}
+
 Value AttnKernelEmitterBase::keepAt(Value bIdx, Value h, Value i, Value j) {
   SmallVector<Value> keeps;
   for (unsigned p = 0; p < patterns.size(); ++p)

@@ -99,6 +99,11 @@ protected:
   std::pair<Value, Value> classifyRuntimeBlocks(const MaskSpec &m, Value bIdx,
                                                 Value h, Value i0, Value i1,
                                                 Value j0, Value j1);
+  /// The per-tile dispatch of the GPU kernels: an empty tile passes `state`
+  /// through, a full one runs `tile(false)` (no mask code), any other
+  /// `tile(true)`. Returns the state after the tile.
+  ValueRange dispatchTile(Value isEmpty, Value isFull, ValueRange state,
+                          function_ref<SmallVector<Value>(bool)> tile);
   /// Whether (i, j) is kept by pattern p.
   Value keep(unsigned p, Value bIdx, Value h, Value i, Value j);
   /// Whether (i, j) is kept by the head's pattern and the mask_fn region.
