@@ -31,6 +31,7 @@
 #include "attn/Frontend/SpecIR.h"
 #include "attn/Passes.h"
 #include "attn/Target/TargetInfo.h"
+#include "attn/Target/WgmmaLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -738,7 +739,8 @@ private:
     return gpu::AddressSpaceAttr::get(b.getContext(),
                                       gpu::AddressSpace::Workgroup);
   }
-  /// Element offset of (row, col) in a core-matrix tile of `cols` columns.
+  /// Element offset of (row, col) in a core-matrix tile of `cols` columns
+  /// (wgmma::coreMatrixOffset at run time).
   Value coreOffset(Value row, Value col, int64_t cols) {
     Value group = add(mul(arith::DivUIOp::create(b, row, idx(8)),
                           idx(cols / 8)),
@@ -747,9 +749,9 @@ private:
                       arith::RemUIOp::create(b, col, idx(8)));
     return add(mul(group, idx(64)), inner);
   }
-  /// Matrix descriptor of the tile at element `offset` of `mem`; `lbo`
-  /// and `sbo` in bytes, no swizzle.
-  Value descriptor(Value mem, Value offset, int64_t lbo, int64_t sbo);
+  /// Matrix descriptor of operand `op` of the tile at element `base` of
+  /// `mem` (no swizzle).
+  Value descriptor(Value mem, Value base, const wgmma::Operand &op);
   /// acc += A * B over one k16 step for each descriptor pair.
   SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                            ArrayRef<Value> descB, int64_t n, bool transB);
@@ -782,18 +784,19 @@ void WgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
   NVVM::CpAsyncCommitGroupOp::create(b);
 }
 
-Value WgmmaKernelEmitter::descriptor(Value mem, Value offset, int64_t lbo,
-                                     int64_t sbo) {
+Value WgmmaKernelEmitter::descriptor(Value mem, Value base,
+                                     const wgmma::Operand &op) {
   Type i64 = b.getI64Type();
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, mem);
-  Value addr = add(base, mul(offset, idx(dtypeBytes(spec.dtype))));
+  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, mem);
+  Value addr =
+      add(ptr, mul(add(base, idx(op.start)), idx(dtypeBytes(spec.dtype))));
   Value a = arith::IndexCastUIOp::create(b, i64, addr);
   auto c64 = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, v, 64).getResult();
   };
   Value start = arith::AndIOp::create(
       b, arith::ShRUIOp::create(b, a, c64(4)), c64(0x3FFF));
-  int64_t fields = ((lbo >> 4) << 16) | ((sbo >> 4) << 32);
+  int64_t fields = ((op.lboBytes >> 4) << 16) | ((op.sboBytes >> 4) << 32);
   return arith::OrIOp::create(b, start, c64(fields));
 }
 
@@ -837,12 +840,11 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   // S = Q K^T: Q rows of this warpgroup (K-major A), K rows (K-major B).
   SmallVector<Value> descQ, descK;
   Value kBase = mul(stage, idx(bk * spec.dqk));
+  Value qBase = coreOffset(wgRow, idx(0), spec.dqk);
   for (int64_t kk = 0; kk < spec.dqk / 16; ++kk) {
-    descQ.push_back(descriptor(
-        qSmem, add(coreOffset(wgRow, idx(0), spec.dqk), idx(kk * 128)), 128,
-        spec.dqk / 8 * 128));
-    descK.push_back(descriptor(kSmem, add(kBase, idx(kk * 128)), 128,
-                               spec.dqk / 8 * 128));
+    wgmma::Operand op = wgmma::kMajor(0, spec.dqk, kk);
+    descQ.push_back(descriptor(qSmem, qBase, op));
+    descK.push_back(descriptor(kSmem, kBase, op));
   }
   SmallVector<Value> flatS =
       wgmma(SmallVector<Value>(bk / 2, fc(0)), descQ, descK, bk, false);
@@ -870,13 +872,10 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   // O += P V: P rows of this warpgroup, V MN-major (k16 = two 8-row groups).
   SmallVector<Value> descP, descV;
   Value vBase = mul(stage, idx(bk * dvChunk));
+  Value pBase = coreOffset(wgRow, idx(0), bk);
   for (int64_t kk = 0; kk < bk / 16; ++kk) {
-    descP.push_back(descriptor(
-        pSmem, add(coreOffset(wgRow, idx(0), bk), idx(kk * 128)), 128,
-        bk / 8 * 128));
-    descV.push_back(descriptor(vSmem,
-                               add(vBase, idx(kk * 2 * (dvChunk / 8) * 64)),
-                               /*lbo=*/dvChunk / 8 * 128, /*sbo=*/128));
+    descP.push_back(descriptor(pSmem, pBase, wgmma::kMajor(0, bk, kk)));
+    descV.push_back(descriptor(vSmem, vBase, wgmma::mnMajor(dvChunk, kk)));
   }
   st.o = wgmma(st.o, descP, descV, dvChunk, /*transB=*/true);
   return st.flatten();
