@@ -131,16 +131,7 @@ SmallVector<Value> MfmaKernelEmitter::mfma(Value a, Value bFrag,
 
 Value MfmaKernelEmitter::reduceAcrossGroups(Value x, bool isMax) {
   // A query row's KV columns sit in lanes c, c+16, c+32, c+48.
-  for (int64_t offset : {16, 32}) {
-    Value other = gpu::ShuffleOp::create(
-                      b, x, arith::ConstantIntOp::create(b, offset, 32),
-                      arith::ConstantIntOp::create(b, 64, 32),
-                      gpu::ShuffleMode::XOR)
-                      .getShuffleResult();
-    x = isMax ? Value(arith::MaximumFOp::create(b, x, other))
-              : Value(arith::AddFOp::create(b, x, other));
-  }
-  return x;
+  return xorReduce(x, {16, 32}, /*width=*/64, isMax);
 }
 
 void MfmaKernelEmitter::stageTile(Value lds, Value flat, int64_t heads,

@@ -59,9 +59,6 @@ using namespace mlir::attn;
 namespace {
 
 constexpr double kLog2e = 1.4426950408889634;
-/// The largest opt-in dynamic shared memory of an NVIDIA target (sm_90);
-/// attn-select-schedule holds a tiling to its own target's limit.
-constexpr int64_t kMaxSmemBytes = 227 * 1024;
 
 /// Elements in 16 bytes: one cp.async, the row padding, the SIMT vectors.
 int64_t elemsPer16B(DType t) { return 16 / dtypeBytes(t); }
@@ -527,16 +524,7 @@ SmallVector<Value> MmaKernelEmitter::mma(ArrayRef<Value> a,
 
 Value MmaKernelEmitter::quadReduce(Value x, bool isMax) {
   // The 4 lanes of a quad hold one row's columns: xor 1 then xor 2.
-  for (int64_t offset : {1, 2}) {
-    Value other = gpu::ShuffleOp::create(
-                      b, x, arith::ConstantIntOp::create(b, offset, 32),
-                      arith::ConstantIntOp::create(b, 32, 32),
-                      gpu::ShuffleMode::XOR)
-                      .getShuffleResult();
-    x = isMax ? Value(arith::MaximumFOp::create(b, x, other))
-              : Value(arith::AddFOp::create(b, x, other));
-  }
-  return x;
+  return xorReduce(x, {1, 2}, /*width=*/32, isMax);
 }
 
 SmallVector<Value> MmaKernelEmitter::ldmatrix(Value smem, Value stage,
@@ -1060,10 +1048,13 @@ struct ConvertAttnToNVGPUPass
     int64_t smemBytes = nvvmKernelSmemBytes(
         spec.dqk, spec.dv, tiling.getBlockQ(), tiling.getBlockKv(),
         tiling.getStages(), dtypeBytes(spec.dtype), useWgmma(spec));
-    if (smemBytes > kMaxSmemBytes)
+    // The largest NVIDIA target (sm_90); attn-select-schedule holds a
+    // tiling to its own target's limit.
+    int64_t maxSmemBytes = lookupTarget("sm_90")->sharedMemBytes;
+    if (smemBytes > maxSmemBytes)
       return op.emitOpError()
              << "the K/V stages need " << smemBytes
-             << " bytes of shared memory, more than the " << kMaxSmemBytes
+             << " bytes of shared memory, more than the " << maxSmemBytes
              << " of any NVIDIA target; lower block_kv or stages (got "
              << tiling << ")";
     return success();

@@ -7,6 +7,7 @@
 
 #include "attn/Frontend/SpecIR.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -211,6 +212,20 @@ AttnKernelEmitterBase::classifyTileAt(Value bIdx, Value h, Value i0, Value i1,
     fulls.push_back(f);
   }
   return {byPattern(empties), byPattern(fulls)};
+}
+
+Value AttnKernelEmitterBase::xorReduce(Value x, ArrayRef<int64_t> offsets,
+                                       int64_t width, bool isMax) {
+  for (int64_t offset : offsets) {
+    Value other = gpu::ShuffleOp::create(
+                      b, x, arith::ConstantIntOp::create(b, offset, 32),
+                      arith::ConstantIntOp::create(b, width, 32),
+                      gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    x = isMax ? Value(arith::MaximumFOp::create(b, x, other))
+              : Value(arith::AddFOp::create(b, x, other));
+  }
+  return x;
 }
 
 ValueRange AttnKernelEmitterBase::dispatchTile(

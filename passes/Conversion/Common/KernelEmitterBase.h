@@ -104,6 +104,11 @@ protected:
   /// `tile(true)`. Returns the state after the tile.
   ValueRange dispatchTile(Value isEmpty, Value isFull, ValueRange state,
                           function_ref<SmallVector<Value>(bool)> tile);
+  /// Max or sum of `x` over the lanes reached by xor-ing the lane id with
+  /// each of `offsets` in turn (`gpu.shuffle xor` over `width` lanes): the
+  /// GPU kernels' row reductions across the lanes sharing a query row.
+  Value xorReduce(Value x, ArrayRef<int64_t> offsets, int64_t width,
+                  bool isMax);
   /// Whether (i, j) is kept by pattern p.
   Value keep(unsigned p, Value bIdx, Value h, Value i, Value j);
   /// Whether (i, j) is kept by the head's pattern and the mask_fn region.
