@@ -78,11 +78,20 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     K and V tiles are staged in dynamic shared memory by multi-stage
     cp.async. f32 inputs take a SIMT kernel (one query row per thread).
     With `wgmma`, f16 / bf16 take warpgroup MMA (sm_90a): Q, K, V and P in
-    shared memory in the no-swizzle core-matrix layout.
+    shared memory in the no-swizzle core-matrix layout. With `tma` as well
+    (and Dqk, Dv chunk multiples of 64), Q, K and V arrive by TMA
+    (`cp.async.bulk.tensor`, mbarrier per stage) into 128-byte swizzled
+    tiles, and the kernel takes three more parameters after Sq / Skv: the
+    CUtensorMap of Q, K and V (ABI "flat-memref+tma"; the kernel carries
+    `attn.tensor_map_params = 3`).
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
-           "Use wgmma.mma_async (sm_90a) instead of mma.sync for f16/bf16">
+           "Use wgmma.mma_async (sm_90a) instead of mma.sync for f16/bf16">,
+    Option<"tma", "tma", "bool", /*default=*/"false",
+           "With wgmma, load Q/K/V by TMA (128-byte swizzle) when Dqk and "
+           "the Dv chunk are multiples of 64; the kernel then takes three "
+           "CUtensorMap parameters (ABI flat-memref+tma)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
@@ -93,6 +102,22 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def AttnMarkTensorMapParams : Pass<"attn-mark-tensor-map-params", "ModuleOp"> {
+  let summary = "Pass the TMA descriptors of NVVM kernels by value";
+  let description = [{
+    For every `llvm.func` kernel carrying `attn.tensor_map_params = N`, gives
+    its last N parameters (pointers in the generated IR) the attributes
+    `{llvm.align = 64, llvm.byval = !llvm.array<128 x i8>,
+    nvvm.grid_constant}`, so the PTX declares them `.param .align 64 .b8
+    p[128]` like CUDA's `const __grid_constant__ CUtensorMap`: the host
+    places the 128-byte tensor maps in the launch's argument buffer and no
+    device allocation is needed. Runs after `convert-gpu-to-nvvm`, which
+    drops parameter attributes of `gpu.func`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {

@@ -51,6 +51,7 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip}));
   ConvertAttnToNVGPUOptions lowering;
   lowering.wgmma = nvvmUsesWgmma(options.chip);
+  lowering.tma = lowering.wgmma;
   pm.addPass(createConvertAttnToNVGPU(lowering));
   // Device lowering, the order of shared/GPU-NOTES.md section 2:
   // --convert-nvgpu-to-nvvm --convert-vector-to-scf --expand-strided-metadata
@@ -70,6 +71,8 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   // --convert-gpu-to-nvvm --convert-vector-to-llvm --convert-ub-to-llvm
   // (vector-to-llvm after gpu-to-nvvm: GPU-NOTES error #4)
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  // --attn-mark-tensor-map-params (TMA kernels: CUtensorMap by value)
+  pm.addPass(createAttnMarkTensorMapParams());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createCanonicalizerPass());

@@ -251,9 +251,18 @@ compileNvvm(ModuleOp module, const std::string &target,
   k.gridZ = "B";
   k.blockX = 32 * warps;
   k.paramAbi = "flat-memref";
+  if (nvvmUsesWgmma(target) && nvvmUsesTma(dqk, dv, eltBytes)) {
+    // The Q, K, V tensor maps of the TMA kernel, in its parameter order.
+    k.paramAbi = "flat-memref+tma";
+    for (auto [arg, rows] : {std::pair<const char *, int64_t>{"q", blockQ},
+                             {"k", blockKV},
+                             {"v", blockKV}})
+      k.tensorMaps.push_back({arg, {64, rows, 1, 1}, /*swizzle=*/128});
+  }
   k.dynamicSmemBytes =
       nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages, eltBytes,
-                          nvvmUsesWgmma(target) && eltBytes == 2);
+                          nvvmUsesWgmma(target) && eltBytes == 2,
+                          /*tma=*/true);
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
   ptxKernel.file = name + "." + target + ".ptx";

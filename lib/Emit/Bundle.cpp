@@ -131,6 +131,42 @@ std::string paramAbi(const BundleKernel &k) {
   return k.paramAbi.empty() && isGpu(k.target) ? "flat-memref" : k.paramAbi;
 }
 
+std::string checkParamAbi(const BundleDesc &d, const BundleKernel &k) {
+  std::string abi = paramAbi(k);
+  if (abi == "flat-memref")
+    return k.tensorMaps.empty() ? "" : "tensor maps need the flat-memref+tma ABI";
+  if (abi != "flat-memref+tma")
+    return "unknown parameter ABI '" + k.paramAbi + "'";
+  if (!isCuda(k.target))
+    return "the flat-memref+tma ABI is for CUDA targets";
+  if (k.tensorMaps.empty())
+    return "the flat-memref+tma ABI needs tensor maps";
+  for (const BundleTensorMap &m : k.tensorMaps) {
+    std::string what = "tensor map of '" + m.arg + "'";
+    const BundleArg *arg = nullptr;
+    for (const BundleArg &a : d.args)
+      if (a.name == m.arg && !isScalar(a))
+        arg = &a;
+    if (!arg)
+      return what + ": no such tensor argument";
+    if (arg->dtype != "f16" && arg->dtype != "bf16" && arg->dtype != "f32")
+      return what + ": dtype " + arg->dtype + " (expected f16, bf16 or f32)";
+    if (m.box.size() != arg->shape.size() || m.box.empty() || m.box.size() > 5)
+      return what + ": the box needs one extent per dimension (1 to 5)";
+    for (int64_t e : m.box)
+      if (e < 1 || e > 256)
+        return what + ": box extents must be in [1, 256]";
+    int64_t eltBytes = arg->dtype == "f32" ? 4 : 2;
+    if (m.swizzle != 0 && m.swizzle != 32 && m.swizzle != 64 && m.swizzle != 128)
+      return what + ": swizzle must be 0, 32, 64 or 128";
+    if (m.swizzle != 0 && m.box[0] * eltBytes > m.swizzle)
+      return what + ": the inner box extent exceeds the swizzle span";
+    if ((m.box[0] * eltBytes) % 16 != 0)
+      return what + ": the inner box extent must be a multiple of 16 bytes";
+  }
+  return "";
+}
+
 std::string join(const std::vector<std::string> &v, const char *sep) {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i)
@@ -228,8 +264,8 @@ std::string validateBundle(const BundleDesc &d) {
       return what + ": more than 1024 threads per block";
     if (k.dynamicSmemBytes < 0)
       return what + ": negative dynamic shared memory";
-    if (paramAbi(k) != "flat-memref")
-      return what + ": unknown parameter ABI '" + k.paramAbi + "'";
+    if (std::string err = checkParamAbi(d, k); !err.empty())
+      return what + ": " + err;
   }
   return "";
 }
@@ -278,6 +314,17 @@ std::string manifestJson(const BundleDesc &d) {
       os << "      \"registers\": " << k.registers << ",\n";
       os << "      \"spill_bytes\": " << k.spillBytes << ",\n";
       os << "      \"scratch_bytes\": " << k.scratchBytes;
+      if (!k.tensorMaps.empty()) {
+        os << ",\n      \"tensor_maps\": [";
+        for (size_t m = 0; m < k.tensorMaps.size(); ++m) {
+          const BundleTensorMap &t = k.tensorMaps[m];
+          os << (m ? ", " : "") << "{\"arg\": " << jsonString(t.arg) << ", \"box\": [";
+          for (size_t j = 0; j < t.box.size(); ++j)
+            os << (j ? ", " : "") << t.box[j];
+          os << "], \"swizzle\": " << t.swizzle << "}";
+        }
+        os << "]";
+      }
     } else {
       os << ",\n      \"work_items\": " << jsonString(k.workItems);
     }
@@ -324,6 +371,10 @@ std::string cHeader(const BundleDesc &d) {
         os << ", " << k.spillBytes << " B spilled";
       if (k.scratchBytes >= 0)
         os << ", " << k.scratchBytes << " B scratch";
+      for (const BundleTensorMap &t : k.tensorMaps)
+        os << "\n *     TMA: " << commentSafe(t.arg) << " in boxes of " << t.box[0]
+           << " x " << (t.box.size() > 1 ? t.box[1] : 1) << ", " << t.swizzle
+           << "-byte swizzle (the runtime encodes the tensor map)";
     } else {
       os << "\n *     work items " << commentSafe(k.workItems);
     }

@@ -102,10 +102,33 @@ int64_t mlir::attn::nvvmStagedSmemBytes(int64_t dqk, int64_t dv,
          stages * blockKV * (chunk * dtypeBytes + 16);
 }
 
+bool mlir::attn::nvvmUsesTma(int64_t dqk, int64_t dv, int64_t dtypeBytes) {
+  return dtypeBytes == 2 && dqk % 64 == 0 &&
+         (dv / nvvmDvChunks(dv, dtypeBytes)) % 64 == 0;
+}
+
+NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
+                                                int64_t blockQ,
+                                                int64_t blockKV,
+                                                int64_t stages) {
+  constexpr int64_t eltBytes = 2;
+  int64_t chunk = dv / nvvmDvChunks(dv, eltBytes);
+  NvvmTmaSmemLayout l;
+  l.k = 0;
+  l.v = l.k + stages * blockKV * dqk * eltBytes;
+  l.q = l.v + stages * blockKV * chunk * eltBytes;
+  l.p = l.q + blockQ * dqk * eltBytes;
+  l.barriers = l.p + blockQ * blockKV * eltBytes;
+  l.total = l.barriers + (stages + 1) * 8 + 1024;
+  return l;
+}
+
 int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
                                         int64_t blockQ, int64_t blockKV,
                                         int64_t stages, int64_t dtypeBytes,
-                                        bool wgmma) {
+                                        bool wgmma, bool tma) {
+  if (wgmma && tma && nvvmUsesTma(dqk, dv, dtypeBytes))
+    return nvvmTmaSmemLayout(dqk, dv, blockQ, blockKV, stages).total;
   int64_t bytes = nvvmStagedSmemBytes(dqk, dv, blockKV, stages, dtypeBytes);
   if (wgmma)
     bytes += blockQ * (dqk + blockKV) * dtypeBytes;

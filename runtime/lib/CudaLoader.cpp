@@ -24,6 +24,17 @@ constexpr int kFuncAttrMaxDynSmem = 8;   // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED
 constexpr int kJitErrorLogBuffer = 5;    // CU_JIT_ERROR_LOG_BUFFER
 constexpr int kJitErrorLogBufferSize = 6; // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
 constexpr int kDefaultSmemLimit = 48 * 1024;
+// CUtensorMapDataType, CUtensorMapInterleave, CUtensorMapSwizzle,
+// CUtensorMapL2promotion, CUtensorMapFloatOOBfill.
+constexpr int kTmaFloat16 = 6, kTmaFloat32 = 7, kTmaBfloat16 = 9;
+constexpr int kTmaInterleaveNone = 0;
+constexpr int kTmaL2Promotion256B = 3;
+constexpr int kTmaOobFillZero = 0; // CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE: zeros
+
+/// CUtensorMap: 128 opaque bytes, 64-byte aligned.
+struct alignas(64) TensorMap {
+  uint64_t words[16];
+};
 
 struct CudaDriver {
   std::string path;
@@ -47,6 +58,10 @@ struct CudaDriver {
                         unsigned, void *, void **, void **) = nullptr;
   int (*cuGetErrorString)(int, const char **) = nullptr;
   int (*cuStreamSynchronize)(void *) = nullptr;
+  // CUDA 12+; only TMA kernels need it, so a driver without it still loads.
+  int (*cuTensorMapEncodeTiled)(TensorMap *, int, unsigned, void *, const uint64_t *,
+                                const uint64_t *, const unsigned *, const unsigned *, int, int,
+                                int, int) = nullptr;
 
   std::mutex mu;                    // guards the caches below
   std::map<int, void *> primaryCtx; // device -> retained primary context
@@ -100,6 +115,8 @@ CudaDriver &driver() {
   sym(d->lib, "cuLaunchKernel", d->cuLaunchKernel, missing);
   sym(d->lib, "cuGetErrorString", d->cuGetErrorString, missing);
   sym(d->lib, "cuStreamSynchronize", d->cuStreamSynchronize, missing);
+  std::string optional;
+  sym(d->lib, "cuTensorMapEncodeTiled", d->cuTensorMapEncodeTiled, optional);
   if (!missing.empty()) {
     d->status = ATTN_ERR_NO_DRIVER;
     d->error = "CUDA driver (" + path + ") lacks " + missing;
@@ -112,6 +129,40 @@ CudaDriver &driver() {
                                        : "cuInit failed: " + d->err(r);
   }
   return *d;
+}
+
+/// Encodes a tiled tensor map: dims and box innermost first, the tensor
+/// dense; elements outside it read as zeros.
+attn_status encodeTensorMap(CudaDriver &d, const TensorMapRequest &req, TensorMap &out) {
+  if (!d.cuTensorMapEncodeTiled)
+    return fail(ATTN_ERR_LAUNCH, "the kernel takes TMA tensor maps and the CUDA driver (" +
+                                     d.path + ") lacks cuTensorMapEncodeTiled (CUDA 12+)");
+  int type = req.dtype == "f16" ? kTmaFloat16 : req.dtype == "bf16" ? kTmaBfloat16 : kTmaFloat32;
+  uint64_t eltBytes = req.dtype == "f32" ? 4 : 2;
+  size_t rank = req.dims.size();
+  // Strides of dimensions 1..rank-1 in bytes (dimension 0 is contiguous).
+  std::vector<uint64_t> strides;
+  uint64_t stride = eltBytes;
+  for (size_t i = 0; i + 1 < rank; ++i) {
+    stride *= req.dims[i];
+    strides.push_back(stride);
+  }
+  std::vector<unsigned> elementStrides(rank, 1);
+  int swizzle = req.swizzle == 128 ? 3 : req.swizzle == 64 ? 2 : req.swizzle == 32 ? 1 : 0;
+  int r = d.cuTensorMapEncodeTiled(&out, type, static_cast<unsigned>(rank), req.address,
+                                   req.dims.data(), strides.data(), req.box.data(),
+                                   elementStrides.data(), kTmaInterleaveNone, swizzle,
+                                   kTmaL2Promotion256B, kTmaOobFillZero);
+  if (r != 0) {
+    std::string dims;
+    for (uint64_t v : req.dims)
+      dims += (dims.empty() ? "" : "x") + std::to_string(v);
+    return fail(ATTN_ERR_INVALID, "cuTensorMapEncodeTiled(" + req.dtype + " " + dims +
+                                      ", innermost first): " + d.err(r) +
+                                      " (TMA needs 16-byte aligned rows: the innermost "
+                                      "dimension times the element size a multiple of 16)");
+  }
+  return ATTN_OK;
 }
 
 } // namespace
@@ -209,9 +260,15 @@ attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *
       function = m.function;
     }
   }
+  std::vector<TensorMap> maps(l.tensorMaps.size());
+  for (size_t i = 0; i < maps.size(); ++i)
+    if (attn_status s = encodeTensorMap(d, l.tensorMaps[i], maps[i]); s != ATTN_OK)
+      return s;
   std::vector<void *> params(l.params.size());
   for (size_t i = 0; i < params.size(); ++i)
     params[i] = &l.params[i];
+  for (TensorMap &m : maps)
+    params.push_back(&m);
   int r = d.cuLaunchKernel(function, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
                            l.block[2], l.smem, stream, params.data(), nullptr);
   auto where = [&] {

@@ -34,8 +34,17 @@ struct GpuModule {
   void *function = nullptr;
 };
 
+/// A tensor map of the flat-memref+tma ABI: tensor `tensor` (index among
+/// the bundle's tensors) in boxes of `box` (innermost first).
+struct TensorMapInfo {
+  size_t tensor = 0;
+  std::vector<uint32_t> box;
+  int swizzle = 0; // bytes: 0, 32, 64, 128
+};
+
 struct KernelInfo {
   std::string target, format, file, entry, paramAbi;
+  std::vector<TensorMapInfo> tensorMaps;
   Formula grid[3];
   int64_t block[3] = {1, 1, 1};
   int64_t dynamicSmemBytes = 0, registers = -1, spillBytes = -1, scratchBytes = -1;
@@ -75,11 +84,21 @@ struct GpuDevice {
   std::string arch; // "sm_90", "gfx942"
   void *key = nullptr;
 };
+/// A CUtensorMap to encode for one launch (CUDA only).
+struct TensorMapRequest {
+  void *address = nullptr;
+  std::string dtype;            // f16, bf16, f32
+  std::vector<uint64_t> dims;   // innermost first
+  std::vector<uint32_t> box;    // innermost first
+  int swizzle = 0;
+};
 struct GpuLaunch {
   unsigned grid[3];
   unsigned block[3];
   unsigned smem;
   std::vector<uint64_t> params; // one 8-byte word per kernel parameter
+  /// Passed by value after `params`, 128 bytes each.
+  std::vector<TensorMapRequest> tensorMaps;
 };
 
 /// Loads the driver, initializes it and makes a context current; reports

@@ -108,6 +108,67 @@ public:
   }
 };
 
+/// The "tensor_maps" of a flat-memref+tma kernel (required there, refused
+/// elsewhere); b.args must be parsed.
+bool parseTensorMaps(ManifestReader &r, const JsonValue &kv, const std::string &path,
+                     const attn_bundle &b, KernelInfo &k) {
+  const JsonValue *maps = kv.get("tensor_maps");
+  bool tma = k.paramAbi == "flat-memref+tma";
+  if (!maps)
+    return tma ? r.fail(path + ".tensor_maps", "required by the flat-memref+tma ABI") : true;
+  if (!tma)
+    return r.fail(path + ".tensor_maps", "only the flat-memref+tma ABI takes tensor maps");
+  if (maps->kind != JsonValue::Array || maps->items.empty())
+    return r.fail(path + ".tensor_maps", "expected a non-empty array");
+  for (size_t i = 0; i < maps->items.size(); ++i) {
+    const JsonValue &m = maps->items[i];
+    std::string mp = path + ".tensor_maps[" + std::to_string(i) + "]";
+    if (m.kind != JsonValue::Object)
+      return r.fail(mp, "expected an object");
+    std::string arg;
+    int64_t swizzle = 0;
+    if (!r.str(m, mp, "arg", arg, true) || !r.integer(m, mp, "swizzle", swizzle, true))
+      return false;
+    TensorMapInfo info;
+    const ArgInfo *a = nullptr;
+    size_t t = 0;
+    for (const ArgInfo &cand : b.args) {
+      if (cand.scalar)
+        continue;
+      if (cand.name == arg) {
+        a = &cand;
+        break;
+      }
+      ++t;
+    }
+    if (!a)
+      return r.fail(mp + ".arg", "no tensor argument '" + arg + "'");
+    if (a->dtype != "f16" && a->dtype != "bf16" && a->dtype != "f32")
+      return r.fail(mp + ".arg", "tensor maps take f16, bf16 or f32, not " + a->dtype);
+    info.tensor = t;
+    if (swizzle != 0 && swizzle != 32 && swizzle != 64 && swizzle != 128)
+      return r.fail(mp + ".swizzle", "expected 0, 32, 64 or 128");
+    info.swizzle = static_cast<int>(swizzle);
+    const JsonValue *box = r.field(m, mp, "box", true);
+    if (!box)
+      return false;
+    if (box->kind != JsonValue::Array || box->items.size() != a->shape.size() ||
+        box->items.empty() || box->items.size() > 5)
+      return r.fail(mp + ".box", "expected one extent per dimension of '" + arg + "' (1 to 5)");
+    for (const JsonValue &e : box->items) {
+      if (e.kind != JsonValue::Number || !e.isInt || e.integer < 1 || e.integer > 256)
+        return r.fail(mp + ".box", "expected integers in [1, 256]");
+      info.box.push_back(static_cast<uint32_t>(e.integer));
+    }
+    int64_t innerBytes = int64_t(info.box[0]) * (a->dtype == "f32" ? 4 : 2);
+    if (innerBytes % 16 != 0 || (swizzle != 0 && innerBytes > swizzle))
+      return r.fail(mp + ".box", "the inner extent must be a multiple of 16 bytes and within "
+                                 "the swizzle span");
+    k.tensorMaps.push_back(std::move(info));
+  }
+  return true;
+}
+
 bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) {
   JsonValue root;
   std::string err = parseJson(json, root);
@@ -267,9 +328,13 @@ bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) 
         return done(false);
       if (k->dynamicSmemBytes < 0 || k->dynamicSmemBytes > (int64_t(1) << 31))
         return done(r.fail(path + ".dynamic_smem_bytes", "out of range"));
-      if (k->paramAbi != "flat-memref")
-        return done(r.fail(path + ".param_abi", "unsupported parameter ABI \"" + k->paramAbi +
-                                                    "\" (this runtime knows flat-memref)"));
+      if (k->paramAbi != "flat-memref" &&
+          !(k->paramAbi == "flat-memref+tma" && k->isCuda()))
+        return done(r.fail(path + ".param_abi",
+                           "unsupported parameter ABI \"" + k->paramAbi + "\" for " + k->target +
+                               " (this runtime knows flat-memref, and flat-memref+tma on CUDA)"));
+      if (!parseTensorMaps(r, kv, path, b, *k))
+        return done(false);
     }
     b.kernels.push_back(std::move(k));
   }
@@ -403,6 +468,7 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
   // Shapes of the tensors; CPU descriptors or flat GPU parameters.
   std::vector<std::vector<int64_t>> descs;
   GpuLaunch gl;
+  gl.tensorMaps.resize(k->tensorMaps.size());
   size_t t = 0;
   for (const ArgInfo &a : b->args) {
     if (a.scalar)
@@ -447,6 +513,17 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
       // flat-memref: 1-D descriptor (allocated, aligned, offset 0, numel, stride 1).
       const uint64_t words[5] = {uint64_t(ptr), uint64_t(ptr), 0, uint64_t(numel), 1};
       gl.params.insert(gl.params.end(), words, words + 5);
+      // flat-memref+tma: this tensor's maps follow the scalars.
+      for (size_t m = 0; m < k->tensorMaps.size(); ++m) {
+        if (k->tensorMaps[m].tensor != t - 1)
+          continue;
+        TensorMapRequest &req = gl.tensorMaps[m];
+        req.address = p;
+        req.dtype = a.dtype;
+        req.dims.assign(dims.rbegin(), dims.rend());
+        req.box = k->tensorMaps[m].box;
+        req.swizzle = k->tensorMaps[m].swizzle;
+      }
     }
   }
 

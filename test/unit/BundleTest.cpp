@@ -292,3 +292,39 @@ TEST(Bundle, HeaderCompilesAsC99AndCxx) {
     EXPECT_EQ(std::system(cxx.c_str()), 0) << cxx;
   }
 }
+
+TEST(Bundle, TensorMapRules) {
+  auto withMaps = [](std::vector<BundleTensorMap> maps, const char *target = "sm_90a",
+                     const char *abi = "flat-memref+tma") {
+    BundleDesc d = sampleBundle();
+    BundleKernel &k = d.kernels[1];
+    k.target = target, k.file = std::string("gqa.") + target + ".cubin";
+    if (std::string(target).compare(0, 3, "gfx") == 0)
+      k.format = "hsaco", k.file = "gqa.other.hsaco", d.kernels.pop_back();
+    k.paramAbi = abi;
+    k.tensorMaps = std::move(maps);
+    return validateBundle(d);
+  };
+  BundleTensorMap q{"q", {64, 64, 1, 1}, 128}, k{"k", {64, 32, 1, 1}, 128};
+  EXPECT_EQ(withMaps({q, k}), "");
+  EXPECT_NE(manifestJson([&] {
+              BundleDesc d = sampleBundle();
+              d.kernels[1].paramAbi = "flat-memref+tma", d.kernels[1].tensorMaps = {q};
+              return d;
+            }())
+                .find("\"tensor_maps\": [{\"arg\": \"q\", \"box\": [64, 64, 1, 1], \"swizzle\": 128}]"),
+            std::string::npos);
+  auto expectError = [](const std::string &err, const std::string &part) {
+    EXPECT_NE(err.find(part), std::string::npos) << "error was: '" << err << "'";
+  };
+  expectError(withMaps({}), "needs tensor maps");
+  expectError(withMaps({q}, "sm_90a", "flat-memref"), "need the flat-memref+tma ABI");
+  expectError(withMaps({q}, "gfx942"), "for CUDA targets");
+  expectError(withMaps({{"x", {64, 64, 1, 1}, 128}}), "no such tensor argument");
+  expectError(withMaps({{"block_mask", {64, 64, 1, 1}, 128}}), "dtype i8");
+  expectError(withMaps({{"q", {64, 64, 1}, 128}}), "one extent per dimension");
+  expectError(withMaps({{"q", {64, 512, 1, 1}, 128}}), "[1, 256]");
+  expectError(withMaps({{"q", {64, 64, 1, 1}, 48}}), "swizzle must be");
+  expectError(withMaps({{"q", {128, 64, 1, 1}, 128}}), "exceeds the swizzle span");
+  expectError(withMaps({{"q", {4, 64, 1, 1}, 0}}), "multiple of 16 bytes");
+}

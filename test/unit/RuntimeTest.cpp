@@ -565,8 +565,44 @@ static unsigned grid[3], block[3], smem;
 static void *stream;
 static uint64_t params[64];
 static char image[64], function[128];
+/* Tensor maps: what cuTensorMapEncodeTiled was asked for, what was launched. */
+static int nmaps, encodes, encodeResult, mapType[8], mapRank[8], mapSwizzle[8], mapOob[8];
+static void *mapAddress[8];
+static uint64_t mapDims[8][5], mapStrides[8][4];
+static unsigned mapBox[8][5];
+static uint64_t launchedMaps[8][16];
+static int misalignedMaps;
 void fake_config(int major, int minor, int init, int np) {
   ccMajor = major, ccMinor = minor, initResult = init, nparams = np;
+}
+void fake_config_maps(int n, int result) { nmaps = n, encodeResult = result, encodes = 0; }
+int fake_encodes(void) { return encodes; }
+int fake_map_type(int i) { return mapType[i]; }
+int fake_map_rank(int i) { return mapRank[i]; }
+int fake_map_swizzle(int i) { return mapSwizzle[i]; }
+int fake_map_oob(int i) { return mapOob[i]; }
+void *fake_map_address(int i) { return mapAddress[i]; }
+const uint64_t *fake_map_dims(int i) { return mapDims[i]; }
+const uint64_t *fake_map_strides(int i) { return mapStrides[i]; }
+const unsigned *fake_map_box(int i) { return mapBox[i]; }
+const uint64_t *fake_launched_map(int i) { return launchedMaps[i]; }
+int fake_misaligned_maps(void) { return misalignedMaps; }
+int cuTensorMapEncodeTiled(uint64_t *map, int type, unsigned rank, void *addr,
+                           const uint64_t *dims, const uint64_t *strides, const unsigned *box,
+                           const unsigned *elementStrides, int interleave, int swizzle, int l2,
+                           int oob) {
+  unsigned i;
+  int n = encodes++ % 8;
+  (void)elementStrides, (void)interleave, (void)l2;
+  if (encodeResult) return encodeResult;
+  mapType[n] = type, mapRank[n] = (int)rank, mapSwizzle[n] = swizzle, mapOob[n] = oob;
+  mapAddress[n] = addr;
+  for (i = 0; i < rank && i < 5; ++i) mapDims[n][i] = dims[i], mapBox[n][i] = box[i];
+  for (i = 0; i + 1 < rank && i < 4; ++i) mapStrides[n][i] = strides[i];
+  /* A recognizable map: the address, then its index. */
+  memset(map, 0, 128);
+  map[0] = (uint64_t)(uintptr_t)addr, map[1] = 0xA770000u + (unsigned)n;
+  return 0;
 }
 int fake_launches(void) { return launches; }
 int fake_loads(void) { return loads; }
@@ -618,6 +654,10 @@ int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
   grid[0] = gx, grid[1] = gy, grid[2] = gz, block[0] = bx, block[1] = by, block[2] = bz;
   smem = sm, stream = st;
   for (i = 0; i < nparams && i < 64; ++i) params[i] = *(const uint64_t *)p[i];
+  for (i = 0; i < nmaps && i < 8; ++i) {
+    if ((uintptr_t)p[nparams + i] % 64) ++misalignedMaps;
+    memcpy(launchedMaps[i], p[nparams + i], 128);
+  }
   return 0;
 }
 int cuGetErrorString(int r, const char **s) { *s = r == 100 ? "no CUDA-capable device" : "fake error"; return 0; }
@@ -675,7 +715,8 @@ template <typename T> T fakeSym(void *h, const char *name) {
 /// are text naming themselves so the fake driver can report what it loaded.
 std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &kernels,
                         std::vector<std::string> &files, std::vector<std::string> &bytes,
-                        int64_t smem = 0, const char *contentOverride = nullptr) {
+                        int64_t smem = 0, const char *contentOverride = nullptr,
+                        const std::vector<BundleTensorMap> &maps = {}) {
   BundleDesc d;
   d.name = "g";
   d.constants = {{"Hq", 8}, {"blockQ", 128}};
@@ -697,7 +738,8 @@ std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &
     k.gridX = "ceil(Sq/blockQ)", k.gridY = "Hq", k.gridZ = "B";
     k.blockX = 256;
     k.dynamicSmemBytes = smem;
-    k.paramAbi = "flat-memref";
+    k.paramAbi = maps.empty() ? "flat-memref" : "flat-memref+tma";
+    k.tensorMaps = maps;
     files.push_back(k.file);
     bytes.push_back(content);
     d.kernels.push_back(k);
@@ -898,4 +940,127 @@ TEST(Runtime, FakeHipRuntime) {
   EXPECT_NE(std::string(attn_last_error()).find("gfx942 device"), std::string::npos)
       << attn_last_error();
   attn_bundle_free(b);
+}
+
+TEST(Runtime, FakeCudaDriverTensorMaps) {
+  if (!haveCompiler())
+    GTEST_SKIP() << "no C compiler";
+  ScopedTempDir tmp;
+  std::string lib = buildSharedObject(tmp.path, "libfakecudatma.so", kFakeCuda);
+  ASSERT_FALSE(lib.empty());
+  void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  const int kParams = 3 * 5 + 3;
+  fakeSym<void (*)(int, int, int, int)>(h, "fake_config")(9, 0, 0, kParams);
+  fakeSym<void (*)(int, int)>(h, "fake_config_maps")(2, 0);
+  ScopedEnv env("ATTN_CUDA_LIBRARY", lib.c_str());
+  ScopedEnv sync("ATTN_RUNTIME_SYNC", "1");
+
+  // Maps of q (boxes 64 x 128) and k (64 x 32), in that parameter order.
+  std::vector<std::string> files, bytes;
+  std::vector<BundleTensorMap> maps = {{"q", {64, 128, 1, 1}, 128}, {"k", {64, 32, 1, 1}, 128}};
+  std::string json = gpuManifest({{"sm_90a", "cubin"}}, files, bytes, 0, nullptr, maps);
+  EXPECT_NE(json.find("\"param_abi\": \"flat-memref+tma\""), std::string::npos) << json;
+  attn_blob blob{files[0].c_str(), bytes[0].data(), bytes[0].size()};
+  attn_bundle *b = nullptr;
+  ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK) << attn_last_error();
+
+  alignas(16) static char q[16], k[16], o[16];
+  void *tensors[3] = {q, k, o};
+  attn_launch_args a{tensors, 3, 2, 300, 500};
+  ASSERT_EQ(attn_bundle_launch(b, "sm_90a", &a, nullptr), ATTN_OK) << attn_last_error();
+  EXPECT_EQ(fakeSym<int (*)()>(h, "fake_encodes")(), 2);
+  auto dims = fakeSym<const uint64_t *(*)(int)>(h, "fake_map_dims");
+  auto strides = fakeSym<const uint64_t *(*)(int)>(h, "fake_map_strides");
+  auto box = fakeSym<const unsigned *(*)(int)>(h, "fake_map_box");
+  // q [B=2][Hq=8][Sq=300][64] bf16, innermost first; k [2][2][500][64].
+  const uint64_t qDims[4] = {64, 300, 8, 2}, kDims[4] = {64, 500, 2, 2};
+  const uint64_t qStrides[3] = {128, 128 * 300, 128 * 300 * 8};
+  const uint64_t kStrides[3] = {128, 128 * 500, 128 * 500 * 2};
+  const unsigned qBox[4] = {64, 128, 1, 1}, kBox[4] = {64, 32, 1, 1};
+  for (int d = 0; d < 4; ++d) {
+    EXPECT_EQ(dims(0)[d], qDims[d]) << d;
+    EXPECT_EQ(dims(1)[d], kDims[d]) << d;
+    EXPECT_EQ(box(0)[d], qBox[d]) << d;
+    EXPECT_EQ(box(1)[d], kBox[d]) << d;
+  }
+  for (int d = 0; d < 3; ++d) {
+    EXPECT_EQ(strides(0)[d], qStrides[d]) << d;
+    EXPECT_EQ(strides(1)[d], kStrides[d]) << d;
+  }
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(fakeSym<int (*)(int)>(h, "fake_map_type")(i), 9) << "bf16";
+    EXPECT_EQ(fakeSym<int (*)(int)>(h, "fake_map_rank")(i), 4);
+    EXPECT_EQ(fakeSym<int (*)(int)>(h, "fake_map_swizzle")(i), 3) << "128B";
+    EXPECT_EQ(fakeSym<int (*)(int)>(h, "fake_map_oob")(i), 0) << "zero fill";
+  }
+  EXPECT_EQ(fakeSym<void *(*)(int)>(h, "fake_map_address")(0), static_cast<void *>(q));
+  EXPECT_EQ(fakeSym<void *(*)(int)>(h, "fake_map_address")(1), static_cast<void *>(k));
+  // The encoded 128 bytes travel by value after B, Sq, Skv, 64-byte aligned.
+  auto launched = fakeSym<const uint64_t *(*)(int)>(h, "fake_launched_map");
+  EXPECT_EQ(launched(0)[0], reinterpret_cast<uint64_t>(q));
+  EXPECT_EQ(launched(0)[1], 0xA770000u);
+  EXPECT_EQ(launched(1)[0], reinterpret_cast<uint64_t>(k));
+  EXPECT_EQ(launched(1)[1], 0xA770001u);
+  EXPECT_EQ(fakeSym<int (*)()>(h, "fake_misaligned_maps")(), 0);
+  const uint64_t *p = fakeSym<const uint64_t *(*)()>(h, "fake_params")();
+  EXPECT_EQ(p[15], 2u);
+  EXPECT_EQ(p[17], 500u);
+
+  // A map the driver refuses: INVALID with the shape, nothing launched.
+  fakeSym<void (*)(int, int)>(h, "fake_config_maps")(2, 1);
+  int before = fakeSym<int (*)()>(h, "fake_launches")();
+  EXPECT_EQ(attn_bundle_launch(b, "sm_90a", &a, nullptr), ATTN_ERR_INVALID);
+  EXPECT_NE(std::string(attn_last_error()).find("cuTensorMapEncodeTiled(bf16 64x300x8x2"),
+            std::string::npos)
+      << attn_last_error();
+  EXPECT_EQ(fakeSym<int (*)()>(h, "fake_launches")(), before);
+  attn_bundle_free(b);
+
+  // A driver without cuTensorMapEncodeTiled still runs other kernels but
+  // refuses this one with the reason.
+  std::string src = kFakeCuda;
+  const std::string encode = "int cuTensorMapEncodeTiled(";
+  size_t at = src.find(encode);
+  ASSERT_NE(at, std::string::npos);
+  src.replace(at, encode.size(), "int absentTensorMapEncode(");
+  std::string old = buildSharedObject(tmp.path, "libfakecudaold.so", src.c_str());
+  ASSERT_FALSE(old.empty());
+  void *ho = dlopen(old.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(ho, nullptr) << dlerror();
+  fakeSym<void (*)(int, int, int, int)>(ho, "fake_config")(9, 0, 0, kParams);
+  ScopedEnv envOld("ATTN_CUDA_LIBRARY", old.c_str());
+  ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK) << attn_last_error();
+  EXPECT_EQ(attn_bundle_launch(b, "sm_90a", &a, nullptr), ATTN_ERR_LAUNCH);
+  EXPECT_NE(std::string(attn_last_error()).find("lacks cuTensorMapEncodeTiled"),
+            std::string::npos)
+      << attn_last_error();
+  attn_bundle_free(b);
+}
+
+TEST(Runtime, TensorMapManifestRules) {
+  // The runtime refuses tensor maps it could not encode, with the path.
+  std::vector<std::string> files, bytes;
+  std::string good = gpuManifest({{"sm_90a", "cubin"}}, files, bytes, 0, nullptr,
+                                 {{"q", {64, 128, 1, 1}, 128}});
+  auto refused = [&](const std::string &from, const std::string &to, const char *why) {
+    std::string json = good;
+    size_t at = json.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    json.replace(at, from.size(), to);
+    attn_blob blob{files[0].c_str(), bytes[0].data(), bytes[0].size()};
+    attn_bundle *b = nullptr;
+    EXPECT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_ERR_FORMAT) << to;
+    EXPECT_NE(std::string(attn_last_error()).find(why), std::string::npos)
+        << attn_last_error();
+    attn_bundle_free(b);
+  };
+  refused("\"arg\": \"q\"", "\"arg\": \"x\"", "no tensor argument 'x'");
+  refused("\"swizzle\": 128", "\"swizzle\": 96", "expected 0, 32, 64 or 128");
+  refused("[64, 128, 1, 1]", "[64, 128, 1]", "one extent per dimension");
+  refused("[64, 128, 1, 1]", "[128, 128, 1, 1]", "within the swizzle span");
+  refused("[64, 128, 1, 1]", "[64, 512, 1, 1]", "[1, 256]");
+  refused("\"flat-memref+tma\"", "\"flat-memref\"", "only the flat-memref+tma ABI");
+  refused("\"sm_90a\",\n      \"format\": \"cubin\"",
+          "\"gfx942\",\n      \"format\": \"hsaco\"", "unsupported parameter ABI");
 }

@@ -29,6 +29,17 @@ struct BundleArg {
   bool output = false;
 };
 
+/// A CUDA tensor map the runtime encodes at each launch (ABI
+/// "flat-memref+tma"): a tiled view of tensor argument `arg` with its
+/// manifest shape (dense, row-major), read in boxes of `box` elements,
+/// innermost dimension first, with `swizzle` bytes of shared-memory swizzle
+/// (0, 32, 64 or 128). Rows outside the tensor read as zeros.
+struct BundleTensorMap {
+  std::string arg;
+  std::vector<int64_t> box;
+  int64_t swizzle = 0;
+};
+
 struct BundleKernel {
   std::string target; ///< cpu, sm_80, sm_90, gfx90a, gfx942
   std::string format; ///< so, cubin, ptx, hsaco
@@ -50,8 +61,11 @@ struct BundleKernel {
   /// GPU parameter ABI. "flat-memref" (the default for GPU kernels when
   /// empty): every tensor argument is passed as MLIR's 1-D memref descriptor
   /// (allocated ptr, aligned ptr, i64 offset=0, i64 size=numel, i64
-  /// stride=1), followed by the i64 scalars B, Sq, Skv.
+  /// stride=1), followed by the i64 scalars B, Sq, Skv. "flat-memref+tma"
+  /// (CUDA): the same, then one CUtensorMap per `tensorMaps` entry, passed
+  /// by value (128 bytes, 64-byte aligned, like `__grid_constant__`).
   std::string paramAbi;
+  std::vector<BundleTensorMap> tensorMaps;
 };
 
 struct BundleDesc {

@@ -57,11 +57,29 @@ int64_t nvvmStagedSmemBytes(int64_t dqk, int64_t dv, int64_t blockKV,
 /// inputs: sm_90a only (wgmma needs the arch-specific features).
 inline bool nvvmUsesWgmma(const std::string &chip) { return chip == "sm_90a"; }
 
+/// Whether the wgmma kernel loads Q, K and V with TMA: boxes of 64 columns
+/// (128 bytes, the 128-byte swizzle span) need Dqk and the Dv chunk to be
+/// multiples of 64. Other head dims keep cp.async into unswizzled tiles.
+bool nvvmUsesTma(int64_t dqk, int64_t dv, int64_t dtypeBytes);
+
+/// Dynamic shared memory of the TMA kernel, in bytes from a 1024-byte
+/// aligned base (128-byte swizzle atoms are 1024 bytes and must be aligned;
+/// the kernel aligns the base itself, hence `total` has 1024 bytes of
+/// slack): `stages` K tiles [blockKV][dqk] and V tiles [blockKV][Dv chunk],
+/// Q [blockQ][dqk], P [blockQ][blockKV], then one 8-byte mbarrier per stage
+/// and one for Q.
+struct NvvmTmaSmemLayout {
+  int64_t k, v, q, p, barriers, total;
+};
+NvvmTmaSmemLayout nvvmTmaSmemLayout(int64_t dqk, int64_t dv, int64_t blockQ,
+                                    int64_t blockKV, int64_t stages);
+
 /// All dynamic shared memory of an NVIDIA kernel: the K / V stages, and for
-/// the wgmma kernel the Q [blockQ][dqk] and P [blockQ][blockKV] tiles.
+/// the wgmma kernel the Q [blockQ][dqk] and P [blockQ][blockKV] tiles (the
+/// TMA kernel, when `tma` and nvvmUsesTma: nvvmTmaSmemLayout).
 int64_t nvvmKernelSmemBytes(int64_t dqk, int64_t dv, int64_t blockQ,
                             int64_t blockKV, int64_t stages,
-                            int64_t dtypeBytes, bool wgmma);
+                            int64_t dtypeBytes, bool wgmma, bool tma);
 /// Of the stages, the bytes before the V tiles.
 int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
                          int64_t dtypeBytes);

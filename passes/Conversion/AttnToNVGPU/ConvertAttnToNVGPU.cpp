@@ -95,9 +95,28 @@ protected:
                                         int64_t cols) {
     return {stage, row, col};
   }
+  /// Places the K / V stages (kSmem, vSmem) in dynamic shared memory, then
+  /// calls placeExtra after them.
+  virtual void placeBuffers(Value smem);
   /// Dynamic shared memory after the K / V stages (wgmma: Q and P tiles),
   /// laid out by `placeExtra` from byte `offset` of `smem`.
   virtual void placeExtra(Value smem, int64_t offset) {}
+  /// Kernel parameters after the flat-memref ones (TMA: tensor maps).
+  virtual SmallVector<Type> extraArgTypes() { return {}; }
+  virtual void bindExtraArgs(ValueRange args) {}
+  /// The KV pipeline: copies of a live tile into a stage, what an empty
+  /// tile does instead, the end of one tile's copies (cp.async: a commit
+  /// group per tile, live or not), the wait before computing on tile kt,
+  /// and anything to wait for once the first stages are in flight.
+  virtual void issueTileCopy(Value stage, Value bIdx, Value kh, Value vh,
+                             Value kt);
+  virtual void skipTileCopy(Value stage) {}
+  virtual void commitTileCopies() { NVVM::CpAsyncCommitGroupOp::create(b); }
+  virtual void waitForTile(Value kt, Value stage) {
+    NVVM::CpAsyncWaitGroupOp::create(b, stages - 1);
+    publishShared();
+  }
+  virtual void afterPrologue() {}
   /// Whether shared memory written by threads is read through the async
   /// proxy (wgmma), which needs a proxy fence before the barrier.
   virtual bool readsThroughAsyncProxy() const { return false; }
@@ -127,9 +146,6 @@ protected:
   void storeLse(Value m, Value l, Value empty, Value bIdx, Value h,
                 Value row);
 
-  /// Issues the cp.async copies of KV tile `kt` into shared-memory stage
-  /// `stage`: all of K's columns, this CTA's chunk of V's.
-  void issueTileCopy(Value stage, Value bIdx, Value kh, Value vh, Value kt);
   /// Copies rows [j0, j0 + bk) x columns [col0, col0 + cols) of one head of
   /// a flat [B, heads, Skv, dim] tensor into `smem`[stage]; rows past Skv
   /// repeat the last row (their scores are masked).
@@ -248,6 +264,17 @@ MemRefType StagedKernelEmitter::stageType(int64_t cols) {
                                  gpu::AddressSpace::Workgroup));
 }
 
+void StagedKernelEmitter::placeBuffers(Value smem) {
+  int64_t eltBytes = dtypeBytes(spec.dtype);
+  kSmem = memref::ViewOp::create(b, stageType(spec.dqk), smem, idx(0),
+                                 ValueRange{});
+  vSmem = memref::ViewOp::create(
+      b, stageType(dvChunk), smem,
+      idx(nvvmStagedKBytes(spec.dqk, bk, stages, eltBytes)), ValueRange{});
+  placeExtra(smem, nvvmStagedSmemBytes(spec.dqk, spec.dv, bk, stages,
+                                       eltBytes));
+}
+
 void StagedKernelEmitter::publishShared() {
   if (readsThroughAsyncProxy())
     NVVM::FenceProxyOp::create(
@@ -311,6 +338,8 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   using P = arith::CmpIPredicate;
   MLIRContext *ctx = b.getContext();
   SmallVector<Type> args = flatKernelArgTypes();
+  int64_t numFlatArgs = args.size();
+  llvm::append_range(args, extraArgTypes());
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
@@ -330,15 +359,9 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   Value smem = gpu::DynamicSharedMemoryOp::create(
       b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                          MemRefLayoutAttrInterface{}, smemSpace));
-  int64_t eltBytes = dtypeBytes(spec.dtype);
-  kSmem = memref::ViewOp::create(b, stageType(spec.dqk), smem, idx(0),
-                                 ValueRange{});
-  vSmem = memref::ViewOp::create(
-      b, stageType(dvChunk), smem,
-      idx(nvvmStagedKBytes(spec.dqk, bk, stages, eltBytes)), ValueRange{});
-  placeExtra(smem, nvvmStagedSmemBytes(spec.dqk, spec.dv, bk, stages,
-                                       eltBytes));
+  placeBuffers(smem);
   bindFlatKernelArgs(entry);
+  bindExtraArgs(entry->getArguments().drop_front(numFlatArgs));
   buildTables();
 
   int64_t chunks = spec.dv / dvChunk;
@@ -365,19 +388,26 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   // Copies tile kt into `stage` unless it is past the end or empty; one
   // commit group per call either way, so wait_group counts stay aligned.
   auto prefetch = [&](Value kt, Value stage) {
-    scf::IfOp::create(b, cmp(P::slt, kt, numKVTiles),
-                      [&](OpBuilder &, Location) {
-                        Value live = notI(classifyKV(kt).first);
-                        scf::IfOp::create(b, live, [&](OpBuilder &, Location) {
-                          issueTileCopy(stage, bIdx, kh, vh, kt);
-                          scf::YieldOp::create(b);
-                        });
-                        scf::YieldOp::create(b);
-                      });
-    NVVM::CpAsyncCommitGroupOp::create(b);
+    scf::IfOp::create(
+        b, cmp(P::slt, kt, numKVTiles), [&](OpBuilder &, Location) {
+          Value live = notI(classifyKV(kt).first);
+          scf::IfOp::create(
+              b, live,
+              [&](OpBuilder &, Location) {
+                issueTileCopy(stage, bIdx, kh, vh, kt);
+                scf::YieldOp::create(b);
+              },
+              [&](OpBuilder &, Location) {
+                skipTileCopy(stage);
+                scf::YieldOp::create(b);
+              });
+          scf::YieldOp::create(b);
+        });
+    commitTileCopies();
   };
   for (int64_t s = 0; s + 1 < stages; ++s)
     prefetch(idx(s), idx(s));
+  afterPrologue();
   auto loop = scf::ForOp::create(
       b, idx(0), numKVTiles, idx(1), initialState(),
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
@@ -386,8 +416,7 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
         // by its trailing barrier), then wait for this tile's group only.
         Value ahead = add(kt, idx(stages - 1));
         prefetch(ahead, arith::RemUIOp::create(b, ahead, idx(stages)));
-        NVVM::CpAsyncWaitGroupOp::create(b, stages - 1);
-        publishShared();
+        waitForTile(kt, stage);
         Value j0 = mul(kt, idx(bk));
         auto [isEmpty, isFull] = classifyKV(kt);
         // A ragged last tile takes the masked path for its column bound.
@@ -708,7 +737,7 @@ class WgmmaKernelEmitter : public MmaKernelEmitter {
 public:
   using MmaKernelEmitter::MmaKernelEmitter;
 
-private:
+protected:
   MemRefType stageType(int64_t cols) override {
     return MemRefType::get({stages, bk * cols}, elt,
                            MemRefLayoutAttrInterface{}, smemSpace());
@@ -738,8 +767,16 @@ private:
     return add(mul(group, idx(64)), inner);
   }
   /// Matrix descriptor of operand `op` of the tile at element `base` of
-  /// `mem` (no swizzle).
+  /// `mem`.
   Value descriptor(Value mem, Value base, const wgmma::Operand &op);
+  /// The descriptor of `op` for a tile at shared-memory byte address
+  /// `tileAddr` (i64).
+  Value encodeDescriptor(Value tileAddr, const wgmma::Operand &op);
+  /// Descriptors of k16 step kk: this warpgroup's Q rows, K of `stage`, V
+  /// of `stage`.
+  virtual Value descQ(int64_t kk);
+  virtual Value descK(Value stage, int64_t kk);
+  virtual Value descV(Value stage, int64_t kk);
   /// acc += A * B over one k16 step for each descriptor pair.
   SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                            ArrayRef<Value> descB, int64_t n, bool transB);
@@ -774,18 +811,40 @@ void WgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
 
 Value WgmmaKernelEmitter::descriptor(Value mem, Value base,
                                      const wgmma::Operand &op) {
-  Type i64 = b.getI64Type();
   Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, mem);
-  Value addr =
-      add(ptr, mul(add(base, idx(op.start)), idx(dtypeBytes(spec.dtype))));
-  Value a = arith::IndexCastUIOp::create(b, i64, addr);
+  Value addr = add(ptr, mul(base, idx(dtypeBytes(spec.dtype))));
+  return encodeDescriptor(arith::IndexCastUIOp::create(b, b.getI64Type(), addr),
+                          op);
+}
+
+Value WgmmaKernelEmitter::encodeDescriptor(Value tileAddr,
+                                           const wgmma::Operand &op) {
   auto c64 = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, v, 64).getResult();
   };
+  Value a = arith::AddIOp::create(
+      b, tileAddr, c64(op.start * dtypeBytes(spec.dtype)));
   Value start = arith::AndIOp::create(
       b, arith::ShRUIOp::create(b, a, c64(4)), c64(0x3FFF));
-  int64_t fields = ((op.lboBytes >> 4) << 16) | ((op.sboBytes >> 4) << 32);
+  // Base offset (bits 49-51) stays 0: swizzled tiles are 1024-byte aligned.
+  int64_t fields = ((op.lboBytes >> 4) << 16) | ((op.sboBytes >> 4) << 32) |
+                   (static_cast<int64_t>(op.swizzle) << 62);
   return arith::OrIOp::create(b, start, c64(fields));
+}
+
+Value WgmmaKernelEmitter::descQ(int64_t kk) {
+  Value qBase = coreOffset(mul(warpgroup, idx(64)), idx(0), spec.dqk);
+  return descriptor(qSmem, qBase, wgmma::kMajor(0, spec.dqk, kk));
+}
+
+Value WgmmaKernelEmitter::descK(Value stage, int64_t kk) {
+  return descriptor(kSmem, mul(stage, idx(bk * spec.dqk)),
+                    wgmma::kMajor(0, spec.dqk, kk));
+}
+
+Value WgmmaKernelEmitter::descV(Value stage, int64_t kk) {
+  return descriptor(vSmem, mul(stage, idx(bk * dvChunk)),
+                    wgmma::mnMajor(dvChunk, kk));
 }
 
 SmallVector<Value> WgmmaKernelEmitter::wgmma(ArrayRef<Value> acc,
@@ -826,16 +885,13 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   Value wgRow = mul(warpgroup, idx(64));
 
   // S = Q K^T: Q rows of this warpgroup (K-major A), K rows (K-major B).
-  SmallVector<Value> descQ, descK;
-  Value kBase = mul(stage, idx(bk * spec.dqk));
-  Value qBase = coreOffset(wgRow, idx(0), spec.dqk);
+  SmallVector<Value> qDescs, kDescs;
   for (int64_t kk = 0; kk < spec.dqk / 16; ++kk) {
-    wgmma::Operand op = wgmma::kMajor(0, spec.dqk, kk);
-    descQ.push_back(descriptor(qSmem, qBase, op));
-    descK.push_back(descriptor(kSmem, kBase, op));
+    qDescs.push_back(descQ(kk));
+    kDescs.push_back(descK(stage, kk));
   }
   SmallVector<Value> flatS =
-      wgmma(SmallVector<Value>(bk / 2, fc(0)), descQ, descK, bk, false);
+      wgmma(SmallVector<Value>(bk / 2, fc(0)), qDescs, kDescs, bk, false);
   int64_t nBlocks = bk / 8;
   SmallVector<SmallVector<Value>> s(nBlocks);
   for (int64_t nb = 0; nb < nBlocks; ++nb)
@@ -858,15 +914,189 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   publishShared();
 
   // O += P V: P rows of this warpgroup, V MN-major (k16 = two 8-row groups).
-  SmallVector<Value> descP, descV;
-  Value vBase = mul(stage, idx(bk * dvChunk));
+  SmallVector<Value> pDescs, vDescs;
   Value pBase = coreOffset(wgRow, idx(0), bk);
   for (int64_t kk = 0; kk < bk / 16; ++kk) {
-    descP.push_back(descriptor(pSmem, pBase, wgmma::kMajor(0, bk, kk)));
-    descV.push_back(descriptor(vSmem, vBase, wgmma::mnMajor(dvChunk, kk)));
+    pDescs.push_back(descriptor(pSmem, pBase, wgmma::kMajor(0, bk, kk)));
+    vDescs.push_back(descV(stage, kk));
   }
-  st.o = wgmma(st.o, descP, descV, dvChunk, /*transB=*/true);
+  st.o = wgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
   return st.flatten();
+}
+
+//===----------------------------------------------------------------------===//
+// sm_90a with TMA
+//===----------------------------------------------------------------------===//
+
+/// The wgmma kernel with Q, K and V loaded by the Tensor Memory Accelerator
+/// (Dqk and the Dv chunk multiples of 64). The runtime encodes one
+/// CUtensorMap per tensor, a 4-D tiled view [B][heads][seq][dim] with boxes
+/// of 64 columns x (block_q | block_kv) rows and 128-byte swizzle, and
+/// passes it by value (`__grid_constant__`, see
+/// attn-nvvm-tensor-map-params). Rows past the sequence read as zeros. One
+/// thread issues a tile's boxes after arming the stage's mbarrier with
+/// their byte count; every thread waits on the barrier's phase parity, so
+/// no copy work or proxy fence sits on the math warps. An empty tile only
+/// arrives on its barrier, which keeps every stage's phase count equal to
+/// the number of tiles it has held. Q, K and V are read by wgmma through
+/// 128-byte swizzled descriptors (wgmma::kMajorSw128 / mnMajorSw128); P
+/// stays in the unswizzled core-matrix layout the threads write.
+class TmaWgmmaKernelEmitter : public WgmmaKernelEmitter {
+public:
+  using WgmmaKernelEmitter::WgmmaKernelEmitter;
+
+private:
+  SmallVector<Type> extraArgTypes() override {
+    return SmallVector<Type>(3, LLVM::LLVMPointerType::get(b.getContext()));
+  }
+  void bindExtraArgs(ValueRange args) override {
+    qMap = args[0], kMap = args[1], vMap = args[2];
+  }
+  void placeBuffers(Value smem) override;
+  void setupThreads(Value bIdx, Value h, Value i0) override;
+  void afterPrologue() override { waitPhase(idx(stages), idx(0)); }
+  void issueTileCopy(Value stage, Value bIdx, Value kh, Value vh,
+                     Value kt) override;
+  void skipTileCopy(Value stage) override;
+  void commitTileCopies() override {}
+  void waitForTile(Value kt, Value stage) override {
+    waitPhase(stage, arith::RemUIOp::create(
+                         b, arith::DivUIOp::create(b, kt, idx(stages)),
+                         idx(2)));
+  }
+  Value descQ(int64_t kk) override {
+    // This warpgroup's 64 rows start 64 x 128 bytes into every box.
+    Value rows = mul(warpgroup, idx(64 * 128));
+    return encodeDescriptor(i64(add(base, add(idx(layout.q), rows))),
+                            wgmma::kMajorSw128(0, bq, kk));
+  }
+  Value descK(Value stage, int64_t kk) override {
+    return encodeDescriptor(stageAt(layout.k, stage, bk * spec.dqk),
+                            wgmma::kMajorSw128(0, bk, kk));
+  }
+  Value descV(Value stage, int64_t kk) override {
+    return encodeDescriptor(stageAt(layout.v, stage, bk * dvChunk),
+                            wgmma::mnMajorSw128(bk, kk));
+  }
+
+  Value i64(Value index) {
+    return arith::IndexCastUIOp::create(b, b.getI64Type(), index);
+  }
+  Value i32(Value index) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), index);
+  }
+  /// Byte address (i64) of stage `stage` of `elems` elements per stage,
+  /// from byte `offset` of the aligned base.
+  Value stageAt(int64_t offset, Value stage, int64_t elems) {
+    return i64(add(base, add(idx(offset),
+                             mul(stage, idx(elems * dtypeBytes(spec.dtype))))));
+  }
+  Value sharedPtr(Value byteAddr) {
+    return LLVM::IntToPtrOp::create(
+        b, LLVM::LLVMPointerType::get(b.getContext(), 3), i64(byteAddr));
+  }
+  Value barrier(Value index) {
+    return sharedPtr(add(base, add(idx(layout.barriers), mul(index, idx(8)))));
+  }
+  void waitPhase(Value barrierIndex, Value parity) {
+    NVVM::MBarrierTryWaitParityOp::create(
+        b, barrier(barrierIndex), i32(parity),
+        arith::ConstantIntOp::create(b, 10000000, 32));
+  }
+  /// Runs `body` on thread 0 only.
+  void onLeader(function_ref<void()> body) {
+    scf::IfOp::create(b, cmp(arith::CmpIPredicate::eq, tid, idx(0)),
+                      [&](OpBuilder &, Location) {
+                        body();
+                        scf::YieldOp::create(b);
+                      });
+  }
+  /// Arms barrier `bar` for `bytes` bytes (0: just arrives).
+  void expect(Value bar, int64_t bytes) {
+    NVVM::MBarrierArriveExpectTxOp::create(
+        b, Type(), barrier(bar),
+        arith::ConstantIntOp::create(b, bytes, 32), NVVM::MemScopeKindAttr(),
+        BoolAttr(), Value());
+  }
+  /// TMA loads of rows [row0, row0 + rows) x columns [col0, col0 + cols) of
+  /// one head, as boxes of 64 columns at `dst` (byte offset from the base).
+  void loadTile(Value map, Value dst, int64_t rows, int64_t cols, Value col0,
+                Value row0, Value head, Value bIdx, Value bar);
+
+  NvvmTmaSmemLayout layout;
+  Value base; // byte address (index) of the 1024-byte aligned base
+  Value qMap, kMap, vMap;
+};
+
+void TmaWgmmaKernelEmitter::placeBuffers(Value smem) {
+  layout = nvvmTmaSmemLayout(spec.dqk, spec.dv, bq, bk, stages);
+  // The dynamic shared memory base is only 16-byte aligned; swizzle atoms
+  // need 1024 (the layout's total leaves room).
+  Value raw = memref::ExtractAlignedPointerAsIndexOp::create(b, smem);
+  base = mul(arith::CeilDivUIOp::create(b, raw, idx(1024)), idx(1024));
+  Value pad = sub(base, raw);
+  auto view = [&](int64_t offset, int64_t elems) {
+    return memref::ViewOp::create(
+        b,
+        MemRefType::get({1, elems}, elt, MemRefLayoutAttrInterface{},
+                        smemSpace()),
+        smem, add(pad, idx(offset)), ValueRange{});
+  };
+  // P is written by the threads (vector stores) in the core-matrix layout.
+  pSmem = view(layout.p, bq * bk);
+}
+
+void TmaWgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
+  setupLanes(i0);
+  warpgroup = arith::DivUIOp::create(b, tid, idx(128));
+  onLeader([&] {
+    for (int64_t i = 0; i <= stages; ++i)
+      NVVM::MBarrierInitOp::create(b, barrier(idx(i)),
+                                   arith::ConstantIntOp::create(b, 1, 32),
+                                   Value());
+    NVVM::FenceMbarrierInitOp::create(b);
+  });
+  gpu::BarrierOp::create(b);
+  onLeader([&] {
+    expect(idx(stages), bq * spec.dqk * dtypeBytes(spec.dtype));
+    loadTile(qMap, idx(layout.q), bq, spec.dqk, idx(0), i0, h, bIdx,
+             idx(stages));
+  });
+}
+
+void TmaWgmmaKernelEmitter::loadTile(Value map, Value dst, int64_t rows,
+                                     int64_t cols, Value col0, Value row0,
+                                     Value head, Value bIdx, Value bar) {
+  auto cluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  for (int64_t c = 0; c < cols / 64; ++c) {
+    Value box = sharedPtr(add(base, add(dst, idx(c * rows * 128))));
+    // The own CTA's shared::cta window lies inside shared::cluster.
+    Value dstPtr = LLVM::AddrSpaceCastOp::create(b, cluster, box);
+    // Coordinates are innermost first: column, row, head, batch.
+    SmallVector<Value> coords = {i32(add(col0, idx(64 * c))), i32(row0),
+                                 i32(head), i32(bIdx)};
+    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+        b, dstPtr, map, coords, barrier(bar), ValueRange{}, Value(), Value(),
+        NVVM::TMALoadMode::TILE, /*isCTAOnly=*/false,
+        NVVM::CTAGroupKindAttr(), Value());
+  }
+}
+
+void TmaWgmmaKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
+                                          Value vh, Value kt) {
+  int64_t eltBytes = dtypeBytes(spec.dtype);
+  onLeader([&] {
+    expect(stage, bk * (spec.dqk + dvChunk) * eltBytes);
+    Value j0 = mul(kt, idx(bk));
+    loadTile(kMap, add(idx(layout.k), mul(stage, idx(bk * spec.dqk * eltBytes))),
+             bk, spec.dqk, idx(0), j0, kh, bIdx, stage);
+    loadTile(vMap, add(idx(layout.v), mul(stage, idx(bk * dvChunk * eltBytes))),
+             bk, dvChunk, chunkBase, j0, vh, bIdx, stage);
+  });
+}
+
+void TmaWgmmaKernelEmitter::skipTileCopy(Value stage) {
+  onLeader([&] { expect(stage, 0); });
 }
 
 //===----------------------------------------------------------------------===//
@@ -1000,17 +1230,22 @@ struct ConvertAttnToNVGPUPass
   }
 
   template <typename Emitter>
-  static void emitKernel(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
-                         AttentionLowering &in) {
+  static gpu::GPUFuncOp emitKernel(ImplicitLocOpBuilder &b,
+                                   gpu::GPUModuleOp gpuModule,
+                                   AttentionLowering &in) {
     TilingAttr t = in.tiling;
-    Emitter(b, gpuModule, in.spec, in.fn.getSymName(), t.getBlockQ(),
-            t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
-            in.scoreFn)
+    return Emitter(b, gpuModule, in.spec, in.fn.getSymName(), t.getBlockQ(),
+                   t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
+                   in.scoreFn)
         .emit();
   }
 
   bool useWgmma(const AttentionSpec &spec) const {
     return wgmma && spec.dtype != DType::F32;
+  }
+  bool useTma(const AttentionSpec &spec) const {
+    return useWgmma(spec) && tma &&
+           nvvmUsesTma(spec.dqk, spec.dv, dtypeBytes(spec.dtype));
   }
 
   /// The tile shapes each kernel can run.
@@ -1047,7 +1282,7 @@ struct ConvertAttnToNVGPUPass
     }
     int64_t smemBytes = nvvmKernelSmemBytes(
         spec.dqk, spec.dv, tiling.getBlockQ(), tiling.getBlockKv(),
-        tiling.getStages(), dtypeBytes(spec.dtype), useWgmma(spec));
+        tiling.getStages(), dtypeBytes(spec.dtype), useWgmma(spec), tma);
     // The largest NVIDIA target (sm_90); attn-select-schedule holds a
     // tiling to its own target's limit.
     int64_t maxSmemBytes = lookupTarget("sm_90")->sharedMemBytes;
@@ -1077,6 +1312,11 @@ struct ConvertAttnToNVGPUPass
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
     if (spec.dtype == DType::F32)
       emitKernel<SimtKernelEmitter>(b, gpuModule, *in);
+    else if (useTma(spec))
+      // The last three parameters are the Q, K, V tensor maps, passed by
+      // value: attn-nvvm-tensor-map-params marks them after gpu-to-nvvm.
+      emitKernel<TmaWgmmaKernelEmitter>(b, gpuModule, *in)->setAttr(
+          kTensorMapParamsAttr, b.getI64IntegerAttr(3));
     else if (useWgmma(spec))
       emitKernel<WgmmaKernelEmitter>(b, gpuModule, *in);
     else

@@ -1,0 +1,55 @@
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90a --convert-attn-to-nvgpu="wgmma=true tma=true" 2>/dev/null | FileCheck %s
+
+// Head dim 64: Q, K and V come by TMA. The kernel takes the three tensor
+// maps last and says so for attn-mark-tensor-map-params.
+// CHECK-LABEL: gpu.func @tma
+// CHECK-SAME: %{{.+}}: index, %[[QMAP:.+]]: !llvm.ptr, %[[KMAP:.+]]: !llvm.ptr, %[[VMAP:.+]]: !llvm.ptr) kernel
+// CHECK-SAME: attn.tensor_map_params = 3 : i64
+// The dynamic shared memory base is rounded up to 1024 bytes (swizzle atoms).
+// CHECK: %[[RAW:.+]] = memref.extract_aligned_pointer_as_index
+// CHECK: arith.ceildivui %[[RAW]], %c1024
+// One mbarrier per stage (2) and one for Q, initialized by thread 0.
+// CHECK-COUNT-3: nvvm.mbarrier.init
+// CHECK: nvvm.fence.mbarrier.init
+// CHECK: gpu.barrier
+// Q: 128 x 64 bf16 = 16384 bytes, one box of 64 columns.
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c16384_i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[QMAP]], %{{.+}}, box[
+// Prologue: a live tile arms its stage for K + V (2 x 64 x 64 x 2 bytes) and
+// loads both; an empty one only arrives.
+// CHECK: scf.if
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c16384_i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[KMAP]]
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[VMAP]]
+// CHECK: } else {
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c0_i32
+// Q is waited for once, before the KV loop; each tile waits on its stage's
+// phase parity, with no cp.async groups and no barrier before the math.
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: scf.for
+// CHECK-NOT: nvvm.cp.async.wait.group
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK-NOT: gpu.barrier
+// Q and K descriptors: 128-byte swizzle (bit 62), SBO 1024 B, LBO 16 B.
+// CHECK: arith.constant 4611686293305360384 : i64
+// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// V (MN-major): LBO = 64 rows x 128 B between 64-column boxes.
+// CHECK: arith.constant 4611686293338849280 : i64
+// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+func.func @tma(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> tensor<1x8x512x64xbf16> {
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>} : tensor<1x8x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x8x512x64xbf16>
+  return %o : tensor<1x8x512x64xbf16>
+}
+
+// -----
+
+// Head dim 96 is not a whole number of 64-column boxes: cp.async, no maps.
+// CHECK-LABEL: gpu.func @no_tma
+// CHECK-SAME: %{{.+}}: index, %{{.+}}: index) kernel
+// CHECK-NOT: attn.tensor_map_params
+// CHECK: nvgpu.device_async_copy
+// CHECK-NOT: nvvm.cp.async.bulk.tensor
+func.func @no_tma(%q: tensor<1x2x256x96xf16>) -> tensor<1x2x256x96xf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x2x256x96xf16>, tensor<1x2x256x96xf16>, tensor<1x2x256x96xf16> -> tensor<1x2x256x96xf16>
+  return %o : tensor<1x2x256x96xf16>
+}
