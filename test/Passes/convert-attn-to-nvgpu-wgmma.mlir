@@ -25,10 +25,15 @@
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: llvm.call_intrinsic "llvm.exp2"
-// P goes back to shared memory as bf16 pairs, fenced for the async proxy.
+// P goes back to shared memory as bf16 pairs, fenced for the async proxy;
+// a warpgroup reads only its own rows of P, so the barrier is the
+// warpgroup's named barrier (id 1 + warpgroup, 128 threads).
 // CHECK: vector.store {{.+}}, %[[P]][
 // CHECK: nvvm.fence.proxy
-// CHECK-NEXT: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: %[[WGBAR:.+]] = arith.addi %{{.+}}, %c1
+// CHECK: %[[WGID:.+]] = arith.index_cast %[[WGBAR]] : index to i32
+// CHECK: nvvm.barrier id = %[[WGID]] number_of_threads = %{{.+}}
 // O += P V with V MN-major (transposed B).
 // CHECK: memref.extract_aligned_pointer_as_index %[[P]]
 // CHECK: memref.extract_aligned_pointer_as_index %[[V]]

@@ -777,6 +777,11 @@ protected:
   virtual Value descQ(int64_t kk);
   virtual Value descK(Value stage, int64_t kk);
   virtual Value descV(Value stage, int64_t kk);
+  /// Makes this warpgroup's P stores visible to its wgmma: a warpgroup
+  /// only reads its own 64 rows of P, so a named barrier of its 128 threads
+  /// (id 1 + warpgroup; 0 is the CTA barrier) lets the warpgroups drift
+  /// apart inside a tile instead of meeting at a CTA barrier.
+  void publishToWarpgroup();
   /// acc += A * B over one k16 step for each descriptor pair.
   SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                            ArrayRef<Value> descB, int64_t n, bool transB);
@@ -830,6 +835,17 @@ Value WgmmaKernelEmitter::encodeDescriptor(Value tileAddr,
   int64_t fields = ((op.lboBytes >> 4) << 16) | ((op.sboBytes >> 4) << 32) |
                    (static_cast<int64_t>(op.swizzle) << 62);
   return arith::OrIOp::create(b, start, c64(fields));
+}
+
+void WgmmaKernelEmitter::publishToWarpgroup() {
+  NVVM::FenceProxyOp::create(
+      b, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+  auto i32 = [&](Value v) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), v).getResult();
+  };
+  NVVM::BarrierOp::create(b, Type(), i32(add(warpgroup, idx(1))),
+                          i32(idx(128)), NVVM::BarrierReductionAttr(), Value());
 }
 
 Value WgmmaKernelEmitter::descQ(int64_t kk) {
@@ -911,7 +927,7 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
           b, pair, pSmem,
           ValueRange{idx(0), coreOffset(sub(rows[r], rowBase), col, bk)});
     }
-  publishShared();
+  publishToWarpgroup();
 
   // O += P V: P rows of this warpgroup, V MN-major (k16 = two 8-row groups).
   SmallVector<Value> pDescs, vDescs;

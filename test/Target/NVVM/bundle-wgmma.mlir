@@ -2,31 +2,32 @@
 // sm_90a takes the wgmma kernel. Head dim 96 is not a whole number of
 // 64-column TMA boxes, so K / V arrive by cp.async (bundle-tma.mlir has the
 // TMA kernel): the PTX has warpgroup MMAs for both products (S: K-major B,
-// n = block_kv = 32; PV: transposed B, n = 96), proxy fences after the
+// n = block_kv = 64; PV: transposed B, n = 96), proxy fences after the
 // shared-memory writes, and assembles with ptxas -arch=sm_90a without
 // spills. Its dynamic shared memory adds the Q and P tiles to the K/V
-// stages: 2 x 2 x 32 x (96 x 2 + 16) + 128 x (96 + 32) x 2.
+// stages: 2 x 2 x 64 x (96 x 2 + 16) + 128 x (96 + 64) x 2.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: attention-opt %s --attn-compile="target=sm_90a" --emit-dir=%t | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --input-file=%t/gqa_wg.json
 // RUN: FileCheck %s --check-prefix=PTX --input-file=%t/gqa_wg.sm_90a.ptx
 
-// REPORT: attn-compile: @gqa_wg sm_90a cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=59393
+// REPORT: attn-compile: @gqa_wg sm_90a cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=94209
 // CHECK: "target": "sm_90a",
 // CHECK: "target": "sm_90a",
 // CHECK-NEXT: "format": "cubin",
 // CHECK: "param_abi": "flat-memref",
 // CHECK: "block": [256, 1, 1],
-// CHECK-NEXT: "dynamic_smem_bytes": 59392,
+// CHECK-NEXT: "dynamic_smem_bytes": 94208,
 // CHECK: "spill_bytes": 0,
 // PTX: .target sm_90a
 // PTX: cp.async.cg.shared.global
 // PTX: fence.proxy.async.shared::cta;
 // PTX: wgmma.fence.sync.aligned;
-// PTX: wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 {{.+}}, p, 1, 1, 0, 0;
+// PTX: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, p, 1, 1, 0, 0;
 // PTX: wgmma.commit_group.sync.aligned;
 // PTX: wgmma.wait_group.sync.aligned 0;
 // PTX: fence.proxy.async.shared::cta;
+// PTX: bar.sync {{.+}}, 128;
 // PTX: wgmma.mma_async.sync.aligned.m64n96k16.f32.bf16.bf16 {{.+}}, p, 1, 1, 0, 1;
 
 func.func @gqa_wg(%q: tensor<1x8x512x96xbf16>, %k: tensor<1x2x512x96xbf16>) -> (tensor<1x8x512x96xbf16>, tensor<1x8x512xf32>) {
