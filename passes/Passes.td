@@ -83,7 +83,10 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     (`cp.async.bulk.tensor`, mbarrier per stage) into 128-byte swizzled
     tiles, and the kernel takes three more parameters after Sq / Skv: the
     CUtensorMap of Q, K and V (ABI "flat-memref+tma"; the kernel carries
-    `attn.tensor_map_params = 3`).
+    `attn.tensor_map_params = 3`). `warp-specialize` moves the loads to a
+    producer warpgroup (FlashAttention-3): the math warpgroups wait on a
+    "full" mbarrier per stage and release it on an "empty" one, with no CTA
+    barrier in the KV loop.
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
@@ -91,7 +94,11 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     Option<"tma", "tma", "bool", /*default=*/"false",
            "With wgmma, load Q/K/V by TMA (128-byte swizzle) when Dqk and "
            "the Dv chunk are multiples of 64; the kernel then takes three "
-           "CUtensorMap parameters (ABI flat-memref+tma)">
+           "CUtensorMap parameters (ABI flat-memref+tma)">,
+    Option<"warpSpecialize", "warp-specialize", "bool", /*default=*/"false",
+           "With tma, add a producer warpgroup that issues the TMA loads "
+           "(full / empty mbarriers per stage, setmaxnreg); the block has "
+           "32 x warps + 128 threads">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

@@ -52,6 +52,7 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   ConvertAttnToNVGPUOptions lowering;
   lowering.wgmma = nvvmUsesWgmma(options.chip);
   lowering.tma = lowering.wgmma;
+  lowering.warpSpecialize = lowering.tma;
   pm.addPass(createConvertAttnToNVGPU(lowering));
   // Device lowering, the order of shared/GPU-NOTES.md section 2:
   // --convert-nvgpu-to-nvvm --convert-vector-to-scf --expand-strided-metadata

@@ -252,6 +252,8 @@ compileNvvm(ModuleOp module, const std::string &target,
   k.blockX = 32 * warps;
   k.paramAbi = "flat-memref";
   if (nvvmUsesWgmma(target) && nvvmUsesTma(dqk, dv, eltBytes)) {
+    // The pipeline's TMA kernel is warp-specialized (a producer warpgroup).
+    k.blockX = nvvmBlockThreads(warps, /*warpSpecialized=*/true);
     // The Q, K, V tensor maps of the TMA kernel, in its parameter order.
     k.paramAbi = "flat-memref+tma";
     for (auto [arg, rows] : {std::pair<const char *, int64_t>{"q", blockQ},

@@ -125,7 +125,7 @@ NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
   l.q = l.v + stages * blockKV * chunk * eltBytes;
   l.p = l.q + blockQ * dqk * eltBytes;
   l.barriers = l.p + blockQ * blockKV * eltBytes;
-  l.total = l.barriers + (stages + 1) * 8 + 1024;
+  l.total = l.barriers + (2 * stages + 1) * 8 + 1024;
   return l;
 }
 

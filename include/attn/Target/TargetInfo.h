@@ -62,12 +62,18 @@ inline bool nvvmUsesWgmma(const std::string &chip) { return chip == "sm_90a"; }
 /// multiples of 64. Other head dims keep cp.async into unswizzled tiles.
 bool nvvmUsesTma(int64_t dqk, int64_t dv, int64_t dtypeBytes);
 
+/// Threads per CTA of the NVIDIA kernels: the math warps, plus a producer
+/// warpgroup for the warp-specialized TMA kernel.
+inline int64_t nvvmBlockThreads(int64_t warps, bool warpSpecialized) {
+  return 32 * warps + (warpSpecialized ? 128 : 0);
+}
+
 /// Dynamic shared memory of the TMA kernel, in bytes from a 1024-byte
 /// aligned base (128-byte swizzle atoms are 1024 bytes and must be aligned;
 /// the kernel aligns the base itself, hence `total` has 1024 bytes of
 /// slack): `stages` K tiles [blockKV][dqk] and V tiles [blockKV][Dv chunk],
-/// Q [blockQ][dqk], P [blockQ][blockKV], then one 8-byte mbarrier per stage
-/// and one for Q.
+/// Q [blockQ][dqk], P [blockQ][blockKV], then 8-byte mbarriers: "full" per
+/// stage, Q, and "empty" per stage (the warp-specialized kernel).
 struct NvvmTmaSmemLayout {
   int64_t k, v, q, p, barriers, total;
 };

@@ -117,6 +117,18 @@ protected:
     publishShared();
   }
   virtual void afterPrologue() {}
+  /// Threads per CTA and the register cap ptxas gets (.maxnreg).
+  virtual int64_t blockThreads() const { return 32 * warps; }
+  virtual int64_t maxRegisters() const { return 255; }
+  /// The KV loop and the epilogue, after the CTA's coordinates are known:
+  /// batch bIdx, query head h (K head kh, V head vh), query tile qt with
+  /// rows [i0, i1].
+  virtual void emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
+                            Value qt, Value i0, Value i1);
+  /// Whether KV tile kt is empty / full for this CTA (CTA-uniform). A
+  /// ragged last tile counts as partial for its column bound.
+  std::pair<Value, Value> classifyKV(Value kt, Value bIdx, Value h, Value i0,
+                                     Value i1, Value qt);
   /// Whether shared memory written by threads is read through the async
   /// proxy (wgmma), which needs a proxy fence before the barrier.
   virtual bool readsThroughAsyncProxy() const { return false; }
@@ -335,7 +347,6 @@ void StagedKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
 }
 
 gpu::GPUFuncOp StagedKernelEmitter::emit() {
-  using P = arith::CmpIPredicate;
   MLIRContext *ctx = b.getContext();
   SmallVector<Type> args = flatKernelArgTypes();
   int64_t numFlatArgs = args.size();
@@ -344,10 +355,11 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(32 * warps), 1, 1}));
+      {static_cast<int32_t>(blockThreads()), 1, 1}));
   // One CTA per SM holds all the row state: let ptxas use the whole register
   // file per thread rather than trade registers (and spills) for occupancy.
-  fn->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(255));
+  fn->setAttr("nvvm.maxnreg",
+              b.getI32IntegerAttr(static_cast<int32_t>(maxRegisters())));
   Block *entry = &fn.getBody().front();
   b.setInsertionPointToStart(entry);
   // K and V stages live in dynamic shared memory (the bundle records its
@@ -376,21 +388,34 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
   Value i0 = mul(qt, idx(bq));
   Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
+  emitMainLoop(bIdx, h, kh, vh, qt, i0, i1);
+  gpu::ReturnOp::create(b);
+  return fn;
+}
+
+std::pair<Value, Value> StagedKernelEmitter::classifyKV(Value kt, Value bIdx,
+                                                        Value h, Value i0,
+                                                        Value i1, Value qt) {
+  using P = arith::CmpIPredicate;
+  Value j0 = mul(kt, idx(bk));
+  Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
+  auto [isEmpty, isFull] = classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
+  return {isEmpty, andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv))};
+}
+
+void StagedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
+                                       Value qt, Value i0, Value i1) {
+  using P = arith::CmpIPredicate;
   setupThreads(bIdx, h, i0);
 
   // Tile classes are CTA-uniform, so every thread takes the same branches
   // around the copies and barriers.
-  auto classifyKV = [&](Value kt) {
-    Value j0 = mul(kt, idx(bk));
-    Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
-    return classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
-  };
   // Copies tile kt into `stage` unless it is past the end or empty; one
   // commit group per call either way, so wait_group counts stay aligned.
   auto prefetch = [&](Value kt, Value stage) {
     scf::IfOp::create(
         b, cmp(P::slt, kt, numKVTiles), [&](OpBuilder &, Location) {
-          Value live = notI(classifyKV(kt).first);
+          Value live = notI(classifyKV(kt, bIdx, h, i0, i1, qt).first);
           scf::IfOp::create(
               b, live,
               [&](OpBuilder &, Location) {
@@ -417,10 +442,7 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
         Value ahead = add(kt, idx(stages - 1));
         prefetch(ahead, arith::RemUIOp::create(b, ahead, idx(stages)));
         waitForTile(kt, stage);
-        Value j0 = mul(kt, idx(bk));
-        auto [isEmpty, isFull] = classifyKV(kt);
-        // A ragged last tile takes the masked path for its column bound.
-        isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
+        auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
         ValueRange next =
             dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
               return emitTile(iter, bIdx, h, stage, kt, partial);
@@ -429,8 +451,6 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
         scf::YieldOp::create(b, next);
       });
   epilogue(loop.getResults(), bIdx, h);
-  gpu::ReturnOp::create(b);
-  return fn;
 }
 
 //===----------------------------------------------------------------------===//
@@ -949,7 +969,7 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
 /// CUtensorMap per tensor, a 4-D tiled view [B][heads][seq][dim] with boxes
 /// of 64 columns x (block_q | block_kv) rows and 128-byte swizzle, and
 /// passes it by value (`__grid_constant__`, see
-/// attn-nvvm-tensor-map-params). Rows past the sequence read as zeros. One
+/// attn-mark-tensor-map-params). Rows past the sequence read as zeros. One
 /// thread issues a tile's boxes after arming the stage's mbarrier with
 /// their byte count; every thread waits on the barrier's phase parity, so
 /// no copy work or proxy fence sits on the math warps. An empty tile only
@@ -961,7 +981,7 @@ class TmaWgmmaKernelEmitter : public WgmmaKernelEmitter {
 public:
   using WgmmaKernelEmitter::WgmmaKernelEmitter;
 
-private:
+protected:
   SmallVector<Type> extraArgTypes() override {
     return SmallVector<Type>(3, LLVM::LLVMPointerType::get(b.getContext()));
   }
@@ -970,7 +990,7 @@ private:
   }
   void placeBuffers(Value smem) override;
   void setupThreads(Value bIdx, Value h, Value i0) override;
-  void afterPrologue() override { waitPhase(idx(stages), idx(0)); }
+  void afterPrologue() override { waitPhase(qBarrier(), idx(0)); }
   void issueTileCopy(Value stage, Value bIdx, Value kh, Value vh,
                      Value kt) override;
   void skipTileCopy(Value stage) override;
@@ -1038,6 +1058,14 @@ private:
   /// one head, as boxes of 64 columns at `dst` (byte offset from the base).
   void loadTile(Value map, Value dst, int64_t rows, int64_t cols, Value col0,
                 Value row0, Value head, Value bIdx, Value bar);
+  /// Arms the Q barrier and loads the CTA's Q tile (one thread).
+  void loadQ(Value bIdx, Value h, Value i0);
+  /// Arms stage `stage`'s barrier and loads KV tile kt into it (one thread).
+  void loadKV(Value stage, Value bIdx, Value kh, Value vh, Value kt);
+  /// Initializes `count` mbarriers from index `first` for `arrivals` each.
+  void initBarriers(int64_t first, int64_t count, int64_t arrivals);
+  /// The Q barrier's index: after the stages' full barriers.
+  Value qBarrier() { return idx(stages); }
 
   NvvmTmaSmemLayout layout;
   Value base; // byte address (index) of the 1024-byte aligned base
@@ -1066,18 +1094,25 @@ void TmaWgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
   setupLanes(i0);
   warpgroup = arith::DivUIOp::create(b, tid, idx(128));
   onLeader([&] {
-    for (int64_t i = 0; i <= stages; ++i)
-      NVVM::MBarrierInitOp::create(b, barrier(idx(i)),
-                                   arith::ConstantIntOp::create(b, 1, 32),
-                                   Value());
+    initBarriers(0, stages + 1, 1);
     NVVM::FenceMbarrierInitOp::create(b);
   });
   gpu::BarrierOp::create(b);
-  onLeader([&] {
-    expect(idx(stages), bq * spec.dqk * dtypeBytes(spec.dtype));
-    loadTile(qMap, idx(layout.q), bq, spec.dqk, idx(0), i0, h, bIdx,
-             idx(stages));
-  });
+  onLeader([&] { loadQ(bIdx, h, i0); });
+}
+
+void TmaWgmmaKernelEmitter::initBarriers(int64_t first, int64_t count,
+                                         int64_t arrivals) {
+  for (int64_t i = first; i < first + count; ++i)
+    NVVM::MBarrierInitOp::create(b, barrier(idx(i)),
+                                 arith::ConstantIntOp::create(b, arrivals, 32),
+                                 Value());
+}
+
+void TmaWgmmaKernelEmitter::loadQ(Value bIdx, Value h, Value i0) {
+  expect(qBarrier(), bq * spec.dqk * dtypeBytes(spec.dtype));
+  loadTile(qMap, idx(layout.q), bq, spec.dqk, idx(0), i0, h, bIdx,
+           qBarrier());
 }
 
 void TmaWgmmaKernelEmitter::loadTile(Value map, Value dst, int64_t rows,
@@ -1100,19 +1135,132 @@ void TmaWgmmaKernelEmitter::loadTile(Value map, Value dst, int64_t rows,
 
 void TmaWgmmaKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
                                           Value vh, Value kt) {
+  onLeader([&] { loadKV(stage, bIdx, kh, vh, kt); });
+}
+
+void TmaWgmmaKernelEmitter::loadKV(Value stage, Value bIdx, Value kh, Value vh,
+                                   Value kt) {
   int64_t eltBytes = dtypeBytes(spec.dtype);
-  onLeader([&] {
-    expect(stage, bk * (spec.dqk + dvChunk) * eltBytes);
-    Value j0 = mul(kt, idx(bk));
-    loadTile(kMap, add(idx(layout.k), mul(stage, idx(bk * spec.dqk * eltBytes))),
-             bk, spec.dqk, idx(0), j0, kh, bIdx, stage);
-    loadTile(vMap, add(idx(layout.v), mul(stage, idx(bk * dvChunk * eltBytes))),
-             bk, dvChunk, chunkBase, j0, vh, bIdx, stage);
-  });
+  expect(stage, bk * (spec.dqk + dvChunk) * eltBytes);
+  Value j0 = mul(kt, idx(bk));
+  loadTile(kMap, add(idx(layout.k), mul(stage, idx(bk * spec.dqk * eltBytes))),
+           bk, spec.dqk, idx(0), j0, kh, bIdx, stage);
+  loadTile(vMap, add(idx(layout.v), mul(stage, idx(bk * dvChunk * eltBytes))),
+           bk, dvChunk, chunkBase, j0, vh, bIdx, stage);
 }
 
 void TmaWgmmaKernelEmitter::skipTileCopy(Value stage) {
   onLeader([&] { expect(stage, 0); });
+}
+
+//===----------------------------------------------------------------------===//
+// sm_90a with TMA, warp-specialized
+//===----------------------------------------------------------------------===//
+
+/// The TMA kernel with a producer warpgroup, as in FlashAttention-3: the
+/// math warpgroups never copy and never meet at a CTA barrier. Warpgroup
+/// `warps / 4` (the last) issues Q and then every KV tile from one thread:
+/// it waits until a stage is released (its "empty" mbarrier, one arrival
+/// per math thread), arms the stage's "full" mbarrier with the tile's bytes
+/// (0 for an empty tile) and issues the TMA loads. The math warpgroups wait
+/// on "full", compute, and arrive on "empty". Phases: the n-th use of a
+/// stage (n = tile / stages) waits on "full" with parity n mod 2 and the
+/// producer on "empty" with parity (n mod 2) ^ 1, which a fresh barrier
+/// passes at once (the buffers start empty). The CTA launches 128 more
+/// threads under .maxnreg 168 (3 x 128 x 168 fits the register file); the
+/// producer gives registers back (setmaxnreg.dec 24) and the math warps take
+/// them (setmaxnreg.inc 240).
+class WarpSpecializedKernelEmitter : public TmaWgmmaKernelEmitter {
+public:
+  using TmaWgmmaKernelEmitter::TmaWgmmaKernelEmitter;
+
+private:
+  int64_t blockThreads() const override {
+    return nvvmBlockThreads(warps, /*warpSpecialized=*/true);
+  }
+  int64_t maxRegisters() const override { return kLaunchRegisters; }
+  void emitMainLoop(Value bIdx, Value h, Value kh, Value vh, Value qt,
+                    Value i0, Value i1) override;
+  /// "empty" barrier of `stage`: after the full barriers and Q's.
+  Value emptyBarrier(Value stage) { return add(stage, idx(stages + 1)); }
+  Value parityOf(Value kt) {
+    return arith::RemUIOp::create(
+        b, arith::DivUIOp::create(b, kt, idx(stages)), idx(2));
+  }
+
+  static constexpr int64_t kLaunchRegisters = 168, kProducerRegisters = 24,
+                           kConsumerRegisters = 240;
+};
+
+void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
+                                                Value vh, Value qt, Value i0,
+                                                Value i1) {
+  using P = arith::CmpIPredicate;
+  int64_t mathThreads = 32 * warps;
+  onLeader([&] {
+    initBarriers(0, stages + 1, 1);
+    initBarriers(stages + 1, stages, mathThreads);
+    NVVM::FenceMbarrierInitOp::create(b);
+  });
+  gpu::BarrierOp::create(b);
+  Value isProducer = cmp(P::uge, tid, idx(mathThreads));
+  scf::IfOp::create(
+      b, isProducer,
+      [&](OpBuilder &, Location) {
+        NVVM::SetMaxRegisterOp::create(b, kProducerRegisters,
+                                       NVVM::SetMaxRegisterAction::decrease);
+        Value issuer = cmp(P::eq, tid, idx(mathThreads));
+        scf::IfOp::create(b, issuer, [&](OpBuilder &, Location) {
+          loadQ(bIdx, h, i0);
+          scf::ForOp::create(
+              b, idx(0), numKVTiles, idx(1), ValueRange{},
+              [&](OpBuilder &, Location, Value kt, ValueRange) {
+                Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+                waitPhase(emptyBarrier(stage),
+                          arith::XOrIOp::create(b, parityOf(kt), idx(1)));
+                Value live =
+                    notI(classifyKV(kt, bIdx, h, i0, i1, qt).first);
+                scf::IfOp::create(
+                    b, live,
+                    [&](OpBuilder &, Location) {
+                      loadKV(stage, bIdx, kh, vh, kt);
+                      scf::YieldOp::create(b);
+                    },
+                    [&](OpBuilder &, Location) {
+                      expect(stage, 0);
+                      scf::YieldOp::create(b);
+                    });
+                scf::YieldOp::create(b);
+              });
+          scf::YieldOp::create(b);
+        });
+        scf::YieldOp::create(b);
+      },
+      [&](OpBuilder &, Location) {
+        NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
+                                       NVVM::SetMaxRegisterAction::increase);
+        setupLanes(i0);
+        warpgroup = arith::DivUIOp::create(b, tid, idx(128));
+        waitPhase(qBarrier(), idx(0));
+        auto loop = scf::ForOp::create(
+            b, idx(0), numKVTiles, idx(1), initialState(),
+            [&](OpBuilder &, Location, Value kt, ValueRange iter) {
+              Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+              waitPhase(stage, parityOf(kt));
+              auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
+              ValueRange next =
+                  dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
+                    return emitTile(iter, bIdx, h, stage, kt, partial);
+                  });
+              // emitTile waited for its wgmma groups: the stage is free.
+              NVVM::MBarrierArriveOp::create(b, Type(),
+                                             barrier(emptyBarrier(stage)),
+                                             Value());
+              scf::YieldOp::create(b, next);
+            });
+        epilogue(loop.getResults(), bIdx, h);
+        scf::YieldOp::create(b);
+      });
 }
 
 //===----------------------------------------------------------------------===//
@@ -1330,9 +1478,11 @@ struct ConvertAttnToNVGPUPass
       emitKernel<SimtKernelEmitter>(b, gpuModule, *in);
     else if (useTma(spec))
       // The last three parameters are the Q, K, V tensor maps, passed by
-      // value: attn-nvvm-tensor-map-params marks them after gpu-to-nvvm.
-      emitKernel<TmaWgmmaKernelEmitter>(b, gpuModule, *in)->setAttr(
-          kTensorMapParamsAttr, b.getI64IntegerAttr(3));
+      // value: attn-mark-tensor-map-params marks them after gpu-to-nvvm.
+      (warpSpecialize
+           ? emitKernel<WarpSpecializedKernelEmitter>(b, gpuModule, *in)
+           : emitKernel<TmaWgmmaKernelEmitter>(b, gpuModule, *in))
+          ->setAttr(kTensorMapParamsAttr, b.getI64IntegerAttr(3));
     else if (useWgmma(spec))
       emitKernel<WgmmaKernelEmitter>(b, gpuModule, *in);
     else

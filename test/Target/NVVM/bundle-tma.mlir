@@ -1,12 +1,15 @@
 // REQUIRES: ptxas
-// sm_90a with head dim 64: Q, K, V by TMA into 128-byte swizzled tiles.
-// The manifest declares the flat-memref+tma ABI with the three tensor maps
-// the runtime encodes (boxes of 64 columns x block rows), the PTX takes
-// them as 128-byte by-value parameters (`__grid_constant__`) and feeds them
-// to cp.async.bulk.tensor straight from parameter space; ptxas assembles it
+// sm_90a with head dim 64: Q, K, V by TMA into 128-byte swizzled tiles,
+// issued by a producer warpgroup (block 256 + 128 threads, .maxnreg 168,
+// setmaxnreg moving registers to the math warpgroups). The manifest
+// declares the flat-memref+tma ABI with the three tensor maps the runtime
+// encodes (boxes of 64 columns x block rows), the PTX takes them as
+// 128-byte by-value parameters (`__grid_constant__`) and feeds them to
+// cp.async.bulk.tensor straight from parameter space; ptxas assembles it
 // for sm_90a without spills. Dynamic shared memory: K/V stages
-// 2 x 64 x (64 + 64) x 2, Q 128 x 64 x 2, P 128 x 64 x 2, 3 mbarriers,
-// 1024 bytes to align the base: 32768 + 16384 + 16384 + 24 + 1024.
+// 2 x 64 x (64 + 64) x 2, Q 128 x 64 x 2, P 128 x 64 x 2, 5 mbarriers
+// (full x 2, Q, empty x 2), 1024 bytes to align the base:
+// 32768 + 16384 + 16384 + 40 + 1024.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: attention-opt %s --attn-compile="target=sm_90a" --emit-dir=%t 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --input-file=%t/gqa_tma.json
@@ -16,22 +19,37 @@
 // REPORT: attn-compile: @gqa_tma sm_90a cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0
 // CHECK: "format": "cubin",
 // CHECK: "param_abi": "flat-memref+tma",
-// CHECK: "dynamic_smem_bytes": 66584,
+// CHECK: "block": [384, 1, 1],
+// CHECK-NEXT: "dynamic_smem_bytes": 66600,
 // CHECK: "spill_bytes": 0,
 // CHECK: "tensor_maps": [{"arg": "q", "box": [64, 128, 1, 1], "swizzle": 128}, {"arg": "k", "box": [64, 64, 1, 1], "swizzle": 128}, {"arg": "v", "box": [64, 64, 1, 1], "swizzle": 128}]
 // PTX: .target sm_90a
 // PTX: .param .align 64 .b8 gqa_tma_param_{{[0-9]+}}[128],
 // PTX-NEXT: .param .align 64 .b8 gqa_tma_param_{{[0-9]+}}[128],
 // PTX-NEXT: .param .align 64 .b8 gqa_tma_param_{{[0-9]+}}[128]
+// PTX: .maxnreg 168
 // PTX: cvta.param.u64
 // PTX: mbarrier.init.shared.b64
 // PTX: fence.mbarrier_init.release.cluster;
+// PTX: bar.sync 0;
+// Producer: registers back; Q, then per KV tile: wait for an empty stage,
+// arm it, load K and V (ptxas lays the blocks out in its own order).
+// PTX: setmaxnreg.dec.sync.aligned.u32 24;
 // PTX: mbarrier.arrive.expect_tx.shared.b64
 // PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// PTX: mbarrier.arrive.expect_tx.shared.b64
+// PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX: mbarrier.try_wait.parity.shared.b64
+// Math warpgroups: more registers, wait for a full stage, release it.
+// PTX: setmaxnreg.inc.sync.aligned.u32 240;
+// PTX: mbarrier.try_wait.parity.shared.b64
+// PTX-NOT: bar.sync 0;
 // PTX-NOT: cp.async.cg
 // PTX: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, p, 1, 1, 0, 0;
+// PTX: bar.sync {{.+}}, 128;
 // PTX: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, p, 1, 1, 0, 1;
+// PTX: mbarrier.arrive.shared.b64
 // HEADER: TMA: q in boxes of 64 x 128, 128-byte swizzle
 
 func.func @gqa_tma(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> (tensor<1x8x512x64xbf16>, tensor<1x8x512xf32>) {
