@@ -293,6 +293,30 @@ def time_cuda(fn, reps=20):
     return start.elapsed_time(end) / reps * 1e-3
 
 
+def time_variant(rt, manifest_path, row, label):
+    """Times the sm_90a kernel of a variant bundle (same spec as `row`)."""
+    import torch
+    man = json.load(open(manifest_path))
+    s = parse_spec(man["spec"])
+    B, Hq, Sq, Skv, D = s["batch"], s["hq"], s["sq"], s["skv"], s["dqk"]
+    q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(B, s["hk"], Skv, D, device="cuda", dtype=torch.bfloat16)
+    v = torch.randn(B, s["hv"], Skv, s["dv"], device="cuda", dtype=torch.bfloat16)
+    o = torch.empty(B, Hq, Sq, s["dv"], device="cuda", dtype=torch.bfloat16)
+    ptrs = [q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr()]
+    bundle = rt.load(manifest_path)
+    stream = torch.cuda.current_stream().cuda_stream
+    name = "attention-opt:sm_90a/" + label
+    try:
+        t = time_cuda(lambda: rt.launch(bundle, "sm_90a", ptrs, B, Sq, Skv, stream))
+    except Exception as e:
+        row.setdefault("errors", {})[name] = str(e)[:200]
+        return
+    row["seconds"][name] = t
+    flops = 4.0 * B * Hq * Sq * Skv * D * (0.5 if s["causal"] is not None else 1.0)
+    row["tflops"][name] = flops / t / 1e12
+
+
 def bench_one(rt, manifest_path, results):
     """Our kernel vs SDPA (flash, cuDNN) vs FlexAttention on one bf16 spec."""
     import torch
@@ -319,6 +343,7 @@ def bench_one(rt, manifest_path, results):
                 lambda: rt.launch(bundle, target, ptrs, B, Sq, Skv, stream))
         except Exception as e:  # e.g. an sm_80-only bundle on this device
             row.setdefault("errors", {})[target] = str(e)[:200]
+    # The variants (timed later) are extra columns; the ratio is the default's.
     ours = [t for n, t in row["seconds"].items() if n.startswith("attention-opt:")]
     row["seconds"]["attention-opt"] = min(ours) if ours else None
     for name, backend in [("sdpa-flash", SDPBackend.FLASH_ATTENTION),
@@ -368,18 +393,26 @@ def main():
     cuda = "cpu" not in targets
     dev = Device(cuda)
     checks = []
-    for i, m in enumerate(sorted(glob.glob(os.path.join(args.bundles, "check", "*.json")))):
-        have = {k["target"] for k in json.load(open(m))["kernels"]}
-        for target in targets:
-            if target != "auto" and target not in have:
-                continue
-            try:
-                r = check_bundle(rt, dev, m, target, seed=i + 1)[0]
-            except Exception as e:
-                r = {"bundle": os.path.basename(m), "target": target,
-                     "pass": False, "error": str(e)}
-            checks.append(r)
-            print(("PASS " if r["pass"] else "FAIL ") + json.dumps(r))
+    # The default bundles, then each sm_90a variant (gpu_check.sh --prepare).
+    variants = sorted(os.path.basename(d) for d in
+                      glob.glob(os.path.join(args.bundles, "variants", "*")))
+    sets = [("", args.bundles)] + [
+        (v, os.path.join(args.bundles, "variants", v)) for v in variants]
+    for label, folder in sets:
+        for i, m in enumerate(sorted(glob.glob(os.path.join(folder, "check", "*.json")))):
+            have = {k["target"] for k in json.load(open(m))["kernels"]}
+            for target in targets:
+                if target != "auto" and target not in have:
+                    continue
+                try:
+                    r = check_bundle(rt, dev, m, target, seed=i + 1)[0]
+                except Exception as e:
+                    r = {"bundle": os.path.basename(m), "target": target,
+                         "pass": False, "error": str(e)}
+                if label:
+                    r["variant"] = label
+                checks.append(r)
+                print(("PASS " if r["pass"] else "FAIL ") + json.dumps(r))
     bench = []
     if cuda and not args.no_bench:
         for m in sorted(glob.glob(os.path.join(args.bundles, "bench", "*.json"))):
@@ -389,6 +422,12 @@ def main():
             except Exception as e:
                 bench.append({"spec": m, "error": str(e)[:300]})
                 print("BENCH-ERROR " + str(e)[:300])
+                continue
+            for label, folder in sets[1:]:
+                vm = os.path.join(folder, "bench", os.path.basename(m))
+                if os.path.exists(vm):
+                    time_variant(rt, vm, bench[-1], label)
+            print("BENCH-VARIANTS " + json.dumps(bench[-1]["tflops"]))
     passed = sum(r["pass"] for r in checks)
     failed = len(checks) - passed
     if args.out:
@@ -400,8 +439,15 @@ def main():
         with open(args.out + ".md", "w") as f:
             f.write(f"# GPU check {doc['date']} (commit {commit})\n\n")
             f.write(f"correctness: {passed} passed, {failed} failed\n\n")
+            for r in checks:
+                if not r["pass"]:
+                    why = r.get("error") or f"max_rel_err {r.get('max_rel_err')}"
+                    f.write(f"- FAIL {r.get('bundle')} on {r.get('target')} "
+                            f"{r.get('variant', 'default')}: {str(why)[:200]}\n")
+            if failed:
+                f.write("\n")
             if bench:
-                f.write("| spec | attention-opt TF/s (best) | % of 989 | sm_90 mma.sync | sm_90a wgmma | sdpa-flash | sdpa-cudnn | flex | ratio to best peer |\n|---|---|---|---|---|---|---|---|---|\n")
+                f.write("| spec | attention-opt TF/s (best) | % of 989 | sm_90 mma.sync | sm_90a default | sm_90a tma | sm_90a cp-async | sdpa-flash | sdpa-cudnn | flex | ratio to best peer |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
                 for r in bench:
                     if "tflops" not in r:
                         continue
@@ -410,6 +456,7 @@ def main():
                     f.write(f"| {r['spec']} | {fmt(t['attention-opt'])} | "
                             f"{fmt(t['attention-opt'] / 9.89 if t['attention-opt'] else None)} | "
                             f"{fmt(t.get('attention-opt:sm_90'))} | {fmt(t.get('attention-opt:sm_90a'))} | "
+                            f"{fmt(t.get('attention-opt:sm_90a/tma'))} | {fmt(t.get('attention-opt:sm_90a/cp-async'))} | "
                             f"{fmt(t.get('sdpa-flash'))} | {fmt(t.get('sdpa-cudnn'))} | "
                             f"{fmt(t.get('flex'))} | {fmt(r['ratio_to_best_peer'])} |\n")
     print(f"gpu check: {passed} passed, {failed} failed")

@@ -20,7 +20,12 @@ MODE=${1:-gpu}
 # Check set: masks / mods / dims / dtypes / ragged lengths the GPU kernels
 # support (f16 / bf16 on the mma.sync kernel, and on the wgmma kernel for
 # sm_90a; f32 on the SIMT kernel), each compiled for sm_80, sm_90, sm_90a and
-# the CPU. On the GPU every bundle is checked on sm_90 and on sm_90a.
+# the CPU. On the GPU every bundle is checked on sm_90 and on sm_90a. The
+# sm_90a default is the warp-specialized TMA kernel (head dims that are
+# multiples of 64); the variants/ folder holds the same bundles built as the
+# TMA kernel without a producer warpgroup (tma) and as the cp.async wgmma
+# kernel (cp-async), checked and timed too, so one run tells which part of
+# the sm_90a pipeline a failure or a slowdown comes from.
 CHECK_SPECS=(
   "heads=4 seq=200 dim=64 dtype=bf16"
   "heads=gqa:8:2 seq=200 dim=128 dtype=bf16 mask=causal lse=1"
@@ -49,19 +54,25 @@ done
 if [ "$MODE" = "--prepare" ]; then
   OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
   rm -rf "$BUNDLES" && mkdir -p "$BUNDLES/check" "$BUNDLES/bench"
+  declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0")
+  compile() { # spec name folder targets
+    "$OPT" --gen="name=$2 $1" -o "$BUNDLES/$2.mlir"
+    "$OPT" "$BUNDLES/$2.mlir" --attn-compile="target=$4" --emit-dir="$BUNDLES/$3"
+    for v in "${!VARIANT[@]}"; do
+      mkdir -p "$BUNDLES/variants/$v/$3"
+      "$OPT" "$BUNDLES/$2.mlir" --attn-compile="target=sm_90a ${VARIANT[$v]}" \
+        --emit-dir="$BUNDLES/variants/$v/$3" >/dev/null
+    done
+  }
   i=0
   for s in "${CHECK_SPECS[@]}"; do
-    i=$((i + 1)); n=check$i
-    "$OPT" --gen="name=$n $s" -o "$BUNDLES/$n.mlir"
-    "$OPT" "$BUNDLES/$n.mlir" --attn-compile="target=sm_80,sm_90,sm_90a,cpu" --emit-dir="$BUNDLES/check"
+    i=$((i + 1)); compile "$s" check$i check sm_80,sm_90,sm_90a,cpu
   done
   i=0
   for s in "${BENCH_SPECS[@]}"; do
-    i=$((i + 1)); n=bench$i
-    "$OPT" --gen="name=$n $s" -o "$BUNDLES/$n.mlir"
-    "$OPT" "$BUNDLES/$n.mlir" --attn-compile="target=sm_90,sm_90a" --emit-dir="$BUNDLES/bench"
+    i=$((i + 1)); compile "$s" bench$i bench sm_90,sm_90a
   done
-  rm -f "$BUNDLES"/*.mlir "$BUNDLES"/*/*.h
+  rm -f "$BUNDLES"/*.mlir "$BUNDLES"/*/*.h "$BUNDLES"/variants/*/*/*.h
   echo "gpu_check: bundles in $BUNDLES ($(ls "$BUNDLES/check"/*.json | wc -l) check, $(ls "$BUNDLES/bench"/*.json | wc -l) bench)"
   exit 0
 fi

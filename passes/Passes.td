@@ -98,7 +98,12 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     Option<"warpSpecialize", "warp-specialize", "bool", /*default=*/"false",
            "With tma, add a producer warpgroup that issues the TMA loads "
            "(full / empty mbarriers per stage, setmaxnreg); the block has "
-           "32 x warps + 128 threads">
+           "32 x warps + 128 threads">,
+    Option<"producerRegisters", "producer-registers", "int64_t",
+           /*default=*/"72",
+           "Warp-specialized kernel: registers the producer warpgroup keeps "
+           "(setmaxnreg.dec); the math warps get (512 - N) / 2 rounded down "
+           "to a multiple of 8">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

@@ -51,8 +51,9 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip}));
   ConvertAttnToNVGPUOptions lowering;
   lowering.wgmma = nvvmUsesWgmma(options.chip);
-  lowering.tma = lowering.wgmma;
-  lowering.warpSpecialize = lowering.tma;
+  lowering.tma = lowering.wgmma && options.tma;
+  lowering.warpSpecialize = lowering.tma && options.warpSpecialize;
+  lowering.producerRegisters = options.producerRegisters;
   pm.addPass(createConvertAttnToNVGPU(lowering));
   // Device lowering, the order of shared/GPU-NOTES.md section 2:
   // --convert-nvgpu-to-nvvm --convert-vector-to-scf --expand-strided-metadata

@@ -22,6 +22,18 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
   PassOptions::Option<std::string> features{
       *this, "features", llvm::cl::desc("PTX features"),
       llvm::cl::init("+ptx80")};
+  PassOptions::Option<bool> tma{
+      *this, "tma",
+      llvm::cl::desc("sm_90a: load Q/K/V by TMA where the head dims allow"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> warpSpecialize{
+      *this, "warp-specialize",
+      llvm::cl::desc("sm_90a TMA kernel: a producer warpgroup issues the loads"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> producerRegisters{
+      *this, "producer-registers",
+      llvm::cl::desc("Registers the producer warpgroup keeps (setmaxnreg)"),
+      llvm::cl::init(72)};
 };
 
 /// attn -> gpu.module of NVVM/LLVM-dialect kernels with an #nvvm.target,

@@ -198,11 +198,21 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   return std::vector<BundleKernel>{k};
 }
 
+/// Whether the sm_90a pipeline takes the TMA kernel for this function.
+static bool usesTma(const std::string &target, const NvvmKernelOptions &nvvm,
+                    int64_t dqk, int64_t dv, int64_t eltBytes) {
+  return nvvmUsesWgmma(target) && nvvm.tma && nvvmUsesTma(dqk, dv, eltBytes);
+}
+
 static FailureOr<std::vector<BundleKernel>>
-compileNvvm(ModuleOp module, const std::string &target,
-            const std::string &name, const ToolPaths &tools) {
+compileNvvmOnce(ModuleOp module, const std::string &target,
+                const std::string &name, const ToolPaths &tools,
+                const NvvmKernelOptions &nvvm, int64_t producerRegisters) {
   NVVMPipelineOptions options;
   options.chip = target;
+  options.tma = nvvm.tma;
+  options.warpSpecialize = nvvm.warpSpecialize;
+  options.producerRegisters = producerRegisters;
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);
   // Launch geometry from the tiling the pipeline chose.
@@ -251,9 +261,9 @@ compileNvvm(ModuleOp module, const std::string &target,
   k.gridZ = "B";
   k.blockX = 32 * warps;
   k.paramAbi = "flat-memref";
-  if (nvvmUsesWgmma(target) && nvvmUsesTma(dqk, dv, eltBytes)) {
-    // The pipeline's TMA kernel is warp-specialized (a producer warpgroup).
-    k.blockX = nvvmBlockThreads(warps, /*warpSpecialized=*/true);
+  bool tma = usesTma(target, nvvm, dqk, dv, eltBytes);
+  if (tma) {
+    k.blockX = nvvmBlockThreads(warps, nvvm.warpSpecialize);
     // The Q, K, V tensor maps of the TMA kernel, in its parameter order.
     k.paramAbi = "flat-memref+tma";
     for (auto [arg, rows] : {std::pair<const char *, int64_t>{"q", blockQ},
@@ -263,8 +273,7 @@ compileNvvm(ModuleOp module, const std::string &target,
   }
   k.dynamicSmemBytes =
       nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages, eltBytes,
-                          nvvmUsesWgmma(target) && eltBytes == 2,
-                          /*tma=*/true);
+                          nvvmUsesWgmma(target) && eltBytes == 2, tma);
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
   ptxKernel.file = name + "." + target + ".ptx";
@@ -298,6 +307,41 @@ compileNvvm(ModuleOp module, const std::string &target,
   ptxKernel.scratchBytes = cubin.scratchBytes;
   llvm::sys::fs::remove_directories(dir);
   return std::vector<BundleKernel>{ptxKernel, cubin};
+}
+
+/// The NVIDIA kernels. The warp-specialized kernel is tried with each
+/// register split of kNvvmProducerRegisterChoices until ptxas reports no
+/// spills, then without the producer warpgroup.
+static FailureOr<std::vector<BundleKernel>>
+compileNvvm(ModuleOp module, const std::string &target,
+            const std::string &name, const ToolPaths &tools,
+            const NvvmKernelOptions &nvvm) {
+  int64_t dqk = 0, dv = 0, eltBytes = 2;
+  module.walk([&](AttentionOp op) {
+    dqk = op.getHeadDimQK();
+    dv = op.getHeadDimV();
+    eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
+  });
+  if (!nvvm.warpSpecialize || !usesTma(target, nvvm, dqk, dv, eltBytes))
+    return compileNvvmOnce(module, target, name, tools, nvvm,
+                           kNvvmProducerRegisterChoices[0]);
+  auto spills = [](const std::vector<BundleKernel> &kernels) {
+    for (const BundleKernel &k : kernels)
+      if (k.format == "cubin" && k.spillBytes != 0)
+        return true;
+    return false;
+  };
+  for (int64_t producer : kNvvmProducerRegisterChoices) {
+    OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
+    FailureOr<std::vector<BundleKernel>> kernels =
+        compileNvvmOnce(*copy, target, name, tools, nvvm, producer);
+    if (failed(kernels) || !spills(*kernels))
+      return kernels;
+  }
+  NvvmKernelOptions single = nvvm;
+  single.warpSpecialize = false;
+  return compileNvvmOnce(module, target, name, tools, single,
+                         kNvvmProducerRegisterChoices[0]);
 }
 
 static FailureOr<std::vector<BundleKernel>>
@@ -367,7 +411,7 @@ compileRocdl(ModuleOp module, const std::string &target,
 FailureOr<std::vector<BundleKernel>>
 mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
                              const std::string &name, const ToolPaths &tools,
-                             bool countTiles) {
+                             bool countTiles, const NvvmKernelOptions &nvvm) {
   std::optional<TargetInfo> info = lookupTarget(target);
   if (!info)
     return module.emitError() << "unknown target '" << target << "' (known: "
@@ -376,7 +420,7 @@ mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
   case TargetKind::CPU:
     return compileCpu(module, name, tools, countTiles);
   case TargetKind::NVVM:
-    return compileNvvm(module, target, name, tools);
+    return compileNvvm(module, target, name, tools, nvvm);
   case TargetKind::ROCDL:
     return compileRocdl(module, target, name, tools);
   }
@@ -410,7 +454,8 @@ static void printResourceReport(const BundleDesc &desc) {
 LogicalResult mlir::attn::compileBundle(ModuleOp module,
                                         const std::string &targets,
                                         const std::string &emitDir,
-                                        const ToolPaths &tools) {
+                                        const ToolPaths &tools,
+                                        const NvvmKernelOptions &nvvm) {
   SmallVector<func::FuncOp> functions;
   for (auto fn : module.getOps<func::FuncOp>())
     if (!fn.getOps<AttentionOp>().empty())
@@ -437,7 +482,8 @@ LogicalResult mlir::attn::compileBundle(ModuleOp module,
       OwningOpRef<ModuleOp> copy = ModuleOp::create(module.getLoc());
       copy->getBody()->push_back(fn->clone());
       FailureOr<std::vector<BundleKernel>> kernels =
-          compileForTarget(*copy, target.trim().str(), desc.name, tools);
+          compileForTarget(*copy, target.trim().str(), desc.name, tools,
+                           /*countTiles=*/false, nvvm);
       if (failed(kernels))
         return failure();
       desc.kernels.insert(desc.kernels.end(), kernels->begin(),

@@ -1,4 +1,10 @@
 // RUN: attention-opt %s --attn-select-schedule=target=sm_90a --convert-attn-to-nvgpu="wgmma=true tma=true warp-specialize=true" 2>/dev/null | FileCheck %s
+// RUN: attention-opt %s --attn-select-schedule=target=sm_90a --convert-attn-to-nvgpu="wgmma=true tma=true warp-specialize=true producer-registers=24" 2>/dev/null | FileCheck %s --check-prefix=SPLIT
+
+// The producer keeps producer-registers (72 by default), the two math
+// warpgroups share the rest: (512 - 24) / 2 = 244, rounded down to 240.
+// SPLIT: nvvm.setmaxregister decrease 24
+// SPLIT: nvvm.setmaxregister increase 240
 
 // The warp-specialized TMA kernel: 256 math threads plus a producer
 // warpgroup, launched under 168 registers.
@@ -16,7 +22,7 @@
 // loads (or, for an empty tile, only arms) the full barrier.
 // CHECK: %[[PRODUCER:.+]] = arith.cmpi uge, %{{.+}}, %c256
 // CHECK: scf.if %[[PRODUCER]] {
-// CHECK-NEXT: nvvm.setmaxregister decrease 24
+// CHECK-NEXT: nvvm.setmaxregister decrease 72
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: scf.for
 // CHECK: arith.xori %{{.+}}, %c1
@@ -30,7 +36,7 @@
 // Math warpgroups: wait for Q, then per tile for the full barrier; release
 // the stage on its empty barrier after the tile, with no CTA barrier.
 // CHECK: } else {
-// CHECK-NEXT: nvvm.setmaxregister increase 240
+// CHECK-NEXT: nvvm.setmaxregister increase 216
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: scf.for
 // CHECK: nvvm.mbarrier.try_wait.parity

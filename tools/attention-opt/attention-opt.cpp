@@ -35,20 +35,36 @@ static llvm::cl::opt<std::string> compileTargets(
     llvm::cl::desc("Compile the input to a kernel bundle: "
                    "--attn-compile=\"target=sm_90,cpu\" --emit-dir=DIR "
                    "writes <name>.<target>.{ptx,cubin,so}, <name>.json and "
-                   "<name>.h"),
-    llvm::cl::value_desc("target=list"));
+                   "<name>.h. More space-separated options choose the sm_90a "
+                   "kernel: tma=0|1, warp-specialize=0|1 (default 1, 1)"),
+    llvm::cl::value_desc("target=list [tma=0|1] [warp-specialize=0|1]"));
 static llvm::cl::opt<std::string>
     emitDir("emit-dir", llvm::cl::desc("Bundle output folder"),
             llvm::cl::init("."));
 
 /// Handles --attn-compile: one bundle per function holding an attn op.
 static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
-  StringRef targets = compileTargets;
+  SmallVector<StringRef> words;
+  StringRef(compileTargets).split(words, ' ', -1, /*KeepEmpty=*/false);
+  StringRef targets = words.empty() ? StringRef() : words.front();
   if (!targets.consume_front("target=")) {
     llvm::errs() << "attention-opt: error: --attn-compile expects "
                     "target=<list>, got '"
                  << compileTargets << "'\n";
     return 1;
+  }
+  attn::NvvmKernelOptions nvvm;
+  for (StringRef word : llvm::drop_begin(words)) {
+    auto [key, value] = word.split('=');
+    bool *flag = key == "tma"               ? &nvvm.tma
+                 : key == "warp-specialize" ? &nvvm.warpSpecialize
+                                            : nullptr;
+    if (!flag || (value != "0" && value != "1")) {
+      llvm::errs() << "attention-opt: error: --attn-compile option '" << word
+                   << "' (expected tma=0|1 or warp-specialize=0|1)\n";
+      return 1;
+    }
+    *flag = value == "1";
   }
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
@@ -57,7 +73,7 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
   if (!module)
     return 1;
   if (failed(attn::compileBundle(*module, targets.str(), emitDir,
-                                 attn::ToolPaths::defaults())))
+                                 attn::ToolPaths::defaults(), nvvm)))
     return 1;
   return 0;
 }

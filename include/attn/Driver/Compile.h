@@ -31,13 +31,23 @@ struct ToolPaths {
   static ToolPaths defaults();
 };
 
+/// Which kernel the NVIDIA pipeline builds on sm_90a for 16-bit inputs whose
+/// head dims TMA can tile: the warp-specialized TMA kernel by default; the
+/// TMA kernel without a producer warpgroup and the cp.async one stay
+/// selectable (`--attn-compile="target=sm_90a tma=0"`) to compare variants
+/// on a GPU.
+struct NvvmKernelOptions {
+  bool tma = true;
+  bool warpSpecialize = true;
+};
+
 /// Lowers `module` (one function holding one attn.attention; it is modified)
 /// for `target` and returns the kernels (cpu: one `so`; sm_*: `ptx` and
 /// `cubin`; gfx*: `hsaco`). `name` names the files. Errors are reported on the module.
 FailureOr<std::vector<BundleKernel>>
 compileForTarget(ModuleOp module, const std::string &target,
                  const std::string &name, const ToolPaths &tools,
-                 bool countTiles = false);
+                 bool countTiles = false, const NvvmKernelOptions &nvvm = {});
 
 /// CPU only: the lowered module's shared object written to `soPath`.
 LogicalResult buildSharedObject(ModuleOp lowered, const std::string &name,
@@ -51,7 +61,8 @@ std::vector<BundleArg> bundleArgs(const AttentionSpec &spec);
 /// `targets` is a comma-separated list (cpu, sm_80, sm_90, ...).
 LogicalResult compileBundle(ModuleOp module, const std::string &targets,
                             const std::string &emitDir,
-                            const ToolPaths &tools);
+                            const ToolPaths &tools,
+                            const NvvmKernelOptions &nvvm = {});
 
 } // namespace mlir::attn
 

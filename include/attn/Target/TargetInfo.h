@@ -68,6 +68,21 @@ inline int64_t nvvmBlockThreads(int64_t warps, bool warpSpecialized) {
   return 32 * warps + (warpSpecialized ? 128 : 0);
 }
 
+/// Registers per math thread of the warp-specialized kernel when the
+/// producer warpgroup keeps `producer` (setmaxnreg): two math warpgroups
+/// share the rest of the 64K register file, in multiples of 8.
+inline int64_t nvvmConsumerRegisters(int64_t producer) {
+  return (512 - producer) / 2 / 8 * 8;
+}
+inline bool nvvmValidProducerRegisters(int64_t producer) {
+  return producer >= 24 && producer < 256 && producer % 8 == 0;
+}
+/// The producer shares ptxas is tried with, in order: the first that leaves
+/// the kernel without spills wins (the producer classifies tiles, whose
+/// register need depends on the mask; ptxas' allocation under setmaxnreg
+/// is not monotonic in the split).
+inline constexpr int64_t kNvvmProducerRegisterChoices[] = {72, 24, 40, 56, 88};
+
 /// Dynamic shared memory of the TMA kernel, in bytes from a 1024-byte
 /// aligned base (128-byte swizzle atoms are 1024 bytes and must be aligned;
 /// the kernel aligns the base itself, hence `total` has 1024 bytes of

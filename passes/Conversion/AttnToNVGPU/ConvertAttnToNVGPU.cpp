@@ -1168,11 +1168,20 @@ void TmaWgmmaKernelEmitter::skipTileCopy(Value stage) {
 /// producer on "empty" with parity (n mod 2) ^ 1, which a fresh barrier
 /// passes at once (the buffers start empty). The CTA launches 128 more
 /// threads under .maxnreg 168 (3 x 128 x 168 fits the register file); the
-/// producer gives registers back (setmaxnreg.dec 24) and the math warps take
-/// them (setmaxnreg.inc 240).
+/// producer gives registers back (setmaxnreg.dec, 72 by default) and the
+/// math warps take them (setmaxnreg.inc, 216: nvvmConsumerRegisters).
 class WarpSpecializedKernelEmitter : public TmaWgmmaKernelEmitter {
 public:
-  using TmaWgmmaKernelEmitter::TmaWgmmaKernelEmitter;
+  WarpSpecializedKernelEmitter(ImplicitLocOpBuilder &b,
+                               gpu::GPUModuleOp gpuModule,
+                               const AttentionSpec &spec, StringRef name,
+                               int64_t blockQ, int64_t blockKV, int64_t warps,
+                               int64_t stages, Region *maskFn, Region *scoreFn,
+                               int64_t producerRegisters)
+      : TmaWgmmaKernelEmitter(b, gpuModule, spec, name, blockQ, blockKV, warps,
+                              stages, maskFn, scoreFn),
+        producerRegisters(producerRegisters),
+        consumerRegisters(nvvmConsumerRegisters(producerRegisters)) {}
 
 private:
   int64_t blockThreads() const override {
@@ -1188,8 +1197,10 @@ private:
         b, arith::DivUIOp::create(b, kt, idx(stages)), idx(2));
   }
 
-  static constexpr int64_t kLaunchRegisters = 168, kProducerRegisters = 24,
-                           kConsumerRegisters = 240;
+  static constexpr int64_t kLaunchRegisters = 168;
+  /// The producer's share after setmaxnreg (pass option
+  /// producer-registers), and what that leaves each math thread.
+  int64_t producerRegisters, consumerRegisters;
 };
 
 void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
@@ -1207,7 +1218,7 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
   scf::IfOp::create(
       b, isProducer,
       [&](OpBuilder &, Location) {
-        NVVM::SetMaxRegisterOp::create(b, kProducerRegisters,
+        NVVM::SetMaxRegisterOp::create(b, producerRegisters,
                                        NVVM::SetMaxRegisterAction::decrease);
         Value issuer = cmp(P::eq, tid, idx(mathThreads));
         scf::IfOp::create(b, issuer, [&](OpBuilder &, Location) {
@@ -1237,7 +1248,7 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
         scf::YieldOp::create(b);
       },
       [&](OpBuilder &, Location) {
-        NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
+        NVVM::SetMaxRegisterOp::create(b, consumerRegisters,
                                        NVVM::SetMaxRegisterAction::increase);
         setupLanes(i0);
         warpgroup = arith::DivUIOp::create(b, tid, idx(128));
@@ -1393,14 +1404,14 @@ struct ConvertAttnToNVGPUPass
         return signalPassFailure();
   }
 
-  template <typename Emitter>
+  template <typename Emitter, typename... Extra>
   static gpu::GPUFuncOp emitKernel(ImplicitLocOpBuilder &b,
                                    gpu::GPUModuleOp gpuModule,
-                                   AttentionLowering &in) {
+                                   AttentionLowering &in, Extra... extra) {
     TilingAttr t = in.tiling;
     return Emitter(b, gpuModule, in.spec, in.fn.getSymName(), t.getBlockQ(),
                    t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
-                   in.scoreFn)
+                   in.scoreFn, extra...)
         .emit();
   }
 
@@ -1468,6 +1479,12 @@ struct ConvertAttnToNVGPUPass
     func::FuncOp fn = in->fn;
     if (failed(checkTiling(op, spec, tiling)))
       return failure();
+    if (useTma(spec) && warpSpecialize &&
+        !nvvmValidProducerRegisters(producerRegisters))
+      return op.emitOpError()
+             << "producer-registers must be a multiple of 8 in [24, 256), "
+                "got "
+             << static_cast<int64_t>(producerRegisters);
     std::string name = fn.getSymName().str();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(module.getContext()));
@@ -1480,7 +1497,8 @@ struct ConvertAttnToNVGPUPass
       // The last three parameters are the Q, K, V tensor maps, passed by
       // value: attn-mark-tensor-map-params marks them after gpu-to-nvvm.
       (warpSpecialize
-           ? emitKernel<WarpSpecializedKernelEmitter>(b, gpuModule, *in)
+           ? emitKernel<WarpSpecializedKernelEmitter>(
+                 b, gpuModule, *in, static_cast<int64_t>(producerRegisters))
            : emitKernel<TmaWgmmaKernelEmitter>(b, gpuModule, *in))
           ->setAttr(kTensorMapParamsAttr, b.getI64IntegerAttr(3));
     else if (useWgmma(spec))

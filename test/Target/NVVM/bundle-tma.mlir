@@ -34,7 +34,7 @@
 // PTX: bar.sync 0;
 // Producer: registers back; Q, then per KV tile: wait for an empty stage,
 // arm it, load K and V (ptxas lays the blocks out in its own order).
-// PTX: setmaxnreg.dec.sync.aligned.u32 24;
+// PTX: setmaxnreg.dec.sync.aligned.u32 72;
 // PTX: mbarrier.arrive.expect_tx.shared.b64
 // PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX: mbarrier.arrive.expect_tx.shared.b64
@@ -42,7 +42,7 @@
 // PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX: mbarrier.try_wait.parity.shared.b64
 // Math warpgroups: more registers, wait for a full stage, release it.
-// PTX: setmaxnreg.inc.sync.aligned.u32 240;
+// PTX: setmaxnreg.inc.sync.aligned.u32 216;
 // PTX: mbarrier.try_wait.parity.shared.b64
 // PTX-NOT: bar.sync 0;
 // PTX-NOT: cp.async.cg
