@@ -7,7 +7,12 @@ The same harness runs the CPU target (numpy buffers), which is how it is
 tested on machines without a GPU (test/e2e and bench/gpu_check.sh --cpu).
 
 Usage: gpu_check.py --bundles DIR --runtime LIB [--target auto|cpu]
-                    [--out PREFIX] [--no-bench]
+                    [--sets default,tma,...] [--jsonl FILE] [--out PREFIX]
+                    [--no-bench] [--no-check]
+       gpu_check.py --merge FILE.jsonl --out PREFIX
+gpu_check.sh runs each bundle set and the benchmark as separate processes
+under a timeout (an mbarrier wait that never completes hangs a kernel) and
+merges the JSON-lines records into the results files.
 """
 import argparse
 import ctypes
@@ -378,30 +383,111 @@ def bench_one(rt, manifest_path, results):
     results.append(row)
 
 
+def record(path, rec):
+    """Appends one result to the JSON-lines file (kept if a later kernel
+    hangs and the process is killed)."""
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
+def write_report(records, out, target):
+    """The results file pair <out>.json / <out>.md from all records."""
+    checks = [r for r in records if r.get("kind") == "check"]
+    bench = [r for r in records if r.get("kind") == "bench"]
+    # A benchmark killed while timing the variants keeps its default row.
+    final = {r["spec"] for r in bench}
+    bench += [dict(r, kind="bench", partial=True) for r in records
+              if r.get("kind") == "bench-partial" and r["spec"] not in final]
+    errors = [r for r in records if r.get("kind") == "set-error"]
+    passed = sum(r["pass"] for r in checks)
+    failed = len(checks) - passed + len(errors)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    doc = {"date": datetime.date.today().isoformat(), "commit": commit,
+           "target": target, "checks": checks, "bench": bench,
+           "set_errors": errors}
+    json.dump(doc, open(out + ".json", "w"), indent=1)
+    with open(out + ".md", "w") as f:
+        f.write(f"# GPU check {doc['date']} (commit {commit})\n\n")
+        f.write(f"correctness: {passed} passed, {len(checks) - passed} failed\n\n")
+        for r in errors:
+            f.write(f"- {r['set']}: {r['error']}\n")
+        for r in checks:
+            if not r["pass"]:
+                why = r.get("error") or f"max_rel_err {r.get('max_rel_err')}"
+                f.write(f"- FAIL {r.get('bundle')} on {r.get('target')} "
+                        f"{r.get('variant', 'default')}: {str(why)[:200]}\n")
+        if failed:
+            f.write("\n")
+        if bench:
+            f.write("| spec | attention-opt TF/s (best) | % of 989 | sm_90 mma.sync | "
+                    "sm_90a default | sm_90a tma | sm_90a cp-async | sdpa-flash | "
+                    "sdpa-cudnn | flex | ratio to best peer |\n"
+                    "|---|---|---|---|---|---|---|---|---|---|---|\n")
+            for r in bench:
+                if "tflops" not in r:
+                    continue
+                t = r["tflops"]
+                fmt = lambda x: f"{x:.1f}" if x else "n/a"
+                best = t.get("attention-opt")
+                f.write(f"| {r['spec']} | {fmt(best)} | {fmt(best / 9.89 if best else None)} | "
+                        f"{fmt(t.get('attention-opt:sm_90'))} | {fmt(t.get('attention-opt:sm_90a'))} | "
+                        f"{fmt(t.get('attention-opt:sm_90a/tma'))} | "
+                        f"{fmt(t.get('attention-opt:sm_90a/cp-async'))} | "
+                        f"{fmt(t.get('sdpa-flash'))} | {fmt(t.get('sdpa-cudnn'))} | "
+                        f"{fmt(t.get('flex'))} | {fmt(r.get('ratio_to_best_peer'))} |\n")
+    print(f"gpu check: {passed} passed, {failed} failed")
+    return 1 if failed or not checks else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bundles", required=True)
-    ap.add_argument("--runtime", required=True)
+    ap.add_argument("--bundles", default="")
+    ap.add_argument("--runtime", default="")
     ap.add_argument("--target", default="auto",
                     help="comma-separated targets to check every bundle on "
                          "(cpu, auto, sm_90, sm_90a, ...)")
-    ap.add_argument("--out", default="")
+    ap.add_argument("--sets", default="",
+                    help="comma-separated bundle sets: default and the "
+                         "variants/ folders (all if empty)")
+    ap.add_argument("--out", default="",
+                    help="write <out>.json and <out>.md")
+    ap.add_argument("--jsonl", default="",
+                    help="append each result to this file as it comes")
+    ap.add_argument("--merge", default="",
+                    help="only write --out from the results of this file")
     ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--no-check", action="store_true")
     args = ap.parse_args()
+    if args.merge:
+        records = [json.loads(l) for l in open(args.merge) if l.strip()]
+        return write_report(records, args.out, args.target)
     rt = Runtime(args.runtime)
     targets = args.target.split(",")
     cuda = "cpu" not in targets
     dev = Device(cuda)
-    checks = []
     # The default bundles, then each sm_90a variant (gpu_check.sh --prepare).
     variants = sorted(os.path.basename(d) for d in
                       glob.glob(os.path.join(args.bundles, "variants", "*")))
-    sets = [("", args.bundles)] + [
+    sets = [("default", args.bundles)] + [
         (v, os.path.join(args.bundles, "variants", v)) for v in variants]
+    wanted = set(args.sets.split(",")) if args.sets else None
+    records = []
+
+    def emit(rec):
+        records.append(rec)
+        record(args.jsonl, rec)
+
     for label, folder in sets:
-        for i, m in enumerate(sorted(glob.glob(os.path.join(folder, "check", "*.json")))):
-            have = {k["target"] for k in json.load(open(m))["kernels"]}
-            for target in targets:
+        if args.no_check or (wanted and label not in wanted):
+            continue
+        manifests = sorted(glob.glob(os.path.join(folder, "check", "*.json")))
+        # All bundles on one target before the next: a hang on sm_90a (the
+        # newest kernels) keeps the sm_90 results.
+        for target in targets:
+            for i, m in enumerate(manifests):
+                have = {k["target"] for k in json.load(open(m))["kernels"]}
                 if target != "auto" and target not in have:
                     continue
                 try:
@@ -409,58 +495,34 @@ def main():
                 except Exception as e:
                     r = {"bundle": os.path.basename(m), "target": target,
                          "pass": False, "error": str(e)}
-                if label:
+                r["kind"] = "check"
+                if label != "default":
                     r["variant"] = label
-                checks.append(r)
-                print(("PASS " if r["pass"] else "FAIL ") + json.dumps(r))
-    bench = []
+                emit(r)
+                print(("PASS " if r["pass"] else "FAIL ") + json.dumps(r), flush=True)
     if cuda and not args.no_bench:
         for m in sorted(glob.glob(os.path.join(args.bundles, "bench", "*.json"))):
+            rows = []
             try:
-                bench_one(rt, m, bench)
-                print("BENCH " + json.dumps(bench[-1]))
+                bench_one(rt, m, rows)
             except Exception as e:
-                bench.append({"spec": m, "error": str(e)[:300]})
-                print("BENCH-ERROR " + str(e)[:300])
+                emit({"kind": "bench", "spec": m, "error": str(e)[:300]})
+                print("BENCH-ERROR " + str(e)[:300], flush=True)
                 continue
+            # Record the default timings before the variants run.
+            record(args.jsonl, dict(rows[0], kind="bench-partial"))
             for label, folder in sets[1:]:
+                if wanted and label not in wanted:
+                    continue
                 vm = os.path.join(folder, "bench", os.path.basename(m))
                 if os.path.exists(vm):
-                    time_variant(rt, vm, bench[-1], label)
-            print("BENCH-VARIANTS " + json.dumps(bench[-1]["tflops"]))
-    passed = sum(r["pass"] for r in checks)
-    failed = len(checks) - passed
+                    time_variant(rt, vm, rows[0], label)
+            emit(dict(rows[0], kind="bench"))
+            print("BENCH " + json.dumps(rows[0]), flush=True)
     if args.out:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True).stdout.strip()
-        doc = {"date": datetime.date.today().isoformat(), "commit": commit,
-               "target": args.target, "checks": checks, "bench": bench}
-        json.dump(doc, open(args.out + ".json", "w"), indent=1)
-        with open(args.out + ".md", "w") as f:
-            f.write(f"# GPU check {doc['date']} (commit {commit})\n\n")
-            f.write(f"correctness: {passed} passed, {failed} failed\n\n")
-            for r in checks:
-                if not r["pass"]:
-                    why = r.get("error") or f"max_rel_err {r.get('max_rel_err')}"
-                    f.write(f"- FAIL {r.get('bundle')} on {r.get('target')} "
-                            f"{r.get('variant', 'default')}: {str(why)[:200]}\n")
-            if failed:
-                f.write("\n")
-            if bench:
-                f.write("| spec | attention-opt TF/s (best) | % of 989 | sm_90 mma.sync | sm_90a default | sm_90a tma | sm_90a cp-async | sdpa-flash | sdpa-cudnn | flex | ratio to best peer |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-                for r in bench:
-                    if "tflops" not in r:
-                        continue
-                    t = r["tflops"]
-                    fmt = lambda x: f"{x:.1f}" if x else "n/a"
-                    f.write(f"| {r['spec']} | {fmt(t['attention-opt'])} | "
-                            f"{fmt(t['attention-opt'] / 9.89 if t['attention-opt'] else None)} | "
-                            f"{fmt(t.get('attention-opt:sm_90'))} | {fmt(t.get('attention-opt:sm_90a'))} | "
-                            f"{fmt(t.get('attention-opt:sm_90a/tma'))} | {fmt(t.get('attention-opt:sm_90a/cp-async'))} | "
-                            f"{fmt(t.get('sdpa-flash'))} | {fmt(t.get('sdpa-cudnn'))} | "
-                            f"{fmt(t.get('flex'))} | {fmt(r['ratio_to_best_peer'])} |\n")
-    print(f"gpu check: {passed} passed, {failed} failed")
-    return 1 if failed or not checks else 0
+        return write_report(records, args.out, args.target)
+    failed = sum(not r["pass"] for r in records if r.get("kind") == "check")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -94,5 +94,23 @@ if [ "$MODE" = "--cpu" ]; then
   exec "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" --target cpu
 fi
 mkdir -p "$ROOT/bench/results"
-"$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" \
-  --target sm_90,sm_90a --out "$ROOT/bench/results/$stamp"
+OUT=$ROOT/bench/results/$stamp
+rm -f "$OUT.jsonl"
+# Each bundle set, then the benchmark, in its own process under a timeout: a
+# kernel whose mbarrier wait never completes hangs instead of failing, and
+# must not take the rest of the run (and the session's GPU time) with it.
+run() { # label seconds args...
+  local label=$1 secs=$2; shift 2
+  local rc=0
+  timeout -k 10 "$secs" "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" \
+    --runtime "$LIB" --target sm_90,sm_90a --jsonl "$OUT.jsonl" "$@" || rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    printf '{"kind": "set-error", "set": "%s", "error": "killed after %ss: a kernel hung"}\n' \
+      "$label" "$secs" >> "$OUT.jsonl"
+  fi
+}
+for set in default $(ls "$BUNDLES/variants" 2>/dev/null); do
+  run "$set" 120 --sets "$set" --no-bench
+done
+run bench 300 --no-check
+"$PY" "$ROOT/bench/gpu_check.py" --merge "$OUT.jsonl" --target sm_90,sm_90a --out "$OUT"
