@@ -21,8 +21,8 @@ MODE=${1:-gpu}
 # support (f16 / bf16 on the mma.sync kernel, and on the wgmma kernel for
 # sm_90a; f32 on the SIMT kernel), each compiled for sm_80, sm_90, sm_90a and
 # the CPU. On the GPU every bundle is checked on sm_90 and on sm_90a. The
-# sm_90a default is the warp-specialized TMA kernel (head dims that are
-# multiples of 64); the variants/ folder holds the same bundles built as the
+# sm_90a default is the warp-specialized TMA kernel; the variants/ folder
+# holds the same bundles built as the
 # TMA kernel without a producer warpgroup (tma) and as the cp.async wgmma
 # kernel (cp-async), checked and timed too, so one run tells which part of
 # the sm_90a pipeline a failure or a slowdown comes from.

@@ -78,8 +78,8 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     K and V tiles are staged in dynamic shared memory by multi-stage
     cp.async. f32 inputs take a SIMT kernel (one query row per thread).
     With `wgmma`, f16 / bf16 take warpgroup MMA (sm_90a): Q, K, V and P in
-    shared memory in the no-swizzle core-matrix layout. With `tma` as well
-    (and Dqk, Dv chunk multiples of 64), Q, K and V arrive by TMA
+    shared memory in the no-swizzle core-matrix layout. With `tma` as well,
+    Q, K and V arrive by TMA in boxes of 64 columns
     (`cp.async.bulk.tensor`, mbarrier per stage) into 128-byte swizzled
     tiles, and the kernel takes three more parameters after Sq / Skv: the
     CUtensorMap of Q, K and V (ABI "flat-memref+tma"; the kernel carries
@@ -92,9 +92,9 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Use wgmma.mma_async (sm_90a) instead of mma.sync for f16/bf16">,
     Option<"tma", "tma", "bool", /*default=*/"false",
-           "With wgmma, load Q/K/V by TMA (128-byte swizzle) when Dqk and "
-           "the Dv chunk are multiples of 64; the kernel then takes three "
-           "CUtensorMap parameters (ABI flat-memref+tma)">,
+           "With wgmma, load Q/K/V by TMA (boxes of 64 columns, 128-byte "
+           "swizzle); the kernel then takes three CUtensorMap parameters "
+           "(ABI flat-memref+tma)">,
     Option<"warpSpecialize", "warp-specialize", "bool", /*default=*/"false",
            "With tma, add a producer warpgroup that issues the TMA loads "
            "(full / empty mbarriers per stage, setmaxnreg); the block has "

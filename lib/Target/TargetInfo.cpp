@@ -109,8 +109,9 @@ int64_t mlir::attn::nvvmStagedSmemBytes(int64_t dqk, int64_t dv,
 }
 
 bool mlir::attn::nvvmUsesTma(int64_t dqk, int64_t dv, int64_t dtypeBytes) {
-  return dtypeBytes == 2 && dqk % 64 == 0 &&
-         (dv / nvvmDvChunks(dv, dtypeBytes)) % 64 == 0;
+  // TMA rows must be a multiple of 16 bytes: the wgmma kernel's head dims
+  // (Dqk % 16, Dv % 8) are.
+  return dtypeBytes == 2 && dqk % 8 == 0 && dv % 8 == 0;
 }
 
 NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
@@ -118,12 +119,13 @@ NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
                                                 int64_t blockKV,
                                                 int64_t stages) {
   constexpr int64_t eltBytes = 2;
-  int64_t chunk = dv / nvvmDvChunks(dv, eltBytes);
+  int64_t kCols = nvvmTmaColumns(dqk),
+          vCols = nvvmTmaColumns(dv / nvvmDvChunks(dv, eltBytes));
   NvvmTmaSmemLayout l;
   l.k = 0;
-  l.v = l.k + stages * blockKV * dqk * eltBytes;
-  l.q = l.v + stages * blockKV * chunk * eltBytes;
-  l.p = l.q + blockQ * dqk * eltBytes;
+  l.v = l.k + stages * blockKV * kCols * eltBytes;
+  l.q = l.v + stages * blockKV * vCols * eltBytes;
+  l.p = l.q + blockQ * kCols * eltBytes;
   l.barriers = l.p + blockQ * blockKV * eltBytes;
   l.total = l.barriers + (2 * stages + 1) * 8 + 1024;
   return l;

@@ -43,13 +43,19 @@ func.func @tma(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> tens
 
 // -----
 
-// Head dim 96 is not a whole number of 64-column boxes: cp.async, no maps.
-// CHECK-LABEL: gpu.func @no_tma
-// CHECK-SAME: %{{.+}}: index, %{{.+}}: index) kernel
-// CHECK-NOT: attn.tensor_map_params
-// CHECK: nvgpu.device_async_copy
-// CHECK-NOT: nvvm.cp.async.bulk.tensor
-func.func @no_tma(%q: tensor<1x2x256x96xf16>) -> tensor<1x2x256x96xf16> {
+// Head dim 96: two boxes of 64 columns per row, the second reaching past
+// the head dim (TMA fills zeros there; wgmma reads 96 columns). Q is
+// 128 x 128 x 2 bytes, a K + V tile 64 x (128 + 128) x 2.
+// CHECK-LABEL: gpu.func @padded
+// CHECK-SAME: attn.tensor_map_params = 3 : i64
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c32768_i32
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c32768_i32
+// CHECK-COUNT-4: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// S: 6 k16 steps over Dqk = 96; PV: n = 96.
+// CHECK-COUNT-6: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
+// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 96, k = 16>
+func.func @padded(%q: tensor<1x2x256x96xf16>) -> tensor<1x2x256x96xf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x256x96xf16>, tensor<1x2x256x96xf16>, tensor<1x2x256x96xf16> -> tensor<1x2x256x96xf16>
   return %o : tensor<1x2x256x96xf16>
 }

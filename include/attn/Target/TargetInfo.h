@@ -57,10 +57,13 @@ int64_t nvvmStagedSmemBytes(int64_t dqk, int64_t dv, int64_t blockKV,
 /// inputs: sm_90a only (wgmma needs the arch-specific features).
 inline bool nvvmUsesWgmma(const std::string &chip) { return chip == "sm_90a"; }
 
-/// Whether the wgmma kernel loads Q, K and V with TMA: boxes of 64 columns
-/// (128 bytes, the 128-byte swizzle span) need Dqk and the Dv chunk to be
-/// multiples of 64. Other head dims keep cp.async into unswizzled tiles.
+/// Whether the wgmma kernel can load Q, K and V with TMA: 16-bit inputs,
+/// in boxes of 64 columns (128 bytes, the 128-byte swizzle span). A head dim
+/// that is not a multiple of 64 gets a last box reaching past it (TMA fills
+/// zeros beyond the tensor), read only up to the head dim.
 bool nvvmUsesTma(int64_t dqk, int64_t dv, int64_t dtypeBytes);
+/// Shared-memory columns of a TMA tile of `cols` columns: whole boxes.
+inline int64_t nvvmTmaColumns(int64_t cols) { return (cols + 63) / 64 * 64; }
 
 /// Threads per CTA of the NVIDIA kernels: the math warps, plus a producer
 /// warpgroup for the warp-specialized TMA kernel.
@@ -86,8 +89,9 @@ inline constexpr int64_t kNvvmProducerRegisterChoices[] = {72, 24, 40, 56, 88};
 /// Dynamic shared memory of the TMA kernel, in bytes from a 1024-byte
 /// aligned base (128-byte swizzle atoms are 1024 bytes and must be aligned;
 /// the kernel aligns the base itself, hence `total` has 1024 bytes of
-/// slack): `stages` K tiles [blockKV][dqk] and V tiles [blockKV][Dv chunk],
-/// Q [blockQ][dqk], P [blockQ][blockKV], then 8-byte mbarriers: "full" per
+/// slack): `stages` K tiles [blockKV][dqk] and V tiles [blockKV][Dv chunk]
+/// (columns rounded up to whole boxes, nvvmTmaColumns), Q [blockQ][dqk],
+/// P [blockQ][blockKV], then 8-byte mbarriers: "full" per
 /// stage, Q, and "empty" per stage (the warp-specialized kernel).
 struct NvvmTmaSmemLayout {
   int64_t k, v, q, p, barriers, total;

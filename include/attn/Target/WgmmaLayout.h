@@ -7,8 +7,8 @@
 // Descriptor" and the canonical layouts of "Shared Memory Matrix Layout"):
 //   K-major,  no swizzle: ((8,m),(T,2k)):((1T,SBO),(1,LBO))
 //   MN-major, no swizzle: ((T,1,m),(8,k)):((1,T,SBO),(1T,LBO))
-// with T = 8 elements (16 bytes). When TMA loads the tiles (Dqk and the Dv
-// chunk multiples of 64), Q, K and V use the 128-byte swizzle instead:
+// with T = 8 elements (16 bytes). When TMA loads the tiles (in boxes of 64
+// columns), Q, K and V use the 128-byte swizzle instead:
 //   K-major,  128B: ((8,m),(T,2k)):((8T,SBO),(1,T))
 //   MN-major, 128B: ((T,8,m),(8,k)):((1,T,LBO),(8T,SBO))
 // composed with Swizzle<3,4,3> on the byte address (bits 4-6 ^= bits 7-9),

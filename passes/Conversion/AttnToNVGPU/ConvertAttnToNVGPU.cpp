@@ -965,7 +965,7 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
 //===----------------------------------------------------------------------===//
 
 /// The wgmma kernel with Q, K and V loaded by the Tensor Memory Accelerator
-/// (Dqk and the Dv chunk multiples of 64). The runtime encodes one
+/// (16-bit inputs, any head dim the wgmma kernel takes). The runtime encodes one
 /// CUtensorMap per tensor, a 4-D tiled view [B][heads][seq][dim] with boxes
 /// of 64 columns x (block_q | block_kv) rows and 128-byte swizzle, and
 /// passes it by value (`__grid_constant__`, see
@@ -1007,11 +1007,11 @@ protected:
                             wgmma::kMajorSw128(0, bq, kk));
   }
   Value descK(Value stage, int64_t kk) override {
-    return encodeDescriptor(stageAt(layout.k, stage, bk * spec.dqk),
+    return encodeDescriptor(stageAt(layout.k, stage, bk * kCols()),
                             wgmma::kMajorSw128(0, bk, kk));
   }
   Value descV(Value stage, int64_t kk) override {
-    return encodeDescriptor(stageAt(layout.v, stage, bk * dvChunk),
+    return encodeDescriptor(stageAt(layout.v, stage, bk * vCols()),
                             wgmma::mnMajorSw128(bk, kk));
   }
 
@@ -1066,6 +1066,11 @@ protected:
   void initBarriers(int64_t first, int64_t count, int64_t arrivals);
   /// The Q barrier's index: after the stages' full barriers.
   Value qBarrier() { return idx(stages); }
+  /// Columns of a Q / K tile and of a V tile in shared memory: whole boxes
+  /// of 64; columns past the head dim (or this CTA's Dv chunk) are loaded
+  /// (zeros, or the next chunk's values) but never read by wgmma.
+  int64_t kCols() const { return nvvmTmaColumns(spec.dqk); }
+  int64_t vCols() const { return nvvmTmaColumns(dvChunk); }
 
   NvvmTmaSmemLayout layout;
   Value base; // byte address (index) of the 1024-byte aligned base
@@ -1110,7 +1115,7 @@ void TmaWgmmaKernelEmitter::initBarriers(int64_t first, int64_t count,
 }
 
 void TmaWgmmaKernelEmitter::loadQ(Value bIdx, Value h, Value i0) {
-  expect(qBarrier(), bq * spec.dqk * dtypeBytes(spec.dtype));
+  expect(qBarrier(), bq * kCols() * dtypeBytes(spec.dtype));
   loadTile(qMap, idx(layout.q), bq, spec.dqk, idx(0), i0, h, bIdx,
            qBarrier());
 }
@@ -1119,7 +1124,7 @@ void TmaWgmmaKernelEmitter::loadTile(Value map, Value dst, int64_t rows,
                                      int64_t cols, Value col0, Value row0,
                                      Value head, Value bIdx, Value bar) {
   auto cluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
-  for (int64_t c = 0; c < cols / 64; ++c) {
+  for (int64_t c = 0; c < nvvmTmaColumns(cols) / 64; ++c) {
     Value box = sharedPtr(add(base, add(dst, idx(c * rows * 128))));
     // The own CTA's shared::cta window lies inside shared::cluster.
     Value dstPtr = LLVM::AddrSpaceCastOp::create(b, cluster, box);
@@ -1141,11 +1146,11 @@ void TmaWgmmaKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
 void TmaWgmmaKernelEmitter::loadKV(Value stage, Value bIdx, Value kh, Value vh,
                                    Value kt) {
   int64_t eltBytes = dtypeBytes(spec.dtype);
-  expect(stage, bk * (spec.dqk + dvChunk) * eltBytes);
+  expect(stage, bk * (kCols() + vCols()) * eltBytes);
   Value j0 = mul(kt, idx(bk));
-  loadTile(kMap, add(idx(layout.k), mul(stage, idx(bk * spec.dqk * eltBytes))),
+  loadTile(kMap, add(idx(layout.k), mul(stage, idx(bk * kCols() * eltBytes))),
            bk, spec.dqk, idx(0), j0, kh, bIdx, stage);
-  loadTile(vMap, add(idx(layout.v), mul(stage, idx(bk * dvChunk * eltBytes))),
+  loadTile(vMap, add(idx(layout.v), mul(stage, idx(bk * vCols() * eltBytes))),
            bk, dvChunk, chunkBase, j0, vh, bIdx, stage);
 }
 

@@ -1,13 +1,12 @@
 // REQUIRES: ptxas
-// sm_90a takes the wgmma kernel. Head dim 96 is not a whole number of
-// 64-column TMA boxes, so K / V arrive by cp.async (bundle-tma.mlir has the
-// TMA kernel): the PTX has warpgroup MMAs for both products (S: K-major B,
+// sm_90a with tma=0 takes the cp.async wgmma kernel (bundle-tma.mlir has
+// the default TMA kernel): the PTX has warpgroup MMAs for both products (S: K-major B,
 // n = block_kv = 64; PV: transposed B, n = 96), proxy fences after the
 // shared-memory writes, and assembles with ptxas -arch=sm_90a without
 // spills. Its dynamic shared memory adds the Q and P tiles to the K/V
 // stages: 2 x 2 x 64 x (96 x 2 + 16) + 128 x (96 + 64) x 2.
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: attention-opt %s --attn-compile="target=sm_90a" --emit-dir=%t | FileCheck %s --check-prefix=REPORT
+// RUN: attention-opt %s --attn-compile="target=sm_90a tma=0" --emit-dir=%t | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --input-file=%t/gqa_wg.json
 // RUN: FileCheck %s --check-prefix=PTX --input-file=%t/gqa_wg.sm_90a.ptx
 
