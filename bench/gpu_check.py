@@ -23,7 +23,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -109,7 +108,7 @@ def alibi_slopes(n):
 
 def reference(s, q, k, v, gate):
     """fp64 attention straight from the definitions (DESIGN.md section 2)."""
-    B, Hq, Sq, Skv = s["batch"], s["hq"], s["sq"], s["skv"]
+    Hq, Sq, Skv = s["hq"], s["sq"], s["skv"]
     scale = s["scale"] if s["scale"] is not None else 1.0 / math.sqrt(s["dqk"])
     kk = np.repeat(k, Hq // s["hk"], axis=1)
     vv = np.repeat(v, Hq // s["hv"], axis=1)
@@ -298,28 +297,44 @@ def time_cuda(fn, reps=20):
     return start.elapsed_time(end) / reps * 1e-3
 
 
+class BenchInputs:
+    """Random bf16 Q, K, V and the output of a bench bundle's spec, on the
+    GPU, with what a launch needs."""
+
+    def __init__(self, rt, manifest_path):
+        import torch
+        self.man = json.load(open(manifest_path))
+        s = self.s = parse_spec(self.man["spec"])
+        self.B, self.Hq, self.Sq, self.Skv = s["batch"], s["hq"], s["sq"], s["skv"]
+        self.causal = s["causal"] is not None
+        bf16 = dict(device="cuda", dtype=torch.bfloat16)
+        self.q = torch.randn(self.B, self.Hq, self.Sq, s["dqk"], **bf16)
+        self.k = torch.randn(self.B, s["hk"], self.Skv, s["dqk"], **bf16)
+        self.v = torch.randn(self.B, s["hv"], self.Skv, s["dv"], **bf16)
+        self.o = torch.empty(self.B, self.Hq, self.Sq, s["dv"], **bf16)
+        self.ptrs = [t.data_ptr() for t in (self.q, self.k, self.v, self.o)]
+        self.rt = rt
+        self.bundle = rt.load(manifest_path)
+        self.stream = torch.cuda.current_stream().cuda_stream
+        self.flops = (4.0 * self.B * self.Hq * self.Sq * self.Skv * s["dqk"] *
+                      (0.5 if self.causal else 1.0))
+
+    def time(self, target):
+        return time_cuda(lambda: self.rt.launch(self.bundle, target, self.ptrs, self.B,
+                                                self.Sq, self.Skv, self.stream))
+
+
 def time_variant(rt, manifest_path, row, label):
     """Times the sm_90a kernel of a variant bundle (same spec as `row`)."""
-    import torch
-    man = json.load(open(manifest_path))
-    s = parse_spec(man["spec"])
-    B, Hq, Sq, Skv, D = s["batch"], s["hq"], s["sq"], s["skv"], s["dqk"]
-    q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
-    k = torch.randn(B, s["hk"], Skv, D, device="cuda", dtype=torch.bfloat16)
-    v = torch.randn(B, s["hv"], Skv, s["dv"], device="cuda", dtype=torch.bfloat16)
-    o = torch.empty(B, Hq, Sq, s["dv"], device="cuda", dtype=torch.bfloat16)
-    ptrs = [q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr()]
-    bundle = rt.load(manifest_path)
-    stream = torch.cuda.current_stream().cuda_stream
     name = "attention-opt:sm_90a/" + label
     try:
-        t = time_cuda(lambda: rt.launch(bundle, "sm_90a", ptrs, B, Sq, Skv, stream))
+        inp = BenchInputs(rt, manifest_path)
+        seconds = inp.time("sm_90a")
     except Exception as e:
         row.setdefault("errors", {})[name] = str(e)[:200]
         return
-    row["seconds"][name] = t
-    flops = 4.0 * B * Hq * Sq * Skv * D * (0.5 if s["causal"] is not None else 1.0)
-    row["tflops"][name] = flops / t / 1e12
+    row["seconds"][name] = seconds
+    row["tflops"][name] = inp.flops / seconds / 1e12
 
 
 def bench_one(rt, manifest_path, results):
@@ -327,25 +342,16 @@ def bench_one(rt, manifest_path, results):
     import torch
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    man = json.load(open(manifest_path))
-    s = parse_spec(man["spec"])
-    B, Hq, Sq, Skv, D = s["batch"], s["hq"], s["sq"], s["skv"], s["dqk"]
-    causal = s["causal"] is not None
-    q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
-    k = torch.randn(B, s["hk"], Skv, D, device="cuda", dtype=torch.bfloat16)
-    v = torch.randn(B, s["hv"], Skv, s["dv"], device="cuda", dtype=torch.bfloat16)
-    o = torch.empty(B, Hq, Sq, s["dv"], device="cuda", dtype=torch.bfloat16)
-    ptrs = [q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr()]
-    bundle = rt.load(manifest_path)
-    stream = torch.cuda.current_stream().cuda_stream
+    inp = BenchInputs(rt, manifest_path)
+    man, q, k, v, causal = inp.man, inp.q, inp.k, inp.v, inp.causal
+    Sq, Skv = inp.Sq, inp.Skv
     row = {"spec": man["spec"], "seconds": {}}
     # Every NVIDIA kernel of the bundle (sm_90: mma.sync, sm_90a: wgmma);
     # the ratio is taken for the fastest.
     for target in sorted({k["target"] for k in man["kernels"]
                           if k["format"] == "cubin"}):
         try:
-            row["seconds"]["attention-opt:" + target] = time_cuda(
-                lambda: rt.launch(bundle, target, ptrs, B, Sq, Skv, stream))
+            row["seconds"]["attention-opt:" + target] = inp.time(target)
         except Exception as e:  # e.g. an sm_80-only bundle on this device
             row.setdefault("errors", {})[target] = str(e)[:200]
     # The variants (timed later) are extra columns; the ratio is the default's.
@@ -372,7 +378,7 @@ def bench_one(rt, manifest_path, results):
     except Exception as e:
         row["seconds"]["flex"] = None
         row.setdefault("errors", {})["flex"] = str(e)[:200]
-    flops = 4.0 * B * Hq * Sq * Skv * D * (0.5 if causal else 1.0)
+    flops = inp.flops
     row["tflops"] = {n: (flops / t / 1e12 if t else None)
                      for n, t in row["seconds"].items()}
     peers = [t for n, t in row["seconds"].items()
