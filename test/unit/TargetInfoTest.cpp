@@ -1,0 +1,67 @@
+// Shared-memory layout and register split of the sm_90a kernels: what the
+// emitter, the bundle manifest and the schedule all read from TargetInfo.
+#include "attn/Target/TargetInfo.h"
+
+#include <gtest/gtest.h>
+
+using namespace mlir::attn;
+
+namespace {
+
+TEST(TargetInfo, TmaTilesStartOnSwizzleAtoms) {
+  // TMA writes 128-byte swizzled boxes that wgmma reads with base offset 0:
+  // every K / V stage, the Q tile and every box inside them must start on a
+  // 1024-byte boundary (from the kernel's aligned base) for all the tiles
+  // the schedule picks on sm_90a.
+  TargetInfo sm90a = *lookupTarget("sm_90a");
+  for (int64_t dqk : {32, 64, 80, 96, 128, 192, 256})
+    for (int64_t dv : {32, 64, 96, 128, 256}) {
+      TileChoice t = defaultTiles(sm90a, dqk, dv, 2);
+      NvvmTmaSmemLayout l =
+          nvvmTmaSmemLayout(dqk, dv, t.blockQ, t.blockKV, t.stages);
+      int64_t chunk = dv / nvvmDvChunks(dv, 2);
+      for (int64_t s = 0; s < t.stages; ++s) {
+        EXPECT_EQ((l.k + s * t.blockKV * nvvmTmaColumns(dqk) * 2) % 1024, 0);
+        EXPECT_EQ((l.v + s * t.blockKV * nvvmTmaColumns(chunk) * 2) % 1024, 0);
+      }
+      EXPECT_EQ(l.q % 1024, 0);
+      EXPECT_EQ((t.blockKV * 128) % 1024, 0) << "box stride in a K / V tile";
+      EXPECT_EQ((t.blockQ * 128) % 1024, 0) << "box stride in the Q tile";
+      // The barriers are 8-byte aligned and everything (with the alignment
+      // slack) fits the target.
+      EXPECT_EQ(l.barriers % 8, 0);
+      EXPECT_LE(l.total, sm90a.sharedMemBytes) << dqk << " " << dv;
+      EXPECT_EQ(nvvmKernelSmemBytes(dqk, dv, t.blockQ, t.blockKV, t.stages, 2,
+                                    /*wgmma=*/true, /*tma=*/true),
+                l.total);
+    }
+}
+
+TEST(TargetInfo, TmaColumnsAreWholeBoxes) {
+  EXPECT_EQ(nvvmTmaColumns(32), 64);
+  EXPECT_EQ(nvvmTmaColumns(64), 64);
+  EXPECT_EQ(nvvmTmaColumns(96), 128);
+  EXPECT_EQ(nvvmTmaColumns(256), 256);
+  EXPECT_TRUE(nvvmUsesTma(96, 80, 2));
+  EXPECT_FALSE(nvvmUsesTma(64, 64, 4)) << "f32 takes the SIMT kernel";
+}
+
+TEST(TargetInfo, WarpSpecializedRegisterSplitFitsTheRegisterFile) {
+  // 128 producer threads and 256 math threads within 64K registers, each
+  // share a multiple of 8 as setmaxnreg requires, launch cap 168.
+  for (int64_t producer : kNvvmProducerRegisterChoices) {
+    ASSERT_TRUE(nvvmValidProducerRegisters(producer)) << producer;
+    int64_t math = nvvmConsumerRegisters(producer);
+    EXPECT_EQ(math % 8, 0);
+    EXPECT_LE(128 * producer + 256 * math, 65536) << producer;
+    EXPECT_GE(math, 168) << "the math warps never get fewer than at launch";
+  }
+  EXPECT_EQ(nvvmConsumerRegisters(24), 240);
+  EXPECT_EQ(nvvmConsumerRegisters(72), 216);
+  EXPECT_EQ(nvvmBlockThreads(8, true), 384);
+  EXPECT_EQ(nvvmBlockThreads(8, false), 256);
+  EXPECT_FALSE(nvvmValidProducerRegisters(20));
+  EXPECT_FALSE(nvvmValidProducerRegisters(60));
+}
+
+} // namespace
