@@ -103,7 +103,11 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
            /*default=*/"72",
            "Warp-specialized kernel: registers the producer warpgroup keeps "
            "(setmaxnreg.dec); the math warps get (512 - N) / 2 rounded down "
-           "to a multiple of 8">
+           "to a multiple of 8">,
+    Option<"overlap", "overlap", "bool", /*default=*/"false",
+           "Warp-specialized kernel: issue each live tile's P V product with "
+           "the next tile's S product so it runs during that softmax "
+           "(FlashAttention-3 intra-warpgroup pipelining; needs stages >= 2)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

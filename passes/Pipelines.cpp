@@ -54,6 +54,7 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   lowering.tma = lowering.wgmma && options.tma;
   lowering.warpSpecialize = lowering.tma && options.warpSpecialize;
   lowering.producerRegisters = options.producerRegisters;
+  lowering.overlap = options.overlap;
   pm.addPass(createConvertAttnToNVGPU(lowering));
   // Device lowering, the order of shared/GPU-NOTES.md section 2:
   // --convert-nvgpu-to-nvvm --convert-vector-to-scf --expand-strided-metadata

@@ -34,6 +34,11 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
       *this, "producer-registers",
       llvm::cl::desc("Registers the producer warpgroup keeps (setmaxnreg)"),
       llvm::cl::init(72)};
+  PassOptions::Option<bool> overlap{
+      *this, "overlap",
+      llvm::cl::desc("Warp-specialized kernel: P V overlapped with the next "
+                     "softmax"),
+      llvm::cl::init(false)};
 };
 
 /// attn -> gpu.module of NVVM/LLVM-dialect kernels with an #nvvm.target,

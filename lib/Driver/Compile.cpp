@@ -212,6 +212,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   options.chip = target;
   options.tma = nvvm.tma;
   options.warpSpecialize = nvvm.warpSpecialize;
+  options.overlap = nvvm.overlap;
   options.producerRegisters = producerRegisters;
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);

@@ -39,6 +39,9 @@ struct ToolPaths {
 struct NvvmKernelOptions {
   bool tma = true;
   bool warpSpecialize = true;
+  /// Intra-warpgroup overlap of P V with the next softmax (opt-in until a
+  /// GPU has measured it).
+  bool overlap = false;
 };
 
 /// Lowers `module` (one function holding one attn.attention; it is modified)

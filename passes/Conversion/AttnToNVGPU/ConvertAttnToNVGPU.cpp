@@ -504,8 +504,13 @@ protected:
   /// column j0), then the softmax step of rows g (elements 0, 1 of each
   /// block) and g + 8 (elements 2, 3), whose columns are spread over a quad;
   /// rescales O. `s` becomes P.
+  /// With `alphaOut`, O is left alone (it may be in flight in a wgmma)
+  /// and the two rows' factors are returned there instead.
   void softmaxFragments(WarpState &st, SmallVectorImpl<SmallVector<Value>> &s,
-                        Value bIdx, Value h, Value j0, bool partial);
+                        Value bIdx, Value h, Value j0, bool partial,
+                        Value *alphaOut = nullptr);
+  /// O *= alpha of its row (g: alpha[0], g + 8: alpha[1]).
+  void rescaleO(WarpState &st, const Value alpha[2]);
   /// The A fragment of this warp's 16 query rows for head-dim block kb
   /// (rows past Sq read the last row; they are never stored).
   SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
@@ -596,7 +601,7 @@ SmallVector<Value> MmaKernelEmitter::ldmatrix(Value smem, Value stage,
 
 void MmaKernelEmitter::softmaxFragments(
     WarpState &st, SmallVectorImpl<SmallVector<Value>> &s, Value bIdx,
-    Value h, Value j0, bool partial) {
+    Value h, Value j0, bool partial, Value *alphaOut) {
   for (int64_t nb = 0; nb < static_cast<int64_t>(s.size()); ++nb)
     for (int64_t e = 0; e < 4; ++e) {
       Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
@@ -612,6 +617,14 @@ void MmaKernelEmitter::softmaxFragments(
       return quadReduce(v, /*isMax=*/true);
     });
   }
+  if (alphaOut) {
+    alphaOut[0] = alpha[0], alphaOut[1] = alpha[1];
+    return;
+  }
+  rescaleO(st, alpha);
+}
+
+void MmaKernelEmitter::rescaleO(WarpState &st, const Value alpha[2]) {
   for (int64_t i = 0; i < static_cast<int64_t>(st.o.size()); ++i)
     st.o[i] = arith::MulFOp::create(b, st.o[i], alpha[(i % 4) / 2]);
 }
@@ -802,9 +815,22 @@ protected:
   /// (id 1 + warpgroup; 0 is the CTA barrier) lets the warpgroups drift
   /// apart inside a tile instead of meeting at a CTA barrier.
   void publishToWarpgroup();
-  /// acc += A * B over one k16 step for each descriptor pair.
+  /// acc += A * B over one k16 step for each descriptor pair, waited for.
   SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                            ArrayRef<Value> descB, int64_t n, bool transB);
+  /// The same, issued only (no fence, commit or wait): the accumulator
+  /// struct, in flight until a wgmma wait covers it.
+  Value issueWgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
+                   ArrayRef<Value> descB, int64_t n, bool transB);
+  SmallVector<Value> unpack(Value acc, int64_t n);
+  /// Descriptors of S = Q K^T (K of `stage`) and of O += P V (V of `stage`).
+  std::pair<SmallVector<Value>, SmallVector<Value>> qkDescriptors(Value stage);
+  std::pair<SmallVector<Value>, SmallVector<Value>> pvDescriptors(Value stage);
+  /// S's accumulator as n8 blocks of 4.
+  SmallVector<SmallVector<Value>> sBlocks(ArrayRef<Value> flatS);
+  /// Writes P (the softmaxed S blocks) to this warpgroup's rows of the P
+  /// tile and publishes it to the warpgroup's wgmma.
+  void storeP(ArrayRef<SmallVector<Value>> p);
 
   Value warpgroup;
   // Q [block_q][Dqk] and P [block_q][block_kv], core-matrix layout.
@@ -883,10 +909,9 @@ Value WgmmaKernelEmitter::descV(Value stage, int64_t kk) {
                     wgmma::mnMajor(dvChunk, kk));
 }
 
-SmallVector<Value> WgmmaKernelEmitter::wgmma(ArrayRef<Value> acc,
-                                             ArrayRef<Value> descA,
-                                             ArrayRef<Value> descB, int64_t n,
-                                             bool transB) {
+Value WgmmaKernelEmitter::issueWgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
+                                     ArrayRef<Value> descB, int64_t n,
+                                     bool transB) {
   MLIRContext *ctx = b.getContext();
   auto structType =
       LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n / 2, f32));
@@ -895,7 +920,6 @@ SmallVector<Value> WgmmaKernelEmitter::wgmma(ArrayRef<Value> acc,
     packed = LLVM::InsertValueOp::create(b, packed, v, i);
   NVVM::WGMMATypes type = spec.dtype == DType::F16 ? NVVM::WGMMATypes::f16
                                                    : NVVM::WGMMATypes::bf16;
-  NVVM::WgmmaFenceAlignedOp::create(b);
   for (auto [da, db] : llvm::zip(descA, descB))
     packed = NVVM::WgmmaMmaAsyncOp::create(
         b, structType, packed, da, db,
@@ -905,41 +929,65 @@ SmallVector<Value> WgmmaKernelEmitter::wgmma(ArrayRef<Value> acc,
         NVVM::MMALayout::row,
         transB ? NVVM::MMALayout::row : NVVM::MMALayout::col,
         /*satfinite=*/nullptr);
-  NVVM::WgmmaGroupSyncAlignedOp::create(b);
-  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  return packed;
+}
+
+SmallVector<Value> WgmmaKernelEmitter::unpack(Value acc, int64_t n) {
   SmallVector<Value> out;
   for (int64_t i = 0; i < n / 2; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(b, packed, i));
+    out.push_back(LLVM::ExtractValueOp::create(b, acc, i));
   return out;
 }
 
-SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
-                                                Value h, Value stage, Value kt,
-                                                bool partial) {
-  WarpState st = WarpState::unflatten(state);
-  Value j0 = mul(kt, idx(bk));
-  Value wgRow = mul(warpgroup, idx(64));
+SmallVector<Value> WgmmaKernelEmitter::wgmma(ArrayRef<Value> acc,
+                                             ArrayRef<Value> descA,
+                                             ArrayRef<Value> descB, int64_t n,
+                                             bool transB) {
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  Value packed = issueWgmma(acc, descA, descB, n, transB);
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  return unpack(packed, n);
+}
 
-  // S = Q K^T: Q rows of this warpgroup (K-major A), K rows (K-major B).
+std::pair<SmallVector<Value>, SmallVector<Value>>
+WgmmaKernelEmitter::qkDescriptors(Value stage) {
+  // Q rows of this warpgroup (K-major A), K rows (K-major B).
   SmallVector<Value> qDescs, kDescs;
   for (int64_t kk = 0; kk < spec.dqk / 16; ++kk) {
     qDescs.push_back(descQ(kk));
     kDescs.push_back(descK(stage, kk));
   }
-  SmallVector<Value> flatS =
-      wgmma(SmallVector<Value>(bk / 2, fc(0)), qDescs, kDescs, bk, false);
-  int64_t nBlocks = bk / 8;
-  SmallVector<SmallVector<Value>> s(nBlocks);
-  for (int64_t nb = 0; nb < nBlocks; ++nb)
-    s[nb].assign(flatS.begin() + 4 * nb, flatS.begin() + 4 * nb + 4);
-  softmaxFragments(st, s, bIdx, h, j0, partial);
+  return {qDescs, kDescs};
+}
 
+std::pair<SmallVector<Value>, SmallVector<Value>>
+WgmmaKernelEmitter::pvDescriptors(Value stage) {
+  // P rows of this warpgroup, V MN-major (k16 = two 8-row groups).
+  SmallVector<Value> pDescs, vDescs;
+  Value pBase = coreOffset(mul(warpgroup, idx(64)), idx(0), bk);
+  for (int64_t kk = 0; kk < bk / 16; ++kk) {
+    pDescs.push_back(descriptor(pSmem, pBase, wgmma::kMajor(0, bk, kk)));
+    vDescs.push_back(descV(stage, kk));
+  }
+  return {pDescs, vDescs};
+}
+
+SmallVector<SmallVector<Value>>
+WgmmaKernelEmitter::sBlocks(ArrayRef<Value> flatS) {
+  SmallVector<SmallVector<Value>> s(bk / 8);
+  for (int64_t nb = 0; nb < bk / 8; ++nb)
+    s[nb].assign(flatS.begin() + 4 * nb, flatS.begin() + 4 * nb + 4);
+  return s;
+}
+
+void WgmmaKernelEmitter::storeP(ArrayRef<SmallVector<Value>> p) {
   // P to shared memory (K-major A of the PV product), then make the
   // generic-proxy stores visible to wgmma.
-  for (int64_t nb = 0; nb < nBlocks; ++nb)
+  for (int64_t nb = 0; nb < static_cast<int64_t>(p.size()); ++nb)
     for (int r = 0; r < 2; ++r) {
-      Value lo = arith::TruncFOp::create(b, elt, s[nb][2 * r]);
-      Value hi = arith::TruncFOp::create(b, elt, s[nb][2 * r + 1]);
+      Value lo = arith::TruncFOp::create(b, elt, p[nb][2 * r]);
+      Value hi = arith::TruncFOp::create(b, elt, p[nb][2 * r + 1]);
       Value pair = vector::FromElementsOp::create(
           b, VectorType::get({2}, elt), ValueRange{lo, hi});
       Value col = add(idx(nb * 8), mul(t, idx(2)));
@@ -948,14 +996,18 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
           ValueRange{idx(0), coreOffset(sub(rows[r], rowBase), col, bk)});
     }
   publishToWarpgroup();
+}
 
-  // O += P V: P rows of this warpgroup, V MN-major (k16 = two 8-row groups).
-  SmallVector<Value> pDescs, vDescs;
-  Value pBase = coreOffset(wgRow, idx(0), bk);
-  for (int64_t kk = 0; kk < bk / 16; ++kk) {
-    pDescs.push_back(descriptor(pSmem, pBase, wgmma::kMajor(0, bk, kk)));
-    vDescs.push_back(descV(stage, kk));
-  }
+SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
+                                                Value h, Value stage, Value kt,
+                                                bool partial) {
+  WarpState st = WarpState::unflatten(state);
+  auto [qDescs, kDescs] = qkDescriptors(stage);
+  SmallVector<SmallVector<Value>> s = sBlocks(
+      wgmma(SmallVector<Value>(bk / 2, fc(0)), qDescs, kDescs, bk, false));
+  softmaxFragments(st, s, bIdx, h, mul(kt, idx(bk)), partial);
+  storeP(s);
+  auto [pDescs, vDescs] = pvDescriptors(stage);
   st.o = wgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
   return st.flatten();
 }
@@ -1188,6 +1240,21 @@ public:
         producerRegisters(producerRegisters),
         consumerRegisters(nvvmConsumerRegisters(producerRegisters)) {}
 
+protected:
+  /// The math warpgroups' KV loop; returns the final WarpState.
+  virtual SmallVector<Value> consumerLoop(Value bIdx, Value h, Value i0,
+                                          Value i1, Value qt);
+  /// "empty" barrier of `stage`: after the full barriers and Q's.
+  Value emptyBarrier(Value stage) { return add(stage, idx(stages + 1)); }
+  void release(Value stage) {
+    NVVM::MBarrierArriveOp::create(b, Type(), barrier(emptyBarrier(stage)),
+                                   Value());
+  }
+  Value parityOf(Value kt) {
+    return arith::RemUIOp::create(
+        b, arith::DivUIOp::create(b, kt, idx(stages)), idx(2));
+  }
+
 private:
   int64_t blockThreads() const override {
     return nvvmBlockThreads(warps, /*warpSpecialized=*/true);
@@ -1195,12 +1262,6 @@ private:
   int64_t maxRegisters() const override { return kLaunchRegisters; }
   void emitMainLoop(Value bIdx, Value h, Value kh, Value vh, Value qt,
                     Value i0, Value i1) override;
-  /// "empty" barrier of `stage`: after the full barriers and Q's.
-  Value emptyBarrier(Value stage) { return add(stage, idx(stages + 1)); }
-  Value parityOf(Value kt) {
-    return arith::RemUIOp::create(
-        b, arith::DivUIOp::create(b, kt, idx(stages)), idx(2));
-  }
 
   static constexpr int64_t kLaunchRegisters = 168;
   /// The producer's share after setmaxnreg (pass option
@@ -1258,25 +1319,176 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
         setupLanes(i0);
         warpgroup = arith::DivUIOp::create(b, tid, idx(128));
         waitPhase(qBarrier(), idx(0));
-        auto loop = scf::ForOp::create(
-            b, idx(0), numKVTiles, idx(1), initialState(),
-            [&](OpBuilder &, Location, Value kt, ValueRange iter) {
-              Value stage = arith::RemUIOp::create(b, kt, idx(stages));
-              waitPhase(stage, parityOf(kt));
-              auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
-              ValueRange next =
-                  dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
-                    return emitTile(iter, bIdx, h, stage, kt, partial);
-                  });
-              // emitTile waited for its wgmma groups: the stage is free.
-              NVVM::MBarrierArriveOp::create(b, Type(),
-                                             barrier(emptyBarrier(stage)),
-                                             Value());
-              scf::YieldOp::create(b, next);
-            });
-        epilogue(loop.getResults(), bIdx, h);
+        epilogue(consumerLoop(bIdx, h, i0, i1, qt), bIdx, h);
         scf::YieldOp::create(b);
       });
+}
+
+SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
+                                                              Value h,
+                                                              Value i0,
+                                                              Value i1,
+                                                              Value qt) {
+  auto loop = scf::ForOp::create(
+      b, idx(0), numKVTiles, idx(1), initialState(),
+      [&](OpBuilder &, Location, Value kt, ValueRange iter) {
+        Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+        waitPhase(stage, parityOf(kt));
+        auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
+        ValueRange next =
+            dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
+              return emitTile(iter, bIdx, h, stage, kt, partial);
+            });
+        // emitTile waited for its wgmma groups: the stage is free.
+        release(stage);
+        scf::YieldOp::create(b, next);
+      });
+  return loop.getResults();
+}
+
+//===----------------------------------------------------------------------===//
+// sm_90a warp-specialized, with intra-warpgroup overlap
+//===----------------------------------------------------------------------===//
+
+/// The warp-specialized kernel with FlashAttention-3's intra-warpgroup
+/// pipelining (pass option `overlap`): the P V product of a live tile is
+/// issued together with the next live tile's S = Q K^T, and runs on the
+/// tensor cores while that tile's softmax runs. O is in flight meanwhile,
+/// so the softmax hands back its rescaling factors and O is rescaled after
+/// the wait. A pending product keeps its tile's stage (released when the
+/// product is done), so an empty tile finishes a pending product first:
+/// otherwise the producer, waiting for that stage, and the math warps,
+/// waiting for the next tile, would wait on each other. That also needs at
+/// least 2 stages. The pending flag is part of the loop state; each branch
+/// issues and waits for its own products, so no accumulator in flight
+/// crosses a merge.
+class OverlappedKernelEmitter : public WarpSpecializedKernelEmitter {
+public:
+  using WarpSpecializedKernelEmitter::WarpSpecializedKernelEmitter;
+
+private:
+  SmallVector<Value> consumerLoop(Value bIdx, Value h, Value i0, Value i1,
+                                  Value qt) override;
+  /// One live tile in `stage`; with `pending`, first issues the product of
+  /// the previous tile (in `prev`). Returns the state, pending.
+  SmallVector<Value> liveTile(WarpState st, Value bIdx, Value h, Value stage,
+                              Value prev, Value kt, bool partial,
+                              bool pending);
+  /// O += P V of the pending tile in `prev`, waited for; frees `prev`.
+  void finishPending(WarpState &st, Value prev);
+  SmallVector<Value> withPending(const WarpState &st, bool pending) {
+    SmallVector<Value> vals = st.flatten();
+    vals.push_back(arith::ConstantIntOp::create(b, pending, 1));
+    return vals;
+  }
+};
+
+void OverlappedKernelEmitter::finishPending(WarpState &st, Value prev) {
+  auto [pDescs, vDescs] = pvDescriptors(prev);
+  st.o = wgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
+  release(prev);
+}
+
+SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
+                                                     Value h, Value stage,
+                                                     Value prev, Value kt,
+                                                     bool partial,
+                                                     bool pending) {
+  Value j0 = mul(kt, idx(bk));
+  auto [qDescs, kDescs] = qkDescriptors(stage);
+  SmallVector<Value> zeros(bk / 2, fc(0));
+  SmallVector<SmallVector<Value>> s;
+  if (!pending) {
+    s = sBlocks(wgmma(zeros, qDescs, kDescs, bk, /*transB=*/false));
+    softmaxFragments(st, s, bIdx, h, j0, partial);
+  } else {
+    auto [pDescs, vDescs] = pvDescriptors(prev);
+    NVVM::WgmmaFenceAlignedOp::create(b);
+    Value sAcc = issueWgmma(zeros, qDescs, kDescs, bk, /*transB=*/false);
+    NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    Value oAcc = issueWgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
+    NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    // S is the older group: waiting for all but one leaves P V running.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+    s = sBlocks(unpack(sAcc, bk));
+    Value alpha[2];
+    softmaxFragments(st, s, bIdx, h, j0, partial, alpha);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    st.o = unpack(oAcc, dvChunk);
+    rescaleO(st, alpha);
+    release(prev);
+  }
+  // P of this tile replaces the one the finished product read.
+  storeP(s);
+  return withPending(st, true);
+}
+
+SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
+                                                         Value i0, Value i1,
+                                                         Value qt) {
+  SmallVector<Value> init = initialState();
+  init.push_back(arith::ConstantIntOp::create(b, 0, 1));
+  auto loop = scf::ForOp::create(
+      b, idx(0), numKVTiles, idx(1), init,
+      [&](OpBuilder &, Location, Value kt, ValueRange iter) {
+        Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+        Value prev = arith::RemUIOp::create(b, add(kt, idx(stages - 1)),
+                                            idx(stages));
+        waitPhase(stage, parityOf(kt));
+        auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
+        Value pending = iter.back();
+        WarpState st = WarpState::unflatten(iter.drop_back());
+        auto ifEmpty = scf::IfOp::create(
+            b, isEmpty,
+            [&](OpBuilder &, Location) {
+              auto finish = scf::IfOp::create(
+                  b, pending,
+                  [&](OpBuilder &, Location) {
+                    WarpState done = st;
+                    finishPending(done, prev);
+                    scf::YieldOp::create(b, done.flatten());
+                  },
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(b, st.flatten());
+                  });
+              release(stage);
+              WarpState after = WarpState::unflatten(finish.getResults());
+              scf::YieldOp::create(b, withPending(after, false));
+            },
+            [&](OpBuilder &, Location) {
+              auto byPending = [&](bool pend) {
+                auto ifFull = scf::IfOp::create(
+                    b, isFull,
+                    [&](OpBuilder &, Location) {
+                      scf::YieldOp::create(b, liveTile(st, bIdx, h, stage, prev,
+                                                       kt, false, pend));
+                    },
+                    [&](OpBuilder &, Location) {
+                      scf::YieldOp::create(b, liveTile(st, bIdx, h, stage, prev,
+                                                       kt, true, pend));
+                    });
+                scf::YieldOp::create(b, ifFull.getResults());
+              };
+              auto ifPending = scf::IfOp::create(
+                  b, pending, [&](OpBuilder &, Location) { byPending(true); },
+                  [&](OpBuilder &, Location) { byPending(false); });
+              scf::YieldOp::create(b, ifPending.getResults());
+            });
+        scf::YieldOp::create(b, ifEmpty.getResults());
+      });
+  // The last live tile's product.
+  Value pending = loop.getResults().back();
+  WarpState st = WarpState::unflatten(loop.getResults().drop_back());
+  Value last = arith::RemUIOp::create(b, sub(numKVTiles, idx(1)), idx(stages));
+  auto finish = scf::IfOp::create(
+      b, pending,
+      [&](OpBuilder &, Location) {
+        WarpState done = st;
+        finishPending(done, last);
+        scf::YieldOp::create(b, done.flatten());
+      },
+      [&](OpBuilder &, Location) { scf::YieldOp::create(b, st.flatten()); });
+  return finish.getResults();
 }
 
 //===----------------------------------------------------------------------===//
@@ -1484,6 +1696,11 @@ struct ConvertAttnToNVGPUPass
     func::FuncOp fn = in->fn;
     if (failed(checkTiling(op, spec, tiling)))
       return failure();
+    if (useTma(spec) && warpSpecialize && overlap && tiling.getStages() < 2)
+      return op.emitOpError()
+             << "the overlapped kernel keeps a stage for the pending P V "
+                "product and needs stages >= 2, got "
+             << tiling;
     if (useTma(spec) && warpSpecialize &&
         !nvvmValidProducerRegisters(producerRegisters))
       return op.emitOpError()
@@ -1501,10 +1718,13 @@ struct ConvertAttnToNVGPUPass
     else if (useTma(spec))
       // The last three parameters are the Q, K, V tensor maps, passed by
       // value: attn-mark-tensor-map-params marks them after gpu-to-nvvm.
-      (warpSpecialize
-           ? emitKernel<WarpSpecializedKernelEmitter>(
-                 b, gpuModule, *in, static_cast<int64_t>(producerRegisters))
-           : emitKernel<TmaWgmmaKernelEmitter>(b, gpuModule, *in))
+      (!warpSpecialize ? emitKernel<TmaWgmmaKernelEmitter>(b, gpuModule, *in)
+       : overlap       ? emitKernel<OverlappedKernelEmitter>(
+                       b, gpuModule, *in,
+                       static_cast<int64_t>(producerRegisters))
+                       : emitKernel<WarpSpecializedKernelEmitter>(
+                       b, gpuModule, *in,
+                       static_cast<int64_t>(producerRegisters)))
           ->setAttr(kTensorMapParamsAttr, b.getI64IntegerAttr(3));
     else if (useWgmma(spec))
       emitKernel<WgmmaKernelEmitter>(b, gpuModule, *in);

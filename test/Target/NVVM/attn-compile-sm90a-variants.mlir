@@ -2,14 +2,19 @@
 // --attn-compile options pick the sm_90a kernel, to compare variants on a
 // GPU: tma=0 is the cp.async wgmma kernel (flat-memref, 256 threads),
 // warp-specialize=0 the TMA kernel without a producer warpgroup
-// (flat-memref+tma, 256 threads); anything else is refused.
-// RUN: rm -rf %t && mkdir -p %t/cp %t/tma
+// (flat-memref+tma, 256 threads), overlap=1 the warp-specialized kernel
+// with P V overlapped with the next softmax (wait_group 1); anything else
+// is refused.
+// RUN: rm -rf %t && mkdir -p %t/cp %t/tma %t/ov
 // RUN: attention-opt %s --attn-compile="target=sm_90a tma=0" --emit-dir=%t/cp 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=CPASYNC --input-file=%t/cp/v.json
 // RUN: FileCheck %s --check-prefix=CPASYNC-PTX --input-file=%t/cp/v.sm_90a.ptx
 // RUN: attention-opt %s --attn-compile="target=sm_90a warp-specialize=0" --emit-dir=%t/tma 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=TMA --input-file=%t/tma/v.json
 // RUN: FileCheck %s --check-prefix=TMA-PTX --input-file=%t/tma/v.sm_90a.ptx
+// RUN: attention-opt %s --attn-compile="target=sm_90a overlap=1" --emit-dir=%t/ov 2>/dev/null | FileCheck %s --check-prefix=REPORT
+// RUN: FileCheck %s --check-prefix=OVERLAP --input-file=%t/ov/v.json
+// RUN: FileCheck %s --check-prefix=OVERLAP-PTX --input-file=%t/ov/v.sm_90a.ptx
 // RUN: not attention-opt %s --attn-compile="target=sm_90a tma=2" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not attention-opt %s --attn-compile="target=sm_90a swizzle=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -25,7 +30,11 @@
 // TMA-PTX: .maxnreg 255
 // TMA-PTX-NOT: setmaxnreg
 // TMA-PTX: cp.async.bulk.tensor.4d
-// BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1 or warp-specialize=0|1)
+// OVERLAP: "param_abi": "flat-memref+tma",
+// OVERLAP: "block": [384, 1, 1],
+// OVERLAP-PTX: setmaxnreg.inc.sync.aligned.u32
+// OVERLAP-PTX: wgmma.wait_group.sync.aligned 1;
+// BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1, warp-specialize=0|1 or overlap=0|1)
 
 func.func @v(%q: tensor<1x4x256x64xbf16>) -> tensor<1x4x256x64xbf16> {
   %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16> -> tensor<1x4x256x64xbf16>
