@@ -171,6 +171,20 @@ protected:
                 int64_t cols, Value row0, int64_t rows);
   /// Proxy fence (if needed) and CTA barrier after shared-memory writes.
   void publishShared();
+  /// scf.if without results: `thenFn` where `cond` holds, else `elseFn`.
+  void ifThenElse(Value cond, function_ref<void()> thenFn,
+                  function_ref<void()> elseFn) {
+    scf::IfOp::create(
+        b, cond,
+        [&](OpBuilder &, Location) {
+          thenFn();
+          scf::YieldOp::create(b);
+        },
+        [&](OpBuilder &, Location) {
+          elseFn();
+          scf::YieldOp::create(b);
+        });
+  }
 
   gpu::GPUModuleOp gpuModule;
   int64_t warps, stages;
@@ -416,16 +430,9 @@ void StagedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
     scf::IfOp::create(
         b, cmp(P::slt, kt, numKVTiles), [&](OpBuilder &, Location) {
           Value live = notI(classifyKV(kt, bIdx, h, i0, i1, qt).first);
-          scf::IfOp::create(
-              b, live,
-              [&](OpBuilder &, Location) {
-                issueTileCopy(stage, bIdx, kh, vh, kt);
-                scf::YieldOp::create(b);
-              },
-              [&](OpBuilder &, Location) {
-                skipTileCopy(stage);
-                scf::YieldOp::create(b);
-              });
+          ifThenElse(
+              live, [&] { issueTileCopy(stage, bIdx, kh, vh, kt); },
+              [&] { skipTileCopy(stage); });
           scf::YieldOp::create(b);
         });
     commitTileCopies();
@@ -1297,16 +1304,9 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
                           arith::XOrIOp::create(b, parityOf(kt), idx(1)));
                 Value live =
                     notI(classifyKV(kt, bIdx, h, i0, i1, qt).first);
-                scf::IfOp::create(
-                    b, live,
-                    [&](OpBuilder &, Location) {
-                      loadKV(stage, bIdx, kh, vh, kt);
-                      scf::YieldOp::create(b);
-                    },
-                    [&](OpBuilder &, Location) {
-                      expect(stage, 0);
-                      scf::YieldOp::create(b);
-                    });
+                ifThenElse(
+                    live, [&] { loadKV(stage, bIdx, kh, vh, kt); },
+                    [&] { expect(stage, 0); });
                 scf::YieldOp::create(b);
               });
           scf::YieldOp::create(b);
