@@ -1374,8 +1374,9 @@ private:
   SmallVector<Value> liveTile(WarpState st, Value bIdx, Value h, Value stage,
                               Value prev, Value kt, bool partial,
                               bool pending);
-  /// O += P V of the pending tile in `prev`, waited for; frees `prev`.
-  void finishPending(WarpState &st, Value prev);
+  /// If `pending`: O += P V of the pending tile in `prev`, waited for, and
+  /// `prev` freed. Returns the state.
+  WarpState finishPending(Value pending, const WarpState &st, Value prev);
   SmallVector<Value> withPending(const WarpState &st, bool pending) {
     SmallVector<Value> vals = st.flatten();
     vals.push_back(arith::ConstantIntOp::create(b, pending, 1));
@@ -1383,10 +1384,20 @@ private:
   }
 };
 
-void OverlappedKernelEmitter::finishPending(WarpState &st, Value prev) {
-  auto [pDescs, vDescs] = pvDescriptors(prev);
-  st.o = wgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
-  release(prev);
+WarpState OverlappedKernelEmitter::finishPending(Value pending,
+                                                 const WarpState &st,
+                                                 Value prev) {
+  auto finish = scf::IfOp::create(
+      b, pending,
+      [&](OpBuilder &, Location) {
+        WarpState done = st;
+        auto [pDescs, vDescs] = pvDescriptors(prev);
+        done.o = wgmma(done.o, pDescs, vDescs, dvChunk, /*transB=*/true);
+        release(prev);
+        scf::YieldOp::create(b, done.flatten());
+      },
+      [&](OpBuilder &, Location) { scf::YieldOp::create(b, st.flatten()); });
+  return WarpState::unflatten(finish.getResults());
 }
 
 SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
@@ -1441,18 +1452,8 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
         auto ifEmpty = scf::IfOp::create(
             b, isEmpty,
             [&](OpBuilder &, Location) {
-              auto finish = scf::IfOp::create(
-                  b, pending,
-                  [&](OpBuilder &, Location) {
-                    WarpState done = st;
-                    finishPending(done, prev);
-                    scf::YieldOp::create(b, done.flatten());
-                  },
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(b, st.flatten());
-                  });
+              WarpState after = finishPending(pending, st, prev);
               release(stage);
-              WarpState after = WarpState::unflatten(finish.getResults());
               scf::YieldOp::create(b, withPending(after, false));
             },
             [&](OpBuilder &, Location) {
@@ -1480,15 +1481,7 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
   Value pending = loop.getResults().back();
   WarpState st = WarpState::unflatten(loop.getResults().drop_back());
   Value last = arith::RemUIOp::create(b, sub(numKVTiles, idx(1)), idx(stages));
-  auto finish = scf::IfOp::create(
-      b, pending,
-      [&](OpBuilder &, Location) {
-        WarpState done = st;
-        finishPending(done, last);
-        scf::YieldOp::create(b, done.flatten());
-      },
-      [&](OpBuilder &, Location) { scf::YieldOp::create(b, st.flatten()); });
-  return finish.getResults();
+  return finishPending(pending, st, last).flatten();
 }
 
 //===----------------------------------------------------------------------===//
