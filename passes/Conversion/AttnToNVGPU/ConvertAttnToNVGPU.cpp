@@ -647,7 +647,8 @@ void MmaKernelEmitter::setupLanes(Value i0) {
 }
 
 void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
-  setupLanes(i0);  // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
+  setupLanes(i0);
+  // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
   // to Dqk = 64, re-read (from L1) per KV tile beyond, which keeps Dqk = 128
   // and 256 free of spills.
   if (spec.dqk <= 64)
@@ -1066,11 +1067,11 @@ protected:
                             wgmma::kMajorSw128(0, bq, kk));
   }
   Value descK(Value stage, int64_t kk) override {
-    return encodeDescriptor(stageAt(layout.k, stage, bk * kCols()),
+    return encodeDescriptor(i64(add(base, kStage(stage))),
                             wgmma::kMajorSw128(0, bk, kk));
   }
   Value descV(Value stage, int64_t kk) override {
-    return encodeDescriptor(stageAt(layout.v, stage, bk * vCols()),
+    return encodeDescriptor(i64(add(base, vStage(stage))),
                             wgmma::mnMajorSw128(bk, kk));
   }
 
@@ -1080,11 +1081,15 @@ protected:
   Value i32(Value index) {
     return arith::IndexCastOp::create(b, b.getI32Type(), index);
   }
-  /// Byte address (i64) of stage `stage` of `elems` elements per stage,
-  /// from byte `offset` of the aligned base.
-  Value stageAt(int64_t offset, Value stage, int64_t elems) {
-    return i64(add(base, add(idx(offset),
-                             mul(stage, idx(elems * dtypeBytes(spec.dtype))))));
+  /// Byte offsets from the aligned base of the K and V tiles of `stage`:
+  /// where TMA writes them and where the descriptors read them.
+  Value kStage(Value stage) {
+    return add(idx(layout.k),
+               mul(stage, idx(bk * kCols() * dtypeBytes(spec.dtype))));
+  }
+  Value vStage(Value stage) {
+    return add(idx(layout.v),
+               mul(stage, idx(bk * vCols() * dtypeBytes(spec.dtype))));
   }
   Value sharedPtr(Value byteAddr) {
     return LLVM::IntToPtrOp::create(
@@ -1207,10 +1212,8 @@ void TmaWgmmaKernelEmitter::loadKV(Value stage, Value bIdx, Value kh, Value vh,
   int64_t eltBytes = dtypeBytes(spec.dtype);
   expect(stage, bk * (kCols() + vCols()) * eltBytes);
   Value j0 = mul(kt, idx(bk));
-  loadTile(kMap, add(idx(layout.k), mul(stage, idx(bk * kCols() * eltBytes))),
-           bk, spec.dqk, idx(0), j0, kh, bIdx, stage);
-  loadTile(vMap, add(idx(layout.v), mul(stage, idx(bk * vCols() * eltBytes))),
-           bk, dvChunk, chunkBase, j0, vh, bIdx, stage);
+  loadTile(kMap, kStage(stage), bk, spec.dqk, idx(0), j0, kh, bIdx, stage);
+  loadTile(vMap, vStage(stage), bk, dvChunk, chunkBase, j0, vh, bIdx, stage);
 }
 
 void TmaWgmmaKernelEmitter::skipTileCopy(Value stage) {
