@@ -159,8 +159,9 @@ attn_status encodeTensorMap(CudaDriver &d, const TensorMapRequest &req, TensorMa
       dims += (dims.empty() ? "" : "x") + std::to_string(v);
     return fail(ATTN_ERR_INVALID, "cuTensorMapEncodeTiled(" + req.dtype + " " + dims +
                                       ", innermost first): " + d.err(r) +
-                                      " (TMA needs 16-byte aligned rows: the innermost "
-                                      "dimension times the element size a multiple of 16)");
+                                      " (TMA needs a 16-byte aligned address and rows: the "
+                                      "innermost dimension times the element size a multiple "
+                                      "of 16)");
   }
   return ATTN_OK;
 }

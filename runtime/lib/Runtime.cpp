@@ -9,6 +9,7 @@
 #include "Internal.h"
 #include "Json.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -110,6 +111,29 @@ public:
 
 /// The "tensor_maps" of a flat-memref+tma kernel (required there, refused
 /// elsewhere); b.args must be parsed.
+/// The driver refuses a tensor map with a zero extent or a null address,
+/// which an empty tensor (Skv = 0, often a null pointer) has; the kernel
+/// issues no load through it (no KV tiles), but it still takes a valid map.
+/// Such a map describes one box-row of another launched tensor instead:
+/// zero extents become 1, and a null address becomes that of the first
+/// non-empty map (there is one whenever the grid is not empty: Q's).
+void describeEmptyTensorMaps(std::vector<TensorMapRequest> &maps) {
+  void *standIn = nullptr;
+  for (const TensorMapRequest &m : maps)
+    if (m.address && std::find(m.dims.begin(), m.dims.end(), 0u) == m.dims.end()) {
+      standIn = m.address;
+      break;
+    }
+  for (TensorMapRequest &m : maps) {
+    if (std::find(m.dims.begin(), m.dims.end(), 0u) == m.dims.end())
+      continue;
+    for (uint64_t &d : m.dims)
+      d = std::max<uint64_t>(d, 1);
+    if (!m.address)
+      m.address = standIn;
+  }
+}
+
 bool parseTensorMaps(ManifestReader &r, const JsonValue &kv, const std::string &path,
                      const attn_bundle &b, KernelInfo &k) {
   const JsonValue *maps = kv.get("tensor_maps");
@@ -526,6 +550,7 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
       }
     }
   }
+  describeEmptyTensorMaps(gl.tensorMaps);
 
   if (k->isCpu()) {
     int64_t wi;

@@ -595,6 +595,10 @@ int cuTensorMapEncodeTiled(uint64_t *map, int type, unsigned rank, void *addr,
   int n = encodes++ % 8;
   (void)elementStrides, (void)interleave, (void)l2;
   if (encodeResult) return encodeResult;
+  /* As the driver: CUDA_ERROR_INVALID_VALUE for a zero extent or null. */
+  for (i = 0; i < rank; ++i)
+    if (!dims[i]) return 1;
+  if (!addr) return 1;
   mapType[n] = type, mapRank[n] = (int)rank, mapSwizzle[n] = swizzle, mapOob[n] = oob;
   mapAddress[n] = addr;
   for (i = 0; i < rank && i < 5; ++i) mapDims[n][i] = dims[i], mapBox[n][i] = box[i];
@@ -1006,6 +1010,20 @@ TEST(Runtime, FakeCudaDriverTensorMaps) {
   const uint64_t *p = fakeSym<const uint64_t *(*)()>(h, "fake_params")();
   EXPECT_EQ(p[15], 2u);
   EXPECT_EQ(p[17], 500u);
+
+  // Skv = 0 with a null K: the kernel loads no KV tile, but the driver
+  // refuses a zero extent or a null address, so K's map describes a row of
+  // Q instead and the launch goes through.
+  void *noKv[3] = {q, nullptr, o};
+  attn_launch_args empty{noKv, 3, 2, 300, 0};
+  int encodes = fakeSym<int (*)()>(h, "fake_encodes")();
+  ASSERT_EQ(attn_bundle_launch(b, "sm_90a", &empty, nullptr), ATTN_OK) << attn_last_error();
+  int kMap = (encodes + 1) % 8;
+  const uint64_t emptyKDims[4] = {64, 1, 2, 2};
+  for (int d = 0; d < 4; ++d)
+    EXPECT_EQ(dims(kMap)[d], emptyKDims[d]) << d;
+  EXPECT_EQ(fakeSym<void *(*)(int)>(h, "fake_map_address")(kMap), static_cast<void *>(q));
+  EXPECT_EQ(fakeSym<const uint64_t *(*)()>(h, "fake_params")()[17], 0u);
 
   // A map the driver refuses: INVALID with the shape, nothing launched.
   fakeSym<void (*)(int, int)>(h, "fake_config_maps")(2, 1);
