@@ -107,7 +107,12 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     Option<"overlap", "overlap", "bool", /*default=*/"false",
            "Warp-specialized kernel: issue each live tile's P V product with "
            "the next tile's S product so it runs during that softmax "
-           "(FlashAttention-3 intra-warpgroup pipelining; needs stages >= 2)">
+           "(FlashAttention-3 intra-warpgroup pipelining; needs stages >= 2)">,
+    Option<"pingpong", "pingpong", "bool", /*default=*/"false",
+           "Overlapped kernel: the math warpgroups take turns issuing their "
+           "products through named barriers, so one's softmax runs under "
+           "another's GEMMs (FlashAttention-3 ping-pong; needs overlap and "
+           "at least two math warpgroups)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

@@ -55,6 +55,7 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   lowering.warpSpecialize = lowering.tma && options.warpSpecialize;
   lowering.producerRegisters = options.producerRegisters;
   lowering.overlap = options.overlap;
+  lowering.pingpong = options.pingpong;
   pm.addPass(createConvertAttnToNVGPU(lowering));
   // Device lowering, the order of shared/GPU-NOTES.md section 2:
   // --convert-nvgpu-to-nvvm --convert-vector-to-scf --expand-strided-metadata

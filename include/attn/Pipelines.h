@@ -39,6 +39,11 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
       llvm::cl::desc("Warp-specialized kernel: P V overlapped with the next "
                      "softmax"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> pingpong{
+      *this, "pingpong",
+      llvm::cl::desc("Overlapped kernel: math warpgroups take turns issuing "
+                     "their products"),
+      llvm::cl::init(false)};
 };
 
 /// attn -> gpu.module of NVVM/LLVM-dialect kernels with an #nvvm.target,

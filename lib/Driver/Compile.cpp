@@ -213,6 +213,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   options.tma = nvvm.tma;
   options.warpSpecialize = nvvm.warpSpecialize;
   options.overlap = nvvm.overlap;
+  options.pingpong = nvvm.pingpong;
   options.producerRegisters = producerRegisters;
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);

@@ -8,7 +8,8 @@ target's shared memory / LDS; prints one report line per kernel (registers
 / smem / spills) and a closing summary.
 
 Usage: gpu_resources.py --attention-opt=PATH [--targets=sm_80,sm_90]
-                        [--shard=I/N] [--report=FILE] [--f32]
+       [--options='overlap=1 pingpong=1'] [--shard=I/N] [--report=FILE]
+       [--f32]
 """
 import argparse
 import json
@@ -30,6 +31,8 @@ def main():
     ap.add_argument("--targets", default="sm_80,sm_90")
     ap.add_argument("--shard", default="0/1")
     ap.add_argument("--report", default="")
+    ap.add_argument("--options", default="",
+                    help="more --attn-compile options, e.g. 'overlap=1'")
     ap.add_argument("--f32", action="store_true",
                     help="also the f32 configurations (default dtype)")
     args = ap.parse_args()
@@ -46,7 +49,8 @@ def main():
                                  capture_output=True, text=True)
             comp = gen if gen.returncode else subprocess.run(
                 [args.attention_opt, f"{d}/k.mlir",
-                 f"--attn-compile=target={args.targets}", f"--emit-dir={d}"],
+                 f"--attn-compile=target={args.targets} {args.options}".strip(),
+                 f"--emit-dir={d}"],
                 capture_output=True, text=True)
             if comp.returncode != 0:
                 failed += 1

@@ -36,10 +36,11 @@ static llvm::cl::opt<std::string> compileTargets(
                    "--attn-compile=\"target=sm_90,cpu\" --emit-dir=DIR "
                    "writes <name>.<target>.{ptx,cubin,so}, <name>.json and "
                    "<name>.h. More space-separated options choose the sm_90a "
-                   "kernel: tma=0|1, warp-specialize=0|1, overlap=0|1 "
-                   "(default 1, 1, 0)"),
-    llvm::cl::value_desc(
-        "target=list [tma=0|1] [warp-specialize=0|1] [overlap=0|1]"));
+                   "kernel: tma=0|1, warp-specialize=0|1, overlap=0|1, "
+                   "pingpong=0|1 (default 1, 1, 0, 0; pingpong needs "
+                   "overlap)"),
+    llvm::cl::value_desc("target=list [tma=0|1] [warp-specialize=0|1] "
+                         "[overlap=0|1] [pingpong=0|1]"));
 static llvm::cl::opt<std::string>
     emitDir("emit-dir", llvm::cl::desc("Bundle output folder"),
             llvm::cl::init("."));
@@ -61,11 +62,12 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
     bool *flag = key == "tma"               ? &nvvm.tma
                  : key == "warp-specialize" ? &nvvm.warpSpecialize
                  : key == "overlap"         ? &nvvm.overlap
+                 : key == "pingpong"        ? &nvvm.pingpong
                                             : nullptr;
     if (!flag || (value != "0" && value != "1")) {
       llvm::errs() << "attention-opt: error: --attn-compile option '" << word
-                   << "' (expected tma=0|1, warp-specialize=0|1 or "
-                      "overlap=0|1)\n";
+                   << "' (expected tma=0|1, warp-specialize=0|1, "
+                      "overlap=0|1 or pingpong=0|1)\n";
       return 1;
     }
     *flag = value == "1";

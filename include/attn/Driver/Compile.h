@@ -42,6 +42,9 @@ struct NvvmKernelOptions {
   /// Intra-warpgroup overlap of P V with the next softmax (opt-in until a
   /// GPU has measured it).
   bool overlap = false;
+  /// With overlap: the math warpgroups take turns issuing their products
+  /// (opt-in for the same reason).
+  bool pingpong = false;
 };
 
 /// Lowers `module` (one function holding one attn.attention; it is modified)

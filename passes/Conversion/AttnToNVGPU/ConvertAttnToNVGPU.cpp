@@ -827,7 +827,10 @@ protected:
   SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                            ArrayRef<Value> descB, int64_t n, bool transB);
   /// The same, issued only (no fence, commit or wait): the accumulator
-  /// struct, in flight until a wgmma wait covers it.
+  /// struct, in flight until a wgmma wait covers it. An empty `acc` starts
+  /// from zero: the first k16 step does not read D (scale-d 0), so no
+  /// register is written between the caller's wgmma.fence and the wgmma,
+  /// which the PTX ISA leaves undefined.
   Value issueWgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                    ArrayRef<Value> descB, int64_t n, bool transB);
   SmallVector<Value> unpack(Value acc, int64_t n);
@@ -928,15 +931,20 @@ Value WgmmaKernelEmitter::issueWgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
     packed = LLVM::InsertValueOp::create(b, packed, v, i);
   NVVM::WGMMATypes type = spec.dtype == DType::F16 ? NVVM::WGMMATypes::f16
                                                    : NVVM::WGMMATypes::bf16;
-  for (auto [da, db] : llvm::zip(descA, descB))
+  bool zeroInit = acc.empty();
+  for (auto [da, db] : llvm::zip(descA, descB)) {
+    auto scaleOut =
+        zeroInit ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one;
+    zeroInit = false;
     packed = NVVM::WgmmaMmaAsyncOp::create(
         b, structType, packed, da, db,
         NVVM::MMAShapeAttr::get(ctx, 64, n, 16), type, type,
-        NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+        NVVM::WGMMATypes::f32, scaleOut,
         NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
         NVVM::MMALayout::row,
         transB ? NVVM::MMALayout::row : NVVM::MMALayout::col,
         /*satfinite=*/nullptr);
+  }
   return packed;
 }
 
@@ -1012,7 +1020,7 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   WarpState st = WarpState::unflatten(state);
   auto [qDescs, kDescs] = qkDescriptors(stage);
   SmallVector<SmallVector<Value>> s = sBlocks(
-      wgmma(SmallVector<Value>(bk / 2, fc(0)), qDescs, kDescs, bk, false));
+      wgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false));
   softmaxFragments(st, s, bIdx, h, mul(kt, idx(bk)), partial);
   storeP(s);
   auto [pDescs, vDescs] = pvDescriptors(stage);
@@ -1365,11 +1373,45 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
 /// least 2 stages. The pending flag is part of the loop state; each branch
 /// issues and waits for its own products, so no accumulator in flight
 /// crosses a merge.
+///
+/// With `pingpong` the math warpgroups also take turns issuing their
+/// products (FlashAttention-3 section 3.1): warpgroup i waits on its
+/// scheduler barrier before it issues and arrives on warpgroup i + 1's
+/// (mod the count) after, so one warpgroup's softmax runs while the next
+/// one's products occupy the tensor cores. Warpgroup 0 arrives on its own
+/// barrier once to start, and waits on it once after its loop to take the
+/// last warpgroup's final arrival, so the barriers end as they started.
+/// Every warpgroup of a CTA walks the same tiles, so all take the same
+/// number of turns.
 class OverlappedKernelEmitter : public WarpSpecializedKernelEmitter {
 public:
-  using WarpSpecializedKernelEmitter::WarpSpecializedKernelEmitter;
+  OverlappedKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
+                          const AttentionSpec &spec, StringRef name,
+                          int64_t blockQ, int64_t blockKV, int64_t warps,
+                          int64_t stages, Region *maskFn, Region *scoreFn,
+                          int64_t producerRegisters, bool pingpong)
+      : WarpSpecializedKernelEmitter(b, gpuModule, spec, name, blockQ, blockKV,
+                                     warps, stages, maskFn, scoreFn,
+                                     producerRegisters),
+        pingpong(pingpong) {}
 
 private:
+  /// Issues (fence, `issue`, no wait) in this warpgroup's turn when
+  /// ping-ponging; `issue` commits its own groups.
+  void inTurn(function_ref<void()> issue);
+  /// Scheduler barrier of math warpgroup `wg`: after the P barriers
+  /// (1 .. warpgroups).
+  Value schedulerBarrier(Value wg) {
+    return add(wg, idx(1 + warps / 4));
+  }
+  /// bar.sync / bar.arrive on scheduler barrier `id`: the waiting
+  /// warpgroup and the one that hands it the turn.
+  void syncScheduler(Value id);
+  void arriveScheduler(Value id);
+  Value isFirstWarpgroup() {
+    return cmp(arith::CmpIPredicate::eq, warpgroup, idx(0));
+  }
+
   SmallVector<Value> consumerLoop(Value bIdx, Value h, Value i0, Value i1,
                                   Value qt) override;
   /// One live tile in `stage`; with `pending`, first issues the product of
@@ -1385,7 +1427,28 @@ private:
     vals.push_back(arith::ConstantIntOp::create(b, pending, 1));
     return vals;
   }
+
+  bool pingpong;
 };
+
+void OverlappedKernelEmitter::syncScheduler(Value id) {
+  NVVM::BarrierOp::create(b, Type(), i32(id), i32(idx(256)),
+                          NVVM::BarrierReductionAttr(), Value());
+}
+
+void OverlappedKernelEmitter::arriveScheduler(Value id) {
+  NVVM::BarrierArriveOp::create(b, i32(id), i32(idx(256)));
+}
+
+void OverlappedKernelEmitter::inTurn(function_ref<void()> issue) {
+  if (pingpong)
+    syncScheduler(schedulerBarrier(warpgroup));
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  issue();
+  if (pingpong)
+    arriveScheduler(schedulerBarrier(
+        arith::RemUIOp::create(b, add(warpgroup, idx(1)), idx(warps / 4))));
+}
 
 WarpState OverlappedKernelEmitter::finishPending(Value pending,
                                                  const WarpState &st,
@@ -1410,18 +1473,25 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
                                                      bool pending) {
   Value j0 = mul(kt, idx(bk));
   auto [qDescs, kDescs] = qkDescriptors(stage);
-  SmallVector<Value> zeros(bk / 2, fc(0));
   SmallVector<SmallVector<Value>> s;
+  Value sAcc;
   if (!pending) {
-    s = sBlocks(wgmma(zeros, qDescs, kDescs, bk, /*transB=*/false));
+    inTurn([&] {
+      sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
+      NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    });
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    s = sBlocks(unpack(sAcc, bk));
     softmaxFragments(st, s, bIdx, h, j0, partial);
   } else {
     auto [pDescs, vDescs] = pvDescriptors(prev);
-    NVVM::WgmmaFenceAlignedOp::create(b);
-    Value sAcc = issueWgmma(zeros, qDescs, kDescs, bk, /*transB=*/false);
-    NVVM::WgmmaGroupSyncAlignedOp::create(b);
-    Value oAcc = issueWgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
-    NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    Value oAcc;
+    inTurn([&] {
+      sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
+      NVVM::WgmmaGroupSyncAlignedOp::create(b);
+      oAcc = issueWgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
+      NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    });
     // S is the older group: waiting for all but one leaves P V running.
     NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
     s = sBlocks(unpack(sAcc, bk));
@@ -1440,6 +1510,9 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
 SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
                                                          Value i0, Value i1,
                                                          Value qt) {
+  if (pingpong)
+    ifThenElse(isFirstWarpgroup(),
+               [&] { arriveScheduler(schedulerBarrier(idx(0))); }, [] {});
   SmallVector<Value> init = initialState();
   init.push_back(arith::ConstantIntOp::create(b, 0, 1));
   auto loop = scf::ForOp::create(
@@ -1484,7 +1557,11 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
   Value pending = loop.getResults().back();
   WarpState st = WarpState::unflatten(loop.getResults().drop_back());
   Value last = arith::RemUIOp::create(b, sub(numKVTiles, idx(1)), idx(stages));
-  return finishPending(pending, st, last).flatten();
+  SmallVector<Value> result = finishPending(pending, st, last).flatten();
+  if (pingpong)
+    ifThenElse(isFirstWarpgroup(),
+               [&] { syncScheduler(schedulerBarrier(idx(0))); }, [] {});
+  return result;
 }
 
 //===----------------------------------------------------------------------===//
@@ -1697,6 +1774,15 @@ struct ConvertAttnToNVGPUPass
              << "the overlapped kernel keeps a stage for the pending P V "
                 "product and needs stages >= 2, got "
              << tiling;
+    if (useTma(spec) && warpSpecialize && pingpong && !overlap)
+      return op.emitOpError()
+             << "pingpong schedules the overlapped kernel's products and "
+                "needs overlap";
+    if (useTma(spec) && warpSpecialize && pingpong && tiling.getWarps() < 8)
+      return op.emitOpError()
+             << "pingpong alternates math warpgroups and needs at least two "
+                "(warps >= 8), got "
+             << tiling;
     if (useTma(spec) && warpSpecialize &&
         !nvvmValidProducerRegisters(producerRegisters))
       return op.emitOpError()
@@ -1717,7 +1803,8 @@ struct ConvertAttnToNVGPUPass
       (!warpSpecialize ? emitKernel<TmaWgmmaKernelEmitter>(b, gpuModule, *in)
        : overlap       ? emitKernel<OverlappedKernelEmitter>(
                        b, gpuModule, *in,
-                       static_cast<int64_t>(producerRegisters))
+                       static_cast<int64_t>(producerRegisters),
+                       static_cast<bool>(pingpong))
                        : emitKernel<WarpSpecializedKernelEmitter>(
                        b, gpuModule, *in,
                        static_cast<int64_t>(producerRegisters)))

@@ -3,9 +3,10 @@
 // GPU: tma=0 is the cp.async wgmma kernel (flat-memref, 256 threads),
 // warp-specialize=0 the TMA kernel without a producer warpgroup
 // (flat-memref+tma, 256 threads), overlap=1 the warp-specialized kernel
-// with P V overlapped with the next softmax (wait_group 1); anything else
-// is refused.
-// RUN: rm -rf %t && mkdir -p %t/cp %t/tma %t/ov
+// with P V overlapped with the next softmax (wait_group 1), pingpong=1 on
+// top of it the warpgroups taking turns (scheduler barriers of 256
+// threads); anything else is refused, and pingpong without overlap too.
+// RUN: rm -rf %t && mkdir -p %t/cp %t/tma %t/ov %t/pp
 // RUN: attention-opt %s --attn-compile="target=sm_90a tma=0" --emit-dir=%t/cp 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=CPASYNC --input-file=%t/cp/v.json
 // RUN: FileCheck %s --check-prefix=CPASYNC-PTX --input-file=%t/cp/v.sm_90a.ptx
@@ -15,6 +16,10 @@
 // RUN: attention-opt %s --attn-compile="target=sm_90a overlap=1" --emit-dir=%t/ov 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=OVERLAP --input-file=%t/ov/v.json
 // RUN: FileCheck %s --check-prefix=OVERLAP-PTX --input-file=%t/ov/v.sm_90a.ptx
+// RUN: attention-opt %s --attn-compile="target=sm_90a overlap=1 pingpong=1" --emit-dir=%t/pp 2>/dev/null | FileCheck %s --check-prefix=REPORT
+// RUN: FileCheck %s --check-prefix=OVERLAP --input-file=%t/pp/v.json
+// RUN: FileCheck %s --check-prefix=PINGPONG-PTX --input-file=%t/pp/v.sm_90a.ptx
+// RUN: not attention-opt %s --attn-compile="target=sm_90a pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=NO-OVERLAP
 // RUN: not attention-opt %s --attn-compile="target=sm_90a tma=2" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not attention-opt %s --attn-compile="target=sm_90a swizzle=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -34,7 +39,11 @@
 // OVERLAP: "block": [384, 1, 1],
 // OVERLAP-PTX: setmaxnreg.inc.sync.aligned.u32
 // OVERLAP-PTX: wgmma.wait_group.sync.aligned 1;
-// BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1, warp-specialize=0|1 or overlap=0|1)
+// PINGPONG-PTX: bar.arrive
+// PINGPONG-PTX: bar.sync {{.+}}, 256;
+// PINGPONG-PTX: wgmma.wait_group.sync.aligned 1;
+// NO-OVERLAP: error: 'attn.attention' op pingpong schedules the overlapped kernel's products and needs overlap
+// BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1, warp-specialize=0|1, overlap=0|1 or pingpong=0|1)
 
 func.func @v(%q: tensor<1x4x256x64xbf16>) -> tensor<1x4x256x64xbf16> {
   %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16> -> tensor<1x4x256x64xbf16>
