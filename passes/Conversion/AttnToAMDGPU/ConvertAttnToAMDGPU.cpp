@@ -299,8 +299,10 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   double negInf = -std::numeric_limits<double>::infinity();
   SmallVector<Value> init = {fc(negInf), fc(0)};
   init.append(spec.dv / 4, fc(0));
+  Value kvBegin = firstLiveKVTile(i0);
+  Value kvEnd = liveKVTiles(i1);
   auto loop = scf::ForOp::create(
-      b, idx(0), numKVTiles, idx(1), init,
+      b, kvBegin, kvEnd, idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
         Value j0 = mul(kt, idx(bk));
         Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));

@@ -133,6 +133,22 @@ protected:
   /// proxy (wgmma), which needs a proxy fence before the barrier.
   virtual bool readsThroughAsyncProxy() const { return false; }
 
+  /// The KV tiles this CTA walks, [kvBegin, kvTiles) (firstLiveKVTile /
+  /// liveKVTiles of its rows; CTA-uniform, so the producer and the math
+  /// warps walk the same stages and phases).
+  Value kvBegin, kvTiles;
+  /// Stage of KV tile kt: the walk's n-th tile goes to stage n mod stages.
+  Value stageOf(Value kt) {
+    return arith::RemUIOp::create(b, sub(kt, kvBegin), idx(stages));
+  }
+  /// mbarrier phase parity of KV tile kt's use of its stage: the walk's
+  /// n-th tile is that stage's (n / stages)-th.
+  Value parityOf(Value kt) {
+    return arith::RemUIOp::create(
+        b, arith::DivUIOp::create(b, sub(kt, kvBegin), idx(stages)),
+        idx(2));
+  }
+
   Value exp2(Value x) {
     return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr("llvm.exp2"),
                                          ValueRange{x})
@@ -402,6 +418,8 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
   Value i0 = mul(qt, idx(bq));
   Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
+  kvBegin = firstLiveKVTile(i0);
+  kvTiles = liveKVTiles(i1);
   emitMainLoop(bIdx, h, kh, vh, qt, i0, i1);
   gpu::ReturnOp::create(b);
   return fn;
@@ -428,7 +446,7 @@ void StagedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
   // commit group per call either way, so wait_group counts stay aligned.
   auto prefetch = [&](Value kt, Value stage) {
     scf::IfOp::create(
-        b, cmp(P::slt, kt, numKVTiles), [&](OpBuilder &, Location) {
+        b, cmp(P::slt, kt, kvTiles), [&](OpBuilder &, Location) {
           Value live = notI(classifyKV(kt, bIdx, h, i0, i1, qt).first);
           ifThenElse(
               live, [&] { issueTileCopy(stage, bIdx, kh, vh, kt); },
@@ -438,16 +456,16 @@ void StagedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
     commitTileCopies();
   };
   for (int64_t s = 0; s + 1 < stages; ++s)
-    prefetch(idx(s), idx(s));
+    prefetch(add(kvBegin, idx(s)), idx(s));
   afterPrologue();
   auto loop = scf::ForOp::create(
-      b, idx(0), numKVTiles, idx(1), initialState(),
+      b, kvBegin, kvTiles, idx(1), initialState(),
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
-        Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+        Value stage = stageOf(kt);
         // Refill the stage computed on in the previous iteration (released
         // by its trailing barrier), then wait for this tile's group only.
         Value ahead = add(kt, idx(stages - 1));
-        prefetch(ahead, arith::RemUIOp::create(b, ahead, idx(stages)));
+        prefetch(ahead, stageOf(ahead));
         waitForTile(kt, stage);
         auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
         ValueRange next =
@@ -1007,9 +1025,14 @@ void WgmmaKernelEmitter::storeP(ArrayRef<SmallVector<Value>> p) {
       Value pair = vector::FromElementsOp::create(
           b, VectorType::get({2}, elt), ValueRange{lo, hi});
       Value col = add(idx(nb * 8), mul(t, idx(2)));
+      // An even column of a core-matrix row: 4-byte aligned. Said
+      // explicitly because the TMA kernel's P view sits at a run-time
+      // offset (the 1024-byte rounding), which would leave LLVM to split
+      // the pair into 16-bit stores.
       vector::StoreOp::create(
           b, pair, pSmem,
-          ValueRange{idx(0), coreOffset(sub(rows[r], rowBase), col, bk)});
+          ValueRange{idx(0), coreOffset(sub(rows[r], rowBase), col, bk)},
+          /*nontemporal=*/false, llvm::MaybeAlign(4));
     }
   publishToWarpgroup();
 }
@@ -1064,9 +1087,7 @@ protected:
   void skipTileCopy(Value stage) override;
   void commitTileCopies() override {}
   void waitForTile(Value kt, Value stage) override {
-    waitPhase(stage, arith::RemUIOp::create(
-                         b, arith::DivUIOp::create(b, kt, idx(stages)),
-                         idx(2)));
+    waitPhase(stage, parityOf(kt));
   }
   Value descQ(int64_t kk) override {
     // This warpgroup's 64 rows start 64 x 128 bytes into every box.
@@ -1268,10 +1289,6 @@ protected:
     NVVM::MBarrierArriveOp::create(b, Type(), barrier(emptyBarrier(stage)),
                                    Value());
   }
-  Value parityOf(Value kt) {
-    return arith::RemUIOp::create(
-        b, arith::DivUIOp::create(b, kt, idx(stages)), idx(2));
-  }
 
 private:
   int64_t blockThreads() const override {
@@ -1308,9 +1325,9 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
         scf::IfOp::create(b, issuer, [&](OpBuilder &, Location) {
           loadQ(bIdx, h, i0);
           scf::ForOp::create(
-              b, idx(0), numKVTiles, idx(1), ValueRange{},
+              b, kvBegin, kvTiles, idx(1), ValueRange{},
               [&](OpBuilder &, Location, Value kt, ValueRange) {
-                Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+                Value stage = stageOf(kt);
                 waitPhase(emptyBarrier(stage),
                           arith::XOrIOp::create(b, parityOf(kt), idx(1)));
                 Value live =
@@ -1341,9 +1358,9 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
                                                               Value i1,
                                                               Value qt) {
   auto loop = scf::ForOp::create(
-      b, idx(0), numKVTiles, idx(1), initialState(),
+      b, kvBegin, kvTiles, idx(1), initialState(),
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
-        Value stage = arith::RemUIOp::create(b, kt, idx(stages));
+        Value stage = stageOf(kt);
         waitPhase(stage, parityOf(kt));
         auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
         ValueRange next =
@@ -1516,11 +1533,10 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
   SmallVector<Value> init = initialState();
   init.push_back(arith::ConstantIntOp::create(b, 0, 1));
   auto loop = scf::ForOp::create(
-      b, idx(0), numKVTiles, idx(1), init,
+      b, kvBegin, kvTiles, idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
-        Value stage = arith::RemUIOp::create(b, kt, idx(stages));
-        Value prev = arith::RemUIOp::create(b, add(kt, idx(stages - 1)),
-                                            idx(stages));
+        Value stage = stageOf(kt);
+        Value prev = stageOf(add(kt, idx(stages - 1)));
         waitPhase(stage, parityOf(kt));
         auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
         Value pending = iter.back();
@@ -1556,7 +1572,7 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
   // The last live tile's product.
   Value pending = loop.getResults().back();
   WarpState st = WarpState::unflatten(loop.getResults().drop_back());
-  Value last = arith::RemUIOp::create(b, sub(numKVTiles, idx(1)), idx(stages));
+  Value last = stageOf(sub(kvTiles, idx(1)));
   SmallVector<Value> result = finishPending(pending, st, last).flatten();
   if (pingpong)
     ifThenElse(isFirstWarpgroup(),

@@ -203,7 +203,9 @@ void KernelEmitter::emitWorkItem(Value wi) {
     scf::YieldOp::create(b);
   });
 
-  scf::ForOp::create(b, c0, numKVTiles, c1, ValueRange{}, [&](OpBuilder &,
+  Value kvBegin = firstLiveKVTile(i0);
+  Value kvEnd = liveKVTiles(i1);
+  scf::ForOp::create(b, kvBegin, kvEnd, c1, ValueRange{}, [&](OpBuilder &,
                                                               Location,
                                                               Value kt,
                                                               ValueRange) {

@@ -202,6 +202,44 @@ Value AttnKernelEmitterBase::absoluteRow(Value i) {
   return add(i, byPattern(offs));
 }
 
+Value AttnKernelEmitterBase::liveKVTiles(Value i1) {
+  SmallVector<Value> ends;
+  for (const MaskSpec &m : patterns) {
+    Band band = bandOf(m);
+    if (band.right == Band::kUnbounded) {
+      ends.push_back(numKVTiles);
+      continue;
+    }
+    // The last column any row up to i1 keeps (classify's empty rule:
+    // a1 < j0 - right, and for sinks j0 >= sink or j0 > a1).
+    Value a1 = add(i1, offsetOf(m));
+    Value last = add(a1, idx(band.right));
+    if (m.sink > 0)
+      last = arith::MaxSIOp::create(
+          b, last, arith::MinSIOp::create(b, idx(m.sink - 1), a1));
+    Value cols = arith::MaxSIOp::create(b, add(last, idx(1)), idx(0));
+    ends.push_back(arith::MinUIOp::create(
+        b, arith::CeilDivUIOp::create(b, cols, idx(bk)), numKVTiles));
+  }
+  return byPattern(ends);
+}
+
+Value AttnKernelEmitterBase::firstLiveKVTile(Value i0) {
+  SmallVector<Value> begins;
+  for (const MaskSpec &m : patterns) {
+    Band band = bandOf(m);
+    if (band.left == Band::kUnbounded || m.sink > 0) {
+      begins.push_back(idx(0));
+      continue;
+    }
+    // The first column row i0 keeps (classify's empty rule: a0 > j1 + left).
+    Value first = sub(add(i0, offsetOf(m)), idx(band.left));
+    begins.push_back(arith::DivUIOp::create(
+        b, arith::MaxSIOp::create(b, first, idx(0)), idx(bk)));
+  }
+  return byPattern(begins);
+}
+
 std::pair<Value, Value>
 AttnKernelEmitterBase::classifyTileAt(Value bIdx, Value h, Value i0, Value i1,
                                       Value j0, Value j1, Value qt, Value kt) {

@@ -95,6 +95,17 @@ protected:
   std::pair<Value, Value> classify(unsigned p, Value bIdx, Value h, Value i0,
                                    Value i1, Value j0, Value j1, Value qt,
                                    Value kt);
+  /// KV tiles a work item whose last row is `i1` walks: the tiles from the
+  /// first one right of every kept column on, empty by the band rule
+  /// (causal, window, sinks), are not visited at all. An empty tile costs
+  /// only a test on the CPU but barrier round trips on the GPU, where a
+  /// causal kernel would otherwise walk twice the tiles it computes.
+  Value liveKVTiles(Value i1);
+  /// The first KV tile a work item whose first row is `i0` walks: tiles
+  /// left of every kept column (a window's left bound, no sinks) are not
+  /// visited either, which a sliding window over a long sequence would
+  /// otherwise spend most of its loop on.
+  Value firstLiveKVTile(Value i0);
   /// (isEmpty, isFull) of the runtime block mask over the covered blocks.
   std::pair<Value, Value> classifyRuntimeBlocks(const MaskSpec &m, Value bIdx,
                                                 Value h, Value i0, Value i1,
