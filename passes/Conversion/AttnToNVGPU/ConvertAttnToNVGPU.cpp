@@ -167,8 +167,11 @@ protected:
                     function_ref<Value(Value)> reduceMax);
   /// 1 / l for a finished row (0 when nothing was kept, so the row is 0).
   std::pair<Value, Value> inverseSum(Value l);
-  /// Stores O[row][col] = o * inv, gated, in the output type.
-  void storeOut(Value o, Value inv, Value bIdx, Value h, Value row,
+  /// Stores O[row][col + e] = o[e] * inv, gated, in the output type, as
+  /// one vector store: `col` is a multiple of o.size() and so is Dv, so
+  /// the elements are aligned to their total size (tensors are 16-byte
+  /// aligned), which LLVM cannot see from the flat offset.
+  void storeOut(ArrayRef<Value> o, Value inv, Value bIdx, Value h, Value row,
                 Value col);
   /// Stores LSE[row] from the base-2 max and the sum.
   void storeLse(Value m, Value l, Value empty, Value bIdx, Value h,
@@ -271,19 +274,28 @@ std::pair<Value, Value> StagedKernelEmitter::inverseSum(Value l) {
   return {sel(empty, fc(0), arith::DivFOp::create(b, fc(1), l)), empty};
 }
 
-void StagedKernelEmitter::storeOut(Value o, Value inv, Value bIdx, Value h,
-                                   Value row, Value col) {
-  o = arith::MulFOp::create(b, o, inv);
-  if (gate) {
-    Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
-    Value gv = loadF32(gate, {bIdx, h, row, gcol});
-    Value ex = math::ExpOp::create(b, arith::NegFOp::create(b, gv));
-    o = arith::DivFOp::create(b, o, arith::AddFOp::create(b, fc(1), ex));
+void StagedKernelEmitter::storeOut(ArrayRef<Value> o, Value inv, Value bIdx,
+                                   Value h, Value row, Value col) {
+  SmallVector<Value> vals;
+  for (auto [e, x] : llvm::enumerate(o)) {
+    Value v = arith::MulFOp::create(b, x, inv);
+    if (gate) {
+      Value gcol = spec.gate == GateKind::PerHead ? idx(0)
+                                                  : add(col, idx(e));
+      Value gv = loadF32(gate, {bIdx, h, row, gcol});
+      Value ex = math::ExpOp::create(b, arith::NegFOp::create(b, gv));
+      v = arith::DivFOp::create(b, v, arith::AddFOp::create(b, fc(1), ex));
+    }
+    if (elt != f32)
+      v = arith::TruncFOp::create(b, elt, v);
+    vals.push_back(v);
   }
-  if (elt != f32)
-    o = arith::TruncFOp::create(b, elt, o);
-  memref::StoreOp::create(b, o, oFlat,
-                          offset4(bIdx, spec.hq, h, sq, row, spec.dv, col));
+  int64_t n = vals.size();
+  Value vec = vector::FromElementsOp::create(b, VectorType::get({n}, elt),
+                                             vals);
+  vector::StoreOp::create(
+      b, vec, oFlat, offset4(bIdx, spec.hq, h, sq, row, spec.dv, col),
+      /*nontemporal=*/false, llvm::MaybeAlign(n * dtypeBytes(spec.dtype)));
 }
 
 void StagedKernelEmitter::storeLse(Value m, Value l, Value empty, Value bIdx,
@@ -758,11 +770,11 @@ void MmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
     auto [inv, empty] = inverseSum(l);
     Value row = rows[r];
     scf::IfOp::create(b, cmp(P::slt, row, sq), [&](OpBuilder &, Location) {
-      for (int64_t nv = 0; nv < dvChunk / 8; ++nv)
-        for (int64_t e = 0; e < 2; ++e) {
-          Value col = add(add(chunkBase, idx(nv * 8 + e)), mul(t, idx(2)));
-          storeOut(st.o[nv * 4 + 2 * r + e], inv, bIdx, h, row, col);
-        }
+      for (int64_t nv = 0; nv < dvChunk / 8; ++nv) {
+        Value col = add(add(chunkBase, idx(nv * 8)), mul(t, idx(2)));
+        storeOut({st.o[nv * 4 + 2 * r], st.o[nv * 4 + 2 * r + 1]}, inv, bIdx,
+                 h, row, col);
+      }
       if (lseFlat) {
         // One lane per row, and one chunk per row, writes the LSE.
         Value writer =
@@ -1677,12 +1689,13 @@ void SimtKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
   Value m = state[0], l = state[1];
   auto [inv, empty] = inverseSum(l);
   scf::IfOp::create(b, cmp(P::slt, row, sq), [&](OpBuilder &, Location) {
-    for (int64_t c = 0; c < dvChunk / 4; ++c)
-      for (int64_t e = 0; e < 4; ++e) {
-        Value o = vector::ExtractOp::create(b, state[2 + c],
-                                            ArrayRef<int64_t>{e});
-        storeOut(o, inv, bIdx, h, row, add(chunkBase, idx(4 * c + e)));
-      }
+    for (int64_t c = 0; c < dvChunk / 4; ++c) {
+      SmallVector<Value> o;
+      for (int64_t e = 0; e < 4; ++e)
+        o.push_back(vector::ExtractOp::create(b, state[2 + c],
+                                              ArrayRef<int64_t>{e}));
+      storeOut(o, inv, bIdx, h, row, add(chunkBase, idx(4 * c)));
+    }
     if (lseFlat)
       scf::IfOp::create(b, cmp(P::eq, chunkBase, idx(0)),
                         [&](OpBuilder &, Location) {
