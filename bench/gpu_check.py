@@ -284,6 +284,11 @@ def check_bundle(rt, dev, manifest_path, target, seed):
     return result, bundle, bufs, s
 
 
+# Max |O - SDPA| / max |SDPA| a bench kernel may show (bf16 output; the
+# bf16 tolerance of the CPU checks).
+BENCH_TOL = 2.0 ** -7
+
+
 def time_cuda(fn, reps=20):
     import torch
     fn()
@@ -323,17 +328,41 @@ class BenchInputs:
         return time_cuda(lambda: self.rt.launch(self.bundle, target, self.ptrs, self.B,
                                                 self.Sq, self.Skv, self.stream))
 
+    def kernel(self, target):
+        """The manifest's description of the target's kernel and tiling."""
+        for k in self.man["kernels"]:
+            if k["target"] == target and k["format"] == "cubin":
+                return f"{k.get('kernel', '?')} {'x'.join(map(str, k.get('tile', [])))}"
+        return None
+
+    def rel_err_vs_sdpa(self):
+        """Max |O - SDPA| / max |SDPA| of the last launch: a timing is only
+        worth something if the kernel computed the right thing at this
+        size too (the check sets use small shapes)."""
+        import torch.nn.functional as F
+        ref = F.scaled_dot_product_attention(self.q, self.k, self.v, is_causal=self.causal,
+                                             enable_gqa=True)
+        return ((self.o.float() - ref.float()).abs().max() /
+                ref.float().abs().max()).item()
+
+    def measure(self, row, name, target):
+        """Times `target` into row[name], with its error and kernel."""
+        seconds = self.time(target)
+        row["seconds"][name] = seconds
+        row.setdefault("rel_err_vs_sdpa", {})[name] = self.rel_err_vs_sdpa()
+        row.setdefault("kernels", {})[name] = self.kernel(target)
+        return seconds
+
 
 def time_variant(rt, manifest_path, row, label):
     """Times the sm_90a kernel of a variant bundle (same spec as `row`)."""
     name = "attention-opt:sm_90a/" + label
     try:
         inp = BenchInputs(rt, manifest_path)
-        seconds = inp.time("sm_90a")
+        seconds = inp.measure(row, name, "sm_90a")
     except Exception as e:
         row.setdefault("errors", {})[name] = str(e)[:200]
         return
-    row["seconds"][name] = seconds
     row["tflops"][name] = inp.flops / seconds / 1e12
 
 
@@ -351,11 +380,13 @@ def bench_one(rt, manifest_path, results):
     for target in sorted({k["target"] for k in man["kernels"]
                           if k["format"] == "cubin"}):
         try:
-            row["seconds"]["attention-opt:" + target] = inp.time(target)
+            inp.measure(row, "attention-opt:" + target, target)
         except Exception as e:  # e.g. an sm_80-only bundle on this device
             row.setdefault("errors", {})[target] = str(e)[:200]
-    # The variants (timed later) are extra columns; the ratio is the default's.
-    ours = [t for n, t in row["seconds"].items() if n.startswith("attention-opt:")]
+    # The variants (timed later) are extra columns; the ratio is the default's,
+    # over the kernels that computed the right output.
+    ours = [t for n, t in row["seconds"].items() if n.startswith("attention-opt:")
+            and row.get("rel_err_vs_sdpa", {}).get(n, 1.0) <= BENCH_TOL]
     row["seconds"]["attention-opt"] = min(ours) if ours else None
     for name, backend in [("sdpa-flash", SDPBackend.FLASH_ATTENTION),
                           ("sdpa-cudnn", SDPBackend.CUDNN_ATTENTION)]:
@@ -407,7 +438,10 @@ def write_report(records, out, target):
               if r.get("kind") == "bench-partial" and r["spec"] not in final]
     errors = [r for r in records if r.get("kind") == "set-error"]
     passed = sum(r["pass"] for r in checks)
-    failed = len(checks) - passed + len(errors)
+    # A bench kernel whose output disagrees with SDPA fails the run too.
+    bench_wrong = sum(e > BENCH_TOL for r in bench
+                      for e in r.get("rel_err_vs_sdpa", {}).values())
+    failed = len(checks) - passed + len(errors) + bench_wrong
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     doc = {"date": datetime.date.today().isoformat(), "commit": commit,
@@ -416,7 +450,8 @@ def write_report(records, out, target):
     json.dump(doc, open(out + ".json", "w"), indent=1)
     with open(out + ".md", "w") as f:
         f.write(f"# GPU check {doc['date']} (commit {commit})\n\n")
-        f.write(f"correctness: {passed} passed, {len(checks) - passed} failed\n\n")
+        f.write(f"correctness: {passed} passed, {len(checks) - passed} failed; "
+                f"{bench_wrong} bench kernel outputs disagree with SDPA\n\n")
         for r in errors:
             f.write(f"- {r['set']}: {r['error']}\n")
         for r in checks:
@@ -443,21 +478,40 @@ def write_report(records, out, target):
                     "|---" * (len(heads) + 5) + "|\n")
             fmt = lambda x: f"{x:.1f}" if x else "n/a"
             fmt2 = lambda x: f"{x:.2f}" if x else "n/a"
+            wrong, kernels = [], {}
             for r in bench:
                 if "tflops" not in r:
                     continue
                 t = r["tflops"]
+                err = r.get("rel_err_vs_sdpa", {})
+                ok = lambda n: err.get(n, 0.0) <= BENCH_TOL
+                # A kernel with a wrong output shows its rate struck out
+                # and counts for no ratio.
+                cell = lambda n: (fmt(t.get(n)) if ok(n) else
+                                  f"~~{fmt(t.get(n))}~~")
                 best = t.get("attention-opt")
                 # The default kernels set the ratio; the best of every
                 # variant shows what an option would buy.
                 ours = [x for n, x in t.items()
-                        if n.startswith("attention-opt") and x]
+                        if n.startswith("attention-opt") and x and ok(n)]
                 peers = [x for n, x in t.items()
                          if not n.startswith("attention-opt") and x]
                 any_ratio = max(ours) / max(peers) if ours and peers else None
                 f.write(f"| {r['spec']} | {fmt(best)} | {fmt(best / 9.89 if best else None)} | " +
-                        " | ".join(fmt(t.get(c)) for c in cols) +
+                        " | ".join(cell(c) for c in cols) +
                         f" | {fmt2(r.get('ratio_to_best_peer'))} | {fmt2(any_ratio)} |\n")
+                wrong += [f"- {n} on `{r['spec']}`: max rel err {e:.3g} vs SDPA"
+                          for n, e in err.items() if e > BENCH_TOL]
+                for n, k in r.get("kernels", {}).items():
+                    kernels.setdefault(n, set()).add(k)
+            if wrong:
+                f.write("\nWrong outputs at bench sizes (tolerance "
+                        f"{BENCH_TOL:.3g}):\n" + "\n".join(wrong) + "\n")
+            if kernels:
+                f.write("\nKernels built (kernel, tile block_q x block_kv x "
+                        "warps x stages):\n" +
+                        "".join(f"- {n}: {', '.join(sorted(map(str, k)))}\n"
+                                for n, k in sorted(kernels.items())))
     print(f"gpu check: {passed} passed, {failed} failed")
     return 1 if failed or not checks else 0
 

@@ -276,6 +276,19 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   k.dynamicSmemBytes =
       nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages, eltBytes,
                           nvvmUsesWgmma(target) && eltBytes == 2, tma);
+  k.tile = {blockQ, blockKV, warps, stages};
+  k.kernel = eltBytes == 4                ? "simt"
+             : !nvvmUsesWgmma(target)     ? "mma.sync"
+             : !tma                       ? "wgmma+cp.async"
+             : !nvvm.warpSpecialize       ? "wgmma+tma"
+                                          : "wgmma+tma+producer";
+  if (tma && nvvm.warpSpecialize) {
+    k.producerRegisters = producerRegisters;
+    if (nvvm.overlap)
+      k.kernel += "+overlap";
+    if (nvvm.overlap && nvvm.pingpong)
+      k.kernel += "+pingpong";
+  }
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
   ptxKernel.file = name + "." + target + ".ptx";
@@ -342,6 +355,11 @@ compileNvvm(ModuleOp module, const std::string &target,
   }
   NvvmKernelOptions single = nvvm;
   single.warpSpecialize = false;
+  llvm::errs() << "attn-compile: note: @" << name << " " << target
+               << ": the warp-specialized kernel"
+               << (nvvm.overlap ? " (overlap)" : "")
+               << " spills with every producer share; using the TMA kernel "
+                  "without a producer warpgroup\n";
   return compileNvvmOnce(module, target, name, tools, single,
                          kNvvmProducerRegisterChoices[0]);
 }
@@ -349,7 +367,7 @@ compileNvvm(ModuleOp module, const std::string &target,
 static FailureOr<std::vector<BundleKernel>>
 compileRocdl(ModuleOp module, const std::string &target,
              const std::string &name, const ToolPaths &tools) {
-  int64_t blockQ = 0, warps = 0, hq = 0;
+  int64_t blockQ = 0, warps = 0, hq = 0, blockKV = 0, stages = 0;
   PassManager select(module.getContext());
   select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
   if (failed(select.run(module)))
@@ -357,6 +375,8 @@ compileRocdl(ModuleOp module, const std::string &target,
   module.walk([&](AttentionOp op) {
     blockQ = op.getTilingAttr().getBlockQ();
     warps = op.getTilingAttr().getWarps();
+    blockKV = op.getTilingAttr().getBlockKv();
+    stages = op.getTilingAttr().getStages();
     hq = op.getNumQueryHeads();
   });
   ROCDLPipelineOptions options;
@@ -399,6 +419,8 @@ compileRocdl(ModuleOp module, const std::string &target,
   k.gridZ = "B";
   k.blockX = 64 * warps;
   k.paramAbi = "flat-memref";
+  k.kernel = "mfma";
+  k.tile = {blockQ, blockKV, warps, stages};
   k.registers = asmStat(isa, "vgpr_count");
   k.scratchBytes = asmStat(isa, "private_segment_fixed_size");
   // Spilled VGPRs land in scratch; report both so "0 scratch" is checkable.
@@ -441,6 +463,9 @@ static void printResourceReport(const BundleDesc &desc) {
                  << " spill_bytes=" << k.spillBytes
                  << " scratch_bytes=" << k.scratchBytes
                  << " smem_bytes=" << k.staticSmemBytes + k.dynamicSmemBytes;
+    if (!k.kernel.empty())
+      llvm::outs() << " kernel=" << k.kernel << " tile=" << k.tile[0] << "x"
+                   << k.tile[1] << "x" << k.tile[2] << "x" << k.tile[3];
     if (k.registers > 0 && k.format == "cubin") {
       int64_t regsPerCta = ((k.registers + 7) / 8 * 8) * k.blockX;
       int64_t ctas = std::min<int64_t>(65536 / regsPerCta, 32);

@@ -314,6 +314,13 @@ std::string manifestJson(const BundleDesc &d) {
       os << "      \"registers\": " << k.registers << ",\n";
       os << "      \"spill_bytes\": " << k.spillBytes << ",\n";
       os << "      \"scratch_bytes\": " << k.scratchBytes;
+      if (!k.kernel.empty()) {
+        os << ",\n      \"kernel\": " << jsonString(k.kernel) << ",\n";
+        os << "      \"tile\": [" << k.tile[0] << ", " << k.tile[1] << ", "
+           << k.tile[2] << ", " << k.tile[3] << "]";
+        if (k.producerRegisters)
+          os << ",\n      \"producer_registers\": " << k.producerRegisters;
+      }
       if (!k.tensorMaps.empty()) {
         os << ",\n      \"tensor_maps\": [";
         for (size_t m = 0; m < k.tensorMaps.size(); ++m) {

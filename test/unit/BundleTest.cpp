@@ -86,6 +86,7 @@ BundleDesc sampleBundle() {
   cubin.gridX = "ceil(Sq/blockQ)", cubin.gridY = "Hq", cubin.gridZ = "B";
   cubin.blockX = 128;
   cubin.dynamicSmemBytes = 98304, cubin.registers = 168, cubin.spillBytes = 0;
+  cubin.kernel = "mma.sync", cubin.tile = {128, 64, 8, 2};
   cubin.paramAbi = "flat-memref";
   BundleKernel ptx = cubin;
   ptx.format = "ptx", ptx.file = "gqa.sm_80.ptx";
@@ -121,6 +122,11 @@ TEST(Bundle, ManifestRoundTrip) {
   EXPECT_NE(json.find("\"size\": 40"), std::string::npos);
   EXPECT_NE(json.find("\"param_abi\": \"flat-memref\""), std::string::npos);
   EXPECT_NE(json.find("\"work_items\": \"B*Hq*ceil(Sq/32)\""), std::string::npos);
+  // Which kernel was built, informational (the runtime skips these keys).
+  EXPECT_NE(json.find("\"kernel\": \"mma.sync\",\n      \"tile\": [128, 64, 8, 2]\n"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("producer_registers"), std::string::npos);
 
   // The runtime reads it back.
   attn_bundle *b = nullptr;

@@ -11,6 +11,7 @@
 #ifndef ATTN_EMIT_BUNDLE_H
 #define ATTN_EMIT_BUNDLE_H
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -66,6 +67,12 @@ struct BundleKernel {
   /// by value (128 bytes, 64-byte aligned, like `__grid_constant__`).
   std::string paramAbi;
   std::vector<BundleTensorMap> tensorMaps;
+  /// Informational (GPU): which kernel the compiler built, e.g. "mma.sync",
+  /// "simt", "wgmma+tma+producer+overlap", "mfma"; its tiling (block_q,
+  /// block_kv, warps, stages); the producer warpgroup's registers (0: none).
+  std::string kernel;
+  std::array<int64_t, 4> tile = {0, 0, 0, 0};
+  int64_t producerRegisters = 0;
 };
 
 struct BundleDesc {

@@ -18,6 +18,7 @@
 // RUN: FileCheck %s --check-prefix=OVERLAP-PTX --input-file=%t/ov/v.sm_90a.ptx
 // RUN: attention-opt %s --attn-compile="target=sm_90a overlap=1 pingpong=1" --emit-dir=%t/pp 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=OVERLAP --input-file=%t/pp/v.json
+// RUN: FileCheck %s --check-prefix=PINGPONG --input-file=%t/pp/v.json
 // RUN: FileCheck %s --check-prefix=PINGPONG-PTX --input-file=%t/pp/v.sm_90a.ptx
 // RUN: not attention-opt %s --attn-compile="target=sm_90a pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=NO-OVERLAP
 // RUN: not attention-opt %s --attn-compile="target=sm_90a tma=2" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
@@ -26,19 +27,25 @@
 // REPORT: attn-compile: @v sm_90a cubin registers={{[0-9]+}} spill_bytes=0
 // CPASYNC: "param_abi": "flat-memref",
 // CPASYNC: "block": [256, 1, 1],
+// CPASYNC: "kernel": "wgmma+cp.async",
 // CPASYNC-NOT: tensor_maps
 // CPASYNC-PTX: cp.async.cg.shared.global
 // CPASYNC-PTX-NOT: cp.async.bulk.tensor
 // TMA: "param_abi": "flat-memref+tma",
 // TMA: "block": [256, 1, 1],
+// TMA: "kernel": "wgmma+tma",
 // TMA: "tensor_maps"
 // TMA-PTX: .maxnreg 255
 // TMA-PTX-NOT: setmaxnreg
 // TMA-PTX: cp.async.bulk.tensor.4d
 // OVERLAP: "param_abi": "flat-memref+tma",
 // OVERLAP: "block": [384, 1, 1],
+// OVERLAP: "kernel": "wgmma+tma+producer+overlap{{(\+pingpong)?}}",
+// OVERLAP-NEXT: "tile": [128, 64, 8, 2],
+// OVERLAP-NEXT: "producer_registers": {{[0-9]+}}
 // OVERLAP-PTX: setmaxnreg.inc.sync.aligned.u32
 // OVERLAP-PTX: wgmma.wait_group.sync.aligned 1;
+// PINGPONG: "kernel": "wgmma+tma+producer+overlap+pingpong",
 // PINGPONG-PTX: bar.arrive
 // PINGPONG-PTX: bar.sync {{.+}}, 256;
 // PINGPONG-PTX: wgmma.wait_group.sync.aligned 1;
