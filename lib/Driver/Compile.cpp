@@ -440,6 +440,19 @@ mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
   if (!info)
     return module.emitError() << "unknown target '" << target << "' (known: "
                               << llvm::join(knownTargets(), ", ") << ")";
+  // The name becomes the kernel symbol, the file names and the header's C
+  // functions; LLVM's backends abort on some characters, so refuse first.
+  if (!isCIdentifier(name)) {
+    Operation *at = module;
+    module.walk([&](func::FuncOp fn) {
+      if (fn.getSymName() == name)
+        at = fn;
+    });
+    return at->emitError() << "kernel name '" << name
+                           << "' must be a C identifier ([A-Za-z_][A-Za-z0-9_]*): "
+                              "it names the kernel symbol, the files and the "
+                              "header's functions";
+  }
   switch (info->kind) {
   case TargetKind::CPU:
     return compileCpu(module, name, tools, countTiles);

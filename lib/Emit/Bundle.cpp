@@ -19,9 +19,8 @@
 #include <sstream>
 
 namespace mlir::attn {
-namespace {
 
-bool isIdentifier(const std::string &s) {
+bool isCIdentifier(const std::string &s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
     return false;
   for (char c : s)
@@ -29,6 +28,8 @@ bool isIdentifier(const std::string &s) {
       return false;
   return true;
 }
+
+namespace {
 
 bool isCpu(const std::string &t) { return t == "cpu"; }
 bool isCuda(const std::string &t) { return t.compare(0, 3, "sm_") == 0 && t.size() > 3; }
@@ -177,13 +178,13 @@ std::string join(const std::vector<std::string> &v, const char *sep) {
 } // namespace
 
 std::string validateBundle(const BundleDesc &d) {
-  if (!isIdentifier(d.name))
+  if (!isCIdentifier(d.name))
     return "bundle name '" + d.name + "' is not a C identifier";
   if (d.workspaceBytes < 0)
     return "negative workspace size";
   std::vector<std::string> names = {"B", "Sq", "Skv"};
   for (const auto &c : d.constants) {
-    if (!isIdentifier(c.first))
+    if (!isCIdentifier(c.first))
       return "constant '" + c.first + "' is not an identifier";
     for (const std::string &n : names)
       if (n == c.first)
@@ -199,7 +200,7 @@ std::string validateBundle(const BundleDesc &d) {
   for (size_t i = 0; i < d.args.size(); ++i) {
     const BundleArg &a = d.args[i];
     std::string what = "argument '" + a.name + "'";
-    if (!isIdentifier(a.name))
+    if (!isCIdentifier(a.name))
       return "argument name '" + a.name + "' is not a C identifier";
     if (!knownDtype(a.dtype))
       return what + ": unknown dtype '" + a.dtype + "'";

@@ -996,14 +996,22 @@ std::string validateSoftmaxOnly(const AttentionSpec &s) {
 std::string mlir::attn::validateSpec(const AttentionSpec &s) {
   struct Size {
     const char *name;
-    int64_t v;
+    int64_t v, max;
   };
-  for (const Size &sz : {Size{"batch", s.batch}, Size{"Hq", s.hq},
-                         Size{"Hk", s.hk}, Size{"Hv", s.hv}, Size{"Sq", s.sq},
-                         Size{"Skv", s.skv}, Size{"Dqk", s.dqk},
-                         Size{"Dv", s.dv}})
+  // Upper bounds: head counts and dims far beyond what a kernel tiles, and
+  // lengths beyond 32-bit positions, are typos, not workloads.
+  const int64_t kMaxCount = int64_t(1) << 31, kMaxHead = int64_t(1) << 16;
+  for (const Size &sz :
+       {Size{"batch", s.batch, kMaxCount}, Size{"Hq", s.hq, kMaxHead},
+        Size{"Hk", s.hk, kMaxHead}, Size{"Hv", s.hv, kMaxHead},
+        Size{"Sq", s.sq, kMaxCount}, Size{"Skv", s.skv, kMaxCount},
+        Size{"Dqk", s.dqk, kMaxHead}, Size{"Dv", s.dv, kMaxHead}}) {
     if (sz.v < 1)
       return std::string(sz.name) + " must be >= 1, got " + str(sz.v);
+    if (sz.v > sz.max)
+      return std::string(sz.name) + " must be <= " + str(sz.max) + ", got " +
+             str(sz.v);
+  }
   if (s.hq % s.hk != 0 || s.hq % s.hv != 0)
     return "Hq=" + str(s.hq) + " must be a multiple of Hk=" + str(s.hk) +
            " and Hv=" + str(s.hv);
@@ -1054,6 +1062,18 @@ std::string mlir::attn::validateSpec(const AttentionSpec &s) {
   if (s.stages < 0)
     return "stages must be >= 1 (0 = compiler's choice), got " +
            str(s.stages);
+  // The rules of #attn.tiling, so that a spec never builds an invalid one.
+  auto pow2 = [](int64_t v, int64_t max) {
+    return v >= 1 && v <= max && (v & (v - 1)) == 0;
+  };
+  if ((s.blockQ != 0 || s.blockKV != 0) &&
+      (!pow2(s.blockQ, 512) || !pow2(s.blockKV, 512)))
+    return "tile sizes must be powers of two in [1, 512], got tile=" +
+           str(s.blockQ) + "x" + str(s.blockKV);
+  if (s.warps != 0 && !pow2(s.warps, 16))
+    return "warps must be 1, 2, 4, 8 or 16, got " + str(s.warps);
+  if (s.stages > 8)
+    return "stages must be in [1, 8], got " + str(s.stages);
   if ((s.schedule == ScheduleKind::SplitKV ||
        s.schedule == ScheduleKind::StreamK) &&
       s.scheduleParam < 1)

@@ -9,6 +9,8 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/Support/Format.h"
 
+#include <cmath>
+
 namespace mlir::attn {
 #define GEN_PASS_DEF_ATTNREPORT
 #include "passes/Passes.h.inc"
@@ -28,11 +30,16 @@ struct AttnReportPass : mlir::attn::impl::AttnReportBase<AttnReportPass> {
       getOperation()->emitError() << "unknown target '" << target << "'";
       return signalPassFailure();
     }
-    getOperation()->walk([&](AttentionOp op) { report(op, *info); });
+    WalkResult result = getOperation()->walk([&](AttentionOp op) {
+      return failed(report(op, *info)) ? WalkResult::interrupt()
+                                       : WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return signalPassFailure();
     markAllAnalysesPreserved();
   }
 
-  void report(AttentionOp op, const TargetInfo &info) {
+  LogicalResult report(AttentionOp op, const TargetInfo &info) {
     llvm::raw_ostream &os = llvm::outs();
     std::string name = "attention";
     if (auto fn = op->getParentOfType<FunctionOpInterface>())
@@ -44,15 +51,26 @@ struct AttnReportPass : mlir::attn::impl::AttnReportBase<AttnReportPass> {
         !op.getMaskFn().empty()) {
       os << "attn-report @" << name
          << ": skipped (dynamic shape or mask_fn region)\n";
-      return;
+      return success();
     }
-    FailureOr<AttentionSpec> spec = specFromOp(op);
+    // A score_fn changes scores, not which tiles run.
+    FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
     if (failed(spec))
-      return;
+      return failure();
     int64_t eltBytes = spec->dtype == DType::F32 ? 4 : 2;
     TileChoice tiles = defaultTiles(info, spec->dqk, spec->dv, eltBytes);
     if (TilingAttr t = op.getTilingAttr())
       tiles = {t.getBlockQ(), t.getBlockKv(), t.getWarps(), t.getStages()};
+    // The analysis classifies every (head, q-tile, kv-tile) one by one.
+    double pairs = static_cast<double>(spec->hq) *
+                   std::ceil(static_cast<double>(spec->sq) / tiles.blockQ) *
+                   std::ceil(static_cast<double>(spec->skv) / tiles.blockKV);
+    if (pairs > kMaxTilePairs) {
+      os << "attn-report @" << name << ": skipped ("
+         << llvm::format("%.3g", pairs)
+         << " tile pairs, more than the report classifies one by one)\n";
+      return success();
+    }
     TileStats stats = analyzeTiles(*spec, tiles.blockQ, tiles.blockKV);
     double denseFlops = 2.0 * spec->batch * spec->hq * spec->sq * spec->skv *
                         (spec->dqk + spec->dv);
@@ -64,7 +82,10 @@ struct AttnReportPass : mlir::attn::impl::AttnReportBase<AttnReportPass> {
                        stats.flops * 1e-9, denseFlops * 1e-9,
                        stats.bytes * 1e-6)
        << "\n";
+    return success();
   }
+
+  static constexpr double kMaxTilePairs = 1e8;
 };
 
 } // namespace

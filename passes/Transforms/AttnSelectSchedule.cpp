@@ -64,6 +64,17 @@ struct AttnSelectSchedulePass
       return given;
     }
     TileChoice c = defaultTiles(info, dqk, dv, eltBytes);
+    // The cost model's smallest tiles may still not fit head dims this
+    // large; the kernel would not run (and unrolling its head-dim loops
+    // would take the backend forever), so say so here.
+    int64_t need = sharedMemoryNeeded(c, dqk, dv, eltBytes);
+    if (info.kind != TargetKind::CPU && need > info.sharedMemBytes)
+      return op->emitOpError()
+             << "no tiling fits head dims Dqk = " << dqk << ", Dv = " << dv
+             << " on " << info.name << ": the smallest K/V stages need "
+             << need << " bytes of shared memory but " << info.name
+             << " offers "
+             << info.sharedMemBytes;
     return TilingAttr::get(op->getContext(), c.blockQ, c.blockKV, c.warps,
                            c.stages);
   }

@@ -28,3 +28,21 @@ func.func @dynamic(%q: tensor<1x2x?x64xf32>) -> tensor<1x2x?x64xf32> {
   %o = attn.attention %q, %q, %q : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
   return %o : tensor<1x2x?x64xf32>
 }
+
+// A score_fn changes scores, not which tiles run: counted as without it.
+// CHECK: attn-report @scored target=cpu tile=32x32 tiles: total=16 full=16 partial=0 empty=0
+func.func @scored(%q: tensor<1x4x64x64xf16>) -> tensor<1x4x64x64xf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16> -> tensor<1x4x64x64xf16>
+    score_fn {
+    ^bb0(%b: index, %h: index, %i: index, %j: index, %s: f32):
+      attn.yield %s : f32
+    }
+  return %o : tensor<1x4x64x64xf16>
+}
+
+// The analysis classifies tile pairs one by one; beyond 1e8 it declines.
+// CHECK: attn-report @huge: skipped (1.18e+21 tile pairs, more than the report classifies one by one)
+func.func @huge(%q: tensor<1x1x1099511627776x16xf16>) -> tensor<1x1x1099511627776x16xf16> {
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<1x1x1099511627776x16xf16>, tensor<1x1x1099511627776x16xf16>, tensor<1x1x1099511627776x16xf16> -> tensor<1x1x1099511627776x16xf16>
+  return %o : tensor<1x1x1099511627776x16xf16>
+}

@@ -18,3 +18,13 @@ func.func @too_small(%q: tensor<1x8x512x64xf16>) -> tensor<1x8x512x64xf16> {
   %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 8, block_kv = 16, warps = 4, stages = 1>} : tensor<1x8x512x64xf16>, tensor<1x8x512x64xf16>, tensor<1x8x512x64xf16> -> tensor<1x8x512x64xf16>
   return %o : tensor<1x8x512x64xf16>
 }
+
+// -----
+
+// Head dims so large that even the cost model's smallest K/V stages do not
+// fit: refused before any kernel is built.
+func.func @no_tiling_fits(%q: tensor<1x2x64x8192xf16>) -> tensor<1x2x64x8192xf16> {
+  // expected-error @+1 {{no tiling fits head dims Dqk = 8192, Dv = 8192 on gfx942: the smallest K/V stages need}}
+  %o = attn.attention %q, %q, %q : tensor<1x2x64x8192xf16>, tensor<1x2x64x8192xf16>, tensor<1x2x64x8192xf16> -> tensor<1x2x64x8192xf16>
+  return %o : tensor<1x2x64x8192xf16>
+}

@@ -35,11 +35,13 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -112,6 +114,37 @@ struct Buffer {
     }
   }
 };
+
+/// The inputs, the kernel's outputs and the fp64 reference live in host
+/// memory: refuse a problem that cannot fit before allocating any of it
+/// (an allocation failure would abort).
+std::string hostMemoryCheck(const AttentionSpec &s) {
+  int64_t rowsQ = 0, rowsKV = 0, total = 0;
+  bool overflow = __builtin_mul_overflow(s.batch, s.sq, &rowsQ) ||
+                  __builtin_mul_overflow(s.batch, s.skv, &rowsKV);
+  // Elements of Q, K, V, O (and a score-sized bias) in the worst case.
+  for (auto [rows, heads, dim] :
+       {std::tuple{rowsQ, s.hq, s.dqk}, {rowsKV, s.hk, s.dqk},
+        {rowsKV, s.hv, s.dv}, {rowsQ, s.hq, s.dv},
+        {rowsQ, s.hq, s.bias ? s.skv : 0}}) {
+    int64_t n = 0;
+    overflow |= __builtin_mul_overflow(rows, heads, &n) ||
+                __builtin_mul_overflow(n, dim, &n) ||
+                __builtin_add_overflow(total, n, &total);
+  }
+  // Each element is held as the input type, as float for the kernel and as
+  // double for the reference: 16 bytes is a safe bound.
+  int64_t bytes = 0;
+  overflow |= __builtin_mul_overflow(total, int64_t(16), &bytes);
+  int64_t physical = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) *
+                     static_cast<int64_t>(sysconf(_SC_PAGE_SIZE));
+  if (overflow || (physical > 0 && bytes > physical))
+    return "the problem's tensors need about " +
+           (overflow ? std::string("more than 2^63") : std::to_string(bytes)) +
+           " bytes of host memory, more than this machine's " +
+           std::to_string(physical) + "; attention-run checks problems that fit";
+  return "";
+}
 
 int fail(const std::string &msg, int code = 2) {
   llvm::errs() << "attention-run: error: " << msg << "\n";
@@ -204,6 +237,10 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
+  if (bench && reps == 0)
+    return fail("--reps must be >= 1 (the median of the timed runs is "
+                "reported)");
+
   // The op: from a spec string or from an .mlir file.
   AttentionSpec spec;
   OwningOpRef<ModuleOp> module;
@@ -219,12 +256,19 @@ int main(int argc, char **argv) {
     if (!module)
       return fail("cannot parse " + inputFile);
     Operation *found = nullptr;
+    int numOps = 0;
     module->walk([&](Operation *op) {
-      if (isa<AttentionOp, LinearAttentionOp>(op) && !found)
+      if (isa<AttentionOp, LinearAttentionOp>(op) && !numOps++)
         found = op;
     });
     if (!found)
       return fail(inputFile + " has no attn op");
+    // One kernel is compiled, run and checked against one reference.
+    if (numOps > 1)
+      return fail(inputFile + " has " + std::to_string(numOps) +
+                  " attn ops; attention-run runs one (give each its own "
+                  "file, or compile them together with attention-opt "
+                  "--attn-compile)");
     FailureOr<AttentionSpec> s = specFromOp(found, /*ignoreRegions=*/true);
     if (failed(s))
       return fail("cannot derive a spec from " + inputFile);
@@ -240,6 +284,8 @@ int main(int argc, char **argv) {
   }
   if (spec.kind == OpKind::Linear)
     return fail("linear attention has no CPU lowering yet");
+  if (std::string tooBig = hostMemoryCheck(spec); !tooBig.empty())
+    return fail(tooBig);
   spec.name = spec.name.empty() ? "attention" : spec.name;
 
   // Compile through the same driver code as --attn-compile's CPU kernel.
@@ -309,6 +355,10 @@ int main(int argc, char **argv) {
   }
   AttentionIO io = makeRandomInputs(refSpec, seed);
   if (!inputsDir.empty()) {
+    // Files the folder lacks stay random, but a folder that is not there
+    // is a typo, not a request for random inputs.
+    if (!llvm::sys::fs::is_directory(inputsDir))
+      return fail("--inputs: " + inputsDir + " is not a folder");
     auto readInto = [&](const char *file, RefTensor &t) -> bool {
       std::string path = inputsDir + "/" + file, error;
       if (!llvm::sys::fs::exists(path))
@@ -407,8 +457,10 @@ int main(int argc, char **argv) {
     llvm::sys::fs::create_directories(dumpDir);
     std::string error;
     auto w = [&](const char *f, const RefTensor &t, NpyDType d) {
-      if (!t.empty() && !writeNpy(dumpDir + "/" + f, t, d, error))
+      if (!t.empty() && !writeNpy(dumpDir + "/" + f, t, d, error)) {
         fail(error);
+        status = 2;
+      }
     };
     w("q.npy", io.q, NpyDType::F32);
     w("k.npy", io.k, NpyDType::F32);

@@ -4,7 +4,9 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
 
 #include <cmath>
 
@@ -73,6 +75,10 @@ static LogicalResult verifyQKV(Operation *op, RankedTensorType q,
     if (types[i].isDynamicDim(1) || types[i].isDynamicDim(3))
       return op->emitOpError()
              << names[i] << " head count and head dim must be static, got "
+             << types[i];
+    if (types[i].getDimSize(1) < 1 || types[i].getDimSize(3) < 1)
+      return op->emitOpError()
+             << names[i] << " head count and head dim must be positive, got "
              << types[i];
   }
   Type elt = q.getElementType();
@@ -267,6 +273,16 @@ static LogicalResult verifyFnRegion(Operation *op, Region &region,
       yield.getValues().front().getType() != resultType)
     return op->emitOpError() << name << " must yield exactly one "
                              << resultType;
+  // The kernels inline the body per element, where nothing of the
+  // enclosing function is in scope.
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(region, captured);
+  if (!captured.empty())
+    return op->emitOpError()
+           << name
+           << " may use only its arguments and values defined inside it "
+              "(define constants in the region), but uses "
+           << captured.size() << " value(s) defined outside";
   return success();
 }
 

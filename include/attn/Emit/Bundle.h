@@ -86,6 +86,9 @@ struct BundleDesc {
   std::vector<std::pair<std::string, int64_t>> constants;
 };
 
+/// [A-Za-z_][A-Za-z0-9_]*: what bundle, argument and kernel names must be.
+bool isCIdentifier(const std::string &s);
+
 /// Checks names, dtypes, targets/formats, file names and every formula
 /// (identifiers must be B, Sq, Skv or a constant). Returns "" or an error.
 std::string validateBundle(const BundleDesc &desc);

@@ -361,9 +361,10 @@ struct ConvertAttnToAMDGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<AttentionOp> ops;
-    module.walk([&](AttentionOp op) { ops.push_back(op); });
-    for (AttentionOp op : ops)
+    FailureOr<SmallVector<AttentionOp>> ops = collectAttentionOps(module);
+    if (failed(ops))
+      return signalPassFailure();
+    for (AttentionOp op : *ops)
       if (failed(lower(module, op)))
         return signalPassFailure();
   }

@@ -27,6 +27,20 @@ AttnKernelEmitterBase::AttnKernelEmitterBase(
                                     : f32;
 }
 
+FailureOr<SmallVector<AttentionOp>>
+mlir::attn::collectAttentionOps(ModuleOp module) {
+  WalkResult linear = module.walk([](LinearAttentionOp op) {
+    op.emitOpError() << "has no lowering yet: the linear attention "
+                        "(Lightning Attention-2) kernels are open work";
+    return WalkResult::interrupt();
+  });
+  if (linear.wasInterrupted())
+    return failure();
+  SmallVector<AttentionOp> ops;
+  module.walk([&](AttentionOp op) { ops.push_back(op); });
+  return ops;
+}
+
 FailureOr<AttentionLowering>
 mlir::attn::prepareLowering(AttentionOp op, StringRef flashOnlyTarget) {
   AttentionLowering in;

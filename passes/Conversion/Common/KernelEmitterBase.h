@@ -35,6 +35,10 @@ struct AttentionLowering {
 /// only: a split-KV / stream-K schedule gets a warning.
 FailureOr<AttentionLowering> prepareLowering(AttentionOp op,
                                              StringRef flashOnlyTarget = {});
+/// The attention ops of `module`, to lower; fails on an
+/// attn.linear_attention, which no lowering handles yet (a pipeline must
+/// not pass it through as if it had compiled it).
+FailureOr<SmallVector<AttentionOp>> collectAttentionOps(ModuleOp module);
 
 class AttnKernelEmitterBase {
 public:

@@ -395,3 +395,48 @@ func.func @linear_state_causal(%q: tensor<1x2x8x4xf32>) {
   %o, %s = attn.linear_attention %q, %q, %q : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>, tensor<1x2x4x4xf32>
   return
 }
+
+// -----
+
+// Rule: head counts and head dims are positive (they size the kernels).
+func.func @zero_heads(%q: tensor<1x0x8x16xf32>) {
+  // expected-error @+1 {{query head count and head dim must be positive, got 'tensor<1x0x8x16xf32>'}}
+  %o = attn.attention %q, %q, %q : tensor<1x0x8x16xf32>, tensor<1x0x8x16xf32>, tensor<1x0x8x16xf32> -> tensor<1x0x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @zero_value_dim(%q: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x0xf32>) {
+  // expected-error @+1 {{value head count and head dim must be positive, got 'tensor<1x2x8x0xf32>'}}
+  %o = attn.attention %q, %q, %v : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x0xf32> -> tensor<1x2x8x0xf32>
+  return
+}
+
+// -----
+
+// Rule: a region uses only its arguments and what it defines: the kernels
+// inline it per element, where the enclosing function is out of scope.
+func.func @score_fn_captures(%q: tensor<1x1x16x16xf32>, %x: f32) {
+  // expected-error @+1 {{score_fn may use only its arguments and values defined inside it (define constants in the region), but uses 1 value(s) defined outside}}
+  %o = attn.attention %q, %q, %q : tensor<1x1x16x16xf32>, tensor<1x1x16x16xf32>, tensor<1x1x16x16xf32> -> tensor<1x1x16x16xf32>
+    score_fn {
+    ^bb0(%b: index, %h: index, %i: index, %j: index, %s: f32):
+      %t = arith.addf %s, %x : f32
+      attn.yield %t : f32
+    }
+  return
+}
+
+// -----
+
+func.func @mask_fn_captures(%q: tensor<1x1x16x16xf32>, %n: index) {
+  // expected-error @+1 {{mask_fn may use only its arguments and values defined inside it}}
+  %o = attn.attention %q, %q, %q : tensor<1x1x16x16xf32>, tensor<1x1x16x16xf32>, tensor<1x1x16x16xf32> -> tensor<1x1x16x16xf32>
+    mask_fn {
+    ^bb0(%b: index, %h: index, %i: index, %j: index):
+      %k = arith.cmpi ult, %j, %n : index
+      attn.yield %k : i1
+    }
+  return
+}
