@@ -10,6 +10,7 @@
 
 #include "attn/Spec/Spec.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -715,9 +716,18 @@ bool SpecParser::parsePerHead(const std::string &v) {
 bool SpecParser::parseScore(const std::string &v) {
   spec.softcap = 0;
   spec.alibi = spec.bias = false;
-  for (const std::string &part : split(v, '+')) {
-    if (part == "none")
+  std::vector<std::string> parts = split(v, '+'), kinds;
+  for (const std::string &part : parts) {
+    // As for masks: each part once, and 'none' alone.
+    std::string kind = part.substr(0, part.find(':'));
+    if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end())
+      return fail("score part '" + kind + "' given twice in '" + v + "'");
+    kinds.push_back(kind);
+    if (part == "none") {
+      if (parts.size() != 1)
+        return fail("score 'none' cannot be combined in '" + v + "'");
       continue;
+    }
     if (part == "alibi")
       spec.alibi = true;
     else if (part == "bias")

@@ -297,6 +297,9 @@ TEST(SpecErrors, NameTheWord) {
       {"mask=sink:1:2", "bad mask part 'sink:1:2'"},
       {"mask=causal+causal-topleft", "repeats causal"},
       {"mask=none+causal", "'none' cannot be combined"},
+      {"score=alibi+alibi", "score part 'alibi' given twice in 'alibi+alibi'"},
+      {"score=softcap:5+softcap:6", "score part 'softcap' given twice"},
+      {"score=none+alibi", "score 'none' cannot be combined in 'none+alibi'"},
       {"mask=blocks:16:10", "bad block size '16' (expected BQxBK) in "
                                "'mask=blocks:16:10'"},
       {"mask=blocks:16x16", "bad mask part 'blocks:16x16'"},

@@ -17,6 +17,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -57,8 +58,14 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
     return 1;
   }
   attn::NvvmKernelOptions nvvm;
+  llvm::StringSet<> given;
   for (StringRef word : llvm::drop_begin(words)) {
     auto [key, value] = word.split('=');
+    if (!given.insert(key).second) {
+      llvm::errs() << "attention-opt: error: --attn-compile option '" << key
+                   << "' given twice\n";
+      return 1;
+    }
     bool *flag = key == "tma"               ? &nvvm.tma
                  : key == "warp-specialize" ? &nvvm.warpSpecialize
                  : key == "overlap"         ? &nvvm.overlap
@@ -72,6 +79,27 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
     }
     *flag = value == "1";
   }
+  // The kernel choices apply to sm_90a's f16 / bf16 kernels; say so when
+  // they cannot take effect rather than ignore them.
+  if (nvvm.pingpong && !nvvm.overlap) {
+    llvm::errs() << "attention-opt: error: --attn-compile option pingpong=1 "
+                    "needs overlap=1 (the warpgroups take turns issuing the "
+                    "overlapped kernel's products)\n";
+    return 1;
+  }
+  SmallVector<StringRef> targetList;
+  targets.split(targetList, ',');
+  if (llvm::any_of(targetList, [](StringRef t) { return t.trim().empty(); })) {
+    llvm::errs() << "attention-opt: error: --attn-compile target list '"
+                 << targets << "' has an empty entry\n";
+    return 1;
+  }
+  if (words.size() > 1 && llvm::none_of(targetList, [](StringRef t) {
+        return t.trim() == "sm_90a";
+      }))
+    llvm::errs() << "attention-opt: warning: --attn-compile kernel options "
+                    "choose among sm_90a kernels and have no effect on "
+                 << targets << "\n";
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   OwningOpRef<ModuleOp> module =

@@ -244,6 +244,8 @@ int main(int argc, char **argv) {
   // The op: from a spec string or from an .mlir file.
   AttentionSpec spec;
   OwningOpRef<ModuleOp> module;
+  if (!specText.empty() && !inputFile.empty())
+    return fail("give --spec=\"...\" or an .mlir file, not both");
   if (!specText.empty()) {
     std::string error;
     if (!parseSpec(specText, spec, error))

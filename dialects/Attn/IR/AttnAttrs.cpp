@@ -5,6 +5,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -185,11 +186,19 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
                : MaskAttr::get(parser.getContext(), causal, windowLeft,
                                windowRight, sink, document, blockQ, blockKV,
                                "", runtimeBlocks);
+  // Each part once (the two causal alignments are one part): a repeated
+  // one would silently override the first.
+  llvm::StringSet<> seen;
   do {
     SMLoc loc = parser.getCurrentLocation();
     StringRef part;
     if (parser.parseKeyword(&part))
       return {};
+    StringRef kind = part == "causal_top_left" ? "causal" : part;
+    if (!seen.insert(kind).second) {
+      parser.emitError(loc, "mask part '") << kind << "' given twice";
+      return {};
+    }
     SmallVector<int64_t> args;
     if (part == "causal") {
       causal = CausalMode::bottom_right;
@@ -212,6 +221,11 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
           parser.parseComma() || parser.parseString(&layout) ||
           parser.parseRParen())
         return {};
+      // An empty layout would read as "no blocks" and drop the part.
+      if (layout.empty()) {
+        parser.emitError(loc, "block layout must have at least one row");
+        return {};
+      }
     } else if (part == "runtime_blocks") {
       if (parseIntArgs(parser, args, 2))
         return {};
@@ -326,14 +340,26 @@ Attribute ScoreModAttr::parse(AsmParser &parser, Type) {
   double softcap = 0;
   bool alibi = false, bias = false;
   if (failed(parser.parseOptionalKeyword("none"))) {
+    llvm::StringSet<> seen;
     do {
       SMLoc loc = parser.getCurrentLocation();
       StringRef part;
       if (parser.parseKeyword(&part))
         return {};
+      if (!seen.insert(part).second) {
+        parser.emitError(loc, "score modification '") << part
+                                                      << "' given twice";
+        return {};
+      }
       if (part == "softcap") {
         if (parseFloatArg(parser, softcap))
           return {};
+        // 0 is how the attribute says "no softcap".
+        if (!(softcap > 0) || !std::isfinite(softcap)) {
+          parser.emitError(loc, "softcap must be a positive finite value, got ")
+              << softcap;
+          return {};
+        }
       } else if (part == "alibi") {
         alibi = true;
       } else if (part == "bias") {

@@ -206,3 +206,39 @@ func.func @decay_range(%q: tensor<1x2x8x4xf32>) {
   %o = attn.linear_attention %q, %q, %q {causal, decay = #attn.decay<1.5>} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
   return
 }
+
+// -----
+
+// Rule: each mask part at most once (a second would override the first).
+func.func @mask_twice(%q: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{mask part 'causal' given twice}}
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<causal, causal_top_left>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+// Rule: a static block layout has at least one row.
+func.func @mask_empty_layout(%q: tensor<1x4x64x16xf32>) {
+  // expected-error @+1 {{block layout must have at least one row}}
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<blocks(16, 16, "")>} : tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32> -> tensor<1x4x64x16xf32>
+  return
+}
+
+// -----
+
+// Rule: each score modification at most once.
+func.func @score_twice(%q: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{score modification 'alibi' given twice}}
+  %o = attn.attention %q, %q, %q {score_mod = #attn.score_mod<alibi, alibi>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+// Rule: softcap(0) would read as no softcap: it must be positive.
+func.func @softcap_zero(%q: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{softcap must be a positive finite value, got 0}}
+  %o = attn.attention %q, %q, %q {score_mod = #attn.score_mod<softcap(0.0)>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}

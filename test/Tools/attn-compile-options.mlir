@@ -1,0 +1,19 @@
+// --attn-compile option rules that need no GPU toolchain.
+// RUN: rm -rf %t && mkdir -p %t
+// An empty entry in the target list is refused.
+// RUN: not attention-opt %s --attn-compile="target=cpu," --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=EMPTY
+// EMPTY: attention-opt: error: --attn-compile target list 'cpu,' has an empty entry
+// An option given twice is refused (which one would win?).
+// RUN: not attention-opt %s --attn-compile="target=sm_90a overlap=1 overlap=0" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=TWICE
+// TWICE: attention-opt: error: --attn-compile option 'overlap' given twice
+// pingpong needs overlap, whatever the target.
+// RUN: not attention-opt %s --attn-compile="target=cpu pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PINGPONG
+// PINGPONG: attention-opt: error: --attn-compile option pingpong=1 needs overlap=1
+// Kernel options without sm_90a among the targets take no effect: a warning.
+// RUN: attention-opt %s --attn-compile="target=cpu overlap=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=WARN
+// WARN: attention-opt: warning: --attn-compile kernel options choose among sm_90a kernels and have no effect on cpu
+
+func.func @k(%q: tensor<1x1x16x16xf32>) -> tensor<1x1x16x16xf32> {
+  %o = attn.attention %q, %q, %q : tensor<1x1x16x16xf32>, tensor<1x1x16x16xf32>, tensor<1x1x16x16xf32> -> tensor<1x1x16x16xf32>
+  return %o : tensor<1x1x16x16xf32>
+}
