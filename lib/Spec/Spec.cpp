@@ -1060,8 +1060,9 @@ std::string mlir::attn::validateSpec(const AttentionSpec &s) {
              ":" + str(s.hk) + ":" + str(s.hv);
   }
 
-  if (s.scale && !std::isfinite(*s.scale))
-    return "scale must be finite";
+  // The op's rule: a zero scale would make every score 0.
+  if (s.scale && (!std::isfinite(*s.scale) || *s.scale == 0))
+    return "scale must be finite and non-zero, got " + std::to_string(*s.scale);
   if (s.blockQ < 0 || s.blockKV < 0 ||
       ((s.blockQ != 0 || s.blockKV != 0) && (s.blockQ < 1 || s.blockKV < 1)))
     return "tile sizes must be > 0, got tile=" + str(s.blockQ) + "x" +

@@ -491,6 +491,7 @@ TEST(SpecValidate, Rules) {
       {"warps=-1", "warps must be >= 1 (0 = compiler's choice), got -1"},
       {"stages=-2", "stages must be >= 1 (0 = compiler's choice), got -2"},
       {"tile=7x64", "tile sizes must be powers of two in [1, 512], got tile=7x64"},
+      {"scale=0", "scale must be finite and non-zero"},
       {"dim=4294967297", "Dqk must be <= 65536, got 4294967297"},
       {"heads=4294967296", "Hq must be <= 65536"},
       {"seq=3000000000", "Sq must be <= 2147483648, got 3000000000"},

@@ -275,6 +275,10 @@ int main(int argc, char **argv) {
     if (failed(s))
       return fail("cannot derive a spec from " + inputFile);
     spec = *s;
+    // The op's sizes under the spec's rules (e.g. a zero sequence length),
+    // before inputs of those sizes are made.
+    if (std::string bad = validateSpec(spec); !bad.empty())
+      return fail(inputFile + ": " + bad);
     auto attn = dyn_cast<AttentionOp>(found);
     if (attn && (!attn.getMaskFn().empty() || !attn.getScoreFn().empty()) &&
         referenceSpec.empty())
