@@ -109,8 +109,6 @@ public:
   }
 };
 
-/// The "tensor_maps" of a flat-memref+tma kernel (required there, refused
-/// elsewhere); b.args must be parsed.
 /// The driver refuses a tensor map with a zero extent or a null address,
 /// which an empty tensor (Skv = 0, often a null pointer) has; the kernel
 /// issues no load through it (no KV tiles), but it still takes a valid map.
@@ -118,14 +116,17 @@ public:
 /// zero extents become 1, and a null address becomes that of the first
 /// non-empty map (there is one whenever the grid is not empty: Q's).
 void describeEmptyTensorMaps(std::vector<TensorMapRequest> &maps) {
+  auto empty = [](const TensorMapRequest &m) {
+    return std::find(m.dims.begin(), m.dims.end(), 0u) != m.dims.end();
+  };
   void *standIn = nullptr;
   for (const TensorMapRequest &m : maps)
-    if (m.address && std::find(m.dims.begin(), m.dims.end(), 0u) == m.dims.end()) {
+    if (m.address && !empty(m)) {
       standIn = m.address;
       break;
     }
   for (TensorMapRequest &m : maps) {
-    if (std::find(m.dims.begin(), m.dims.end(), 0u) == m.dims.end())
+    if (!empty(m))
       continue;
     for (uint64_t &d : m.dims)
       d = std::max<uint64_t>(d, 1);
@@ -134,6 +135,8 @@ void describeEmptyTensorMaps(std::vector<TensorMapRequest> &maps) {
   }
 }
 
+/// The "tensor_maps" of a flat-memref+tma kernel (required there, refused
+/// elsewhere); b.args must be parsed.
 bool parseTensorMaps(ManifestReader &r, const JsonValue &kv, const std::string &path,
                      const attn_bundle &b, KernelInfo &k) {
   const JsonValue *maps = kv.get("tensor_maps");

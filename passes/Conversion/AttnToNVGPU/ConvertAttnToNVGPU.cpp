@@ -190,6 +190,13 @@ protected:
                 int64_t cols, Value row0, int64_t rows);
   /// Proxy fence (if needed) and CTA barrier after shared-memory writes.
   void publishShared();
+  /// scf.if without results or else: `body` where `cond` holds.
+  void ifThen(Value cond, function_ref<void()> body) {
+    scf::IfOp::create(b, cond, [&](OpBuilder &, Location) {
+      body();
+      scf::YieldOp::create(b);
+    });
+  }
   /// scf.if without results: `thenFn` where `cond` holds, else `elseFn`.
   void ifThenElse(Value cond, function_ref<void()> thenFn,
                   function_ref<void()> elseFn) {
@@ -1146,11 +1153,7 @@ protected:
   }
   /// Runs `body` on thread 0 only.
   void onLeader(function_ref<void()> body) {
-    scf::IfOp::create(b, cmp(arith::CmpIPredicate::eq, tid, idx(0)),
-                      [&](OpBuilder &, Location) {
-                        body();
-                        scf::YieldOp::create(b);
-                      });
+    ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(0)), body);
   }
   /// Arms barrier `bar` for `bytes` bytes (0: just arrives).
   void expect(Value bar, int64_t bytes) {
@@ -1540,8 +1543,8 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
                                                          Value i0, Value i1,
                                                          Value qt) {
   if (pingpong)
-    ifThenElse(isFirstWarpgroup(),
-               [&] { arriveScheduler(schedulerBarrier(idx(0))); }, [] {});
+    ifThen(isFirstWarpgroup(),
+           [&] { arriveScheduler(schedulerBarrier(idx(0))); });
   SmallVector<Value> init = initialState();
   init.push_back(arith::ConstantIntOp::create(b, 0, 1));
   auto loop = scf::ForOp::create(
@@ -1587,8 +1590,8 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
   Value last = stageOf(sub(kvTiles, idx(1)));
   SmallVector<Value> result = finishPending(pending, st, last).flatten();
   if (pingpong)
-    ifThenElse(isFirstWarpgroup(),
-               [&] { syncScheduler(schedulerBarrier(idx(0))); }, [] {});
+    ifThen(isFirstWarpgroup(),
+           [&] { syncScheduler(schedulerBarrier(idx(0))); });
   return result;
 }
 
