@@ -533,6 +533,9 @@ def main():
                     help="append each result to this file as it comes")
     ap.add_argument("--merge", default="",
                     help="only write --out from the results of this file")
+    ap.add_argument("--host-buffers", action="store_true",
+                    help="launch GPU targets on host (numpy) buffers: the "
+                         "nvemu driver (ATTN_CUDA_LIBRARY) runs them on the CPU")
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--no-check", action="store_true")
     args = ap.parse_args()
@@ -541,7 +544,7 @@ def main():
         return write_report(records, args.out, args.target)
     rt = Runtime(args.runtime)
     targets = args.target.split(",")
-    cuda = "cpu" not in targets
+    cuda = "cpu" not in targets and not args.host_buffers
     dev = Device(cuda)
     # The default bundles, then each sm_90a variant (gpu_check.sh --prepare).
     variants = sorted(os.path.basename(d) for d in

@@ -11,6 +11,11 @@
 #                                  bench/results/<date>-<commit>.{json,md}
 #   bench/gpu_check.sh --cpu       the same harness on the CPU target (tests
 #                                  the runtime / harness plumbing anywhere)
+#   bench/gpu_check.sh --emulate   (here) the check bundles' sm_80 and sm_90
+#                                  kernels, their own code, run on the CPU by
+#                                  the nvemu emulator (tools/nvemu) through
+#                                  the runtime's CUDA path, against the same
+#                                  fp64 reference
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CARRY=${CARRY:-$ROOT/.carry}
@@ -88,6 +93,21 @@ if [ "$MODE" = "--prepare" ]; then
   exit 0
 fi
 
+if [ "$MODE" = "--emulate" ]; then
+  OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
+  NVEMU_DRIVER=${NVEMU_DRIVER:-$(dirname "$OPT")/../tools/nvemu/libnvemu_cuda.so}
+  EMU=$CARRY/emulate
+  rm -rf "$EMU" && mkdir -p "$EMU/check"
+  i=0
+  for s in "${CHECK_SPECS[@]}"; do
+    i=$((i + 1))
+    "$OPT" --gen="name=check$i $s" -o "$EMU/check$i.mlir"
+    "$OPT" "$EMU/check$i.mlir" --attn-compile="target=sm_80,sm_90 emulation=1" \
+      --emit-dir="$EMU/check" >/dev/null
+  done
+  BUNDLES=$EMU
+fi
+
 # A Python with numpy (the GPU machine's has torch too; here Debian's).
 PY=${PYTHON:-}
 for cand in python3 /usr/bin/python3; do
@@ -101,6 +121,16 @@ cmake -S "$ROOT/bench/runtime-only" -B "$CARRY/rt-build" -DCMAKE_BUILD_TYPE=Rele
 cmake --build "$CARRY/rt-build" -j "$(nproc)" >/dev/null
 LIB=$(find "$CARRY/rt-build" -name 'libattn_runtime.so' | head -1)
 stamp="$(date -u +%F)-$(git -C "$ROOT" rev-parse --short HEAD)"
+if [ "$MODE" = "--emulate" ]; then
+  # One process per architecture: the runtime reads the device's once.
+  rc=0
+  for arch in sm_80 sm_90; do
+    ATTN_NVEMU_ARCH=$arch ATTN_CUDA_LIBRARY=$NVEMU_DRIVER ATTN_NVEMU_DIR=$BUNDLES/check/nvemu \
+      "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" \
+      --target "$arch" --host-buffers --no-bench || rc=1
+  done
+  exit $rc
+fi
 if [ "$MODE" = "--cpu" ]; then
   exec "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" --target cpu
 fi

@@ -141,6 +141,24 @@ def AttnMarkTensorMapParams : Pass<"attn-mark-tensor-map-params", "ModuleOp"> {
                            "::mlir::NVVM::NVVMDialect"];
 }
 
+def AttnNVVMToHost : Pass<"attn-nvvm-to-host", "ModuleOp"> {
+  let summary = "Turn NVVM kernels into host code that runs on the nvemu emulator";
+  let description = [{
+    Takes the output of `attn-to-nvvm` and rewrites it for the CPU, so the
+    kernels' numerics can be checked without a GPU: the bodies of the
+    `gpu.module`s become the module (host code is dropped), address spaces
+    are erased, and every NVVM operation becomes a call into the emulator
+    library (`tools/nvemu`), which runs a CTA's threads as fibers and
+    implements the warp-collective operations (`mma.sync`, `ldmatrix`,
+    `shfl.sync`), barriers, `cp.async` groups (copies land at the wait, so
+    a read before the wait sees stale data) and special registers from the
+    PTX ISA. Each kernel gets an entry `<kernel>__nvemu(void **params)`
+    taking CUDA's `kernelParams` array. Operations the emulator does not
+    implement (wgmma, TMA, mbarriers, inline PTX) are located errors.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {
   let summary = "Lower attn.attention to an AMD MFMA kernel (wave64)";
   let description = [{

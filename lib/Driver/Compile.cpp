@@ -37,9 +37,13 @@ using namespace mlir::attn;
 #ifndef ATTN_ROCM_TOOLKIT
 #define ATTN_ROCM_TOOLKIT "/opt/rocm"
 #endif
+#ifndef ATTN_NVEMU_LIBRARY
+#define ATTN_NVEMU_LIBRARY "libattn_nvemu.a"
+#endif
 
 ToolPaths ToolPaths::defaults() {
-  return {ATTN_CLANG, ATTN_PTXAS, ATTN_CUDA_TOOLKIT, ATTN_ROCM_TOOLKIT};
+  return {ATTN_CLANG, ATTN_PTXAS, ATTN_CUDA_TOOLKIT, ATTN_ROCM_TOOLKIT,
+          ATTN_NVEMU_LIBRARY};
 }
 
 static std::string dtypeName(DType t) { return toString(t); }
@@ -99,7 +103,8 @@ static std::vector<uint8_t> readBytes(const std::string &path) {
 LogicalResult mlir::attn::buildSharedObject(ModuleOp lowered,
                                             const std::string &name,
                                             const std::string &soPath,
-                                            const ToolPaths &tools) {
+                                            const ToolPaths &tools,
+                                            ArrayRef<std::string> extraArgs) {
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(lowered, llvmContext, name);
@@ -116,7 +121,10 @@ LogicalResult mlir::attn::buildSharedObject(ModuleOp lowered,
   std::string log;
   SmallVector<StringRef> args = {tools.clang, "-O3", "-shared", "-fPIC",
                                  "-Wno-override-module", llPath, "-o",
-                                 soPath, "-lm"};
+                                 soPath};
+  for (const std::string &a : extraArgs)
+    args.push_back(a);
+  args.push_back("-lm");
   int rc = runTool(tools.clang, args, log);
   llvm::sys::fs::remove(llPath);
   if (rc != 0)
@@ -204,6 +212,30 @@ static bool usesTma(const std::string &target, const NvvmKernelOptions &nvvm,
   return nvvmUsesWgmma(target) && nvvm.tma && nvvmUsesTma(dqk, dv, eltBytes);
 }
 
+/// The NVVM module `lowered` as a shared object for the nvemu emulator.
+static FailureOr<std::vector<uint8_t>>
+buildEmulation(ModuleOp lowered, const std::string &name,
+               const ToolPaths &tools) {
+  OwningOpRef<ModuleOp> host = lowered.clone();
+  PassManager pm(lowered.getContext());
+  pm.addPass(createAttnNVVMToHost());
+  if (failed(pm.run(*host)))
+    return failure();
+  SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("attn-nvemu", dir))
+    return lowered.emitError() << "cannot create a temporary directory";
+  std::string so = (dir + "/k.so").str();
+  LogicalResult built = buildSharedObject(*host, name, so, tools,
+                                          {tools.nvemuLibrary, "-lstdc++"});
+  std::vector<uint8_t> bytes;
+  if (succeeded(built))
+    bytes = readBytes(so);
+  llvm::sys::fs::remove_directories(dir);
+  if (failed(built))
+    return failure();
+  return bytes;
+}
+
 static FailureOr<std::vector<BundleKernel>>
 compileNvvmOnce(ModuleOp module, const std::string &target,
                 const std::string &name, const ToolPaths &tools,
@@ -239,6 +271,13 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   }
   if (failed(pm.run(module)))
     return failure();
+  std::vector<uint8_t> emulation;
+  if (nvvm.emulation) {
+    FailureOr<std::vector<uint8_t>> so = buildEmulation(module, name, tools);
+    if (failed(so))
+      return failure();
+    emulation = std::move(*so);
+  }
   GpuModuleToBinaryPassOptions binary;
   binary.toolkitPath = tools.cudaToolkit;
   binary.compilationTarget = "isa";
@@ -289,6 +328,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
     if (nvvm.overlap && nvvm.pingpong)
       k.kernel += "+pingpong";
   }
+  k.emulation = std::move(emulation);
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
   ptxKernel.file = name + "." + target + ".ptx";

@@ -509,6 +509,16 @@ std::string writeBundle(const BundleDesc &descIn, const std::string &dir) {
     if (!descIn.kernels[i].binary.empty())
       if (std::string err = write(k.file, k.binary.data(), k.binary.size()); !err.empty())
         return err;
+    if (k.emulation.empty())
+      continue;
+    fs::create_directories(dir + "/nvemu", ec);
+    uint64_t hash = 1469598103934665603ull; // FNV-1a 64
+    for (uint8_t byte : k.binary)
+      hash = (hash ^ byte) * 1099511628211ull;
+    char file[40];
+    std::snprintf(file, sizeof(file), "nvemu/%016llx.so", static_cast<unsigned long long>(hash));
+    if (std::string err = write(file, k.emulation.data(), k.emulation.size()); !err.empty())
+      return err;
   }
   std::string json = manifestJson(desc);
   if (std::string err = write(desc.name + ".json", json.data(), json.size()); !err.empty())

@@ -39,9 +39,10 @@ static llvm::cl::opt<std::string> compileTargets(
                    "<name>.h. More space-separated options choose the sm_90a "
                    "kernel: tma=0|1, warp-specialize=0|1, overlap=0|1, "
                    "pingpong=0|1 (default 1, 1, 0, 0; pingpong needs "
-                   "overlap)"),
+                   "overlap); emulation=1 adds nvemu/<hash>.so, the NVIDIA "
+                   "kernels built for the CPU emulator (tools/nvemu)"),
     llvm::cl::value_desc("target=list [tma=0|1] [warp-specialize=0|1] "
-                         "[overlap=0|1] [pingpong=0|1]"));
+                         "[overlap=0|1] [pingpong=0|1] [emulation=0|1]"));
 static llvm::cl::opt<std::string>
     emitDir("emit-dir", llvm::cl::desc("Bundle output folder"),
             llvm::cl::init("."));
@@ -70,11 +71,12 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
                  : key == "warp-specialize" ? &nvvm.warpSpecialize
                  : key == "overlap"         ? &nvvm.overlap
                  : key == "pingpong"        ? &nvvm.pingpong
+                 : key == "emulation"       ? &nvvm.emulation
                                             : nullptr;
     if (!flag || (value != "0" && value != "1")) {
       llvm::errs() << "attention-opt: error: --attn-compile option '" << word
                    << "' (expected tma=0|1, warp-specialize=0|1, "
-                      "overlap=0|1 or pingpong=0|1)\n";
+                      "overlap=0|1, pingpong=0|1 or emulation=0|1)\n";
       return 1;
     }
     *flag = value == "1";
@@ -94,7 +96,8 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
                  << targets << "' has an empty entry\n";
     return 1;
   }
-  if (words.size() > 1 && llvm::none_of(targetList, [](StringRef t) {
+  if (given.size() > given.count("emulation") &&
+      llvm::none_of(targetList, [](StringRef t) {
         return t.trim() == "sm_90a";
       }))
     llvm::errs() << "attention-opt: warning: --attn-compile kernel options "

@@ -27,6 +27,8 @@ struct ToolPaths {
   /// A folder with llvm/bin/ld.lld: what gpu-module-to-binary links HSACO
   /// with (a stand-in for a ROCm install; the build creates it).
   std::string rocmToolkit;
+  /// The nvemu emulator library (tools/nvemu), linked into emulation builds.
+  std::string nvemuLibrary;
   /// Paths of this build (set at configure time).
   static ToolPaths defaults();
 };
@@ -45,6 +47,9 @@ struct NvvmKernelOptions {
   /// With overlap: the math warpgroups take turns issuing their products
   /// (opt-in for the same reason).
   bool pingpong = false;
+  /// Also build every NVIDIA kernel as host code for the nvemu emulator
+  /// (tools/nvemu), so its numerics can be checked without a GPU.
+  bool emulation = false;
 };
 
 /// Lowers `module` (one function holding one attn.attention; it is modified)
@@ -56,9 +61,11 @@ compileForTarget(ModuleOp module, const std::string &target,
                  bool countTiles = false, const NvvmKernelOptions &nvvm = {});
 
 /// CPU only: the lowered module's shared object written to `soPath`.
+/// `extraArgs` go to the link (libraries).
 LogicalResult buildSharedObject(ModuleOp lowered, const std::string &name,
                                 const std::string &soPath,
-                                const ToolPaths &tools);
+                                const ToolPaths &tools,
+                                ArrayRef<std::string> extraArgs = {});
 
 /// Tensor arguments of the kernel ABI of `spec`, in call order.
 std::vector<BundleArg> bundleArgs(const AttentionSpec &spec);

@@ -73,6 +73,10 @@ struct BundleKernel {
   std::string kernel;
   std::array<int64_t, 4> tile = {0, 0, 0, 0};
   int64_t producerRegisters = 0;
+  /// nvemu build of the kernel (`emulation=1`); written as
+  /// nvemu/<fnv1a-64 of `binary`, 16 hex digits>.so, where the emulating
+  /// CUDA driver looks for the image it is given.
+  std::vector<uint8_t> emulation;
 };
 
 struct BundleDesc {

@@ -1,0 +1,389 @@
+//===- AttnNVVMToHost.cpp - NVVM kernels as host code for nvemu -----------===//
+//
+// Without a GPU nothing would ever execute the NVIDIA kernels' own code: the
+// CPU target runs the same tile program, but not the fragment layouts,
+// ldmatrix addressing, shared-memory staging or cp.async pipelining that
+// the NVIDIA lowering adds. This pass keeps all of that and replaces only
+// the NVVM operations by calls into the emulator (tools/nvemu), whose
+// semantics come from the PTX ISA, not from this project's lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/AttrTypeSubElements.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNNVVMTOHOST
+#include "passes/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+
+namespace {
+
+/// Special registers by the code the emulator's __nvemu_sreg takes.
+int sregCode(StringRef name) {
+  static const llvm::StringMap<int> codes = {
+      {"tid.x", 0},    {"tid.y", 1},    {"tid.z", 2},      {"ntid.x", 3},
+      {"ntid.y", 4},   {"ntid.z", 5},   {"ctaid.x", 6},    {"ctaid.y", 7},
+      {"ctaid.z", 8},  {"nctaid.x", 9}, {"nctaid.y", 10},  {"nctaid.z", 11},
+      {"laneid", 12},  {"warpid", 13},  {"warpsize", 14}};
+  auto it = codes.find(name);
+  return it == codes.end() ? -1 : it->second;
+}
+
+class Rewriter {
+public:
+  explicit Rewriter(ModuleOp module)
+      : module(module), ctx(module.getContext()), b(ctx),
+        i32(IntegerType::get(ctx, 32)), ptr(LLVM::LLVMPointerType::get(ctx)) {}
+
+  LogicalResult run();
+
+private:
+  LLVM::LLVMFuncOp declare(StringRef name, Type result, ArrayRef<Type> args);
+  Value call(Location loc, StringRef name, Type result, ValueRange args);
+  Value i32Const(Location loc, int64_t v);
+  /// An alloca of `n` x `elt` in the entry block of the op's function.
+  Value scratch(Operation *op, Type elt, int64_t n);
+  /// Loads `n` values of `elt` from `buf` into a struct of type `type` (or
+  /// one value when `type` is not a struct).
+  Value loadResults(Location loc, Value buf, Type elt, Type type, int64_t n);
+  Value asI32(Location loc, Value v);
+
+  LogicalResult rewrite(Operation *op);
+  LogicalResult rewriteMma(NVVM::MmaOp op);
+  LogicalResult rewriteLdMatrix(NVVM::LdMatrixOp op);
+  LogicalResult rewriteShfl(NVVM::ShflOp op);
+  void addEntry(LLVM::LLVMFuncOp kernel);
+
+  ModuleOp module;
+  MLIRContext *ctx;
+  OpBuilder b;
+  Type i32;
+  Type ptr;
+};
+
+LLVM::LLVMFuncOp Rewriter::declare(StringRef name, Type result,
+                                   ArrayRef<Type> args) {
+  if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+    return fn;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  return LLVM::LLVMFuncOp::create(
+      b, module.getLoc(), name,
+      LLVM::LLVMFunctionType::get(result ? result : LLVM::LLVMVoidType::get(ctx),
+                                  args));
+}
+
+Value Rewriter::call(Location loc, StringRef name, Type result,
+                     ValueRange args) {
+  SmallVector<Type> types(args.getTypes());
+  LLVM::LLVMFuncOp fn = declare(name, result, types);
+  auto op = LLVM::CallOp::create(b, loc, fn, args);
+  return result ? op.getResult() : Value();
+}
+
+Value Rewriter::i32Const(Location loc, int64_t v) {
+  return LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(v));
+}
+
+Value Rewriter::scratch(Operation *op, Type elt, int64_t n) {
+  OpBuilder::InsertionGuard guard(b);
+  auto fn = op->getParentOfType<LLVM::LLVMFuncOp>();
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value count = LLVM::ConstantOp::create(b, op->getLoc(), b.getI64Type(),
+                                         b.getI64IntegerAttr(n));
+  return LLVM::AllocaOp::create(b, op->getLoc(), ptr, elt, count, 16);
+}
+
+Value Rewriter::loadResults(Location loc, Value buf, Type elt, Type type,
+                            int64_t n) {
+  auto st = dyn_cast<LLVM::LLVMStructType>(type);
+  if (!st)
+    return LLVM::LoadOp::create(b, loc, elt, buf);
+  Value agg = LLVM::PoisonOp::create(b, loc, type);
+  for (int64_t i = 0; i < n; ++i) {
+    Value p = LLVM::GEPOp::create(b, loc, ptr, elt, buf,
+                                  ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+    Value v = LLVM::LoadOp::create(b, loc, elt, p);
+    agg = LLVM::InsertValueOp::create(b, loc, agg, v, ArrayRef<int64_t>{i});
+  }
+  return agg;
+}
+
+Value Rewriter::asI32(Location loc, Value v) {
+  if (v.getType() == i32)
+    return v;
+  return LLVM::BitcastOp::create(b, loc, i32, v);
+}
+
+LogicalResult Rewriter::rewriteMma(NVVM::MmaOp op) {
+  NVVM::MMAShapeAttr shape = op.getShapeAttr();
+  auto typeA = op.getMultiplicandAPtxType();
+  auto typeB = op.getMultiplicandBPtxType();
+  bool f16 = typeA == NVVM::MMATypes::f16, bf16 = typeA == NVVM::MMATypes::bf16;
+  auto c = op.getOperandC();
+  if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != 16 ||
+      !(f16 || bf16) || typeB != typeA ||
+      op.getLayoutA() != NVVM::MMALayout::row ||
+      op.getLayoutB() != NVVM::MMALayout::col || op.getOperandA().size() != 4 ||
+      op.getOperandB().size() != 2 || c.size() != 4 ||
+      !llvm::all_of(c.getTypes(), [](Type t) { return t.isF32(); }))
+    return op.emitError("nvemu emulates mma.sync m16n8k16 row.col with f16 / "
+                        "bf16 operands and an f32 accumulator only");
+  Location loc = op.getLoc();
+  Value out = scratch(op, b.getF32Type(), 4);
+  SmallVector<Value> args = {i32Const(loc, bf16 ? 1 : 0), out};
+  for (Value v : op.getOperandA())
+    args.push_back(asI32(loc, v));
+  for (Value v : op.getOperandB())
+    args.push_back(asI32(loc, v));
+  args.append(c.begin(), c.end());
+  call(loc, "__nvemu_mma_m16n8k16", {}, args);
+  op.getResult().replaceAllUsesWith(
+      loadResults(loc, out, b.getF32Type(), op.getResult().getType(), 4));
+  return success();
+}
+
+LogicalResult Rewriter::rewriteLdMatrix(NVVM::LdMatrixOp op) {
+  NVVM::LdStMatrixShapeAttr shape = op.getShapeAttr();
+  int64_t num = op.getNum();
+  if (shape.getM() != 8 || shape.getN() != 8 ||
+      op.getEltType() != NVVM::LdStMatrixEltType::B16 ||
+      !(num == 1 || num == 2 || num == 4))
+    return op.emitError("nvemu emulates ldmatrix .m8n8 .b16 x1 / x2 / x4 only");
+  Location loc = op.getLoc();
+  Value out = scratch(op, i32, 4);
+  bool trans = op.getLayout() == NVVM::MMALayout::col;
+  call(loc, "__nvemu_ldmatrix", {},
+       {op.getPtr(), i32Const(loc, num), i32Const(loc, trans), out});
+  op.getRes().replaceAllUsesWith(
+      loadResults(loc, out, i32, op.getRes().getType(), num));
+  return success();
+}
+
+LogicalResult Rewriter::rewriteShfl(NVVM::ShflOp op) {
+  Location loc = op.getLoc();
+  Type valType = op.getVal().getType();
+  if (!valType.isF32() && valType != i32)
+    return op.emitError("nvemu emulates shfl.sync on 32-bit values only");
+  Value valid = scratch(op, i32, 1);
+  // The emulator's mode codes (tools/nvemu/nvemu.h).
+  int mode = 0;
+  switch (op.getKind()) {
+  case NVVM::ShflKind::bfly: mode = 0; break;
+  case NVVM::ShflKind::up: mode = 1; break;
+  case NVVM::ShflKind::down: mode = 2; break;
+  case NVVM::ShflKind::idx: mode = 3; break;
+  }
+  Value got = call(loc, "__nvemu_shfl", i32,
+                   {i32Const(loc, mode),
+                    op.getThreadMask(), asI32(loc, op.getVal()),
+                    op.getOffset(), op.getMaskAndClamp(), valid});
+  if (valType.isF32())
+    got = LLVM::BitcastOp::create(b, loc, valType, got);
+  Value result = got;
+  if (op.getReturnValueAndIsValid().value_or(false)) {
+    Value flag = LLVM::LoadOp::create(b, loc, i32, valid);
+    flag = LLVM::TruncOp::create(b, loc, b.getI1Type(), flag);
+    result = LLVM::PoisonOp::create(b, loc, op.getRes().getType());
+    result = LLVM::InsertValueOp::create(b, loc, result, got,
+                                         ArrayRef<int64_t>{0});
+    result = LLVM::InsertValueOp::create(b, loc, result, flag,
+                                         ArrayRef<int64_t>{1});
+  }
+  op.getRes().replaceAllUsesWith(result);
+  return success();
+}
+
+LogicalResult Rewriter::rewrite(Operation *op) {
+  b.setInsertionPoint(op);
+  Location loc = op->getLoc();
+  StringRef name = op->getName().getStringRef();
+  LogicalResult done = success();
+  if (name.consume_front("nvvm.read.ptx.sreg.")) {
+    int code = sregCode(name);
+    if (code < 0)
+      return op->emitError("nvemu does not emulate special register ") << name;
+    op->getResult(0).replaceAllUsesWith(
+        call(loc, "__nvemu_sreg", i32, {i32Const(loc, code)}));
+  } else if (isa<NVVM::Barrier0Op>(op)) {
+    call(loc, "__nvemu_barrier", {}, {i32Const(loc, 0), i32Const(loc, -1)});
+  } else if (auto bar = dyn_cast<NVVM::BarrierOp>(op)) {
+    if (bar.getReductionOp() || bar.getRes())
+      return op->emitError("nvemu does not emulate barrier reductions");
+    Value id = bar.getBarrierId() ? bar.getBarrierId() : i32Const(loc, 0);
+    Value n = bar.getNumberOfThreads() ? bar.getNumberOfThreads()
+                                       : i32Const(loc, -1);
+    call(loc, "__nvemu_barrier", {}, {id, n});
+  } else if (auto mma = dyn_cast<NVVM::MmaOp>(op)) {
+    done = rewriteMma(mma);
+  } else if (auto ld = dyn_cast<NVVM::LdMatrixOp>(op)) {
+    done = rewriteLdMatrix(ld);
+  } else if (auto shfl = dyn_cast<NVVM::ShflOp>(op)) {
+    done = rewriteShfl(shfl);
+  } else if (auto cp = dyn_cast<NVVM::CpAsyncOp>(op)) {
+    Value size = i32Const(loc, cp.getSize());
+    Value src = cp.getCpSize() ? cp.getCpSize() : size;
+    call(loc, "__nvemu_cp_async", {}, {cp.getDst(), cp.getSrc(), size, src});
+  } else if (isa<NVVM::CpAsyncCommitGroupOp>(op)) {
+    call(loc, "__nvemu_cp_async_commit", {}, {});
+  } else if (auto wait = dyn_cast<NVVM::CpAsyncWaitGroupOp>(op)) {
+    call(loc, "__nvemu_cp_async_wait", {}, {i32Const(loc, wait.getN())});
+  } else {
+    return op->emitError("nvemu does not emulate ") << op->getName();
+  }
+  if (failed(done))
+    return failure();
+  op->erase();
+  return success();
+}
+
+/// `<kernel>__nvemu(void **params)`: CUDA's kernelParams array holds one
+/// pointer per parameter; a by-value parameter (a tensor map) is passed as
+/// that pointer, as the kernel reads it through one.
+void Rewriter::addEntry(LLVM::LLVMFuncOp kernel) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfter(kernel);
+  Location loc = kernel.getLoc();
+  auto voidTy = LLVM::LLVMVoidType::get(ctx);
+  auto entry = LLVM::LLVMFuncOp::create(
+      b, loc, (kernel.getName() + "__nvemu").str(),
+      LLVM::LLVMFunctionType::get(voidTy, {ptr}));
+  Block *body = entry.addEntryBlock(b);
+  b.setInsertionPointToStart(body);
+  SmallVector<Value> args;
+  for (unsigned i = 0; i < kernel.getNumArguments(); ++i) {
+    Value slot = LLVM::GEPOp::create(
+        b, loc, ptr, ptr, body->getArgument(0),
+        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+    Value p = LLVM::LoadOp::create(b, loc, ptr, slot);
+    Type t = kernel.getArgument(i).getType();
+    bool byval = static_cast<bool>(
+        kernel.getArgAttr(i, LLVM::LLVMDialect::getByValAttrName()));
+    args.push_back(byval ? p : LLVM::LoadOp::create(b, loc, t, p).getResult());
+  }
+  LLVM::CallOp::create(b, loc, kernel, args);
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+}
+
+LogicalResult Rewriter::run() {
+  // The device code becomes the module; the host side (launches) goes.
+  SmallVector<gpu::GPUModuleOp> gpuModules;
+  SmallVector<Operation *> rest;
+  for (Operation &op : *module.getBody()) {
+    if (auto gm = dyn_cast<gpu::GPUModuleOp>(op))
+      gpuModules.push_back(gm);
+    else
+      rest.push_back(&op);
+  }
+  if (gpuModules.empty())
+    return module.emitError("no gpu.module to emulate: run attn-to-nvvm first");
+  for (Operation *op : rest)
+    op->erase();
+  for (gpu::GPUModuleOp gm : gpuModules) {
+    for (Operation &op : *gm.getBody())
+      if (auto sym = dyn_cast<SymbolOpInterface>(op))
+        if (module.lookupSymbol(sym.getNameAttr()))
+          return op.emitError("nvemu: symbol ")
+                 << sym.getNameAttr() << " is defined by two gpu.modules";
+    module.getBody()->getOperations().splice(module.getBody()->end(),
+                                             gm.getBody()->getOperations());
+    gm.erase();
+  }
+  module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+
+  // Dynamic shared memory is the emulated CTA's buffer.
+  SmallVector<LLVM::GlobalOp> dynamicSmem;
+  for (auto g : module.getOps<LLVM::GlobalOp>()) {
+    auto arr = dyn_cast<LLVM::LLVMArrayType>(g.getGlobalType());
+    if (g.getAddrSpace() == 3 && arr && arr.getNumElements() == 0)
+      dynamicSmem.push_back(g);
+    g.setAddrSpace(0);
+  }
+  for (LLVM::GlobalOp g : dynamicSmem) {
+    SmallVector<LLVM::AddressOfOp> uses;
+    module.walk([&](LLVM::AddressOfOp a) {
+      if (a.getGlobalName() == g.getSymName())
+        uses.push_back(a);
+    });
+    for (LLVM::AddressOfOp a : uses) {
+      b.setInsertionPoint(a);
+      a.getResult().replaceAllUsesWith(
+          call(a.getLoc(), "__nvemu_dynamic_smem", ptr, {}));
+      a.erase();
+    }
+    g.erase();
+  }
+
+  SmallVector<Operation *> targets;
+  WalkResult walk = module.walk([&](Operation *op) {
+    if (auto asmOp = dyn_cast<LLVM::InlineAsmOp>(op)) {
+      asmOp.emitError("nvemu cannot run inline PTX: ") << asmOp.getAsmString();
+      return WalkResult::interrupt();
+    }
+    if (auto intr = dyn_cast<LLVM::CallIntrinsicOp>(op))
+      if (intr.getIntrin().starts_with("llvm.nvvm.")) {
+        intr.emitError("nvemu does not emulate ") << intr.getIntrin();
+        return WalkResult::interrupt();
+      }
+    if (isa<NVVM::NVVMDialect>(op->getDialect()))
+      targets.push_back(op);
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  for (Operation *op : targets)
+    if (failed(rewrite(op)))
+      return failure();
+
+  // Host pointers only; casts between address spaces become no-ops.
+  AttrTypeReplacer replacer;
+  replacer.addReplacement([&](LLVM::LLVMPointerType t) -> std::optional<Type> {
+    return t.getAddressSpace() ? ptr : Type(t);
+  });
+  replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true,
+                                        /*replaceLocs=*/false,
+                                        /*replaceTypes=*/true);
+  SmallVector<LLVM::AddrSpaceCastOp> casts;
+  module.walk([&](LLVM::AddrSpaceCastOp c) { casts.push_back(c); });
+  for (LLVM::AddrSpaceCastOp c : casts) {
+    c.getResult().replaceAllUsesWith(c.getArg());
+    c.erase();
+  }
+
+  // GPU attributes would make the translation pick the PTX calling
+  // convention; the emulator calls kernels as ordinary functions.
+  SmallVector<LLVM::LLVMFuncOp> kernels;
+  for (auto fn : module.getOps<LLVM::LLVMFuncOp>()) {
+    bool kernel = fn->hasAttr("nvvm.kernel") || fn->hasAttr("gpu.kernel");
+    for (NamedAttribute a : llvm::to_vector(fn->getDiscardableAttrs()))
+      if (a.getName().strref().starts_with("nvvm.") ||
+          a.getName().strref().starts_with("gpu."))
+        fn->removeAttr(a.getName());
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      fn.removeArgAttr(i, NVVM::NVVMDialect::getGridConstantAttrName());
+    if (kernel)
+      kernels.push_back(fn);
+  }
+  for (LLVM::LLVMFuncOp k : kernels)
+    addEntry(k);
+  return success();
+}
+
+struct AttnNVVMToHostPass
+    : mlir::attn::impl::AttnNVVMToHostBase<AttnNVVMToHostPass> {
+  void runOnOperation() override {
+    if (failed(Rewriter(getOperation()).run()))
+      signalPassFailure();
+  }
+};
+
+} // namespace

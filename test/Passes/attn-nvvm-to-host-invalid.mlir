@@ -1,0 +1,72 @@
+// RUN: attention-opt %s --attn-nvvm-to-host --split-input-file --verify-diagnostics
+
+// expected-error @below {{no gpu.module to emulate: run attn-to-nvvm first}}
+module {
+  func.func @host() {
+    return
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
+      // expected-error @below {{nvemu does not emulate nvvm.wgmma.fence.aligned}}
+      nvvm.wgmma.fence.aligned
+      llvm.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
+      // expected-error @below {{nvemu cannot run inline PTX: mov.u32 $0, %clock;}}
+      %0 = llvm.inline_asm has_side_effects "mov.u32 $0, %clock;", "=r" : () -> i32
+      llvm.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
+      // expected-error @below {{nvemu does not emulate special register clock}}
+      %0 = nvvm.read.ptx.sreg.clock : i32
+      llvm.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k(%a: vector<2xf16>, %c: f32) attributes {gpu.kernel, nvvm.kernel} {
+      // expected-error @below {{nvemu emulates mma.sync m16n8k16 row.col with f16 / bf16 operands and an f32 accumulator only}}
+      %d = nvvm.mma.sync A[%a, %a] B[%a] C[%c, %c, %c, %c] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+      llvm.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
+      llvm.return
+    }
+  }
+  gpu.module @n {
+    // expected-error @below {{nvemu: symbol "k" is defined by two gpu.modules}}
+    llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
+      llvm.return
+    }
+  }
+}

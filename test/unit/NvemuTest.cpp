@@ -1,0 +1,237 @@
+//===- NvemuTest.cpp - the NVIDIA kernel emulator against the PTX ISA -----===//
+//
+// Small hand-written kernels call the emulator the way attn-nvvm-to-host's
+// output does. The fragment tests use the identities real kernels rely on
+// (ldmatrix of a row-major tile is mma.sync's A operand; ldmatrix.trans of a
+// row-major K x N tile is its B operand), so ldmatrix and mma.sync are
+// checked against a plain matmul rather than against each other's tables.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../../tools/nvemu/nvemu.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Launch {
+  int rc;
+  std::string error;
+};
+
+Launch launch(nvemu_entry k, std::vector<void *> params, unsigned blockX,
+              unsigned smem, unsigned gridX = 1) {
+  unsigned grid[3] = {gridX, 1, 1}, block[3] = {blockX, 1, 1};
+  char err[1024] = {0};
+  int rc = nvemu_launch(k, params.data(), grid, block, smem, err, sizeof(err));
+  return {rc, err};
+}
+
+template <typename T> T param(void **p, int i) { return *static_cast<T *>(p[i]); }
+
+uint16_t toBf16(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return static_cast<uint16_t>(b >> 16); // test values are exact in bf16
+}
+
+int32_t tid() { return __nvemu_sreg(NVEMU_TID_X); }
+
+// A (16 x 16, row-major) and B (16 x 8) in global memory, D (16 x 8) out.
+// bTransposed: B given as N x K rows (the K-major "col" operand, loaded
+// with plain ldmatrix) instead of K x N rows (loaded with .trans).
+template <bool bTransposed> void mmaKernel(void **p) {
+  auto *a = param<const uint16_t *>(p, 0);
+  auto *b = param<const uint16_t *>(p, 1);
+  auto *d = param<float *>(p, 2);
+  auto *smem = static_cast<uint16_t *>(__nvemu_dynamic_smem());
+  uint16_t *sa = smem, *sb = smem + 256;
+  int t = tid();
+  for (int i = t; i < 256; i += 32)
+    sa[i] = a[i];
+  for (int i = t; i < 128; i += 32)
+    sb[i] = b[i];
+  __nvemu_barrier(0, -1);
+  // A: matrices (rows 0-7, cols 0-7), (rows 8-15, cols 0-7), (rows 0-7,
+  // cols 8-15), (rows 8-15, cols 8-15); lane 8i + r gives row r of matrix i.
+  int i = t / 8, r = t % 8;
+  int32_t af[4], bf[4];
+  __nvemu_ldmatrix(sa + (r + 8 * (i % 2)) * 16 + 8 * (i / 2), 4, 0, af);
+  if (bTransposed) // rows n, matrices k 0-7 and 8-15
+    __nvemu_ldmatrix(sb + (t % 8) * 16 + 8 * ((t / 8) % 2), 2, 0, bf);
+  else // rows k: matrix 0 = k 0-7, matrix 1 = k 8-15
+    __nvemu_ldmatrix(sb + (t % 16) * 8, 2, 1, bf);
+  float out[4];
+  __nvemu_mma_m16n8k16(1, out, af[0], af[1], af[2], af[3], bf[0], bf[1], 0.5f,
+                       0.5f, 0.5f, 0.5f);
+  // D layout (PTX ISA, m16n8 f32 accumulator): row t/4 (+8), cols 2(t%4)+{0,1}.
+  int g = t / 4, c = 2 * (t % 4);
+  d[g * 8 + c] = out[0];
+  d[g * 8 + c + 1] = out[1];
+  d[(g + 8) * 8 + c] = out[2];
+  d[(g + 8) * 8 + c + 1] = out[3];
+}
+
+template <bool bTransposed> void checkMma() {
+  std::vector<float> A(256), B(128); // B[k][n]
+  for (int i = 0; i < 256; ++i)
+    A[i] = static_cast<float>((i * 7) % 13 - 6) / 4;
+  for (int i = 0; i < 128; ++i)
+    B[i] = static_cast<float>((i * 5) % 11 - 5) / 2;
+  std::vector<uint16_t> a(256), b(128);
+  for (int i = 0; i < 256; ++i)
+    a[i] = toBf16(A[i]);
+  for (int k = 0; k < 16; ++k)
+    for (int n = 0; n < 8; ++n)
+      b[bTransposed ? n * 16 + k : k * 8 + n] = toBf16(B[k * 8 + n]);
+  std::vector<float> d(128, -1);
+  const uint16_t *pa = a.data(), *pb = b.data();
+  float *pd = d.data();
+  Launch l = launch(mmaKernel<bTransposed>, {&pa, &pb, &pd}, 32, 1024);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 8; ++n) {
+      double want = 0.5;
+      for (int k = 0; k < 16; ++k)
+        want += static_cast<double>(A[m * 16 + k]) * B[k * 8 + n];
+      EXPECT_FLOAT_EQ(d[m * 8 + n], static_cast<float>(want)) << m << "," << n;
+    }
+}
+
+TEST(Nvemu, LdMatrixFeedsMmaRowMajorA_KMajorB) { checkMma<true>(); }
+TEST(Nvemu, LdMatrixTransFeedsMmaRowMajorB) { checkMma<false>(); }
+
+void shflKernel(void **p) {
+  auto *out = param<int32_t *>(p, 0);
+  int t = tid(), v = 100 + t, ok;
+  out[t] = __nvemu_shfl(NVEMU_SHFL_BFLY, -1, v, 5, 0x1f, &ok);
+  out[32 + t] = __nvemu_shfl(NVEMU_SHFL_DOWN, -1, v, 3, 0x1f, &ok);
+  out[64 + t] = ok;
+  out[96 + t] = __nvemu_shfl(NVEMU_SHFL_UP, -1, v, 2, 0, &ok);
+  // Width 8 segments (CUDA's __shfl_sync(m, v, 3, 8)): lane 3 of the segment.
+  out[128 + t] = __nvemu_shfl(NVEMU_SHFL_IDX, -1, v, 3, ((32 - 8) << 8) | 0x1f, &ok);
+}
+
+TEST(Nvemu, ShflModesFollowThePtxLaneArithmetic) {
+  std::vector<int32_t> out(160, -1);
+  int32_t *po = out.data();
+  Launch l = launch(shflKernel, {&po}, 32, 0);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  for (int t = 0; t < 32; ++t) {
+    EXPECT_EQ(out[t], 100 + (t ^ 5));
+    EXPECT_EQ(out[32 + t], 100 + (t + 3 < 32 ? t + 3 : t)) << t;
+    EXPECT_EQ(out[64 + t], t + 3 < 32) << t;
+    EXPECT_EQ(out[96 + t], 100 + (t >= 2 ? t - 2 : t)) << t;
+    EXPECT_EQ(out[128 + t], 100 + (t / 8) * 8 + 3) << t;
+  }
+}
+
+void barrierKernel(void **p) {
+  auto *out = param<int32_t *>(p, 0);
+  auto *s = static_cast<int32_t *>(__nvemu_dynamic_smem());
+  int t = tid(), n = __nvemu_sreg(NVEMU_NTID_X);
+  s[t] = t * t;
+  __nvemu_barrier(0, -1);
+  out[__nvemu_sreg(NVEMU_CTAID_X) * n + t] = s[(t + 1) % n];
+}
+
+TEST(Nvemu, BarrierPublishesSharedMemoryInEveryCta) {
+  std::vector<int32_t> out(2 * 96, -1);
+  int32_t *po = out.data();
+  Launch l = launch(barrierKernel, {&po}, 96, 96 * 4, 2);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  for (int c = 0; c < 2; ++c)
+    for (int t = 0; t < 96; ++t)
+      EXPECT_EQ(out[c * 96 + t], ((t + 1) % 96) * ((t + 1) % 96));
+}
+
+void skipBarrierKernel(void **) {
+  if (tid() != 5)
+    __nvemu_barrier(0, -1);
+}
+
+TEST(Nvemu, AThreadSkippingABarrierIsADeadlock) {
+  Launch l = launch(skipBarrierKernel, {}, 64, 0);
+  EXPECT_EQ(l.rc, 1);
+  EXPECT_NE(l.error.find("deadlock"), std::string::npos) << l.error;
+}
+
+void divergentKernel(void **) {
+  int ok, t = tid();
+  if (t % 2)
+    __nvemu_shfl(NVEMU_SHFL_BFLY, -1, t, 1, 0x1f, &ok);
+  else {
+    int32_t out[4];
+    __nvemu_ldmatrix(__nvemu_dynamic_smem(), 1, 0, out);
+  }
+}
+
+TEST(Nvemu, LanesAtDifferentCollectivesFail) {
+  Launch l = launch(divergentKernel, {}, 32, 256);
+  EXPECT_EQ(l.rc, 1);
+  EXPECT_NE(l.error.find("different warp-collective"), std::string::npos) << l.error;
+}
+
+void cpAsyncKernel(void **p) {
+  auto *src = param<const uint8_t *>(p, 0);
+  auto *out = param<uint8_t *>(p, 1);
+  auto *s = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  if (tid() != 0)
+    return;
+  __nvemu_cp_async(s, src, 16, 16);
+  __nvemu_cp_async_commit();
+  __nvemu_cp_async(s + 16, src + 16, 16, 4); // 4 bytes, 12 zeros
+  __nvemu_cp_async_commit();
+  std::memcpy(out, s, 32); // before any wait: not landed
+  __nvemu_cp_async_wait(1); // the older group only
+  std::memcpy(out + 32, s, 32);
+  __nvemu_cp_async_wait(0);
+  std::memcpy(out + 64, s, 32);
+}
+
+TEST(Nvemu, CpAsyncLandsAtItsWaitGroup) {
+  std::vector<uint8_t> src(32), out(96, 0);
+  for (int i = 0; i < 32; ++i)
+    src[i] = static_cast<uint8_t>(i + 1);
+  const uint8_t *ps = src.data();
+  uint8_t *po = out.data();
+  Launch l = launch(cpAsyncKernel, {&ps, &po}, 32, 64);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  for (int i = 0; i < 32; ++i) {
+    EXPECT_EQ(out[i], 0xff) << "shared memory starts as NaN bytes";
+    EXPECT_EQ(out[32 + i], i < 16 ? i + 1 : 0xff) << i;
+    EXPECT_EQ(out[64 + i], i < 20 ? i + 1 : 0) << i;
+  }
+}
+
+void outOfBoundsKernel(void **) {
+  int32_t out[4];
+  auto *s = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  __nvemu_ldmatrix(s + 16 * tid(), 4, 0, out); // 32 rows of 16 bytes
+}
+
+TEST(Nvemu, LdMatrixOutsideSharedMemoryFails) {
+  EXPECT_EQ(launch(outOfBoundsKernel, {}, 32, 32 * 16).rc, 0);
+  Launch l = launch(outOfBoundsKernel, {}, 32, 31 * 16);
+  EXPECT_EQ(l.rc, 1);
+  EXPECT_NE(l.error.find("outside"), std::string::npos) << l.error;
+}
+
+void overrunKernel(void **) {
+  auto *s = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  if (tid() == 0)
+    s[128] = 1; // one past a 128-byte buffer
+}
+
+TEST(Nvemu, WritesPastSharedMemoryAreCaught) {
+  Launch l = launch(overrunKernel, {}, 32, 128);
+  EXPECT_EQ(l.rc, 1);
+  EXPECT_NE(l.error.find("past the end"), std::string::npos) << l.error;
+}
+
+} // namespace

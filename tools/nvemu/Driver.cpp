@@ -1,0 +1,214 @@
+//===- Driver.cpp - a CUDA driver that runs kernels on nvemu --------------===//
+//
+// libnvemu_cuda.so exports the driver entry points the attn runtime uses
+// (ATTN_CUDA_LIBRARY=.../libnvemu_cuda.so), so a bundle goes through the
+// runtime's real launch path - device query, module load, dynamic shared
+// memory opt-in, kernelParams - and its kernel runs on the emulator.
+//
+// A module image (PTX or cubin) is matched to its emulation by content:
+// `--attn-compile="... emulation=1"` writes DIR/nvemu/<fnv1a64 of the
+// binary>.so next to each NVIDIA binary, and ATTN_NVEMU_DIR names that
+// folder. "Device memory" is host memory: callers pass host pointers.
+// ATTN_NVEMU_ARCH (default sm_80) is the compute capability reported.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvemu.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <elf.h>
+#include <string>
+
+namespace {
+
+// Values from cuda.h.
+constexpr int kSuccess = 0, kInvalidValue = 1, kInvalidImage = 200,
+              kNotFound = 500, kLaunchFailed = 719;
+constexpr int kSmemDefault = 48 * 1024;
+
+struct Module {
+  void *lib;
+};
+struct Function {
+  nvemu_entry entry;
+  decltype(&nvemu_launch) launch;
+  int maxDynamicSmem = kSmemDefault;
+};
+
+thread_local void *current = nullptr;
+int primary; // the one context's handle
+std::string lastLaunchError;
+
+uint64_t fnv1a(const uint8_t *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; ++i)
+    h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+/// Bytes of a cubin (ELF64): up to the end of the last header or section.
+size_t elfSize(const uint8_t *p) {
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, p, sizeof(eh));
+  size_t end = std::max<size_t>(eh.e_shoff + size_t(eh.e_shnum) * eh.e_shentsize,
+                                eh.e_phoff + size_t(eh.e_phnum) * eh.e_phentsize);
+  for (unsigned i = 0; i < eh.e_shnum; ++i) {
+    Elf64_Shdr sh;
+    std::memcpy(&sh, p + eh.e_shoff + size_t(i) * eh.e_shentsize, sizeof(sh));
+    if (sh.sh_type != SHT_NOBITS)
+      end = std::max<size_t>(end, sh.sh_offset + sh.sh_size);
+  }
+  return end;
+}
+
+void archOf(int &major, int &minor) {
+  const char *a = std::getenv("ATTN_NVEMU_ARCH");
+  std::string s = a ? a : "sm_80";
+  int cc = std::atoi(s.c_str() + (s.rfind("sm_", 0) == 0 ? 3 : 0));
+  major = cc / 10;
+  minor = cc % 10;
+}
+
+} // namespace
+
+extern "C" {
+
+int cuInit(unsigned) { return kSuccess; }
+int cuDeviceGetCount(int *n) {
+  *n = 1;
+  return kSuccess;
+}
+int cuDeviceGet(int *dev, int ordinal) {
+  *dev = ordinal;
+  return ordinal == 0 ? kSuccess : kInvalidValue;
+}
+int cuDeviceGetAttribute(int *value, int attr, int) {
+  int major, minor;
+  archOf(major, minor);
+  switch (attr) {
+  case 75: *value = major; break;
+  case 76: *value = minor; break;
+  case 97: *value = major >= 9 ? 227 * 1024 : 163 * 1024; break; // smem opt-in
+  case 16: *value = 132; break; // multiprocessors
+  default: *value = 0;
+  }
+  return kSuccess;
+}
+int cuDevicePrimaryCtxRetain(void **ctx, int) {
+  *ctx = &primary;
+  return kSuccess;
+}
+int cuCtxGetCurrent(void **ctx) {
+  *ctx = current;
+  return kSuccess;
+}
+int cuCtxSetCurrent(void *ctx) {
+  current = ctx;
+  return kSuccess;
+}
+int cuCtxGetDevice(int *dev) {
+  *dev = 0;
+  return kSuccess;
+}
+
+int cuModuleLoadDataEx(void **module, const void *image, unsigned numOptions,
+                       int *options, void **values) {
+  auto *p = static_cast<const uint8_t *>(image);
+  bool elf = std::memcmp(p, ELFMAG, SELFMAG) == 0;
+  size_t n = elf ? elfSize(p) : std::strlen(static_cast<const char *>(image));
+  char name[32];
+  std::snprintf(name, sizeof(name), "%016llx.so",
+                static_cast<unsigned long long>(fnv1a(p, n)));
+  const char *dir = std::getenv("ATTN_NVEMU_DIR");
+  std::string path = std::string(dir ? dir : ".") + "/" + name;
+  void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *e = dlerror();
+    std::string msg = "nvemu: no emulation of this " +
+                      std::string(elf ? "cubin" : "PTX") + " (" + path +
+                      "): " + (e ? e : "") +
+                      "; build the bundle with --attn-compile=\"... emulation=1\"";
+    // CU_JIT_ERROR_LOG_BUFFER (5) with its size (6).
+    char *log = nullptr;
+    size_t logSize = 0;
+    for (unsigned i = 0; i < numOptions; ++i) {
+      if (options[i] == 5)
+        log = static_cast<char *>(values[i]);
+      if (options[i] == 6)
+        logSize = reinterpret_cast<uintptr_t>(values[i]);
+    }
+    if (log && logSize)
+      std::snprintf(log, logSize, "%s", msg.c_str());
+    return kInvalidImage;
+  }
+  *module = new Module{lib};
+  return kSuccess;
+}
+
+int cuModuleGetFunction(void **function, void *module, const char *name) {
+  void *lib = static_cast<Module *>(module)->lib;
+  auto entry = reinterpret_cast<nvemu_entry>(
+      dlsym(lib, (std::string(name) + "__nvemu").c_str()));
+  auto launch = reinterpret_cast<decltype(&nvemu_launch)>(dlsym(lib, "nvemu_launch"));
+  if (!entry || !launch)
+    return kNotFound;
+  *function = new Function{entry, launch};
+  return kSuccess;
+}
+
+int cuModuleUnload(void *module) {
+  auto *m = static_cast<Module *>(module);
+  dlclose(m->lib);
+  delete m;
+  return kSuccess;
+}
+
+int cuFuncSetAttribute(void *function, int attr, int value) {
+  if (attr != 8) // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+    return kSuccess;
+  int optin;
+  cuDeviceGetAttribute(&optin, 97, 0);
+  if (value < 0 || value > optin)
+    return kInvalidValue;
+  static_cast<Function *>(function)->maxDynamicSmem = value;
+  return kSuccess;
+}
+
+int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
+                   unsigned bx, unsigned by, unsigned bz, unsigned smem,
+                   void *, void **params, void **extra) {
+  auto *f = static_cast<Function *>(function);
+  if (extra || !params || smem > static_cast<unsigned>(f->maxDynamicSmem))
+    return kInvalidValue;
+  unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+  char err[1024] = {0};
+  if (f->launch(f->entry, params, grid, block, smem, err, sizeof(err))) {
+    lastLaunchError = err;
+    std::fprintf(stderr, "nvemu: %s\n", err);
+    return kLaunchFailed;
+  }
+  return kSuccess;
+}
+
+int cuStreamSynchronize(void *) { return kSuccess; }
+
+int cuGetErrorString(int error, const char **str) {
+  switch (error) {
+  case kSuccess: *str = "no error"; break;
+  case kInvalidValue: *str = "invalid argument"; break;
+  case kInvalidImage: *str = "device kernel image is invalid (nvemu: no emulation)"; break;
+  case kNotFound: *str = "named symbol not found"; break;
+  case kLaunchFailed:
+    *str = lastLaunchError.empty() ? "unspecified launch failure" : lastLaunchError.c_str();
+    break;
+  default: *str = "unknown error";
+  }
+  return kSuccess;
+}
+
+} // extern "C"

@@ -1,0 +1,526 @@
+//===- Emulator.cpp - run NVVM kernels (as host code) on the CPU ----------===//
+//
+// The semantics here come from the PTX ISA (fragment layouts of mma.sync
+// and ldmatrix, shfl.sync lane arithmetic, cp.async groups, bar.sync), not
+// from the attn lowering, so a kernel that disagrees with the hardware
+// computes wrong numbers here too.
+//
+// A CTA's threads are ucontext fibers on one OS thread: a thread runs until
+// it reaches a barrier or a warp-collective operation, and the last lane or
+// thread to arrive does the work and wakes the others. Deterministic, no
+// locks. Checks a GPU would not report but that mean a wrong kernel:
+// deadlocks, lanes at different collectives, accesses outside shared
+// memory, writes past its end (a canary), reads of shared memory never
+// written (it starts as NaN bytes), data of a cp.async read before its
+// wait_group (copies land at the wait).
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvemu.h"
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <ucontext.h>
+#include <vector>
+
+namespace {
+
+constexpr size_t kStackBytes = 512 * 1024;
+constexpr size_t kCanaryBytes = 1024;
+constexpr int kBarriers = 16;
+
+enum class Collective { None, Mma, LdMatrix, Shfl };
+
+struct Copy {
+  uint8_t *dst;
+  const uint8_t *src;
+  unsigned size, srcSize;
+};
+
+struct Thread {
+  ucontext_t ctx;
+  std::vector<char> stack;
+  unsigned tid[3] = {0, 0, 0};
+  unsigned linear = 0, lane = 0, warp = 0;
+  bool done = false, blocked = false;
+  // Where it waits (for the deadlock report).
+  std::string waitingAt;
+  std::vector<std::vector<Copy>> groups; // committed, oldest first
+  std::vector<Copy> open;
+  // Inputs and outputs of the warp-collective in progress.
+  int32_t in[12];
+  const uint8_t *addr = nullptr;
+  uint32_t out[4];
+  int32_t valid = 0;
+};
+
+struct Warp {
+  unsigned size = 0, arrived = 0;
+  Collective op = Collective::None;
+};
+
+struct Barrier {
+  int expected = 0, arrived = 0;
+  std::vector<Thread *> waiters;
+};
+
+struct Cta {
+  nvemu_entry entry;
+  void **params;
+  unsigned grid[3], block[3], ctaid[3];
+  std::vector<Thread> threads;
+  std::vector<Warp> warps;
+  Barrier bars[kBarriers];
+  uint8_t *smem = nullptr;
+  size_t smemBytes = 0;
+  std::string error;
+  ucontext_t scheduler;
+};
+
+thread_local Cta *cta = nullptr;
+thread_local Thread *cur = nullptr;
+
+std::string format(const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+std::string where() {
+  return format("CTA (%u,%u,%u) thread %u (warp %u lane %u)", cta->ctaid[0],
+                cta->ctaid[1], cta->ctaid[2], cur->linear, cur->warp, cur->lane);
+}
+
+/// Gives control back to the scheduler until another thread wakes this one.
+void block(const std::string &at) {
+  cur->blocked = true;
+  cur->waitingAt = at;
+  swapcontext(&cur->ctx, &cta->scheduler);
+}
+
+/// Stops the launch: the scheduler never resumes this thread.
+[[noreturn]] void fail(const std::string &msg) {
+  if (cta->error.empty())
+    cta->error = where() + ": " + msg;
+  for (;;)
+    block("error");
+}
+
+void checkShared(const void *p, size_t bytes, const char *what) {
+  auto *b = static_cast<const uint8_t *>(p);
+  if (b < cta->smem || b + bytes > cta->smem + cta->smemBytes)
+    fail(format("%s of %zu bytes at %p is outside the %zu bytes of dynamic "
+                "shared memory at %p",
+                what, bytes, p, cta->smemBytes, static_cast<void *>(cta->smem)));
+}
+
+void threadMain() {
+  cta->entry(cta->params);
+  cur->done = true;
+  // Returning resumes uc_link, the scheduler.
+}
+
+/// Arrives at a warp-collective; returns on every lane once the last lane
+/// has computed the results (`compute` runs on that lane).
+template <typename F> void collective(Collective op, const char *name, F compute) {
+  Warp &w = cta->warps[cur->warp];
+  if (w.arrived == 0)
+    w.op = op;
+  else if (w.op != op)
+    fail(format("lanes of warp %u reached different warp-collective "
+                "operations (%s and another)",
+                cur->warp, name));
+  if (++w.arrived < w.size) {
+    block(name);
+    return;
+  }
+  Thread *lanes = &cta->threads[cur->warp * 32];
+  compute(lanes, w.size);
+  w.arrived = 0;
+  w.op = Collective::None;
+  for (unsigned i = 0; i < w.size; ++i)
+    lanes[i].blocked = false;
+}
+
+float half(uint16_t h, bool bf16) {
+  if (bf16) {
+    uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  // IEEE binary16: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
+  int exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  float mag = exp == 0    ? std::ldexp(static_cast<float>(man), -24)
+              : exp == 31 ? (man ? NAN : INFINITY)
+                          : std::ldexp(static_cast<float>(man | 0x400), exp - 25);
+  return (h & 0x8000) ? -mag : mag;
+}
+
+void completeGroup(std::vector<Copy> &group) {
+  for (Copy &c : group) {
+    std::memcpy(c.dst, c.src, c.srcSize);
+    std::memset(c.dst + c.srcSize, 0, c.size - c.srcSize);
+  }
+}
+
+bool runCta(Cta &c) {
+  unsigned n = c.block[0] * c.block[1] * c.block[2];
+  for (unsigned i = 0; i < n; ++i) {
+    Thread &t = c.threads[i];
+    t.tid[0] = i % c.block[0];
+    t.tid[1] = (i / c.block[0]) % c.block[1];
+    t.tid[2] = i / (c.block[0] * c.block[1]);
+    t.linear = i;
+    t.lane = i % 32;
+    t.warp = i / 32;
+    t.done = t.blocked = false;
+    t.groups.clear();
+    t.open.clear();
+    getcontext(&t.ctx);
+    t.ctx.uc_stack.ss_sp = t.stack.data();
+    t.ctx.uc_stack.ss_size = t.stack.size();
+    t.ctx.uc_link = &c.scheduler;
+    makecontext(&t.ctx, threadMain, 0);
+  }
+  for (unsigned w = 0; w < c.warps.size(); ++w)
+    c.warps[w] = Warp{std::min(32u, n - 32 * w), 0, Collective::None};
+  for (Barrier &b : c.bars)
+    b = Barrier();
+  // Shared memory starts as NaN bytes, with a canary past its end.
+  std::memset(c.smem, 0xff, c.smemBytes);
+  std::memset(c.smem + c.smemBytes, 0x5a, kCanaryBytes);
+  for (;;) {
+    bool ran = false, all = true;
+    for (unsigned i = 0; i < n; ++i) {
+      Thread &t = c.threads[i];
+      if (t.done)
+        continue;
+      all = false;
+      if (t.blocked)
+        continue;
+      cur = &t;
+      swapcontext(&c.scheduler, &t.ctx);
+      ran = true;
+      if (!c.error.empty())
+        return false;
+    }
+    if (all)
+      break;
+    if (!ran) {
+      std::string msg = format("CTA (%u,%u,%u): deadlock;", c.ctaid[0],
+                               c.ctaid[1], c.ctaid[2]);
+      unsigned shown = 0, done = 0;
+      for (unsigned i = 0; i < n; ++i) {
+        if (c.threads[i].done) {
+          ++done;
+          continue;
+        }
+        if (shown++ < 4)
+          msg += format(" thread %u waits at %s;", i,
+                        c.threads[i].waitingAt.c_str());
+      }
+      c.error = msg + format(" %u threads have exited", done);
+      return false;
+    }
+  }
+  for (size_t i = 0; i < kCanaryBytes; ++i)
+    if (c.smem[c.smemBytes + i] != 0x5a) {
+      c.error = format("CTA (%u,%u,%u) wrote %zu bytes past the end of its "
+                       "%zu bytes of dynamic shared memory",
+                       c.ctaid[0], c.ctaid[1], c.ctaid[2], i, c.smemBytes);
+      return false;
+    }
+  return true;
+}
+
+} // namespace
+
+extern "C" {
+
+int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
+                 const unsigned block[3], unsigned dynamicSmem, char *err,
+                 size_t errLen) {
+  auto report = [&](const std::string &msg) {
+    if (err && errLen)
+      snprintf(err, errLen, "%s", msg.c_str());
+    return 1;
+  };
+  unsigned n = block[0] * block[1] * block[2];
+  if (n == 0 || n > 1024 || grid[0] * grid[1] * grid[2] == 0)
+    return report("empty grid or more than 1024 threads per block");
+  auto c = std::make_unique<Cta>();
+  c->entry = entry;
+  c->params = params;
+  std::memcpy(c->grid, grid, sizeof(c->grid));
+  std::memcpy(c->block, block, sizeof(c->block));
+  c->threads.resize(n);
+  for (Thread &t : c->threads)
+    t.stack.resize(kStackBytes);
+  c->warps.resize((n + 31) / 32);
+  c->smemBytes = dynamicSmem;
+  size_t bytes = (dynamicSmem + kCanaryBytes + 1023) / 1024 * 1024;
+  std::unique_ptr<uint8_t, decltype(&std::free)> smem(
+      static_cast<uint8_t *>(std::aligned_alloc(1024, bytes)), &std::free);
+  c->smem = smem.get();
+  Cta *saved = cta;
+  Thread *savedThread = cur;
+  cta = c.get();
+  bool ok = true;
+  for (unsigned z = 0; ok && z < grid[2]; ++z)
+    for (unsigned y = 0; ok && y < grid[1]; ++y)
+      for (unsigned x = 0; ok && x < grid[0]; ++x) {
+        c->ctaid[0] = x;
+        c->ctaid[1] = y;
+        c->ctaid[2] = z;
+        ok = runCta(*c);
+      }
+  cta = saved;
+  cur = savedThread;
+  return ok ? 0 : report(c->error);
+}
+
+int32_t __nvemu_sreg(int32_t code) {
+  switch (code) {
+  case NVEMU_TID_X: case NVEMU_TID_Y: case NVEMU_TID_Z:
+    return cur->tid[code - NVEMU_TID_X];
+  case NVEMU_NTID_X: case NVEMU_NTID_Y: case NVEMU_NTID_Z:
+    return cta->block[code - NVEMU_NTID_X];
+  case NVEMU_CTAID_X: case NVEMU_CTAID_Y: case NVEMU_CTAID_Z:
+    return cta->ctaid[code - NVEMU_CTAID_X];
+  case NVEMU_NCTAID_X: case NVEMU_NCTAID_Y: case NVEMU_NCTAID_Z:
+    return cta->grid[code - NVEMU_NCTAID_X];
+  case NVEMU_LANEID:
+    return cur->lane;
+  case NVEMU_WARPID:
+    return cur->warp;
+  case NVEMU_WARPSIZE:
+    return 32;
+  }
+  fail(format("unknown special register code %d", code));
+}
+
+void *__nvemu_dynamic_smem(void) { return cta->smem; }
+
+void __nvemu_barrier(int32_t id, int32_t count) {
+  if (id < 0 || id >= kBarriers)
+    fail(format("barrier id %d outside 0..%d", id, kBarriers - 1));
+  int expected = count < 0 ? static_cast<int>(cta->threads.size()) : count;
+  if (expected % 32 != 0 || expected > static_cast<int>(cta->threads.size()))
+    fail(format("bar.sync %d, %d: the count must be a multiple of 32 and at "
+                "most the block's %zu threads",
+                id, count, cta->threads.size()));
+  Barrier &b = cta->bars[id];
+  if (b.arrived == 0)
+    b.expected = expected;
+  else if (b.expected != expected)
+    fail(format("bar.sync %d with %d threads while the barrier expects %d", id,
+                expected, b.expected));
+  if (++b.arrived < b.expected) {
+    b.waiters.push_back(cur);
+    block(format("bar.sync %d", id));
+    return;
+  }
+  for (Thread *t : b.waiters)
+    t->blocked = false;
+  b.waiters.clear();
+  b.arrived = 0;
+}
+
+int32_t __nvemu_shfl(int32_t mode, int32_t memberMask, int32_t value,
+                     int32_t laneOrOffset, int32_t clamp, int32_t *valid) {
+  if (static_cast<uint32_t>(memberMask) != 0xffffffffu ||
+      cta->warps[cur->warp].size != 32)
+    fail(format("shfl.sync with member mask 0x%x: nvemu emulates full warps",
+                memberMask));
+  cur->in[0] = mode;
+  cur->in[1] = value;
+  cur->in[2] = laneOrOffset;
+  cur->in[3] = clamp;
+  collective(Collective::Shfl, "shfl.sync", [](Thread *lanes, unsigned) {
+    for (unsigned l = 0; l < 32; ++l) {
+      Thread &t = lanes[l];
+      if (t.in[0] != lanes[0].in[0])
+        fail("lanes of a warp ran shfl.sync in different modes");
+      int b = t.in[2], c = t.in[3];
+      int segmask = (c >> 8) & 0x1f, maxLane = (l & segmask) | (c & 0x1f & ~segmask);
+      int minLane = l & segmask, j = 0;
+      bool p = false;
+      switch (t.in[0]) {
+      case NVEMU_SHFL_UP: j = l - b; p = j >= maxLane; break;
+      case NVEMU_SHFL_DOWN: j = l + b; p = j <= maxLane; break;
+      case NVEMU_SHFL_BFLY: j = l ^ b; p = j <= maxLane; break;
+      case NVEMU_SHFL_IDX: j = minLane | (b & ~segmask); p = j <= maxLane; break;
+      default: fail(format("unknown shfl mode %d", t.in[0]));
+      }
+      if (!p)
+        j = l;
+      t.out[0] = static_cast<uint32_t>(lanes[j].in[1]);
+      t.valid = p;
+    }
+  });
+  *valid = cur->valid;
+  return static_cast<int32_t>(cur->out[0]);
+}
+
+void __nvemu_ldmatrix(const void *rowAddress, int32_t num, int32_t trans,
+                      int32_t *out) {
+  if (cta->warps[cur->warp].size != 32)
+    fail("ldmatrix in a partial warp");
+  cur->in[0] = num;
+  cur->in[1] = trans;
+  cur->addr = static_cast<const uint8_t *>(rowAddress);
+  collective(Collective::LdMatrix, "ldmatrix", [](Thread *lanes, unsigned) {
+    int n = lanes[0].in[0];
+    bool tr = lanes[0].in[1];
+    for (unsigned l = 0; l < 32; ++l)
+      if (lanes[l].in[0] != n || lanes[l].in[1] != lanes[0].in[1])
+        fail("lanes of a warp ran different ldmatrix shapes");
+    // Lanes 8i .. 8i+7 give the row addresses of matrix i.
+    for (int i = 0; i < n; ++i)
+      for (int r = 0; r < 8; ++r) {
+        const uint8_t *row = lanes[8 * i + r].addr;
+        if (reinterpret_cast<uintptr_t>(row) % 16)
+          fail(format("ldmatrix row address %p (lane %d) is not 16-byte "
+                      "aligned", static_cast<const void *>(row), 8 * i + r));
+        checkShared(row, 16, "ldmatrix row");
+      }
+    for (unsigned l = 0; l < 32; ++l)
+      for (int i = 0; i < n; ++i) {
+        unsigned r = l / 4, c = 2 * (l % 4);
+        uint16_t lo, hi;
+        if (!tr) {
+          std::memcpy(&lo, lanes[8 * i + r].addr + 2 * c, 2);
+          std::memcpy(&hi, lanes[8 * i + r].addr + 2 * (c + 1), 2);
+        } else {
+          // Lane l gets column r of rows c and c+1.
+          std::memcpy(&lo, lanes[8 * i + c].addr + 2 * r, 2);
+          std::memcpy(&hi, lanes[8 * i + c + 1].addr + 2 * r, 2);
+        }
+        lanes[l].out[i] = lo | static_cast<uint32_t>(hi) << 16;
+      }
+  });
+  for (int i = 0; i < num; ++i)
+    out[i] = static_cast<int32_t>(cur->out[i]);
+}
+
+void __nvemu_mma_m16n8k16(int32_t bf16, float *d, int32_t a0, int32_t a1,
+                          int32_t a2, int32_t a3, int32_t b0, int32_t b1,
+                          float c0, float c1, float c2, float c3) {
+  if (cta->warps[cur->warp].size != 32)
+    fail("mma.sync in a partial warp");
+  int32_t regs[7] = {bf16, a0, a1, a2, a3, b0, b1};
+  std::memcpy(cur->in, regs, sizeof(regs));
+  float cs[4] = {c0, c1, c2, c3};
+  std::memcpy(&cur->in[7], cs, sizeof(cs));
+  collective(Collective::Mma, "mma.sync", [](Thread *lanes, unsigned) {
+    bool isBf16 = lanes[0].in[0];
+    double A[16][16], B[16][8], C[16][8];
+    auto lo = [](int32_t r) { return static_cast<uint16_t>(r & 0xffff); };
+    auto hi = [](int32_t r) { return static_cast<uint16_t>(static_cast<uint32_t>(r) >> 16); };
+    for (unsigned l = 0; l < 32; ++l) {
+      const int32_t *in = lanes[l].in;
+      if (in[0] != lanes[0].in[0])
+        fail("lanes of a warp ran mma.sync on different types");
+      unsigned g = l / 4, t = l % 4;
+      // A: {a0,a1} row g, {a2,a3} row g+8, {a4..a7} the same 8 columns on.
+      for (int reg = 0; reg < 4; ++reg) {
+        unsigned row = g + (reg % 2) * 8, col = 2 * t + (reg / 2) * 8;
+        A[row][col] = half(lo(in[1 + reg]), isBf16);
+        A[row][col + 1] = half(hi(in[1 + reg]), isBf16);
+      }
+      // B: {b0,b1} rows 2t, 2t+1 of column g; {b2,b3} 8 rows on.
+      for (int reg = 0; reg < 2; ++reg) {
+        unsigned row = 2 * t + reg * 8;
+        B[row][g] = half(lo(in[5 + reg]), isBf16);
+        B[row + 1][g] = half(hi(in[5 + reg]), isBf16);
+      }
+      float cv[4];
+      std::memcpy(cv, &in[7], sizeof(cv));
+      C[g][2 * t] = cv[0];
+      C[g][2 * t + 1] = cv[1];
+      C[g + 8][2 * t] = cv[2];
+      C[g + 8][2 * t + 1] = cv[3];
+    }
+    for (unsigned l = 0; l < 32; ++l) {
+      unsigned g = l / 4, t = l % 4;
+      unsigned rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
+      for (int e = 0; e < 4; ++e) {
+        double acc = C[rows[e]][cols[e]];
+        for (int k = 0; k < 16; ++k)
+          acc += A[rows[e]][k] * B[k][cols[e]];
+        float f = static_cast<float>(acc);
+        std::memcpy(&lanes[l].out[e], &f, 4);
+      }
+    }
+  });
+  std::memcpy(d, cur->out, 16);
+}
+
+void __nvemu_cp_async(void *dst, const void *src, int32_t size, int32_t srcSize) {
+  if (!(size == 4 || size == 8 || size == 16) || srcSize < 0 || srcSize > size)
+    fail(format("cp.async of %d bytes with source size %d", size, srcSize));
+  if (reinterpret_cast<uintptr_t>(dst) % size || reinterpret_cast<uintptr_t>(src) % size)
+    fail(format("cp.async of %d bytes: %p <- %p is not aligned to the size", size,
+                dst, src));
+  checkShared(dst, size, "cp.async destination");
+  cur->open.push_back({static_cast<uint8_t *>(dst),
+                       static_cast<const uint8_t *>(src),
+                       static_cast<unsigned>(size), static_cast<unsigned>(srcSize)});
+}
+
+void __nvemu_cp_async_commit(void) {
+  cur->groups.push_back(std::move(cur->open));
+  cur->open.clear();
+}
+
+void __nvemu_cp_async_wait(int32_t n) {
+  auto &g = cur->groups;
+  while (g.size() > static_cast<size_t>(n < 0 ? 0 : n)) {
+    completeGroup(g.front());
+    g.erase(g.begin());
+  }
+}
+
+// clang lowers fptrunc to bf16 into this compiler-rt call, which Debian 12's
+// libgcc lacks. A bf16 comes back in the low half of xmm0, as does the low
+// half of a float's bits, so a float carrying them is ABI-compatible (GCC
+// 12 has no __bf16 arithmetic type to declare it with).
+float __truncsfbf2(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  uint32_t out;
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    out = (bits >> 16) | 0x40; // quiet NaN
+  else
+    out = (bits + 0x7fff + ((bits >> 16) & 1)) >> 16; // round to nearest even
+  float f = 0;
+  std::memcpy(&f, &out, 4);
+  return f;
+}
+
+// libdevice functions the kernels may call (gpu-module-to-binary links
+// libdevice into the PTX; here the host's libm stands in).
+float __nv_expf(float x) { return std::exp(x); }
+float __nv_exp2f(float x) { return std::exp2(x); }
+float __nv_logf(float x) { return std::log(x); }
+float __nv_log2f(float x) { return std::log2(x); }
+float __nv_tanhf(float x) { return std::tanh(x); }
+float __nv_fabsf(float x) { return std::fabs(x); }
+float __nv_sqrtf(float x) { return std::sqrt(x); }
+float __nv_rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+float __nv_powf(float x, float y) { return std::pow(x, y); }
+float __nv_fmaxf(float x, float y) { return std::fmax(x, y); }
+float __nv_fminf(float x, float y) { return std::fmin(x, y); }
+float __nv_log1pf(float x) { return std::log1p(x); }
+float __nv_expm1f(float x) { return std::expm1(x); }
+
+} // extern "C"

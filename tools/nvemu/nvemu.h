@@ -1,0 +1,62 @@
+/*===- nvemu.h - NVIDIA kernel emulator: the ABI of emulated kernels ------===*
+ *
+ * attn-nvvm-to-host turns an NVVM kernel into host code calling the
+ * __nvemu_* functions below; the emulator library (Emulator.cpp) is linked
+ * into the same shared object and runs a grid with nvemu_launch. The fake
+ * CUDA driver (Driver.cpp) loads such objects in place of cubins.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef ATTN_NVEMU_H
+#define ATTN_NVEMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The per-kernel entry the pass adds: CUDA's kernelParams array. */
+typedef void (*nvemu_entry)(void **params);
+
+/* Runs every CTA of the grid (one after another, the CTA's threads as
+ * fibers). Returns 0, or 1 with a message in err (a deadlock, lanes of a
+ * warp at different collectives, an address outside shared memory, ...). */
+int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
+                 const unsigned block[3], unsigned dynamic_smem, char *err,
+                 size_t err_len);
+
+/* Special registers, by the code attn-nvvm-to-host passes. */
+enum {
+  NVEMU_TID_X, NVEMU_TID_Y, NVEMU_TID_Z, NVEMU_NTID_X, NVEMU_NTID_Y,
+  NVEMU_NTID_Z, NVEMU_CTAID_X, NVEMU_CTAID_Y, NVEMU_CTAID_Z, NVEMU_NCTAID_X,
+  NVEMU_NCTAID_Y, NVEMU_NCTAID_Z, NVEMU_LANEID, NVEMU_WARPID, NVEMU_WARPSIZE
+};
+/* shfl.sync modes. */
+enum { NVEMU_SHFL_BFLY, NVEMU_SHFL_UP, NVEMU_SHFL_DOWN, NVEMU_SHFL_IDX };
+
+int32_t __nvemu_sreg(int32_t code);
+void *__nvemu_dynamic_smem(void);
+/* bar.sync id, count (count < 0: every thread of the CTA). */
+void __nvemu_barrier(int32_t id, int32_t count);
+int32_t __nvemu_shfl(int32_t mode, int32_t member_mask, int32_t value,
+                     int32_t lane_or_offset, int32_t clamp, int32_t *valid);
+/* ldmatrix.sync.aligned.m8n8.xNUM[.trans].shared.b16 */
+void __nvemu_ldmatrix(const void *row_address, int32_t num, int32_t trans,
+                      int32_t *out);
+/* mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.{f16,bf16}.f32 */
+void __nvemu_mma_m16n8k16(int32_t bf16, float *d, int32_t a0, int32_t a1,
+                          int32_t a2, int32_t a3, int32_t b0, int32_t b1,
+                          float c0, float c1, float c2, float c3);
+/* cp.async.{ca,cg}.shared.global [dst], [src], size, src_size */
+void __nvemu_cp_async(void *dst, const void *src, int32_t size,
+                      int32_t src_size);
+void __nvemu_cp_async_commit(void);
+void __nvemu_cp_async_wait(int32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATTN_NVEMU_H */
