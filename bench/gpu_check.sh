@@ -11,11 +11,12 @@
 #                                  bench/results/<date>-<commit>.{json,md}
 #   bench/gpu_check.sh --cpu       the same harness on the CPU target (tests
 #                                  the runtime / harness plumbing anywhere)
-#   bench/gpu_check.sh --emulate   (here) the check bundles' sm_80 and sm_90
-#                                  kernels, their own code, run on the CPU by
-#                                  the nvemu emulator (tools/nvemu) through
-#                                  the runtime's CUDA path, against the same
-#                                  fp64 reference
+#   bench/gpu_check.sh --emulate   (here) the check bundles' sm_80, sm_90 and
+#                                  sm_90a kernels (all sm_90a variants), their
+#                                  own code, run on the CPU by the nvemu
+#                                  emulator (tools/nvemu) through the
+#                                  runtime's CUDA path, against the same fp64
+#                                  reference
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CARRY=${CARRY:-$ROOT/.carry}
@@ -58,11 +59,12 @@ for s in 1024 2048 4096 8192; do
   BENCH_SPECS+=("batch=$b heads=16 seq=$s dim=128 dtype=bf16 mask=causal")
 done
 
+# The sm_90a variants (their folders under variants/).
+declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0" [overlap]="overlap=1"
+                    [pingpong]="overlap=1 pingpong=1")
 if [ "$MODE" = "--prepare" ]; then
   OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
   rm -rf "$BUNDLES" && mkdir -p "$BUNDLES/check" "$BUNDLES/bench"
-  declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0" [overlap]="overlap=1"
-                      [pingpong]="overlap=1 pingpong=1")
   compile() { # spec name folder targets
     "$OPT" --gen="name=$2 $1" -o "$BUNDLES/$2.mlir"
     "$OPT" "$BUNDLES/$2.mlir" --attn-compile="target=$4" --emit-dir="$BUNDLES/$3"
@@ -94,16 +96,27 @@ if [ "$MODE" = "--prepare" ]; then
 fi
 
 if [ "$MODE" = "--emulate" ]; then
+  # The check bundles as --prepare builds them (sm_90a variants included),
+  # each kernel also built for the emulator; their objects go to one folder
+  # (named by the binary's hash, so they cannot collide).
   OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
   NVEMU_DRIVER=${NVEMU_DRIVER:-$(dirname "$OPT")/../tools/nvemu/libnvemu_cuda.so}
   EMU=$CARRY/emulate
-  rm -rf "$EMU" && mkdir -p "$EMU/check"
+  rm -rf "$EMU" && mkdir -p "$EMU/check" "$EMU/nvemu"
   i=0
   for s in "${CHECK_SPECS[@]}"; do
     i=$((i + 1))
     "$OPT" --gen="name=check$i $s" -o "$EMU/check$i.mlir"
-    "$OPT" "$EMU/check$i.mlir" --attn-compile="target=sm_80,sm_90 emulation=1" \
+    "$OPT" "$EMU/check$i.mlir" --attn-compile="target=sm_80,sm_90,sm_90a emulation=1" \
       --emit-dir="$EMU/check" >/dev/null
+    for v in "${!VARIANT[@]}"; do
+      "$OPT" "$EMU/check$i.mlir" --attn-compile="target=sm_90a emulation=1 ${VARIANT[$v]}" \
+        --emit-dir="$EMU/variants/$v/check" >/dev/null
+    done
+  done
+  # (A kernel no variant changes, e.g. f32, comes once per set: same file.)
+  for f in "$EMU"/check/nvemu/*.so "$EMU"/variants/*/check/nvemu/*.so; do
+    mv -f "$f" "$EMU/nvemu/"
   done
   BUNDLES=$EMU
 fi
@@ -124,8 +137,8 @@ stamp="$(date -u +%F)-$(git -C "$ROOT" rev-parse --short HEAD)"
 if [ "$MODE" = "--emulate" ]; then
   # One process per architecture: the runtime reads the device's once.
   rc=0
-  for arch in sm_80 sm_90; do
-    ATTN_NVEMU_ARCH=$arch ATTN_CUDA_LIBRARY=$NVEMU_DRIVER ATTN_NVEMU_DIR=$BUNDLES/check/nvemu \
+  for arch in sm_80 sm_90 sm_90a; do
+    ATTN_NVEMU_ARCH=$arch ATTN_CUDA_LIBRARY=$NVEMU_DRIVER ATTN_NVEMU_DIR=$BUNDLES/nvemu \
       "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" \
       --target "$arch" --host-buffers --no-bench || rc=1
   done

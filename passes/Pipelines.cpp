@@ -65,7 +65,9 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertNVVMToLLVMPass());
+  // (The nvemu build keeps those NVVM ops: the emulator implements them.)
+  if (options.inlinePtx)
+    pm.addPass(createConvertNVVMToLLVMPass());
   // --nvvm-attach-target="chip=<chip> features=+ptx80 O=3"
   GpuNVVMAttachTargetOptions attach;
   attach.chip = options.chip;

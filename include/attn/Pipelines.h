@@ -44,6 +44,12 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
       llvm::cl::desc("Overlapped kernel: math warpgroups take turns issuing "
                      "their products"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> inlinePtx{
+      *this, "inline-ptx",
+      llvm::cl::desc("Lower NVVM ops without an LLVM intrinsic (wgmma, "
+                     "mbarrier waits, ...) to inline PTX (convert-nvvm-to-llvm); "
+                     "off only for the nvemu emulator, which implements the ops"),
+      llvm::cl::init(true)};
 };
 
 /// attn -> gpu.module of NVVM/LLVM-dialect kernels with an #nvvm.target,

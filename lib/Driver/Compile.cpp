@@ -212,18 +212,25 @@ static bool usesTma(const std::string &target, const NvvmKernelOptions &nvvm,
   return nvvmUsesWgmma(target) && nvvm.tma && nvvmUsesTma(dqk, dv, eltBytes);
 }
 
-/// The NVVM module `lowered` as a shared object for the nvemu emulator.
+/// `module` (not lowered yet) as a shared object for the nvemu emulator:
+/// the NVIDIA pipeline with `options`, except that the NVVM ops without an
+/// LLVM intrinsic stay ops instead of becoming inline PTX (the emulator
+/// implements them), then attn-nvvm-to-host.
 static FailureOr<std::vector<uint8_t>>
-buildEmulation(ModuleOp lowered, const std::string &name,
-               const ToolPaths &tools) {
-  OwningOpRef<ModuleOp> host = lowered.clone();
-  PassManager pm(lowered.getContext());
+buildEmulation(ModuleOp module, const NVVMPipelineOptions &options,
+               const std::string &name, const ToolPaths &tools) {
+  OwningOpRef<ModuleOp> host = module.clone();
+  NVVMPipelineOptions hostOptions;
+  hostOptions.copyOptionValuesFrom(options);
+  hostOptions.inlinePtx = false;
+  PassManager pm(module.getContext());
+  buildAttnToNVVMPipeline(pm, hostOptions);
   pm.addPass(createAttnNVVMToHost());
   if (failed(pm.run(*host)))
     return failure();
   SmallString<128> dir;
   if (llvm::sys::fs::createUniqueDirectory("attn-nvemu", dir))
-    return lowered.emitError() << "cannot create a temporary directory";
+    return module.emitError() << "cannot create a temporary directory";
   std::string so = (dir + "/k.so").str();
   LogicalResult built = buildSharedObject(*host, name, so, tools,
                                           {tools.nvemuLibrary, "-lstdc++"});
@@ -239,7 +246,8 @@ buildEmulation(ModuleOp lowered, const std::string &name,
 static FailureOr<std::vector<BundleKernel>>
 compileNvvmOnce(ModuleOp module, const std::string &target,
                 const std::string &name, const ToolPaths &tools,
-                const NvvmKernelOptions &nvvm, int64_t producerRegisters) {
+                const NvvmKernelOptions &nvvm, int64_t producerRegisters,
+                bool final = true) {
   NVVMPipelineOptions options;
   options.chip = target;
   options.tma = nvvm.tma;
@@ -269,15 +277,11 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
       eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
     });
   }
+  OwningOpRef<ModuleOp> source;
+  if (nvvm.emulation)
+    source = module.clone();
   if (failed(pm.run(module)))
     return failure();
-  std::vector<uint8_t> emulation;
-  if (nvvm.emulation) {
-    FailureOr<std::vector<uint8_t>> so = buildEmulation(module, name, tools);
-    if (failed(so))
-      return failure();
-    emulation = std::move(*so);
-  }
   GpuModuleToBinaryPassOptions binary;
   binary.toolkitPath = tools.cudaToolkit;
   binary.compilationTarget = "isa";
@@ -328,7 +332,6 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
     if (nvvm.overlap && nvvm.pingpong)
       k.kernel += "+pingpong";
   }
-  k.emulation = std::move(emulation);
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
   ptxKernel.file = name + "." + target + ".ptx";
@@ -361,6 +364,16 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   ptxKernel.spillBytes = cubin.spillBytes;
   ptxKernel.scratchBytes = cubin.scratchBytes;
   llvm::sys::fs::remove_directories(dir);
+  // A spilling trial of the warp-specialized kernel is discarded: no
+  // emulation for it.
+  if (source && (final || cubin.spillBytes == 0)) {
+    FailureOr<std::vector<uint8_t>> so =
+        buildEmulation(*source, options, name, tools);
+    if (failed(so))
+      return failure();
+    ptxKernel.emulation = *so;
+    cubin.emulation = std::move(*so);
+  }
   return std::vector<BundleKernel>{ptxKernel, cubin};
 }
 
@@ -389,7 +402,8 @@ compileNvvm(ModuleOp module, const std::string &target,
   for (int64_t producer : kNvvmProducerRegisterChoices) {
     OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
     FailureOr<std::vector<BundleKernel>> kernels =
-        compileNvvmOnce(*copy, target, name, tools, nvvm, producer);
+        compileNvvmOnce(*copy, target, name, tools, nvvm, producer,
+                        /*final=*/false);
     if (failed(kernels) || !spills(*kernels))
       return kernels;
   }

@@ -61,7 +61,9 @@ private:
   LogicalResult rewriteMma(NVVM::MmaOp op);
   LogicalResult rewriteLdMatrix(NVVM::LdMatrixOp op);
   LogicalResult rewriteShfl(NVVM::ShflOp op);
-  void addEntry(LLVM::LLVMFuncOp kernel);
+  LogicalResult rewriteWgmma(NVVM::WgmmaMmaAsyncOp op);
+  LogicalResult rewriteTma(NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp op);
+  void addEntry(LLVM::LLVMFuncOp kernel, ArrayRef<bool> byValue);
 
   ModuleOp module;
   MLIRContext *ctx;
@@ -203,6 +205,61 @@ LogicalResult Rewriter::rewriteShfl(NVVM::ShflOp op) {
   return success();
 }
 
+LogicalResult Rewriter::rewriteWgmma(NVVM::WgmmaMmaAsyncOp op) {
+  NVVM::MMAShapeAttr shape = op.getShapeAttr();
+  auto typeA = op.getTypeA();
+  bool f16 = typeA == NVVM::WGMMATypes::f16, bf16 = typeA == NVVM::WGMMATypes::bf16;
+  auto st = dyn_cast<LLVM::LLVMStructType>(op.getInouts().getType());
+  int64_t n = shape.getN();
+  if (shape.getM() != 64 || shape.getK() != 16 || n % 8 || n < 8 || n > 256 ||
+      !(f16 || bf16) || op.getTypeB() != typeA ||
+      op.getTypeD() != NVVM::WGMMATypes::f32 || op.getSatfinite() || !st ||
+      static_cast<int64_t>(st.getBody().size()) != n / 2)
+    return op.emitError("nvemu emulates wgmma.mma_async m64nNk16 with f16 / "
+                        "bf16 operands in shared memory and an f32 "
+                        "accumulator only");
+  Location loc = op.getLoc();
+  // Flags of __nvemu_wgmma (tools/nvemu/nvemu.h).
+  int flags = (bf16 ? 1 : 0) |
+              (op.getLayoutA() == NVVM::MMALayout::col ? 2 : 0) |
+              (op.getLayoutB() == NVVM::MMALayout::row ? 4 : 0) |
+              (op.getScaleD() == NVVM::WGMMAScaleOut::one ? 8 : 0) |
+              (op.getScaleA() == NVVM::WGMMAScaleIn::neg ? 16 : 0) |
+              (op.getScaleB() == NVVM::WGMMAScaleIn::neg ? 32 : 0);
+  Value in = scratch(op, b.getF32Type(), n / 2);
+  Value out = scratch(op, b.getF32Type(), n / 2);
+  for (int64_t i = 0; i < n / 2; ++i) {
+    Value v = LLVM::ExtractValueOp::create(b, loc, op.getInouts(),
+                                           ArrayRef<int64_t>{i});
+    Value p = LLVM::GEPOp::create(b, loc, ptr, b.getF32Type(), in,
+                                  ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+    LLVM::StoreOp::create(b, loc, v, p);
+  }
+  call(loc, "__nvemu_wgmma", {},
+       {i32Const(loc, flags), i32Const(loc, n), op.getDescriptorA(),
+        op.getDescriptorB(), in, out});
+  op.getResults().replaceAllUsesWith(
+      loadResults(loc, out, b.getF32Type(), op.getResults().getType(), n / 2));
+  return success();
+}
+
+LogicalResult
+Rewriter::rewriteTma(NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp op) {
+  auto coords = op.getCoordinates();
+  if (op.getMode() != NVVM::TMALoadMode::TILE || op.getMulticastMask() ||
+      op.getPredicate() || op.getGroup() || coords.empty() || coords.size() > 5 ||
+      op->getNumOperands() != 3 + coords.size())
+    return op.emitError("nvemu emulates tiled TMA loads without multicast, "
+                        "predicate, CTA group or cache hint only");
+  Location loc = op.getLoc();
+  SmallVector<Value> args = {op.getDstMem(), op.getTmaDescriptor(), op.getMbar(),
+                             i32Const(loc, coords.size())};
+  for (size_t i = 0; i < 5; ++i)
+    args.push_back(i < coords.size() ? coords[i] : i32Const(loc, 0));
+  call(loc, "__nvemu_tma_load", {}, args);
+  return success();
+}
+
 LogicalResult Rewriter::rewrite(Operation *op) {
   b.setInsertionPoint(op);
   Location loc = op->getLoc();
@@ -237,6 +294,43 @@ LogicalResult Rewriter::rewrite(Operation *op) {
     call(loc, "__nvemu_cp_async_commit", {}, {});
   } else if (auto wait = dyn_cast<NVVM::CpAsyncWaitGroupOp>(op)) {
     call(loc, "__nvemu_cp_async_wait", {}, {i32Const(loc, wait.getN())});
+  } else if (auto arrive = dyn_cast<NVVM::BarrierArriveOp>(op)) {
+    Value id = arrive.getBarrierId() ? arrive.getBarrierId() : i32Const(loc, 0);
+    call(loc, "__nvemu_barrier_arrive", {}, {id, arrive.getNumberOfThreads()});
+  } else if (auto mma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op)) {
+    done = rewriteWgmma(mma);
+  } else if (isa<NVVM::WgmmaGroupSyncAlignedOp>(op)) {
+    call(loc, "__nvemu_wgmma_commit", {}, {});
+  } else if (auto wait = dyn_cast<NVVM::WgmmaWaitGroupSyncOp>(op)) {
+    call(loc, "__nvemu_wgmma_wait", {}, {i32Const(loc, wait.getGroup())});
+  } else if (auto tma = dyn_cast<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(op)) {
+    done = rewriteTma(tma);
+  } else if (auto init = dyn_cast<NVVM::MBarrierInitOp>(op)) {
+    if (init.getPredicate())
+      return op->emitError("nvemu does not emulate predicated mbarrier.init");
+    call(loc, "__nvemu_mbarrier_init", {}, {init.getAddr(), init.getCount()});
+  } else if (auto arrive = dyn_cast<NVVM::MBarrierArriveOp>(op)) {
+    Value count = arrive.getCount() ? arrive.getCount() : i32Const(loc, 1);
+    call(loc, "__nvemu_mbarrier_arrive", {}, {arrive.getAddr(), count, i32Const(loc, 0)});
+    if (arrive.getRes())
+      arrive.getRes().replaceAllUsesWith(LLVM::ConstantOp::create(
+          b, loc, arrive.getRes().getType(),
+          b.getIntegerAttr(arrive.getRes().getType(), 0)));
+  } else if (auto arrive = dyn_cast<NVVM::MBarrierArriveExpectTxOp>(op)) {
+    if (arrive.getPredicate())
+      return op->emitError("nvemu does not emulate predicated mbarrier arrivals");
+    call(loc, "__nvemu_mbarrier_arrive", {},
+         {arrive.getAddr(), i32Const(loc, 1), arrive.getTxcount()});
+    if (arrive.getRes())
+      arrive.getRes().replaceAllUsesWith(LLVM::ConstantOp::create(
+          b, loc, arrive.getRes().getType(),
+          b.getIntegerAttr(arrive.getRes().getType(), 0)));
+  } else if (auto wait = dyn_cast<NVVM::MBarrierTryWaitParityOp>(op)) {
+    call(loc, "__nvemu_mbarrier_wait_parity", {}, {wait.getAddr(), wait.getPhase()});
+  } else if (isa<NVVM::WgmmaFenceAlignedOp, NVVM::FenceProxyOp,
+                 NVVM::FenceMbarrierInitOp, NVVM::SetMaxRegisterOp>(op)) {
+    // Ordering the emulator already has (it runs each access when issued or,
+    // for asynchronous copies, at their completion) and register budgets.
   } else {
     return op->emitError("nvemu does not emulate ") << op->getName();
   }
@@ -248,8 +342,9 @@ LogicalResult Rewriter::rewrite(Operation *op) {
 
 /// `<kernel>__nvemu(void **params)`: CUDA's kernelParams array holds one
 /// pointer per parameter; a by-value parameter (a tensor map) is passed as
-/// that pointer, as the kernel reads it through one.
-void Rewriter::addEntry(LLVM::LLVMFuncOp kernel) {
+/// that pointer, as the kernel reads it through one (`run` has dropped the
+/// byval attribute, which on the host would mean a copy on the stack).
+void Rewriter::addEntry(LLVM::LLVMFuncOp kernel, ArrayRef<bool> byValue) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointAfter(kernel);
   Location loc = kernel.getLoc();
@@ -266,9 +361,7 @@ void Rewriter::addEntry(LLVM::LLVMFuncOp kernel) {
         ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
     Value p = LLVM::LoadOp::create(b, loc, ptr, slot);
     Type t = kernel.getArgument(i).getType();
-    bool byval = static_cast<bool>(
-        kernel.getArgAttr(i, LLVM::LLVMDialect::getByValAttrName()));
-    args.push_back(byval ? p : LLVM::LoadOp::create(b, loc, t, p).getResult());
+    args.push_back(byValue[i] ? p : LLVM::LoadOp::create(b, loc, t, p).getResult());
   }
   LLVM::CallOp::create(b, loc, kernel, args);
   LLVM::ReturnOp::create(b, loc, ValueRange{});
@@ -361,20 +454,25 @@ LogicalResult Rewriter::run() {
 
   // GPU attributes would make the translation pick the PTX calling
   // convention; the emulator calls kernels as ordinary functions.
-  SmallVector<LLVM::LLVMFuncOp> kernels;
+  SmallVector<std::pair<LLVM::LLVMFuncOp, SmallVector<bool>>> kernels;
   for (auto fn : module.getOps<LLVM::LLVMFuncOp>()) {
     bool kernel = fn->hasAttr("nvvm.kernel") || fn->hasAttr("gpu.kernel");
     for (NamedAttribute a : llvm::to_vector(fn->getDiscardableAttrs()))
       if (a.getName().strref().starts_with("nvvm.") ||
           a.getName().strref().starts_with("gpu."))
         fn->removeAttr(a.getName());
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    SmallVector<bool> byValue;
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      byValue.push_back(static_cast<bool>(
+          fn.removeArgAttr(i, LLVM::LLVMDialect::getByValAttrName())));
+      fn.removeArgAttr(i, LLVM::LLVMDialect::getAlignAttrName());
       fn.removeArgAttr(i, NVVM::NVVMDialect::getGridConstantAttrName());
+    }
     if (kernel)
-      kernels.push_back(fn);
+      kernels.push_back({fn, byValue});
   }
-  for (LLVM::LLVMFuncOp k : kernels)
-    addEntry(k);
+  for (auto &[k, byValue] : kernels)
+    addEntry(k, byValue);
   return success();
 }
 

@@ -12,8 +12,8 @@ module {
 module attributes {gpu.container_module} {
   gpu.module @m {
     llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
-      // expected-error @below {{nvemu does not emulate nvvm.wgmma.fence.aligned}}
-      nvvm.wgmma.fence.aligned
+      // expected-error @below {{nvemu does not emulate nvvm.cluster.arrive}}
+      nvvm.cluster.arrive
       llvm.return
     }
   }
@@ -66,6 +66,19 @@ module attributes {gpu.container_module} {
   gpu.module @n {
     // expected-error @below {{nvemu: symbol "k" is defined by two gpu.modules}}
     llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
+      llvm.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k(%d: i64) attributes {gpu.kernel, nvvm.kernel} {
+      %acc = llvm.mlir.poison : !llvm.struct<(vector<2xf16>, vector<2xf16>)>
+      // expected-error @below {{nvemu emulates wgmma.mma_async m64nNk16 with f16 / bf16 operands in shared memory and an f32 accumulator only}}
+      %r = nvvm.wgmma.mma_async %d, %d, %acc, <m = 64, n = 8, k = 16>, D[<f16>, <zero>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>] : !llvm.struct<(vector<2xf16>, vector<2xf16>)> -> !llvm.struct<(vector<2xf16>, vector<2xf16>)>
       llvm.return
     }
   }

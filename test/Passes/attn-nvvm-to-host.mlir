@@ -82,3 +82,49 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// sm_90a: wgmma (accumulators through stack buffers), its groups, TMA and
+// mbarriers become emulator calls; fences and register budgets go.
+// CHECK-LABEL: llvm.func @hopper(
+// CHECK-NOT: nvvm.
+// CHECK: llvm.call @__nvemu_mbarrier_init(
+// CHECK: llvm.call @__nvemu_mbarrier_arrive(%{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, i32, i32) -> ()
+// CHECK: llvm.call @__nvemu_tma_load(%{{.*}}, %{{.*}}, %{{.*}}, {{.*}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32, i32, i32, i32) -> ()
+// CHECK: llvm.call @__nvemu_mbarrier_wait_parity(
+// CHECK: llvm.call @__nvemu_wgmma(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i32, i32, i64, i64, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK: llvm.call @__nvemu_wgmma_commit()
+// CHECK: llvm.call @__nvemu_wgmma_wait(
+// CHECK: llvm.call @__nvemu_barrier_arrive(
+// CHECK-LABEL: llvm.func @hopper__nvemu(
+// A by-value tensor map is passed as the kernelParams pointer itself.
+// CHECK: %[[S:.*]] = llvm.getelementptr %{{.*}}[1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK: %[[M:.*]] = llvm.load %[[S]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.call @hopper(%{{.*}}, %[[M]])
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @hopper(%bar: !llvm.ptr<3>, %map: !llvm.ptr {llvm.align = 64 : i64, llvm.byval = !llvm.array<128 x i8>, nvvm.grid_constant}) attributes {gpu.kernel, nvvm.kernel} {
+      %c1 = llvm.mlir.constant(1 : i32) : i32
+      %c0 = llvm.mlir.constant(0 : i32) : i32
+      %tx = llvm.mlir.constant(8192 : i32) : i32
+      %d = llvm.mlir.constant(0 : i64) : i64
+      %n = llvm.mlir.constant(256 : i32) : i32
+      nvvm.fence.mbarrier.init
+      nvvm.mbarrier.init %bar, %c1 : !llvm.ptr<3>, i32
+      nvvm.mbarrier.arrive.expect_tx %bar, %tx : !llvm.ptr<3>, i32
+      %dst = llvm.addrspacecast %bar : !llvm.ptr<3> to !llvm.ptr<7>
+      nvvm.cp.async.bulk.tensor.shared.cluster.global %dst, %map, %bar, box[%c0, %c0] : !llvm.ptr<7>, !llvm.ptr
+      nvvm.mbarrier.try_wait.parity %bar, %c0, %c0 : !llvm.ptr<3>, i32, i32
+      nvvm.setmaxregister increase 216
+      nvvm.wgmma.fence.aligned
+      %acc = llvm.mlir.poison : !llvm.struct<(f32, f32, f32, f32)>
+      %r = nvvm.wgmma.mma_async %d, %d, %acc, <m = 64, n = 8, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
+      nvvm.wgmma.commit.group.sync.aligned
+      nvvm.wgmma.wait.group.sync.aligned 0
+      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+      nvvm.barrier.arrive id = %c1 number_of_threads = %n
+      llvm.return
+    }
+  }
+}

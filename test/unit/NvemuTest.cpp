@@ -234,4 +234,263 @@ TEST(Nvemu, WritesPastSharedMemoryAreCaught) {
   EXPECT_NE(l.error.find("past the end"), std::string::npos) << l.error;
 }
 
+
+// ---- sm_90a: wgmma, mbarriers, TMA --------------------------------------
+
+// Descriptor fields (PTX ISA "Matrix Descriptor Format"): start address,
+// leading and stride byte offsets (all >> 4), swizzle mode in bits 62-63.
+uint64_t descriptor(const void *p, uint64_t lbo, uint64_t sbo, uint64_t mode) {
+  uint64_t addr = reinterpret_cast<uintptr_t>(p) & 0x3ffff;
+  return (addr >> 4) | ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (mode << 62);
+}
+
+// Accumulator register i of warpgroup thread t (ISA: each warp owns 16
+// rows, per n8 block the layout of mma.sync's C).
+void accumulatorCell(int t, int i, int &row, int &col) {
+  int w = t / 32, l = t % 32;
+  row = 16 * w + l / 4 + 8 * ((i / 2) % 2);
+  col = 8 * (i / 4) + 2 * (l % 4) + i % 2;
+}
+
+struct WgmmaCase {
+  std::vector<float> A, B; // 64 x 16, 16 x N
+  int n;
+};
+
+float testValue(int i, int mod, float div) {
+  return static_cast<float>((i * 7 + 3) % mod - mod / 2) / div;
+}
+
+// A: K-major core matrices (8 rows x 16 bytes), LBO 128 along K, SBO 256
+// along M. B: K-major (bTrans = 0: N x K core matrices, LBO 128, SBO 256)
+// or N-major (bTrans = 1: core matrices of 8 K-rows x 8 N, SBO 256 along
+// N, LBO 128 along K).
+template <int N, bool bTrans> void wgmmaKernel(void **p) {
+  auto *a = param<const uint16_t *>(p, 0);
+  auto *b = param<const uint16_t *>(p, 1);
+  auto *d = param<float *>(p, 2);
+  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  uint8_t *sa = smem, *sb = smem + 64 * 16 * 2;
+  int t = tid();
+  if (t == 0) {
+    for (int m = 0; m < 64; ++m)
+      for (int k = 0; k < 16; ++k)
+        std::memcpy(sa + (m / 8) * 256 + (k / 8) * 128 + (m % 8) * 16 + (k % 8) * 2,
+                    &a[m * 16 + k], 2);
+    for (int k = 0; k < 16; ++k)
+      for (int n = 0; n < N; ++n) {
+        size_t off = bTrans ? (n / 8) * 256 + (k / 8) * 128 + (k % 8) * 16 + (n % 8) * 2
+                            : (n / 8) * 256 + (k / 8) * 128 + (n % 8) * 16 + (k % 8) * 2;
+        std::memcpy(sb + off, &b[k * N + n], 2);
+      }
+  }
+  __nvemu_barrier(0, -1);
+  float in[N / 2], out[N / 2];
+  for (int i = 0; i < N / 2; ++i)
+    in[i] = 1.0f; // ignored: scale-d 0
+  __nvemu_wgmma(NVEMU_WGMMA_BF16 | (bTrans ? NVEMU_WGMMA_TRANS_B : 0), N,
+                descriptor(sa, 128, 256, 0), descriptor(sb, 128, 256, 0), in, out);
+  __nvemu_wgmma_commit();
+  __nvemu_wgmma_wait(0);
+  for (int i = 0; i < N / 2; ++i) {
+    int row, col;
+    accumulatorCell(t, i, row, col);
+    d[row * N + col] = out[i];
+  }
+}
+
+template <int N, bool bTrans> void checkWgmma() {
+  std::vector<float> A(64 * 16), B(16 * N);
+  std::vector<uint16_t> a(A.size()), b(B.size());
+  for (size_t i = 0; i < A.size(); ++i)
+    a[i] = toBf16(A[i] = testValue(static_cast<int>(i), 13, 4));
+  for (size_t i = 0; i < B.size(); ++i)
+    b[i] = toBf16(B[i] = testValue(static_cast<int>(i), 11, 2));
+  std::vector<float> d(64 * N, -7);
+  const uint16_t *pa = a.data(), *pb = b.data();
+  float *pd = d.data();
+  Launch l = launch(wgmmaKernel<N, bTrans>, {&pa, &pb, &pd}, 128, 8192);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  for (int m = 0; m < 64; ++m)
+    for (int n = 0; n < N; ++n) {
+      double want = 0;
+      for (int k = 0; k < 16; ++k)
+        want += static_cast<double>(A[m * 16 + k]) * B[k * N + n];
+      EXPECT_FLOAT_EQ(d[m * N + n], static_cast<float>(want)) << m << "," << n;
+    }
+}
+
+TEST(Nvemu, WgmmaKMajorCoreMatricesMatchAMatmul) { checkWgmma<16, false>(); }
+TEST(Nvemu, WgmmaNMajorBMatchesAMatmul) { checkWgmma<24, true>(); }
+
+// A 64 x 64 bf16 tile by TMA with 128-byte swizzle, read by wgmma through
+// a 128-byte-swizzle K-major descriptor at its second k16 step (start + 32
+// bytes, SBO 1024 between 8-row groups).
+void tmaWgmmaKernel(void **p) {
+  auto *map = static_cast<const nvemu_tensor_map *>(p[0]);
+  auto *b = param<const uint16_t *>(p, 1);
+  auto *d = param<float *>(p, 2);
+  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  uint8_t *sa = smem, *sb = smem + 8192;
+  auto *bar = reinterpret_cast<uint64_t *>(smem + 8192 + 256);
+  int t = tid();
+  if (t == 0) {
+    __nvemu_mbarrier_init(bar, 1);
+    for (int k = 0; k < 16; ++k) // B: 16 x 8, K-major, no swizzle
+      for (int n = 0; n < 8; ++n)
+        std::memcpy(sb + (k / 8) * 128 + (n % 8) * 16 + (k % 8) * 2, &b[k * 8 + n], 2);
+  }
+  __nvemu_barrier(0, -1);
+  if (t == 0) {
+    __nvemu_mbarrier_arrive(bar, 1, 8192);
+    __nvemu_tma_load(sa, map, bar, 2, 0, 0, 0, 0, 0);
+  }
+  __nvemu_mbarrier_wait_parity(bar, 0);
+  float in[4] = {0, 0, 0, 0}, out[4];
+  __nvemu_wgmma(NVEMU_WGMMA_BF16, 8, descriptor(sa + 32, 16, 1024, 1),
+                descriptor(sb, 128, 256, 0), in, out);
+  __nvemu_wgmma_commit();
+  __nvemu_wgmma_wait(0);
+  for (int i = 0; i < 4; ++i) {
+    int row, col;
+    accumulatorCell(t, i, row, col);
+    d[row * 8 + col] = out[i];
+  }
+}
+
+nvemu_tensor_map tensorMap2d(const void *base, uint64_t cols, uint64_t rows,
+                             uint32_t boxCols, uint32_t boxRows, uint32_t swizzle) {
+  nvemu_tensor_map m;
+  std::memset(&m, 0, sizeof(m));
+  m.magic = NVEMU_TENSOR_MAP_MAGIC;
+  m.rank = 2;
+  m.element_bytes = 2;
+  m.swizzle_bytes = swizzle;
+  m.address = reinterpret_cast<uintptr_t>(base);
+  m.dims[0] = cols;
+  m.dims[1] = rows;
+  m.strides[0] = 2;
+  m.strides[1] = cols * 2;
+  m.box[0] = boxCols;
+  m.box[1] = boxRows;
+  return m;
+}
+
+TEST(Nvemu, TmaSwizzledTileFeedsWgmmaSwizzledDescriptor) {
+  std::vector<float> A(64 * 64), B(16 * 8);
+  std::vector<uint16_t> a(A.size()), b(B.size());
+  for (size_t i = 0; i < A.size(); ++i)
+    a[i] = toBf16(A[i] = testValue(static_cast<int>(i), 17, 4));
+  for (size_t i = 0; i < B.size(); ++i)
+    b[i] = toBf16(B[i] = testValue(static_cast<int>(i), 9, 2));
+  nvemu_tensor_map map = tensorMap2d(a.data(), 64, 64, 64, 64, 128);
+  std::vector<float> d(64 * 8, -7);
+  const uint16_t *pb = b.data();
+  float *pd = d.data();
+  Launch l = launch(tmaWgmmaKernel, {&map, &pb, &pd}, 128, 8192 + 512);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  for (int m = 0; m < 64; ++m)
+    for (int n = 0; n < 8; ++n) {
+      double want = 0;
+      for (int k = 0; k < 16; ++k)
+        want += static_cast<double>(A[m * 64 + 16 + k]) * B[k * 8 + n];
+      EXPECT_FLOAT_EQ(d[m * 8 + n], static_cast<float>(want)) << m << "," << n;
+    }
+}
+
+// A box reaching past the tensor reads zeros there; the data lands only
+// when the mbarrier's phase is waited for.
+void tmaOutOfBoundsKernel(void **p) {
+  auto *map = static_cast<const nvemu_tensor_map *>(p[0]);
+  auto *out = param<uint16_t *>(p, 1);
+  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  auto *bar = reinterpret_cast<uint64_t *>(smem + 2048);
+  if (tid() != 0)
+    return;
+  __nvemu_mbarrier_init(bar, 1);
+  __nvemu_mbarrier_arrive(bar, 1, 8 * 64 * 2);
+  __nvemu_tma_load(smem, map, bar, 2, 0, 4, 0, 0, 0); // rows 4..11 of 10
+  std::memcpy(out, smem, 2);                          // not landed yet
+  __nvemu_mbarrier_wait_parity(bar, 0);
+  std::memcpy(out + 1, smem, 8 * 64 * 2);
+}
+
+TEST(Nvemu, TmaOutOfBoundsRowsReadZerosAndLandAtTheWait) {
+  std::vector<uint16_t> g(10 * 64);
+  for (size_t i = 0; i < g.size(); ++i)
+    g[i] = static_cast<uint16_t>(i + 1);
+  nvemu_tensor_map map = tensorMap2d(g.data(), 64, 10, 64, 8, 0);
+  std::vector<uint16_t> out(1 + 8 * 64, 0);
+  uint16_t *po = out.data();
+  Launch l = launch(tmaOutOfBoundsKernel, {&map, &po}, 32, 4096);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  EXPECT_EQ(out[0], 0xffff);
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 64; ++c)
+      EXPECT_EQ(out[1 + r * 64 + c], 4 + r < 10 ? g[(4 + r) * 64 + c] : 0) << r << "," << c;
+}
+
+// Two arrivals complete phase 0 whatever the order; waiting for parity 0
+// then passes and parity 1 (the phase in progress) would wait.
+void mbarrierKernel(void **p) {
+  auto *out = param<int32_t *>(p, 0);
+  auto *bar = static_cast<uint64_t *>(__nvemu_dynamic_smem());
+  int t = tid();
+  if (t == 0)
+    __nvemu_mbarrier_init(bar, 2);
+  __nvemu_barrier(0, -1);
+  if (t == 32 || t == 64)
+    __nvemu_mbarrier_arrive(bar, 1, 0);
+  __nvemu_mbarrier_wait_parity(bar, 0);
+  out[t] = 1;
+}
+
+TEST(Nvemu, MbarrierPhaseCompletesOnItsArrivals) {
+  std::vector<int32_t> out(96, 0);
+  int32_t *po = out.data();
+  Launch l = launch(mbarrierKernel, {&po}, 96, 64);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  for (int t = 0; t < 96; ++t)
+    EXPECT_EQ(out[t], 1);
+}
+
+void mbarrierShortKernel(void **) {
+  auto *bar = static_cast<uint64_t *>(__nvemu_dynamic_smem());
+  if (tid() == 0) {
+    __nvemu_mbarrier_init(bar, 2);
+    __nvemu_mbarrier_arrive(bar, 1, 0);
+    __nvemu_mbarrier_wait_parity(bar, 0); // one arrival short
+  }
+}
+
+TEST(Nvemu, MbarrierWaitWithoutItsArrivalsIsADeadlock) {
+  Launch l = launch(mbarrierShortKernel, {}, 32, 64);
+  EXPECT_EQ(l.rc, 1);
+  EXPECT_NE(l.error.find("mbarrier.try_wait.parity"), std::string::npos) << l.error;
+}
+
+// Overwriting a wgmma operand before the wait_group is a race. (The
+// product completes at the first wait that retires it; later writes are
+// fine.)
+void wgmmaRaceKernel(void **) {
+  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  int t = tid();
+  if (t == 0)
+    std::memset(smem, 0, 4096);
+  __nvemu_barrier(0, -1);
+  float in[4] = {0, 0, 0, 0}, out[4];
+  __nvemu_wgmma(NVEMU_WGMMA_BF16, 8, descriptor(smem, 128, 256, 0),
+                descriptor(smem + 2048, 128, 256, 0), in, out);
+  __nvemu_wgmma_commit();
+  if (t == 0)
+    smem[1] = 0x3f; // A[0][0] := 0.5 (bf16 0x3f00) while in flight
+  __nvemu_barrier(0, -1); // every wait comes after the write
+  __nvemu_wgmma_wait(0);
+}
+
+TEST(Nvemu, WgmmaOperandOverwrittenBeforeItsWaitFails) {
+  Launch l = launch(wgmmaRaceKernel, {}, 128, 4096);
+  EXPECT_EQ(l.rc, 1);
+  EXPECT_NE(l.error.find("changed before its wgmma.wait_group"), std::string::npos) << l.error;
+}
 } // namespace

@@ -197,6 +197,48 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
 
 int cuStreamSynchronize(void *) { return kSuccess; }
 
+static_assert(sizeof(nvemu_tensor_map) <= 128, "a CUtensorMap has 128 bytes");
+
+/// Checks the rules the CUDA driver documents for cuTensorMapEncodeTiled
+/// and records the map for the emulator's TMA loads.
+int cuTensorMapEncodeTiled(void *out, int dtype, unsigned rank, void *address,
+                           const uint64_t *dims, const uint64_t *strides,
+                           const unsigned *box, const unsigned *elementStrides,
+                           int interleave, int swizzle, int, int oobFill) {
+  unsigned eltBytes = dtype == 6 || dtype == 9 ? 2 : dtype == 7 ? 4 : 0;
+  unsigned span = swizzle == 1 ? 32 : swizzle == 2 ? 64 : swizzle == 3 ? 128 : 0;
+  if (!out || eltBytes == 0 || rank < 1 || rank > 5 || interleave != 0 ||
+      swizzle < 0 || swizzle > 3 || oobFill != 0 ||
+      reinterpret_cast<uintptr_t>(address) % 16)
+    return kInvalidValue;
+  nvemu_tensor_map m;
+  std::memset(&m, 0, sizeof(m));
+  m.magic = NVEMU_TENSOR_MAP_MAGIC;
+  m.rank = rank;
+  m.element_bytes = eltBytes;
+  m.swizzle_bytes = span;
+  m.address = reinterpret_cast<uintptr_t>(address);
+  for (unsigned d = 0; d < rank; ++d) {
+    if (dims[d] == 0 || dims[d] > (uint64_t(1) << 32) || box[d] == 0 || box[d] > 256 ||
+        elementStrides[d] != 1)
+      return kInvalidValue;
+    m.dims[d] = dims[d];
+    m.box[d] = box[d];
+    m.strides[d] = d == 0 ? eltBytes : strides[d - 1];
+    if (d > 0 && (strides[d - 1] % 16 || strides[d - 1] >= (uint64_t(1) << 40)))
+      return kInvalidValue;
+  }
+  unsigned rowBytes = box[0] * eltBytes;
+  if (rowBytes % 16 || (span && rowBytes > span))
+    return kInvalidValue;
+  // Rows narrower than the swizzle span: the emulator does not model them.
+  if (span && rowBytes != span)
+    return kInvalidValue;
+  std::memset(out, 0, 128);
+  std::memcpy(out, &m, sizeof(m));
+  return kSuccess;
+}
+
 int cuGetErrorString(int error, const char **str) {
   switch (error) {
   case kSuccess: *str = "no error"; break;

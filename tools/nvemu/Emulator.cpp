@@ -23,6 +23,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <ucontext.h>
@@ -32,9 +34,42 @@ namespace {
 
 constexpr size_t kStackBytes = 512 * 1024;
 constexpr size_t kCanaryBytes = 1024;
+// Shared memory is allocated at this alignment so that a host address's
+// low 18 bits are its offset, as wgmma descriptors (bits 4..17 of the
+// shared address) and the address-based swizzles see it.
+constexpr size_t kSmemAlign = size_t(1) << 18;
 constexpr int kBarriers = 16;
 
 enum class Collective { None, Mma, LdMatrix, Shfl };
+
+struct Thread;
+
+/// A wgmma.mma_async as issued: operands by descriptor and the bits it
+/// read there (for the check at its wait_group that shared memory did not
+/// change in between), the accumulator it read and the one it produced
+/// (64 x n, row-major).
+struct WgmmaOp {
+  int flags = 0, n = 0;
+  uint64_t descA = 0, descB = 0;
+  std::vector<uint16_t> a, b; // 64 x 16, 16 x n
+  std::vector<float> c, d;
+  bool checked = false;
+};
+
+struct TmaCopy {
+  uint8_t *dst;
+  nvemu_tensor_map map;
+  int32_t coords[5];
+  unsigned bytes;
+};
+
+struct MBarrier {
+  int expected = 0, pending = 0;
+  int64_t tx = 0;
+  uint64_t phase = 0; // completed phases
+  std::vector<TmaCopy> copies; // issued, not landed
+  std::vector<Thread *> waiters;
+};
 
 struct Copy {
   uint8_t *dst;
@@ -57,6 +92,12 @@ struct Thread {
   const uint8_t *addr = nullptr;
   uint32_t out[4];
   int32_t valid = 0;
+  // wgmma: this thread's accumulator registers, and its groups.
+  uint64_t desc[2] = {0, 0};
+  const float *accIn = nullptr;
+  float *accOut = nullptr;
+  std::vector<std::shared_ptr<WgmmaOp>> wgOpen;
+  std::deque<std::vector<std::shared_ptr<WgmmaOp>>> wgGroups;
 };
 
 struct Warp {
@@ -75,11 +116,14 @@ struct Cta {
   unsigned grid[3], block[3], ctaid[3];
   std::vector<Thread> threads;
   std::vector<Warp> warps;
+  std::vector<unsigned> warpgroupArrived;
+  std::map<const void *, MBarrier> mbarriers;
   Barrier bars[kBarriers];
   uint8_t *smem = nullptr;
   size_t smemBytes = 0;
   std::string error;
   ucontext_t scheduler;
+  uint64_t seed = 1;
 };
 
 thread_local Cta *cta = nullptr;
@@ -172,6 +216,70 @@ void completeGroup(std::vector<Copy> &group) {
   }
 }
 
+uint64_t swizzle(uint64_t offset, unsigned span) {
+  // Bits 4.. of the address (16-byte chunk in a row of `span` bytes) XOR
+  // bits 7.. (the row within the pattern's 8 rows of 128 bytes).
+  unsigned mask = span == 128 ? 7 : span == 64 ? 3 : span == 32 ? 1 : 0;
+  return offset ^ (((offset >> 7) & mask) << 4);
+}
+
+void landCopy(const TmaCopy &c) {
+  const nvemu_tensor_map &m = c.map;
+  size_t total = 1;
+  for (unsigned d = 0; d < m.rank; ++d)
+    total *= m.box[d];
+  size_t base = static_cast<size_t>(c.dst - cta->smem);
+  for (size_t e = 0; e < total; ++e) {
+    size_t rest = e;
+    bool inside = true;
+    uint64_t src = m.address;
+    for (unsigned d = 0; d < m.rank; ++d) {
+      int64_t g = static_cast<int64_t>(c.coords[d]) + static_cast<int64_t>(rest % m.box[d]);
+      rest /= m.box[d];
+      if (g < 0 || g >= static_cast<int64_t>(m.dims[d]))
+        inside = false;
+      else
+        src += static_cast<uint64_t>(g) * m.strides[d];
+    }
+    uint8_t *dst = cta->smem + swizzle(base + e * m.element_bytes, m.swizzle_bytes);
+    if (inside)
+      std::memcpy(dst, reinterpret_cast<const void *>(src), m.element_bytes);
+    else
+      std::memset(dst, 0, m.element_bytes); // out of bounds reads as zeros
+  }
+}
+
+void completePhase(MBarrier &b) {
+  if (b.pending != 0 || b.tx != 0)
+    return;
+  ++b.phase;
+  b.pending = b.expected;
+  for (Thread *t : b.waiters)
+    t->blocked = false;
+  b.waiters.clear();
+}
+
+/// Lands the TMA copies issued on `b` (their complete_tx).
+bool flushCopies(MBarrier &b) {
+  if (b.copies.empty())
+    return false;
+  std::vector<TmaCopy> copies;
+  copies.swap(b.copies);
+  for (const TmaCopy &c : copies) {
+    landCopy(c);
+    b.tx -= c.bytes;
+  }
+  completePhase(b);
+  return true;
+}
+
+bool flushAllCopies() {
+  bool any = false;
+  for (auto &entry : cta->mbarriers)
+    any |= flushCopies(entry.second);
+  return any;
+}
+
 bool runCta(Cta &c) {
   unsigned n = c.block[0] * c.block[1] * c.block[2];
   for (unsigned i = 0; i < n; ++i) {
@@ -185,6 +293,8 @@ bool runCta(Cta &c) {
     t.done = t.blocked = false;
     t.groups.clear();
     t.open.clear();
+    t.wgOpen.clear();
+    t.wgGroups.clear();
     getcontext(&t.ctx);
     t.ctx.uc_stack.ss_sp = t.stack.data();
     t.ctx.uc_stack.ss_size = t.stack.size();
@@ -195,12 +305,29 @@ bool runCta(Cta &c) {
     c.warps[w] = Warp{std::min(32u, n - 32 * w), 0, Collective::None};
   for (Barrier &b : c.bars)
     b = Barrier();
+  c.warpgroupArrived.assign((n + 127) / 128, 0);
+  c.mbarriers.clear();
   // Shared memory starts as NaN bytes, with a canary past its end.
   std::memset(c.smem, 0xff, c.smemBytes);
   std::memset(c.smem + c.smemBytes, 0x5a, kCanaryBytes);
+  // Threads run in a new random order on every pass (ATTN_NVEMU_SEED; 0:
+  // in index order), so a kernel that orders warps by anything but its
+  // barriers shows it on some pass.
+  std::vector<unsigned> order(n);
+  for (unsigned i = 0; i < n; ++i)
+    order[i] = i;
+  uint64_t rng = c.seed * 0x9e3779b97f4a7c15ull + c.ctaid[0] + 7919ull * c.ctaid[1] +
+                 104729ull * c.ctaid[2];
   for (;;) {
+    if (c.seed)
+      for (unsigned i = n; i > 1; --i) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::swap(order[i - 1], order[rng % i]);
+      }
     bool ran = false, all = true;
-    for (unsigned i = 0; i < n; ++i) {
+    for (unsigned i : order) {
       Thread &t = c.threads[i];
       if (t.done)
         continue;
@@ -215,6 +342,10 @@ bool runCta(Cta &c) {
     }
     if (all)
       break;
+    // Every thread waits: asynchronous copies land now (they would have
+    // by the time a GPU's waits are satisfied).
+    if (!ran && flushAllCopies())
+      continue;
     if (!ran) {
       std::string msg = format("CTA (%u,%u,%u): deadlock;", c.ctaid[0],
                                c.ctaid[1], c.ctaid[2]);
@@ -260,6 +391,8 @@ int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
   auto c = std::make_unique<Cta>();
   c->entry = entry;
   c->params = params;
+  if (const char *s = std::getenv("ATTN_NVEMU_SEED"))
+    c->seed = std::strtoull(s, nullptr, 10);
   std::memcpy(c->grid, grid, sizeof(c->grid));
   std::memcpy(c->block, block, sizeof(c->block));
   c->threads.resize(n);
@@ -267,9 +400,9 @@ int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
     t.stack.resize(kStackBytes);
   c->warps.resize((n + 31) / 32);
   c->smemBytes = dynamicSmem;
-  size_t bytes = (dynamicSmem + kCanaryBytes + 1023) / 1024 * 1024;
+  size_t bytes = (dynamicSmem + kCanaryBytes + kSmemAlign - 1) / kSmemAlign * kSmemAlign;
   std::unique_ptr<uint8_t, decltype(&std::free)> smem(
-      static_cast<uint8_t *>(std::aligned_alloc(1024, bytes)), &std::free);
+      static_cast<uint8_t *>(std::aligned_alloc(kSmemAlign, bytes)), &std::free);
   c->smem = smem.get();
   Cta *saved = cta;
   Thread *savedThread = cur;
@@ -310,7 +443,13 @@ int32_t __nvemu_sreg(int32_t code) {
 
 void *__nvemu_dynamic_smem(void) { return cta->smem; }
 
-void __nvemu_barrier(int32_t id, int32_t count) {
+} // extern "C"
+
+namespace {
+
+/// Joins barrier `id` for its current phase; true when this arrival
+/// completes it (the caller then releases the waiters).
+Barrier &joinBarrier(int32_t id, int32_t count) {
   if (id < 0 || id >= kBarriers)
     fail(format("barrier id %d outside 0..%d", id, kBarriers - 1));
   int expected = count < 0 ? static_cast<int>(cta->threads.size()) : count;
@@ -324,15 +463,35 @@ void __nvemu_barrier(int32_t id, int32_t count) {
   else if (b.expected != expected)
     fail(format("bar.sync %d with %d threads while the barrier expects %d", id,
                 expected, b.expected));
-  if (++b.arrived < b.expected) {
-    b.waiters.push_back(cur);
-    block(format("bar.sync %d", id));
-    return;
-  }
+  ++b.arrived;
+  return b;
+}
+
+void releaseBarrier(Barrier &b) {
   for (Thread *t : b.waiters)
     t->blocked = false;
   b.waiters.clear();
   b.arrived = 0;
+}
+
+} // namespace
+
+extern "C" {
+
+void __nvemu_barrier(int32_t id, int32_t count) {
+  Barrier &b = joinBarrier(id, count);
+  if (b.arrived < b.expected) {
+    b.waiters.push_back(cur);
+    block(format("bar.sync %d", id));
+    return;
+  }
+  releaseBarrier(b);
+}
+
+void __nvemu_barrier_arrive(int32_t id, int32_t count) {
+  Barrier &b = joinBarrier(id, count);
+  if (b.arrived == b.expected)
+    releaseBarrier(b);
 }
 
 int32_t __nvemu_shfl(int32_t mode, int32_t memberMask, int32_t value,
@@ -488,6 +647,229 @@ void __nvemu_cp_async_wait(int32_t n) {
     completeGroup(g.front());
     g.erase(g.begin());
   }
+}
+
+} // extern "C"
+
+namespace {
+
+/// The shared memory address of element (row r of M or N, column k) of a
+/// wgmma operand, from its descriptor (PTX ISA "Matrix Descriptor"; the
+/// canonical layouts in units of 16-byte rows of 8 elements: K-major
+/// without swizzle has 8 x 16-byte core matrices, LBO apart along K and
+/// SBO apart along M/N; K-major swizzled has rows of the swizzle span,
+/// SBO between 8-row groups; MN-major without swizzle has core matrices
+/// of 8 K-rows, SBO apart along M/N and LBO along K; MN-major swizzled has
+/// K-rows of the span, LBO between span-wide column blocks and SBO between
+/// 8-row K groups).
+const uint8_t *operandAddress(uint64_t desc, bool mnMajor, unsigned r, unsigned k) {
+  uint64_t start = (desc & 0x3fff) << 4, lbo = ((desc >> 16) & 0x3fff) << 4,
+           sbo = ((desc >> 32) & 0x3fff) << 4;
+  unsigned mode = static_cast<unsigned>(desc >> 62);
+  if ((desc >> 49) & 7)
+    fail("wgmma descriptor with a matrix base offset: not emulated");
+  unsigned span = mode == 1 ? 128 : mode == 2 ? 64 : mode == 3 ? 32 : 0;
+  uint64_t off;
+  if (!mnMajor)
+    off = span ? start + (r % 8) * span + (r / 8) * sbo + k * 2
+               : start + (r % 8) * 16 + (r / 8) * sbo + (k % 8) * 2 + (k / 8) * lbo;
+  else if (!span)
+    off = start + (r % 8) * 2 + (r / 8) * sbo + (k % 8) * 16 + (k / 8) * lbo;
+  else
+    off = start + (r % (span / 2)) * 2 + (r / (span / 2)) * lbo + (k % 8) * span +
+          (k / 8) * sbo;
+  off = swizzle(off, span);
+  if (off + 2 > cta->smemBytes)
+    fail(format("wgmma operand element (%u, %u) at shared offset %llu is outside "
+                "the %zu bytes of dynamic shared memory (descriptor 0x%016llx)",
+                r, k, static_cast<unsigned long long>(off), cta->smemBytes,
+                static_cast<unsigned long long>(desc)));
+  return cta->smem + off;
+}
+
+/// The operand bits the descriptors of `op` address now.
+void readOperands(const WgmmaOp &op, std::vector<uint16_t> &a, std::vector<uint16_t> &b) {
+  a.resize(64 * 16);
+  b.resize(16 * op.n);
+  for (unsigned m = 0; m < 64; ++m)
+    for (unsigned k = 0; k < 16; ++k)
+      std::memcpy(&a[m * 16 + k],
+                  operandAddress(op.descA, op.flags & NVEMU_WGMMA_TRANS_A, m, k), 2);
+  for (unsigned k = 0; k < 16; ++k)
+    for (int n = 0; n < op.n; ++n)
+      std::memcpy(&b[k * op.n + n],
+                  operandAddress(op.descB, op.flags & NVEMU_WGMMA_TRANS_B, n, k), 2);
+}
+
+void computeWgmma(const WgmmaOp &op, std::vector<float> &d) {
+  bool bf16 = op.flags & NVEMU_WGMMA_BF16;
+  double sa = op.flags & NVEMU_WGMMA_NEG_A ? -1 : 1, sb = op.flags & NVEMU_WGMMA_NEG_B ? -1 : 1;
+  double A[64][16];
+  std::vector<double> B(16 * op.n);
+  for (unsigned i = 0; i < 64 * 16; ++i)
+    A[i / 16][i % 16] = sa * half(op.a[i], bf16);
+  for (size_t i = 0; i < B.size(); ++i)
+    B[i] = sb * half(op.b[i], bf16);
+  d.assign(64 * op.n, 0);
+  for (unsigned m = 0; m < 64; ++m)
+    for (int n = 0; n < op.n; ++n) {
+      double acc = op.flags & NVEMU_WGMMA_SCALE_D ? op.c[m * op.n + n] : 0.0;
+      for (unsigned k = 0; k < 16; ++k)
+        acc += A[m][k] * B[k * op.n + n];
+      d[m * op.n + n] = static_cast<float>(acc);
+    }
+}
+
+/// Row and column of accumulator register i of warpgroup thread t
+/// (m64nN f32 D fragment: each warp owns 16 rows, laid out per n8 block as
+/// mma.sync's C).
+void accumulatorPosition(unsigned t, unsigned i, unsigned &row, unsigned &col) {
+  unsigned w = t / 32, l = t % 32;
+  row = 16 * w + l / 4 + 8 * ((i >> 1) & 1);
+  col = 8 * (i >> 2) + 2 * (l % 4) + (i & 1);
+}
+
+MBarrier &mbarrierAt(const void *p, const char *what) {
+  checkShared(p, 8, what);
+  if (reinterpret_cast<uintptr_t>(p) % 8)
+    fail(format("%s: mbarrier at %p is not 8-byte aligned", what, p));
+  auto it = cta->mbarriers.find(p);
+  if (it == cta->mbarriers.end())
+    fail(format("%s: no mbarrier.init at shared offset %zu", what,
+                static_cast<size_t>(static_cast<const uint8_t *>(p) - cta->smem)));
+  return it->second;
+}
+
+} // namespace
+
+extern "C" {
+
+void __nvemu_wgmma(int32_t flags, int32_t n, uint64_t descA, uint64_t descB,
+                   const float *in, float *out) {
+  unsigned g = cur->warp / 4;
+  if (cta->threads.size() < 128 * (g + 1))
+    fail("wgmma.mma_async outside a full warpgroup");
+  cur->in[0] = flags;
+  cur->in[1] = n;
+  cur->desc[0] = descA;
+  cur->desc[1] = descB;
+  cur->accIn = in;
+  cur->accOut = out;
+  if (++cta->warpgroupArrived[g] < 128) {
+    block("wgmma.mma_async");
+    return;
+  }
+  cta->warpgroupArrived[g] = 0;
+  Thread *ts = &cta->threads[128 * g];
+  auto op = std::make_shared<WgmmaOp>();
+  op->flags = flags;
+  op->n = n;
+  op->descA = descA;
+  op->descB = descB;
+  op->c.assign(64 * n, 0);
+  for (unsigned t = 0; t < 128; ++t) {
+    if (ts[t].in[0] != flags || ts[t].in[1] != n || ts[t].desc[0] != descA ||
+        ts[t].desc[1] != descB)
+      fail(format("threads of warpgroup %u issued different wgmma.mma_async "
+                  "(thread %u: descriptors 0x%llx 0x%llx)",
+                  g, t, static_cast<unsigned long long>(ts[t].desc[0]),
+                  static_cast<unsigned long long>(ts[t].desc[1])));
+    for (int i = 0; i < n / 2; ++i) {
+      unsigned row, col;
+      accumulatorPosition(t, i, row, col);
+      op->c[row * n + col] = ts[t].accIn[i];
+    }
+  }
+  readOperands(*op, op->a, op->b);
+  computeWgmma(*op, op->d);
+  for (unsigned t = 0; t < 128; ++t) {
+    for (int i = 0; i < n / 2; ++i) {
+      unsigned row, col;
+      accumulatorPosition(t, i, row, col);
+      ts[t].accOut[i] = op->d[row * n + col];
+    }
+    ts[t].wgOpen.push_back(op);
+    ts[t].blocked = false;
+  }
+}
+
+void __nvemu_wgmma_commit(void) {
+  cur->wgGroups.push_back(std::move(cur->wgOpen));
+  cur->wgOpen.clear();
+}
+
+void __nvemu_wgmma_wait(int32_t n) {
+  while (cur->wgGroups.size() > static_cast<size_t>(n < 0 ? 0 : n)) {
+    for (const std::shared_ptr<WgmmaOp> &op : cur->wgGroups.front()) {
+      if (op->checked)
+        continue;
+      // The product read shared memory while in flight: it must still hold
+      // what it held at the issue.
+      std::vector<uint16_t> a, b;
+      readOperands(*op, a, b);
+      if (a != op->a || b != op->b)
+        fail("shared memory read by a wgmma.mma_async changed before its "
+             "wgmma.wait_group (an operand was overwritten while in flight)");
+      op->checked = true;
+    }
+    cur->wgGroups.pop_front();
+  }
+}
+
+void __nvemu_mbarrier_init(void *bar, int32_t count) {
+  checkShared(bar, 8, "mbarrier.init");
+  if (count < 1 || count >= (1 << 20))
+    fail(format("mbarrier.init with count %d", count));
+  MBarrier &b = cta->mbarriers[bar];
+  b = MBarrier();
+  b.expected = b.pending = count;
+}
+
+void __nvemu_mbarrier_arrive(void *bar, int32_t count, int32_t expectTx) {
+  MBarrier &b = mbarrierAt(bar, "mbarrier.arrive");
+  b.tx += expectTx;
+  b.pending -= count;
+  if (b.pending < 0)
+    fail(format("mbarrier.arrive: more arrivals than the count %d of its phase",
+                b.expected));
+  completePhase(b);
+}
+
+void __nvemu_mbarrier_wait_parity(void *bar, int32_t parity) {
+  for (;;) {
+    MBarrier &b = mbarrierAt(bar, "mbarrier.try_wait.parity");
+    flushCopies(b);
+    // The phase of this parity has completed once the current phase's
+    // parity differs.
+    if ((b.phase & 1) != static_cast<uint64_t>(parity & 1))
+      return;
+    b.waiters.push_back(cur);
+    block(format("mbarrier.try_wait.parity %d at shared offset %zu", parity & 1,
+                 static_cast<size_t>(static_cast<uint8_t *>(bar) - cta->smem)));
+  }
+}
+
+void __nvemu_tma_load(void *dst, const void *tensorMap, void *bar, int32_t rank,
+                      int32_t c0, int32_t c1, int32_t c2, int32_t c3, int32_t c4) {
+  TmaCopy c;
+  std::memcpy(&c.map, tensorMap, sizeof(c.map));
+  const nvemu_tensor_map &m = c.map;
+  if (m.magic != NVEMU_TENSOR_MAP_MAGIC)
+    fail("cp.async.bulk.tensor: the tensor map was not encoded by the nvemu "
+         "driver's cuTensorMapEncodeTiled");
+  if (static_cast<uint32_t>(rank) != m.rank)
+    fail(format("cp.async.bulk.tensor.%dd on a tensor map of rank %u", rank, m.rank));
+  c.dst = static_cast<uint8_t *>(dst);
+  int32_t coords[5] = {c0, c1, c2, c3, c4};
+  std::memcpy(c.coords, coords, sizeof(coords));
+  size_t bytes = m.element_bytes;
+  for (unsigned d = 0; d < m.rank; ++d)
+    bytes *= m.box[d];
+  c.bytes = static_cast<unsigned>(bytes);
+  if (reinterpret_cast<uintptr_t>(dst) % 128)
+    fail("cp.async.bulk.tensor destination is not 128-byte aligned");
+  checkShared(dst, bytes, "cp.async.bulk.tensor destination");
+  mbarrierAt(bar, "cp.async.bulk.tensor").copies.push_back(c);
 }
 
 // clang lowers fptrunc to bf16 into this compiler-rt call, which Debian 12's

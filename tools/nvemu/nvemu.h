@@ -54,6 +54,45 @@ void __nvemu_cp_async(void *dst, const void *src, int32_t size,
                       int32_t src_size);
 void __nvemu_cp_async_commit(void);
 void __nvemu_cp_async_wait(int32_t n);
+/* bar.arrive id, count */
+void __nvemu_barrier_arrive(int32_t id, int32_t count);
+
+/* wgmma.mma_async.sync.aligned.m64nNk16.f32.{f16,bf16}: both operands by
+ * shared memory descriptor; `in` / `out` are the thread's N/2 accumulator
+ * registers. flags: */
+enum {
+  NVEMU_WGMMA_BF16 = 1,      /* else f16 */
+  NVEMU_WGMMA_TRANS_A = 2,   /* A is M-major (imm-trans-a) */
+  NVEMU_WGMMA_TRANS_B = 4,   /* B is N-major (imm-trans-b) */
+  NVEMU_WGMMA_SCALE_D = 8,   /* D = A B + D, else D = A B */
+  NVEMU_WGMMA_NEG_A = 16,
+  NVEMU_WGMMA_NEG_B = 32
+};
+void __nvemu_wgmma(int32_t flags, int32_t n, uint64_t desc_a, uint64_t desc_b,
+                   const float *in, float *out);
+void __nvemu_wgmma_commit(void);
+void __nvemu_wgmma_wait(int32_t n);
+
+/* mbarrier objects (shared memory); tx counts in bytes. */
+void __nvemu_mbarrier_init(void *bar, int32_t count);
+void __nvemu_mbarrier_arrive(void *bar, int32_t count, int32_t expect_tx);
+void __nvemu_mbarrier_wait_parity(void *bar, int32_t parity);
+/* cp.async.bulk.tensor.Nd.shared::cluster.global.tile.mbarrier::complete_tx */
+void __nvemu_tma_load(void *dst, const void *tensor_map, void *bar,
+                      int32_t rank, int32_t c0, int32_t c1, int32_t c2,
+                      int32_t c3, int32_t c4);
+
+/* What the emulating driver's cuTensorMapEncodeTiled writes into the 128
+ * opaque bytes of a CUtensorMap (dimension 0 innermost). */
+typedef struct {
+  uint32_t magic; /* NVEMU_TENSOR_MAP_MAGIC */
+  uint32_t rank, element_bytes, swizzle_bytes; /* swizzle: 0, 32, 64, 128 */
+  uint64_t address;
+  uint64_t dims[5];
+  uint64_t strides[5]; /* bytes; strides[0] = element_bytes */
+  uint32_t box[5];
+} nvemu_tensor_map;
+#define NVEMU_TENSOR_MAP_MAGIC 0x4e56544du
 
 #ifdef __cplusplus
 }
