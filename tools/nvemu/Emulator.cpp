@@ -902,6 +902,7 @@ float __nv_rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 float __nv_powf(float x, float y) { return std::pow(x, y); }
 float __nv_fmaxf(float x, float y) { return std::fmax(x, y); }
 float __nv_fminf(float x, float y) { return std::fmin(x, y); }
+float __nv_fmaf(float x, float y, float z) { return std::fma(x, y, z); }
 float __nv_log1pf(float x) { return std::log1p(x); }
 float __nv_expm1f(float x) { return std::expm1(x); }
 

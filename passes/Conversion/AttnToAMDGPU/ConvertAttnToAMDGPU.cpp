@@ -192,7 +192,7 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
                  keepAt(bIdx, h, qRow, arith::MinSIOp::create(b, col, lastKV)));
         sc = sel(kept, sc, fc(negInf));
       }
-      s[kb][i] = isSigmoid ? sc : arith::MulFOp::create(b, sc, fc(kLog2e));
+      s[kb][i] = sc;
     }
 
   Value alpha = fc(1);
@@ -210,11 +210,18 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
     Value none =
         arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, fc(negInf));
     Value mSafe = sel(none, fc(0), mNew);
-    alpha = exp2(arith::SubFOp::create(b, m, mSafe));
+    // p = 2^(s log2(e) - m log2(e)), one fma per score so s log2(e) is
+    // never rounded on its own; m log2(e) is rounded the same way for the
+    // previous max, a common factor of the row that 1 / l cancels (as the
+    // NVIDIA kernels do).
+    Value mScaled = arith::MulFOp::create(b, mSafe, fc(kLog2e));
+    alpha = exp2(arith::SubFOp::create(
+        b, arith::MulFOp::create(b, m, fc(kLog2e)), mScaled));
+    Value negM = arith::NegFOp::create(b, mScaled);
     Value sum = fc(0);
     for (auto &blk : s)
       for (Value &x : blk) {
-        x = exp2(arith::SubFOp::create(b, x, mSafe));
+        x = exp2(LLVM::FMAOp::create(b, x, fc(kLog2e), negM));
         sum = arith::AddFOp::create(b, sum, x);
       }
     l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, alpha), sum);
@@ -339,9 +346,11 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
       }
     if (lseFlat) {
       scf::IfOp::create(b, cmp(P::eq, g, idx(0)), [&](OpBuilder &, Location) {
-        // m is in base 2: ln(sum e^s) = (m + log2 l) ln 2.
+        // l sums 2^(s log2(e) - M), M = m log2(e) rounded as in the
+        // softmax: ln(sum e^s) = (M + log2 l) ln 2.
+        Value mScaled = arith::MulFOp::create(b, m, fc(kLog2e));
         Value lseVal = arith::MulFOp::create(
-            b, arith::AddFOp::create(b, m, intrinsic("llvm.log2", l)),
+            b, arith::AddFOp::create(b, mScaled, intrinsic("llvm.log2", l)),
             fc(M_LN2));
         Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), qRow);
         memref::StoreOp::create(b, sel(empty, fc(negInf), lseVal), lseFlat,

@@ -154,8 +154,8 @@ protected:
                                          ValueRange{x})
         .getResult(0);
   }
-  /// The score of (row, col) from its raw dot product: modifications, the
-  /// mask on partial tiles (-inf outside), and base 2 for softmax.
+  /// The score of (row, col) from its raw dot product: modifications and
+  /// the mask on partial tiles (-inf outside).
   Value finalScore(Value dot, Value bIdx, Value h, Value row, Value col,
                    bool partial);
   /// Online-softmax step for one query row: `x` are the row's scores of
@@ -173,7 +173,7 @@ protected:
   /// aligned), which LLVM cannot see from the flat offset.
   void storeOut(ArrayRef<Value> o, Value inv, Value bIdx, Value h, Value row,
                 Value col);
-  /// Stores LSE[row] from the base-2 max and the sum.
+  /// Stores LSE[row] from the running max and the sum.
   void storeLse(Value m, Value l, Value empty, Value bIdx, Value h,
                 Value row);
 
@@ -236,9 +236,7 @@ Value StagedKernelEmitter::finalScore(Value dot, Value bIdx, Value h,
                              arith::MinSIOp::create(b, col, lastKV)));
     sc = sel(kept, sc, fc(-std::numeric_limits<double>::infinity()));
   }
-  return spec.norm == NormKind::Sigmoid ? sc
-                                        : arith::MulFOp::create(b, sc,
-                                                                fc(kLog2e));
+  return sc;
 }
 
 Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
@@ -263,10 +261,20 @@ Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
   Value none =
       arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, fc(negInf));
   Value mSafe = sel(none, fc(0), mNew);
-  Value alpha = exp2(arith::SubFOp::create(b, m, mSafe));
+  // Base 2 as FlashAttention does it: p = 2^(s log2(e) - m log2(e)) with
+  // one fma per score, so the large product s log2(e) is never rounded on
+  // its own (with logits of 1e4 that rounding alone costs 1e-4 relative).
+  // m log2(e) is rounded once per tile, and the same way for the previous
+  // max in alpha, so that error is one factor of every p of the row, which
+  // the final 1 / l cancels.
+  Value mScaled = arith::MulFOp::create(b, mSafe, fc(kLog2e));
+  Value alpha = exp2(arith::SubFOp::create(
+      b, arith::MulFOp::create(b, m, fc(kLog2e)), mScaled));
+  Value negM = arith::NegFOp::create(b, mScaled);
   Value sum = fc(0);
   for (Value *p : x) {
-    *p = exp2(arith::SubFOp::create(b, *p, mSafe));
+    // (llvm.fma, not math.fma: that one becomes a libdevice call.)
+    *p = exp2(LLVM::FMAOp::create(b, *p, fc(kLog2e), negM));
     sum = arith::AddFOp::create(b, sum, *p);
   }
   l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, alpha), sum);
@@ -307,10 +315,12 @@ void StagedKernelEmitter::storeOut(ArrayRef<Value> o, Value inv, Value bIdx,
 
 void StagedKernelEmitter::storeLse(Value m, Value l, Value empty, Value bIdx,
                                    Value h, Value row) {
-  // m is in base 2: ln(sum e^s) = m ln 2 + ln l. (NVPTX has no libcall for
+  // l sums 2^(s log2(e) - M) with M = m log2(e) rounded as softmaxStep
+  // rounds it: ln(sum e^s) = M ln 2 + ln l. (NVPTX has no libcall for
   // llvm.log2; math.log goes through libdevice.)
+  Value mScaled = arith::MulFOp::create(b, m, fc(kLog2e));
   Value lseVal =
-      arith::AddFOp::create(b, arith::MulFOp::create(b, m, fc(M_LN2)),
+      arith::AddFOp::create(b, arith::MulFOp::create(b, mScaled, fc(M_LN2)),
                             math::LogOp::create(b, l));
   Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), row);
   memref::StoreOp::create(
