@@ -48,6 +48,51 @@ ToolPaths ToolPaths::defaults() {
 
 static std::string dtypeName(DType t) { return toString(t); }
 
+BundleDesc mlir::attn::describeBundle(const AttentionSpec &spec,
+                                      const std::string &name) {
+  BundleDesc desc;
+  desc.name = name;
+  desc.spec = printSpec(spec);
+  desc.args = bundleArgs(spec);
+  desc.constants = {{"Hq", spec.hq}, {"Hk", spec.hk}, {"Hv", spec.hv},
+                    {"Dqk", spec.dqk}, {"Dv", spec.dv}};
+  return desc;
+}
+
+std::vector<std::string>
+mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
+                                   std::string &error) {
+  SmallVector<StringRef> words;
+  text.split(words, ' ', -1, /*KeepEmpty=*/false);
+  std::vector<std::string> given;
+  for (StringRef word : words) {
+    auto [key, value] = word.split('=');
+    if (llvm::is_contained(given, key.str())) {
+      error = "option '" + key.str() + "' given twice";
+      return {};
+    }
+    bool *flag = key == "tma"               ? &nvvm.tma
+                 : key == "warp-specialize" ? &nvvm.warpSpecialize
+                 : key == "overlap"         ? &nvvm.overlap
+                 : key == "pingpong"        ? &nvvm.pingpong
+                 : key == "emulation"       ? &nvvm.emulation
+                                            : nullptr;
+    if (!flag || (value != "0" && value != "1")) {
+      error = "option '" + word.str() +
+              "' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, "
+              "pingpong=0|1 or emulation=0|1)";
+      return {};
+    }
+    *flag = value == "1";
+    given.push_back(key.str());
+  }
+  // The warpgroups take turns issuing the overlapped kernel's products.
+  if (nvvm.pingpong && !nvvm.overlap)
+    error = "option pingpong=1 needs overlap=1 (the warpgroups take turns "
+            "issuing the overlapped kernel's products)";
+  return given;
+}
+
 std::vector<BundleArg> mlir::attn::bundleArgs(const AttentionSpec &spec) {
   std::string hq = std::to_string(spec.hq), dt = dtypeName(spec.dtype);
   auto n = [](int64_t v) { return std::to_string(v); };
@@ -565,12 +610,7 @@ LogicalResult mlir::attn::compileBundle(ModuleOp module,
     FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
     if (failed(spec))
       return failure();
-    BundleDesc desc;
-    desc.name = fn.getSymName().str();
-    desc.spec = printSpec(*spec);
-    desc.args = bundleArgs(*spec);
-    desc.constants = {{"Hq", spec->hq}, {"Hk", spec->hk}, {"Hv", spec->hv},
-                      {"Dqk", spec->dqk}, {"Dv", spec->dv}};
+    BundleDesc desc = describeBundle(*spec, fn.getSymName().str());
     for (StringRef target : targetList) {
       // Each target lowers its own copy of just this function.
       OwningOpRef<ModuleOp> copy = ModuleOp::create(module.getLoc());

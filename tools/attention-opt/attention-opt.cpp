@@ -17,7 +17,6 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -59,34 +58,12 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
     return 1;
   }
   attn::NvvmKernelOptions nvvm;
-  llvm::StringSet<> given;
-  for (StringRef word : llvm::drop_begin(words)) {
-    auto [key, value] = word.split('=');
-    if (!given.insert(key).second) {
-      llvm::errs() << "attention-opt: error: --attn-compile option '" << key
-                   << "' given twice\n";
-      return 1;
-    }
-    bool *flag = key == "tma"               ? &nvvm.tma
-                 : key == "warp-specialize" ? &nvvm.warpSpecialize
-                 : key == "overlap"         ? &nvvm.overlap
-                 : key == "pingpong"        ? &nvvm.pingpong
-                 : key == "emulation"       ? &nvvm.emulation
-                                            : nullptr;
-    if (!flag || (value != "0" && value != "1")) {
-      llvm::errs() << "attention-opt: error: --attn-compile option '" << word
-                   << "' (expected tma=0|1, warp-specialize=0|1, "
-                      "overlap=0|1, pingpong=0|1 or emulation=0|1)\n";
-      return 1;
-    }
-    *flag = value == "1";
-  }
-  // The kernel choices apply to sm_90a's f16 / bf16 kernels; say so when
-  // they cannot take effect rather than ignore them.
-  if (nvvm.pingpong && !nvvm.overlap) {
-    llvm::errs() << "attention-opt: error: --attn-compile option pingpong=1 "
-                    "needs overlap=1 (the warpgroups take turns issuing the "
-                    "overlapped kernel's products)\n";
+  std::string error;
+  StringRef all(compileTargets);
+  std::vector<std::string> given = attn::parseNvvmKernelOptions(
+      all.substr(words.front().end() - all.data()), nvvm, error);
+  if (!error.empty()) {
+    llvm::errs() << "attention-opt: error: --attn-compile " << error << "\n";
     return 1;
   }
   SmallVector<StringRef> targetList;
@@ -96,7 +73,7 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
                  << targets << "' has an empty entry\n";
     return 1;
   }
-  if (given.size() > given.count("emulation") &&
+  if (llvm::any_of(given, [](const std::string &g) { return g != "emulation"; }) &&
       llvm::none_of(targetList, [](StringRef t) {
         return t.trim() == "sm_90a";
       }))

@@ -2,10 +2,15 @@
 //
 // attention-run [file.mlir] --spec="<spec>" --target=cpu --check [--seed N]
 //   [--bench] [--dump=DIR] [--inputs=DIR] [--count-tiles] [--num-threads N]
+//   [--kernel-options="tma=0 ..."]
 //
 // Compiles the op for the CPU (attn-to-cpu-pipeline, LLVM IR, clang -shared),
 // runs it on deterministic random inputs (or .npy files), and compares with
 // the fp64 reference. Exit codes: 0 pass, 1 mismatch, 2 usage/compile error.
+// An NVIDIA target (sm_80 ... sm_90a) compiles that target's kernel as a
+// bundle with its nvemu emulation and runs it through the runtime's CUDA
+// path on the emulating driver (tools/nvemu): the kernel's own code, on the
+// CPU, so its numerics are checked without a GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +23,8 @@
 #include "attn/Pipelines.h"
 #include "attn/Reference/Npy.h"
 #include "attn/Reference/Reference.h"
+#include "attn/Target/TargetInfo.h"
+#include "attn_runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -51,8 +58,16 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[file.mlir]"),
                                       cl::init(""));
 static cl::opt<std::string> specText("spec", cl::desc("Spec string"),
                                      cl::init(""));
-static cl::opt<std::string> target("target", cl::desc("Target (cpu)"),
-                                   cl::init("cpu"));
+static cl::opt<std::string> target(
+    "target",
+    cl::desc("cpu, or an NVIDIA target (sm_80, sm_86, sm_89, sm_90, sm_90a) "
+             "run on the nvemu emulator"),
+    cl::init("cpu"));
+static cl::opt<std::string> kernelOptions(
+    "kernel-options",
+    cl::desc("NVIDIA targets: the sm_90a kernel choice, as --attn-compile's "
+             "(tma=0|1 warp-specialize=0|1 overlap=0|1 pingpong=0|1)"),
+    cl::init(""));
 static cl::opt<bool> check("check", cl::desc("Compare with the reference"));
 static cl::opt<bool> bench("bench", cl::desc("Time compile and run"));
 static cl::opt<unsigned> seed("seed", cl::desc("Input seed"), cl::init(1));
@@ -221,14 +236,93 @@ double now() {
       .count();
 }
 
+/// CPU: the kernel's shared object written to `dir` and opened.
+int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
+                  int64_t &blockQ, int64_t &blockKV, void *&lib, void *&fn) {
+  PassManager pm(&context);
+  pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
+  if (failed(pm.run(module)))
+    return fail("schedule selection failed");
+  std::string kernelName;
+  module->walk([&](AttentionOp op) {
+    blockQ = op.getTilingAttr().getBlockQ();
+    blockKV = op.getTilingAttr().getBlockKv();
+    kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
+  });
+  FailureOr<std::vector<BundleKernel>> kernels = compileForTarget(
+      module, "cpu", kernelName, ToolPaths::defaults(), countTiles);
+  if (failed(kernels))
+    return fail("compilation for the cpu failed");
+  std::string soPath = (dir + "/" + kernelName + ".so").str();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(soPath, ec);
+    if (ec)
+      return fail("cannot write " + soPath);
+    const std::vector<uint8_t> &bytes = kernels->front().binary;
+    os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  }
+  lib = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return fail(std::string("dlopen: ") + dlerror());
+  fn = dlsym(lib, ("_mlir_ciface_" + kernelName).c_str());
+  if (!fn)
+    return fail("kernel entry _mlir_ciface_" + kernelName + " not found");
+  return 0;
+}
+
+/// NVIDIA: the target's bundle with its emulation written to `dir` and
+/// loaded by the runtime, whose CUDA path goes to the emulating driver (it
+/// finds each image's emulation in the bundle's nvemu/ folder).
+int loadEmulatedKernel(ModuleOp module, const AttentionSpec &spec,
+                       const NvvmKernelOptions &nvvm, StringRef dir,
+                       attn_bundle *&bundle) {
+  std::string kernelName;
+  module->walk([&](AttentionOp op) {
+    kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
+  });
+  FailureOr<std::vector<BundleKernel>> kernels = compileForTarget(
+      module, target, kernelName, ToolPaths::defaults(), false, nvvm);
+  if (failed(kernels))
+    return fail("compilation for " + target + " failed");
+  BundleDesc desc = describeBundle(spec, kernelName);
+  desc.kernels = *kernels;
+  if (std::string error = writeBundle(desc, dir.str()); !error.empty())
+    return fail("cannot write the bundle: " + error);
+  setenv("ATTN_CUDA_LIBRARY", ATTN_NVEMU_DRIVER, 1);
+  setenv("ATTN_NVEMU_DIR", (dir + "/nvemu").str().c_str(), 1);
+  setenv("ATTN_NVEMU_ARCH", target.c_str(), 1);
+  if (attn_bundle_load((dir + "/" + kernelName + ".json").str().c_str(),
+                       &bundle) != ATTN_OK)
+    return fail(std::string("loading the bundle: ") + attn_last_error());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "attention-run\n");
-  if (target != "cpu")
+  std::optional<TargetInfo> info = lookupTarget(target);
+  bool emulated = info && info->kind == TargetKind::NVVM;
+  if (!info || (info->kind != TargetKind::CPU && !emulated))
     return fail("target '" + target +
-                "' cannot run here; attention-run executes the cpu target");
+                "' cannot run here; attention-run executes the cpu target "
+                "and NVIDIA targets (on the nvemu emulator)");
+  NvvmKernelOptions nvvm;
+  {
+    std::string error;
+    parseNvvmKernelOptions(kernelOptions, nvvm, error);
+    if (!error.empty())
+      return fail("--kernel-options: " + error);
+    if (!kernelOptions.empty() && !emulated)
+      return fail("--kernel-options choose NVIDIA kernels; the target is " + target);
+  }
+  nvvm.emulation = true;
+  if (emulated && (countTiles || bench))
+    return fail(std::string(countTiles ? "--count-tiles" : "--bench") +
+                " needs the cpu target (the emulator neither counts tiles nor "
+                "says anything about speed)");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -296,44 +390,19 @@ int main(int argc, char **argv) {
 
   // Compile through the same driver code as --attn-compile's CPU kernel.
   double t0 = now();
-  {
-    PassManager pm(&context);
-    pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
-    if (failed(pm.run(*module)))
-      return fail("schedule selection failed");
-  }
-  int64_t blockQ = 0, blockKV = 0;
-  std::string kernelName;
-  module->walk([&](AttentionOp op) {
-    blockQ = op.getTilingAttr().getBlockQ();
-    blockKV = op.getTilingAttr().getBlockKv();
-    kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
-  });
-  FailureOr<std::vector<BundleKernel>> kernels = compileForTarget(
-      *module, "cpu", kernelName, ToolPaths::defaults(), countTiles);
-  if (failed(kernels))
-    return fail("compilation for the cpu failed");
   llvm::SmallString<128> dir(keepDir);
   if (dir.empty() &&
       llvm::sys::fs::createUniqueDirectory("attention-run", dir))
     return fail("cannot create a temporary directory");
   llvm::sys::fs::create_directories(dir);
-  std::string soPath = (dir + "/" + kernelName + ".so").str();
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(soPath, ec);
-    if (ec)
-      return fail("cannot write " + soPath);
-    const std::vector<uint8_t> &bytes = kernels->front().binary;
-    os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
-  }
+  attn_bundle *bundle = nullptr;
+  void *lib = nullptr, *fn = nullptr;
+  int64_t blockQ = 0, blockKV = 0;
+  if (int rc = emulated ? loadEmulatedKernel(*module, spec, nvvm, dir, bundle)
+                        : loadCpuKernel(context, *module, dir, blockQ, blockKV,
+                                        lib, fn))
+    return rc;
   double compileSeconds = now() - t0;
-  void *lib = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    return fail(std::string("dlopen: ") + dlerror());
-  void *fn = dlsym(lib, ("_mlir_ciface_" + kernelName).c_str());
-  if (!fn)
-    return fail("kernel entry _mlir_ciface_" + kernelName + " not found");
 
   // Inputs.
   // The reference's spec: the kernel's own, or an equivalent one that spells
@@ -419,13 +488,25 @@ int main(int argc, char **argv) {
   }
 
   int64_t workItems =
-      spec.batch * spec.hq * llvm::divideCeil(spec.sq, blockQ);
+      emulated ? 0 : spec.batch * spec.hq * llvm::divideCeil(spec.sq, blockQ);
   unsigned nThreads = countTiles ? 1
                       : threads  ? threads
                                  : std::max(1u, std::thread::hardware_concurrency());
   std::vector<int64_t> counts(2, 0);
   MemRef<1> countsDesc{counts.data(), counts.data(), 0, {2}, {1}};
-  auto runOnce = [&]() {
+  auto runOnce = [&]() -> bool {
+    if (bundle) {
+      std::vector<void *> tensors;
+      for (void *d : descs)
+        tensors.push_back(static_cast<MemRef<4> *>(d)->aligned);
+      attn_launch_args args = {tensors.data(), tensors.size(), spec.batch,
+                               spec.sq, spec.skv};
+      if (attn_bundle_launch(bundle, target.c_str(), &args, nullptr) != ATTN_OK) {
+        llvm::errs() << "attention-run: error: " << attn_last_error() << "\n";
+        return false;
+      }
+      return true;
+    }
     std::vector<std::thread> pool;
     int64_t per = llvm::divideCeil(workItems, nThreads);
     for (unsigned t = 0; t < nThreads; ++t) {
@@ -438,8 +519,10 @@ int main(int argc, char **argv) {
     }
     for (std::thread &th : pool)
       th.join();
+    return true;
   };
-  runOnce();
+  if (!runOnce())
+    return 2;
 
   int status = 0;
   llvm::outs() << "attention-run: " << printSpec(spec) << "\n";
@@ -519,7 +602,10 @@ int main(int argc, char **argv) {
         compileSeconds, median * 1e3, static_cast<unsigned>(reps), nThreads,
         stats.flops * 1e-9 / median);
   }
-  dlclose(lib);
+  if (lib)
+    dlclose(lib);
+  if (bundle)
+    attn_bundle_free(bundle);
   if (keepDir.empty())
     llvm::sys::fs::remove_directories(dir);
   return status;

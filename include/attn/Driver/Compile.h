@@ -70,6 +70,17 @@ LogicalResult buildSharedObject(ModuleOp lowered, const std::string &name,
 /// Tensor arguments of the kernel ABI of `spec`, in call order.
 std::vector<BundleArg> bundleArgs(const AttentionSpec &spec);
 
+/// The bundle of `spec` named `name`, without kernels yet.
+BundleDesc describeBundle(const AttentionSpec &spec, const std::string &name);
+
+/// Parses the space-separated kernel choices of --attn-compile /
+/// attention-run --kernel-options (tma=0|1 warp-specialize=0|1 overlap=0|1
+/// pingpong=0|1 emulation=0|1) into `nvvm`. Returns the options given, or
+/// an error message in `error`.
+std::vector<std::string> parseNvvmKernelOptions(llvm::StringRef text,
+                                                NvvmKernelOptions &nvvm,
+                                                std::string &error);
+
 /// Compiles each target and writes DIR/<name>.{json,h} plus the binaries.
 /// `targets` is a comma-separated list (cpu, sm_80, sm_90, ...).
 LogicalResult compileBundle(ModuleOp module, const std::string &targets,
