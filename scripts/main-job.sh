@@ -2,7 +2,8 @@
 # README command (a): install, build, compile examples/gqa_causal.mlir to
 # every target (PTX + cubin for sm_80 / sm_90 / sm_90a (wgmma) when ptxas is present, HSACO
 # for gfx90a / gfx942, the CPU shared object), then run the CPU kernel
-# against the fp64 reference and the embedded-bundle example.
+# against the fp64 reference (and the sm_80 / sm_90a kernels on the nvemu
+# emulator) and the embedded-bundle example.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build}
@@ -21,5 +22,12 @@ echo "== tile report (cpu tiles)"
 "$OPT" "$EX" --attn-report=target=cpu -o /dev/null
 echo "== CPU kernel vs the fp64 reference"
 "$BUILD/bin/attention-run" "$EX" --check --bench
+if [ -x /usr/local/cuda/bin/ptxas ]; then
+  # No GPU here: the NVIDIA kernels' own code on the nvemu emulator.
+  for t in sm_80 sm_90a; do
+    echo "== $t kernel on the nvemu emulator vs the fp64 reference"
+    "$BUILD/bin/attention-run" "$EX" --check --target=$t
+  done
+fi
 echo "== embedded bundle (examples/embed)"
 "$BUILD/examples/embed/attn-embed-example"
