@@ -393,7 +393,10 @@ LogicalResult Rewriter::run() {
   }
   module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
 
-  // Dynamic shared memory is the emulated CTA's buffer.
+  // Dynamic shared memory is the emulated CTA's buffer. Static shared
+  // memory becomes one host global, which is right as the emulator runs
+  // one CTA at a time (unlike the dynamic buffer, it is not reset to NaN
+  // bytes between CTAs).
   SmallVector<LLVM::GlobalOp> dynamicSmem;
   for (auto g : module.getOps<LLVM::GlobalOp>()) {
     auto arr = dyn_cast<LLVM::LLVMArrayType>(g.getGlobalType());
