@@ -79,7 +79,9 @@ struct Copy {
 
 struct Thread {
   ucontext_t ctx;
-  std::vector<char> stack;
+  // Not value-initialized: a zeroed 512 KiB per thread would be touched
+  // (and cost its memory) on every launch; untouched pages stay virtual.
+  std::unique_ptr<char[]> stack;
   unsigned tid[3] = {0, 0, 0};
   unsigned linear = 0, lane = 0, warp = 0;
   bool done = false, blocked = false;
@@ -296,8 +298,8 @@ bool runCta(Cta &c) {
     t.wgOpen.clear();
     t.wgGroups.clear();
     getcontext(&t.ctx);
-    t.ctx.uc_stack.ss_sp = t.stack.data();
-    t.ctx.uc_stack.ss_size = t.stack.size();
+    t.ctx.uc_stack.ss_sp = t.stack.get();
+    t.ctx.uc_stack.ss_size = kStackBytes;
     t.ctx.uc_link = &c.scheduler;
     makecontext(&t.ctx, threadMain, 0);
   }
@@ -397,7 +399,7 @@ int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
   std::memcpy(c->block, block, sizeof(c->block));
   c->threads.resize(n);
   for (Thread &t : c->threads)
-    t.stack.resize(kStackBytes);
+    t.stack.reset(new char[kStackBytes]);
   c->warps.resize((n + 31) / 32);
   c->smemBytes = dynamicSmem;
   size_t bytes = (dynamicSmem + kCanaryBytes + kSmemAlign - 1) / kSmemAlign * kSmemAlign;
