@@ -62,18 +62,22 @@ done
 # The sm_90a variants (their folders under variants/).
 declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0" [overlap]="overlap=1"
                     [pingpong]="overlap=1 pingpong=1")
+OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
+# One bundle into $OUT/<folder> for the targets, and its sm_90a variants
+# into $OUT/variants/<variant>/<folder>; $EXTRA adds --attn-compile options.
+EXTRA=""
+compile() { # spec name folder targets
+  "$OPT" --gen="name=$2 $1" -o "$OUT/$2.mlir"
+  "$OPT" "$OUT/$2.mlir" --attn-compile="target=$4 $EXTRA" --emit-dir="$OUT/$3"
+  for v in "${!VARIANT[@]}"; do
+    mkdir -p "$OUT/variants/$v/$3"
+    "$OPT" "$OUT/$2.mlir" --attn-compile="target=sm_90a $EXTRA ${VARIANT[$v]}" \
+      --emit-dir="$OUT/variants/$v/$3" >/dev/null
+  done
+}
 if [ "$MODE" = "--prepare" ]; then
-  OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
+  OUT=$BUNDLES
   rm -rf "$BUNDLES" && mkdir -p "$BUNDLES/check" "$BUNDLES/bench"
-  compile() { # spec name folder targets
-    "$OPT" --gen="name=$2 $1" -o "$BUNDLES/$2.mlir"
-    "$OPT" "$BUNDLES/$2.mlir" --attn-compile="target=$4" --emit-dir="$BUNDLES/$3"
-    for v in "${!VARIANT[@]}"; do
-      mkdir -p "$BUNDLES/variants/$v/$3"
-      "$OPT" "$BUNDLES/$2.mlir" --attn-compile="target=sm_90a ${VARIANT[$v]}" \
-        --emit-dir="$BUNDLES/variants/$v/$3" >/dev/null
-    done
-  }
   i=0
   for s in "${CHECK_SPECS[@]}"; do
     i=$((i + 1)); compile "$s" check$i check sm_80,sm_90,sm_90a,cpu
@@ -99,20 +103,13 @@ if [ "$MODE" = "--emulate" ]; then
   # The check bundles as --prepare builds them (sm_90a variants included),
   # each kernel also built for the emulator; their objects go to one folder
   # (named by the binary's hash, so they cannot collide).
-  OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
   NVEMU_DRIVER=${NVEMU_DRIVER:-$(dirname "$OPT")/../tools/nvemu/libnvemu_cuda.so}
   EMU=$CARRY/emulate
+  OUT=$EMU EXTRA="emulation=1"
   rm -rf "$EMU" && mkdir -p "$EMU/check" "$EMU/nvemu"
   i=0
   for s in "${CHECK_SPECS[@]}"; do
-    i=$((i + 1))
-    "$OPT" --gen="name=check$i $s" -o "$EMU/check$i.mlir"
-    "$OPT" "$EMU/check$i.mlir" --attn-compile="target=sm_80,sm_90,sm_90a emulation=1" \
-      --emit-dir="$EMU/check" >/dev/null
-    for v in "${!VARIANT[@]}"; do
-      "$OPT" "$EMU/check$i.mlir" --attn-compile="target=sm_90a emulation=1 ${VARIANT[$v]}" \
-        --emit-dir="$EMU/variants/$v/check" >/dev/null
-    done
+    i=$((i + 1)); compile "$s" check$i check sm_80,sm_90,sm_90a >/dev/null
   done
   # (A kernel no variant changes, e.g. f32, comes once per set: same file.)
   for f in "$EMU"/check/nvemu/*.so "$EMU"/variants/*/check/nvemu/*.so; do

@@ -257,27 +257,26 @@ static bool usesTma(const std::string &target, const NvvmKernelOptions &nvvm,
   return nvvmUsesWgmma(target) && nvvm.tma && nvvmUsesTma(dqk, dv, eltBytes);
 }
 
-/// `module` (not lowered yet) as a shared object for the nvemu emulator:
-/// the NVIDIA pipeline with `options`, except that the NVVM ops without an
-/// LLVM intrinsic stay ops instead of becoming inline PTX (the emulator
-/// implements them), then attn-nvvm-to-host.
+/// `module` (not lowered yet; it is modified) as a shared object for the
+/// nvemu emulator: the NVIDIA pipeline with `options`, except that the NVVM
+/// ops without an LLVM intrinsic stay ops instead of becoming inline PTX
+/// (the emulator implements them), then attn-nvvm-to-host.
 static FailureOr<std::vector<uint8_t>>
 buildEmulation(ModuleOp module, const NVVMPipelineOptions &options,
                const std::string &name, const ToolPaths &tools) {
-  OwningOpRef<ModuleOp> host = module.clone();
   NVVMPipelineOptions hostOptions;
   hostOptions.copyOptionValuesFrom(options);
   hostOptions.inlinePtx = false;
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, hostOptions);
   pm.addPass(createAttnNVVMToHost());
-  if (failed(pm.run(*host)))
+  if (failed(pm.run(module)))
     return failure();
   SmallString<128> dir;
   if (llvm::sys::fs::createUniqueDirectory("attn-nvemu", dir))
     return module.emitError() << "cannot create a temporary directory";
   std::string so = (dir + "/k.so").str();
-  LogicalResult built = buildSharedObject(*host, name, so, tools,
+  LogicalResult built = buildSharedObject(module, name, so, tools,
                                           {tools.nvemuLibrary, "-lstdc++"});
   std::vector<uint8_t> bytes;
   if (succeeded(built))

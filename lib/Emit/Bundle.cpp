@@ -10,6 +10,7 @@
 #include "attn/Emit/Bundle.h"
 
 #include "Formula.h" // runtime/lib: the grammar the runtime evaluates
+#include "nvemu.h"   // tools/nvemu: how the emulating driver names images
 
 #include <cctype>
 #include <cstdio>
@@ -512,9 +513,7 @@ std::string writeBundle(const BundleDesc &descIn, const std::string &dir) {
     if (k.emulation.empty())
       continue;
     fs::create_directories(dir + "/nvemu", ec);
-    uint64_t hash = 1469598103934665603ull; // FNV-1a 64
-    for (uint8_t byte : k.binary)
-      hash = (hash ^ byte) * 1099511628211ull;
+    uint64_t hash = nvemu_image_hash(k.binary.data(), k.binary.size());
     char file[40];
     std::snprintf(file, sizeof(file), "nvemu/%016llx.so", static_cast<unsigned long long>(hash));
     if (std::string err = write(file, k.emulation.data(), k.emulation.size()); !err.empty())

@@ -44,13 +44,6 @@ thread_local void *current = nullptr;
 int primary; // the one context's handle
 std::string lastLaunchError;
 
-uint64_t fnv1a(const uint8_t *p, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; ++i)
-    h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
 /// Bytes of a cubin (ELF64): up to the end of the last header or section.
 size_t elfSize(const uint8_t *p) {
   Elf64_Ehdr eh;
@@ -123,7 +116,7 @@ int cuModuleLoadDataEx(void **module, const void *image, unsigned numOptions,
   size_t n = elf ? elfSize(p) : std::strlen(static_cast<const char *>(image));
   char name[32];
   std::snprintf(name, sizeof(name), "%016llx.so",
-                static_cast<unsigned long long>(fnv1a(p, n)));
+                static_cast<unsigned long long>(nvemu_image_hash(p, n)));
   const char *dir = std::getenv("ATTN_NVEMU_DIR");
   std::string path = std::string(dir ? dir : ".") + "/" + name;
   void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

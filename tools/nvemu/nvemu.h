@@ -17,6 +17,17 @@
 extern "C" {
 #endif
 
+/* The name of a binary's emulation in a bundle's nvemu/ folder is this
+ * hash (FNV-1a 64) of the binary, as 16 hex digits + ".so": the bundle
+ * writer names it, the emulating driver finds it from the image it loads. */
+static inline uint64_t nvemu_image_hash(const void *data, size_t size) {
+  const uint8_t *p = (const uint8_t *)data;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < size; ++i)
+    h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
 /* The per-kernel entry the pass adds: CUDA's kernelParams array. */
 typedef void (*nvemu_entry)(void **params);
 
