@@ -34,7 +34,7 @@ def AttnReport : Pass<"attn-report"> {
 }
 
 def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
-  let summary = "Lower attn.attention to a target-independent tile program";
+  let summary = "Lower attn ops to a target-independent tile program";
   let description = [{
     Replaces each function whose body is one attn.attention with a kernel of
     the same name over memrefs (destination-passing: outputs are arguments):
@@ -44,6 +44,14 @@ def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
     tile) in [wi_begin, wi_end), each running the online-softmax loop over
     KV tiles: tiles the mask analysis proves empty are skipped, full tiles
     run without mask code, partial tiles evaluate the mask per element.
+
+    A function whose body is one attn.linear_attention becomes
+    `(Q, K, V, [state_in], O, [state_out], wi_begin, wi_end)` with one work
+    item per (batch, head), chunked as Lightning Attention-2: chunks of
+    `blockQ` rows, the quadratic form inside a chunk (intra-block) and a
+    carried `[F, Dv(+1)]` state for everything before it (inter-block), so
+    the work is linear in the sequence length.
+
     Requires the tiling chosen by attn-select-schedule.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",

@@ -3,7 +3,8 @@
 # every target (PTX + cubin for sm_80 / sm_90 / sm_90a (wgmma) when ptxas is present, HSACO
 # for gfx90a / gfx942, the CPU shared object), then run the CPU kernel
 # against the fp64 reference (and the sm_80 / sm_90a kernels on the nvemu
-# emulator) and the embedded-bundle example.
+# emulator), the linear-attention example (examples/lightning_linear.mlir,
+# CPU) and the embedded-bundle example.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build}
@@ -29,5 +30,9 @@ if [ -x /usr/local/cuda/bin/ptxas ]; then
     "$BUILD/bin/attention-run" "$EX" --check --target=$t
   done
 fi
+LIN="$ROOT/examples/lightning_linear.mlir"
+echo "== linear attention ($LIN): CPU bundle, then the kernel vs the fp64 reference"
+"$OPT" "$LIN" --attn-compile="target=cpu" --emit-dir="$OUT"
+"$BUILD/bin/attention-run" "$LIN" --check --bench
 echo "== embedded bundle (examples/embed)"
 "$BUILD/examples/embed/attn-embed-example"

@@ -56,6 +56,8 @@ BundleDesc mlir::attn::describeBundle(const AttentionSpec &spec,
   desc.args = bundleArgs(spec);
   desc.constants = {{"Hq", spec.hq}, {"Hk", spec.hk}, {"Hv", spec.hv},
                     {"Dqk", spec.dqk}, {"Dv", spec.dv}};
+  if (spec.kind == OpKind::Linear)
+    desc.constants.push_back({"F", spec.featureDim()});
   return desc;
 }
 
@@ -93,7 +95,28 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
   return given;
 }
 
+/// Linear attention: Sq = Skv = S, every tensor is sized by Sq (a launch's
+/// Skv is not read).
+static std::vector<BundleArg> linearBundleArgs(const AttentionSpec &spec) {
+  std::string h = std::to_string(spec.hq), dt = dtypeName(spec.dtype);
+  auto n = [](int64_t v) { return std::to_string(v); };
+  std::vector<std::string> state = {
+      "B", h, n(spec.featureDim()), n(spec.dv + (spec.normSum ? 1 : 0))};
+  std::vector<BundleArg> args = {
+      {"q", dt, {"B", h, "Sq", n(spec.dqk)}, false},
+      {"k", dt, {"B", h, "Sq", n(spec.dqk)}, false},
+      {"v", dt, {"B", h, "Sq", n(spec.dv)}, false}};
+  if (spec.stateIn)
+    args.push_back({"state_in", "f32", state, false});
+  args.push_back({"o", dt, {"B", h, "Sq", n(spec.dv)}, true});
+  if (spec.stateOut)
+    args.push_back({"state_out", "f32", state, true});
+  return args;
+}
+
 std::vector<BundleArg> mlir::attn::bundleArgs(const AttentionSpec &spec) {
+  if (spec.kind == OpKind::Linear)
+    return linearBundleArgs(spec);
   std::string hq = std::to_string(spec.hq), dt = dtypeName(spec.dtype);
   auto n = [](int64_t v) { return std::to_string(v); };
   std::vector<BundleArg> args = {
@@ -223,9 +246,15 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
   if (failed(select.run(module)))
     return failure();
-  module.walk([&](AttentionOp op) {
-    blockQ = op.getTilingAttr().getBlockQ();
-    hq = op.getNumQueryHeads();
+  bool linear = false;
+  module.walk([&](Operation *op) {
+    if (auto attn = dyn_cast<AttentionOp>(op)) {
+      blockQ = attn.getTilingAttr().getBlockQ();
+      hq = attn.getNumQueryHeads();
+    } else if (auto lin = dyn_cast<LinearAttentionOp>(op)) {
+      linear = true;
+      hq = lin.getQuery().getType().getDimSize(1);
+    }
   });
   CPUPipelineOptions options;
   options.countTiles = countTiles;
@@ -245,8 +274,11 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   k.file = name + ".cpu.so";
   k.binary = readBytes(soPath);
   k.entry = "_mlir_ciface_" + name;
-  k.workItems = "B*" + std::to_string(hq) + "*ceil(Sq/" +
-                std::to_string(blockQ) + ")";
+  // Linear attention: one work item per (batch, head), which walks its
+  // chunks in order (the state carries from one to the next).
+  k.workItems = "B*" + std::to_string(hq);
+  if (!linear)
+    k.workItems += "*ceil(Sq/" + std::to_string(blockQ) + ")";
   llvm::sys::fs::remove_directories(dir);
   return std::vector<BundleKernel>{k};
 }
@@ -594,18 +626,21 @@ LogicalResult mlir::attn::compileBundle(ModuleOp module,
                                         const std::string &emitDir,
                                         const ToolPaths &tools,
                                         const NvvmKernelOptions &nvvm) {
-  SmallVector<func::FuncOp> functions;
+  SmallVector<std::pair<func::FuncOp, Operation *>> functions;
   for (auto fn : module.getOps<func::FuncOp>())
-    if (!fn.getOps<AttentionOp>().empty())
-      functions.push_back(fn);
+    for (Operation &op : fn.getOps())
+      if (isa<AttentionOp, LinearAttentionOp>(op)) {
+        functions.push_back({fn, &op});
+        break;
+      }
   if (functions.empty())
-    return module.emitError() << "no function holds an attn.attention";
+    return module.emitError()
+           << "no function holds an attn.attention or attn.linear_attention";
   SmallVector<StringRef> targetList;
   StringRef(targets).split(targetList, ',', -1, /*KeepEmpty=*/false);
   if (targetList.empty())
     return module.emitError() << "--attn-compile needs target=<list>";
-  for (func::FuncOp fn : functions) {
-    AttentionOp op = *fn.getOps<AttentionOp>().begin();
+  for (auto [fn, op] : functions) {
     FailureOr<AttentionSpec> spec = specFromOp(op, /*ignoreRegions=*/true);
     if (failed(spec))
       return failure();

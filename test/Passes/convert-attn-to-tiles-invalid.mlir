@@ -17,9 +17,17 @@ func.func @not_alone(%q: tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32> {
 
 // -----
 
-// Linear attention has no kernel yet: refused, not passed through.
-func.func @linear(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
-  // expected-error @+1 {{has no lowering yet: the linear attention (Lightning Attention-2) kernels are open work}}
+func.func @linear_no_tiling(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  // expected-error @+1 {{has no tiling; run attn-select-schedule first}}
   %o = attn.linear_attention %q, %q, %q {causal} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
   return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+func.func @linear_not_alone(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  // expected-error @+1 {{lowering expects a function whose body is this op and a return}}
+  %o = attn.linear_attention %q, %q, %q {causal, tiling = #attn.tiling<block_q = 8, block_kv = 8, warps = 1, stages = 1>} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
+  %p = arith.addf %o, %q : tensor<1x2x8x4xf32>
+  return %p : tensor<1x2x8x4xf32>
 }

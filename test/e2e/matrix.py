@@ -7,8 +7,11 @@ nvemu emulator (attention-run's NVIDIA targets); a comma-separated list
 takes the targets in turn (configuration i runs on target i mod n), which
 covers every configuration once at a third of the time of all three.
 
+--family=linear runs the linear-attention configurations instead (CPU only).
+
 Usage: matrix.py --attention-run=PATH [--shard=I/N] [--list]
                  [--target=T[,T...]] [--kernel-options="..."]
+                 [--family=softmax|linear]
 """
 import argparse
 import itertools
@@ -80,6 +83,57 @@ def configs():
     return out
 
 
+LINEAR_FEATURES = ["identity", "elu1", "relu", "taylor2"]
+LINEAR_DECAYS = ["", "decay=0.9", "decay=0.999", "decay=alibi"]
+LINEAR_STATES = ["", "state=in", "state=out", "state=inout"]
+LINEAR_DIMS = ["16", "32", "64", "128", "64:32", "32:80"]
+# Chunks are 32 or 64 rows on the CPU: below, at and across chunk edges.
+LINEAR_LENGTHS = [1, 7, 31, 32, 33, 64, 65, 200]
+LINEAR_HEADS = ["batch=1 heads=1", "batch=2 heads=2", "batch=1 heads=5"]
+
+
+def linear_configs():
+    """attn.linear_attention (kind=linear): causal (every decay and state
+    mode) and non-causal, with and without norm=sum. norm=sum is left out
+    with the identity feature map, whose denominators change sign: the
+    quotient is ill-conditioned and no tolerance is meaningful there."""
+    out = []
+    i = ci = 0
+    for rnd in range(3):
+        for feat in LINEAR_FEATURES:
+            for causal in (True, False):
+                for norm in ("", "norm=sum"):
+                    if feat == "identity" and norm:
+                        continue
+                    dim = LINEAR_DIMS[(i + rnd) % len(LINEAR_DIMS)]
+                    if feat == "taylor2":  # F = 1 + Dk + Dk^2
+                        dim = ["4", "8", "16:32"][i % 3]
+                    parts = ["kind=linear", LINEAR_HEADS[i % len(LINEAR_HEADS)],
+                             f"seq={LINEAR_LENGTHS[(i * 3 + rnd) % len(LINEAR_LENGTHS)]}",
+                             f"dim={dim}", f"dtype={DTYPES[(i + rnd) % 3]}",
+                             f"feature={feat}",
+                             "mask=causal" if causal else "mask=none", norm]
+                    if causal:
+                        parts += [LINEAR_DECAYS[ci % len(LINEAR_DECAYS)],
+                                  LINEAR_STATES[(ci // 4 + ci) % len(LINEAR_STATES)]]
+                        ci += 1
+                    if i % 5 == 2:
+                        parts.append("scale=0.5")
+                    out.append(" ".join(x for x in parts if x))
+                    i += 1
+    out += [
+        # Long sequences: many chunks, the state carried across all of them.
+        "kind=linear heads=2 seq=1030 dim=64 mask=causal feature=elu1 "
+        "decay=alibi norm=sum state=inout dtype=bf16",
+        "kind=linear heads=2 seq=1030 dim=64 mask=causal feature=identity "
+        "decay=0.999 state=out",
+        "kind=linear heads=2 seq=1030 dim=32 mask=none feature=relu norm=sum",
+        # relu zeroes whole rows: a zero normalizer gives 0, not NaN.
+        "kind=linear heads=2 seq=40 dim=4 mask=causal feature=relu norm=sum",
+    ]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention-run", required=True)
@@ -87,9 +141,11 @@ def main():
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--target", default="cpu")
     ap.add_argument("--kernel-options", default="")
+    ap.add_argument("--family", choices=["softmax", "linear"],
+                    default="softmax")
     args = ap.parse_args()
     idx, count = map(int, args.shard.split("/"))
-    all_cfgs = configs()
+    all_cfgs = configs() if args.family == "softmax" else linear_configs()
     targets = args.target.split(",")
     mine = [(c, targets[i % len(targets)])
             for i, c in enumerate(all_cfgs) if i % count == idx]

@@ -80,6 +80,11 @@ static cl::opt<std::string> dumpDir("dump", cl::desc("Write .npy files"),
 static cl::opt<std::string> inputsDir("inputs",
                                       cl::desc("Read inputs from .npy files"),
                                       cl::init(""));
+static cl::opt<std::string> expectedDir(
+    "expected",
+    cl::desc("Also compare the outputs with out.npy (lse.npy, state_out.npy) "
+             "from this folder, e.g. golden vectors, at the dtype's tolerance"),
+    cl::init(""));
 static cl::opt<bool> countTiles(
     "count-tiles",
     cl::desc("Count executed tiles and require them to match the analysis"));
@@ -230,6 +235,22 @@ void callKernel(void *fn, const std::vector<void *> &descs, int64_t begin,
   }
 }
 
+/// Multiply-adds (x2) of the chunked linear attention program with chunks
+/// of `chunk` rows: the quadratic form inside each chunk, each row's product
+/// with the carried state and the state update (non-causal: the state sum
+/// and one product per row).
+double linearFlops(const AttentionSpec &spec, int64_t chunk) {
+  double f = spec.featureDim(), cols = spec.dv + (spec.normSum ? 1 : 0);
+  double perHead = 0;
+  for (int64_t t0 = 0; t0 < spec.sq; t0 += chunk) {
+    double n = std::min(chunk, spec.sq - t0);
+    perHead += 2 * n * f * cols * 2; // state product per row + state update
+    if (spec.causal)
+      perHead += n * (n + 1) / 2 * 2 * (f + cols);
+  }
+  return perHead * spec.batch * spec.hq;
+}
+
 double now() {
   return std::chrono::duration<double>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -244,9 +265,16 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
   if (failed(pm.run(module)))
     return fail("schedule selection failed");
   std::string kernelName;
-  module->walk([&](AttentionOp op) {
-    blockQ = op.getTilingAttr().getBlockQ();
-    blockKV = op.getTilingAttr().getBlockKv();
+  module->walk([&](Operation *op) {
+    TilingAttr tiling;
+    if (auto attn = dyn_cast<AttentionOp>(op))
+      tiling = attn.getTilingAttr();
+    else if (auto linear = dyn_cast<LinearAttentionOp>(op))
+      tiling = linear.getTilingAttr();
+    if (!tiling)
+      return;
+    blockQ = tiling.getBlockQ();
+    blockKV = tiling.getBlockKv();
     kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
   });
   FailureOr<std::vector<BundleKernel>> kernels = compileForTarget(
@@ -382,8 +410,12 @@ int main(int argc, char **argv) {
   } else {
     return fail("give --spec=\"...\" or an .mlir file");
   }
-  if (spec.kind == OpKind::Linear)
-    return fail("linear attention has no CPU lowering yet");
+  bool linear = spec.kind == OpKind::Linear;
+  if (linear && (emulated || countTiles))
+    return fail(emulated ? "linear attention has no NVIDIA kernel yet; it "
+                           "runs on --target=cpu"
+                         : "--count-tiles counts softmax tiles; linear "
+                           "attention has no empty or masked tiles");
   if (std::string tooBig = hostMemoryCheck(spec); !tooBig.empty())
     return fail(tooBig);
   spec.name = spec.name.empty() ? "attention" : spec.name;
@@ -442,11 +474,14 @@ int main(int argc, char **argv) {
     };
     if (!readInto("q.npy", io.q) || !readInto("k.npy", io.k) ||
         !readInto("v.npy", io.v) || !readInto("gate.npy", io.gate) ||
-        !readInto("bias.npy", io.bias))
+        !readInto("bias.npy", io.bias) ||
+        !readInto("state_in.npy", io.stateIn))
       return 2;
   }
   if (std::string bad = checkInputs(spec, io); !bad.empty())
     return fail("inputs: " + bad);
+  if (!expectedDir.empty() && !llvm::sys::fs::is_directory(expectedDir))
+    return fail("--expected: " + expectedDir + " is not a folder");
   // Kernels see dtype-rounded operands; the reference gets the same values.
   DType dt = spec.dtype;
   io.q = castTo(io.q, dt), io.k = castTo(io.k, dt), io.v = castTo(io.v, dt);
@@ -455,7 +490,7 @@ int main(int argc, char **argv) {
   if (!io.bias.empty())
     io.bias = castTo(io.bias, dt);
 
-  Buffer q, k, v, gate, bias, doc, blocks, out, lse;
+  Buffer q, k, v, gate, bias, doc, blocks, stateIn, out, lse, stateOut;
   fillFloat(q, io.q, dt);
   fillFloat(k, io.k, dt);
   fillFloat(v, io.v, dt);
@@ -480,15 +515,30 @@ int main(int argc, char **argv) {
     memcpy(blocks.bytes.data(), io.blockMask.data(), io.blockMask.size());
     descs.push_back(&blocks.desc);
   }
+  // Linear attention's state is f32 whatever the dtype.
+  if (spec.stateIn) {
+    fillFloat(stateIn, io.stateIn, DType::F32);
+    descs.push_back(&stateIn.desc);
+  }
   out.init({spec.batch, spec.hq, spec.sq, spec.dv}, eltBytes(dt));
   descs.push_back(&out.desc);
   if (spec.lse) {
     lse.init({spec.batch, spec.hq, spec.sq}, 4);
     descs.push_back(&lse.desc);
   }
+  if (spec.stateOut) {
+    stateOut.init({spec.batch, spec.hq, spec.featureDim(),
+                   spec.dv + (spec.normSum ? 1 : 0)},
+                  4);
+    descs.push_back(&stateOut.desc);
+  }
 
+  // The manifest's work-item formula: (batch, head, query tile) items, or
+  // (batch, head) for linear attention, whose chunks run in order.
   int64_t workItems =
-      emulated ? 0 : spec.batch * spec.hq * llvm::divideCeil(spec.sq, blockQ);
+      emulated ? 0
+      : linear ? spec.batch * spec.hq
+               : spec.batch * spec.hq * llvm::divideCeil(spec.sq, blockQ);
   unsigned nThreads = countTiles ? 1
                       : threads  ? threads
                                  : std::max(1u, std::thread::hardware_concurrency());
@@ -542,6 +592,9 @@ int main(int argc, char **argv) {
   RefTensor gotLse;
   if (spec.lse)
     gotLse = fromF32(lse.shape, reinterpret_cast<float *>(lse.bytes.data()));
+  RefTensor gotState;
+  if (spec.stateOut)
+    gotState = readFloat(stateOut, DType::F32);
   if (!dumpDir.empty()) {
     llvm::sys::fs::create_directories(dumpDir);
     std::string error;
@@ -556,8 +609,47 @@ int main(int argc, char **argv) {
     w("v.npy", io.v, NpyDType::F32);
     w("gate.npy", io.gate, NpyDType::F32);
     w("bias.npy", io.bias, NpyDType::F32);
+    w("state_in.npy", io.stateIn, NpyDType::F32);
     w("out.npy", got, NpyDType::F32);
     w("lse.npy", gotLse, NpyDType::F32);
+    w("state_out.npy", gotState, NpyDType::F32);
+  }
+  if (!expectedDir.empty()) {
+    // Expected outputs computed elsewhere (test/golden, another framework):
+    // the same normwise bounds as --check, against those values.
+    // 0: within tol, 1: not, 2: no such file (a usage error).
+    auto compareWith = [&](const char *file, const RefTensor &got,
+                           double tol) {
+      std::string path = expectedDir + "/" + file, error;
+      RefTensor want;
+      if (!readNpy(path, want, error)) {
+        fail("--expected: " + error);
+        return 2;
+      }
+      double scale = 0;
+      for (double x : want.data)
+        if (std::isfinite(x))
+          scale = std::max(scale, std::fabs(x));
+      Comparison c = compareTensors(got, want, std::max(scale, 1e-30));
+      bool ok = c.error.empty() && c.maxRelError <= tol;
+      for (double x : got.data)
+        ok &= !std::isnan(x);
+      llvm::outs() << "expected " << file << ": ";
+      if (c.error.empty())
+        llvm::outs() << llvm::format("max_abs_err=%.3e max_rel_err=%.3e",
+                                     c.maxAbsError, c.maxRelError);
+      else
+        llvm::outs() << c.error;
+      llvm::outs() << (ok ? " PASS" : " FAIL") << "\n";
+      return ok ? 0 : 1;
+    };
+    double tol = dt == DType::F32 ? 1e-5 : (dt == DType::F16 ? 0x1p-9 : 0x1p-7);
+    int worst = compareWith("out.npy", got, tol);
+    if (spec.lse)
+      worst = std::max(worst, compareWith("lse.npy", gotLse, std::max(tol, 1e-5)));
+    if (spec.stateOut)
+      worst = std::max(worst, compareWith("state_out.npy", gotState, tol));
+    status = std::max(status, worst);
   }
   if (check) {
     ReferenceResult ref = runReference(refSpec, io);
@@ -583,6 +675,23 @@ int main(int argc, char **argv) {
                                    cl.maxAbsError, lok ? "PASS" : "FAIL");
       ok &= lok;
     }
+    if (spec.stateOut) {
+      // The state is f32 in every dtype; its error follows the inputs'
+      // rounding like the output's, relative to its own scale.
+      double maxState = 0;
+      for (double x : ref.stateOut.data)
+        maxState = std::max(maxState, std::fabs(x));
+      Comparison cs = compareTensors(gotState, ref.stateOut,
+                                     std::max(maxState, 1e-30));
+      bool sok = cs.error.empty() && cs.maxRelError <= tol;
+      for (double x : gotState.data)
+        sok &= !std::isnan(x);
+      llvm::outs() << llvm::format("check state_out: max_abs_err=%.3e "
+                                   "max_rel_err=%.3e %s\n",
+                                   cs.maxAbsError, cs.maxRelError,
+                                   sok ? "PASS" : "FAIL");
+      ok &= sok;
+    }
     if (!ok)
       status = 1;
   }
@@ -595,12 +704,13 @@ int main(int argc, char **argv) {
     }
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
-    TileStats stats = analyzeTiles(spec, blockQ, blockKV);
+    double flops = linear ? linearFlops(spec, blockQ)
+                          : analyzeTiles(spec, blockQ, blockKV).flops;
     llvm::outs() << llvm::format(
         "bench: compile_s=%.3f run_ms=%.3f (median of %u, %u threads) "
         "executed_gflops=%.3f\n",
         compileSeconds, median * 1e3, static_cast<unsigned>(reps), nThreads,
-        stats.flops * 1e-9 / median);
+        flops * 1e-9 / median);
   }
   if (lib)
     dlclose(lib);

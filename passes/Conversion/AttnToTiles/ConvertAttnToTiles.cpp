@@ -30,6 +30,7 @@ namespace mlir::attn {
 #include "passes/Passes.h.inc"
 } // namespace mlir::attn
 
+#include "AttnToTiles/LinearTileProgram.h"
 #include "Common/KernelEmitterBase.h"
 
 using namespace mlir;
@@ -347,6 +348,11 @@ struct ConvertAttnToTilesPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    SmallVector<LinearAttentionOp> linearOps;
+    module.walk([&](LinearAttentionOp op) { linearOps.push_back(op); });
+    for (LinearAttentionOp op : linearOps)
+      if (failed(lowerLinearAttentionToTiles(module, op)))
+        return signalPassFailure();
     FailureOr<SmallVector<AttentionOp>> ops = collectAttentionOps(module);
     if (failed(ops))
       return signalPassFailure();

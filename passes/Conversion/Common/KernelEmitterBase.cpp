@@ -30,8 +30,9 @@ AttnKernelEmitterBase::AttnKernelEmitterBase(
 FailureOr<SmallVector<AttentionOp>>
 mlir::attn::collectAttentionOps(ModuleOp module) {
   WalkResult linear = module.walk([](LinearAttentionOp op) {
-    op.emitOpError() << "has no lowering yet: the linear attention "
-                        "(Lightning Attention-2) kernels are open work";
+    op.emitOpError() << "has no GPU lowering yet: the linear attention "
+                        "(Lightning Attention-2) tile program runs on the "
+                        "cpu target only";
     return WalkResult::interrupt();
   });
   if (linear.wasInterrupted())
@@ -41,16 +42,23 @@ mlir::attn::collectAttentionOps(ModuleOp module) {
   return ops;
 }
 
+FailureOr<func::FuncOp> mlir::attn::kernelFunctionOf(Operation *op) {
+  auto fn = op->getParentOfType<func::FuncOp>();
+  if (!fn || fn.getBody().front().getOperations().size() != 2 ||
+      op->getNextNode() != fn.getBody().front().getTerminator())
+    return op->emitOpError()
+           << "lowering expects a function whose body is this op and a "
+              "return";
+  return fn;
+}
+
 FailureOr<AttentionLowering>
 mlir::attn::prepareLowering(AttentionOp op, StringRef flashOnlyTarget) {
   AttentionLowering in;
-  in.fn = op->getParentOfType<func::FuncOp>();
-  // The kernel ABI is the function's: it must hold just this op.
-  if (!in.fn || in.fn.getBody().front().getOperations().size() != 2 ||
-      op->getNextNode() != in.fn.getBody().front().getTerminator())
-    return op.emitOpError()
-           << "lowering expects a function whose body is this op and a "
-              "return";
+  FailureOr<func::FuncOp> fn = kernelFunctionOf(op);
+  if (failed(fn))
+    return failure();
+  in.fn = *fn;
   in.tiling = op.getTilingAttr();
   if (!in.tiling)
     return op.emitOpError() << "has no tiling; run attn-select-schedule first";

@@ -31,13 +31,16 @@ struct AttentionLowering {
   AttentionSpec spec;
   Region *maskFn = nullptr, *scoreFn = nullptr;
 };
+/// The function a kernel replaces: the kernel ABI is the function's, so its
+/// body must be `op` and a return.
+FailureOr<func::FuncOp> kernelFunctionOf(Operation *op);
 /// `flashOnlyTarget`, when set, names a GPU target whose kernels are flash
 /// only: a split-KV / stream-K schedule gets a warning.
 FailureOr<AttentionLowering> prepareLowering(AttentionOp op,
                                              StringRef flashOnlyTarget = {});
 /// The attention ops of `module`, to lower; fails on an
-/// attn.linear_attention, which no lowering handles yet (a pipeline must
-/// not pass it through as if it had compiled it).
+/// attn.linear_attention, which only the CPU tile program handles yet (a GPU
+/// pipeline must not pass it through as if it had compiled it).
 FailureOr<SmallVector<AttentionOp>> collectAttentionOps(ModuleOp module);
 
 class AttnKernelEmitterBase {

@@ -1,0 +1,26 @@
+// A linear-attention bundle for the CPU: the state operands in the manifest
+// (f32, [B, H, F, Dv + 1] with norm=sum), one work item per (batch, head),
+// the feature dimension among the constants, and the header's typed fields.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: attention-opt %s --attn-compile="target=cpu" --emit-dir=%t
+// RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t/lin.json
+// RUN: FileCheck %s --check-prefix=HEADER --input-file=%t/lin.h
+// GPU targets refuse it with a located error (no kernel yet).
+// RUN: not attention-opt %s --attn-compile="target=sm_80" --emit-dir=%t/gpu 2>&1 | FileCheck %s --check-prefix=GPU
+
+// MANIFEST: "constants": {"Hq": 2, "Hk": 2, "Hv": 2, "Dqk": 16, "Dv": 8, "F": 16}
+// MANIFEST: {"name": "q", "dtype": "f16", "shape": ["B", "2", "Sq", "16"]}
+// MANIFEST-NEXT: {"name": "k", "dtype": "f16", "shape": ["B", "2", "Sq", "16"]}
+// MANIFEST-NEXT: {"name": "v", "dtype": "f16", "shape": ["B", "2", "Sq", "8"]}
+// MANIFEST-NEXT: {"name": "state_in", "dtype": "f32", "shape": ["B", "2", "16", "9"]}
+// MANIFEST-NEXT: {"name": "o", "dtype": "f16", "shape": ["B", "2", "Sq", "8"], "output": true}
+// MANIFEST-NEXT: {"name": "state_out", "dtype": "f32", "shape": ["B", "2", "16", "9"], "output": true}
+// MANIFEST: "work_items": "B*2"
+// HEADER: const void *state_in;
+// HEADER: void *state_out;
+// GPU: attn-compile-linear.mlir":[[@LINE+3]]:{{[0-9]+}}): error: 'attn.linear_attention' op has no GPU lowering yet
+
+func.func @lin(%q: tensor<1x2x64x16xf16>, %v: tensor<1x2x64x8xf16>, %s: tensor<1x2x16x9xf32>) -> (tensor<1x2x64x8xf16>, tensor<1x2x16x9xf32>) {
+  %o, %st = attn.linear_attention %q, %q, %v state(%s : tensor<1x2x16x9xf32>) {causal, normalize, decay = #attn.decay<alibi>, feature = #attn.feature_map<elu1>} : tensor<1x2x64x16xf16>, tensor<1x2x64x16xf16>, tensor<1x2x64x8xf16> -> tensor<1x2x64x8xf16>, tensor<1x2x16x9xf32>
+  return %o, %st : tensor<1x2x64x8xf16>, tensor<1x2x16x9xf32>
+}
