@@ -45,6 +45,17 @@ def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
     KV tiles: tiles the mask analysis proves empty are skipped, full tiles
     run without mask code, partial tiles evaluate the mask per element.
 
+    With `#attn.schedule<stream_k(N)>` (LeanAttention) the work items are N
+    workers instead, and a zeroed `memref<?xf32>` workspace follows the
+    outputs: worker p takes units [p * ceil(U / N), ...) of the U = (output
+    tile x KV tile) iteration space. Output tiles it covers whole are
+    finished directly; for a share of a tile it publishes the partial
+    (acc, max, sum) in its slot and adds 1 to the tile's arrival counter
+    (`memref.atomic_rmw`, acq_rel); the worker that completes the count
+    merges the shares with the online-softmax rescaling and stores the tile.
+    No worker waits for another, so any number of threads runs it.
+    `split_kv` is lowered as flash, with a warning.
+
     A function whose body is one attn.linear_attention becomes
     `(Q, K, V, [state_in], O, [state_out], wi_begin, wi_end)` with one work
     item per (batch, head), chunked as Lightning Attention-2: chunks of

@@ -23,6 +23,14 @@ constexpr llvm::StringLiteral kTensorMapParamsAttr = "attn.tensor_map_params";
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// f32 words of the workspace of a stream-K tile program (convert-attn-to-
+/// tiles) with `ctas` workers and `blockQ` x `dv` output tiles: one arrival
+/// counter per worker, then two (acc, m, l) partial slots per worker.
+inline int64_t streamKWorkspaceWords(int64_t ctas, int64_t blockQ,
+                                     int64_t dv) {
+  return ctas + 2 * ctas * (blockQ * dv + 2 * blockQ);
+}
+
 } // namespace mlir::attn
 
 #endif // ATTN_PASSES_H

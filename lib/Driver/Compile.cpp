@@ -247,10 +247,15 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   if (failed(select.run(module)))
     return failure();
   bool linear = false;
+  int64_t streamCtas = 0, dv = 0;
   module.walk([&](Operation *op) {
     if (auto attn = dyn_cast<AttentionOp>(op)) {
       blockQ = attn.getTilingAttr().getBlockQ();
       hq = attn.getNumQueryHeads();
+      dv = attn.getHeadDimV();
+      if (ScheduleAttr schedule = attn.getScheduleAttr();
+          schedule && schedule.getKind() == ScheduleStrategy::stream_k)
+        streamCtas = schedule.getParam();
     } else if (auto lin = dyn_cast<LinearAttentionOp>(op)) {
       linear = true;
       hq = lin.getQuery().getType().getDimSize(1);
@@ -279,6 +284,12 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   k.workItems = "B*" + std::to_string(hq);
   if (!linear)
     k.workItems += "*ceil(Sq/" + std::to_string(blockQ) + ")";
+  if (streamCtas) {
+    // Stream-K: one work item per worker; its arrival counters and two
+    // (acc, m, l) partial slots per worker (convert-attn-to-tiles).
+    k.workItems = std::to_string(streamCtas);
+    k.workspaceBytes = 4 * streamKWorkspaceWords(streamCtas, blockQ, dv);
+  }
   llvm::sys::fs::remove_directories(dir);
   return std::vector<BundleKernel>{k};
 }

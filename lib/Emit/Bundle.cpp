@@ -252,6 +252,8 @@ std::string validateBundle(const BundleDesc &d) {
     if (isCpu(k.target)) {
       if (std::string err = checkFormula(k.workItems, what + " work items"); !err.empty())
         return err;
+      if (k.workspaceBytes < 0 || k.workspaceBytes % 4 != 0)
+        return what + ": workspace bytes must be a non-negative multiple of 4";
       continue;
     }
     const std::string *grid[3] = {&k.gridX, &k.gridY, &k.gridZ};
@@ -336,6 +338,8 @@ std::string manifestJson(const BundleDesc &d) {
       }
     } else {
       os << ",\n      \"work_items\": " << jsonString(k.workItems);
+      if (k.workspaceBytes > 0)
+        os << ",\n      \"workspace_bytes\": " << k.workspaceBytes;
     }
     os << "\n    }";
   }

@@ -49,6 +49,7 @@ struct KernelInfo {
   int64_t block[3] = {1, 1, 1};
   int64_t dynamicSmemBytes = 0, registers = -1, spillBytes = -1, scratchBytes = -1;
   Formula workItems;
+  int64_t workspaceBytes = 0; // CPU: zeroed f32 scratch per launch
   int64_t size = -1; // from the manifest; -1 = not given
 
   // Where the bytes come from.

@@ -326,6 +326,10 @@ bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) 
       const JsonValue *wi = r.field(kv, path, "work_items", true);
       if (!wi || !r.formula(*wi, path + ".work_items", names, k->workItems))
         return done(false);
+      if (!r.integer(kv, path, "workspace_bytes", k->workspaceBytes, false))
+        return done(false);
+      if (k->workspaceBytes < 0 || k->workspaceBytes % 4 != 0)
+        return done(r.fail(path + ".workspace_bytes", "must be a non-negative multiple of 4"));
     } else {
       const JsonValue *grid = r.field(kv, path, "grid", true);
       if (!grid)
@@ -564,6 +568,13 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
       return fail(ATTN_ERR_INVALID, "work items '" + k->workItems.text() + "' is negative");
     if (wi == 0)
       return ATTN_OK;
+    // Zeroed per launch: the kernel's arrival counters start at 0, and
+    // concurrent launches never share one.
+    std::vector<float> workspace(static_cast<size_t>(k->workspaceBytes / 4), 0.0f);
+    if (!workspace.empty()) {
+      int64_t ptr = static_cast<int64_t>(reinterpret_cast<intptr_t>(workspace.data()));
+      descs.push_back({ptr, ptr, 0, static_cast<int64_t>(workspace.size()), 1});
+    }
     return cpuLaunch(*k, descs, wi);
   }
 

@@ -7,11 +7,13 @@ nvemu emulator (attention-run's NVIDIA targets); a comma-separated list
 takes the targets in turn (configuration i runs on target i mod n), which
 covers every configuration once at a third of the time of all three.
 
---family=linear runs the linear-attention configurations instead (CPU only).
+--family=linear runs the linear-attention configurations instead, and
+--family=stream-k softmax configurations with schedule=stream_k:N (both CPU
+only).
 
 Usage: matrix.py --attention-run=PATH [--shard=I/N] [--list]
                  [--target=T[,T...]] [--kernel-options="..."]
-                 [--family=softmax|linear]
+                 [--family=softmax|linear|stream-k]
 """
 import argparse
 import itertools
@@ -134,6 +136,34 @@ def linear_configs():
     return out
 
 
+STREAM_K_CTAS = [1, 2, 3, 7, 16, 132]
+STREAM_K_LENGTHS = [(1, 1), (1, 200), (3, 1030), (7, 63), (33, 300),
+                    (64, 64), (40, 8)]
+
+
+def stream_k_configs():
+    """schedule=stream_k:N (CPU): the masks and score mods of the main
+    matrix over decode and short-prefill lengths, with N below, near and
+    far above the number of (output tile x KV tile) units, so shares start
+    and end inside tiles, whole tiles are skipped over, and some workers
+    get nothing."""
+    out = []
+    for i, m in enumerate(MASKS):
+        for rnd in range(4):
+            k = i * 4 + rnd
+            sq, skv = STREAM_K_LENGTHS[k % len(STREAM_K_LENGTHS)]
+            mask = m
+            if m == "BLOCKS":
+                mask = "mask=blocks:16x16:" + block_layout(sq, skv)
+            mod = MODS[(k * 5) % len(MODS)]
+            out.append(" ".join(x for x in [
+                GROUPINGS[k % len(GROUPINGS)], f"seq={sq}:{skv}",
+                f"dim={DIMS[k % len(DIMS)]}", f"dtype={DTYPES[k % 3]}", mask,
+                mod, f"schedule=stream_k:{STREAM_K_CTAS[k % len(STREAM_K_CTAS)]}"]
+                if x))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention-run", required=True)
@@ -141,11 +171,12 @@ def main():
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--target", default="cpu")
     ap.add_argument("--kernel-options", default="")
-    ap.add_argument("--family", choices=["softmax", "linear"],
+    ap.add_argument("--family", choices=["softmax", "linear", "stream-k"],
                     default="softmax")
     args = ap.parse_args()
     idx, count = map(int, args.shard.split("/"))
-    all_cfgs = configs() if args.family == "softmax" else linear_configs()
+    all_cfgs = {"softmax": configs, "linear": linear_configs,
+                "stream-k": stream_k_configs}[args.family]()
     targets = args.target.split(",")
     mine = [(c, targets[i % len(targets)])
             for i, c in enumerate(all_cfgs) if i % count == idx]

@@ -47,6 +47,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -85,6 +86,10 @@ static cl::opt<std::string> expectedDir(
     cl::desc("Also compare the outputs with out.npy (lse.npy, state_out.npy) "
              "from this folder, e.g. golden vectors, at the dtype's tolerance"),
     cl::init(""));
+static cl::opt<bool> viaRuntime(
+    "runtime",
+    cl::desc("Run the CPU kernel from its bundle through the runtime "
+             "(attn_bundle_launch) instead of calling the .so directly"));
 static cl::opt<bool> countTiles(
     "count-tiles",
     cl::desc("Count executed tiles and require them to match the analysis"));
@@ -229,6 +234,10 @@ void callKernel(void *fn, const std::vector<void *> &descs, int64_t begin,
     CASE(12, I, I, I, I, I, I, I, I, I, I, I, I)
     (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
     break;
+    CASE(13, I, I, I, I, I, I, I, I, I, I, I, I, I)
+    (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+     a[12]);
+    break;
 #undef CASE
   default:
     llvm::report_fatal_error("unsupported kernel arity");
@@ -259,7 +268,8 @@ double now() {
 
 /// CPU: the kernel's shared object written to `dir` and opened.
 int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
-                  int64_t &blockQ, int64_t &blockKV, void *&lib, void *&fn) {
+                  int64_t &blockQ, int64_t &blockKV, int64_t &workspaceWords,
+                  int64_t &streamCtas, void *&lib, void *&fn) {
   PassManager pm(&context);
   pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
   if (failed(pm.run(module)))
@@ -273,6 +283,10 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
       tiling = linear.getTilingAttr();
     if (!tiling)
       return;
+    if (auto attn = dyn_cast<AttentionOp>(op))
+      if (ScheduleAttr schedule = attn.getScheduleAttr();
+          schedule && schedule.getKind() == ScheduleStrategy::stream_k)
+        streamCtas = schedule.getParam();
     blockQ = tiling.getBlockQ();
     blockKV = tiling.getBlockKv();
     kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
@@ -288,6 +302,7 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
     if (ec)
       return fail("cannot write " + soPath);
     const std::vector<uint8_t> &bytes = kernels->front().binary;
+    workspaceWords = kernels->front().workspaceBytes / 4;
     os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
   }
   lib = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -299,15 +314,34 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
   return 0;
 }
 
-/// NVIDIA: the target's bundle with its emulation written to `dir` and
-/// loaded by the runtime, whose CUDA path goes to the emulating driver (it
-/// finds each image's emulation in the bundle's nvemu/ folder).
-int loadEmulatedKernel(ModuleOp module, const AttentionSpec &spec,
-                       const NvvmKernelOptions &nvvm, StringRef dir,
-                       attn_bundle *&bundle) {
+/// The target's bundle written to `dir` and loaded by the runtime. NVIDIA:
+/// with its emulation, and the runtime's CUDA path goes to the emulating
+/// driver (it finds each image's emulation in the bundle's nvemu/ folder).
+/// CPU (--runtime): the runtime's own CPU path (manifest work items,
+/// threads, workspace).
+int loadBundleKernel(MLIRContext &context, ModuleOp module,
+                     const AttentionSpec &spec, const NvvmKernelOptions &nvvm,
+                     StringRef dir, bool emulated, int64_t &blockQ,
+                     int64_t &blockKV, attn_bundle *&bundle) {
   std::string kernelName;
-  module->walk([&](AttentionOp op) {
+  if (!emulated) {
+    // The CPU tiles, for --bench's FLOP count (compileForTarget keeps them).
+    PassManager pm(&context);
+    pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
+    if (failed(pm.run(module)))
+      return fail("schedule selection failed");
+  }
+  module->walk([&](Operation *op) {
+    TilingAttr tiling;
+    if (auto attn = dyn_cast<AttentionOp>(op))
+      tiling = attn.getTilingAttr();
+    else if (auto linear = dyn_cast<LinearAttentionOp>(op))
+      tiling = linear.getTilingAttr();
+    else
+      return;
     kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
+    if (tiling)
+      blockQ = tiling.getBlockQ(), blockKV = tiling.getBlockKv();
   });
   FailureOr<std::vector<BundleKernel>> kernels = compileForTarget(
       module, target, kernelName, ToolPaths::defaults(), false, nvvm);
@@ -317,9 +351,11 @@ int loadEmulatedKernel(ModuleOp module, const AttentionSpec &spec,
   desc.kernels = *kernels;
   if (std::string error = writeBundle(desc, dir.str()); !error.empty())
     return fail("cannot write the bundle: " + error);
-  setenv("ATTN_CUDA_LIBRARY", ATTN_NVEMU_DRIVER, 1);
-  setenv("ATTN_NVEMU_DIR", (dir + "/nvemu").str().c_str(), 1);
-  setenv("ATTN_NVEMU_ARCH", target.c_str(), 1);
+  if (emulated) {
+    setenv("ATTN_CUDA_LIBRARY", ATTN_NVEMU_DRIVER, 1);
+    setenv("ATTN_NVEMU_DIR", (dir + "/nvemu").str().c_str(), 1);
+    setenv("ATTN_NVEMU_ARCH", target.c_str(), 1);
+  }
   if (attn_bundle_load((dir + "/" + kernelName + ".json").str().c_str(),
                        &bundle) != ATTN_OK)
     return fail(std::string("loading the bundle: ") + attn_last_error());
@@ -347,6 +383,9 @@ int main(int argc, char **argv) {
       return fail("--kernel-options choose NVIDIA kernels; the target is " + target);
   }
   nvvm.emulation = true;
+  if (viaRuntime && countTiles)
+    return fail("--count-tiles passes an instrumentation argument the "
+                "runtime's kernel ABI does not have; drop --runtime");
   if (emulated && (countTiles || bench))
     return fail(std::string(countTiles ? "--count-tiles" : "--bench") +
                 " needs the cpu target (the emulator neither counts tiles nor "
@@ -358,6 +397,20 @@ int main(int argc, char **argv) {
   registerLLVMDialectTranslation(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Errors reach stderr by default, warnings only through a handler (e.g.
+  // a schedule lowered as flash): print them in the same form, once (an
+  // NVIDIA kernel is lowered twice with emulation).
+  std::set<std::string> warned;
+  ScopedDiagnosticHandler warnings(&context, [&](Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Warning)
+      return failure();
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << diag.getLocation() << ": warning: " << diag << "\n";
+    if (warned.insert(text).second)
+      llvm::errs() << text;
+    return success();
+  });
 
   if (bench && reps == 0)
     return fail("--reps must be >= 1 (the median of the timed runs is "
@@ -429,10 +482,12 @@ int main(int argc, char **argv) {
   llvm::sys::fs::create_directories(dir);
   attn_bundle *bundle = nullptr;
   void *lib = nullptr, *fn = nullptr;
-  int64_t blockQ = 0, blockKV = 0;
-  if (int rc = emulated ? loadEmulatedKernel(*module, spec, nvvm, dir, bundle)
-                        : loadCpuKernel(context, *module, dir, blockQ, blockKV,
-                                        lib, fn))
+  int64_t blockQ = 0, blockKV = 0, workspaceWords = 0, streamCtas = 0;
+  if (int rc = emulated || viaRuntime
+                   ? loadBundleKernel(context, *module, spec, nvvm, dir,
+                                      emulated, blockQ, blockKV, bundle)
+                   : loadCpuKernel(context, *module, dir, blockQ, blockKV,
+                                   workspaceWords, streamCtas, lib, fn))
     return rc;
   double compileSeconds = now() - t0;
 
@@ -532,13 +587,21 @@ int main(int argc, char **argv) {
                   4);
     descs.push_back(&stateOut.desc);
   }
+  // Stream-K's arrival counters and partial results (zeroed before each
+  // run, as the runtime does per launch).
+  Buffer workspace;
+  if (workspaceWords) {
+    workspace.init({workspaceWords}, 4);
+    descs.push_back(&workspace.desc);
+  }
 
   // The manifest's work-item formula: (batch, head, query tile) items, or
   // (batch, head) for linear attention, whose chunks run in order.
   int64_t workItems =
-      emulated ? 0
-      : linear ? spec.batch * spec.hq
-               : spec.batch * spec.hq * llvm::divideCeil(spec.sq, blockQ);
+      bundle       ? 0
+      : linear     ? spec.batch * spec.hq
+      : streamCtas ? streamCtas
+                   : spec.batch * spec.hq * llvm::divideCeil(spec.sq, blockQ);
   unsigned nThreads = countTiles ? 1
                       : threads  ? threads
                                  : std::max(1u, std::thread::hardware_concurrency());
@@ -557,6 +620,7 @@ int main(int argc, char **argv) {
       }
       return true;
     }
+    std::fill(workspace.bytes.begin(), workspace.bytes.end(), 0);
     std::vector<std::thread> pool;
     int64_t per = llvm::divideCeil(workItems, nThreads);
     for (unsigned t = 0; t < nThreads; ++t) {

@@ -45,21 +45,42 @@ public:
   KernelEmitter(ImplicitLocOpBuilder &b, ModuleOp module,
                 const AttentionSpec &spec, StringRef name, int64_t blockQ,
                 int64_t blockKV, bool countTiles, Region *maskFn,
-                Region *scoreFn)
+                Region *scoreFn, int64_t streamCtas)
       : AttnKernelEmitterBase(b, module.getBody(), spec, name, blockQ,
                               blockKV, countTiles, maskFn, scoreFn),
-        module(module) {}
+        module(module), ctas(streamCtas) {}
 
   func::FuncOp emit();
 
 private:
+  /// Where an output tile (batch x query head x query tile) is.
+  struct OutputTile {
+    Value bIdx, h, qt, kh, vh, i0, rows, i1;
+  };
+  OutputTile outputTile(Value t);
+  /// Online softmax of tile `t` over its live KV tiles (only those in
+  /// [kFrom, kTo) when given), from a reset state into acc / mRow / lRow.
+  void emitSegment(const OutputTile &t, Value kFrom, Value kTo);
+  /// Normalize acc / mRow / lRow and store O (gate) and LSE of tile `t`.
+  void emitEpilogue(const OutputTile &t);
+  /// Flash: work item = output tile, all of its KV tiles.
   void emitWorkItem(Value wi);
+  /// Stream-K: work item = one of `ctas` workers over an even share of the
+  /// (output tile x KV tile) iteration space.
+  void emitStreamKWorker(Value p);
+  /// Offset in the workspace of worker p's partial-result slot (0: the
+  /// segment that starts its range, 1: the one that ends it).
+  Value slotBase(Value p, Value slot);
   void emitKVTile(Value bIdx, Value h, Value kh, Value vh, Value i0,
                   Value rows, Value kt, bool partial);
 
   ModuleOp module;
+  int64_t ctas; // 0: flash
   // Work-item scratch tiles.
   Value qTile, sRow, acc, mRow, lRow;
+  // Stream-K: the zeroed workspace (arrival counters, then two partial
+  // (acc, m, l) slots per worker) and the share of units per worker.
+  Value workspace, unitsPerCta;
 };
 
 void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
@@ -168,19 +189,180 @@ void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
   });
 }
 
-void KernelEmitter::emitWorkItem(Value wi) {
-  Value c0 = idx(0), c1 = idx(1);
+KernelEmitter::OutputTile KernelEmitter::outputTile(Value t) {
+  OutputTile o;
   Value perBatch = mul(idx(spec.hq), numQTiles);
-  Value bIdx = arith::DivUIOp::create(b, wi, perBatch);
-  Value rem = arith::RemUIOp::create(b, wi, perBatch);
-  Value h = arith::DivUIOp::create(b, rem, numQTiles);
-  Value qt = arith::RemUIOp::create(b, rem, numQTiles);
-  Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
-  Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
+  o.bIdx = arith::DivUIOp::create(b, t, perBatch);
+  Value rem = arith::RemUIOp::create(b, t, perBatch);
+  o.h = arith::DivUIOp::create(b, rem, numQTiles);
+  o.qt = arith::RemUIOp::create(b, rem, numQTiles);
+  o.kh = arith::DivUIOp::create(b, o.h, idx(spec.hq / spec.hk));
+  o.vh = arith::DivUIOp::create(b, o.h, idx(spec.hq / spec.hv));
+  o.i0 = mul(o.qt, idx(bq));
+  o.rows = arith::MinSIOp::create(b, idx(bq), sub(sq, o.i0));
+  o.i1 = sub(add(o.i0, o.rows), idx(1));
+  return o;
+}
+
+void KernelEmitter::emitWorkItem(Value wi) {
+  OutputTile t = outputTile(wi);
+  emitSegment(t, /*kFrom=*/nullptr, /*kTo=*/nullptr);
+  emitEpilogue(t);
+}
+
+Value KernelEmitter::slotBase(Value p, Value slot) {
+  int64_t slotSize = bq * spec.dv + 2 * bq;
+  return add(idx(ctas), mul(add(mul(p, idx(2)), slot), idx(slotSize)));
+}
+
+void KernelEmitter::emitStreamKWorker(Value p) {
+  Value c0 = idx(0), c1 = idx(1);
+  double negInf = -std::numeric_limits<double>::infinity();
+  bool sigmoid = spec.norm == NormKind::Sigmoid;
+  Value units = mul(mul(mul(batch, idx(spec.hq)), numQTiles), numKVTiles);
+  Value u0 = arith::MinUIOp::create(b, mul(p, unitsPerCta), units);
+  Value u1 = arith::MinUIOp::create(b, add(u0, unitsPerCta), units);
+  scf::IfOp::create(b, cmp(arith::CmpIPredicate::ult, u0, u1), [&](OpBuilder &,
+                                                                   Location) {
+    Value tFirst = arith::DivUIOp::create(b, u0, numKVTiles);
+    Value tEnd = add(arith::DivUIOp::create(b, sub(u1, c1), numKVTiles), c1);
+    scf::ForOp::create(b, tFirst, tEnd, c1, ValueRange{}, [&](OpBuilder &,
+                                                              Location,
+                                                              Value tileIdx,
+                                                              ValueRange) {
+      Value tileStart = mul(tileIdx, numKVTiles);
+      Value kFrom = sel(cmp(arith::CmpIPredicate::eq, tileIdx, tFirst),
+                        sub(u0, tileStart), c0);
+      Value kTo = sel(cmp(arith::CmpIPredicate::eq, add(tileIdx, c1), tEnd),
+                      sub(u1, tileStart), numKVTiles);
+      OutputTile t = outputTile(tileIdx);
+      emitSegment(t, kFrom, kTo);
+      Value whole = andI(cmp(arith::CmpIPredicate::eq, kFrom, c0),
+                         cmp(arith::CmpIPredicate::eq, kTo, numKVTiles));
+      scf::IfOp::create(
+          b, whole,
+          [&](OpBuilder &, Location) {
+            emitEpilogue(t);
+            scf::YieldOp::create(b);
+          },
+          [&](OpBuilder &, Location) {
+            // A share of a tile: publish (acc, m, l) in this worker's slot,
+            // then count the arrival; the worker that completes the count
+            // merges every share (online-softmax rescale to the common
+            // max) and stores the tile. The acq_rel RMW orders the slot
+            // stores before the count and the merger's reads after it.
+            Value slot = sel(cmp(arith::CmpIPredicate::ugt, kFrom, c0), c0, c1);
+            Value base = slotBase(p, slot);
+            Value mBase = add(base, idx(bq * spec.dv));
+            Value lBase = add(mBase, idx(bq));
+            scf::ForOp::create(b, c0, t.rows, c1, ValueRange{}, [&](OpBuilder &,
+                                                                    Location,
+                                                                    Value r,
+                                                                    ValueRange) {
+              Value rowBase = add(base, mul(r, idx(spec.dv)));
+              scf::ForOp::create(
+                  b, c0, idx(spec.dv), c1, ValueRange{},
+                  [&](OpBuilder &, Location, Value d, ValueRange) {
+                    memref::StoreOp::create(b, load(acc, {r, d}), workspace,
+                                            ValueRange{add(rowBase, d)});
+                    scf::YieldOp::create(b);
+                  });
+              memref::StoreOp::create(b, load(mRow, {r}), workspace,
+                                      ValueRange{add(mBase, r)});
+              memref::StoreOp::create(b, load(lRow, {r}), workspace,
+                                      ValueRange{add(lBase, r)});
+              scf::YieldOp::create(b);
+            });
+            Value pFirst = arith::DivUIOp::create(b, tileStart, unitsPerCta);
+            Value pLast = arith::DivUIOp::create(
+                b, sub(add(tileStart, numKVTiles), c1), unitsPerCta);
+            Value before = memref::AtomicRMWOp::create(
+                b, arith::AtomicRMWKind::addf, fc(1), workspace,
+                ValueRange{pLast});
+            Value shares = arith::UIToFPOp::create(
+                b, f32,
+                arith::IndexCastUIOp::create(
+                    b, b.getI64Type(), add(sub(pLast, pFirst), c1)));
+            Value last = arith::CmpFOp::create(
+                b, arith::CmpFPredicate::OEQ, arith::AddFOp::create(b, before, fc(1)),
+                shares);
+            scf::IfOp::create(b, last, [&](OpBuilder &, Location) {
+              auto shareBase = [&](Value q) {
+                // q's share of this tile starts q's range (slot 0) unless
+                // q's range began before the tile.
+                Value starts = cmp(arith::CmpIPredicate::ugt,
+                                   mul(q, unitsPerCta), tileStart);
+                return slotBase(q, sel(starts, c0, c1));
+              };
+              Value pEnd = add(pLast, c1);
+              scf::ForOp::create(b, c0, t.rows, c1, ValueRange{}, [&](OpBuilder &,
+                                                                      Location,
+                                                                      Value r,
+                                                                      ValueRange) {
+                auto mOf = [&](Value q) {
+                  return load(workspace, {add(add(shareBase(q), idx(bq * spec.dv)), r)});
+                };
+                auto maxLoop = scf::ForOp::create(
+                    b, pFirst, pEnd, c1, ValueRange{fc(negInf)},
+                    [&](OpBuilder &, Location, Value q, ValueRange m) {
+                      scf::YieldOp::create(
+                          b, ValueRange{arith::MaximumFOp::create(b, m[0], mOf(q))});
+                    });
+                Value mMax = maxLoop.getResult(0);
+                Value mSafe = sel(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                        mMax, fc(negInf)),
+                                  fc(0), mMax);
+                scf::ForOp::create(b, c0, idx(spec.dv), c1, ValueRange{},
+                                   [&](OpBuilder &, Location, Value d, ValueRange) {
+                                     memref::StoreOp::create(b, fc(0), acc,
+                                                             ValueRange{r, d});
+                                     scf::YieldOp::create(b);
+                                   });
+                auto sumLoop = scf::ForOp::create(
+                    b, pFirst, pEnd, c1, ValueRange{fc(0)},
+                    [&](OpBuilder &, Location, Value q, ValueRange l) {
+                      Value qBase = shareBase(q);
+                      // Sigmoid rows are plain sums (no max, no normalizer).
+                      Value w = sigmoid ? fc(1)
+                                        : math::ExpOp::create(
+                                              b, arith::SubFOp::create(b, mOf(q), mSafe));
+                      Value lq = load(workspace,
+                                      {add(add(qBase, idx(bq * spec.dv + bq)), r)});
+                      Value rowBase = add(qBase, mul(r, idx(spec.dv)));
+                      scf::ForOp::create(
+                          b, c0, idx(spec.dv), c1, ValueRange{},
+                          [&](OpBuilder &, Location, Value d, ValueRange) {
+                            Value a = arith::AddFOp::create(
+                                b, load(acc, {r, d}),
+                                arith::MulFOp::create(
+                                    b, w, load(workspace, {add(rowBase, d)})));
+                            memref::StoreOp::create(b, a, acc, ValueRange{r, d});
+                            scf::YieldOp::create(b);
+                          });
+                      scf::YieldOp::create(
+                          b, ValueRange{arith::AddFOp::create(
+                                 b, l[0], arith::MulFOp::create(b, w, lq))});
+                    });
+                memref::StoreOp::create(b, mMax, mRow, r);
+                memref::StoreOp::create(b, sumLoop.getResult(0), lRow, r);
+                scf::YieldOp::create(b);
+              });
+              emitEpilogue(t);
+              scf::YieldOp::create(b);
+            });
+            scf::YieldOp::create(b);
+          });
+      scf::YieldOp::create(b);
+    });
+    scf::YieldOp::create(b);
+  });
+}
+
+void KernelEmitter::emitSegment(const OutputTile &t, Value kFrom, Value kTo) {
+  Value c0 = idx(0), c1 = idx(1);
+  Value bIdx = t.bIdx, h = t.h, qt = t.qt, kh = t.kh, vh = t.vh, i0 = t.i0,
+        rows = t.rows, i1 = t.i1;
   patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
-  Value i0 = mul(qt, idx(bq));
-  Value rows = arith::MinSIOp::create(b, idx(bq), sub(sq, i0));
-  Value i1 = sub(add(i0, rows), c1);
   double negInf = -std::numeric_limits<double>::infinity();
 
   // Load the query tile once per work item; reset the running state.
@@ -206,6 +388,10 @@ void KernelEmitter::emitWorkItem(Value wi) {
 
   Value kvBegin = firstLiveKVTile(i0);
   Value kvEnd = liveKVTiles(i1);
+  if (kFrom) {
+    kvBegin = arith::MaxSIOp::create(b, kvBegin, kFrom);
+    kvEnd = arith::MinSIOp::create(b, kvEnd, kTo);
+  }
   scf::ForOp::create(b, kvBegin, kvEnd, c1, ValueRange{}, [&](OpBuilder &,
                                                               Location,
                                                               Value kt,
@@ -230,7 +416,13 @@ void KernelEmitter::emitWorkItem(Value wi) {
     scf::YieldOp::create(b);
   });
 
-  // Epilogue: normalize, fully masked rows give O = 0 and LSE = -inf, gate.
+}
+
+void KernelEmitter::emitEpilogue(const OutputTile &t) {
+  // Normalize, fully masked rows give O = 0 and LSE = -inf, gate.
+  Value c0 = idx(0), c1 = idx(1);
+  Value bIdx = t.bIdx, h = t.h, i0 = t.i0, rows = t.rows;
+  double negInf = -std::numeric_limits<double>::infinity();
   bool sigmoid = spec.norm == NormKind::Sigmoid;
   scf::ForOp::create(b, c0, rows, c1, ValueRange{}, [&](OpBuilder &, Location,
                                                         Value r, ValueRange) {
@@ -284,6 +476,8 @@ func::FuncOp KernelEmitter::emit() {
   args.push_back(mem({dyn, spec.hq, dyn, spec.dv}, elt));
   if (spec.lse)
     args.push_back(mem({dyn, spec.hq, dyn}, f32));
+  if (ctas)
+    args.push_back(mem({dyn}, f32));
   args.push_back(b.getIndexType());
   args.push_back(b.getIndexType());
   if (countTiles)
@@ -310,6 +504,8 @@ func::FuncOp KernelEmitter::emit() {
   out = entry->getArgument(a++);
   if (spec.lse)
     lse = entry->getArgument(a++);
+  if (ctas)
+    workspace = entry->getArgument(a++);
   Value begin = entry->getArgument(a++), end = entry->getArgument(a++);
   if (countTiles)
     counts = entry->getArgument(a++);
@@ -322,6 +518,11 @@ func::FuncOp KernelEmitter::emit() {
 
   // Mask patterns and their compile-time tables.
   buildTables();
+  if (ctas)
+    unitsPerCta = arith::CeilDivUIOp::create(
+        b,
+        mul(mul(mul(batch, idx(spec.hq)), numQTiles), numKVTiles),
+        idx(ctas));
   auto forall = scf::ForallOp::create(
       b, ArrayRef<OpFoldResult>{begin}, ArrayRef<OpFoldResult>{end},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{}, std::nullopt);
@@ -334,7 +535,10 @@ func::FuncOp KernelEmitter::emit() {
   acc = memref::AllocOp::create(b, mem({bq, spec.dv}, f32));
   mRow = memref::AllocOp::create(b, mem({bq}, f32));
   lRow = memref::AllocOp::create(b, mem({bq}, f32));
-  emitWorkItem(forall.getInductionVar(0));
+  if (ctas)
+    emitStreamKWorker(forall.getInductionVar(0));
+  else
+    emitWorkItem(forall.getInductionVar(0));
   for (Value buffer : {qTile, sRow, acc, mRow, lRow})
     memref::DeallocOp::create(b, buffer);
   b.setInsertionPointToEnd(entry);
@@ -369,8 +573,18 @@ struct ConvertAttnToTilesPass
     ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
     // Emit while the op (and its regions) still exist: for a moment the
     // module holds two symbols of this name, until the function is erased.
+    int64_t ctas = 0;
+    if (ScheduleAttr schedule = op.getScheduleAttr()) {
+      if (schedule.getKind() == ScheduleStrategy::stream_k)
+        ctas = schedule.getParam();
+      else if (schedule.getKind() == ScheduleStrategy::split_kv)
+        op.emitWarning() << "schedule " << schedule
+                         << " is lowered as flash on the cpu target (its "
+                            "KV-splitting schedule is stream_k)";
+    }
     KernelEmitter(b, module, in->spec, name, in->tiling.getBlockQ(),
-                  in->tiling.getBlockKv(), countTiles, in->maskFn, in->scoreFn)
+                  in->tiling.getBlockKv(), countTiles, in->maskFn, in->scoreFn,
+                  ctas)
         .emit();
     in->fn.erase();
     return success();

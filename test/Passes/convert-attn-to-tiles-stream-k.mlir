@@ -1,0 +1,55 @@
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=cpu --convert-attn-to-tiles --canonicalize | FileCheck %s
+
+// stream_k(4): the kernel takes a workspace after the outputs; each of the 4
+// work items (workers) takes an even share, ceil(units / 4), of the
+// (output tile x KV tile) units and walks the output tiles it touches. A
+// tile it covers whole is stored directly; a share of one is published in
+// the worker's slot and counted with an atomic add on the tile's counter;
+// the worker completing the count merges the shares (max of the partial
+// maxima, rescaled sums) and stores the tile.
+// CHECK-LABEL: func.func @decode(
+// CHECK-SAME: %[[O:[^:]+]]: memref<?x2x?x32xf16>, %[[LSE:[^:]+]]: memref<?x2x?xf32>, %[[WS:[^:]+]]: memref<?xf32>, %[[BEGIN:[^:]+]]: index, %[[END:[^:]+]]: index)
+// CHECK: %[[PER:.+]] = arith.ceildivui %{{.+}}, %c4 : index
+// CHECK: scf.forall (%[[P:.+]]) = (%[[BEGIN]]) to (%[[END]]) step (1)
+// CHECK: %[[U0:.+]] = arith.minui %{{.+}}, %[[UNITS:.+]] : index
+// CHECK: %[[U1:.+]] = arith.minui %{{.+}}, %[[UNITS]] : index
+// CHECK: %[[SOME:.+]] = arith.cmpi ult, %[[U0]], %[[U1]] : index
+// CHECK: scf.if %[[SOME]] {
+// CHECK: memref.store %{{.+}}, %[[O]]
+// CHECK: } else {
+// CHECK: memref.store %{{.+}}, %[[WS]][
+// CHECK: %[[BEFORE:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]][%{{.+}}] : (f32, memref<?xf32>) -> f32
+// CHECK: %[[LAST:.+]] = arith.cmpf oeq, %{{.+}}, %{{.+}} : f32
+// CHECK: scf.if %[[LAST]] {
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: memref.store %{{.+}}, %[[LSE]]
+// CHECK: memref.store %{{.+}}, %[[O]]
+func.func @decode(%q: tensor<1x2x1x32xf16>, %k: tensor<1x1x512x32xf16>) -> (tensor<1x2x1x32xf16>, tensor<1x2x1xf32>) {
+  %o, %l = attn.attention %q, %k, %k {schedule = #attn.schedule<stream_k(4)>} : tensor<1x2x1x32xf16>, tensor<1x1x512x32xf16>, tensor<1x1x512x32xf16> -> tensor<1x2x1x32xf16>, tensor<1x2x1xf32>
+  return %o, %l : tensor<1x2x1x32xf16>, tensor<1x2x1xf32>
+}
+
+// -----
+
+// Sigmoid rows have no max and no normalizer: shares are summed as they are.
+// CHECK-LABEL: func.func @sigmoid(
+// CHECK: memref.atomic_rmw addf
+// CHECK: scf.if
+// CHECK-NOT: math.exp
+// CHECK: memref.store
+func.func @sigmoid(%q: tensor<1x2x1x32xf32>, %k: tensor<1x2x512x32xf32>) -> tensor<1x2x1x32xf32> {
+  %o = attn.attention %q, %k, %k {norm = #attn.norm<sigmoid>, schedule = #attn.schedule<stream_k(3)>} : tensor<1x2x1x32xf32>, tensor<1x2x512x32xf32>, tensor<1x2x512x32xf32> -> tensor<1x2x1x32xf32>
+  return %o : tensor<1x2x1x32xf32>
+}
+
+// -----
+
+// Flash kernels have no workspace.
+// CHECK-LABEL: func.func @flash(
+// CHECK-SAME: %{{[^:]+}}: memref<?x2x?x32xf32>, %{{[^:]+}}: index, %{{[^:]+}}: index)
+// CHECK-NOT: atomic_rmw
+func.func @flash(%q: tensor<1x2x1x32xf32>, %k: tensor<1x2x512x32xf32>) -> tensor<1x2x1x32xf32> {
+  %o = attn.attention %q, %k, %k {schedule = #attn.schedule<flash>} : tensor<1x2x1x32xf32>, tensor<1x2x512x32xf32>, tensor<1x2x512x32xf32> -> tensor<1x2x1x32xf32>
+  return %o : tensor<1x2x1x32xf32>
+}
