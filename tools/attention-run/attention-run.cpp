@@ -266,6 +266,15 @@ double now() {
       .count();
 }
 
+/// The tiling of an attn op; null for any other op (or before selection).
+TilingAttr tilingOf(Operation *op) {
+  if (auto attn = dyn_cast<AttentionOp>(op))
+    return attn.getTilingAttr();
+  if (auto linear = dyn_cast<LinearAttentionOp>(op))
+    return linear.getTilingAttr();
+  return nullptr;
+}
+
 /// CPU: the kernel's shared object written to `dir` and opened.
 int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
                   int64_t &blockQ, int64_t &blockKV, int64_t &workspaceWords,
@@ -276,11 +285,7 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
     return fail("schedule selection failed");
   std::string kernelName;
   module->walk([&](Operation *op) {
-    TilingAttr tiling;
-    if (auto attn = dyn_cast<AttentionOp>(op))
-      tiling = attn.getTilingAttr();
-    else if (auto linear = dyn_cast<LinearAttentionOp>(op))
-      tiling = linear.getTilingAttr();
+    TilingAttr tiling = tilingOf(op);
     if (!tiling)
       return;
     if (auto attn = dyn_cast<AttentionOp>(op))
@@ -332,15 +337,10 @@ int loadBundleKernel(MLIRContext &context, ModuleOp module,
       return fail("schedule selection failed");
   }
   module->walk([&](Operation *op) {
-    TilingAttr tiling;
-    if (auto attn = dyn_cast<AttentionOp>(op))
-      tiling = attn.getTilingAttr();
-    else if (auto linear = dyn_cast<LinearAttentionOp>(op))
-      tiling = linear.getTilingAttr();
-    else
+    if (!isa<AttentionOp, LinearAttentionOp>(op))
       return;
     kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
-    if (tiling)
+    if (TilingAttr tiling = tilingOf(op))
       blockQ = tiling.getBlockQ(), blockKV = tiling.getBlockKv();
   });
   FailureOr<std::vector<BundleKernel>> kernels = compileForTarget(

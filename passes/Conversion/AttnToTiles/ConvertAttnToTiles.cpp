@@ -455,7 +455,6 @@ void KernelEmitter::emitEpilogue(const OutputTile &t) {
 }
 
 func::FuncOp KernelEmitter::emit() {
-  MLIRContext *ctx = b.getContext();
   int64_t dyn = ShapedType::kDynamic;
   auto mem = [&](ArrayRef<int64_t> shape, Type t) {
     return MemRefType::get(shape, t);
@@ -483,16 +482,9 @@ func::FuncOp KernelEmitter::emit() {
   if (countTiles)
     args.push_back(mem({2}, b.getI64Type()));
 
-  b.setInsertionPointToEnd(module.getBody());
-  auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
-  // C entry point `_mlir_ciface_<name>` taking memref descriptors by pointer.
-  fn->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-  Block *entry = fn.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  unsigned a = 0;
-  q = entry->getArgument(a++);
-  k = entry->getArgument(a++);
-  v = entry->getArgument(a++);
+  func::FuncOp fn = createCpuKernel(args);
+  Block *entry = &fn.getBody().front();
+  unsigned a = 3;
   if (spec.gate != GateKind::None)
     gate = entry->getArgument(a++);
   if (spec.bias)

@@ -225,7 +225,6 @@ void LinearKernelEmitter::storeRow(Value t) {
 }
 
 func::FuncOp LinearKernelEmitter::emit() {
-  MLIRContext *ctx = b.getContext();
   int64_t dyn = ShapedType::kDynamic, heads = spec.hq;
   auto mem = [&](ArrayRef<int64_t> shape, Type t) {
     return MemRefType::get(shape, t);
@@ -242,15 +241,9 @@ func::FuncOp LinearKernelEmitter::emit() {
   args.push_back(b.getIndexType());
   args.push_back(b.getIndexType());
 
-  b.setInsertionPointToEnd(module.getBody());
-  auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
-  fn->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-  Block *entry = fn.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  unsigned a = 0;
-  q = entry->getArgument(a++);
-  k = entry->getArgument(a++);
-  v = entry->getArgument(a++);
+  func::FuncOp fn = createCpuKernel(args);
+  Block *entry = &fn.getBody().front();
+  unsigned a = 3;
   if (spec.stateIn)
     stateIn = entry->getArgument(a++);
   out = entry->getArgument(a++);

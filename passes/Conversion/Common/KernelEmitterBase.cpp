@@ -42,6 +42,18 @@ mlir::attn::collectAttentionOps(ModuleOp module) {
   return ops;
 }
 
+func::FuncOp AttnKernelEmitterBase::createCpuKernel(ArrayRef<Type> args) {
+  b.setInsertionPointToEnd(symbolBlock);
+  auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
+  fn->setAttr("llvm.emit_c_interface", UnitAttr::get(b.getContext()));
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  q = entry->getArgument(0);
+  k = entry->getArgument(1);
+  v = entry->getArgument(2);
+  return fn;
+}
+
 FailureOr<func::FuncOp> mlir::attn::kernelFunctionOf(Operation *op) {
   auto fn = op->getParentOfType<func::FuncOp>();
   if (!fn || fn.getBody().front().getOperations().size() != 2 ||

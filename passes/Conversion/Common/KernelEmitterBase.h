@@ -83,6 +83,10 @@ protected:
       v = arith::TruncFOp::create(b, t, v);
     memref::StoreOp::create(b, v, mem, ivs);
   }
+  /// A CPU kernel `name(args)` at the end of the symbol block, with the C
+  /// entry point `_mlir_ciface_<name>` (memref descriptors by pointer), the
+  /// builder at its start and q, k, v bound to its first three arguments.
+  func::FuncOp createCpuKernel(ArrayRef<Type> args);
   /// A private constant global in the symbol block holding `values`.
   Value constantTable(StringRef suffix, ArrayRef<int64_t> shape, Type type,
                       Attribute values);
