@@ -50,6 +50,9 @@ CHECK_SPECS=(
   "batch=2 heads=xsqa:16 seq=333 dim=96 dtype=f16 mask=causal"
   "heads=gqa:4:2 seq=200 dim=64 dtype=f32 mask=causal lse=1"
   "heads=2 seq=150 dim=128:96 dtype=f32 mask=sink:4+window:32 gate=1"
+  # Stream-K decode (shares merged through the global workspace).
+  "heads=gqa:8:2 seq=1:3000 dim=128 dtype=bf16 lse=1 schedule=stream_k:132"
+  "heads=2 seq=3:2000 dim=64 dtype=f32 mask=causal schedule=stream_k:16"
 )
 # Bench set: dense and causal bf16, head dim 128.
 BENCH_SPECS=()
@@ -58,6 +61,10 @@ for s in 1024 2048 4096 8192; do
   BENCH_SPECS+=("batch=$b heads=16 seq=$s dim=128 dtype=bf16")
   BENCH_SPECS+=("batch=$b heads=16 seq=$s dim=128 dtype=bf16 mask=causal")
 done
+# Decode (one query row, GQA): the schedule picks stream-K; the "flash"
+# variant times the flash kernel on the same inputs beside it.
+BENCH_SPECS+=("batch=1 heads=gqa:32:8 seq=1:16384 dim=128 dtype=bf16")
+BENCH_SPECS+=("batch=4 heads=gqa:32:8 seq=1:8192 dim=128 dtype=bf16")
 
 # The sm_90a variants (their folders under variants/).
 declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0" [overlap]="overlap=1"
@@ -89,6 +96,13 @@ if [ "$MODE" = "--prepare" ]; then
     # kernel with 128 x 128 tiles, to measure what the wider S product buys
     # against what the tile costs in registers (a spilling warp-specialized
     # build falls back to the kernel without a producer).
+    if [[ "$s" == *"seq=1:"* ]]; then
+      mkdir -p "$BUNDLES/variants/flash/bench"
+      "$OPT" --gen="name=bench$i $s schedule=flash" -o "$BUNDLES/flash$i.mlir"
+      "$OPT" "$BUNDLES/flash$i.mlir" --attn-compile="target=sm_90a" \
+        --emit-dir="$BUNDLES/variants/flash/bench" >/dev/null
+      continue
+    fi
     mkdir -p "$BUNDLES/variants/wide/bench"
     "$OPT" --gen="name=bench$i $s tile=128x128 warps=8 stages=2" -o "$BUNDLES/wide$i.mlir"
     "$OPT" "$BUNDLES/wide$i.mlir" --attn-compile="target=sm_90a" \

@@ -106,6 +106,18 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     producer warpgroup (FlashAttention-3): the math warpgroups wait on a
     "full" mbarrier per stage and release it on an "empty" one, with no CTA
     barrier in the KV loop.
+
+    `#attn.schedule<stream_k(N)>` (LeanAttention) takes the mma.sync kernel
+    (SIMT for f32) on every target, with grid (N, Dv chunks, 1) and one more
+    parameter after Skv: a global f32 workspace (runtime-allocated, its
+    leading N x chunks arrival counters zeroed). CTA p walks units
+    [p * ceil(U / N), ...) of the U = (output tile x KV tile) space with the
+    same KV loop; a tile it covers whole gets the epilogue, a share is
+    stored per thread in the CTA's slot (fragment layout), fenced, and
+    counted by one thread's atomic add; the CTA completing the count reads
+    every share back into its registers, merges them with the online-softmax
+    rescaling and runs the epilogue. A split_kv schedule is lowered as flash
+    with a warning.
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",

@@ -294,6 +294,18 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   return std::vector<BundleKernel>{k};
 }
 
+/// CTAs of the stream-K schedule of the (scheduled) attention op of
+/// `module`; 0 for any other schedule.
+static int64_t streamKCtas(ModuleOp module) {
+  int64_t ctas = 0;
+  module.walk([&](AttentionOp op) {
+    if (ScheduleAttr schedule = op.getScheduleAttr();
+        schedule && schedule.getKind() == ScheduleStrategy::stream_k)
+      ctas = schedule.getParam();
+  });
+  return ctas;
+}
+
 /// Whether the sm_90a pipeline takes the TMA kernel for this function.
 static bool usesTma(const std::string &target, const NvvmKernelOptions &nvvm,
                     int64_t dqk, int64_t dv, int64_t eltBytes) {
@@ -346,7 +358,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   buildAttnToNVVMPipeline(pm, options);
   // Launch geometry from the tiling the pipeline chose.
   int64_t blockQ = 0, warps = 0, hq = 0, dv = 0, eltBytes = 2, dqk = 0,
-          blockKV = 0, stages = 0;
+          blockKV = 0, stages = 0, streamCtas = 0;
   {
     PassManager select(module.getContext());
     select.addPass(
@@ -363,6 +375,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
       stages = op.getTilingAttr().getStages();
       eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
     });
+    streamCtas = streamKCtas(module);
   }
   OwningOpRef<ModuleOp> source;
   if (nvvm.emulation)
@@ -393,7 +406,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   k.gridZ = "B";
   k.blockX = 32 * warps;
   k.paramAbi = "flat-memref";
-  bool tma = usesTma(target, nvvm, dqk, dv, eltBytes);
+  bool tma = !streamCtas && usesTma(target, nvvm, dqk, dv, eltBytes);
   if (tma) {
     k.blockX = nvvmBlockThreads(warps, nvvm.warpSpecialize);
     // The Q, K, V tensor maps of the TMA kernel, in its parameter order.
@@ -403,15 +416,26 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
                              {"v", blockKV}})
       k.tensorMaps.push_back({arg, {64, rows, 1, 1}, /*swizzle=*/128});
   }
-  k.dynamicSmemBytes =
-      nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages, eltBytes,
-                          nvvmUsesWgmma(target) && eltBytes == 2, tma);
+  bool wgmma = nvvmUsesWgmma(target) && eltBytes == 2 && !streamCtas;
+  k.dynamicSmemBytes = nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages,
+                                           eltBytes, wgmma, tma);
   k.tile = {blockQ, blockKV, warps, stages};
   k.kernel = eltBytes == 4                ? "simt"
-             : !nvvmUsesWgmma(target)     ? "mma.sync"
+             : !wgmma                     ? "mma.sync"
              : !tma                       ? "wgmma+cp.async"
              : !nvvm.warpSpecialize       ? "wgmma+tma"
                                           : "wgmma+tma+producer";
+  if (streamCtas) {
+    // Stream-K: the CTAs of each Dv chunk share the (output tile x KV
+    // tile) units; the runtime zero-allocates their workspace per launch.
+    k.kernel += "+stream-k";
+    k.gridX = std::to_string(streamCtas);
+    k.gridY = std::to_string(nvvmDvChunks(dv, eltBytes));
+    k.gridZ = "1";
+    k.workspaceBytes =
+        nvvmStreamKWorkspaceBytes(streamCtas, k.blockX, dv, eltBytes);
+    k.workspaceZeroBytes = nvvmStreamKCounterBytes(streamCtas, dv, eltBytes);
+  }
   if (tma && nvvm.warpSpecialize) {
     k.producerRegisters = producerRegisters;
     if (nvvm.overlap)
@@ -477,7 +501,12 @@ compileNvvm(ModuleOp module, const std::string &target,
     dv = op.getHeadDimV();
     eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
   });
-  if (!nvvm.warpSpecialize || !usesTma(target, nvvm, dqk, dv, eltBytes))
+  PassManager select(module.getContext());
+  select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
+  if (failed(select.run(module)))
+    return failure();
+  if (!nvvm.warpSpecialize || streamKCtas(module) ||
+      !usesTma(target, nvvm, dqk, dv, eltBytes))
     return compileNvvmOnce(module, target, name, tools, nvvm,
                            kNvvmProducerRegisterChoices[0]);
   auto spills = [](const std::vector<BundleKernel> &kernels) {

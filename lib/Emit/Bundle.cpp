@@ -249,11 +249,14 @@ std::string validateBundle(const BundleDesc &d) {
       if (d.kernels[j].target == k.target && d.kernels[j].format == k.format)
         return what + " appears twice";
     }
+    if (k.workspaceBytes < 0 || k.workspaceBytes % 4 != 0)
+      return what + ": workspace bytes must be a non-negative multiple of 4";
+    if (k.workspaceZeroBytes > k.workspaceBytes ||
+        (k.workspaceZeroBytes > 0 && k.workspaceZeroBytes % 4 != 0))
+      return what + ": zeroed workspace bytes must be a multiple of 4 within the workspace";
     if (isCpu(k.target)) {
       if (std::string err = checkFormula(k.workItems, what + " work items"); !err.empty())
         return err;
-      if (k.workspaceBytes < 0 || k.workspaceBytes % 4 != 0)
-        return what + ": workspace bytes must be a non-negative multiple of 4";
       continue;
     }
     const std::string *grid[3] = {&k.gridX, &k.gridY, &k.gridZ};
@@ -338,9 +341,11 @@ std::string manifestJson(const BundleDesc &d) {
       }
     } else {
       os << ",\n      \"work_items\": " << jsonString(k.workItems);
-      if (k.workspaceBytes > 0)
-        os << ",\n      \"workspace_bytes\": " << k.workspaceBytes;
     }
+    if (k.workspaceBytes > 0)
+      os << ",\n      \"workspace_bytes\": " << k.workspaceBytes;
+    if (k.workspaceBytes > 0 && k.workspaceZeroBytes >= 0)
+      os << ",\n      \"workspace_zero_bytes\": " << k.workspaceZeroBytes;
     os << "\n    }";
   }
   os << (d.kernels.empty() ? "]\n" : "\n  ]\n");

@@ -143,6 +143,22 @@ int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
   return bytes;
 }
 
+int64_t mlir::attn::nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes) {
+  int64_t chunk = dv / nvvmDvChunks(dv, dtypeBytes);
+  return dtypeBytes == 4 ? 2 + chunk : 4 + chunk / 2;
+}
+
+int64_t mlir::attn::nvvmStreamKWorkspaceBytes(int64_t ctas, int64_t threads,
+                                              int64_t dv, int64_t dtypeBytes) {
+  int64_t words = ctas * (1 + 2 * threads * nvvmStreamKStateWords(dv, dtypeBytes));
+  return 4 * nvvmDvChunks(dv, dtypeBytes) * words;
+}
+
+int64_t mlir::attn::nvvmStreamKCounterBytes(int64_t ctas, int64_t dv,
+                                            int64_t dtypeBytes) {
+  return 4 * nvvmDvChunks(dv, dtypeBytes) * ctas;
+}
+
 int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
   // The mma.sync kernel holds chunk / 2 accumulators per lane in n8 blocks;
   // the f32 SIMT kernel holds the whole chunk in 4-wide vectors.

@@ -81,29 +81,55 @@ struct AttnSelectSchedulePass
 
   WalkResult select(AttentionOp op, const TargetInfo &info) {
     int64_t eltBytes = bytesOf(op.getQuery().getType().getElementType());
+    TilingAttr given = op.getTilingAttr();
     FailureOr<TilingAttr> tiling =
-        chooseTiling(op, op.getTilingAttr(), info, op.getHeadDimQK(),
-                     op.getHeadDimV(), eltBytes);
+        chooseTiling(op, given, info, op.getHeadDimQK(), op.getHeadDimV(),
+                     eltBytes);
     if (failed(tiling))
       return WalkResult::interrupt();
     op.setTilingAttr(*tiling);
+    // The NVIDIA stream-K kernels are mma.sync (or SIMT) on every target:
+    // on sm_90a they take sm_90's tiles, not the wgmma kernel's (whose
+    // 128-wide S tiles do not fit a warp's registers under mma.sync).
+    auto useMmaTiles = [&]() -> LogicalResult {
+      if (given || !nvvmUsesWgmma(info.name))
+        return success();
+      FailureOr<TilingAttr> mmaTiling =
+          chooseTiling(op, {}, *lookupTarget("sm_90"), op.getHeadDimQK(),
+                       op.getHeadDimV(), eltBytes);
+      if (failed(mmaTiling))
+        return failure();
+      op.setTilingAttr(*mmaTiling);
+      return success();
+    };
     ScheduleAttr schedule = op.getScheduleAttr();
+    if (schedule && schedule.getKind() == ScheduleStrategy::stream_k)
+      return failed(useMmaTiles()) ? WalkResult::interrupt()
+                                   : WalkResult::advance();
     if (schedule && schedule.getKind() != ScheduleStrategy::auto_)
       return WalkResult::advance();
-    // Decode-like problems (few query tiles) leave most SMs idle under one
-    // work item per query tile: spread the KV work instead (stream-K).
+    // Decode (one query tile per head) with few heads leaves most SMs idle
+    // under one work item per query tile: spread the KV work instead
+    // (stream-K), when there is enough of it for at least two KV tiles per
+    // SM (below that the merge costs more than the idle SMs). Prefill keeps
+    // flash: its causal tiles would split unevenly by KV-tile count.
     auto q = op.getQuery().getType();
+    auto k = op.getKey().getType();
     ScheduleStrategy kind = ScheduleStrategy::flash;
     int64_t param = 0;
-    if (info.kind != TargetKind::CPU && q.hasStaticShape()) {
-      int64_t items = q.getDimSize(0) * q.getDimSize(1) *
-                      llvm::divideCeil(q.getDimSize(2), tiling->getBlockQ());
-      if (items < info.computeUnits) {
+    if (info.kind != TargetKind::CPU && q.hasStaticShape() &&
+        k.hasStaticShape() && q.getDimSize(2) <= tiling->getBlockQ()) {
+      int64_t items = q.getDimSize(0) * q.getDimSize(1);
+      int64_t units =
+          items * llvm::divideCeil(k.getDimSize(2), tiling->getBlockKv());
+      if (items < info.computeUnits && units >= 2 * info.computeUnits) {
         kind = ScheduleStrategy::stream_k;
         param = info.computeUnits;
       }
     }
     op.setScheduleAttr(ScheduleAttr::get(op.getContext(), kind, param));
+    if (kind == ScheduleStrategy::stream_k && failed(useMmaTiles()))
+      return WalkResult::interrupt();
     return WalkResult::advance();
   }
 

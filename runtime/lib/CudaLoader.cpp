@@ -58,6 +58,11 @@ struct CudaDriver {
                         unsigned, void *, void **, void **) = nullptr;
   int (*cuGetErrorString)(int, const char **) = nullptr;
   int (*cuStreamSynchronize)(void *) = nullptr;
+  // Stream-ordered allocation (CUDA 11.2+); only kernels with a workspace
+  // need them, so a driver without them still loads.
+  int (*cuMemAllocAsync)(uint64_t *, size_t, void *) = nullptr;
+  int (*cuMemsetD8Async)(uint64_t, unsigned char, size_t, void *) = nullptr;
+  int (*cuMemFreeAsync)(uint64_t, void *) = nullptr;
   // CUDA 12+; only TMA kernels need it, so a driver without it still loads.
   int (*cuTensorMapEncodeTiled)(TensorMap *, int, unsigned, void *, const uint64_t *,
                                 const uint64_t *, const unsigned *, const unsigned *, int, int,
@@ -117,6 +122,9 @@ CudaDriver &driver() {
   sym(d->lib, "cuStreamSynchronize", d->cuStreamSynchronize, missing);
   std::string optional;
   sym(d->lib, "cuTensorMapEncodeTiled", d->cuTensorMapEncodeTiled, optional);
+  sym(d->lib, "cuMemAllocAsync", d->cuMemAllocAsync, optional);
+  sym(d->lib, "cuMemsetD8Async", d->cuMemsetD8Async, optional);
+  sym(d->lib, "cuMemFreeAsync", d->cuMemFreeAsync, optional);
   if (!missing.empty()) {
     d->status = ATTN_ERR_NO_DRIVER;
     d->error = "CUDA driver (" + path + ") lacks " + missing;
@@ -265,6 +273,26 @@ attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *
   for (size_t i = 0; i < maps.size(); ++i)
     if (attn_status s = encodeTensorMap(d, l.tensorMaps[i], maps[i]); s != ATTN_OK)
       return s;
+  // The workspace lives on the launch's stream: allocated, zeroed, used
+  // and freed in stream order, so concurrent launches never share one.
+  uint64_t workspace = 0;
+  if (l.workspaceBytes > 0) {
+    if (!d.cuMemAllocAsync || !d.cuMemsetD8Async || !d.cuMemFreeAsync)
+      return fail(ATTN_ERR_NO_DRIVER, "CUDA driver (" + d.path +
+                                          ") lacks cuMemAllocAsync / cuMemsetD8Async / "
+                                          "cuMemFreeAsync, which " +
+                                          k.entry + "'s workspace needs");
+    size_t bytes = static_cast<size_t>(l.workspaceBytes);
+    int r = d.cuMemAllocAsync(&workspace, bytes, stream);
+    size_t zero = static_cast<size_t>(l.workspaceZeroBytes);
+    if (r == 0 && zero && (r = d.cuMemsetD8Async(workspace, 0, zero, stream)) != 0)
+      d.cuMemFreeAsync(workspace, stream);
+    if (r != 0)
+      return fail(ATTN_ERR_LAUNCH, "workspace of " + std::to_string(bytes) +
+                                       " bytes for " + k.entry + ": " + d.err(r));
+    const uint64_t words[5] = {workspace, workspace, 0, bytes / 4, 1};
+    l.params.insert(l.params.end(), words, words + 5);
+  }
   std::vector<void *> params(l.params.size());
   for (size_t i = 0; i < params.size(); ++i)
     params[i] = &l.params[i];
@@ -272,6 +300,8 @@ attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *
     params.push_back(&m);
   int r = d.cuLaunchKernel(function, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
                            l.block[2], l.smem, stream, params.data(), nullptr);
+  if (workspace)
+    d.cuMemFreeAsync(workspace, stream);
   auto where = [&] {
     return k.entry + " grid=(" + std::to_string(l.grid[0]) + "," + std::to_string(l.grid[1]) +
            "," + std::to_string(l.grid[2]) + ") block=(" + std::to_string(l.block[0]) + "," +

@@ -163,6 +163,10 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
   HipDriver &d = driver();
   if (d.status != ATTN_OK)
     return fail(d.status, d.error);
+  // No AMD kernel has a workspace (stream-K is NVIDIA and CPU only).
+  if (l.workspaceBytes > 0)
+    return fail(ATTN_ERR_INVALID, k.entry + " asks for a workspace, which the HIP path "
+                                            "does not provide");
   void *function = nullptr;
   {
     std::lock_guard<std::mutex> lock(k.mu);

@@ -49,7 +49,8 @@ struct KernelInfo {
   int64_t block[3] = {1, 1, 1};
   int64_t dynamicSmemBytes = 0, registers = -1, spillBytes = -1, scratchBytes = -1;
   Formula workItems;
-  int64_t workspaceBytes = 0; // CPU: zeroed f32 scratch per launch
+  int64_t workspaceBytes = 0;     // scratch the runtime allocates per launch
+  int64_t workspaceZeroBytes = 0; // of which the leading bytes start zeroed
   int64_t size = -1; // from the manifest; -1 = not given
 
   // Where the bytes come from.
@@ -100,6 +101,9 @@ struct GpuLaunch {
   std::vector<uint64_t> params; // one 8-byte word per kernel parameter
   /// Passed by value after `params`, 128 bytes each.
   std::vector<TensorMapRequest> tensorMaps;
+  /// Zeroed device scratch for this launch (stream-K), passed as one more
+  /// flat-memref after `params`; 0: none.
+  int64_t workspaceBytes = 0, workspaceZeroBytes = 0;
 };
 
 /// Loads the driver, initializes it and makes a context current; reports

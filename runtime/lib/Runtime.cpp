@@ -322,14 +322,22 @@ bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) 
     for (const auto &prev : b.kernels)
       if (prev->target == k->target && prev->format == k->format)
         return done(r.fail(path, "second " + k->target + " " + k->format + " kernel"));
+    if (!r.integer(kv, path, "workspace_bytes", k->workspaceBytes, false))
+      return done(false);
+    if (k->workspaceBytes < 0 || k->workspaceBytes % 4 != 0)
+      return done(r.fail(path + ".workspace_bytes", "must be a non-negative multiple of 4"));
+    k->workspaceZeroBytes = k->workspaceBytes;
+    if (!r.integer(kv, path, "workspace_zero_bytes", k->workspaceZeroBytes, false))
+      return done(false);
+    if (k->workspaceZeroBytes < 0 || k->workspaceZeroBytes > k->workspaceBytes ||
+        k->workspaceZeroBytes % 4 != 0)
+      return done(r.fail(path + ".workspace_zero_bytes",
+                         "must be a multiple of 4 within workspace_bytes"));
     if (k->isCpu()) {
       const JsonValue *wi = r.field(kv, path, "work_items", true);
       if (!wi || !r.formula(*wi, path + ".work_items", names, k->workItems))
         return done(false);
-      if (!r.integer(kv, path, "workspace_bytes", k->workspaceBytes, false))
-        return done(false);
-      if (k->workspaceBytes < 0 || k->workspaceBytes % 4 != 0)
-        return done(r.fail(path + ".workspace_bytes", "must be a non-negative multiple of 4"));
+
     } else {
       const JsonValue *grid = r.field(kv, path, "grid", true);
       if (!grid)
@@ -598,6 +606,8 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
     gl.block[d] = static_cast<unsigned>(k->block[d]);
   }
   gl.smem = static_cast<unsigned>(k->dynamicSmemBytes);
+  gl.workspaceBytes = k->workspaceBytes;
+  gl.workspaceZeroBytes = k->workspaceZeroBytes;
   return k->isCuda() ? cudaLaunch(*k, dev, gl, stream) : hipLaunch(*k, dev, gl, stream);
 }
 

@@ -30,6 +30,28 @@ func.func @decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x8192x128xf16>) -> te
 
 // -----
 
+// A short KV (8 heads x 8 tiles of 32 < 2 x 132) would give most SMs one
+// KV tile or none: flash.
+// SM90-LABEL: func.func @short_decode
+// SM90: schedule = #attn.schedule<flash>
+func.func @short_decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x256x128xf16>) -> tensor<1x8x1x128xf16> {
+  %o = attn.attention %q, %k, %k : tensor<1x8x1x128xf16>, tensor<1x8x256x128xf16>, tensor<1x8x256x128xf16> -> tensor<1x8x1x128xf16>
+  return %o : tensor<1x8x1x128xf16>
+}
+
+// -----
+
+// Prefill with few heads has fewer query tiles than SMs too, but its causal
+// tiles split unevenly by KV-tile count: flash.
+// SM90-LABEL: func.func @small_prefill
+// SM90: schedule = #attn.schedule<flash>
+func.func @small_prefill(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> tensor<1x8x512x64xbf16> {
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>} : tensor<1x8x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x8x512x64xbf16>
+  return %o : tensor<1x8x512x64xbf16>
+}
+
+// -----
+
 // A user tiling is kept as given.
 // CPU-LABEL: func.func @user_tiling
 // CPU: tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>

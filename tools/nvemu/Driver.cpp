@@ -190,6 +190,24 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
 
 int cuStreamSynchronize(void *) { return kSuccess; }
 
+// Device memory is host memory; launches run to completion, so the
+// stream-ordered calls act at once.
+int cuMemAllocAsync(uint64_t *ptr, size_t bytes, void *) {
+  void *p = std::malloc(bytes ? bytes : 1);
+  if (!p)
+    return kInvalidValue;
+  *ptr = reinterpret_cast<uintptr_t>(p);
+  return kSuccess;
+}
+int cuMemsetD8Async(uint64_t ptr, unsigned char value, size_t bytes, void *) {
+  std::memset(reinterpret_cast<void *>(static_cast<uintptr_t>(ptr)), value, bytes);
+  return kSuccess;
+}
+int cuMemFreeAsync(uint64_t ptr, void *) {
+  std::free(reinterpret_cast<void *>(static_cast<uintptr_t>(ptr)));
+  return kSuccess;
+}
+
 static_assert(sizeof(nvemu_tensor_map) <= 128, "a CUtensorMap has 128 bytes");
 
 /// Checks the rules the CUDA driver documents for cuTensorMapEncodeTiled

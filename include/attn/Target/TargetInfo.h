@@ -49,6 +49,18 @@ TileChoice defaultTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
 /// 8, the f32 SIMT kernel at most 64 in multiples of 4.
 int64_t nvvmDvChunks(int64_t dv, int64_t dtypeBytes);
 
+/// f32 words of one thread's KV-loop state in the NVIDIA stream-K kernels
+/// (running max and sum, O accumulators): mma.sync 4 + chunk / 2, SIMT
+/// 2 + chunk, for a Dv chunk of `chunk` columns.
+int64_t nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes);
+/// Global workspace of an NVIDIA stream-K kernel with `ctas` CTAs per Dv
+/// chunk of `threads` threads: one arrival counter per CTA and chunk
+/// (nvvmStreamKCounterBytes, the only part that must start zeroed), then
+/// two share slots per CTA and chunk of nvvmStreamKStateWords per thread.
+int64_t nvvmStreamKWorkspaceBytes(int64_t ctas, int64_t threads, int64_t dv,
+                                  int64_t dtypeBytes);
+int64_t nvvmStreamKCounterBytes(int64_t ctas, int64_t dv, int64_t dtypeBytes);
+
 /// Dynamic shared memory of an NVIDIA kernel: `stages` K tiles
 /// [blockKV][dqk + 16 B] and V tiles [blockKV][Dv chunk + 16 B].
 int64_t nvvmStagedSmemBytes(int64_t dqk, int64_t dv, int64_t blockKV,

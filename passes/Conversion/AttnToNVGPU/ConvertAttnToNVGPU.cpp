@@ -78,8 +78,33 @@ public:
         pad(elemsPer16B(spec.dtype)) {}
 
   gpu::GPUFuncOp emit();
+  /// Stream-K (LeanAttention) with `n` CTAs per Dv chunk instead of one CTA
+  /// per query tile; 0: flash. Only the mma.sync and SIMT kernels.
+  void setStreamK(int64_t n) { ctas = n; }
 
 protected:
+  /// Combines a share of a tile's KV loop into `acc` (both loop states):
+  /// rescale both to the larger running max, add (sigmoid: add).
+  virtual SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) = 0;
+  /// (weight of the current, weight of the other) for merging running
+  /// (max, sum) (m, l) with (mB, lB); updates m and l. The weights are
+  /// exp2(m log2(e) - M log2(e)) as softmaxStep rounds its factors.
+  std::pair<Value, Value> mergeWeights(Value &m, Value &l, Value mB, Value lB);
+  /// The CTAs' walk of their shares, each tile finished by the epilogue
+  /// directly or through the workspace by the CTA that completes it.
+  void emitStreamK();
+  /// Publishes this CTA's share `state` of the tile starting at unit
+  /// `tileStart` (CTA p, its range starting inside the tile when
+  /// `startsInside`) and, in the CTA that completes the tile, merges every
+  /// share and runs the epilogue.
+  void finishShare(ValueRange state, Value p, Value tileStart,
+                   Value startsInside, Value unitsPerCta, Value bIdx, Value h);
+  /// Word offset of CTA q's share slot (0: the share that starts its range,
+  /// 1: the one that ends it) in this Dv chunk's part of the workspace.
+  Value shareSlot(Value q, Value slot);
+  /// The loop state as f32 words and back (vector<4xf32> values are 4).
+  SmallVector<Value> stateWords(ValueRange state);
+  SmallVector<Value> stateFromWords(ArrayRef<Value> words, TypeRange types);
   /// Thread-to-row mapping and anything held across the KV loop.
   virtual void setupThreads(Value bIdx, Value h, Value i0) = 0;
   virtual SmallVector<Value> initialState() = 0;
@@ -124,6 +149,9 @@ protected:
   /// batch bIdx, query head h (K head kh, V head vh), query tile qt with
   /// rows [i0, i1].
   virtual void emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
+                            Value qt, Value i0, Value i1);
+  /// The cp.async-staged KV loop over [kvBegin, kvTiles); returns the state.
+  SmallVector<Value> kvLoop(Value bIdx, Value h, Value kh, Value vh,
                             Value qt, Value i0, Value i1);
   /// Whether KV tile kt is empty / full for this CTA (CTA-uniform). A
   /// ragged last tile counts as partial for its column bound.
@@ -214,6 +242,10 @@ protected:
 
   gpu::GPUModuleOp gpuModule;
   int64_t warps, stages;
+  int64_t ctas = 0;
+  /// Stream-K: the global workspace (counters zeroed), and the index of
+  /// this Dv chunk's first counter.
+  Value workspace, chunkWorkspace;
   /// O columns one CTA accumulates: Dv split into chunks (nvvmDvChunks) so
   /// the accumulator fits in registers; each chunk's CTA recomputes S
   /// (grid.y = Hq x chunks).
@@ -408,6 +440,9 @@ void StagedKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
 gpu::GPUFuncOp StagedKernelEmitter::emit() {
   MLIRContext *ctx = b.getContext();
   SmallVector<Type> args = flatKernelArgTypes();
+  // Stream-K: the workspace follows the B, Sq, Skv scalars.
+  if (ctas)
+    args.push_back(MemRefType::get({ShapedType::kDynamic}, f32));
   int64_t numFlatArgs = args.size();
   llvm::append_range(args, extraArgTypes());
   b.setInsertionPointToEnd(gpuModule.getBody());
@@ -434,6 +469,12 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   bindFlatKernelArgs(entry);
   bindExtraArgs(entry->getArguments().drop_front(numFlatArgs));
   buildTables();
+  if (ctas) {
+    workspace = entry->getArgument(numFlatArgs - 1);
+    emitStreamK();
+    gpu::ReturnOp::create(b);
+    return fn;
+  }
 
   int64_t chunks = spec.dv / dvChunk;
   Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
@@ -466,6 +507,12 @@ std::pair<Value, Value> StagedKernelEmitter::classifyKV(Value kt, Value bIdx,
 
 void StagedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
                                        Value qt, Value i0, Value i1) {
+  epilogue(kvLoop(bIdx, h, kh, vh, qt, i0, i1), bIdx, h);
+}
+
+SmallVector<Value> StagedKernelEmitter::kvLoop(Value bIdx, Value h, Value kh,
+                                               Value vh, Value qt, Value i0,
+                                               Value i1) {
   using P = arith::CmpIPredicate;
   setupThreads(bIdx, h, i0);
 
@@ -504,7 +551,170 @@ void StagedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
         gpu::BarrierOp::create(b);
         scf::YieldOp::create(b, next);
       });
-  epilogue(loop.getResults(), bIdx, h);
+  return SmallVector<Value>(loop.getResults());
+}
+
+std::pair<Value, Value> StagedKernelEmitter::mergeWeights(Value &m, Value &l,
+                                                          Value mB, Value lB) {
+  if (spec.norm == NormKind::Sigmoid) {
+    l = arith::AddFOp::create(b, l, lB);
+    return {fc(1), fc(1)};
+  }
+  Value mNew = arith::MaximumFOp::create(b, m, mB);
+  Value none = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew,
+                                     fc(-std::numeric_limits<double>::infinity()));
+  Value mScaled = arith::MulFOp::create(b, sel(none, fc(0), mNew), fc(kLog2e));
+  auto weight = [&](Value mOld) {
+    return exp2(arith::SubFOp::create(
+        b, arith::MulFOp::create(b, mOld, fc(kLog2e)), mScaled));
+  };
+  Value wA = weight(m), wB = weight(mB);
+  l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, wA),
+                            arith::MulFOp::create(b, lB, wB));
+  m = mNew;
+  return {wA, wB};
+}
+
+SmallVector<Value> StagedKernelEmitter::stateWords(ValueRange state) {
+  SmallVector<Value> words;
+  for (Value v : state) {
+    auto vt = dyn_cast<VectorType>(v.getType());
+    if (!vt) {
+      words.push_back(v);
+      continue;
+    }
+    for (int64_t e = 0; e < vt.getNumElements(); ++e)
+      words.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{e}));
+  }
+  return words;
+}
+
+SmallVector<Value> StagedKernelEmitter::stateFromWords(ArrayRef<Value> words,
+                                                       TypeRange types) {
+  SmallVector<Value> state;
+  size_t w = 0;
+  for (Type t : types) {
+    auto vt = dyn_cast<VectorType>(t);
+    if (!vt) {
+      state.push_back(words[w++]);
+      continue;
+    }
+    int64_t n = vt.getNumElements();
+    state.push_back(
+        vector::FromElementsOp::create(b, vt, words.slice(w, n)));
+    w += n;
+  }
+  return state;
+}
+
+Value StagedKernelEmitter::shareSlot(Value q, Value slot) {
+  // Counters of every chunk first (the part the runtime zeroes), then the
+  // slots of chunk c's CTAs.
+  int64_t slotWords =
+      blockThreads() * nvvmStreamKStateWords(spec.dv, dtypeBytes(spec.dtype));
+  int64_t counterWords = (spec.dv / dvChunk) * ctas;
+  Value slotIndex = add(mul(add(chunkWorkspace, q), idx(2)), slot);
+  return add(idx(counterWords), mul(slotIndex, idx(slotWords)));
+}
+
+void StagedKernelEmitter::emitStreamK() {
+  using P = arith::CmpIPredicate;
+  Value p = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value chunk = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  chunkBase = mul(chunk, idx(dvChunk));
+  // This chunk's counters (and, doubled, its slots) start at chunk * ctas.
+  chunkWorkspace = mul(chunk, idx(ctas));
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value c1 = idx(1);
+  Value perCta = arith::CeilDivUIOp::create(b, streamKUnits(), idx(ctas));
+  // Everything below is CTA-uniform, so the barriers in the KV loop are.
+  forEachStreamKShare(p, perCta, [&](Value tile, Value tileStart, Value kFrom,
+                                   Value kTo) {
+    Value perBatch = mul(idx(spec.hq), numQTiles);
+    Value bIdx = arith::DivUIOp::create(b, tile, perBatch);
+    Value rem = arith::RemUIOp::create(b, tile, perBatch);
+    Value h = arith::DivUIOp::create(b, rem, numQTiles);
+    Value qt = arith::RemUIOp::create(b, rem, numQTiles);
+    Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
+    Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
+    patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
+    Value i0 = mul(qt, idx(bq));
+    Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), c1);
+    kvBegin = arith::MaxSIOp::create(b, firstLiveKVTile(i0), kFrom);
+    kvTiles = arith::MinSIOp::create(b, liveKVTiles(i1), kTo);
+    SmallVector<Value> state = kvLoop(bIdx, h, kh, vh, qt, i0, i1);
+    Value whole = andI(cmp(P::eq, kFrom, idx(0)), cmp(P::eq, kTo, numKVTiles));
+    ifThenElse(
+        whole, [&] { epilogue(state, bIdx, h); },
+        [&] {
+          finishShare(state, p, tileStart, cmp(P::ugt, kFrom, idx(0)),
+                      perCta, bIdx, h);
+        });
+  });
+}
+
+void StagedKernelEmitter::finishShare(ValueRange state, Value p,
+                                      Value tileStart, Value startsInside,
+                                      Value perCta, Value bIdx, Value h) {
+  using P = arith::CmpIPredicate;
+  Value c0 = idx(0), c1 = idx(1);
+  int64_t threads = blockThreads();
+  auto wordAt = [&](Value slotBase, int64_t w) {
+    return add(slotBase, add(mul(idx(w), idx(threads)), tid));
+  };
+  // Every thread stores its state words (word-major, so a warp's stores
+  // are contiguous), then fences them before the CTA counts its arrival.
+  SmallVector<Value> words = stateWords(state);
+  Value mine = shareSlot(p, sel(startsInside, c0, c1));
+  for (auto [w, word] : llvm::enumerate(words))
+    memref::StoreOp::create(b, word, workspace, wordAt(mine, w));
+  LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+  gpu::BarrierOp::create(b);
+  Value pFirst = arith::DivUIOp::create(b, tileStart, perCta);
+  Value pLast = arith::DivUIOp::create(
+      b, sub(add(tileStart, numKVTiles), c1), perCta);
+  // Thread 0 counts; the answer reaches the CTA through shared memory (the
+  // first K stage element: the KV loop is over).
+  SmallVector<Value> flagAt = stageIndex(c0, c0, c0, spec.dqk);
+  ifThen(cmp(P::eq, tid, c0), [&] {
+    Value before = memref::AtomicRMWOp::create(
+        b, arith::AtomicRMWKind::addf, fc(1), workspace,
+        ValueRange{add(chunkWorkspace, pLast)});
+    Value shares = arith::UIToFPOp::create(
+        b, f32,
+        arith::IndexCastUIOp::create(b, b.getI64Type(),
+                                     add(sub(pLast, pFirst), c1)));
+    Value last = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                       arith::AddFOp::create(b, before, fc(1)),
+                                       shares);
+    Value flag = sel(last, fc(1), fc(0));
+    if (elt != f32)
+      flag = arith::TruncFOp::create(b, elt, flag);
+    memref::StoreOp::create(b, flag, kSmem, flagAt);
+  });
+  gpu::BarrierOp::create(b);
+  Value last = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                     loadF32(kSmem, flagAt), fc(0.5));
+  // The next tile's copies may overwrite the flag only after all read it.
+  gpu::BarrierOp::create(b);
+  ifThen(last, [&] {
+    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+    SmallVector<Type> types(state.getTypes());
+    SmallVector<Value> init = initialState();
+    auto merge = scf::ForOp::create(
+        b, pFirst, add(pLast, c1), c1, init,
+        [&](OpBuilder &, Location, Value q, ValueRange acc) {
+          // q's share starts q's range (slot 0) unless q began before it.
+          Value qStartsInside = cmp(P::ugt, mul(q, perCta), tileStart);
+          Value slot = shareSlot(q, sel(qStartsInside, c0, c1));
+          SmallVector<Value> qWords;
+          for (size_t w = 0; w < words.size(); ++w)
+            qWords.push_back(load(workspace, {wordAt(slot, w)}));
+          scf::YieldOp::create(
+              b, mergeShare(acc, stateFromWords(qWords, types)));
+        });
+    epilogue(merge.getResults(), bIdx, h);
+  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -541,6 +751,7 @@ protected:
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
                               Value stage, Value kt, bool partial) override;
   void epilogue(ValueRange state, Value bIdx, Value h) override;
+  SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
 
   /// Two consecutive elements at `offset` of a flat 16-bit memref, packed as
   /// an mma operand (vector<2xf16>, or i32 for bf16).
@@ -777,6 +988,25 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
     }
   }
   return st.flatten();
+}
+
+SmallVector<Value> MmaKernelEmitter::mergeShare(ValueRange acc,
+                                                ValueRange share) {
+  // Every CTA maps lanes to rows and columns alike, so a share's fragments
+  // merge element by element; rows g (r = 0) and g + 8 (r = 1) have their
+  // own max and sum (quad-uniform max, lane-local sum).
+  WarpState a = WarpState::unflatten(acc), o = WarpState::unflatten(share);
+  for (int r = 0; r < 2; ++r) {
+    auto [wA, wB] = mergeWeights(a.m[r], a.l[r], o.m[r], o.l[r]);
+    for (size_t nv = 0; nv < a.o.size() / 4; ++nv)
+      for (int e = 0; e < 2; ++e) {
+        Value &x = a.o[nv * 4 + 2 * r + e];
+        x = arith::AddFOp::create(
+            b, arith::MulFOp::create(b, x, wA),
+            arith::MulFOp::create(b, o.o[nv * 4 + 2 * r + e], wB));
+      }
+  }
+  return a.flatten();
 }
 
 void MmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
@@ -1619,6 +1849,7 @@ private:
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
                               Value stage, Value kt, bool partial) override;
   void epilogue(ValueRange state, Value bIdx, Value h) override;
+  SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
 
   /// This thread's query row, and the row it reads (clamped to Sq - 1).
   Value row, readRow;
@@ -1697,6 +1928,20 @@ SmallVector<Value> SimtKernelEmitter::emitTile(ValueRange state, Value bIdx,
   return out;
 }
 
+SmallVector<Value> SimtKernelEmitter::mergeShare(ValueRange acc,
+                                                 ValueRange share) {
+  Value m = acc[0], l = acc[1];
+  auto [wA, wB] = mergeWeights(m, l, share[0], share[1]);
+  auto v4 = VectorType::get({4}, f32);
+  Value wAv = vector::BroadcastOp::create(b, v4, wA);
+  Value wBv = vector::BroadcastOp::create(b, v4, wB);
+  SmallVector<Value> out = {m, l};
+  for (size_t c = 2; c < acc.size(); ++c)
+    out.push_back(vector::FMAOp::create(
+        b, share[c], wBv, arith::MulFOp::create(b, acc[c], wAv)));
+  return out;
+}
+
 void SimtKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
   using P = arith::CmpIPredicate;
   Value m = state[0], l = state[1];
@@ -1742,14 +1987,16 @@ struct ConvertAttnToNVGPUPass
                                    gpu::GPUModuleOp gpuModule,
                                    AttentionLowering &in, Extra... extra) {
     TilingAttr t = in.tiling;
-    return Emitter(b, gpuModule, in.spec, in.fn.getSymName(), t.getBlockQ(),
-                   t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
-                   in.scoreFn, extra...)
-        .emit();
+    Emitter emitter(b, gpuModule, in.spec, in.fn.getSymName(), t.getBlockQ(),
+                    t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
+                    in.scoreFn, extra...);
+    emitter.setStreamK(in.streamCtas);
+    return emitter.emit();
   }
 
   bool useWgmma(const AttentionSpec &spec) const {
-    return wgmma && spec.dtype != DType::F32;
+    return wgmma && spec.dtype != DType::F32 &&
+           spec.schedule != ScheduleKind::StreamK;
   }
   bool useTma(const AttentionSpec &spec) const {
     return useWgmma(spec) && tma &&
@@ -1804,7 +2051,8 @@ struct ConvertAttnToNVGPUPass
   }
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
-    FailureOr<AttentionLowering> in = prepareLowering(op, "NVIDIA");
+    FailureOr<AttentionLowering> in =
+        prepareLowering(op, "NVIDIA", /*streamK=*/true);
     if (failed(in))
       return failure();
     const AttentionSpec &spec = in->spec;
@@ -1840,6 +2088,10 @@ struct ConvertAttnToNVGPUPass
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
     if (spec.dtype == DType::F32)
       emitKernel<SimtKernelEmitter>(b, gpuModule, *in);
+    else if (in->streamCtas)
+      // Decode tiles are short: stream-K walks them with mma.sync on every
+      // target (a wgmma warpgroup would compute 64 rows for a few).
+      emitKernel<MmaKernelEmitter>(b, gpuModule, *in);
     else if (useTma(spec))
       // The last three parameters are the Q, K, V tensor maps, passed by
       // value: attn-mark-tensor-map-params marks them after gpu-to-nvvm.

@@ -219,142 +219,125 @@ void KernelEmitter::emitStreamKWorker(Value p) {
   Value c0 = idx(0), c1 = idx(1);
   double negInf = -std::numeric_limits<double>::infinity();
   bool sigmoid = spec.norm == NormKind::Sigmoid;
-  Value units = mul(mul(mul(batch, idx(spec.hq)), numQTiles), numKVTiles);
-  Value u0 = arith::MinUIOp::create(b, mul(p, unitsPerCta), units);
-  Value u1 = arith::MinUIOp::create(b, add(u0, unitsPerCta), units);
-  scf::IfOp::create(b, cmp(arith::CmpIPredicate::ult, u0, u1), [&](OpBuilder &,
-                                                                   Location) {
-    Value tFirst = arith::DivUIOp::create(b, u0, numKVTiles);
-    Value tEnd = add(arith::DivUIOp::create(b, sub(u1, c1), numKVTiles), c1);
-    scf::ForOp::create(b, tFirst, tEnd, c1, ValueRange{}, [&](OpBuilder &,
-                                                              Location,
-                                                              Value tileIdx,
-                                                              ValueRange) {
-      Value tileStart = mul(tileIdx, numKVTiles);
-      Value kFrom = sel(cmp(arith::CmpIPredicate::eq, tileIdx, tFirst),
-                        sub(u0, tileStart), c0);
-      Value kTo = sel(cmp(arith::CmpIPredicate::eq, add(tileIdx, c1), tEnd),
-                      sub(u1, tileStart), numKVTiles);
-      OutputTile t = outputTile(tileIdx);
-      emitSegment(t, kFrom, kTo);
-      Value whole = andI(cmp(arith::CmpIPredicate::eq, kFrom, c0),
-                         cmp(arith::CmpIPredicate::eq, kTo, numKVTiles));
-      scf::IfOp::create(
-          b, whole,
-          [&](OpBuilder &, Location) {
-            emitEpilogue(t);
+  forEachStreamKShare(p, unitsPerCta, [&](Value tileIdx, Value tileStart,
+                                          Value kFrom, Value kTo) {
+    OutputTile t = outputTile(tileIdx);
+    emitSegment(t, kFrom, kTo);
+    Value whole = andI(cmp(arith::CmpIPredicate::eq, kFrom, c0),
+                       cmp(arith::CmpIPredicate::eq, kTo, numKVTiles));
+    scf::IfOp::create(
+        b, whole,
+        [&](OpBuilder &, Location) {
+          emitEpilogue(t);
+          scf::YieldOp::create(b);
+        },
+        [&](OpBuilder &, Location) {
+          // A share of a tile: publish (acc, m, l) in this worker's slot,
+          // then count the arrival; the worker that completes the count
+          // merges every share (online-softmax rescale to the common
+          // max) and stores the tile. The acq_rel RMW orders the slot
+          // stores before the count and the merger's reads after it.
+          Value slot = sel(cmp(arith::CmpIPredicate::ugt, kFrom, c0), c0, c1);
+          Value base = slotBase(p, slot);
+          Value mBase = add(base, idx(bq * spec.dv));
+          Value lBase = add(mBase, idx(bq));
+          scf::ForOp::create(b, c0, t.rows, c1, ValueRange{}, [&](OpBuilder &,
+                                                                  Location,
+                                                                  Value r,
+                                                                  ValueRange) {
+            Value rowBase = add(base, mul(r, idx(spec.dv)));
+            scf::ForOp::create(
+                b, c0, idx(spec.dv), c1, ValueRange{},
+                [&](OpBuilder &, Location, Value d, ValueRange) {
+                  memref::StoreOp::create(b, load(acc, {r, d}), workspace,
+                                          ValueRange{add(rowBase, d)});
+                  scf::YieldOp::create(b);
+                });
+            memref::StoreOp::create(b, load(mRow, {r}), workspace,
+                                    ValueRange{add(mBase, r)});
+            memref::StoreOp::create(b, load(lRow, {r}), workspace,
+                                    ValueRange{add(lBase, r)});
             scf::YieldOp::create(b);
-          },
-          [&](OpBuilder &, Location) {
-            // A share of a tile: publish (acc, m, l) in this worker's slot,
-            // then count the arrival; the worker that completes the count
-            // merges every share (online-softmax rescale to the common
-            // max) and stores the tile. The acq_rel RMW orders the slot
-            // stores before the count and the merger's reads after it.
-            Value slot = sel(cmp(arith::CmpIPredicate::ugt, kFrom, c0), c0, c1);
-            Value base = slotBase(p, slot);
-            Value mBase = add(base, idx(bq * spec.dv));
-            Value lBase = add(mBase, idx(bq));
+          });
+          Value pFirst = arith::DivUIOp::create(b, tileStart, unitsPerCta);
+          Value pLast = arith::DivUIOp::create(
+              b, sub(add(tileStart, numKVTiles), c1), unitsPerCta);
+          Value before = memref::AtomicRMWOp::create(
+              b, arith::AtomicRMWKind::addf, fc(1), workspace,
+              ValueRange{pLast});
+          Value shares = arith::UIToFPOp::create(
+              b, f32,
+              arith::IndexCastUIOp::create(
+                  b, b.getI64Type(), add(sub(pLast, pFirst), c1)));
+          Value last = arith::CmpFOp::create(
+              b, arith::CmpFPredicate::OEQ, arith::AddFOp::create(b, before, fc(1)),
+              shares);
+          scf::IfOp::create(b, last, [&](OpBuilder &, Location) {
+            auto shareBase = [&](Value q) {
+              // q's share of this tile starts q's range (slot 0) unless
+              // q's range began before the tile.
+              Value starts = cmp(arith::CmpIPredicate::ugt,
+                                 mul(q, unitsPerCta), tileStart);
+              return slotBase(q, sel(starts, c0, c1));
+            };
+            Value pEnd = add(pLast, c1);
             scf::ForOp::create(b, c0, t.rows, c1, ValueRange{}, [&](OpBuilder &,
                                                                     Location,
                                                                     Value r,
                                                                     ValueRange) {
-              Value rowBase = add(base, mul(r, idx(spec.dv)));
-              scf::ForOp::create(
-                  b, c0, idx(spec.dv), c1, ValueRange{},
-                  [&](OpBuilder &, Location, Value d, ValueRange) {
-                    memref::StoreOp::create(b, load(acc, {r, d}), workspace,
-                                            ValueRange{add(rowBase, d)});
-                    scf::YieldOp::create(b);
-                  });
-              memref::StoreOp::create(b, load(mRow, {r}), workspace,
-                                      ValueRange{add(mBase, r)});
-              memref::StoreOp::create(b, load(lRow, {r}), workspace,
-                                      ValueRange{add(lBase, r)});
-              scf::YieldOp::create(b);
-            });
-            Value pFirst = arith::DivUIOp::create(b, tileStart, unitsPerCta);
-            Value pLast = arith::DivUIOp::create(
-                b, sub(add(tileStart, numKVTiles), c1), unitsPerCta);
-            Value before = memref::AtomicRMWOp::create(
-                b, arith::AtomicRMWKind::addf, fc(1), workspace,
-                ValueRange{pLast});
-            Value shares = arith::UIToFPOp::create(
-                b, f32,
-                arith::IndexCastUIOp::create(
-                    b, b.getI64Type(), add(sub(pLast, pFirst), c1)));
-            Value last = arith::CmpFOp::create(
-                b, arith::CmpFPredicate::OEQ, arith::AddFOp::create(b, before, fc(1)),
-                shares);
-            scf::IfOp::create(b, last, [&](OpBuilder &, Location) {
-              auto shareBase = [&](Value q) {
-                // q's share of this tile starts q's range (slot 0) unless
-                // q's range began before the tile.
-                Value starts = cmp(arith::CmpIPredicate::ugt,
-                                   mul(q, unitsPerCta), tileStart);
-                return slotBase(q, sel(starts, c0, c1));
+              auto mOf = [&](Value q) {
+                return load(workspace, {add(add(shareBase(q), idx(bq * spec.dv)), r)});
               };
-              Value pEnd = add(pLast, c1);
-              scf::ForOp::create(b, c0, t.rows, c1, ValueRange{}, [&](OpBuilder &,
-                                                                      Location,
-                                                                      Value r,
-                                                                      ValueRange) {
-                auto mOf = [&](Value q) {
-                  return load(workspace, {add(add(shareBase(q), idx(bq * spec.dv)), r)});
-                };
-                auto maxLoop = scf::ForOp::create(
-                    b, pFirst, pEnd, c1, ValueRange{fc(negInf)},
-                    [&](OpBuilder &, Location, Value q, ValueRange m) {
-                      scf::YieldOp::create(
-                          b, ValueRange{arith::MaximumFOp::create(b, m[0], mOf(q))});
-                    });
-                Value mMax = maxLoop.getResult(0);
-                Value mSafe = sel(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                                        mMax, fc(negInf)),
-                                  fc(0), mMax);
-                scf::ForOp::create(b, c0, idx(spec.dv), c1, ValueRange{},
-                                   [&](OpBuilder &, Location, Value d, ValueRange) {
-                                     memref::StoreOp::create(b, fc(0), acc,
-                                                             ValueRange{r, d});
-                                     scf::YieldOp::create(b);
-                                   });
-                auto sumLoop = scf::ForOp::create(
-                    b, pFirst, pEnd, c1, ValueRange{fc(0)},
-                    [&](OpBuilder &, Location, Value q, ValueRange l) {
-                      Value qBase = shareBase(q);
-                      // Sigmoid rows are plain sums (no max, no normalizer).
-                      Value w = sigmoid ? fc(1)
-                                        : math::ExpOp::create(
-                                              b, arith::SubFOp::create(b, mOf(q), mSafe));
-                      Value lq = load(workspace,
-                                      {add(add(qBase, idx(bq * spec.dv + bq)), r)});
-                      Value rowBase = add(qBase, mul(r, idx(spec.dv)));
-                      scf::ForOp::create(
-                          b, c0, idx(spec.dv), c1, ValueRange{},
-                          [&](OpBuilder &, Location, Value d, ValueRange) {
-                            Value a = arith::AddFOp::create(
-                                b, load(acc, {r, d}),
-                                arith::MulFOp::create(
-                                    b, w, load(workspace, {add(rowBase, d)})));
-                            memref::StoreOp::create(b, a, acc, ValueRange{r, d});
-                            scf::YieldOp::create(b);
-                          });
-                      scf::YieldOp::create(
-                          b, ValueRange{arith::AddFOp::create(
-                                 b, l[0], arith::MulFOp::create(b, w, lq))});
-                    });
-                memref::StoreOp::create(b, mMax, mRow, r);
-                memref::StoreOp::create(b, sumLoop.getResult(0), lRow, r);
-                scf::YieldOp::create(b);
-              });
-              emitEpilogue(t);
+              auto maxLoop = scf::ForOp::create(
+                  b, pFirst, pEnd, c1, ValueRange{fc(negInf)},
+                  [&](OpBuilder &, Location, Value q, ValueRange m) {
+                    scf::YieldOp::create(
+                        b, ValueRange{arith::MaximumFOp::create(b, m[0], mOf(q))});
+                  });
+              Value mMax = maxLoop.getResult(0);
+              Value mSafe = sel(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                      mMax, fc(negInf)),
+                                fc(0), mMax);
+              scf::ForOp::create(b, c0, idx(spec.dv), c1, ValueRange{},
+                                 [&](OpBuilder &, Location, Value d, ValueRange) {
+                                   memref::StoreOp::create(b, fc(0), acc,
+                                                           ValueRange{r, d});
+                                   scf::YieldOp::create(b);
+                                 });
+              auto sumLoop = scf::ForOp::create(
+                  b, pFirst, pEnd, c1, ValueRange{fc(0)},
+                  [&](OpBuilder &, Location, Value q, ValueRange l) {
+                    Value qBase = shareBase(q);
+                    // Sigmoid rows are plain sums (no max, no normalizer).
+                    Value w = sigmoid ? fc(1)
+                                      : math::ExpOp::create(
+                                            b, arith::SubFOp::create(b, mOf(q), mSafe));
+                    Value lq = load(workspace,
+                                    {add(add(qBase, idx(bq * spec.dv + bq)), r)});
+                    Value rowBase = add(qBase, mul(r, idx(spec.dv)));
+                    scf::ForOp::create(
+                        b, c0, idx(spec.dv), c1, ValueRange{},
+                        [&](OpBuilder &, Location, Value d, ValueRange) {
+                          Value a = arith::AddFOp::create(
+                              b, load(acc, {r, d}),
+                              arith::MulFOp::create(
+                                  b, w, load(workspace, {add(rowBase, d)})));
+                          memref::StoreOp::create(b, a, acc, ValueRange{r, d});
+                          scf::YieldOp::create(b);
+                        });
+                    scf::YieldOp::create(
+                        b, ValueRange{arith::AddFOp::create(
+                               b, l[0], arith::MulFOp::create(b, w, lq))});
+                  });
+              memref::StoreOp::create(b, mMax, mRow, r);
+              memref::StoreOp::create(b, sumLoop.getResult(0), lRow, r);
               scf::YieldOp::create(b);
             });
+            emitEpilogue(t);
             scf::YieldOp::create(b);
           });
-      scf::YieldOp::create(b);
-    });
-    scf::YieldOp::create(b);
+          scf::YieldOp::create(b);
+        });
   });
 }
 
@@ -511,10 +494,7 @@ func::FuncOp KernelEmitter::emit() {
   // Mask patterns and their compile-time tables.
   buildTables();
   if (ctas)
-    unitsPerCta = arith::CeilDivUIOp::create(
-        b,
-        mul(mul(mul(batch, idx(spec.hq)), numQTiles), numKVTiles),
-        idx(ctas));
+    unitsPerCta = arith::CeilDivUIOp::create(b, streamKUnits(), idx(ctas));
   auto forall = scf::ForallOp::create(
       b, ArrayRef<OpFoldResult>{begin}, ArrayRef<OpFoldResult>{end},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{}, std::nullopt);

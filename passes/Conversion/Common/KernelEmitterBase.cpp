@@ -54,6 +54,31 @@ func::FuncOp AttnKernelEmitterBase::createCpuKernel(ArrayRef<Type> args) {
   return fn;
 }
 
+void AttnKernelEmitterBase::forEachStreamKShare(
+    Value p, Value perWorker,
+    function_ref<void(Value, Value, Value, Value)> body) {
+  using P = arith::CmpIPredicate;
+  Value c0 = idx(0), c1 = idx(1);
+  Value units = streamKUnits();
+  Value u0 = arith::MinUIOp::create(b, mul(p, perWorker), units);
+  Value u1 = arith::MinUIOp::create(b, add(u0, perWorker), units);
+  scf::IfOp::create(b, cmp(P::ult, u0, u1), [&](OpBuilder &, Location) {
+    Value tFirst = arith::DivUIOp::create(b, u0, numKVTiles);
+    Value tEnd = add(arith::DivUIOp::create(b, sub(u1, c1), numKVTiles), c1);
+    scf::ForOp::create(
+        b, tFirst, tEnd, c1, ValueRange{},
+        [&](OpBuilder &, Location, Value tile, ValueRange) {
+          Value tileStart = mul(tile, numKVTiles);
+          Value kFrom = sel(cmp(P::eq, tile, tFirst), sub(u0, tileStart), c0);
+          Value kTo = sel(cmp(P::eq, add(tile, c1), tEnd), sub(u1, tileStart),
+                          numKVTiles);
+          body(tile, tileStart, kFrom, kTo);
+          scf::YieldOp::create(b);
+        });
+    scf::YieldOp::create(b);
+  });
+}
+
 FailureOr<func::FuncOp> mlir::attn::kernelFunctionOf(Operation *op) {
   auto fn = op->getParentOfType<func::FuncOp>();
   if (!fn || fn.getBody().front().getOperations().size() != 2 ||
@@ -65,7 +90,8 @@ FailureOr<func::FuncOp> mlir::attn::kernelFunctionOf(Operation *op) {
 }
 
 FailureOr<AttentionLowering>
-mlir::attn::prepareLowering(AttentionOp op, StringRef flashOnlyTarget) {
+mlir::attn::prepareLowering(AttentionOp op, StringRef gpuTarget,
+                            bool streamK) {
   AttentionLowering in;
   FailureOr<func::FuncOp> fn = kernelFunctionOf(op);
   if (failed(fn))
@@ -80,15 +106,18 @@ mlir::attn::prepareLowering(AttentionOp op, StringRef flashOnlyTarget) {
   in.spec = *spec;
   in.maskFn = op.getMaskFn().empty() ? nullptr : &op.getMaskFn();
   in.scoreFn = op.getScoreFn().empty() ? nullptr : &op.getScoreFn();
-  if (ScheduleAttr schedule = op.getScheduleAttr();
-      !flashOnlyTarget.empty() && schedule &&
-      (schedule.getKind() == ScheduleStrategy::split_kv ||
-       schedule.getKind() == ScheduleStrategy::stream_k))
+  ScheduleAttr schedule = op.getScheduleAttr();
+  bool streaming = schedule && schedule.getKind() == ScheduleStrategy::stream_k;
+  if (streaming && streamK)
+    in.streamCtas = schedule.getParam();
+  else if (!gpuTarget.empty() && schedule &&
+           (streaming || schedule.getKind() == ScheduleStrategy::split_kv))
     op.emitWarning() << "schedule " << schedule
                      << " is lowered as flash (one work group per query "
                         "tile): the "
-                     << flashOnlyTarget
-                     << " split-KV / stream-K kernels do not exist yet";
+                     << gpuTarget
+                     << (streaming ? " stream-K" : " split-KV")
+                     << " kernels do not exist yet";
   return in;
 }
 

@@ -30,14 +30,18 @@ struct AttentionLowering {
   TilingAttr tiling;
   AttentionSpec spec;
   Region *maskFn = nullptr, *scoreFn = nullptr;
+  /// CTAs of a stream-K schedule the target implements (0: flash).
+  int64_t streamCtas = 0;
 };
 /// The function a kernel replaces: the kernel ABI is the function's, so its
 /// body must be `op` and a return.
 FailureOr<func::FuncOp> kernelFunctionOf(Operation *op);
-/// `flashOnlyTarget`, when set, names a GPU target whose kernels are flash
-/// only: a split-KV / stream-K schedule gets a warning.
+/// `gpuTarget`, when set, names a GPU target: a split-KV schedule, and a
+/// stream-K one unless `streamK` (the target implements it), gets a warning
+/// and flash kernels.
 FailureOr<AttentionLowering> prepareLowering(AttentionOp op,
-                                             StringRef flashOnlyTarget = {});
+                                             StringRef gpuTarget = {},
+                                             bool streamK = false);
 /// The attention ops of `module`, to lower; fails on an
 /// attn.linear_attention, which only the CPU tile program handles yet (a GPU
 /// pipeline must not pass it through as if it had compiled it).
@@ -87,6 +91,16 @@ protected:
   /// entry point `_mlir_ciface_<name>` (memref descriptors by pointer), the
   /// builder at its start and q, k, v bound to its first three arguments.
   func::FuncOp createCpuKernel(ArrayRef<Type> args);
+  /// Stream-K: the (output tile x KV tile) units of the problem.
+  Value streamKUnits() {
+    return mul(mul(mul(batch, idx(spec.hq)), numQTiles), numKVTiles);
+  }
+  /// Stream-K: for each output tile that worker p's units
+  /// [p * perWorker, (p + 1) * perWorker) touch, in order,
+  /// `body(tile, tileStart, kFrom, kTo)`: the tile's first unit and the
+  /// share's KV tiles [kFrom, kTo). Uniform over the worker's threads.
+  void forEachStreamKShare(Value p, Value perWorker,
+                           function_ref<void(Value, Value, Value, Value)> body);
   /// A private constant global in the symbol block holding `values`.
   Value constantTable(StringRef suffix, ArrayRef<int64_t> shape, Type type,
                       Attribute values);
