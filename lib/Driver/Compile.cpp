@@ -237,6 +237,18 @@ static int64_t asmStat(StringRef isa, StringRef key) {
   return -1;
 }
 
+/// CTAs of the stream-K schedule of the (scheduled) attention op of
+/// `module`; 0 for any other schedule.
+static int64_t streamKCtas(ModuleOp module) {
+  int64_t ctas = 0;
+  module.walk([&](AttentionOp op) {
+    if (ScheduleAttr schedule = op.getScheduleAttr();
+        schedule && schedule.getKind() == ScheduleStrategy::stream_k)
+      ctas = schedule.getParam();
+  });
+  return ctas;
+}
+
 static FailureOr<std::vector<BundleKernel>>
 compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
            bool countTiles) {
@@ -247,15 +259,12 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   if (failed(select.run(module)))
     return failure();
   bool linear = false;
-  int64_t streamCtas = 0, dv = 0;
+  int64_t streamCtas = streamKCtas(module), dv = 0;
   module.walk([&](Operation *op) {
     if (auto attn = dyn_cast<AttentionOp>(op)) {
       blockQ = attn.getTilingAttr().getBlockQ();
       hq = attn.getNumQueryHeads();
       dv = attn.getHeadDimV();
-      if (ScheduleAttr schedule = attn.getScheduleAttr();
-          schedule && schedule.getKind() == ScheduleStrategy::stream_k)
-        streamCtas = schedule.getParam();
     } else if (auto lin = dyn_cast<LinearAttentionOp>(op)) {
       linear = true;
       hq = lin.getQuery().getType().getDimSize(1);
@@ -294,18 +303,6 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   return std::vector<BundleKernel>{k};
 }
 
-/// CTAs of the stream-K schedule of the (scheduled) attention op of
-/// `module`; 0 for any other schedule.
-static int64_t streamKCtas(ModuleOp module) {
-  int64_t ctas = 0;
-  module.walk([&](AttentionOp op) {
-    if (ScheduleAttr schedule = op.getScheduleAttr();
-        schedule && schedule.getKind() == ScheduleStrategy::stream_k)
-      ctas = schedule.getParam();
-  });
-  return ctas;
-}
-
 /// Whether the sm_90a pipeline takes the TMA kernel for this function.
 static bool usesTma(const std::string &target, const NvvmKernelOptions &nvvm,
                     int64_t dqk, int64_t dv, int64_t eltBytes) {
@@ -342,6 +339,8 @@ buildEmulation(ModuleOp module, const NVVMPipelineOptions &options,
   return bytes;
 }
 
+/// One NVIDIA build of `module`, already through attn-select-schedule for
+/// `target` (compileNvvm).
 static FailureOr<std::vector<BundleKernel>>
 compileNvvmOnce(ModuleOp module, const std::string &target,
                 const std::string &name, const ToolPaths &tools,
@@ -356,15 +355,11 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   options.producerRegisters = producerRegisters;
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);
-  // Launch geometry from the tiling the pipeline chose.
+  // Launch geometry from the tiling and schedule compileNvvm selected (the
+  // pipeline's own attn-select-schedule keeps them).
   int64_t blockQ = 0, warps = 0, hq = 0, dv = 0, eltBytes = 2, dqk = 0,
           blockKV = 0, stages = 0, streamCtas = 0;
   {
-    PassManager select(module.getContext());
-    select.addPass(
-        createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
-    if (failed(select.run(module)))
-      return failure();
     module.walk([&](AttentionOp op) {
       blockQ = op.getTilingAttr().getBlockQ();
       warps = op.getTilingAttr().getWarps();
@@ -501,6 +496,8 @@ compileNvvm(ModuleOp module, const std::string &target,
     dv = op.getHeadDimV();
     eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
   });
+  // Tiles and schedule once, for every trial below (compileNvvmOnce reads
+  // them; copies inherit them).
   PassManager select(module.getContext());
   select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
   if (failed(select.run(module)))
