@@ -337,7 +337,6 @@ bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) 
       const JsonValue *wi = r.field(kv, path, "work_items", true);
       if (!wi || !r.formula(*wi, path + ".work_items", names, k->workItems))
         return done(false);
-
     } else {
       const JsonValue *grid = r.field(kv, path, "grid", true);
       if (!grid)

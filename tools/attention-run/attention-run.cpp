@@ -266,6 +266,28 @@ double now() {
       .count();
 }
 
+/// Normwise bound: f32 within 1e-5 relative; f16/bf16 within two units in
+/// the last place of the output scale, what one plain unfused kernel in that
+/// dtype reaches (it rounds S, P and O).
+double tolerance(DType dt) {
+  return dt == DType::F32 ? 1e-5 : (dt == DType::F16 ? 0x1p-9 : 0x1p-7);
+}
+
+/// `got` against `want` relative to max |want| over its finite entries,
+/// within `tol` and free of NaN.
+bool withinNormwise(const RefTensor &got, const RefTensor &want, double tol,
+                    Comparison &c) {
+  double scale = 0;
+  for (double x : want.data)
+    if (std::isfinite(x))
+      scale = std::max(scale, std::fabs(x));
+  c = compareTensors(got, want, std::max(scale, 1e-30));
+  bool ok = c.error.empty() && c.maxRelError <= tol;
+  for (double x : got.data)
+    ok &= !std::isnan(x);
+  return ok;
+}
+
 /// The tiling of an attn op; null for any other op (or before selection).
 TilingAttr tilingOf(Operation *op) {
   if (auto attn = dyn_cast<AttentionOp>(op))
@@ -690,14 +712,8 @@ int main(int argc, char **argv) {
         fail("--expected: " + error);
         return 2;
       }
-      double scale = 0;
-      for (double x : want.data)
-        if (std::isfinite(x))
-          scale = std::max(scale, std::fabs(x));
-      Comparison c = compareTensors(got, want, std::max(scale, 1e-30));
-      bool ok = c.error.empty() && c.maxRelError <= tol;
-      for (double x : got.data)
-        ok &= !std::isnan(x);
+      Comparison c;
+      bool ok = withinNormwise(got, want, tol, c);
       llvm::outs() << "expected " << file << ": ";
       if (c.error.empty())
         llvm::outs() << llvm::format("max_abs_err=%.3e max_rel_err=%.3e",
@@ -707,7 +723,7 @@ int main(int argc, char **argv) {
       llvm::outs() << (ok ? " PASS" : " FAIL") << "\n";
       return ok ? 0 : 1;
     };
-    double tol = dt == DType::F32 ? 1e-5 : (dt == DType::F16 ? 0x1p-9 : 0x1p-7);
+    double tol = tolerance(dt);
     int worst = compareWith("out.npy", got, tol);
     if (spec.lse)
       worst = std::max(worst, compareWith("lse.npy", gotLse, std::max(tol, 1e-5)));
@@ -717,17 +733,9 @@ int main(int argc, char **argv) {
   }
   if (check) {
     ReferenceResult ref = runReference(refSpec, io);
-    double maxRef = 0;
-    for (double x : ref.out.data)
-      maxRef = std::max(maxRef, std::fabs(x));
-    // Normwise bound: f32 within 1e-5 relative; f16/bf16 within two units
-    // in the last place of the output scale, what one plain unfused kernel
-    // in that dtype reaches (it rounds S, P and O).
-    double tol = dt == DType::F32 ? 1e-5 : (dt == DType::F16 ? 0x1p-9 : 0x1p-7);
-    Comparison c = compareTensors(got, ref.out, std::max(maxRef, 1e-30));
-    bool ok = c.error.empty() && c.maxRelError <= tol;
-    for (double x : got.data)
-      ok &= !std::isnan(x);
+    double tol = tolerance(dt);
+    Comparison c;
+    bool ok = withinNormwise(got, ref.out, tol, c);
     llvm::outs() << llvm::format("check out: max_abs_err=%.3e "
                                  "max_rel_err=%.3e tol=%.1e (%s) %s\n",
                                  c.maxAbsError, c.maxRelError, tol,
@@ -742,14 +750,8 @@ int main(int argc, char **argv) {
     if (spec.stateOut) {
       // The state is f32 in every dtype; its error follows the inputs'
       // rounding like the output's, relative to its own scale.
-      double maxState = 0;
-      for (double x : ref.stateOut.data)
-        maxState = std::max(maxState, std::fabs(x));
-      Comparison cs = compareTensors(gotState, ref.stateOut,
-                                     std::max(maxState, 1e-30));
-      bool sok = cs.error.empty() && cs.maxRelError <= tol;
-      for (double x : gotState.data)
-        sok &= !std::isnan(x);
+      Comparison cs;
+      bool sok = withinNormwise(gotState, ref.stateOut, tol, cs);
       llvm::outs() << llvm::format("check state_out: max_abs_err=%.3e "
                                    "max_rel_err=%.3e %s\n",
                                    cs.maxAbsError, cs.maxRelError,
