@@ -372,6 +372,25 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
     });
     streamCtas = streamKCtas(module);
   }
+  // Linear attention: one block per (batch, head, column chunk), the chunk
+  // buffers and the state in dynamic shared memory (LinearGpuKernel.cpp).
+  std::optional<BundleKernel> linear;
+  module.walk([&](LinearAttentionOp op) {
+    TilingAttr tiling = op.getTilingAttr();
+    int64_t linDv = op.getValue().getType().getDimSize(3);
+    BundleKernel k;
+    k.gridX = std::to_string(linearGpuColumnChunks(linDv));
+    k.gridY = std::to_string(op.getQuery().getType().getDimSize(1));
+    k.gridZ = "B";
+    k.blockX = 32 * tiling.getWarps();
+    k.dynamicSmemBytes = linearGpuSmemBytes(
+        op.getKey().getType().getDimSize(3), op.getFeatureDim(), linDv,
+        op.getNormalize(), tiling.getBlockQ());
+    k.tile = {tiling.getBlockQ(), tiling.getBlockKv(), tiling.getWarps(),
+              tiling.getStages()};
+    k.kernel = "simt-linear";
+    linear = k;
+  });
   OwningOpRef<ModuleOp> source;
   if (nvvm.emulation)
     source = module.clone();
@@ -393,50 +412,52 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
     return module.emitError() << "PTX for " << target
                               << " calls an external function";
 
-  BundleKernel k;
+  BundleKernel k = linear.value_or(BundleKernel());
   k.target = target;
   k.entry = name;
-  k.gridX = "ceil(Sq/" + std::to_string(blockQ) + ")";
-  k.gridY = std::to_string(hq * nvvmDvChunks(dv, eltBytes));
-  k.gridZ = "B";
-  k.blockX = 32 * warps;
   k.paramAbi = "flat-memref";
-  bool tma = !streamCtas && usesTma(target, nvvm, dqk, dv, eltBytes);
-  if (tma) {
-    k.blockX = nvvmBlockThreads(warps, nvvm.warpSpecialize);
-    // The Q, K, V tensor maps of the TMA kernel, in its parameter order.
-    k.paramAbi = "flat-memref+tma";
-    for (auto [arg, rows] : {std::pair<const char *, int64_t>{"q", blockQ},
-                             {"k", blockKV},
-                             {"v", blockKV}})
-      k.tensorMaps.push_back({arg, {64, rows, 1, 1}, /*swizzle=*/128});
-  }
-  bool wgmma = nvvmUsesWgmma(target) && eltBytes == 2 && !streamCtas;
-  k.dynamicSmemBytes = nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages,
-                                           eltBytes, wgmma, tma);
-  k.tile = {blockQ, blockKV, warps, stages};
-  k.kernel = eltBytes == 4                ? "simt"
-             : !wgmma                     ? "mma.sync"
-             : !tma                       ? "wgmma+cp.async"
-             : !nvvm.warpSpecialize       ? "wgmma+tma"
-                                          : "wgmma+tma+producer";
-  if (streamCtas) {
-    // Stream-K: the CTAs of each Dv chunk share the (output tile x KV
-    // tile) units; the runtime zero-allocates their workspace per launch.
-    k.kernel += "+stream-k";
-    k.gridX = std::to_string(streamCtas);
-    k.gridY = std::to_string(nvvmDvChunks(dv, eltBytes));
-    k.gridZ = "1";
-    k.workspaceBytes =
-        nvvmStreamKWorkspaceBytes(streamCtas, k.blockX, dv, eltBytes);
-    k.workspaceZeroBytes = nvvmStreamKCounterBytes(streamCtas, dv, eltBytes);
-  }
-  if (tma && nvvm.warpSpecialize) {
-    k.producerRegisters = producerRegisters;
-    if (nvvm.overlap)
-      k.kernel += "+overlap";
-    if (nvvm.overlap && nvvm.pingpong)
-      k.kernel += "+pingpong";
+  if (!linear) {
+    k.gridX = "ceil(Sq/" + std::to_string(blockQ) + ")";
+    k.gridY = std::to_string(hq * nvvmDvChunks(dv, eltBytes));
+    k.gridZ = "B";
+    k.blockX = 32 * warps;
+    bool tma = !streamCtas && usesTma(target, nvvm, dqk, dv, eltBytes);
+    if (tma) {
+      k.blockX = nvvmBlockThreads(warps, nvvm.warpSpecialize);
+      // The Q, K, V tensor maps of the TMA kernel, in its parameter order.
+      k.paramAbi = "flat-memref+tma";
+      for (auto [arg, rows] : {std::pair<const char *, int64_t>{"q", blockQ},
+                               {"k", blockKV},
+                               {"v", blockKV}})
+        k.tensorMaps.push_back({arg, {64, rows, 1, 1}, /*swizzle=*/128});
+    }
+    bool wgmma = nvvmUsesWgmma(target) && eltBytes == 2 && !streamCtas;
+    k.dynamicSmemBytes = nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages,
+                                             eltBytes, wgmma, tma);
+    k.tile = {blockQ, blockKV, warps, stages};
+    k.kernel = eltBytes == 4                ? "simt"
+               : !wgmma                     ? "mma.sync"
+               : !tma                       ? "wgmma+cp.async"
+               : !nvvm.warpSpecialize       ? "wgmma+tma"
+                                            : "wgmma+tma+producer";
+    if (streamCtas) {
+      // Stream-K: the CTAs of each Dv chunk share the (output tile x KV
+      // tile) units; the runtime zero-allocates their workspace per launch.
+      k.kernel += "+stream-k";
+      k.gridX = std::to_string(streamCtas);
+      k.gridY = std::to_string(nvvmDvChunks(dv, eltBytes));
+      k.gridZ = "1";
+      k.workspaceBytes =
+          nvvmStreamKWorkspaceBytes(streamCtas, k.blockX, dv, eltBytes);
+      k.workspaceZeroBytes = nvvmStreamKCounterBytes(streamCtas, dv, eltBytes);
+    }
+    if (tma && nvvm.warpSpecialize) {
+      k.producerRegisters = producerRegisters;
+      if (nvvm.overlap)
+        k.kernel += "+overlap";
+      if (nvvm.overlap && nvvm.pingpong)
+        k.kernel += "+pingpong";
+    }
   }
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
@@ -502,7 +523,9 @@ compileNvvm(ModuleOp module, const std::string &target,
   select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
   if (failed(select.run(module)))
     return failure();
-  if (!nvvm.warpSpecialize || streamKCtas(module) ||
+  bool linear = false;
+  module.walk([&](LinearAttentionOp) { linear = true; });
+  if (!nvvm.warpSpecialize || streamKCtas(module) || linear ||
       !usesTma(target, nvvm, dqk, dv, eltBytes))
     return compileNvvmOnce(module, target, name, tools, nvvm,
                            kNvvmProducerRegisterChoices[0]);
@@ -546,6 +569,16 @@ compileRocdl(ModuleOp module, const std::string &target,
     stages = op.getTilingAttr().getStages();
     hq = op.getNumQueryHeads();
   });
+  // Linear attention: one workgroup per (batch, head, column chunk).
+  int64_t linearColumnChunks = 0;
+  module.walk([&](LinearAttentionOp op) {
+    TilingAttr tiling = op.getTilingAttr();
+    blockQ = tiling.getBlockQ(), blockKV = tiling.getBlockKv();
+    warps = tiling.getWarps(), stages = tiling.getStages();
+    hq = op.getQuery().getType().getDimSize(1);
+    linearColumnChunks =
+        linearGpuColumnChunks(op.getValue().getType().getDimSize(3));
+  });
   ROCDLPipelineOptions options;
   options.chip = target;
   PassManager pm(module.getContext());
@@ -587,6 +620,10 @@ compileRocdl(ModuleOp module, const std::string &target,
   k.blockX = 64 * warps;
   k.paramAbi = "flat-memref";
   k.kernel = "mfma";
+  if (linearColumnChunks) {
+    k.gridX = std::to_string(linearColumnChunks);
+    k.kernel = "simt-linear";
+  }
   k.tile = {blockQ, blockKV, warps, stages};
   k.registers = asmStat(isa, "vgpr_count");
   k.scratchBytes = asmStat(isa, "private_segment_fixed_size");

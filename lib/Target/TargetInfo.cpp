@@ -168,3 +168,21 @@ int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
     ++chunks;
   return chunks;
 }
+
+int64_t mlir::attn::linearGpuSmemBytes(int64_t dk, int64_t features,
+                                       int64_t dv, bool normSum,
+                                       int64_t chunk) {
+  int64_t cols = linearGpuColumns(dv) + (normSum ? 1 : 0);
+  return 4 * (features * cols + 2 * chunk * (dk + 1) +
+              2 * chunk * cols + chunk * chunk + chunk);
+}
+
+int64_t mlir::attn::linearGpuChunk(const TargetInfo &target, int64_t dk,
+                                   int64_t features, int64_t dv,
+                                   bool normSum) {
+  for (int64_t chunk : {64, 32, 16})
+    if (linearGpuSmemBytes(dk, features, dv, normSum, chunk) <=
+        target.sharedMemBytes)
+      return chunk;
+  return 0;
+}

@@ -135,6 +135,8 @@ struct AttnSelectSchedulePass
 
   WalkResult selectLinear(LinearAttentionOp op, const TargetInfo &info) {
     auto q = op.getQuery().getType();
+    if (info.kind != TargetKind::CPU)
+      return selectLinearGpu(op, info);
     FailureOr<TilingAttr> tiling =
         chooseTiling(op, op.getTilingAttr(), info, op.getFeatureDim(),
                      op.getValue().getType().getDimSize(3),
@@ -142,6 +144,46 @@ struct AttnSelectSchedulePass
     if (failed(tiling))
       return WalkResult::interrupt();
     op.setTilingAttr(*tiling);
+    return WalkResult::advance();
+  }
+
+  /// The GPU kernel keeps the state and a chunk's phi(q), phi(k), [v, 1] and
+  /// scores in shared memory, so the chunk is what shared memory allows
+  /// (linearGpuChunk); block_kv is the chunk too (the intra-block square).
+  WalkResult selectLinearGpu(LinearAttentionOp op, const TargetInfo &info) {
+    int64_t features = op.getFeatureDim();
+    int64_t dk = op.getKey().getType().getDimSize(3);
+    int64_t dv = op.getValue().getType().getDimSize(3);
+    bool norm = op.getNormalize();
+    auto fail = [](InFlightDiagnostic &&) { return WalkResult::interrupt(); };
+    if (TilingAttr given = op.getTilingAttr()) {
+      int64_t chunk = given.getBlockQ();
+      if (given.getBlockKv() != chunk)
+        return fail(op.emitOpError()
+                    << "the GPU linear-attention kernel walks square chunks "
+                       "(block_kv = block_q), got "
+                    << given);
+      int64_t need = linearGpuSmemBytes(dk, features, dv, norm, chunk);
+      if (need > info.sharedMemBytes)
+        return fail(op.emitOpError()
+                    << "tiling " << given << " needs " << need
+                    << " bytes of shared memory (state " << features << " x "
+                    << linearGpuColumns(dv) + (norm ? 1 : 0)
+                    << " and chunk buffers) but " << info.name << " offers "
+                    << info.sharedMemBytes);
+      return WalkResult::advance();
+    }
+    int64_t chunk = linearGpuChunk(info, dk, features, dv, norm);
+    if (!chunk)
+      return fail(op.emitOpError()
+                  << "no chunk fits feature dim F = " << features << " on "
+                  << info.name << ": the state and 16-row chunk buffers need "
+                  << linearGpuSmemBytes(dk, features, dv, norm, 16)
+                  << " bytes of shared memory but " << info.name
+                  << " offers " << info.sharedMemBytes);
+    // Four warps (wave64: two waves) share every phase of a chunk.
+    int64_t warps = info.warpSize == 64 ? 2 : 4;
+    op.setTilingAttr(TilingAttr::get(op.getContext(), chunk, chunk, warps, 1));
     return WalkResult::advance();
   }
 };

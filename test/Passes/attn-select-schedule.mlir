@@ -63,3 +63,20 @@ func.func @user_tiling(%q: tensor<1x8x512x64xf16>) -> tensor<1x8x512x64xf16> {
   %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>} : tensor<1x8x512x64xf16>, tensor<1x8x512x64xf16>, tensor<1x8x512x64xf16> -> tensor<1x8x512x64xf16>
   return %o : tensor<1x8x512x64xf16>
 }
+
+// -----
+
+// GPU linear attention: the chunk is the largest of 64, 32, 16 rows whose
+// state and chunk buffers fit shared memory (F = 64, 65 columns with the
+// normalizer: 99840 bytes at 64 rows, 54144 at 32), square (block_kv =
+// block_q), on four warps or two wave64s.
+// CPU-LABEL: func.func @linear_chunk
+// CPU: tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>
+// SM90-LABEL: func.func @linear_chunk
+// SM90: tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>
+// GFX942-LABEL: func.func @linear_chunk
+// GFX942: tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>
+func.func @linear_chunk(%q: tensor<1x4x1024x64xbf16>) -> tensor<1x4x1024x64xbf16> {
+  %o = attn.linear_attention %q, %q, %q {causal, normalize, feature = #attn.feature_map<elu1>} : tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16> -> tensor<1x4x1024x64xbf16>
+  return %o : tensor<1x4x1024x64xbf16>
+}

@@ -49,10 +49,10 @@ func.func @smem(%q: tensor<1x2x64x256xf16>) -> tensor<1x2x64x256xf16> {
 
 // -----
 
-// Linear attention runs on the CPU tile program only: a GPU pipeline refuses
-// it instead of passing it through.
-func.func @linear(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
-  // expected-error @+1 {{has no GPU lowering yet: the linear attention (Lightning Attention-2) tile program runs on the cpu target only}}
-  %o = attn.linear_attention %q, %q, %q {causal, tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
+// The conversion lowers what attn-select-schedule chose; without a tiling
+// it says so.
+func.func @linear_untiled(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
+  // expected-error @+1 {{has no tiling; run attn-select-schedule first}}
+  %o = attn.linear_attention %q, %q, %q {causal} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
   return %o : tensor<1x2x64x32xf16>
 }

@@ -5,8 +5,13 @@
 // RUN: attention-opt %s --attn-compile="target=cpu" --emit-dir=%t
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t/lin.json
 // RUN: FileCheck %s --check-prefix=HEADER --input-file=%t/lin.h
-// GPU targets refuse it with a located error (no kernel yet).
-// RUN: not attention-opt %s --attn-compile="target=sm_80" --emit-dir=%t/gpu 2>&1 | FileCheck %s --check-prefix=GPU
+// The GPU bundles: one block per (batch, head, column chunk) of the SIMT
+// linear kernel, its shared memory dynamic on NVIDIA (ptxas-checked, no
+// spills) and static LDS on AMD.
+// RUN: attention-opt %s --attn-compile="target=sm_80" --emit-dir=%t/nv 2>&1 | FileCheck %s --check-prefix=NVLOG
+// RUN: FileCheck %s --check-prefix=NV --input-file=%t/nv/lin.json
+// RUN: attention-opt %s --attn-compile="target=gfx942" --emit-dir=%t/amd 2>&1 | FileCheck %s --check-prefix=AMDLOG
+// RUN: FileCheck %s --check-prefix=AMD --input-file=%t/amd/lin.json
 
 // MANIFEST: "constants": {"Hq": 2, "Hk": 2, "Hv": 2, "Dqk": 16, "Dv": 8, "F": 16}
 // MANIFEST: {"name": "q", "dtype": "f16", "shape": ["B", "2", "Sq", "16"]}
@@ -18,7 +23,16 @@
 // MANIFEST: "work_items": "B*2"
 // HEADER: const void *state_in;
 // HEADER: void *state_out;
-// GPU: attn-compile-linear.mlir":[[@LINE+3]]:{{[0-9]+}}): error: 'attn.linear_attention' op has no GPU lowering yet
+// NVLOG: attn-compile: @lin sm_80 cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=simt-linear tile=64x64x4x1
+// NV: "param_abi": "flat-memref",
+// NV-NEXT: "grid": ["1", "2", "B"],
+// NV-NEXT: "block": [128, 1, 1],
+// NV-NEXT: "dynamic_smem_bytes": 30528,
+// NV: "kernel": "simt-linear",
+// NV-NEXT: "tile": [64, 64, 4, 1]
+// AMDLOG: attn-compile: @lin gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=30528 kernel=simt-linear tile=64x64x2x1
+// AMD: "grid": ["1", "2", "B"],
+// AMD-NEXT: "block": [128, 1, 1],
 
 func.func @lin(%q: tensor<1x2x64x16xf16>, %v: tensor<1x2x64x8xf16>, %s: tensor<1x2x16x9xf32>) -> (tensor<1x2x64x8xf16>, tensor<1x2x16x9xf32>) {
   %o, %st = attn.linear_attention %q, %q, %v state(%s : tensor<1x2x16x9xf32>) {causal, normalize, decay = #attn.decay<alibi>, feature = #attn.feature_map<elu1>} : tensor<1x2x64x16xf16>, tensor<1x2x64x16xf16>, tensor<1x2x64x8xf16> -> tensor<1x2x64x8xf16>, tensor<1x2x16x9xf32>

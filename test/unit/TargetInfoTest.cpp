@@ -64,4 +64,28 @@ TEST(TargetInfo, WarpSpecializedRegisterSplitFitsTheRegisterFile) {
   EXPECT_FALSE(nvvmValidProducerRegisters(60));
 }
 
+TEST(TargetInfo, LinearGpuChunkIsTheLargestThatFits) {
+  // F = Dk = 64, 64 value columns + the normalizer: 99840 bytes at 64 rows,
+  // 54144 at 32.
+  EXPECT_EQ(linearGpuSmemBytes(64, 64, 64, true, 64), 99840);
+  EXPECT_EQ(linearGpuSmemBytes(64, 64, 64, true, 32), 54144);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_80"), 64, 64, 64, true), 64);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_86"), 64, 64, 64, true), 64);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), 64, 64, 64, true), 32);
+  // taylor2 of 16-dim keys (F = 273): its state alone is over LDS with 64
+  // columns, not with 32.
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), 16, 273, 64, false), 0);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), 16, 273, 32, true), 32);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_90"), 16, 273, 64, false), 64);
+}
+
+TEST(TargetInfo, LinearGpuColumnsSplitWideValues) {
+  EXPECT_EQ(linearGpuColumns(48), 48);
+  EXPECT_EQ(linearGpuColumnChunks(48), 1);
+  EXPECT_EQ(linearGpuColumns(64), 64);
+  EXPECT_EQ(linearGpuColumnChunks(64), 1);
+  EXPECT_EQ(linearGpuColumnChunks(96), 2);
+  EXPECT_EQ(linearGpuColumnChunks(130), 3);
+}
+
 } // namespace

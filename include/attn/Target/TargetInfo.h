@@ -121,6 +121,26 @@ int64_t nvvmKernelSmemBytes(int64_t dqk, int64_t dv, int64_t blockQ,
 int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
                          int64_t dtypeBytes);
 
+/// The GPU linear-attention kernel (Common/LinearGpuKernel.cpp): one block
+/// per (batch, head, column chunk), walking chunks of `chunk` rows with the
+/// state in shared memory. Columns of V (and state, O) per block: Dv up to
+/// 64, else chunks of 64 (the last one ragged).
+inline int64_t linearGpuColumns(int64_t dv) { return dv < 64 ? dv : 64; }
+inline int64_t linearGpuColumnChunks(int64_t dv) {
+  return (dv + linearGpuColumns(dv) - 1) / linearGpuColumns(dv);
+}
+/// Shared memory of that kernel, all f32: the state [F][cols], the rows of
+/// phi(q) and phi(k) (taylor2: of q and k) [chunk][Dk + 1] (padded against
+/// bank conflicts), [v, 1] and the output rows [chunk][cols], the decayed
+/// scores [chunk][chunk] and the per-row state decay [chunk]; cols = column
+/// chunk + 1 with norm=sum.
+int64_t linearGpuSmemBytes(int64_t dk, int64_t features, int64_t dv,
+                           bool normSum, int64_t chunk);
+/// Chunk rows of that kernel on `target`: the largest of 64, 32, 16 whose
+/// shared memory fits; 0 if none does.
+int64_t linearGpuChunk(const TargetInfo &target, int64_t dk, int64_t features,
+                       int64_t dv, bool normSum);
+
 /// Bytes of on-chip memory a tiling needs: K and V tiles (rows padded by 16
 /// bytes) per stage. Q stays in registers.
 int64_t sharedMemoryNeeded(const TileChoice &tiles, int64_t dqk, int64_t dv,

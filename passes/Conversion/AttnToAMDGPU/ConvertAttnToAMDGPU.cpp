@@ -36,6 +36,7 @@ namespace mlir::attn {
 } // namespace mlir::attn
 
 #include "Common/KernelEmitterBase.h"
+#include "Common/LinearGpuKernel.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -370,10 +371,12 @@ struct ConvertAttnToAMDGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    FailureOr<SmallVector<AttentionOp>> ops = collectAttentionOps(module);
-    if (failed(ops))
-      return signalPassFailure();
-    for (AttentionOp op : *ops)
+    for (LinearAttentionOp op : collectOps<LinearAttentionOp>(module))
+      if (failed(lowerLinearAttentionToGpu(
+              module, op, /*warpSize=*/64,
+              LinearGpuSharedMemory::Attribution)))
+        return signalPassFailure();
+    for (AttentionOp op : collectOps<AttentionOp>(module))
       if (failed(lower(module, op)))
         return signalPassFailure();
   }

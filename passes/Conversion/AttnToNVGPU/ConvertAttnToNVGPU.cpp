@@ -52,6 +52,7 @@ namespace mlir::attn {
 } // namespace mlir::attn
 
 #include "Common/KernelEmitterBase.h"
+#include "Common/LinearGpuKernel.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -1974,10 +1975,18 @@ struct ConvertAttnToNVGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    FailureOr<SmallVector<AttentionOp>> ops = collectAttentionOps(module);
-    if (failed(ops))
-      return signalPassFailure();
-    for (AttentionOp op : *ops)
+    for (LinearAttentionOp op : collectOps<LinearAttentionOp>(module)) {
+      FailureOr<gpu::GPUFuncOp> kernel = lowerLinearAttentionToGpu(
+          module, op, /*warpSize=*/32, LinearGpuSharedMemory::Dynamic);
+      if (failed(kernel))
+        return signalPassFailure();
+      // Under .maxntid alone ptxas caps registers for occupancy and spills
+      // the unrolled feature loops (12 bytes for a 16-wide relu state);
+      // 128 leaves 4 blocks per SM and no spills over the linear matrix.
+      (*kernel)->setAttr("nvvm.maxnreg",
+                         Builder(&getContext()).getI32IntegerAttr(128));
+    }
+    for (AttentionOp op : collectOps<AttentionOp>(module))
       if (failed(lower(module, op)))
         return signalPassFailure();
   }

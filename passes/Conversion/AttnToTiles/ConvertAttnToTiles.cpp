@@ -524,15 +524,10 @@ struct ConvertAttnToTilesPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<LinearAttentionOp> linearOps;
-    module.walk([&](LinearAttentionOp op) { linearOps.push_back(op); });
-    for (LinearAttentionOp op : linearOps)
+    for (LinearAttentionOp op : collectOps<LinearAttentionOp>(module))
       if (failed(lowerLinearAttentionToTiles(module, op)))
         return signalPassFailure();
-    FailureOr<SmallVector<AttentionOp>> ops = collectAttentionOps(module);
-    if (failed(ops))
-      return signalPassFailure();
-    for (AttentionOp op : *ops)
+    for (AttentionOp op : collectOps<AttentionOp>(module))
       if (failed(lower(module, op)))
         return signalPassFailure();
   }

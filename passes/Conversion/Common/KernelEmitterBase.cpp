@@ -27,21 +27,6 @@ AttnKernelEmitterBase::AttnKernelEmitterBase(
                                     : f32;
 }
 
-FailureOr<SmallVector<AttentionOp>>
-mlir::attn::collectAttentionOps(ModuleOp module) {
-  WalkResult linear = module.walk([](LinearAttentionOp op) {
-    op.emitOpError() << "has no GPU lowering yet: the linear attention "
-                        "(Lightning Attention-2) tile program runs on the "
-                        "cpu target only";
-    return WalkResult::interrupt();
-  });
-  if (linear.wasInterrupted())
-    return failure();
-  SmallVector<AttentionOp> ops;
-  module.walk([&](AttentionOp op) { ops.push_back(op); });
-  return ops;
-}
-
 func::FuncOp AttnKernelEmitterBase::createCpuKernel(ArrayRef<Type> args) {
   b.setInsertionPointToEnd(symbolBlock);
   auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));

@@ -42,10 +42,14 @@ FailureOr<func::FuncOp> kernelFunctionOf(Operation *op);
 FailureOr<AttentionLowering> prepareLowering(AttentionOp op,
                                              StringRef gpuTarget = {},
                                              bool streamK = false);
-/// The attention ops of `module`, to lower; fails on an
-/// attn.linear_attention, which only the CPU tile program handles yet (a GPU
-/// pipeline must not pass it through as if it had compiled it).
-FailureOr<SmallVector<AttentionOp>> collectAttentionOps(ModuleOp module);
+/// The ops of type OpT in `module`, to lower (collected first: lowering
+/// erases their functions).
+template <typename OpT>
+SmallVector<OpT> collectOps(ModuleOp module) {
+  SmallVector<OpT> ops;
+  module.walk([&](OpT op) { ops.push_back(op); });
+  return ops;
+}
 
 class AttnKernelEmitterBase {
 public:

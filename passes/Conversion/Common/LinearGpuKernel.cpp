@@ -1,0 +1,505 @@
+//===- LinearGpuKernel.cpp - attn.linear_attention -> GPU kernel ----------===//
+//
+// Lightning Attention-2 on a GPU, as its own kernel does it: one block per
+// (batch, head, column chunk) walks the sequence in chunks of C rows and
+// carries the state KV [F, cols] from chunk to chunk in shared memory (the
+// same algorithm as the CPU tile program, LinearTileProgram.cpp). A chunk
+// is four phases, each spread over every thread of the block and separated
+// by barriers:
+//   1. phi(q), phi(k) [C, F] and [v, 1] [C, cols] of the chunk's rows
+//      (rows past the sequence are zero, so later phases need no bounds);
+//      taylor2 keeps the raw rows [C, Dk] instead (F = 1 + Dk + Dk^2 would
+//      not fit beside the state) and forms features where they are read,
+//      its scores through the kernel trick 1 + x + x^2 / 2, x = q.k;
+//   2. causal: the decayed scores P[r][u] = lambda^(r-u) phi(q_r).phi(k_u),
+//      u <= r (intra-block, the C x C square);
+//   3. O[r] = lambda^(r+1) phi(q_r) KV + sum_u P[r][u] [v_u, 1]
+//      (inter-block + intra-block);
+//   4. O rows to global memory (divided by the normalizer column), and
+//      KV = lambda^n KV + sum_u lambda^(n-1-u) phi(k_u)^T [v_u, 1].
+// Non-causal attention sums KV over the whole sequence first, then reads it
+// for every row. Columns beyond 64 are split over blocks (grid.x); each
+// block recomputes the scores and, with norm=sum, the normalizer column.
+//
+// Everything is f32 FMA work on shared memory, whatever the input type:
+// the state and the normalizer need f32, and the feature maps (taylor2)
+// are not tensor-core shapes. Powers of lambda are exp2(k log2 lambda)
+// with log2 lambda per head from a compile-time table, through llvm.exp2,
+// which both NVVM and ROCDL lower without a device library.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common/LinearGpuKernel.h"
+#include "Common/KernelEmitterBase.h"
+
+#include "attn/Frontend/SpecIR.h"
+#include "attn/Target/TargetInfo.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+constexpr double kLog2e = 1.4426950408889634;
+
+class LinearGpuKernelEmitter : public AttnKernelEmitterBase {
+public:
+  LinearGpuKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
+                         const AttentionSpec &spec, StringRef name,
+                         int64_t chunk, int64_t threads,
+                         LinearGpuSharedMemory shared)
+      : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, chunk, chunk,
+                              /*countTiles=*/false, nullptr, nullptr),
+        gpuModule(gpuModule), shared(shared), threads(threads),
+        features(spec.featureDim()), colChunk(linearGpuColumns(spec.dv)),
+        cols(colChunk + (spec.normSum ? 1 : 0)),
+        decay(spec.decay != DecayKind::None),
+        taylor2(spec.feature == FeatureMap::Taylor2) {}
+
+  gpu::GPUFuncOp emit();
+
+private:
+  using Body = function_ref<void(Value)>;
+  using Body2 = function_ref<void(Value, Value)>;
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
+  Value minI(Value x, Value y) { return arith::MinUIOp::create(b, x, y); }
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr("llvm.exp2"),
+                                         ValueRange{x})
+        .getResult(0);
+  }
+  /// lambda^k of the block's head, k an index value.
+  Value power(Value k) {
+    Value kf = arith::UIToFPOp::create(
+        b, f32, arith::IndexCastUIOp::create(b, b.getI32Type(), k));
+    return exp2(fmul(kf, log2Decay));
+  }
+  /// body(i) for i in [0, total), the block's threads taking every
+  /// `threads`-th index.
+  void forEach(int64_t total, Body body);
+  /// body(r, c) over a [rows, width] grid, c fastest (neighbouring threads
+  /// read neighbouring columns).
+  void forEach2(int64_t rows, int64_t width, Body2 body);
+  /// sum over u in [lo, hi) of term(u), plus init.
+  Value sum(Value lo, Value hi, Value init, function_ref<Value(Value)> term);
+  void barrier() { gpu::BarrierOp::create(b); }
+  void ifThen(Value cond, function_ref<void()> body) {
+    scf::IfOp::create(b, cond, [&](OpBuilder &, Location) {
+      body();
+      scf::YieldOp::create(b);
+    });
+  }
+  /// Row t, column col of one head of a flat [B, H, S, dim] input, as f32.
+  Value input(Value flat, Value t, int64_t dim, Value col) {
+    return loadF32(flat, {offset4(bIdx, spec.hq, h, seq, t, dim, col)});
+  }
+  /// Feature f of phi(x), `x(c)` giving element c of the raw row.
+  Value phi(function_ref<Value(Value)> x, Value f);
+  /// Row t of q (scaled) or k, element c, from global memory.
+  Value rawInput(Value flat, Value t, Value c, bool scaled) {
+    Value v = input(flat, t, spec.dqk, c);
+    return scaled ? fmul(v, fc(*spec.scale)) : v;
+  }
+  /// Feature f of row r of the qS / kS buffer.
+  Value feature(Value buf, Value r, Value f) {
+    if (!taylor2)
+      return load(buf, {r, f});
+    return phi([&](Value c) { return load(buf, {r, c}); }, f);
+  }
+  /// For local column c: its state column (Dv for the normalizer) and
+  /// whether the block owns it (c0 + c < Dv, or the normalizer).
+  std::pair<Value, Value> stateColumn(Value c);
+  Value stateOffset(Value f, Value sc) {
+    Value row = add(mul(add(mul(bIdx, idx(spec.hq)), h), idx(features)), f);
+    return add(mul(row, idx(spec.dv + (spec.normSum ? 1 : 0))), sc);
+  }
+
+  /// Phase 1 for the chunk's rows [t0, t0 + n).
+  void fill(Value t0, Value n, bool withQ, bool withKV);
+  /// Phase 2 (causal).
+  void scores();
+  /// Phase 3; `intra` adds the chunk's own rows (causal).
+  void outputs(bool intra);
+  /// Phase 4: the O rows, and the state update.
+  void storeOutputs(Value t0, Value n);
+  void updateState(Value n);
+
+  gpu::GPUModuleOp gpuModule;
+  LinearGpuSharedMemory shared;
+  int64_t threads, features, colChunk, cols;
+  bool decay, taylor2;
+  Value stateInFlat, stateOutFlat, seq, log2Decay;
+  // Per block.
+  Value tid, bIdx, h, c0, column;
+  // Shared memory: state [F][cols], q / k rows [C][Dk + 1], [v, 1] and
+  // outputs [C][cols], scores [C][C], state decay per row [C].
+  Value kvS, qS, kS, vS, oS, pS, dS;
+};
+
+void LinearGpuKernelEmitter::forEach(int64_t total, Body body) {
+  scf::ForOp::create(b, tid, idx(total), idx(threads), ValueRange{},
+                     [&](OpBuilder &, Location, Value i, ValueRange) {
+                       body(i);
+                       scf::YieldOp::create(b);
+                     });
+}
+
+void LinearGpuKernelEmitter::forEach2(int64_t rows, int64_t width,
+                                      Body2 body) {
+  forEach(rows * width, [&](Value i) {
+    body(arith::DivUIOp::create(b, i, idx(width)),
+         arith::RemUIOp::create(b, i, idx(width)));
+  });
+}
+
+Value LinearGpuKernelEmitter::sum(Value lo, Value hi, Value init,
+                                  function_ref<Value(Value)> term) {
+  auto loop = scf::ForOp::create(
+      b, lo, hi, idx(1), ValueRange{init},
+      [&](OpBuilder &, Location, Value u, ValueRange acc) {
+        scf::YieldOp::create(b, ValueRange{fadd(acc[0], term(u))});
+      });
+  return loop.getResult(0);
+}
+
+Value LinearGpuKernelEmitter::phi(function_ref<Value(Value)> x, Value f) {
+  using P = arith::CmpIPredicate;
+  int64_t d = spec.dqk;
+  if (taylor2) {
+    // [1, x, vec(x outer x) / sqrt(2)]: feature 0, 1 + a, 1 + d + a d + c.
+    // Every read takes a clamped index; the selects pick the one that
+    // applies.
+    Value lin = minI(sub(arith::MaxUIOp::create(b, f, idx(1)), idx(1)),
+                     idx(d - 1));
+    Value g = sub(arith::MaxUIOp::create(b, f, idx(1 + d)), idx(1 + d));
+    Value a = arith::DivUIOp::create(b, g, idx(d));
+    Value c = arith::RemUIOp::create(b, g, idx(d));
+    Value outer = fmul(fmul(x(a), fc(1.0 / std::sqrt(2.0))), x(c));
+    return sel(cmp(P::eq, f, idx(0)), fc(1),
+               sel(cmp(P::ule, f, idx(d)), x(lin), outer));
+  }
+  Value v = x(f);
+  Value positive =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, fc(0));
+  switch (spec.feature) {
+  case FeatureMap::Elu1:
+    return sel(positive, fadd(v, fc(1)), exp2(fmul(v, fc(kLog2e))));
+  case FeatureMap::Relu:
+    return sel(positive, v, fc(0));
+  default:
+    return v;
+  }
+}
+
+std::pair<Value, Value> LinearGpuKernelEmitter::stateColumn(Value c) {
+  using P = arith::CmpIPredicate;
+  Value global = add(c0, c);
+  Value owned = cmp(P::ult, global, idx(spec.dv));
+  if (!spec.normSum)
+    return {global, owned};
+  Value isNorm = cmp(P::eq, c, idx(colChunk));
+  return {sel(isNorm, idx(spec.dv), global), orI(isNorm, owned)};
+}
+
+void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
+                                  bool withKV) {
+  using P = arith::CmpIPredicate;
+  // Rows past the sequence read the last row and store 0.
+  auto rowOf = [&](Value r) {
+    return std::make_pair(minI(add(t0, r), sub(seq, idx(1))),
+                          cmp(P::ult, r, n));
+  };
+  // phi of the row, or (taylor2) the row itself.
+  auto row = [&](Value flat, Value t, Value f, bool scaled) {
+    if (taylor2)
+      return rawInput(flat, t, f, scaled);
+    return phi([&](Value c) { return rawInput(flat, t, c, scaled); }, f);
+  };
+  forEach2(bq, spec.dqk, [&](Value r, Value f) {
+    auto [t, live] = rowOf(r);
+    if (withQ)
+      memref::StoreOp::create(
+          b, sel(live, row(qFlat, t, f, spec.scale.has_value()), fc(0)), qS,
+          ValueRange{r, f});
+    if (withKV)
+      memref::StoreOp::create(b, sel(live, row(kFlat, t, f, false), fc(0)),
+                              kS, ValueRange{r, f});
+  });
+  if (!withKV)
+    return;
+  forEach2(bq, cols, [&](Value r, Value c) {
+    auto [t, live] = rowOf(r);
+    Value global = add(c0, c);
+    Value val = input(vFlat, t, spec.dv, minI(global, idx(spec.dv - 1)));
+    Value keep = andI(live, cmp(P::ult, global, idx(spec.dv)));
+    if (spec.normSum) {
+      Value isNorm = cmp(P::eq, c, idx(colChunk));
+      val = sel(isNorm, fc(1), val);
+      keep = andI(live, orI(isNorm, keep));
+    }
+    memref::StoreOp::create(b, sel(keep, val, fc(0)), vS, ValueRange{r, c});
+  });
+  if (decay)
+    // lambda^(n-1-u): row u's weight in the state update (0 past the rows).
+    forEach(bq, [&](Value u) {
+      Value live = cmp(P::ult, u, n);
+      Value k = sel(live, sub(sub(n, idx(1)), u), idx(0));
+      memref::StoreOp::create(b, sel(live, power(k), fc(0)), dS, u);
+    });
+}
+
+void LinearGpuKernelEmitter::scores() {
+  using P = arith::CmpIPredicate;
+  forEach2(bq, bq, [&](Value r, Value u) {
+    auto score = scf::IfOp::create(
+        b, cmp(P::ule, u, r),
+        [&](OpBuilder &, Location) {
+          Value s = sum(idx(0), idx(spec.dqk), fc(0), [&](Value f) {
+            return fmul(load(qS, {r, f}), load(kS, {u, f}));
+          });
+          if (taylor2) // phi(q).phi(k) = 1 + x + x^2 / 2
+            s = fadd(fc(1), fadd(s, fmul(fmul(s, s), fc(0.5))));
+          if (decay)
+            s = fmul(s, power(sub(r, u)));
+          scf::YieldOp::create(b, s);
+        },
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, fc(0)); });
+    memref::StoreOp::create(b, score.getResult(0), pS, ValueRange{r, u});
+  });
+}
+
+void LinearGpuKernelEmitter::outputs(bool intra) {
+  forEach2(bq, cols, [&](Value r, Value c) {
+    Value acc = sum(idx(0), idx(features), fc(0), [&](Value f) {
+      return fmul(feature(qS, r, f), load(kvS, {f, c}));
+    });
+    if (decay)
+      acc = fmul(acc, power(add(r, idx(1))));
+    if (intra)
+      acc = sum(idx(0), add(r, idx(1)), acc, [&](Value u) {
+        return fmul(load(pS, {r, u}), load(vS, {u, c}));
+      });
+    memref::StoreOp::create(b, acc, oS, ValueRange{r, c});
+  });
+}
+
+void LinearGpuKernelEmitter::storeOutputs(Value t0, Value n) {
+  using P = arith::CmpIPredicate;
+  forEach2(bq, colChunk, [&](Value r, Value c) {
+    Value global = add(c0, c);
+    ifThen(andI(cmp(P::ult, r, n), cmp(P::ult, global, idx(spec.dv))), [&] {
+      Value o = load(oS, {r, c});
+      if (spec.normSum) {
+        // A zero normalizer (relu can zero whole rows) gives 0, not NaN.
+        Value den = load(oS, {r, idx(colChunk)});
+        Value zero =
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, den, fc(0));
+        o = sel(zero, fc(0), arith::DivFOp::create(b, o, den));
+      }
+      storeElt(o, oFlat,
+               {offset4(bIdx, spec.hq, h, seq, add(t0, r), spec.dv, global)});
+    });
+  });
+}
+
+void LinearGpuKernelEmitter::updateState(Value n) {
+  forEach2(features, cols, [&](Value f, Value c) {
+    Value s = load(kvS, {f, c});
+    if (decay)
+      s = fmul(s, power(n));
+    s = sum(idx(0), n, s, [&](Value u) {
+      Value term = fmul(feature(kS, u, f), load(vS, {u, c}));
+      return decay ? fmul(term, load(dS, {u})) : term;
+    });
+    memref::StoreOp::create(b, s, kvS, ValueRange{f, c});
+  });
+}
+
+gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
+  MLIRContext *ctx = b.getContext();
+  auto flat = [&](Type t) {
+    return MemRefType::get({ShapedType::kDynamic}, t);
+  };
+  SmallVector<Type> args = {flat(elt), flat(elt), flat(elt)};
+  if (spec.stateIn)
+    args.push_back(flat(f32));
+  args.push_back(flat(elt));
+  if (spec.stateOut)
+    args.push_back(flat(f32));
+  args.append(3, b.getIndexType());
+
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  fn.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
+  auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  int64_t bytes =
+      linearGpuSmemBytes(spec.dqk, features, spec.dv, spec.normSum, bq);
+  Value smem;
+  if (shared == LinearGpuSharedMemory::Attribution)
+    smem = fn.addWorkgroupAttribution(
+        MemRefType::get({bytes}, b.getI8Type(), MemRefLayoutAttrInterface{},
+                        space),
+        b.getLoc());
+  Block *entry = &fn.getBody().front();
+  b.setInsertionPointToStart(entry);
+  if (!smem)
+    smem = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface{}, space));
+  int64_t offset = 0;
+  auto place = [&](ArrayRef<int64_t> shape) {
+    auto type = MemRefType::get(shape, f32, MemRefLayoutAttrInterface{}, space);
+    Value view = memref::ViewOp::create(b, type, smem, idx(offset),
+                                        ValueRange{});
+    offset += 4 * type.getNumElements();
+    return view;
+  };
+  // Padded rows: the score phase reads k rows u = 0, 1, ... across a warp,
+  // Dk + 1 words apart, so they fall in distinct banks. Without taylor2,
+  // phi(x) has Dk features too (F = Dk).
+  kvS = place({features, cols});
+  qS = place({bq, spec.dqk + 1});
+  kS = place({bq, spec.dqk + 1});
+  vS = place({bq, cols});
+  oS = place({bq, cols});
+  pS = place({bq, bq});
+  dS = place({bq});
+  assert(offset == bytes && "shared memory layout out of sync with "
+                            "linearGpuSmemBytes");
+
+  unsigned a = 0;
+  qFlat = entry->getArgument(a++);
+  kFlat = entry->getArgument(a++);
+  vFlat = entry->getArgument(a++);
+  if (spec.stateIn)
+    stateInFlat = entry->getArgument(a++);
+  oFlat = entry->getArgument(a++);
+  if (spec.stateOut)
+    stateOutFlat = entry->getArgument(a++);
+  seq = entry->getArgument(a + 1);
+
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  column = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  c0 = mul(column, idx(colChunk));
+  if (decay) {
+    SmallVector<float> logs;
+    for (int64_t head = 0; head < spec.hq; ++head)
+      logs.push_back(static_cast<float>(
+          (spec.decay == DecayKind::Alibi ? -alibiSlope(head, spec.hq)
+                                          : std::log(spec.decayValue)) *
+          kLog2e));
+    auto type = RankedTensorType::get({spec.hq}, f32);
+    log2Decay = load(constantTable("log2_decay", {spec.hq}, f32,
+                                   DenseElementsAttr::get(type, ArrayRef(logs))),
+                     {h});
+  }
+
+  forEach2(features, cols, [&](Value f, Value c) {
+    Value init = fc(0);
+    if (stateInFlat) {
+      auto [sc, owned] = stateColumn(c);
+      Value read = load(stateInFlat, {stateOffset(f, minI(sc, idx(spec.dv)))});
+      init = sel(owned, read, fc(0));
+    }
+    memref::StoreOp::create(b, init, kvS, ValueRange{f, c});
+  });
+  barrier();
+
+  Value numChunks = arith::CeilDivUIOp::create(b, seq, idx(bq));
+  auto forChunks = [&](function_ref<void(Value, Value)> body) {
+    scf::ForOp::create(b, idx(0), numChunks, idx(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value chunk, ValueRange) {
+                         Value t0 = mul(chunk, idx(bq));
+                         body(t0, minI(idx(bq), sub(seq, t0)));
+                         scf::YieldOp::create(b);
+                       });
+  };
+  if (spec.causal) {
+    forChunks([&](Value t0, Value n) {
+      fill(t0, n, /*withQ=*/true, /*withKV=*/true);
+      barrier();
+      scores();
+      barrier();
+      outputs(/*intra=*/true);
+      barrier();
+      // Phase 4 reads oS, kS, vS, dS and writes only kvS, which nothing in
+      // it reads: one barrier before the next chunk's fill.
+      storeOutputs(t0, n);
+      updateState(n);
+      barrier();
+    });
+  } else {
+    forChunks([&](Value t0, Value n) {
+      fill(t0, n, /*withQ=*/false, /*withKV=*/true);
+      barrier();
+      updateState(n);
+      barrier();
+    });
+    forChunks([&](Value t0, Value n) {
+      fill(t0, n, /*withQ=*/true, /*withKV=*/false);
+      barrier();
+      outputs(/*intra=*/false);
+      barrier();
+      storeOutputs(t0, n);
+      barrier();
+    });
+  }
+  if (stateOutFlat) {
+    using P = arith::CmpIPredicate;
+    forEach2(features, cols, [&](Value f, Value c) {
+      auto [sc, owned] = stateColumn(c);
+      // Every column chunk carries the normalizer; the first stores it.
+      Value first = orI(cmp(P::ult, c, idx(colChunk)),
+                        cmp(P::eq, column, idx(0)));
+      ifThen(andI(owned, first), [&] {
+        memref::StoreOp::create(b, load(kvS, {f, c}), stateOutFlat,
+                                stateOffset(f, sc));
+      });
+    });
+  }
+  gpu::ReturnOp::create(b);
+  return fn;
+}
+
+} // namespace
+
+FailureOr<gpu::GPUFuncOp> mlir::attn::lowerLinearAttentionToGpu(
+    ModuleOp module, LinearAttentionOp op, int64_t warpSize,
+    LinearGpuSharedMemory shared) {
+  FailureOr<func::FuncOp> fn = kernelFunctionOf(op);
+  if (failed(fn))
+    return failure();
+  TilingAttr tiling = op.getTilingAttr();
+  if (!tiling) {
+    op.emitOpError() << "has no tiling; run attn-select-schedule first";
+    return failure();
+  }
+  FailureOr<AttentionSpec> spec = specFromOp(op);
+  if (failed(spec))
+    return failure();
+  // The tiling's warps (at most 16) keep a block within 1024 threads.
+  int64_t threads = warpSize * tiling.getWarps();
+  std::string name = fn->getSymName().str();
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  UnitAttr::get(module.getContext()));
+  ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
+  gpu::GPUFuncOp kernel = LinearGpuKernelEmitter(b, gpuModule, *spec, name,
+                                                 tiling.getBlockQ(), threads,
+                                                 shared)
+                              .emit();
+  fn->erase();
+  return kernel;
+}

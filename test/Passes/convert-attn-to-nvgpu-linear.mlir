@@ -1,0 +1,103 @@
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_80 --convert-attn-to-nvgpu --canonicalize | FileCheck %s
+
+// Causal linear attention with ALiBi decay, normalization and a state in and
+// out: one block of 128 threads per (batch, head, column chunk), log2(lambda)
+// per head from a table, the state [F][Dv + 1] and the chunk buffers in
+// dynamic shared memory (phi rows padded to F + 1), the state seeded from
+// state_in, then per chunk: fill, barrier, scores (u <= r only), barrier,
+// outputs, barrier, stores and state update, barrier.
+// CHECK: memref.global "private" constant @lin_log2_decay : memref<4xf32> = dense<[-0.360673755, -0.0901684388, -0.0225421097, -0.00563552743]>
+// CHECK-LABEL: gpu.func @lin(
+// CHECK-SAME: %[[Q:.+]]: memref<?xf16>, %[[K:.+]]: memref<?xf16>, %[[V:.+]]: memref<?xf16>, %[[SIN:.+]]: memref<?xf32>, %[[O:.+]]: memref<?xf16>, %[[SOUT:.+]]: memref<?xf32>, %{{.+}}: index, %[[S:.+]]: index, %{{.+}}: index) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: %[[SMEM:.+]] = gpu.dynamic_shared_memory
+// CHECK: %[[KV:.+]] = memref.view %[[SMEM]][%c0][] {{.+}} to memref<16x9xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[PQ:.+]] = memref.view %[[SMEM]]{{.+}} to memref<64x17xf32
+// CHECK: %[[PK:.+]] = memref.view %[[SMEM]]{{.+}} to memref<64x17xf32
+// CHECK: %[[V1:.+]] = memref.view %[[SMEM]]{{.+}} to memref<64x9xf32
+// CHECK: %[[OS:.+]] = memref.view %[[SMEM]]{{.+}} to memref<64x9xf32
+// CHECK: %[[P:.+]] = memref.view %[[SMEM]]{{.+}} to memref<64x64xf32
+// CHECK: %[[TID:.+]] = gpu.thread_id x
+// CHECK: scf.for %{{.+}} = %[[TID]] to %c144 step %c128
+// CHECK: memref.load %[[SIN]]
+// CHECK: memref.store %{{.+}}, %[[KV]]
+// CHECK: gpu.barrier
+// CHECK: %[[NCHUNK:.+]] = arith.ceildivui %[[S]], %c64
+// CHECK: scf.for %{{.+}} = %c0 to %[[NCHUNK]] step %c1
+// Phase 1: phi(q), phi(k) (elu1 through exp2), [v, 1].
+// CHECK: memref.load %[[Q]]
+// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: memref.store %{{.+}}, %[[PQ]]
+// CHECK: memref.load %[[K]]
+// CHECK: memref.store %{{.+}}, %[[PK]]
+// CHECK: memref.load %[[V]]
+// CHECK: memref.store %{{.+}}, %[[V1]]
+// CHECK: gpu.barrier
+// Phase 2: decayed scores of the lower triangle.
+// CHECK: scf.for %{{.+}} = %[[TID]] to %c4096 step %c128
+// CHECK: %[[LOWER:.+]] = arith.cmpi ule
+// CHECK: scf.if %[[LOWER]] -> (f32)
+// CHECK: memref.store %{{.+}}, %[[P]]
+// CHECK: gpu.barrier
+// Phase 3: inter-block (phi(q) KV, times lambda^(r+1)) plus intra-block.
+// CHECK: memref.load %[[KV]]
+// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: memref.load %[[P]]
+// CHECK: memref.store %{{.+}}, %[[OS]]
+// CHECK: gpu.barrier
+// Phase 4: O divided by the normalizer column (0 for a zero one), then the
+// state update.
+// CHECK: %[[DEN:.+]] = memref.load %[[OS]][%{{.+}}, %c8]
+// CHECK: %[[ZERO:.+]] = arith.cmpf oeq, %[[DEN]]
+// CHECK: arith.divf %{{.+}}, %[[DEN]]
+// CHECK: arith.select %[[ZERO]]
+// CHECK: memref.store %{{.+}}, %[[O]]
+// CHECK: memref.load %[[KV]]
+// CHECK: memref.store %{{.+}}, %[[KV]]
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.+}}, %[[SOUT]]
+func.func @lin(%q: tensor<1x4x64x16xf16>, %v: tensor<1x4x64x8xf16>, %s: tensor<1x4x16x9xf32>) -> (tensor<1x4x64x8xf16>, tensor<1x4x16x9xf32>) {
+  %o, %st = attn.linear_attention %q, %q, %v state(%s : tensor<1x4x16x9xf32>) {causal, normalize, decay = #attn.decay<alibi>, feature = #attn.feature_map<elu1>} : tensor<1x4x64x16xf16>, tensor<1x4x64x16xf16>, tensor<1x4x64x8xf16> -> tensor<1x4x64x8xf16>, tensor<1x4x16x9xf32>
+  return %o, %st : tensor<1x4x64x8xf16>, tensor<1x4x16x9xf32>
+}
+
+// -----
+
+// Non-causal: the state is summed over every chunk first (no scores), then
+// read for every row; no decay table.
+// CHECK-NOT: log2_decay
+// CHECK-LABEL: gpu.func @noncausal(
+// CHECK: scf.for
+// CHECK: gpu.barrier
+// CHECK: %[[N1:.+]] = arith.ceildivui
+// CHECK: scf.for %{{.+}} = %c0 to %[[N1]] step %c1
+// CHECK-NOT: memref.store {{.+}} memref<64x64xf32
+// CHECK: gpu.barrier
+// CHECK: gpu.barrier
+// CHECK: }
+// CHECK: scf.for %{{.+}} = %c0 to %[[N1]] step %c1
+// CHECK-NOT: memref.store {{.+}} memref<64x64xf32
+// CHECK: gpu.barrier
+// CHECK: gpu.barrier
+// CHECK: gpu.barrier
+// CHECK: }
+// CHECK-NEXT: gpu.return
+func.func @noncausal(%q: tensor<2x2x100x32xbf16>) -> tensor<2x2x100x32xbf16> {
+  %o = attn.linear_attention %q, %q, %q {feature = #attn.feature_map<relu>} : tensor<2x2x100x32xbf16>, tensor<2x2x100x32xbf16>, tensor<2x2x100x32xbf16> -> tensor<2x2x100x32xbf16>
+  return %o : tensor<2x2x100x32xbf16>
+}
+
+// -----
+
+// Dv = 96 is over one block's 64 columns: block x owns columns
+// [64 x, 64 x + 64), the last chunk ragged (its columns past 96 read column
+// 95 and store nothing).
+// CHECK-LABEL: gpu.func @wide(
+// CHECK: %[[X:.+]] = gpu.block_id x
+// CHECK: %[[C0:.+]] = arith.muli %[[X]], %c64
+// CHECK: %[[COL:.+]] = arith.addi %[[C0]], %{{.+}}
+// CHECK: arith.minui %[[COL]], %c95
+func.func @wide(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> tensor<1x2x100x96xf32> {
+  %o = attn.linear_attention %q, %q, %v {causal} : tensor<1x2x100x32xf32>, tensor<1x2x100x32xf32>, tensor<1x2x100x96xf32> -> tensor<1x2x100x96xf32>
+  return %o : tensor<1x2x100x96xf32>
+}
