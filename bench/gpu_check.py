@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """GPU check harness: runs kernel bundles through the attention-opt runtime
 (libattn_runtime.so via ctypes) against an fp64 reference, then times them
-side by side with PyTorch SDPA (flash and cuDNN backends) and FlexAttention.
+side by side with PyTorch SDPA (flash and cuDNN backends) and FlexAttention;
+linear-attention bundles (kind=linear) side by side with the same chunked
+algorithm written in PyTorch and, when it imports, flash-linear-attention.
 
 The same harness runs the CPU target (numpy buffers), which is how it is
 tested on machines without a GPU (test/e2e and bench/gpu_check.sh --cpu).
@@ -33,10 +35,25 @@ def parse_spec(text):
     s = {"batch": 1, "hq": 1, "hk": None, "hv": None, "sq": 1, "skv": None,
          "dqk": 64, "dv": None, "dtype": "f32", "causal": None, "window": None,
          "sink": 0, "softcap": 0.0, "alibi": False, "sigmoid": None,
-         "gate": None, "lse": False, "scale": None}
+         "gate": None, "lse": False, "scale": None,
+         # kind=linear (causal unless mask=none)
+         "linear": False, "feature": "identity", "decay": None,
+         "norm_sum": False, "state_in": False, "state_out": False}
+    mask_none = False
     for word in text.split():
         key, _, val = word.partition("=")
-        if key == "batch":
+        if key == "kind":
+            s["linear"] = val == "linear"
+        elif key == "feature":
+            s["feature"] = val
+        elif key == "decay":
+            s["decay"] = val if val == "alibi" else float(val)
+        elif key == "norm" and val == "sum":
+            s["norm_sum"] = True
+        elif key == "state":
+            s["state_in"] = val in ("in", "inout")
+            s["state_out"] = val in ("out", "inout")
+        elif key == "batch":
             s["batch"] = int(val)
         elif key == "heads":
             parts = val.split(":")
@@ -72,7 +89,9 @@ def parse_spec(text):
                     s["window"] = (w[0], w[1] if len(w) > 1 else 0)
                 elif part.startswith("sink:"):
                     s["sink"] = int(part.split(":")[1])
-                elif part != "none":
+                elif part == "none":
+                    mask_none = True
+                else:
                     raise ValueError(f"gpu_check: unsupported mask part {part}")
         elif key == "score":
             for part in val.split("+"):
@@ -94,6 +113,8 @@ def parse_spec(text):
     s["hv"] = s["hv"] or s["hk"]
     s["skv"] = s["skv"] or s["sq"]
     s["dv"] = s["dv"] or s["dqk"]
+    if s["linear"] and not mask_none:
+        s["causal"] = "br"
     return s
 
 
@@ -143,6 +164,66 @@ def reference(s, q, k, v, gate):
     if gate is not None:
         o = o / (1.0 + np.exp(-gate))
     return o, lse
+
+def feature_map(x, feature):
+    """phi of DESIGN.md's linear attention, on the last axis."""
+    if feature == "elu1":
+        return np.where(x > 0, x + 1.0, np.exp(np.minimum(x, 0.0)))
+    if feature == "relu":
+        return np.maximum(x, 0.0)
+    if feature == "taylor2":
+        outer = np.einsum("...a,...c->...ac", x, x).reshape(x.shape[:-1] + (-1,))
+        return np.concatenate([np.ones(x.shape[:-1] + (1,)), x,
+                               outer / math.sqrt(2.0)], -1)
+    return x
+
+
+def linear_decays(s):
+    """lambda per head, or None without decay."""
+    if s["decay"] is None:
+        return None
+    if s["decay"] == "alibi":
+        return np.exp(-np.array(alibi_slopes(s["hq"])))
+    return np.full(s["hq"], s["decay"])
+
+
+def linear_reference(s, q, k, v, state_in):
+    """fp64 linear attention straight from the definition (quadratic form):
+    o_t = lambda^(t+1) phi(q_t) S_in + sum_{u<=t} lambda^(t-u)
+    (phi(q_t).phi(k_u)) [v_u, 1], divided by its last column with norm=sum
+    (0 where that is 0); the state after the sequence. Non-causal: every u,
+    no decay."""
+    S = s["sq"]
+    scale = s["scale"] if s["scale"] is not None else 1.0
+    pq, pk = feature_map(q * scale, s["feature"]), feature_map(k, s["feature"])
+    vv = np.concatenate([v, np.ones(v.shape[:-1] + (1,))], -1) if s["norm_sum"] else v
+    lam = linear_decays(s)
+    t = np.arange(S)
+    scores = np.einsum("bhif,bhjf->bhij", pq, pk)
+    state_out = None
+    if s["causal"]:
+        w = (t[:, None] >= t[None, :]).astype(np.float64)[None]
+        if lam is not None:
+            diff = np.maximum(t[:, None] - t[None, :], 0)
+            w = w * lam[:, None, None] ** diff[None]
+        num = np.einsum("bhij,bhjc->bhic", scores * w[None], vv)
+        lam_h = np.ones(s["hq"]) if lam is None else lam
+        if state_in is not None:
+            num += (lam_h[None, :, None, None] ** (t + 1)[None, None, :, None] *
+                    np.einsum("bhif,bhfc->bhic", pq, state_in))
+        kw = lam_h[:, None] ** (S - 1 - t)[None]  # [H, S]
+        state_out = np.einsum("bhjf,bhjc->bhfc", pk * kw[None, :, :, None], vv)
+        if state_in is not None:
+            state_out += lam_h[None, :, None, None] ** S * state_in
+    else:
+        num = np.einsum("bhij,bhjc->bhic", scores, vv)
+    if s["norm_sum"]:
+        den = num[..., -1:]
+        o = np.where(den == 0, 0.0, num[..., :-1] / np.where(den == 0, 1.0, den))
+    else:
+        o = num
+    return o, state_out
+
 
 # ---------------------------------------------------------------- runtime
 
@@ -239,10 +320,48 @@ class Device:
 TOL = {"f32": 1e-5, "f16": 2.0 ** -9, "bf16": 2.0 ** -7}
 
 
+def check_linear_bundle(rt, dev, man, manifest_path, target, s, rng):
+    """A kind=linear bundle: q, k, v, [state_in], o, [state_out]."""
+    B, H, S, dt = s["batch"], s["hq"], s["sq"], s["dtype"]
+    cols = s["dv"] + (1 if s["norm_sum"] else 0)
+    F = len(feature_map(np.zeros(s["dqk"]), s["feature"]))
+    q, k = (round_to(rng.uniform(-1, 1, (B, H, S, s["dqk"])), dt) for _ in range(2))
+    v = round_to(rng.uniform(-1, 1, (B, H, S, s["dv"])), dt)
+    # A positive normalizer column, as a state of positive features has.
+    state_in = rng.uniform(0, 1, (B, H, F, cols)) if s["state_in"] else None
+    bufs = [dev.upload(to_kernel_bytes(x, dt)) for x in (q, k, v)]
+    if state_in is not None:
+        bufs.append(dev.upload(state_in.astype(np.float32)))
+    out = dev.upload(np.zeros((B, H, S, s["dv"]),
+                              np.uint16 if dt == "bf16" else DT_NP[dt]))
+    bufs.append(out)
+    state_out = None
+    if s["state_out"]:
+        state_out = dev.upload(np.zeros((B, H, F, cols), np.float32))
+        bufs.append(state_out)
+    bundle = rt.load(manifest_path)
+    rt.launch(bundle, target, [dev.ptr(b) for b in bufs], B, S, S, dev.stream())
+    got = from_kernel(dev.download(out), dt)
+    ref_o, ref_state = linear_reference(s, q, k, v, state_in)
+    err = float(np.abs(got - ref_o).max() / max(np.abs(ref_o).max(), 1e-30))
+    ok = bool(np.isfinite(got).all() and err <= TOL[dt])
+    result = {"bundle": man["name"], "spec": man["spec"], "target": target,
+              "max_rel_err": err, "tol": TOL[dt], "pass": ok}
+    if state_out is not None:
+        gs = dev.download(state_out).astype(np.float64)
+        # The state is f32 in every dtype: sums of S f32 products.
+        serr = float(np.abs(gs - ref_state).max() / max(np.abs(ref_state).max(), 1e-30))
+        result["state_max_rel_err"] = serr
+        result["pass"] = ok and serr <= 1e-5
+    return result, bundle, bufs, s
+
+
 def check_bundle(rt, dev, manifest_path, target, seed):
     man = json.load(open(manifest_path))
     s = parse_spec(man["spec"])
     rng = np.random.default_rng(seed)
+    if s["linear"]:
+        return check_linear_bundle(rt, dev, man, manifest_path, target, s, rng)
     B, Hq, Sq, Skv = s["batch"], s["hq"], s["sq"], s["skv"]
     dt = s["dtype"]
 
@@ -421,6 +540,115 @@ def bench_one(rt, manifest_path, results):
     results.append(row)
 
 
+def linear_flops(s, chunk):
+    """Multiply-adds (x2) of the chunked algorithm, as attention-run counts
+    them: per row the state product and update, per chunk the causal
+    triangle against the features and the columns."""
+    F = len(feature_map(np.zeros(s["dqk"]), s["feature"]))
+    cols = s["dv"] + (1 if s["norm_sum"] else 0)
+    per_head = 0.0
+    for t0 in range(0, s["sq"], chunk):
+        n = min(chunk, s["sq"] - t0)
+        per_head += 2 * n * F * cols * 2
+        if s["causal"]:
+            per_head += n * (n + 1) / 2 * 2 * (F + cols)
+    return per_head * s["batch"] * s["hq"]
+
+
+def torch_chunked_linear(s, q, k, v, chunk=64):
+    """The chunked algorithm (Lightning Attention-2) in plain PyTorch, f32
+    math, a few matmuls per chunk: the unfused baseline, and the reference
+    at bench sizes. Identity / elu1 / relu features."""
+    import torch
+    import torch.nn.functional as F
+    scale = s["scale"] if s["scale"] is not None else 1.0
+    q, k, v = q.float() * scale, k.float(), v.float()
+    if s["feature"] == "elu1":
+        q, k = F.elu(q) + 1, F.elu(k) + 1
+    elif s["feature"] == "relu":
+        q, k = q.clamp_min(0), k.clamp_min(0)
+    if s["norm_sum"]:
+        v = torch.cat([v, torch.ones_like(v[..., :1])], -1)
+    B, H, S, _ = q.shape
+    lam = linear_decays(s)
+    log_lam = torch.tensor(np.log(lam) if lam is not None else np.zeros(H),
+                           device=q.device, dtype=torch.float32)[:, None]
+    if not s["causal"]:
+        out = q @ (k.transpose(-1, -2) @ v)
+    else:
+        out = torch.empty(B, H, S, v.shape[-1], device=q.device)
+        kv = torch.zeros(B, H, q.shape[-1], v.shape[-1], device=q.device)
+        idx = torch.arange(chunk, device=q.device, dtype=torch.float32)
+        for t0 in range(0, S, chunk):
+            n = min(chunk, S - t0)
+            qc, kc, vc = q[:, :, t0:t0 + n], k[:, :, t0:t0 + n], v[:, :, t0:t0 + n]
+            i = idx[:n]
+            diff = i[:, None] - i[None, :]
+            w = torch.exp(log_lam[:, :, None] * diff.clamp_min(0)) * (diff >= 0)
+            inter = (qc * torch.exp(log_lam * (i + 1))[..., None]) @ kv
+            out[:, :, t0:t0 + n] = ((qc @ kc.transpose(-1, -2)) * w) @ vc + inter
+            kd = torch.exp(log_lam * (n - 1 - i))[..., None]
+            kv = (torch.exp(log_lam * n)[..., None] * kv +
+                  (kc * kd).transpose(-1, -2) @ vc)
+    if s["norm_sum"]:
+        den = out[..., -1:]
+        out = torch.where(den == 0, torch.zeros_like(den), out[..., :-1] / den)
+    return out
+
+
+def bench_linear(rt, manifest_path, results, partial=lambda row: None):
+    """Our linear kernel vs the PyTorch chunked baseline and, for identity
+    features without normalization (what its simple_gla op computes),
+    flash-linear-attention's chunk_simple_gla (Triton), on one bf16 spec."""
+    import torch
+    man = json.load(open(manifest_path))
+    s = parse_spec(man["spec"])
+    B, H, S = s["batch"], s["hq"], s["sq"]
+    bf16 = dict(device="cuda", dtype=torch.bfloat16)
+    # Small values keep identity features' sums (no normalizer) in range.
+    q = torch.randn(B, H, S, s["dqk"], **bf16) * 0.1
+    k = torch.randn(B, H, S, s["dqk"], **bf16) * 0.1
+    v = torch.randn(B, H, S, s["dv"], **bf16)
+    o = torch.empty(B, H, S, s["dv"], **bf16)
+    bundle = rt.load(manifest_path)
+    stream = torch.cuda.current_stream().cuda_stream
+    ptrs = [t.data_ptr() for t in (q, k, v, o)]
+    target = "sm_90"
+    chunk = next(kk["tile"][0] for kk in man["kernels"] if kk["target"] == target)
+    flops = linear_flops(s, chunk)
+    row = {"kind": "bench-linear", "spec": man["spec"], "seconds": {},
+           "rel_err_vs_fp32": {}}
+    row["seconds"]["attention-opt"] = time_cuda(
+        lambda: rt.launch(bundle, target, ptrs, B, S, S, stream), reps=5)
+    ref = torch_chunked_linear(s, q, k, v)
+    scale_ref = ref.abs().max()
+    row["rel_err_vs_fp32"]["attention-opt"] = (
+        (o.float() - ref).abs().max() / scale_ref).item()
+    row["seconds"]["torch-chunked"] = time_cuda(
+        lambda: torch_chunked_linear(s, q, k, v), reps=5)
+    # Kept if the peer's first call (Triton autotuning) outlasts the budget.
+    partial(dict(row, tflops={n: flops / t / 1e12
+                              for n, t in row["seconds"].items()}))
+    if s["feature"] == "identity" and not s["norm_sum"] and s["causal"]:
+        try:
+            from fla.ops.simple_gla import chunk_simple_gla
+            lam = linear_decays(s)
+            gamma = torch.tensor(np.log(lam) if lam is not None else np.zeros(H),
+                                 device="cuda", dtype=torch.float32)
+            qt, kt, vt = (x.transpose(1, 2).contiguous() for x in (q, k, v))
+            scale = s["scale"] if s["scale"] is not None else 1.0
+            run = lambda: chunk_simple_gla(qt, kt, vt, g_gamma=gamma, scale=scale)
+            out = run()[0].transpose(1, 2).float()
+            row["rel_err_vs_fp32"]["fla"] = ((out - ref).abs().max() / scale_ref).item()
+            row["seconds"]["fla"] = time_cuda(run, reps=5)
+        except Exception as e:
+            row.setdefault("errors", {})["fla"] = str(e)[:300]
+    row["tflops"] = {n: flops / t / 1e12 for n, t in row["seconds"].items() if t}
+    peers = [t for n, t in row["seconds"].items() if n != "attention-opt" and t]
+    row["ratio_to_best_peer"] = min(peers) / row["seconds"]["attention-opt"]
+    results.append(row)
+
+
 def record(path, rec):
     """Appends one result to the JSON-lines file (kept if a later kernel
     hangs and the process is killed)."""
@@ -433,6 +661,10 @@ def write_report(records, out, target):
     """The results file pair <out>.json / <out>.md from all records."""
     checks = [r for r in records if r.get("kind") == "check"]
     bench = [r for r in records if r.get("kind") == "bench"]
+    linear = [r for r in records if r.get("kind") == "bench-linear"]
+    done = {r["spec"] for r in linear}
+    linear += [dict(r, kind="bench-linear", partial=True) for r in records
+               if r.get("kind") == "bench-linear-partial" and r["spec"] not in done]
     # A benchmark killed while timing the variants keeps its default row.
     final = {r["spec"] for r in bench}
     bench += [dict(r, kind="bench", partial=True) for r in records
@@ -445,9 +677,13 @@ def write_report(records, out, target):
     failed = len(checks) - passed + len(errors) + bench_wrong
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
+    # Our linear kernel must match the fp32 chunked computation at bench size.
+    linear_wrong = sum(r.get("rel_err_vs_fp32", {}).get("attention-opt", 0.0) > BENCH_TOL
+                       for r in linear)
+    failed += linear_wrong
     doc = {"date": datetime.date.today().isoformat(), "commit": commit,
            "target": target, "checks": checks, "bench": bench,
-           "set_errors": errors}
+           "bench_linear": linear, "set_errors": errors}
     json.dump(doc, open(out + ".json", "w"), indent=1)
     with open(out + ".md", "w") as f:
         f.write(f"# GPU check {doc['date']} (commit {commit})\n\n")
@@ -513,6 +749,21 @@ def write_report(records, out, target):
                         "warps x stages):\n" +
                         "".join(f"- {n}: {', '.join(sorted(map(str, k)))}\n"
                                 for n, k in sorted(kernels.items())))
+        if linear:
+            f.write("\nLinear attention (sm_90 kernel; TF/s of the chunked "
+                    "algorithm's FLOPs; max rel err vs the fp32 chunked "
+                    "PyTorch computation):\n\n| spec | attention-opt | "
+                    "torch-chunked | fla | ratio to best peer | err |\n"
+                    "|---|---|---|---|---|---|\n")
+            for r in linear:
+                t = r.get("tflops", {})
+                cell = lambda n: f"{t[n]:.2f}" if t.get(n) else "n/a"
+                err = r.get("rel_err_vs_fp32", {}).get("attention-opt")
+                ratio = r.get("ratio_to_best_peer")
+                f.write(f"| {r['spec']} | {cell('attention-opt')} | "
+                        f"{cell('torch-chunked')} | {cell('fla')} | "
+                        f"{f'{ratio:.2f}' if ratio else 'n/a'} | "
+                        f"{f'{err:.2g}' if err is not None else 'n/a'} |\n")
     print(f"gpu check: {passed} passed, {failed} failed")
     return 1 if failed or not checks else 0
 
@@ -537,6 +788,9 @@ def main():
                     help="launch GPU targets on host (numpy) buffers: the "
                          "nvemu driver (ATTN_CUDA_LIBRARY) runs them on the CPU")
     ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--bench-kind", choices=["softmax", "linear"],
+                    default="softmax",
+                    help="which bench bundles to time (kind=linear or not)")
     ap.add_argument("--no-check", action="store_true")
     args = ap.parse_args()
     if args.merge:
@@ -582,6 +836,19 @@ def main():
     if cuda and not args.no_bench:
         for m in sorted(glob.glob(os.path.join(args.bundles, "bench", "*.json"))):
             rows = []
+            is_linear = parse_spec(json.load(open(m))["spec"])["linear"]
+            if is_linear != (args.bench_kind == "linear"):
+                continue
+            if is_linear:
+                try:
+                    bench_linear(rt, m, rows, lambda r: record(
+                        args.jsonl, dict(r, kind="bench-linear-partial")))
+                except Exception as e:
+                    rows = [{"kind": "bench-linear", "spec": m,
+                             "error": str(e)[:300]}]
+                emit(rows[0])
+                print("BENCH " + json.dumps(rows[0]), flush=True)
+                continue
             try:
                 bench_one(rt, m, rows)
             except Exception as e:

@@ -53,6 +53,11 @@ CHECK_SPECS=(
   # Stream-K decode (shares merged through the global workspace).
   "heads=gqa:8:2 seq=1:3000 dim=128 dtype=bf16 lse=1 schedule=stream_k:132"
   "heads=2 seq=3:2000 dim=64 dtype=f32 mask=causal schedule=stream_k:16"
+  # Linear attention (Lightning Attention-2 chunks, state in shared memory):
+  # decay and state, taylor2 with Dv split over blocks, non-causal.
+  "kind=linear heads=4 seq=300 dim=64 dtype=bf16 feature=elu1 decay=alibi norm=sum state=inout"
+  "kind=linear batch=2 heads=2 seq=130 dim=16:96 dtype=f16 feature=taylor2 decay=0.99 state=out"
+  "kind=linear heads=2 seq=200 dim=32 dtype=f32 mask=none feature=relu norm=sum"
 )
 # Bench set: dense and causal bf16, head dim 128.
 BENCH_SPECS=()
@@ -65,6 +70,15 @@ done
 # variant times the flash kernel on the same inputs beside it.
 BENCH_SPECS+=("batch=1 heads=gqa:32:8 seq=1:16384 dim=128 dtype=bf16")
 BENCH_SPECS+=("batch=4 heads=gqa:32:8 seq=1:8192 dim=128 dtype=bf16")
+# Linear attention (sm_90; sm_90a builds the same kernel): Lightning
+# Attention's shape (identity features, per-head decay), timed beside the
+# chunked algorithm in PyTorch and flash-linear-attention; and elu1 with
+# the normalizer, beside PyTorch only.
+LINEAR_BENCH_SPECS=(
+  "kind=linear batch=4 heads=16 seq=4096 dim=128 dtype=bf16 decay=alibi"
+  "kind=linear batch=8 heads=16 seq=2048 dim=64 dtype=bf16 decay=alibi"
+  "kind=linear batch=4 heads=16 seq=4096 dim=64 dtype=bf16 feature=elu1 norm=sum"
+)
 
 # The sm_90a variants (their folders under variants/).
 declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0" [overlap]="overlap=1"
@@ -76,6 +90,9 @@ EXTRA=""
 compile() { # spec name folder targets
   "$OPT" --gen="name=$2 $1" -o "$OUT/$2.mlir"
   "$OPT" "$OUT/$2.mlir" --attn-compile="target=$4 $EXTRA" --emit-dir="$OUT/$3"
+  # The variants' options choose among softmax kernels; linear attention
+  # has one kernel.
+  [[ "$1" == kind=linear* ]] && return
   for v in "${!VARIANT[@]}"; do
     mkdir -p "$OUT/variants/$v/$3"
     "$OPT" "$OUT/$2.mlir" --attn-compile="target=sm_90a $EXTRA ${VARIANT[$v]}" \
@@ -108,6 +125,17 @@ if [ "$MODE" = "--prepare" ]; then
     "$OPT" "$BUNDLES/wide$i.mlir" --attn-compile="target=sm_90a" \
       --emit-dir="$BUNDLES/variants/wide/bench" >/dev/null
   done
+  for s in "${LINEAR_BENCH_SPECS[@]}"; do
+    i=$((i + 1))
+    "$OPT" --gen="name=bench$i $s" -o "$BUNDLES/bench$i.mlir"
+    "$OPT" "$BUNDLES/bench$i.mlir" --attn-compile="target=sm_90" --emit-dir="$BUNDLES/bench"
+  done
+  # flash-linear-attention, a peer the GPU machine lacks, travels as wheels
+  # (pure Python + Triton); without PyPI the linear bench times PyTorch only.
+  mkdir -p "$CARRY/wheels"
+  "${PYTHON:-/usr/bin/python3}" -m pip download -q --no-deps -d "$CARRY/wheels" \
+    flash-linear-attention fla-core einops 2>/dev/null ||
+    echo "gpu_check: no flash-linear-attention wheels (no PyPI?); linear bench without it"
   rm -f "$BUNDLES"/*.mlir "$BUNDLES"/*/*.h "$BUNDLES"/variants/*/*/*.h
   echo "gpu_check: bundles in $BUNDLES ($(ls "$BUNDLES/check"/*.json | wc -l) check, $(ls "$BUNDLES/bench"/*.json | wc -l) bench)"
   exit 0
@@ -174,15 +202,20 @@ run() { # label seconds args...
       "$label" "$secs" >> "$OUT.jsonl"
   fi
 }
-# Budget: the sets share 240 s and the benchmark has 240 s, so the run stays
-# within 8 minutes even when every set hangs.
+# Budget: the sets share 180 s, the benchmark has 220 s and the linear one
+# 80 s, so the run stays within 8 minutes even when every set hangs.
 sets="default"
 for v in "$BUNDLES"/variants/*; do
   [ -d "$v/check" ] && sets="$sets $(basename "$v")"
 done
-set_secs=$(( 240 / $(echo $sets | wc -w) ))
+set_secs=$(( 180 / $(echo $sets | wc -w) ))
 for set in $sets; do
   run "$set" "$set_secs" --sets "$set" --no-bench
 done
-run bench 240 --no-check
+run bench 220 --no-check
+if ls "$CARRY"/wheels/*.whl >/dev/null 2>&1; then
+  "$PY" -m pip install -q --no-deps --target "$CARRY/pylib" "$CARRY"/wheels/*.whl ||
+    echo "gpu_check: flash-linear-attention did not install; linear bench without it"
+fi
+PYTHONPATH="$CARRY/pylib${PYTHONPATH:+:$PYTHONPATH}" run bench-linear 80 --no-check --bench-kind linear
 "$PY" "$ROOT/bench/gpu_check.py" --merge "$OUT.jsonl" --target sm_90,sm_90a --out "$OUT"

@@ -80,6 +80,13 @@ def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
 def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
   let summary = "Lower attn.attention to an NVIDIA tensor-core kernel";
   let description = [{
+    A function holding one attn.linear_attention becomes the GPU
+    linear-attention kernel (shared with convert-attn-to-amdgpu): one block
+    per (batch, head, 64-column chunk of Dv) walks Lightning Attention-2
+    chunks of block_q rows with the state [F, cols] and the chunk's rows in
+    dynamic shared memory (f32 SIMT math, four phases per chunk between
+    barriers); ABI q, k, v, [state_in], o, [state_out], B, Sq, Skv.
+
     Replaces each function holding one attn.attention with a `gpu.module`
     `<name>_kernels` containing `gpu.func @<name>` (kernel). One CTA per work
     item: grid (ceil(Sq / block_q), Hq x ceil(Dv / 128), B), block 32 x warps
@@ -198,7 +205,9 @@ def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {
     O^T = V^T P^T on `amdgpu.mfma` 16x16x16 (f16 / bf16), so each lane owns
     one query row and P stays in registers. exp2 / log2 are LLVM intrinsics
     (v_exp_f32 / v_log_f32): no ROCm device library is needed. Same
-    flat-memref kernel ABI as the NVIDIA kernel.
+    flat-memref kernel ABI as the NVIDIA kernel. attn.linear_attention
+    takes the NVIDIA pass's linear-attention kernel, its shared memory one
+    static LDS workgroup attribution.
   }];
   let dependentDialects = ["::mlir::amdgpu::AMDGPUDialect",
                            "::mlir::arith::ArithDialect",

@@ -3,8 +3,9 @@
 # every target (PTX + cubin for sm_80 / sm_90 / sm_90a (wgmma) when ptxas is present, HSACO
 # for gfx90a / gfx942, the CPU shared object), then run the CPU kernel
 # against the fp64 reference (and the sm_80 / sm_90a kernels on the nvemu
-# emulator), the linear-attention example (examples/lightning_linear.mlir,
-# CPU) and the embedded-bundle example.
+# emulator), the linear-attention example (examples/lightning_linear.mlir:
+# PTX + cubin, HSACO and CPU; the CPU kernel and the sm_80 kernel on nvemu
+# against the reference) and the embedded-bundle example.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build}
@@ -31,8 +32,9 @@ if [ -x /usr/local/cuda/bin/ptxas ]; then
   done
 fi
 LIN="$ROOT/examples/lightning_linear.mlir"
-echo "== linear attention ($LIN): CPU bundle, then the kernel vs the fp64 reference"
-"$OPT" "$LIN" --attn-compile="target=cpu" --emit-dir="$OUT"
+echo "== linear attention ($LIN): bundle for sm_80, sm_90, gfx942 and the CPU, then the kernels vs the fp64 reference"
+"$OPT" "$LIN" --attn-compile="target=sm_80,sm_90,gfx942,cpu" --emit-dir="$OUT"
 "$BUILD/bin/attention-run" "$LIN" --check --bench
+"$BUILD/bin/attention-run" "$LIN" --check --target=sm_80
 echo "== embedded bundle (examples/embed)"
 "$BUILD/examples/embed/attn-embed-example"

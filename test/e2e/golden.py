@@ -7,8 +7,9 @@ with the fp64 reference by --check.
 - CPU target: every case in f32, f16 and bf16 (the inputs are exact in all).
 - NVIDIA kernels on the nvemu emulator (sm_80, sm_90a): the softmax cases
   in f32 (the SIMT kernel), whose head dims are multiples of 4, the rule of
-  that kernel; the tensor-core kernels need Dqk % 16 == 0, which no golden
-  case has, and linear attention has no NVIDIA kernel.
+  that kernel (the tensor-core kernels need Dqk % 16 == 0, which no golden
+  case has); the linear cases in every dtype (its SIMT kernel takes any
+  head dims and any input type).
 
 Usage: golden.py --attention-run=PATH --golden=DIR [--no-emulation]
 """
@@ -42,8 +43,13 @@ def main():
         for dtype in ("f32", "f16", "bf16"):
             runs.append((case, folder, f"{spec} dtype={dtype}", "cpu"))
         dqk, dv = dims(spec)
-        if (not args.no_emulation and not spec.startswith("kind=linear")
-                and dqk % 4 == 0 and dv % 4 == 0):
+        if args.no_emulation:
+            continue
+        if spec.startswith("kind=linear"):
+            for target, dtype in (("sm_80", "f32"), ("sm_90a", "f16"),
+                                  ("sm_80", "bf16")):
+                runs.append((case, folder, f"{spec} dtype={dtype}", target))
+        elif dqk % 4 == 0 and dv % 4 == 0:
             for target in ("sm_80", "sm_90a"):
                 runs.append((case, folder, f"{spec} dtype=f32", target))
     failed = 0
