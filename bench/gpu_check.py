@@ -353,6 +353,14 @@ def check_linear_bundle(rt, dev, man, manifest_path, target, s, rng):
         serr = float(np.abs(gs - ref_state).max() / max(np.abs(ref_state).max(), 1e-30))
         result["state_max_rel_err"] = serr
         result["pass"] = ok and serr <= 1e-5
+        if state_in is not None:
+            # An empty sequence passes the state through unchanged.
+            empty = dev.upload(np.full((B, H, F, cols), np.nan, np.float32))
+            rt.launch(bundle, target, [dev.ptr(b) for b in bufs[:-1]] +
+                      [dev.ptr(empty)], B, 0, 0, dev.stream())
+            result["empty_seq_pass"] = bool(
+                (dev.download(empty) == state_in.astype(np.float32)).all())
+            result["pass"] = result["pass"] and result["empty_seq_pass"]
     return result, bundle, bufs, s
 
 
@@ -400,6 +408,24 @@ def check_bundle(rt, dev, manifest_path, target, seed):
         result["lse_max_abs_err"] = float(d.max())
         ok &= bool(result["lse_max_abs_err"] <= 1e-3)
         result["pass"] = ok
+    # The same bundle on an empty KV sequence (a launch may pass any sizes):
+    # every row is fully masked, so O = 0 and LSE = -inf, over outputs
+    # poisoned with NaN that an unwritten tile would leave.
+    dt_out = np.uint16 if dt == "bf16" else DT_NP[dt]
+    nan = np.full(got.shape, 0x7FC0 if dt == "bf16" else np.nan).astype(dt_out)
+    out_e = dev.upload(nan)
+    bufs_e = bufs[:-2] + [out_e] if lse is not None else bufs[:-1] + [out_e]
+    lse_e = None
+    if lse is not None:
+        lse_e = dev.upload(np.full((B, Hq, Sq), np.nan, np.float32))
+        bufs_e.append(lse_e)
+    rt.launch(bundle, target, [dev.ptr(b) for b in bufs_e], B, Sq, 0,
+              dev.stream())
+    empty_ok = bool((from_kernel(dev.download(out_e), dt) == 0).all())
+    if lse_e is not None:
+        empty_ok &= bool(np.isneginf(dev.download(lse_e)).all())
+    result["empty_kv_pass"] = empty_ok
+    result["pass"] = result["pass"] and empty_ok
     return result, bundle, bufs, s
 
 

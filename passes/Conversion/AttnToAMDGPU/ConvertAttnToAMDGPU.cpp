@@ -43,8 +43,6 @@ using namespace mlir::attn;
 
 namespace {
 
-constexpr double kLog2e = 1.4426950408889634;
-
 class MfmaKernelEmitter : public AttnKernelEmitterBase {
 public:
   MfmaKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
@@ -58,12 +56,6 @@ public:
   gpu::GPUFuncOp emit();
 
 private:
-  Value intrinsic(StringRef name, Value x) {
-    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr(name),
-                                         ValueRange{x})
-        .getResult(0);
-  }
-  Value exp2(Value x) { return intrinsic("llvm.exp2", x); }
   Value expF(Value x) {
     return exp2(arith::MulFOp::create(b, x, fc(kLog2e)));
   }

@@ -59,8 +59,6 @@ using namespace mlir::attn;
 
 namespace {
 
-constexpr double kLog2e = 1.4426950408889634;
-
 /// Elements in 16 bytes: one cp.async, the row padding, the SIMT vectors.
 int64_t elemsPer16B(DType t) { return 16 / dtypeBytes(t); }
 
@@ -178,11 +176,6 @@ protected:
         idx(2));
   }
 
-  Value exp2(Value x) {
-    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr("llvm.exp2"),
-                                         ValueRange{x})
-        .getResult(0);
-  }
   /// The score of (row, col) from its raw dot product: modifications and
   /// the mask on partial tiles (-inf outside).
   Value finalScore(Value dot, Value bIdx, Value h, Value row, Value col,
@@ -644,7 +637,8 @@ void StagedKernelEmitter::emitStreamK() {
     kvBegin = arith::MaxSIOp::create(b, firstLiveKVTile(i0), kFrom);
     kvTiles = arith::MinSIOp::create(b, liveKVTiles(i1), kTo);
     SmallVector<Value> state = kvLoop(bIdx, h, kh, vh, qt, i0, i1);
-    Value whole = andI(cmp(P::eq, kFrom, idx(0)), cmp(P::eq, kTo, numKVTiles));
+    Value whole =
+        andI(cmp(P::eq, kFrom, idx(0)), cmp(P::eq, kTo, streamKTileUnits()));
     ifThenElse(
         whole, [&] { epilogue(state, bIdx, h); },
         [&] {
@@ -673,7 +667,7 @@ void StagedKernelEmitter::finishShare(ValueRange state, Value p,
   gpu::BarrierOp::create(b);
   Value pFirst = arith::DivUIOp::create(b, tileStart, perCta);
   Value pLast = arith::DivUIOp::create(
-      b, sub(add(tileStart, numKVTiles), c1), perCta);
+      b, sub(add(tileStart, streamKTileUnits()), c1), perCta);
   // Thread 0 counts; the answer reaches the CTA through shared memory (the
   // first K stage element: the KV loop is over).
   SmallVector<Value> flagAt = stageIndex(c0, c0, c0, spec.dqk);

@@ -224,7 +224,7 @@ void KernelEmitter::emitStreamKWorker(Value p) {
     OutputTile t = outputTile(tileIdx);
     emitSegment(t, kFrom, kTo);
     Value whole = andI(cmp(arith::CmpIPredicate::eq, kFrom, c0),
-                       cmp(arith::CmpIPredicate::eq, kTo, numKVTiles));
+                       cmp(arith::CmpIPredicate::eq, kTo, streamKTileUnits()));
     scf::IfOp::create(
         b, whole,
         [&](OpBuilder &, Location) {
@@ -261,7 +261,7 @@ void KernelEmitter::emitStreamKWorker(Value p) {
           });
           Value pFirst = arith::DivUIOp::create(b, tileStart, unitsPerCta);
           Value pLast = arith::DivUIOp::create(
-              b, sub(add(tileStart, numKVTiles), c1), unitsPerCta);
+              b, sub(add(tileStart, streamKTileUnits()), c1), unitsPerCta);
           Value before = memref::AtomicRMWOp::create(
               b, arith::AtomicRMWKind::addf, fc(1), workspace,
               ValueRange{pLast});

@@ -8,6 +8,7 @@
 #include "attn/Frontend/SpecIR.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -27,6 +28,14 @@ AttnKernelEmitterBase::AttnKernelEmitterBase(
                                     : f32;
 }
 
+Value AttnKernelEmitterBase::intrinsic(StringRef name, Value x) {
+  return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr(name),
+                                       ValueRange{x})
+      .getResult(0);
+}
+
+Value AttnKernelEmitterBase::exp2(Value x) { return intrinsic("llvm.exp2", x); }
+
 func::FuncOp AttnKernelEmitterBase::createCpuKernel(ArrayRef<Type> args) {
   b.setInsertionPointToEnd(symbolBlock);
   auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
@@ -44,19 +53,19 @@ void AttnKernelEmitterBase::forEachStreamKShare(
     function_ref<void(Value, Value, Value, Value)> body) {
   using P = arith::CmpIPredicate;
   Value c0 = idx(0), c1 = idx(1);
-  Value units = streamKUnits();
+  Value units = streamKUnits(), tileUnits = streamKTileUnits();
   Value u0 = arith::MinUIOp::create(b, mul(p, perWorker), units);
   Value u1 = arith::MinUIOp::create(b, add(u0, perWorker), units);
   scf::IfOp::create(b, cmp(P::ult, u0, u1), [&](OpBuilder &, Location) {
-    Value tFirst = arith::DivUIOp::create(b, u0, numKVTiles);
-    Value tEnd = add(arith::DivUIOp::create(b, sub(u1, c1), numKVTiles), c1);
+    Value tFirst = arith::DivUIOp::create(b, u0, tileUnits);
+    Value tEnd = add(arith::DivUIOp::create(b, sub(u1, c1), tileUnits), c1);
     scf::ForOp::create(
         b, tFirst, tEnd, c1, ValueRange{},
         [&](OpBuilder &, Location, Value tile, ValueRange) {
-          Value tileStart = mul(tile, numKVTiles);
+          Value tileStart = mul(tile, tileUnits);
           Value kFrom = sel(cmp(P::eq, tile, tFirst), sub(u0, tileStart), c0);
           Value kTo = sel(cmp(P::eq, add(tile, c1), tEnd), sub(u1, tileStart),
-                          numKVTiles);
+                          tileUnits);
           body(tile, tileStart, kFrom, kTo);
           scf::YieldOp::create(b);
         });

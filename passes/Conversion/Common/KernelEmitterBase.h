@@ -22,6 +22,9 @@
 
 namespace mlir::attn {
 
+/// log2(e): the GPU kernels compute e^x as exp2(x log2(e)).
+inline constexpr double kLog2e = 1.4426950408889634;
+
 /// What every lowering of an attn.attention needs, after the checks they
 /// share: the function holds only this op, a tiling was chosen, the spec is
 /// recoverable (regions excepted; they are inlined by the emitters).
@@ -95,9 +98,14 @@ protected:
   /// entry point `_mlir_ciface_<name>` (memref descriptors by pointer), the
   /// builder at its start and q, k, v bound to its first three arguments.
   func::FuncOp createCpuKernel(ArrayRef<Type> args);
+  /// Stream-K: units per output tile, one per KV tile, and one for an
+  /// empty KV sequence, so that its tile is still finished (O = 0).
+  Value streamKTileUnits() {
+    return arith::MaxUIOp::create(b, numKVTiles, idx(1));
+  }
   /// Stream-K: the (output tile x KV tile) units of the problem.
   Value streamKUnits() {
-    return mul(mul(mul(batch, idx(spec.hq)), numQTiles), numKVTiles);
+    return mul(mul(mul(batch, idx(spec.hq)), numQTiles), streamKTileUnits());
   }
   /// Stream-K: for each output tile that worker p's units
   /// [p * perWorker, (p + 1) * perWorker) touch, in order,
@@ -178,6 +186,11 @@ protected:
 
   /// scale, softcap, ALiBi, bias and score_fn applied to the raw dot product.
   Value modifiedScore(Value dot, Value bIdx, Value h, Value i, Value j);
+  /// 2^x through llvm.exp2 (GPU kernels): NVVM and ROCDL lower it to one
+  /// instruction (ex2.approx / v_exp_f32) without a device library.
+  Value exp2(Value x);
+  /// An f32 -> f32 LLVM intrinsic, e.g. "llvm.log2".
+  Value intrinsic(StringRef name, Value x);
   /// tanh for softcap: math.tanh by default; a target without a math library
   /// (AMD without ROCm device libs) overrides it with exp2.
   virtual Value tanhF(Value x);

@@ -46,8 +46,6 @@ using namespace mlir::attn;
 
 namespace {
 
-constexpr double kLog2e = 1.4426950408889634;
-
 class LinearGpuKernelEmitter : public AttnKernelEmitterBase {
 public:
   LinearGpuKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
@@ -70,11 +68,6 @@ private:
   Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
   Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
   Value minI(Value x, Value y) { return arith::MinUIOp::create(b, x, y); }
-  Value exp2(Value x) {
-    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr("llvm.exp2"),
-                                         ValueRange{x})
-        .getResult(0);
-  }
   /// lambda^k of the block's head, k an index value.
   Value power(Value k) {
     Value kf = arith::UIToFPOp::create(
