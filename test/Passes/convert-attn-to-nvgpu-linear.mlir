@@ -33,10 +33,13 @@
 // CHECK: memref.load %[[V]]
 // CHECK: memref.store %{{.+}}, %[[V1]]
 // CHECK: gpu.barrier
-// Phase 2: decayed scores of the lower triangle.
-// CHECK: scf.for %{{.+}} = %[[TID]] to %c4096 step %c128
+// Phase 2: decayed scores of the lower triangle, a 4 x 4 block per thread
+// and step (64 x 64 scores: 256 blocks over 128 threads), blocks above the
+// diagonal skipped.
+// CHECK: scf.for %{{.+}} = %[[TID]] to %c256 step %c128
 // CHECK: %[[LOWER:.+]] = arith.cmpi ule
-// CHECK: scf.if %[[LOWER]] -> (f32)
+// CHECK: scf.if %[[LOWER]] -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-16: llvm.intr.fma
 // CHECK: memref.store %{{.+}}, %[[P]]
 // CHECK: gpu.barrier
 // Phase 3: inter-block (phi(q) KV, times lambda^(r+1)) plus intra-block.

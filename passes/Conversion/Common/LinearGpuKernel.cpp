@@ -23,7 +23,9 @@
 //
 // Everything is f32 FMA work on shared memory, whatever the input type:
 // the state and the normalizer need f32, and the feature maps (taylor2)
-// are not tensor-core shapes. Powers of lambda are exp2(k log2 lambda)
+// are not tensor-core shapes. The products of phases 2-4 are register
+// blocked (4 x 4 outputs per thread and step: 8 shared-memory loads per 16
+// FMAs). Powers of lambda are exp2(k log2 lambda)
 // with log2 lambda per head from a compile-time table, through llvm.exp2,
 // which both NVVM and ROCDL lower without a device library.
 //
@@ -80,8 +82,25 @@ private:
   /// body(r, c) over a [rows, width] grid, c fastest (neighbouring threads
   /// read neighbouring columns).
   void forEach2(int64_t rows, int64_t width, Body2 body);
-  /// sum over u in [lo, hi) of term(u), plus init.
-  Value sum(Value lo, Value hi, Value init, function_ref<Value(Value)> term);
+  /// Register blocking of the chunk products: each thread takes kBlock x
+  /// kBlock blocks of a [rows, width] grid, body(r0, c0) at the corner, so
+  /// one product step loads 2 kBlock operands for kBlock^2 FMAs instead of
+  /// two per FMA (shared-memory bandwidth bounds this kernel).
+  static constexpr int64_t kBlock = 4;
+  void forEachBlock(int64_t rows, int64_t width, Body2 body);
+  /// Element `i` of a block edge from `base`, clamped into [0, limit): the
+  /// last block of a ragged grid reads its own last row again (never a
+  /// neighbour's, which another thread may be writing).
+  Value edge(Value base, int64_t i, int64_t limit) {
+    return minI(add(base, idx(i)), idx(limit - 1));
+  }
+  /// acc[i * kBlock + j] + sum over k in [lo, hi) of a(k, i) * bv(k, j).
+  SmallVector<Value> blockProduct(Value lo, Value hi, ArrayRef<Value> acc,
+                                  function_ref<Value(Value, int64_t)> a,
+                                  function_ref<Value(Value, int64_t)> bv);
+  /// store(r0 + i, c0 + j, block[i * kBlock + j]) inside the grid.
+  void storeBlock(ArrayRef<Value> block, Value r0, Value c0, int64_t rows,
+                  int64_t width, function_ref<void(Value, Value, Value)> store);
   void barrier() { gpu::BarrierOp::create(b); }
   void ifThen(Value cond, function_ref<void()> body) {
     scf::IfOp::create(b, cond, [&](OpBuilder &, Location) {
@@ -152,14 +171,54 @@ void LinearGpuKernelEmitter::forEach2(int64_t rows, int64_t width,
   });
 }
 
-Value LinearGpuKernelEmitter::sum(Value lo, Value hi, Value init,
-                                  function_ref<Value(Value)> term) {
+void LinearGpuKernelEmitter::forEachBlock(int64_t rows, int64_t width,
+                                          Body2 body) {
+  forEach2(llvm::divideCeil(rows, kBlock), llvm::divideCeil(width, kBlock),
+           [&](Value i, Value j) {
+             body(mul(i, idx(kBlock)), mul(j, idx(kBlock)));
+           });
+}
+
+SmallVector<Value> LinearGpuKernelEmitter::blockProduct(
+    Value lo, Value hi, ArrayRef<Value> acc,
+    function_ref<Value(Value, int64_t)> a,
+    function_ref<Value(Value, int64_t)> bv) {
   auto loop = scf::ForOp::create(
-      b, lo, hi, idx(1), ValueRange{init},
-      [&](OpBuilder &, Location, Value u, ValueRange acc) {
-        scf::YieldOp::create(b, ValueRange{fadd(acc[0], term(u))});
+      b, lo, hi, idx(1), acc,
+      [&](OpBuilder &, Location, Value k, ValueRange in) {
+        SmallVector<Value> as, bs, out;
+        for (int64_t i = 0; i < kBlock; ++i)
+          as.push_back(a(k, i));
+        for (int64_t j = 0; j < kBlock; ++j)
+          bs.push_back(bv(k, j));
+        for (int64_t i = 0; i < kBlock; ++i)
+          for (int64_t j = 0; j < kBlock; ++j)
+            out.push_back(LLVM::FMAOp::create(b, as[i], bs[j],
+                                              in[i * kBlock + j]));
+        scf::YieldOp::create(b, out);
       });
-  return loop.getResult(0);
+  return SmallVector<Value>(loop.getResults());
+}
+
+void LinearGpuKernelEmitter::storeBlock(
+    ArrayRef<Value> block, Value r0, Value c0, int64_t rows, int64_t width,
+    function_ref<void(Value, Value, Value)> store) {
+  using P = arith::CmpIPredicate;
+  for (int64_t i = 0; i < kBlock; ++i)
+    for (int64_t j = 0; j < kBlock; ++j) {
+      Value r = add(r0, idx(i)), c = add(c0, idx(j));
+      auto put = [&] { store(r, c, block[i * kBlock + j]); };
+      // Grids that are whole blocks need no guard.
+      Value inside = i1c(true);
+      if (rows % kBlock)
+        inside = andI(inside, cmp(P::ult, r, idx(rows)));
+      if (width % kBlock)
+        inside = andI(inside, cmp(P::ult, c, idx(width)));
+      if (rows % kBlock || width % kBlock)
+        ifThen(inside, put);
+      else
+        put();
+    }
 }
 
 Value LinearGpuKernelEmitter::phi(function_ref<Value(Value)> x, Value f) {
@@ -250,36 +309,69 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
 
 void LinearGpuKernelEmitter::scores() {
   using P = arith::CmpIPredicate;
-  forEach2(bq, bq, [&](Value r, Value u) {
-    auto score = scf::IfOp::create(
-        b, cmp(P::ule, u, r),
+  forEachBlock(bq, bq, [&](Value r0, Value u0) {
+    // Blocks above the diagonal are zero; the others take the products
+    // and zero their elements above it.
+    SmallVector<Value> zeros(kBlock * kBlock, fc(0));
+    auto block = scf::IfOp::create(
+        b, cmp(P::ule, u0, add(r0, idx(kBlock - 1))),
         [&](OpBuilder &, Location) {
-          Value s = sum(idx(0), idx(spec.dqk), fc(0), [&](Value f) {
-            return fmul(load(qS, {r, f}), load(kS, {u, f}));
-          });
-          if (taylor2) // phi(q).phi(k) = 1 + x + x^2 / 2
-            s = fadd(fc(1), fadd(s, fmul(fmul(s, s), fc(0.5))));
-          if (decay)
-            s = fmul(s, power(sub(r, u)));
-          scf::YieldOp::create(b, s);
+          SmallVector<Value> dots = blockProduct(
+              idx(0), idx(spec.dqk), zeros,
+              [&](Value a, int64_t i) {
+                return load(qS, {edge(r0, i, bq), a});
+              },
+              [&](Value a, int64_t j) {
+                return load(kS, {edge(u0, j, bq), a});
+              });
+          SmallVector<Value> out;
+          for (int64_t i = 0; i < kBlock; ++i)
+            for (int64_t j = 0; j < kBlock; ++j) {
+              Value r = add(r0, idx(i)), u = add(u0, idx(j));
+              Value lower = cmp(P::ule, u, r);
+              Value s = dots[i * kBlock + j];
+              if (taylor2) // phi(q).phi(k) = 1 + x + x^2 / 2
+                s = fadd(fc(1), fadd(s, fmul(fmul(s, s), fc(0.5))));
+              if (decay)
+                s = fmul(s, power(sel(lower, sub(r, u), idx(0))));
+              out.push_back(sel(lower, s, fc(0)));
+            }
+          scf::YieldOp::create(b, out);
         },
-        [&](OpBuilder &, Location) { scf::YieldOp::create(b, fc(0)); });
-    memref::StoreOp::create(b, score.getResult(0), pS, ValueRange{r, u});
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, zeros); });
+    storeBlock(SmallVector<Value>(block.getResults()), r0, u0, bq, bq,
+               [&](Value r, Value u, Value v) {
+                 memref::StoreOp::create(b, v, pS, ValueRange{r, u});
+               });
   });
 }
 
 void LinearGpuKernelEmitter::outputs(bool intra) {
-  forEach2(bq, cols, [&](Value r, Value c) {
-    Value acc = sum(idx(0), idx(features), fc(0), [&](Value f) {
-      return fmul(feature(qS, r, f), load(kvS, {f, c}));
-    });
+  forEachBlock(bq, cols, [&](Value r0, Value c0) {
+    SmallVector<Value> acc = blockProduct(
+        idx(0), idx(features), SmallVector<Value>(kBlock * kBlock, fc(0)),
+        [&](Value f, int64_t i) { return feature(qS, edge(r0, i, bq), f); },
+        [&](Value f, int64_t j) {
+          return load(kvS, {f, edge(c0, j, cols)});
+        });
     if (decay)
-      acc = fmul(acc, power(add(r, idx(1))));
+      for (int64_t i = 0; i < kBlock; ++i) {
+        Value rowDecay = power(add(edge(r0, i, bq), idx(1)));
+        for (int64_t j = 0; j < kBlock; ++j)
+          acc[i * kBlock + j] = fmul(acc[i * kBlock + j], rowDecay);
+      }
+    // Scores above the diagonal are 0, so the block's rows can all run to
+    // its last row.
     if (intra)
-      acc = sum(idx(0), add(r, idx(1)), acc, [&](Value u) {
-        return fmul(load(pS, {r, u}), load(vS, {u, c}));
-      });
-    memref::StoreOp::create(b, acc, oS, ValueRange{r, c});
+      acc = blockProduct(
+          idx(0), minI(add(r0, idx(kBlock)), idx(bq)), acc,
+          [&](Value u, int64_t i) { return load(pS, {edge(r0, i, bq), u}); },
+          [&](Value u, int64_t j) {
+            return load(vS, {u, edge(c0, j, cols)});
+          });
+    storeBlock(acc, r0, c0, bq, cols, [&](Value r, Value c, Value v) {
+      memref::StoreOp::create(b, v, oS, ValueRange{r, c});
+    });
   });
 }
 
@@ -303,15 +395,27 @@ void LinearGpuKernelEmitter::storeOutputs(Value t0, Value n) {
 }
 
 void LinearGpuKernelEmitter::updateState(Value n) {
-  forEach2(features, cols, [&](Value f, Value c) {
-    Value s = load(kvS, {f, c});
-    if (decay)
-      s = fmul(s, power(n));
-    s = sum(idx(0), n, s, [&](Value u) {
-      Value term = fmul(feature(kS, u, f), load(vS, {u, c}));
-      return decay ? fmul(term, load(dS, {u})) : term;
+  forEachBlock(features, cols, [&](Value f0, Value c0) {
+    // Each element is read and written by its block's thread only.
+    SmallVector<Value> acc;
+    Value chunkDecay = decay ? power(n) : Value();
+    for (int64_t i = 0; i < kBlock; ++i)
+      for (int64_t j = 0; j < kBlock; ++j) {
+        Value s = load(kvS, {edge(f0, i, features), edge(c0, j, cols)});
+        acc.push_back(decay ? fmul(s, chunkDecay) : s);
+      }
+    acc = blockProduct(
+        idx(0), n, acc,
+        [&](Value u, int64_t i) {
+          return feature(kS, u, edge(f0, i, features));
+        },
+        [&](Value u, int64_t j) {
+          Value v = load(vS, {u, edge(c0, j, cols)});
+          return decay ? fmul(v, load(dS, {u})) : v;
+        });
+    storeBlock(acc, f0, c0, features, cols, [&](Value f, Value c, Value v) {
+      memref::StoreOp::create(b, v, kvS, ValueRange{f, c});
     });
-    memref::StoreOp::create(b, s, kvS, ValueRange{f, c});
   });
 }
 
