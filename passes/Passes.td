@@ -82,7 +82,7 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
   let description = [{
     A function holding one attn.linear_attention becomes the GPU
     linear-attention kernel (shared with convert-attn-to-amdgpu): one block
-    per (batch, head, 64-column chunk of Dv) walks Lightning Attention-2
+    per (batch, head, block_kv columns of Dv) walks Lightning Attention-2
     chunks of block_q rows with the state [F, cols] and the chunk's rows in
     dynamic shared memory (f32 SIMT math, four phases per chunk between
     barriers); ABI q, k, v, [state_in], o, [state_out], B, Sq, Skv.

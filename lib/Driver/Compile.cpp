@@ -378,13 +378,14 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   module.walk([&](LinearAttentionOp op) {
     TilingAttr tiling = op.getTilingAttr();
     int64_t linDv = op.getValue().getType().getDimSize(3);
+    int64_t columns = std::min(tiling.getBlockKv(), linDv);
     BundleKernel k;
-    k.gridX = std::to_string(linearGpuColumnChunks(linDv));
+    k.gridX = std::to_string(linearGpuColumnChunks(linDv, columns));
     k.gridY = std::to_string(op.getQuery().getType().getDimSize(1));
     k.gridZ = "B";
     k.blockX = 32 * tiling.getWarps();
     k.dynamicSmemBytes = linearGpuSmemBytes(
-        op.getKey().getType().getDimSize(3), op.getFeatureDim(), linDv,
+        op.getKey().getType().getDimSize(3), op.getFeatureDim(), columns,
         op.getNormalize(), tiling.getBlockQ());
     k.tile = {tiling.getBlockQ(), tiling.getBlockKv(), tiling.getWarps(),
               tiling.getStages()};
@@ -576,8 +577,9 @@ compileRocdl(ModuleOp module, const std::string &target,
     blockQ = tiling.getBlockQ(), blockKV = tiling.getBlockKv();
     warps = tiling.getWarps(), stages = tiling.getStages();
     hq = op.getQuery().getType().getDimSize(1);
+    int64_t dv = op.getValue().getType().getDimSize(3);
     linearColumnChunks =
-        linearGpuColumnChunks(op.getValue().getType().getDimSize(3));
+        linearGpuColumnChunks(dv, std::min(tiling.getBlockKv(), dv));
   });
   ROCDLPipelineOptions options;
   options.chip = target;

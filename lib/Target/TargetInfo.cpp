@@ -169,19 +169,29 @@ int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
   return chunks;
 }
 
+int64_t mlir::attn::linearGpuColumns(const TargetInfo &target, int64_t dv,
+                                     int64_t batchHeads) {
+  int64_t columns = std::min<int64_t>(dv, 64);
+  while (batchHeads > 0 && columns > 16 &&
+         batchHeads * linearGpuColumnChunks(dv, columns) <
+             target.computeUnits)
+    columns /= 2;
+  return columns;
+}
+
 int64_t mlir::attn::linearGpuSmemBytes(int64_t dk, int64_t features,
-                                       int64_t dv, bool normSum,
+                                       int64_t columns, bool normSum,
                                        int64_t chunk) {
-  int64_t cols = linearGpuColumns(dv) + (normSum ? 1 : 0);
+  int64_t cols = columns + (normSum ? 1 : 0);
   return 4 * (features * cols + 2 * chunk * (dk + 1) +
               2 * chunk * cols + chunk * chunk + chunk);
 }
 
 int64_t mlir::attn::linearGpuChunk(const TargetInfo &target, int64_t dk,
-                                   int64_t features, int64_t dv,
+                                   int64_t features, int64_t columns,
                                    bool normSum) {
   for (int64_t chunk : {64, 32, 16})
-    if (linearGpuSmemBytes(dk, features, dv, normSum, chunk) <=
+    if (linearGpuSmemBytes(dk, features, columns, normSum, chunk) <=
         target.sharedMemBytes)
       return chunk;
   return 0;

@@ -148,42 +148,49 @@ struct AttnSelectSchedulePass
   }
 
   /// The GPU kernel keeps the state and a chunk's phi(q), phi(k), [v, 1] and
-  /// scores in shared memory, so the chunk is what shared memory allows
-  /// (linearGpuChunk); block_kv is the chunk too (the intra-block square).
+  /// scores in shared memory: block_q is the chunk, block_kv the value
+  /// columns one block owns (the state's column chunk; a Dv below it is
+  /// taken whole). The columns come from the parallelism the batch and
+  /// heads leave (linearGpuColumns), narrowed further while no chunk fits
+  /// shared memory; the chunk is then the largest that fits.
   WalkResult selectLinearGpu(LinearAttentionOp op, const TargetInfo &info) {
+    auto q = op.getQuery().getType();
     int64_t features = op.getFeatureDim();
     int64_t dk = op.getKey().getType().getDimSize(3);
     int64_t dv = op.getValue().getType().getDimSize(3);
     bool norm = op.getNormalize();
     auto fail = [](InFlightDiagnostic &&) { return WalkResult::interrupt(); };
     if (TilingAttr given = op.getTilingAttr()) {
-      int64_t chunk = given.getBlockQ();
-      if (given.getBlockKv() != chunk)
-        return fail(op.emitOpError()
-                    << "the GPU linear-attention kernel walks square chunks "
-                       "(block_kv = block_q), got "
-                    << given);
-      int64_t need = linearGpuSmemBytes(dk, features, dv, norm, chunk);
+      int64_t columns = std::min(given.getBlockKv(), dv);
+      int64_t need =
+          linearGpuSmemBytes(dk, features, columns, norm, given.getBlockQ());
       if (need > info.sharedMemBytes)
         return fail(op.emitOpError()
                     << "tiling " << given << " needs " << need
                     << " bytes of shared memory (state " << features << " x "
-                    << linearGpuColumns(dv) + (norm ? 1 : 0)
+                    << columns + (norm ? 1 : 0)
                     << " and chunk buffers) but " << info.name << " offers "
                     << info.sharedMemBytes);
       return WalkResult::advance();
     }
-    int64_t chunk = linearGpuChunk(info, dk, features, dv, norm);
+    int64_t batchHeads = q.isDynamicDim(0) ? 0 : q.getDimSize(0) * q.getDimSize(1);
+    int64_t columns = linearGpuColumns(info, dv, batchHeads);
+    int64_t chunk = 0;
+    while (!(chunk = linearGpuChunk(info, dk, features, columns, norm)) &&
+           columns > 16)
+      columns = std::max<int64_t>(16, columns / 2);
     if (!chunk)
       return fail(op.emitOpError()
                   << "no chunk fits feature dim F = " << features << " on "
-                  << info.name << ": the state and 16-row chunk buffers need "
-                  << linearGpuSmemBytes(dk, features, dv, norm, 16)
+                  << info.name << ": the state of " << columns
+                  << " value columns and 16-row chunk buffers need "
+                  << linearGpuSmemBytes(dk, features, columns, norm, 16)
                   << " bytes of shared memory but " << info.name
                   << " offers " << info.sharedMemBytes);
     // Four warps (wave64: two waves) share every phase of a chunk.
     int64_t warps = info.warpSize == 64 ? 2 : 4;
-    op.setTilingAttr(TilingAttr::get(op.getContext(), chunk, chunk, warps, 1));
+    op.setTilingAttr(
+        TilingAttr::get(op.getContext(), chunk, columns, warps, 1));
     return WalkResult::advance();
   }
 };

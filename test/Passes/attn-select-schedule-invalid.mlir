@@ -31,15 +31,6 @@ func.func @no_tiling_fits(%q: tensor<1x2x64x8192xf16>) -> tensor<1x2x64x8192xf16
 
 // -----
 
-// The GPU linear-attention kernel's intra-block product is square.
-func.func @linear_not_square(%q: tensor<1x2x128x16xf16>) -> tensor<1x2x128x16xf16> {
-  // expected-error @+1 {{the GPU linear-attention kernel walks square chunks (block_kv = block_q), got #attn.tiling<block_q = 32, block_kv = 16, warps = 2, stages = 1>}}
-  %o = attn.linear_attention %q, %q, %q {causal, tiling = #attn.tiling<block_q = 32, block_kv = 16, warps = 2, stages = 1>} : tensor<1x2x128x16xf16>, tensor<1x2x128x16xf16>, tensor<1x2x128x16xf16> -> tensor<1x2x128x16xf16>
-  return %o : tensor<1x2x128x16xf16>
-}
-
-// -----
-
 // A given chunk whose state and chunk buffers exceed LDS.
 func.func @linear_chunk_too_big(%q: tensor<1x2x128x64xf16>) -> tensor<1x2x128x64xf16> {
   // expected-error @+1 {{tiling #attn.tiling<block_q = 64, block_kv = 64, warps = 2, stages = 1> needs 99840 bytes of shared memory (state 64 x 65 and chunk buffers) but gfx942 offers 65536}}
@@ -49,10 +40,10 @@ func.func @linear_chunk_too_big(%q: tensor<1x2x128x64xf16>) -> tensor<1x2x128x64
 
 // -----
 
-// taylor2 of 16-dim keys has F = 1 + 16 + 256 = 273 features: with 64 value
-// columns the state alone is 69888 bytes: with any chunk it is over LDS.
-func.func @linear_state_too_big(%q: tensor<1x2x128x16xf16>, %v: tensor<1x2x128x64xf16>) -> tensor<1x2x128x64xf16> {
-  // expected-error @+1 {{no chunk fits feature dim F = 273 on gfx942: the state and 16-row chunk buffers need 81344 bytes of shared memory but gfx942 offers 65536}}
-  %o = attn.linear_attention %q, %q, %v {causal, feature = #attn.feature_map<taylor2>} : tensor<1x2x128x16xf16>, tensor<1x2x128x16xf16>, tensor<1x2x128x64xf16> -> tensor<1x2x128x64xf16>
+// taylor2 of 32-dim keys has F = 1 + 32 + 1024 = 1057 features: even at the
+// narrowest 16 value columns the state alone is 67648 bytes, over LDS.
+func.func @linear_state_too_big(%q: tensor<1x2x128x32xf16>, %v: tensor<1x2x128x64xf16>) -> tensor<1x2x128x64xf16> {
+  // expected-error @+1 {{no chunk fits feature dim F = 1057 on gfx942: the state of 16 value columns and 16-row chunk buffers need 75008 bytes of shared memory but gfx942 offers 65536}}
+  %o = attn.linear_attention %q, %q, %v {causal, feature = #attn.feature_map<taylor2>} : tensor<1x2x128x32xf16>, tensor<1x2x128x32xf16>, tensor<1x2x128x64xf16> -> tensor<1x2x128x64xf16>
   return %o : tensor<1x2x128x64xf16>
 }

@@ -66,17 +66,32 @@ func.func @user_tiling(%q: tensor<1x8x512x64xf16>) -> tensor<1x8x512x64xf16> {
 
 // -----
 
-// GPU linear attention: the chunk is the largest of 64, 32, 16 rows whose
-// state and chunk buffers fit shared memory (F = 64, 65 columns with the
-// normalizer: 99840 bytes at 64 rows, 54144 at 32), square (block_kv =
-// block_q), on four warps or two wave64s.
-// CPU-LABEL: func.func @linear_chunk
+// GPU linear attention, one batch entry of 4 heads: 4 blocks per 64-column
+// chunk would leave the SMs idle, so each block takes 16 value columns
+// (block_kv; 16 blocks), the least it narrows to; with the state 64 x 17
+// the largest chunk that fits is 64 rows (62976 bytes), on four warps or
+// two wave64s.
+// CPU-LABEL: func.func @linear_few_heads
 // CPU: tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>
-// SM90-LABEL: func.func @linear_chunk
-// SM90: tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>
-// GFX942-LABEL: func.func @linear_chunk
-// GFX942: tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>
-func.func @linear_chunk(%q: tensor<1x4x1024x64xbf16>) -> tensor<1x4x1024x64xbf16> {
+// SM90-LABEL: func.func @linear_few_heads
+// SM90: tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 4, stages = 1>
+// GFX942-LABEL: func.func @linear_few_heads
+// GFX942: tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 2, stages = 1>
+func.func @linear_few_heads(%q: tensor<1x4x1024x64xbf16>) -> tensor<1x4x1024x64xbf16> {
   %o = attn.linear_attention %q, %q, %q {causal, normalize, feature = #attn.feature_map<elu1>} : tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16> -> tensor<1x4x1024x64xbf16>
   return %o : tensor<1x4x1024x64xbf16>
+}
+
+// -----
+
+// 256 (batch, head) blocks fill 132 SMs with whole 64-column chunks (state
+// 64 x 65: 99840 bytes at 64 rows); 304 CUs want 32 columns, and 64 x 33
+// with 64-row buffers (75264 bytes) is over LDS, so the chunk is 32 rows.
+// SM90-LABEL: func.func @linear_many_heads
+// SM90: tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>
+// GFX942-LABEL: func.func @linear_many_heads
+// GFX942: tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>
+func.func @linear_many_heads(%q: tensor<4x64x256x64xbf16>) -> tensor<4x64x256x64xbf16> {
+  %o = attn.linear_attention %q, %q, %q {causal, normalize, feature = #attn.feature_map<elu1>} : tensor<4x64x256x64xbf16>, tensor<4x64x256x64xbf16>, tensor<4x64x256x64xbf16> -> tensor<4x64x256x64xbf16>
+  return %o : tensor<4x64x256x64xbf16>
 }

@@ -92,15 +92,29 @@ func.func @noncausal(%q: tensor<2x2x100x32xbf16>) -> tensor<2x2x100x32xbf16> {
 
 // -----
 
-// Dv = 96 is over one block's 64 columns: block x owns columns
-// [64 x, 64 x + 64), the last chunk ragged (its columns past 96 read column
-// 95 and store nothing).
+// Dv = 96 over blocks of block_kv = 16 columns (two heads leave the SMs
+// idle, so attn-select-schedule narrows the column chunk): block x owns
+// columns [16 x, 16 x + 16).
 // CHECK-LABEL: gpu.func @wide(
 // CHECK: %[[X:.+]] = gpu.block_id x
-// CHECK: %[[C0:.+]] = arith.muli %[[X]], %c64
+// CHECK: %[[C0:.+]] = arith.muli %[[X]], %c16
 // CHECK: %[[COL:.+]] = arith.addi %[[C0]], %{{.+}}
 // CHECK: arith.minui %[[COL]], %c95
 func.func @wide(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> tensor<1x2x100x96xf32> {
   %o = attn.linear_attention %q, %q, %v {causal} : tensor<1x2x100x32xf32>, tensor<1x2x100x32xf32>, tensor<1x2x100x96xf32> -> tensor<1x2x100x96xf32>
+  return %o : tensor<1x2x100x96xf32>
+}
+
+// -----
+
+// A given block_kv of 64 over Dv = 96: the last chunk is ragged (its columns
+// past 96 read column 95 and store nothing).
+// CHECK-LABEL: gpu.func @ragged(
+// CHECK: %[[X:.+]] = gpu.block_id x
+// CHECK: %[[C0:.+]] = arith.muli %[[X]], %c64
+// CHECK: %[[COL:.+]] = arith.addi %[[C0]], %{{.+}}
+// CHECK: arith.minui %[[COL]], %c95
+func.func @ragged(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> tensor<1x2x100x96xf32> {
+  %o = attn.linear_attention %q, %q, %v {causal, tiling = #attn.tiling<block_q = 32, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x100x32xf32>, tensor<1x2x100x32xf32>, tensor<1x2x100x96xf32> -> tensor<1x2x100x96xf32>
   return %o : tensor<1x2x100x96xf32>
 }

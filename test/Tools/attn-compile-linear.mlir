@@ -23,14 +23,14 @@
 // MANIFEST: "work_items": "B*2"
 // HEADER: const void *state_in;
 // HEADER: void *state_out;
-// NVLOG: attn-compile: @lin sm_80 cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=simt-linear tile=64x64x4x1
+// NVLOG: attn-compile: @lin sm_80 cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=simt-linear tile=64x8x4x1
 // NV: "param_abi": "flat-memref",
 // NV-NEXT: "grid": ["1", "2", "B"],
 // NV-NEXT: "block": [128, 1, 1],
 // NV-NEXT: "dynamic_smem_bytes": 30528,
 // NV: "kernel": "simt-linear",
-// NV-NEXT: "tile": [64, 64, 4, 1]
-// AMDLOG: attn-compile: @lin gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=30528 kernel=simt-linear tile=64x64x2x1
+// NV-NEXT: "tile": [64, 8, 4, 1]
+// AMDLOG: attn-compile: @lin gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=30528 kernel=simt-linear tile=64x8x2x1
 // AMD: "grid": ["1", "2", "B"],
 // AMD-NEXT: "block": [128, 1, 1],
 

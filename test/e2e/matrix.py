@@ -132,6 +132,10 @@ def linear_configs():
         "kind=linear heads=2 seq=1030 dim=32 mask=none feature=relu norm=sum",
         # relu zeroes whole rows: a zero normalizer gives 0, not NaN.
         "kind=linear heads=2 seq=40 dim=4 mask=causal feature=relu norm=sum",
+        # Enough (batch, head) blocks for whole 64-column chunks on the GPU
+        # (fewer narrow them), the last one ragged.
+        "kind=linear batch=2 heads=70 seq=40 dim=8:96 mask=causal "
+        "feature=elu1 norm=sum decay=0.95 state=inout dtype=bf16",
     ]
     return out
 

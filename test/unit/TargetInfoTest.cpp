@@ -79,13 +79,19 @@ TEST(TargetInfo, LinearGpuChunkIsTheLargestThatFits) {
   EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_90"), 16, 273, 64, false), 64);
 }
 
-TEST(TargetInfo, LinearGpuColumnsSplitWideValues) {
-  EXPECT_EQ(linearGpuColumns(48), 48);
-  EXPECT_EQ(linearGpuColumnChunks(48), 1);
-  EXPECT_EQ(linearGpuColumns(64), 64);
-  EXPECT_EQ(linearGpuColumnChunks(64), 1);
-  EXPECT_EQ(linearGpuColumnChunks(96), 2);
-  EXPECT_EQ(linearGpuColumnChunks(130), 3);
+TEST(TargetInfo, LinearGpuColumnsFillTheComputeUnits) {
+  TargetInfo sm90 = *lookupTarget("sm_90"); // 132 SMs
+  // Enough (batch, head) blocks: whole 64-column chunks (Dv below that
+  // whole).
+  EXPECT_EQ(linearGpuColumns(sm90, 128, 256), 64);
+  EXPECT_EQ(linearGpuColumns(sm90, 48, 256), 48);
+  // 64 blocks x 2 chunks of 64 < 132: 32 columns (4 chunks, 256 blocks).
+  EXPECT_EQ(linearGpuColumns(sm90, 128, 64), 32);
+  // Few blocks: never below 16 columns; unknown batch: 64.
+  EXPECT_EQ(linearGpuColumns(sm90, 128, 4), 16);
+  EXPECT_EQ(linearGpuColumns(sm90, 128, 0), 64);
+  EXPECT_EQ(linearGpuColumnChunks(96, 64), 2);
+  EXPECT_EQ(linearGpuColumnChunks(130, 16), 9);
 }
 
 } // namespace

@@ -123,23 +123,27 @@ int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
 
 /// The GPU linear-attention kernel (Common/LinearGpuKernel.cpp): one block
 /// per (batch, head, column chunk), walking chunks of `chunk` rows with the
-/// state in shared memory. Columns of V (and state, O) per block: Dv up to
-/// 64, else chunks of 64 (the last one ragged).
-inline int64_t linearGpuColumns(int64_t dv) { return dv < 64 ? dv : 64; }
-inline int64_t linearGpuColumnChunks(int64_t dv) {
-  return (dv + linearGpuColumns(dv) - 1) / linearGpuColumns(dv);
+/// state in shared memory. Columns of V (and state, O) per block: at most
+/// 64; fewer when `batchHeads` (B x H) blocks per chunk would leave compute
+/// units idle, down to 16 (each block recomputes the chunk's scores, so
+/// narrower chunks trade that work for parallelism, as Lightning
+/// Attention-2 splits its value dimension). batchHeads <= 0: unknown.
+int64_t linearGpuColumns(const TargetInfo &target, int64_t dv,
+                         int64_t batchHeads);
+inline int64_t linearGpuColumnChunks(int64_t dv, int64_t columns) {
+  return (dv + columns - 1) / columns;
 }
 /// Shared memory of that kernel, all f32: the state [F][cols], the rows of
 /// phi(q) and phi(k) (taylor2: of q and k) [chunk][Dk + 1] (padded against
 /// bank conflicts), [v, 1] and the output rows [chunk][cols], the decayed
-/// scores [chunk][chunk] and the per-row state decay [chunk]; cols = column
-/// chunk + 1 with norm=sum.
-int64_t linearGpuSmemBytes(int64_t dk, int64_t features, int64_t dv,
+/// scores [chunk][chunk] and the per-row state decay [chunk]; cols =
+/// `columns` + 1 with norm=sum.
+int64_t linearGpuSmemBytes(int64_t dk, int64_t features, int64_t columns,
                            bool normSum, int64_t chunk);
 /// Chunk rows of that kernel on `target`: the largest of 64, 32, 16 whose
 /// shared memory fits; 0 if none does.
 int64_t linearGpuChunk(const TargetInfo &target, int64_t dk, int64_t features,
-                       int64_t dv, bool normSum);
+                       int64_t columns, bool normSum);
 
 /// Bytes of on-chip memory a tiling needs: K and V tiles (rows padded by 16
 /// bytes) per stage. Q stays in registers.

@@ -18,8 +18,9 @@
 //   4. O rows to global memory (divided by the normalizer column), and
 //      KV = lambda^n KV + sum_u lambda^(n-1-u) phi(k_u)^T [v_u, 1].
 // Non-causal attention sums KV over the whole sequence first, then reads it
-// for every row. Columns beyond 64 are split over blocks (grid.x); each
-// block recomputes the scores and, with norm=sum, the normalizer column.
+// for every row. The value columns are split over blocks (grid.x, block_kv
+// columns each); each block recomputes the scores and, with norm=sum, the
+// normalizer column.
 //
 // Everything is f32 FMA work on shared memory, whatever the input type:
 // the state and the normalizer need f32, and the feature maps (taylor2)
@@ -52,12 +53,12 @@ class LinearGpuKernelEmitter : public AttnKernelEmitterBase {
 public:
   LinearGpuKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
                          const AttentionSpec &spec, StringRef name,
-                         int64_t chunk, int64_t threads,
+                         int64_t chunk, int64_t columns, int64_t threads,
                          LinearGpuSharedMemory shared)
       : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, chunk, chunk,
                               /*countTiles=*/false, nullptr, nullptr),
         gpuModule(gpuModule), shared(shared), threads(threads),
-        features(spec.featureDim()), colChunk(linearGpuColumns(spec.dv)),
+        features(spec.featureDim()), colChunk(columns),
         cols(colChunk + (spec.normSum ? 1 : 0)),
         decay(spec.decay != DecayKind::None),
         taylor2(spec.feature == FeatureMap::Taylor2) {}
@@ -439,7 +440,7 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
       b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
   auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   int64_t bytes =
-      linearGpuSmemBytes(spec.dqk, features, spec.dv, spec.normSum, bq);
+      linearGpuSmemBytes(spec.dqk, features, colChunk, spec.normSum, bq);
   Value smem;
   if (shared == LinearGpuSharedMemory::Attribution)
     smem = fn.addWorkgroupAttribution(
@@ -593,10 +594,11 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::lowerLinearAttentionToGpu(
   ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
   b.setInsertionPointToEnd(module.getBody());
   auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
-  gpu::GPUFuncOp kernel = LinearGpuKernelEmitter(b, gpuModule, *spec, name,
-                                                 tiling.getBlockQ(), threads,
-                                                 shared)
-                              .emit();
+  gpu::GPUFuncOp kernel =
+      LinearGpuKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
+                             std::min(tiling.getBlockKv(), spec->dv), threads,
+                             shared)
+          .emit();
   fn->erase();
   return kernel;
 }

@@ -23,8 +23,8 @@ enum class LinearGpuSharedMemory {
 /// by attn-select-schedule) to a gpu.func of the same name in a new
 /// gpu.module `<name>_kernels` at the end of `module`, with the flat-memref
 /// ABI (q, k, v, [state_in], o, [state_out], B, Sq, Skv), and erases the
-/// function. Grid: (linearGpuColumnChunks(Dv), H, B); block: warps x
-/// `warpSize` threads.
+/// function. Grid: (ceil(Dv / block_kv), H, B); block: warps x `warpSize`
+/// threads.
 FailureOr<gpu::GPUFuncOp>
 lowerLinearAttentionToGpu(ModuleOp module, LinearAttentionOp op,
                           int64_t warpSize, LinearGpuSharedMemory shared);
