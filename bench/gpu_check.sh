@@ -132,10 +132,13 @@ if [ "$MODE" = "--prepare" ]; then
   done
   # flash-linear-attention, a peer the GPU machine lacks, travels as wheels
   # (pure Python + Triton); without PyPI the linear bench times PyTorch only.
-  mkdir -p "$CARRY/wheels"
-  "${PYTHON:-/usr/bin/python3}" -m pip download -q --no-deps -d "$CARRY/wheels" \
-    flash-linear-attention fla-core einops 2>/dev/null ||
-    echo "gpu_check: no flash-linear-attention wheels (no PyPI?); linear bench without it"
+  # (ATTN_NO_WHEELS=1: not needed, e.g. ctest's --cpu run.)
+  if [ "${ATTN_NO_WHEELS:-0}" != 1 ]; then
+    mkdir -p "$CARRY/wheels"
+    "${PYTHON:-/usr/bin/python3}" -m pip download -q --timeout 20 --no-deps \
+      -d "$CARRY/wheels" flash-linear-attention fla-core einops 2>/dev/null ||
+      echo "gpu_check: no flash-linear-attention wheels (no PyPI?); linear bench without it"
+  fi
   rm -f "$BUNDLES"/*.mlir "$BUNDLES"/*/*.h "$BUNDLES"/variants/*/*/*.h
   echo "gpu_check: bundles in $BUNDLES ($(ls "$BUNDLES/check"/*.json | wc -l) check, $(ls "$BUNDLES/bench"/*.json | wc -l) bench)"
   exit 0
