@@ -176,15 +176,17 @@ struct AttnSelectSchedulePass
     int64_t batchHeads = q.isDynamicDim(0) ? 0 : q.getDimSize(0) * q.getDimSize(1);
     int64_t columns = linearGpuColumns(info, dv, batchHeads);
     int64_t chunk = 0;
-    while (!(chunk = linearGpuChunk(info, dk, features, columns, norm)) &&
+    while (!(chunk = linearGpuChunk(info, dk, features,
+                                    std::min(columns, dv), norm)) &&
            columns > 16)
-      columns = std::max<int64_t>(16, columns / 2);
+      columns /= 2;
     if (!chunk)
       return fail(op.emitOpError()
                   << "no chunk fits feature dim F = " << features << " on "
-                  << info.name << ": the state of " << columns
+                  << info.name << ": the state of " << std::min(columns, dv)
                   << " value columns and 16-row chunk buffers need "
-                  << linearGpuSmemBytes(dk, features, columns, norm, 16)
+                  << linearGpuSmemBytes(dk, features, std::min(columns, dv),
+                                        norm, 16)
                   << " bytes of shared memory but " << info.name
                   << " offers " << info.sharedMemBytes);
     // Four warps (wave64: two waves) share every phase of a chunk.

@@ -95,3 +95,15 @@ func.func @linear_many_heads(%q: tensor<4x64x256x64xbf16>) -> tensor<4x64x256x64
   %o = attn.linear_attention %q, %q, %q {causal, normalize, feature = #attn.feature_map<elu1>} : tensor<4x64x256x64xbf16>, tensor<4x64x256x64xbf16>, tensor<4x64x256x64xbf16> -> tensor<4x64x256x64xbf16>
   return %o : tensor<4x64x256x64xbf16>
 }
+
+// -----
+
+// block_kv is a power of two: Dv = 3 takes 4 (the block uses 3).
+// SM90-LABEL: func.func @linear_odd_dv
+// SM90: tiling = #attn.tiling<block_q = 64, block_kv = 4, warps = 4, stages = 1>
+// GFX942-LABEL: func.func @linear_odd_dv
+// GFX942: tiling = #attn.tiling<block_q = 64, block_kv = 4, warps = 2, stages = 1>
+func.func @linear_odd_dv(%q: tensor<1x2x9x4xf32>, %v: tensor<1x2x9x3xf32>) -> tensor<1x2x9x3xf32> {
+  %o = attn.linear_attention %q, %q, %v {causal} : tensor<1x2x9x4xf32>, tensor<1x2x9x4xf32>, tensor<1x2x9x3xf32> -> tensor<1x2x9x3xf32>
+  return %o : tensor<1x2x9x3xf32>
+}

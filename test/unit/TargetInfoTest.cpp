@@ -82,9 +82,11 @@ TEST(TargetInfo, LinearGpuChunkIsTheLargestThatFits) {
 TEST(TargetInfo, LinearGpuColumnsFillTheComputeUnits) {
   TargetInfo sm90 = *lookupTarget("sm_90"); // 132 SMs
   // Enough (batch, head) blocks: whole 64-column chunks (Dv below that
-  // whole).
+  // whole: the next power of two, which the tiling takes).
   EXPECT_EQ(linearGpuColumns(sm90, 128, 256), 64);
-  EXPECT_EQ(linearGpuColumns(sm90, 48, 256), 48);
+  EXPECT_EQ(linearGpuColumns(sm90, 48, 256), 64);
+  EXPECT_EQ(linearGpuColumns(sm90, 3, 256), 4);
+  EXPECT_EQ(linearGpuColumns(sm90, 3, 1), 4);
   // 64 blocks x 2 chunks of 64 < 132: 32 columns (4 chunks, 256 blocks).
   EXPECT_EQ(linearGpuColumns(sm90, 128, 64), 32);
   // Few blocks: never below 16 columns; unknown batch: 64.

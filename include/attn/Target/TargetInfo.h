@@ -123,11 +123,12 @@ int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
 
 /// The GPU linear-attention kernel (Common/LinearGpuKernel.cpp): one block
 /// per (batch, head, column chunk), walking chunks of `chunk` rows with the
-/// state in shared memory. Columns of V (and state, O) per block: at most
-/// 64; fewer when `batchHeads` (B x H) blocks per chunk would leave compute
-/// units idle, down to 16 (each block recomputes the chunk's scores, so
-/// narrower chunks trade that work for parallelism, as Lightning
-/// Attention-2 splits its value dimension). batchHeads <= 0: unknown.
+/// state in shared memory. Columns of V (and state, O) per block, a power
+/// of two (the block takes min(columns, Dv)): at most 64; fewer when
+/// `batchHeads` (B x H) blocks per chunk would leave compute units idle,
+/// down to 16 (each block recomputes the chunk's scores, so narrower chunks
+/// trade that work for parallelism, as Lightning Attention-2 splits its
+/// value dimension). batchHeads <= 0: unknown.
 int64_t linearGpuColumns(const TargetInfo &target, int64_t dv,
                          int64_t batchHeads);
 inline int64_t linearGpuColumnChunks(int64_t dv, int64_t columns) {
