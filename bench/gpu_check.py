@@ -187,6 +187,22 @@ def linear_decays(s):
     return np.full(s["hq"], s["decay"])
 
 
+def linear_log_decays(s):
+    """ln lambda per head (0 without decay)."""
+    lam = linear_decays(s)
+    return np.log(lam) if lam is not None else np.zeros(s["hq"])
+
+
+def linear_scale(s):
+    """What q is multiplied by before the feature map (1 when unset)."""
+    return s["scale"] if s["scale"] is not None else 1.0
+
+
+def feature_dim(s):
+    """F, the width of phi(x)."""
+    return len(feature_map(np.zeros(s["dqk"]), s["feature"]))
+
+
 def linear_reference(s, q, k, v, state_in):
     """fp64 linear attention straight from the definition (quadratic form):
     o_t = lambda^(t+1) phi(q_t) S_in + sum_{u<=t} lambda^(t-u)
@@ -194,8 +210,8 @@ def linear_reference(s, q, k, v, state_in):
     (0 where that is 0); the state after the sequence. Non-causal: every u,
     no decay."""
     S = s["sq"]
-    scale = s["scale"] if s["scale"] is not None else 1.0
-    pq, pk = feature_map(q * scale, s["feature"]), feature_map(k, s["feature"])
+    pq = feature_map(q * linear_scale(s), s["feature"])
+    pk = feature_map(k, s["feature"])
     vv = np.concatenate([v, np.ones(v.shape[:-1] + (1,))], -1) if s["norm_sum"] else v
     lam = linear_decays(s)
     t = np.arange(S)
@@ -324,7 +340,7 @@ def check_linear_bundle(rt, dev, man, manifest_path, target, s, rng):
     """A kind=linear bundle: q, k, v, [state_in], o, [state_out]."""
     B, H, S, dt = s["batch"], s["hq"], s["sq"], s["dtype"]
     cols = s["dv"] + (1 if s["norm_sum"] else 0)
-    F = len(feature_map(np.zeros(s["dqk"]), s["feature"]))
+    F = feature_dim(s)
     q, k = (round_to(rng.uniform(-1, 1, (B, H, S, s["dqk"])), dt) for _ in range(2))
     v = round_to(rng.uniform(-1, 1, (B, H, S, s["dv"])), dt)
     # A positive normalizer column, as a state of positive features has.
@@ -570,7 +586,7 @@ def linear_flops(s, chunk):
     """Multiply-adds (x2) of the chunked algorithm, as attention-run counts
     them: per row the state product and update, per chunk the causal
     triangle against the features and the columns."""
-    F = len(feature_map(np.zeros(s["dqk"]), s["feature"]))
+    F = feature_dim(s)
     cols = s["dv"] + (1 if s["norm_sum"] else 0)
     per_head = 0.0
     for t0 in range(0, s["sq"], chunk):
@@ -587,8 +603,7 @@ def torch_chunked_linear(s, q, k, v, chunk=64):
     at bench sizes. Identity / elu1 / relu features."""
     import torch
     import torch.nn.functional as F
-    scale = s["scale"] if s["scale"] is not None else 1.0
-    q, k, v = q.float() * scale, k.float(), v.float()
+    q, k, v = q.float() * linear_scale(s), k.float(), v.float()
     if s["feature"] == "elu1":
         q, k = F.elu(q) + 1, F.elu(k) + 1
     elif s["feature"] == "relu":
@@ -596,9 +611,8 @@ def torch_chunked_linear(s, q, k, v, chunk=64):
     if s["norm_sum"]:
         v = torch.cat([v, torch.ones_like(v[..., :1])], -1)
     B, H, S, _ = q.shape
-    lam = linear_decays(s)
-    log_lam = torch.tensor(np.log(lam) if lam is not None else np.zeros(H),
-                           device=q.device, dtype=torch.float32)[:, None]
+    log_lam = torch.tensor(linear_log_decays(s), device=q.device,
+                           dtype=torch.float32)[:, None]
     if not s["causal"]:
         out = q @ (k.transpose(-1, -2) @ v)
     else:
@@ -658,12 +672,11 @@ def bench_linear(rt, manifest_path, results, partial=lambda row: None):
     if s["feature"] == "identity" and not s["norm_sum"] and s["causal"]:
         try:
             from fla.ops.simple_gla import chunk_simple_gla
-            lam = linear_decays(s)
-            gamma = torch.tensor(np.log(lam) if lam is not None else np.zeros(H),
-                                 device="cuda", dtype=torch.float32)
+            gamma = torch.tensor(linear_log_decays(s), device="cuda",
+                                 dtype=torch.float32)
             qt, kt, vt = (x.transpose(1, 2).contiguous() for x in (q, k, v))
-            scale = s["scale"] if s["scale"] is not None else 1.0
-            run = lambda: chunk_simple_gla(qt, kt, vt, g_gamma=gamma, scale=scale)
+            run = lambda: chunk_simple_gla(qt, kt, vt, g_gamma=gamma,
+                                           scale=linear_scale(s))
             out = run()[0].transpose(1, 2).float()
             row["rel_err_vs_fp32"]["fla"] = ((out - ref).abs().max() / scale_ref).item()
             row["seconds"]["fla"] = time_cuda(run, reps=5)

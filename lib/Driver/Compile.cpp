@@ -380,7 +380,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
     int64_t linDv = op.getValue().getType().getDimSize(3);
     int64_t columns = std::min(tiling.getBlockKv(), linDv);
     BundleKernel k;
-    k.gridX = std::to_string(linearGpuColumnChunks(linDv, columns));
+    k.gridX = std::to_string(linearGpuColumnChunks(linDv, tiling.getBlockKv()));
     k.gridY = std::to_string(op.getQuery().getType().getDimSize(1));
     k.gridZ = "B";
     k.blockX = 32 * tiling.getWarps();
@@ -577,9 +577,8 @@ compileRocdl(ModuleOp module, const std::string &target,
     blockQ = tiling.getBlockQ(), blockKV = tiling.getBlockKv();
     warps = tiling.getWarps(), stages = tiling.getStages();
     hq = op.getQuery().getType().getDimSize(1);
-    int64_t dv = op.getValue().getType().getDimSize(3);
-    linearColumnChunks =
-        linearGpuColumnChunks(dv, std::min(tiling.getBlockKv(), dv));
+    linearColumnChunks = linearGpuColumnChunks(
+        op.getValue().getType().getDimSize(3), tiling.getBlockKv());
   });
   ROCDLPipelineOptions options;
   options.chip = target;

@@ -212,13 +212,6 @@ protected:
                 int64_t cols, Value row0, int64_t rows);
   /// Proxy fence (if needed) and CTA barrier after shared-memory writes.
   void publishShared();
-  /// scf.if without results or else: `body` where `cond` holds.
-  void ifThen(Value cond, function_ref<void()> body) {
-    scf::IfOp::create(b, cond, [&](OpBuilder &, Location) {
-      body();
-      scf::YieldOp::create(b);
-    });
-  }
   /// scf.if without results: `thenFn` where `cond` holds, else `elseFn`.
   void ifThenElse(Value cond, function_ref<void()> thenFn,
                   function_ref<void()> elseFn) {

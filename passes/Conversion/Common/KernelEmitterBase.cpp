@@ -36,6 +36,13 @@ Value AttnKernelEmitterBase::intrinsic(StringRef name, Value x) {
 
 Value AttnKernelEmitterBase::exp2(Value x) { return intrinsic("llvm.exp2", x); }
 
+void AttnKernelEmitterBase::ifThen(Value cond, function_ref<void()> body) {
+  scf::IfOp::create(b, cond, [&](OpBuilder &, Location) {
+    body();
+    scf::YieldOp::create(b);
+  });
+}
+
 func::FuncOp AttnKernelEmitterBase::createCpuKernel(ArrayRef<Type> args) {
   b.setInsertionPointToEnd(symbolBlock);
   auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));

@@ -94,6 +94,8 @@ protected:
       v = arith::TruncFOp::create(b, t, v);
     memref::StoreOp::create(b, v, mem, ivs);
   }
+  /// scf.if without results or else: `body` where `cond` holds.
+  void ifThen(Value cond, function_ref<void()> body);
   /// A CPU kernel `name(args)` at the end of the symbol block, with the C
   /// entry point `_mlir_ciface_<name>` (memref descriptors by pointer), the
   /// builder at its start and q, k, v bound to its first three arguments.

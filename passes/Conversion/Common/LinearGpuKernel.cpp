@@ -103,12 +103,6 @@ private:
   void storeBlock(ArrayRef<Value> block, Value r0, Value c0, int64_t rows,
                   int64_t width, function_ref<void(Value, Value, Value)> store);
   void barrier() { gpu::BarrierOp::create(b); }
-  void ifThen(Value cond, function_ref<void()> body) {
-    scf::IfOp::create(b, cond, [&](OpBuilder &, Location) {
-      body();
-      scf::YieldOp::create(b);
-    });
-  }
   /// Row t, column col of one head of a flat [B, H, S, dim] input, as f32.
   Value input(Value flat, Value t, int64_t dim, Value col) {
     return loadF32(flat, {offset4(bIdx, spec.hq, h, seq, t, dim, col)});
@@ -289,15 +283,12 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     return;
   forEach2(bq, cols, [&](Value r, Value c) {
     auto [t, live] = rowOf(r);
-    Value global = add(c0, c);
-    Value val = input(vFlat, t, spec.dv, minI(global, idx(spec.dv - 1)));
-    Value keep = andI(live, cmp(P::ult, global, idx(spec.dv)));
-    if (spec.normSum) {
-      Value isNorm = cmp(P::eq, c, idx(colChunk));
-      val = sel(isNorm, fc(1), val);
-      keep = andI(live, orI(isNorm, keep));
-    }
-    memref::StoreOp::create(b, sel(keep, val, fc(0)), vS, ValueRange{r, c});
+    auto [sc, owned] = stateColumn(c);
+    Value val = input(vFlat, t, spec.dv, minI(sc, idx(spec.dv - 1)));
+    if (spec.normSum) // the normalizer's column of ones
+      val = sel(cmp(P::eq, c, idx(colChunk)), fc(1), val);
+    memref::StoreOp::create(b, sel(andI(live, owned), val, fc(0)), vS,
+                            ValueRange{r, c});
   });
   if (decay)
     // lambda^(n-1-u): row u's weight in the state update (0 past the rows).
