@@ -50,8 +50,11 @@ CHECK_SPECS=(
   "batch=2 heads=xsqa:16 seq=333 dim=96 dtype=f16 mask=causal"
   "heads=gqa:4:2 seq=200 dim=64 dtype=f32 mask=causal lse=1"
   "heads=2 seq=150 dim=128:96 dtype=f32 mask=sink:4+window:32 gate=1"
-  # Stream-K decode (shares merged through the global workspace).
+  # Stream-K decode (shares merged through the global workspace), its 4
+  # query heads per K/V head packed into one tile (pack_gqa, chosen by the
+  # schedule); packed prefill rows spread over tiles.
   "heads=gqa:8:2 seq=1:3000 dim=128 dtype=bf16 lse=1 schedule=stream_k:132"
+  "heads=gqa:16:2 seq=5:700 dim=64 dtype=bf16 mask=causal lse=1 pack_gqa=1"
   "heads=2 seq=3:2000 dim=64 dtype=f32 mask=causal schedule=stream_k:16"
   # Linear attention (Lightning Attention-2 chunks, state in shared memory):
   # decay and state, taylor2 with Dv split over blocks, non-causal.
@@ -66,8 +69,10 @@ for s in 1024 2048 4096 8192; do
   BENCH_SPECS+=("batch=$b heads=16 seq=$s dim=128 dtype=bf16")
   BENCH_SPECS+=("batch=$b heads=16 seq=$s dim=128 dtype=bf16 mask=causal")
 done
-# Decode (one query row, GQA): the schedule picks stream-K; the "flash"
-# variant times the flash kernel on the same inputs beside it.
+# Decode (one query row, GQA): the schedule picks stream-K over tiles of the
+# 4 query heads of a K/V head (pack_gqa); the "flash" variant times the
+# flash kernel (packed too) and "unpacked" stream-K with one head per tile
+# on the same inputs beside it.
 BENCH_SPECS+=("batch=1 heads=gqa:32:8 seq=1:16384 dim=128 dtype=bf16")
 BENCH_SPECS+=("batch=4 heads=gqa:32:8 seq=1:8192 dim=128 dtype=bf16")
 # Linear attention (sm_90; sm_90a builds the same kernel): Lightning
@@ -118,6 +123,10 @@ if [ "$MODE" = "--prepare" ]; then
       "$OPT" --gen="name=bench$i $s schedule=flash" -o "$BUNDLES/flash$i.mlir"
       "$OPT" "$BUNDLES/flash$i.mlir" --attn-compile="target=sm_90a" \
         --emit-dir="$BUNDLES/variants/flash/bench" >/dev/null
+      mkdir -p "$BUNDLES/variants/unpacked/bench"
+      "$OPT" --gen="name=bench$i $s pack_gqa=0" -o "$BUNDLES/unpacked$i.mlir"
+      "$OPT" "$BUNDLES/unpacked$i.mlir" --attn-compile="target=sm_90a" \
+        --emit-dir="$BUNDLES/variants/unpacked/bench" >/dev/null
       continue
     fi
     mkdir -p "$BUNDLES/variants/wide/bench"

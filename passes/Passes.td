@@ -11,7 +11,11 @@ def AttnSelectSchedule : Pass<"attn-select-schedule"> {
     Fills the `tiling` and `schedule` attributes of every attn op that lacks
     them, from the target description (SM count, shared memory, registers)
     and the cost model of docs/ARCHITECTURE.md. A user-given tiling is kept and
-    checked against the target (a tile that cannot fit is an error).
+    checked against the target (a tile that cannot fit is an error). On
+    NVIDIA targets an attn.attention without `pack_gqa` gets `pack_gqa =
+    true` when its query heads share K/V heads, Sq is below the query tile
+    and every head has the same mask (its kernels then run on mma.sync
+    tiles, sm_90a included).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",

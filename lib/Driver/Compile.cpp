@@ -249,6 +249,23 @@ static int64_t streamKCtas(ModuleOp module) {
   return ctas;
 }
 
+/// Query heads per packed tile group (pack_gqa) of the attention op of
+/// `module`; 1 when heads are not packed.
+static int64_t packGroup(ModuleOp module) {
+  int64_t group = 1;
+  module.walk([&](AttentionOp op) {
+    if (op.packsHeads())
+      group = op.getPackGroup();
+  });
+  return group;
+}
+
+/// Whether the NVIDIA kernel is the mma.sync one whatever the chip:
+/// stream-K and packed heads are (decode tiles are too short for wgmma).
+static bool nvvmMmaSyncOnly(ModuleOp module) {
+  return streamKCtas(module) != 0 || packGroup(module) > 1;
+}
+
 static FailureOr<std::vector<BundleKernel>>
 compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
            bool countTiles) {
@@ -372,6 +389,8 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
     });
     streamCtas = streamKCtas(module);
   }
+  int64_t group = packGroup(module);
+  bool mmaSyncOnly = nvvmMmaSyncOnly(module);
   // Linear attention: one block per (batch, head, column chunk), the chunk
   // buffers and the state in dynamic shared memory (LinearGpuKernel.cpp).
   std::optional<BundleKernel> linear;
@@ -418,11 +437,15 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   k.entry = name;
   k.paramAbi = "flat-memref";
   if (!linear) {
-    k.gridX = "ceil(Sq/" + std::to_string(blockQ) + ")";
-    k.gridY = std::to_string(hq * nvvmDvChunks(dv, eltBytes));
+    // A packed tile holds rows of `group` heads: ceil(group Sq / block_q)
+    // tiles per group of heads.
+    k.gridX = group > 1 ? "ceil(" + std::to_string(group) + "*Sq/" +
+                              std::to_string(blockQ) + ")"
+                        : "ceil(Sq/" + std::to_string(blockQ) + ")";
+    k.gridY = std::to_string(hq / group * nvvmDvChunks(dv, eltBytes));
     k.gridZ = "B";
     k.blockX = 32 * warps;
-    bool tma = !streamCtas && usesTma(target, nvvm, dqk, dv, eltBytes);
+    bool tma = !mmaSyncOnly && usesTma(target, nvvm, dqk, dv, eltBytes);
     if (tma) {
       k.blockX = nvvmBlockThreads(warps, nvvm.warpSpecialize);
       // The Q, K, V tensor maps of the TMA kernel, in its parameter order.
@@ -432,7 +455,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
                                {"v", blockKV}})
         k.tensorMaps.push_back({arg, {64, rows, 1, 1}, /*swizzle=*/128});
     }
-    bool wgmma = nvvmUsesWgmma(target) && eltBytes == 2 && !streamCtas;
+    bool wgmma = nvvmUsesWgmma(target) && eltBytes == 2 && !mmaSyncOnly;
     k.dynamicSmemBytes = nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages,
                                              eltBytes, wgmma, tma);
     k.tile = {blockQ, blockKV, warps, stages};
@@ -441,6 +464,8 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
                : !tma                       ? "wgmma+cp.async"
                : !nvvm.warpSpecialize       ? "wgmma+tma"
                                             : "wgmma+tma+producer";
+    if (group > 1)
+      k.kernel += "+pack-gqa";
     if (streamCtas) {
       // Stream-K: the CTAs of each Dv chunk share the (output tile x KV
       // tile) units; the runtime zero-allocates their workspace per launch.
@@ -526,7 +551,7 @@ compileNvvm(ModuleOp module, const std::string &target,
     return failure();
   bool linear = false;
   module.walk([&](LinearAttentionOp) { linear = true; });
-  if (!nvvm.warpSpecialize || streamKCtas(module) || linear ||
+  if (!nvvm.warpSpecialize || nvvmMmaSyncOnly(module) || linear ||
       !usesTma(target, nvvm, dqk, dv, eltBytes))
     return compileNvvmOnce(module, target, name, tools, nvvm,
                            kNvvmProducerRegisterChoices[0]);

@@ -228,7 +228,8 @@ static Operation *buildSoftmaxOp(OpBuilder &b, Location loc,
                                 blockMask, /*heads=*/nullptr, /*mask=*/nullptr,
                                 /*scale=*/nullptr, /*score_mod=*/nullptr,
                                 /*norm=*/nullptr, /*precision=*/nullptr,
-                                /*tiling=*/nullptr, /*schedule=*/nullptr);
+                                /*tiling=*/nullptr, /*schedule=*/nullptr,
+                                /*pack_gqa=*/nullptr);
   if (spec.headPreset != mlir::attn::HeadPreset::Custom ||
       spec.hq != spec.hk || spec.hq != spec.hv)
     op.setHeadsAttr(HeadsAttr::get(ctx, spec.hq, spec.hk, spec.hv,
@@ -264,6 +265,8 @@ static Operation *buildSoftmaxOp(OpBuilder &b, Location loc,
   if (spec.schedule != ScheduleKind::Auto)
     op.setScheduleAttr(ScheduleAttr::get(ctx, toStrategy(spec.schedule),
                                          spec.scheduleParam));
+  if (spec.packGqa)
+    op.setPackGqaAttr(b.getBoolAttr(*spec.packGqa));
   return op;
 }
 
@@ -457,5 +460,7 @@ FailureOr<AttentionSpec> mlir::attn::specFromOp(Operation *operation,
     spec.schedule = fromStrategy(s.getKind());
     spec.scheduleParam = s.getParam();
   }
+  if (BoolAttr pack = op.getPackGqaAttr())
+    spec.packGqa = pack.getValue();
   return spec;
 }

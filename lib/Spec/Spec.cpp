@@ -95,7 +95,7 @@ bool AttentionSpec::operator==(const AttentionSpec &o) const {
          stateIn == o.stateIn && stateOut == o.stateOut &&
          blockQ == o.blockQ && blockKV == o.blockKV && warps == o.warps &&
          stages == o.stages && schedule == o.schedule &&
-         scheduleParam == o.scheduleParam;
+         scheduleParam == o.scheduleParam && packGqa == o.packGqa;
 }
 
 const char *mlir::attn::toString(DType t) {
@@ -474,6 +474,12 @@ bool SpecParser::parseWord() {
     return getInt(v, spec.warps);
   if (key == "stages")
     return getInt(v, spec.stages);
+  if (key == "pack_gqa") {
+    if (v != "0" && v != "1")
+      return badValue(v);
+    spec.packGqa = v == "1";
+    return true;
+  }
   if (key == "schedule") {
     spec.scheduleParam = 0;
     if (v == "auto")
@@ -939,6 +945,8 @@ std::string mlir::attn::printSpec(const AttentionSpec &s) {
     add("schedule=stream_k:" + std::to_string(s.scheduleParam));
     break;
   }
+  if (s.packGqa)
+    add(std::string("pack_gqa=") + (*s.packGqa ? "1" : "0"));
   return out;
 }
 
@@ -1091,6 +1099,20 @@ std::string mlir::attn::validateSpec(const AttentionSpec &s) {
     return std::string(s.schedule == ScheduleKind::SplitKV ? "split_kv"
                                                            : "stream_k") +
            " count must be >= 1, got " + str(s.scheduleParam);
+  // The rules of the op's pack_gqa attribute.
+  if (s.packGqa.value_or(false)) {
+    if (s.kind == OpKind::Linear)
+      return "pack_gqa is a choice of softmax attention kernels";
+    if (s.hq / std::max(s.hk, s.hv) < 2)
+      return "pack_gqa needs query heads that share a key and value head "
+             "(Hq / max(Hk, Hv) > 1), got heads=" + str(s.hq) + ":" +
+             str(s.hk) + ":" + str(s.hv);
+    if (!s.perHead.empty())
+      return "pack_gqa needs one mask for every head, not per-head masks";
+    if (!s.mask.blockLayout.empty() || s.mask.runtimeBlocks)
+      return "pack_gqa cannot take a block-sparse mask: its blocks are "
+             "indexed by query tile";
+  }
 
   if (s.kind == OpKind::Linear) {
     if (s.hq != s.hk || s.hq != s.hv)

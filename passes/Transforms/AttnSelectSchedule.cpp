@@ -79,6 +79,16 @@ struct AttnSelectSchedulePass
                            c.stages);
   }
 
+  /// Packs the query heads of a K/V head into one tile when a tile of one
+  /// head's rows would be partly empty (decode, short queries): the group
+  /// then reads each K/V tile once instead of G times, and a decode tile's
+  /// tensor-core rows hold G queries instead of one.
+  static bool shouldPackHeads(AttentionOp op, TilingAttr tiling) {
+    int64_t sq = op.getQuery().getType().getDimSize(2);
+    return !ShapedType::isDynamic(sq) && sq < tiling.getBlockQ() &&
+           op.whyHeadsCannotPack().empty();
+  }
+
   WalkResult select(AttentionOp op, const TargetInfo &info) {
     int64_t eltBytes = bytesOf(op.getQuery().getType().getElementType());
     TilingAttr given = op.getTilingAttr();
@@ -102,6 +112,18 @@ struct AttnSelectSchedulePass
       op.setTilingAttr(*mmaTiling);
       return success();
     };
+    // Head packing (pack_gqa): the NVIDIA kernels implement it, on
+    // mma.sync tiles (a packed decode tile is too short for wgmma).
+    // Other targets' lowerings warn that they ignore it.
+    bool nvidia = info.kind == TargetKind::NVVM;
+    if (!op.getPackGqaAttr() && nvidia && shouldPackHeads(op, *tiling))
+      op.setPackGqaAttr(BoolAttr::get(op.getContext(), true));
+    bool packed = nvidia && op.packsHeads();
+    if (packed) {
+      if (failed(useMmaTiles()))
+        return WalkResult::interrupt();
+      tiling = op.getTilingAttr();
+    }
     ScheduleAttr schedule = op.getScheduleAttr();
     if (schedule && schedule.getKind() == ScheduleStrategy::stream_k)
       return failed(useMmaTiles()) ? WalkResult::interrupt()
@@ -117,9 +139,12 @@ struct AttnSelectSchedulePass
     auto k = op.getKey().getType();
     ScheduleStrategy kind = ScheduleStrategy::flash;
     int64_t param = 0;
+    // A packed tile holds a group's rows: Sq rows of G heads.
+    int64_t group = packed ? op.getPackGroup() : 1;
     if (info.kind != TargetKind::CPU && q.hasStaticShape() &&
-        k.hasStaticShape() && q.getDimSize(2) <= tiling->getBlockQ()) {
-      int64_t items = q.getDimSize(0) * q.getDimSize(1);
+        k.hasStaticShape() &&
+        group * q.getDimSize(2) <= tiling->getBlockQ()) {
+      int64_t items = q.getDimSize(0) * q.getDimSize(1) / group;
       int64_t units =
           items * llvm::divideCeil(k.getDimSize(2), tiling->getBlockKv());
       if (items < info.computeUnits && units >= 2 * info.computeUnits) {

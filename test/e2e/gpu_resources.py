@@ -9,7 +9,7 @@ target's shared memory / LDS; prints one report line per kernel (registers
 
 Usage: gpu_resources.py --attention-opt=PATH [--targets=sm_80,sm_90]
        [--options='overlap=1 pingpong=1'] [--shard=I/N] [--report=FILE]
-       [--f32] [--family=softmax|stream-k|linear]
+       [--f32] [--family=softmax|stream-k|linear|pack-gqa]
 """
 import argparse
 import json
@@ -19,7 +19,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from matrix import configs, linear_configs, stream_k_configs  # noqa: E402
+from matrix import (configs, linear_configs, pack_gqa_configs,  # noqa: E402
+                    stream_k_configs)
 
 SMEM_LIMIT = {"sm_80": 163 * 1024, "sm_86": 99 * 1024, "sm_89": 99 * 1024,
               "sm_90": 227 * 1024, "sm_90a": 227 * 1024, "gfx90a": 64 * 1024, "gfx942": 64 * 1024}
@@ -35,14 +36,17 @@ def main():
                     help="more --attn-compile options, e.g. 'overlap=1'")
     ap.add_argument("--f32", action="store_true",
                     help="also the f32 configurations (default dtype)")
-    ap.add_argument("--family", choices=["softmax", "stream-k", "linear"],
+    ap.add_argument("--family",
+                    choices=["softmax", "stream-k", "linear", "pack-gqa"],
                     default="softmax",
                     help="stream-k: the schedule=stream_k:N configurations; "
-                         "linear: the linear-attention ones")
+                         "linear: the linear-attention ones; pack-gqa: the "
+                         "packed-head ones")
     args = ap.parse_args()
     idx, count = map(int, args.shard.split("/"))
     family = {"softmax": configs, "stream-k": stream_k_configs,
-              "linear": linear_configs}[args.family]
+              "linear": linear_configs,
+              "pack-gqa": pack_gqa_configs}[args.family]
     cfgs = [c for c in family()
             if args.f32 or ("dtype=f32" not in c and "dtype=" in c)]
     mine = [c for i, c in enumerate(cfgs) if i % count == idx]

@@ -7,13 +7,14 @@ nvemu emulator (attention-run's NVIDIA targets); a comma-separated list
 takes the targets in turn (configuration i runs on target i mod n), which
 covers every configuration once at a third of the time of all three.
 
---family=linear runs the linear-attention configurations instead, and
---family=stream-k softmax configurations with schedule=stream_k:N (both CPU
-only).
+--family=linear runs the linear-attention configurations instead,
+--family=stream-k softmax configurations with schedule=stream_k:N, and
+--family=pack-gqa configurations whose query heads are packed into shared
+tiles (pack_gqa=1; the NVIDIA kernels implement it, the CPU ignores it).
 
 Usage: matrix.py --attention-run=PATH [--shard=I/N] [--list]
                  [--target=T[,T...]] [--kernel-options="..."]
-                 [--family=softmax|linear|stream-k]
+                 [--family=softmax|linear|stream-k|pack-gqa]
 """
 import argparse
 import itertools
@@ -168,6 +169,36 @@ def stream_k_configs():
     return out
 
 
+PACK_GROUPINGS = ["heads=gqa:4:2", "heads=mqa:4", "heads=4:2:1",
+                  "heads=gqa:16:2", "batch=2 heads=gqa:6:2"]
+PACK_MASKS = ["", "mask=causal", "mask=causal-topleft", "mask=window:16",
+              "mask=window:8:4", "mask=sink:2+window:8",
+              "mask=causal+document"]
+# Decode, a few queries per head (a packed tile holds every head's rows),
+# and prefill whose packed rows run across tiles and query rows across
+# packed tiles.
+PACK_LENGTHS = [(1, 1), (1, 200), (1, 1030), (3, 300), (7, 63), (40, 8),
+                (33, 100), (200, 200)]
+
+
+def pack_gqa_configs():
+    """pack_gqa=1 (the NVIDIA mma.sync and SIMT kernels): the query heads
+    of a K/V head share tiles, packed row r being row r / G of head r % G.
+    Every mask a whole group can share, the score mods that read the head
+    (ALiBi slopes, bias, gates, LSE), flash and stream-K."""
+    out = []
+    for i, m in enumerate(PACK_MASKS):
+        for rnd in range(4):
+            k = i * 4 + rnd
+            sq, skv = PACK_LENGTHS[k % len(PACK_LENGTHS)]
+            sched = "schedule=stream_k:7" if k % 5 == 3 else ""
+            out.append(" ".join(x for x in [
+                PACK_GROUPINGS[k % len(PACK_GROUPINGS)], f"seq={sq}:{skv}",
+                f"dim={DIMS[k % len(DIMS)]}", f"dtype={DTYPES[k % 3]}", m,
+                MODS[(k * 5) % len(MODS)], sched, "pack_gqa=1"] if x))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention-run", required=True)
@@ -175,12 +206,14 @@ def main():
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--target", default="cpu")
     ap.add_argument("--kernel-options", default="")
-    ap.add_argument("--family", choices=["softmax", "linear", "stream-k"],
+    ap.add_argument("--family",
+                    choices=["softmax", "linear", "stream-k", "pack-gqa"],
                     default="softmax")
     args = ap.parse_args()
     idx, count = map(int, args.shard.split("/"))
     all_cfgs = {"softmax": configs, "linear": linear_configs,
-                "stream-k": stream_k_configs}[args.family]()
+                "stream-k": stream_k_configs,
+                "pack-gqa": pack_gqa_configs}[args.family]()
     targets = args.target.split(",")
     mine = [(c, targets[i % len(targets)])
             for i, c in enumerate(all_cfgs) if i % count == idx]

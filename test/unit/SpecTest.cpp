@@ -257,6 +257,9 @@ TEST(SpecParse, Tiling) {
   EXPECT_EQ(parseOk("schedule=stream_k:132").scheduleParam, 132);
   EXPECT_EQ(parseOk("schedule=flash").schedule, ScheduleKind::Flash);
   EXPECT_EQ(parseOk("schedule=auto").schedule, ScheduleKind::Auto);
+  EXPECT_FALSE(parseOk("heads=gqa:8:2").packGqa.has_value());
+  EXPECT_EQ(parseOk("heads=gqa:8:2 pack_gqa=1").packGqa, true);
+  EXPECT_EQ(parseOk("heads=gqa:8:2 pack_gqa=0").packGqa, false);
 }
 
 TEST(SpecParse, WhitespaceAndNewlines) {
@@ -333,6 +336,7 @@ TEST(SpecErrors, NameTheWord) {
       {"warps=four", "bad number 'four'"},
       {"schedule=split_kv", "bad value 'split_kv' for 'schedule'"},
       {"schedule=split_kv:n", "bad number 'n'"},
+      {"pack_gqa=yes", "bad value 'yes' for 'pack_gqa'"},
       {"kind=linear mask=window:4", "mask=causal or mask=none"},
       {"kind=linear norm=sigmoid", "bad value 'sigmoid' for 'norm'"},
   };
@@ -421,6 +425,8 @@ TEST(SpecPrint, RoundTrip) {
       "score=alibi norm=sigmoid gate=1",
       "scale=0.1 tile=128x64 warps=8 stages=3 schedule=stream_k:132",
       "schedule=flash",
+      "heads=gqa:32:8 seq=1:4096 pack_gqa=1",
+      "heads=gqa:32:8 pack_gqa=0",
       "kind=linear heads=8 seq=512 dim=64:128 mask=none feature=taylor2",
       "kind=linear heads=8 seq=512 dim=64 feature=relu decay=alibi "
       "state=inout norm=sum",
@@ -500,6 +506,16 @@ TEST(SpecValidate, Rules) {
       {"stages=9", "stages must be in [1, 8], got 9"},
       {"schedule=split_kv:0", "split_kv count must be >= 1, got 0"},
       {"schedule=stream_k:-3", "stream_k count must be >= 1, got -3"},
+      {"heads=4 pack_gqa=1",
+       "pack_gqa needs query heads that share a key and value head "
+       "(Hq / max(Hk, Hv) > 1), got heads=4:4:4"},
+      {"heads=4:2 mask=perhead[causal;none]@0,1,0,1 pack_gqa=1",
+       "pack_gqa needs one mask for every head"},
+      {"heads=4:2 seq=8 mask=blocks:4x4:10/11 pack_gqa=1",
+       "pack_gqa cannot take a block-sparse mask"},
+      {"heads=4:2 mask=blockmask:4x4 pack_gqa=1",
+       "pack_gqa cannot take a block-sparse mask"},
+      {"kind=linear pack_gqa=1", "pack_gqa is a choice of softmax"},
       {"kind=linear heads=4:2", "kind=linear needs Hq == Hk == Hv, got 4:2:2"},
       {"kind=linear seq=4:8", "kind=linear needs Sq == Skv, got 4:8"},
       {"kind=linear decay=1.5", "decay must be in (0, 1], got 1.5"},

@@ -121,6 +121,24 @@ double AttentionOp::getEffectiveScale() {
   return 1.0 / std::sqrt(static_cast<double>(getHeadDimQK()));
 }
 
+std::string AttentionOp::whyHeadsCannotPack() {
+  // A packed tile is classified once for its whole group of heads, so the
+  // mask may depend neither on the head nor on the query tile's index.
+  if (getPackGroup() < 2)
+    return "pack_gqa needs query heads that share a key and value head "
+           "(Hq / max(Hk, Hv) > 1), got " +
+           std::to_string(getNumQueryHeads()) + ", " +
+           std::to_string(getNumKeyHeads()) + ", " +
+           std::to_string(getNumValueHeads());
+  if (isa_and_nonnull<PerHeadMaskAttr>(getMaskAttr()))
+    return "pack_gqa needs one mask for every head, not a per-head mask";
+  for (MaskAttr mask : getMaskPatterns())
+    if (mask.hasStaticBlocks() || mask.getRuntimeBlocks())
+      return "pack_gqa cannot take a block-sparse mask: its blocks are "
+             "indexed by query tile";
+  return "";
+}
+
 LogicalResult AttentionOp::verify() {
   Operation *op = getOperation();
   RankedTensorType q = getQuery().getType(), k = getKey().getType(),
@@ -238,6 +256,10 @@ LogicalResult AttentionOp::verify() {
     if (failed(checkShape(op, "gate", gateType, {b, hq, sq, last}, elt)))
       return failure();
   }
+
+  if (packsHeads())
+    if (std::string why = whyHeadsCannotPack(); !why.empty())
+      return emitOpError() << why;
 
   // Tiling and schedule against the problem.
   TilingAttr tiling = getTilingAttr();

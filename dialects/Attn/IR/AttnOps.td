@@ -27,6 +27,16 @@ def Attn_AttentionOp : Attn_Op<"attention",
     ceil(Skv/BKV)]` (i8). Head and head-dim sizes must be static; batch and
     sequence lengths may be dynamic.
 
+    `pack_gqa` (a schedule choice; absent: `attn-select-schedule` decides)
+    packs the query heads that share a key and value head into the rows of
+    one query tile, as FlashAttention-3 and FlashDecoding do for decode:
+    packed row `r` of the group of heads `[c G, (c + 1) G)`, `G = Hq /
+    max(Hk, Hv)`, is query row `r / G` of head `c G + r % G`, so the group
+    reads each K / V tile once and a decode tile holds G live rows instead
+    of one. It needs G > 1 and a mask that is the same for every head with
+    no block layout (tiles are classified for the whole group). The NVIDIA
+    kernels implement it; other targets ignore it with a warning.
+
     Regions: `mask_fn` takes `(b, h, q_idx, kv_idx : index)` and yields `i1`
     (`q_idx` is absolute, `i_abs`); `score_fn` takes the same plus the score
     `f32` and yields the new score.
@@ -53,7 +63,8 @@ def Attn_AttentionOp : Attn_Op<"attention",
     OptionalAttr<Attn_NormAttr>:$norm,
     OptionalAttr<Attn_PrecisionAttr>:$precision,
     OptionalAttr<Attn_TilingAttr>:$tiling,
-    OptionalAttr<Attn_ScheduleAttr>:$schedule);
+    OptionalAttr<Attn_ScheduleAttr>:$schedule,
+    OptionalAttr<BoolAttr>:$pack_gqa);
   let results = (outs AnyRankedTensor:$output,
                       Optional<AnyRankedTensor>:$lse);
   let regions = (region AnyRegion:$mask_fn, AnyRegion:$score_fn);
@@ -77,6 +88,17 @@ def Attn_AttentionOp : Attn_Op<"attention",
     int64_t getHeadDimV() { return getValue().getType().getDimSize(3); }
     /// Every mask pattern of the op (one, or one per distinct per-head entry).
     ::llvm::SmallVector<MaskAttr> getMaskPatterns();
+    /// Query heads per packed group under pack_gqa: Hq / max(Hk, Hv).
+    int64_t getPackGroup() {
+      return getNumQueryHeads() /
+             std::max(getNumKeyHeads(), getNumValueHeads());
+    }
+    /// Why the heads cannot be packed (pack_gqa), or "" when they can.
+    std::string whyHeadsCannotPack();
+    /// Whether pack_gqa is set to true.
+    bool packsHeads() {
+      return getPackGqaAttr() && getPackGqaAttr().getValue();
+    }
     /// Score scale actually applied (attribute or 1/sqrt(Dqk)).
     double getEffectiveScale();
   }];

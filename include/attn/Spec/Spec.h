@@ -95,6 +95,9 @@ struct AttentionSpec {
   int64_t blockQ = 0, blockKV = 0, warps = 0, stages = 0;
   ScheduleKind schedule = ScheduleKind::Auto;
   int64_t scheduleParam = 0;         // split count or CTA count
+  /// Query heads of a K/V head packed into one tile's rows (pack_gqa);
+  /// unset: the compiler's choice.
+  std::optional<bool> packGqa;
 
   /// Mask of query head h (perHead-aware).
   const MaskSpec &maskForHead(int64_t h) const;

@@ -80,6 +80,9 @@ public:
   /// Stream-K (LeanAttention) with `n` CTAs per Dv chunk instead of one CTA
   /// per query tile; 0: flash. Only the mma.sync and SIMT kernels.
   void setStreamK(int64_t n) { ctas = n; }
+  /// pack_gqa: tiles of the packed rows of `g` query heads (1: one head).
+  /// Only the mma.sync and SIMT kernels.
+  void setPackGroup(int64_t g) { packGroup = g; }
 
 protected:
   /// Combines a share of a tile's KV loop into `acc` (both loop states):
@@ -159,6 +162,13 @@ protected:
   /// Whether shared memory written by threads is read through the async
   /// proxy (wgmma), which needs a proxy fence before the barrier.
   virtual bool readsThroughAsyncProxy() const { return false; }
+  /// Query rows [i0, i1] that (packed) query tile qt covers; sets
+  /// tileRow0. Packed row r of a group is query row r / G of its head
+  /// r % G, so a packed tile covers query rows [r0 / G, r1 / G].
+  std::pair<Value, Value> queryRowsOf(Value qt);
+  /// The query row and head of a tile row: packed row r of the group whose
+  /// first head is h, or row r of head h.
+  std::pair<Value, Value> rowAndHead(Value r, Value h);
 
   /// The KV tiles this CTA walks, [kvBegin, kvTiles) (firstLiveKVTile /
   /// liveKVTiles of its rows; CTA-uniform, so the producer and the math
@@ -240,6 +250,8 @@ protected:
   /// Padding per shared-memory row, in elements (16 bytes).
   int64_t pad;
   Value chunkBase, tid;
+  /// The CTA's first (packed) tile row.
+  Value tileRow0;
   // `stages` buffers of K [bk][Dqk + pad] and V [bk][dvChunk + pad] tiles.
   Value kSmem, vSmem;
 };
@@ -454,6 +466,9 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
                          MemRefLayoutAttrInterface{}, smemSpace));
   placeBuffers(smem);
   bindFlatKernelArgs(entry);
+  if (packGroup > 1)
+    numQTiles =
+        arith::CeilDivUIOp::create(b, mul(sq, idx(packGroup)), idx(bq));
   bindExtraArgs(entry->getArguments().drop_front(numFlatArgs));
   buildTables();
   if (ctas) {
@@ -466,20 +481,41 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   int64_t chunks = spec.dv / dvChunk;
   Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value hc = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  // grid.y counts (query head or packed group) x Dv chunks; h is the head,
+  // or the group's first head.
   Value h = arith::DivUIOp::create(b, hc, idx(chunks));
+  if (packGroup > 1)
+    h = mul(h, idx(packGroup));
   chunkBase = mul(arith::RemUIOp::create(b, hc, idx(chunks)), idx(dvChunk));
   Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
   Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
   patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
-  Value i0 = mul(qt, idx(bq));
-  Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
+  auto [i0, i1] = queryRowsOf(qt);
   kvBegin = firstLiveKVTile(i0);
   kvTiles = liveKVTiles(i1);
   emitMainLoop(bIdx, h, kh, vh, qt, i0, i1);
   gpu::ReturnOp::create(b);
   return fn;
+}
+
+std::pair<Value, Value> StagedKernelEmitter::queryRowsOf(Value qt) {
+  tileRow0 = mul(qt, idx(bq));
+  Value rows = packGroup > 1 ? mul(sq, idx(packGroup)) : sq;
+  Value last = sub(arith::MinSIOp::create(b, add(tileRow0, idx(bq)), rows),
+                   idx(1));
+  if (packGroup == 1)
+    return {tileRow0, last};
+  return {arith::DivUIOp::create(b, tileRow0, idx(packGroup)),
+          arith::DivUIOp::create(b, last, idx(packGroup))};
+}
+
+std::pair<Value, Value> StagedKernelEmitter::rowAndHead(Value r, Value h) {
+  if (packGroup == 1)
+    return {r, h};
+  return {arith::DivUIOp::create(b, r, idx(packGroup)),
+          add(h, arith::RemUIOp::create(b, r, idx(packGroup)))};
 }
 
 std::pair<Value, Value> StagedKernelEmitter::classifyKV(Value kt, Value bIdx,
@@ -612,21 +648,22 @@ void StagedKernelEmitter::emitStreamK() {
   // This chunk's counters (and, doubled, its slots) start at chunk * ctas.
   chunkWorkspace = mul(chunk, idx(ctas));
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value c1 = idx(1);
   Value perCta = arith::CeilDivUIOp::create(b, streamKUnits(), idx(ctas));
   // Everything below is CTA-uniform, so the barriers in the KV loop are.
   forEachStreamKShare(p, perCta, [&](Value tile, Value tileStart, Value kFrom,
                                    Value kTo) {
-    Value perBatch = mul(idx(spec.hq), numQTiles);
+    // Output tiles are (batch, head or packed group, query tile).
+    Value perBatch = mul(idx(spec.hq / packGroup), numQTiles);
     Value bIdx = arith::DivUIOp::create(b, tile, perBatch);
     Value rem = arith::RemUIOp::create(b, tile, perBatch);
     Value h = arith::DivUIOp::create(b, rem, numQTiles);
+    if (packGroup > 1)
+      h = mul(h, idx(packGroup));
     Value qt = arith::RemUIOp::create(b, rem, numQTiles);
     Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
     Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
     patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
-    Value i0 = mul(qt, idx(bq));
-    Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), c1);
+    auto [i0, i1] = queryRowsOf(qt);
     kvBegin = arith::MaxSIOp::create(b, firstLiveKVTile(i0), kFrom);
     kvTiles = arith::MinSIOp::create(b, liveKVTiles(i1), kTo);
     SmallVector<Value> state = kvLoop(bIdx, h, kh, vh, qt, i0, i1);
@@ -732,8 +769,10 @@ public:
   using StagedKernelEmitter::StagedKernelEmitter;
 
 protected:
-  /// Lane coordinates and this lane's two query rows.
-  void setupLanes(Value i0);
+  /// Lane coordinates and this lane's two query rows (and their heads) of
+  /// the tile whose first row is `r0` (packed rows under pack_gqa) for head
+  /// (group) h.
+  void setupLanes(Value r0, Value h);
   void setupThreads(Value bIdx, Value h, Value i0) override;
   SmallVector<Value> initialState() override;
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
@@ -769,7 +808,8 @@ protected:
   SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
 
   Value rows[2]; // this lane's query rows g and g+8
-  Value rowBase; // the CTA's first query row
+  Value heads[2]; // their query heads (differ only under pack_gqa)
+  Value rowBase; // the CTA's first tile row
   Value lane, g, t;
   /// Q fragments held across the KV loop (empty: re-read per tile).
   SmallVector<SmallVector<Value>> qFrags;
@@ -803,8 +843,8 @@ SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, Value h,
   for (int64_t part = 0; part < 4; ++part) {
     Value row = arith::MinSIOp::create(b, rows[part % 2], lastQ);
     Value col = add(idx(kb * 16 + (part / 2) * 8), mul(t, idx(2)));
-    frag.push_back(
-        loadPair(qFlat, offset4(bIdx, spec.hq, h, sq, row, spec.dqk, col)));
+    frag.push_back(loadPair(qFlat, offset4(bIdx, spec.hq, heads[part % 2], sq,
+                                           row, spec.dqk, col)));
   }
   return frag;
 }
@@ -858,7 +898,8 @@ void MmaKernelEmitter::softmaxFragments(
   for (int64_t nb = 0; nb < static_cast<int64_t>(s.size()); ++nb)
     for (int64_t e = 0; e < 4; ++e) {
       Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
-      s[nb][e] = finalScore(s[nb][e], bIdx, h, rows[e / 2], col, partial);
+      s[nb][e] = finalScore(s[nb][e], bIdx, heads[e / 2], rows[e / 2], col,
+                            partial);
     }
   Value alpha[2];
   for (int r = 0; r < 2; ++r) {
@@ -882,18 +923,19 @@ void MmaKernelEmitter::rescaleO(WarpState &st, const Value alpha[2]) {
     st.o[i] = arith::MulFOp::create(b, st.o[i], alpha[(i % 4) / 2]);
 }
 
-void MmaKernelEmitter::setupLanes(Value i0) {
+void MmaKernelEmitter::setupLanes(Value r0, Value h) {
   Value warp = arith::DivUIOp::create(b, tid, idx(32));
   lane = arith::RemUIOp::create(b, tid, idx(32));
   g = arith::DivUIOp::create(b, lane, idx(4));
   t = arith::RemUIOp::create(b, lane, idx(4));
-  rows[0] = add(add(i0, mul(warp, idx(16))), g);
-  rows[1] = add(rows[0], idx(8));
-  rowBase = i0;
+  Value r = add(add(r0, mul(warp, idx(16))), g);
+  std::tie(rows[0], heads[0]) = rowAndHead(r, h);
+  std::tie(rows[1], heads[1]) = rowAndHead(add(r, idx(8)), h);
+  rowBase = r0;
 }
 
-void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
-  setupLanes(i0);
+void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value) {
+  setupLanes(tileRow0, h);
   // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
   // to Dqk = 64, re-read (from L1) per KV tile beyond, which keeps Dqk = 128
   // and 256 free of spills.
@@ -1008,14 +1050,14 @@ void MmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
       for (int64_t nv = 0; nv < dvChunk / 8; ++nv) {
         Value col = add(add(chunkBase, idx(nv * 8)), mul(t, idx(2)));
         storeOut({st.o[nv * 4 + 2 * r], st.o[nv * 4 + 2 * r + 1]}, inv, bIdx,
-                 h, row, col);
+                 heads[r], row, col);
       }
       if (lseFlat) {
         // One lane per row, and one chunk per row, writes the LSE.
         Value writer =
             andI(cmp(P::eq, t, idx(0)), cmp(P::eq, chunkBase, idx(0)));
         scf::IfOp::create(b, writer, [&](OpBuilder &, Location) {
-          storeLse(st.m[r], l, empty, bIdx, h, row);
+          storeLse(st.m[r], l, empty, bIdx, heads[r], row);
           scf::YieldOp::create(b);
         });
       }
@@ -1127,7 +1169,7 @@ void WgmmaKernelEmitter::placeExtra(Value smem, int64_t offset) {
 }
 
 void WgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
-  setupLanes(i0);
+  setupLanes(i0, h);
   warpgroup = arith::DivUIOp::create(b, tid, idx(128));
   // Q is copied once, as the oldest cp.async group: the first tile's wait
   // covers it.
@@ -1432,7 +1474,7 @@ void TmaWgmmaKernelEmitter::placeBuffers(Value smem) {
 }
 
 void TmaWgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
-  setupLanes(i0);
+  setupLanes(i0, h);
   warpgroup = arith::DivUIOp::create(b, tid, idx(128));
   onLeader([&] {
     initBarriers(0, stages + 1, 1);
@@ -1587,7 +1629,7 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
       [&](OpBuilder &, Location) {
         NVVM::SetMaxRegisterOp::create(b, consumerRegisters,
                                        NVVM::SetMaxRegisterAction::increase);
-        setupLanes(i0);
+        setupLanes(i0, h);
         warpgroup = arith::DivUIOp::create(b, tid, idx(128));
         waitPhase(qBarrier(), idx(0));
         epilogue(consumerLoop(bIdx, h, i0, i1, qt), bIdx, h);
@@ -1839,12 +1881,13 @@ private:
   void epilogue(ValueRange state, Value bIdx, Value h) override;
   SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
 
-  /// This thread's query row, and the row it reads (clamped to Sq - 1).
-  Value row, readRow;
+  /// This thread's query row and head, and the row it reads (clamped to
+  /// Sq - 1).
+  Value row, head, readRow;
 };
 
-void SimtKernelEmitter::setupThreads(Value, Value, Value i0) {
-  row = add(i0, tid);
+void SimtKernelEmitter::setupThreads(Value, Value h, Value) {
+  std::tie(row, head) = rowAndHead(add(tileRow0, tid), h);
   readRow = arith::MinSIOp::create(b, row, sub(sq, idx(1)));
 }
 
@@ -1869,7 +1912,7 @@ SmallVector<Value> SimtKernelEmitter::emitTile(ValueRange state, Value bIdx,
   // S row = q K^T, 4 head-dim elements per step: Q from global (the row
   // stays in L1), K broadcast from shared memory. One scalar accumulator
   // per KV column keeps the loop at bk live registers.
-  Value qBase = offset4(bIdx, spec.hq, h, sq, readRow, spec.dqk, idx(0));
+  Value qBase = offset4(bIdx, spec.hq, head, sq, readRow, spec.dqk, idx(0));
   auto dots = scf::ForOp::create(
       b, idx(0), idx(spec.dqk), idx(4), SmallVector<Value>(bk, fc(0)),
       [&](OpBuilder &, Location, Value d, ValueRange acc) {
@@ -1892,8 +1935,8 @@ SmallVector<Value> SimtKernelEmitter::emitTile(ValueRange state, Value bIdx,
       });
   SmallVector<Value> s;
   for (int64_t j = 0; j < bk; ++j)
-    s.push_back(finalScore(dots.getResult(j), bIdx, h, row, add(j0, idx(j)),
-                           partial));
+    s.push_back(finalScore(dots.getResult(j), bIdx, head, row,
+                           add(j0, idx(j)), partial));
   SmallVector<Value *> x;
   for (Value &v : s)
     x.push_back(&v);
@@ -1940,12 +1983,12 @@ void SimtKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
       for (int64_t e = 0; e < 4; ++e)
         o.push_back(vector::ExtractOp::create(b, state[2 + c],
                                               ArrayRef<int64_t>{e}));
-      storeOut(o, inv, bIdx, h, row, add(chunkBase, idx(4 * c)));
+      storeOut(o, inv, bIdx, head, row, add(chunkBase, idx(4 * c)));
     }
     if (lseFlat)
       scf::IfOp::create(b, cmp(P::eq, chunkBase, idx(0)),
                         [&](OpBuilder &, Location) {
-                          storeLse(m, l, empty, bIdx, h, row);
+                          storeLse(m, l, empty, bIdx, head, row);
                           scf::YieldOp::create(b);
                         });
     scf::YieldOp::create(b);
@@ -1988,12 +2031,16 @@ struct ConvertAttnToNVGPUPass
                     t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
                     in.scoreFn, extra...);
     emitter.setStreamK(in.streamCtas);
+    emitter.setPackGroup(in.packGroup);
     return emitter.emit();
   }
 
+  /// Stream-K and packed heads take the mma.sync kernel on every target:
+  /// decode tiles are short (a wgmma warpgroup computes 64 rows).
   bool useWgmma(const AttentionSpec &spec) const {
     return wgmma && spec.dtype != DType::F32 &&
-           spec.schedule != ScheduleKind::StreamK;
+           spec.schedule != ScheduleKind::StreamK &&
+           !spec.packGqa.value_or(false);
   }
   bool useTma(const AttentionSpec &spec) const {
     return useWgmma(spec) && tma &&
@@ -2049,7 +2096,7 @@ struct ConvertAttnToNVGPUPass
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
     FailureOr<AttentionLowering> in =
-        prepareLowering(op, "NVIDIA", /*streamK=*/true);
+        prepareLowering(op, "NVIDIA", /*streamK=*/true, /*packHeads=*/true);
     if (failed(in))
       return failure();
     const AttentionSpec &spec = in->spec;
@@ -2085,9 +2132,7 @@ struct ConvertAttnToNVGPUPass
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
     if (spec.dtype == DType::F32)
       emitKernel<SimtKernelEmitter>(b, gpuModule, *in);
-    else if (in->streamCtas)
-      // Decode tiles are short: stream-K walks them with mma.sync on every
-      // target (a wgmma warpgroup would compute 64 rows for a few).
+    else if (!useWgmma(spec))
       emitKernel<MmaKernelEmitter>(b, gpuModule, *in);
     else if (useTma(spec))
       // The last three parameters are the Q, K, V tensor maps, passed by
@@ -2101,10 +2146,8 @@ struct ConvertAttnToNVGPUPass
                        b, gpuModule, *in,
                        static_cast<int64_t>(producerRegisters)))
           ->setAttr(kTensorMapParamsAttr, b.getI64IntegerAttr(3));
-    else if (useWgmma(spec))
-      emitKernel<WgmmaKernelEmitter>(b, gpuModule, *in);
     else
-      emitKernel<MmaKernelEmitter>(b, gpuModule, *in);
+      emitKernel<WgmmaKernelEmitter>(b, gpuModule, *in);
     fn.erase();
     return success();
   }

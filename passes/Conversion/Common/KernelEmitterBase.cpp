@@ -92,7 +92,7 @@ FailureOr<func::FuncOp> mlir::attn::kernelFunctionOf(Operation *op) {
 
 FailureOr<AttentionLowering>
 mlir::attn::prepareLowering(AttentionOp op, StringRef gpuTarget,
-                            bool streamK) {
+                            bool streamK, bool packHeads) {
   AttentionLowering in;
   FailureOr<func::FuncOp> fn = kernelFunctionOf(op);
   if (failed(fn))
@@ -119,6 +119,11 @@ mlir::attn::prepareLowering(AttentionOp op, StringRef gpuTarget,
                      << gpuTarget
                      << (streaming ? " stream-K" : " split-KV")
                      << " kernels do not exist yet";
+  if (op.packsHeads() && packHeads)
+    in.packGroup = op.getPackGroup();
+  else if (op.packsHeads())
+    op.emitWarning() << "pack_gqa is implemented by the NVIDIA kernels; "
+                        "these kernels give each query head its own tiles";
   return in;
 }
 

@@ -35,16 +35,21 @@ struct AttentionLowering {
   Region *maskFn = nullptr, *scoreFn = nullptr;
   /// CTAs of a stream-K schedule the target implements (0: flash).
   int64_t streamCtas = 0;
+  /// Query heads per tile group under pack_gqa where the target
+  /// implements it (1: one head per tile).
+  int64_t packGroup = 1;
 };
 /// The function a kernel replaces: the kernel ABI is the function's, so its
 /// body must be `op` and a return.
 FailureOr<func::FuncOp> kernelFunctionOf(Operation *op);
 /// `gpuTarget`, when set, names a GPU target: a split-KV schedule, and a
 /// stream-K one unless `streamK` (the target implements it), gets a warning
-/// and flash kernels.
+/// and flash kernels. pack_gqa gets a warning and one head per tile unless
+/// `packHeads` (the target implements it).
 FailureOr<AttentionLowering> prepareLowering(AttentionOp op,
                                              StringRef gpuTarget = {},
-                                             bool streamK = false);
+                                             bool streamK = false,
+                                             bool packHeads = false);
 /// The ops of type OpT in `module`, to lower (collected first: lowering
 /// erases their functions).
 template <typename OpT>
@@ -105,9 +110,11 @@ protected:
   Value streamKTileUnits() {
     return arith::MaxUIOp::create(b, numKVTiles, idx(1));
   }
-  /// Stream-K: the (output tile x KV tile) units of the problem.
+  /// Stream-K: the (output tile x KV tile) units of the problem (a packed
+  /// output tile holds the rows of packGroup heads).
   Value streamKUnits() {
-    return mul(mul(mul(batch, idx(spec.hq)), numQTiles), streamKTileUnits());
+    return mul(mul(mul(batch, idx(spec.hq / packGroup)), numQTiles),
+               streamKTileUnits());
   }
   /// Stream-K: for each output tile that worker p's units
   /// [p * perWorker, (p + 1) * perWorker) touch, in order,
@@ -205,6 +212,9 @@ protected:
   bool countTiles;
   Region *maskFn, *scoreFn; // null when the op has no such region
   Type f32, elt;
+  /// Query heads whose rows share a tile (pack_gqa; 1: one head per tile).
+  /// numQTiles then counts the tiles of a group's packed rows.
+  int64_t packGroup = 1;
 
   // Kernel arguments and per-kernel values, set by the subclass.
   Value q, k, v, gate, bias, docIds, blockMask, out, lse, counts;

@@ -440,3 +440,41 @@ func.func @mask_fn_captures(%q: tensor<1x1x16x16xf32>, %n: index) {
     }
   return
 }
+
+// -----
+
+// Rule: pack_gqa packs the query heads that share a key and value head;
+// here every query head has its own.
+func.func @pack_gqa_without_group(%q: tensor<1x4x1x16xbf16>, %k: tensor<1x4x64x16xbf16>) {
+  // expected-error @+1 {{pack_gqa needs query heads that share a key and value head (Hq / max(Hk, Hv) > 1), got 4, 4, 4}}
+  %o = attn.attention %q, %k, %k {pack_gqa = true} : tensor<1x4x1x16xbf16>, tensor<1x4x64x16xbf16>, tensor<1x4x64x16xbf16> -> tensor<1x4x1x16xbf16>
+  return
+}
+
+// -----
+
+// Rule: a packed tile holds rows of several heads and is classified once,
+// so every head must have the same mask.
+func.func @pack_gqa_per_head_mask(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>) {
+  // expected-error @+1 {{pack_gqa needs one mask for every head, not a per-head mask}}
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(4, 2)>, mask = #attn.per_head_mask<[<causal>, <window(2, 0)>], [0, 1, 0, 1]>, pack_gqa = true} : tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+// Rule: block-sparse masks are indexed by query tile, which a packed tile
+// is not.
+func.func @pack_gqa_blocks(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>) {
+  // expected-error @+1 {{pack_gqa cannot take a block-sparse mask: its blocks are indexed by query tile}}
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(4, 2)>, mask = #attn.mask<blocks(4, 4, "10/11")>, pack_gqa = true} : tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @pack_gqa_runtime_blocks(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %bm: tensor<1x4x2x2xi8>) {
+  // expected-error @+1 {{pack_gqa cannot take a block-sparse mask}}
+  %o = attn.attention %q, %k, %k block_mask(%bm : tensor<1x4x2x2xi8>) {heads = #attn.heads<gqa(4, 2)>, mask = #attn.mask<runtime_blocks(4, 4)>, pack_gqa = true} : tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}

@@ -154,3 +154,12 @@ func.func @linear_forms(%q: tensor<1x2x16x4xf32>, %v: tensor<1x2x16x8xf32>, %s: 
   %2 = attn.linear_attention %q, %q, %v {feature = #attn.feature_map<taylor2>, scale = 0.5 : f64} : tensor<1x2x16x4xf32>, tensor<1x2x16x4xf32>, tensor<1x2x16x8xf32> -> tensor<1x2x16x8xf32>
   return
 }
+
+// CHECK-LABEL: func.func @pack_gqa
+// CHECK: {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>, pack_gqa = true}
+// CHECK: pack_gqa = false
+func.func @pack_gqa(%q: tensor<1x8x1x32xbf16>, %k: tensor<1x2x64x32xbf16>) {
+  %0 = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>, pack_gqa = true} : tensor<1x8x1x32xbf16>, tensor<1x2x64x32xbf16>, tensor<1x2x64x32xbf16> -> tensor<1x8x1x32xbf16>
+  %1 = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, pack_gqa = false} : tensor<1x8x1x32xbf16>, tensor<1x2x64x32xbf16>, tensor<1x2x64x32xbf16> -> tensor<1x8x1x32xbf16>
+  return
+}
