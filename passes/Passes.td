@@ -12,10 +12,10 @@ def AttnSelectSchedule : Pass<"attn-select-schedule"> {
     them, from the target description (SM count, shared memory, registers)
     and the cost model of docs/ARCHITECTURE.md. A user-given tiling is kept and
     checked against the target (a tile that cannot fit is an error). On
-    NVIDIA targets an attn.attention without `pack_gqa` gets `pack_gqa =
-    true` when its query heads share K/V heads, Sq is below the query tile
-    and every head has the same mask (its kernels then run on mma.sync
-    tiles, sm_90a included).
+    NVIDIA targets and the CPU an attn.attention without `pack_gqa` gets
+    `pack_gqa = true` when its query heads share K/V heads, Sq is below the
+    query tile and every head has the same mask (NVIDIA kernels then run on
+    mma.sync tiles, sm_90a included).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
@@ -48,6 +48,9 @@ def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
     tile) in [wi_begin, wi_end), each running the online-softmax loop over
     KV tiles: tiles the mask analysis proves empty are skipped, full tiles
     run without mask code, partial tiles evaluate the mask per element.
+    With `pack_gqa = true` a work item is (batch x group of the query heads
+    of a K/V head x tile of the group's packed rows), packed row r being
+    query row r / G of the group's head r % G.
 
     With `#attn.schedule<stream_k(N)>` (LeanAttention) the work items are N
     workers instead, and a zeroed `memref<?xf32>` workspace follows the

@@ -168,6 +168,27 @@ static std::vector<uint8_t> readBytes(const std::string &path) {
   return std::vector<uint8_t>(data.begin(), data.end());
 }
 
+/// clang lowers an fptrunc to bf16 (the emulated NVIDIA kernels' packing
+/// of P; vector bf16 selects the x86 backend promotes to f32, which LLVM's
+/// combines form from arith-expand's integer rounding) into this
+/// compiler-rt call, which libgcc before 13 (Debian 12's) lacks, so every
+/// shared object carries its own: round to nearest even, NaN kept quiet;
+/// hidden, so it binds inside the object only. The bf16 goes back in the
+/// low 16 bits of xmm0 (x86-64 ABI), returned as the float with those bits
+/// (a __bf16 return would itself be lowered through __truncsfbf2).
+static const char kBf16Builtins[] = R"(
+__attribute__((visibility("hidden"))) float __truncsfbf2(float x) {
+  unsigned int bits;
+  __builtin_memcpy(&bits, &x, 4);
+  unsigned int h = (bits & 0x7fffffffu) > 0x7f800000u
+                       ? (bits >> 16) | 0x40u
+                       : (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+  float r;
+  __builtin_memcpy(&r, &h, 4);
+  return r;
+}
+)";
+
 LogicalResult mlir::attn::buildSharedObject(ModuleOp lowered,
                                             const std::string &name,
                                             const std::string &soPath,
@@ -186,15 +207,24 @@ LogicalResult mlir::attn::buildSharedObject(ModuleOp lowered,
       return lowered.emitError() << "cannot write " << llPath;
     llvmModule->print(os, nullptr);
   }
+  std::string builtinsPath = soPath + ".builtins.c";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(builtinsPath, ec);
+    if (ec)
+      return lowered.emitError() << "cannot write " << builtinsPath;
+    os << kBf16Builtins;
+  }
   std::string log;
-  SmallVector<StringRef> args = {tools.clang, "-O3", "-shared", "-fPIC",
-                                 "-Wno-override-module", llPath, "-o",
-                                 soPath};
+  SmallVector<StringRef> args = {tools.clang,  "-O3", "-shared", "-fPIC",
+                                 "-Wno-override-module", llPath,
+                                 builtinsPath, "-o", soPath};
   for (const std::string &a : extraArgs)
     args.push_back(a);
   args.push_back("-lm");
   int rc = runTool(tools.clang, args, log);
   llvm::sys::fs::remove(llPath);
+  llvm::sys::fs::remove(builtinsPath);
   if (rc != 0)
     return lowered.emitError() << "clang failed (" << tools.clang
                                << "): " << log;
@@ -276,7 +306,7 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   if (failed(select.run(module)))
     return failure();
   bool linear = false;
-  int64_t streamCtas = streamKCtas(module), dv = 0;
+  int64_t streamCtas = streamKCtas(module), dv = 0, group = packGroup(module);
   module.walk([&](Operation *op) {
     if (auto attn = dyn_cast<AttentionOp>(op)) {
       blockQ = attn.getTilingAttr().getBlockQ();
@@ -307,9 +337,11 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   k.entry = "_mlir_ciface_" + name;
   // Linear attention: one work item per (batch, head), which walks its
   // chunks in order (the state carries from one to the next).
-  k.workItems = "B*" + std::to_string(hq);
+  k.workItems = "B*" + std::to_string(hq / group);
   if (!linear)
-    k.workItems += "*ceil(Sq/" + std::to_string(blockQ) + ")";
+    k.workItems += group > 1 ? "*ceil(" + std::to_string(group) + "*Sq/" +
+                                   std::to_string(blockQ) + ")"
+                             : "*ceil(Sq/" + std::to_string(blockQ) + ")";
   if (streamCtas) {
     // Stream-K: one work item per worker; its arrival counters and two
     // (acc, m, l) partial slots per worker (convert-attn-to-tiles).

@@ -113,12 +113,12 @@ struct AttnSelectSchedulePass
       return success();
     };
     // Head packing (pack_gqa): the NVIDIA kernels implement it, on
-    // mma.sync tiles (a packed decode tile is too short for wgmma).
-    // Other targets' lowerings warn that they ignore it.
-    bool nvidia = info.kind == TargetKind::NVVM;
-    if (!op.getPackGqaAttr() && nvidia && shouldPackHeads(op, *tiling))
+    // mma.sync tiles (a packed decode tile is too short for wgmma), and so
+    // does the CPU tile program; the AMD lowering warns that it ignores it.
+    bool packs = info.kind != TargetKind::ROCDL;
+    if (!op.getPackGqaAttr() && packs && shouldPackHeads(op, *tiling))
       op.setPackGqaAttr(BoolAttr::get(op.getContext(), true));
-    bool packed = nvidia && op.packsHeads();
+    bool packed = packs && op.packsHeads();
     if (packed) {
       if (failed(useMmaTiles()))
         return WalkResult::interrupt();

@@ -5,14 +5,13 @@
 // GQA decode: one query row per head, 4 heads per K/V head. The NVIDIA
 // schedule packs each group into one tile (pack_gqa) and, with 8 packed
 // tiles for 108 / 132 SMs, spreads the KV work (stream-K); sm_90a takes
-// sm_90's mma.sync tiles. The CPU keeps one head per tile.
+// sm_90's mma.sync tiles. The CPU packs too, and keeps flash.
 // SM80-LABEL: func.func @gqa_decode
 // SM80: pack_gqa = true, schedule = #attn.schedule<stream_k(108)>
 // SM90A-LABEL: func.func @gqa_decode
 // SM90A: pack_gqa = true, schedule = #attn.schedule<stream_k(132)>, tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
 // CPU-LABEL: func.func @gqa_decode
-// CPU-NOT: pack_gqa
-// CPU: schedule = #attn.schedule<flash>
+// CPU: pack_gqa = true, schedule = #attn.schedule<flash>
 func.func @gqa_decode(%q: tensor<1x32x1x128xbf16>, %k: tensor<1x8x8192x128xbf16>) -> tensor<1x32x1x128xbf16> {
   %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(32, 8)>} : tensor<1x32x1x128xbf16>, tensor<1x8x8192x128xbf16>, tensor<1x8x8192x128xbf16> -> tensor<1x32x1x128xbf16>
   return %o : tensor<1x32x1x128xbf16>

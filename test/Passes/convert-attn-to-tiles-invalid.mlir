@@ -31,13 +31,3 @@ func.func @linear_not_alone(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   %p = arith.addf %o, %q : tensor<1x2x8x4xf32>
   return %p : tensor<1x2x8x4xf32>
 }
-
-// -----
-
-// pack_gqa is an NVIDIA kernel choice: the CPU tile program says it keeps
-// one head per work item, and lowers.
-func.func @pack_gqa(%q: tensor<1x4x1x16xf32>, %k: tensor<1x2x64x16xf32>) -> tensor<1x4x1x16xf32> {
-  // expected-warning @+1 {{pack_gqa is implemented by the NVIDIA kernels; these kernels give each query head its own tiles}}
-  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(4, 2)>, pack_gqa = true, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>} : tensor<1x4x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32> -> tensor<1x4x1x16xf32>
-  return %o : tensor<1x4x1x16xf32>
-}

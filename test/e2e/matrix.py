@@ -10,7 +10,7 @@ covers every configuration once at a third of the time of all three.
 --family=linear runs the linear-attention configurations instead,
 --family=stream-k softmax configurations with schedule=stream_k:N, and
 --family=pack-gqa configurations whose query heads are packed into shared
-tiles (pack_gqa=1; the NVIDIA kernels implement it, the CPU ignores it).
+tiles (pack_gqa=1).
 
 Usage: matrix.py --attention-run=PATH [--shard=I/N] [--list]
                  [--target=T[,T...]] [--kernel-options="..."]
@@ -182,7 +182,8 @@ PACK_LENGTHS = [(1, 1), (1, 200), (1, 1030), (3, 300), (7, 63), (40, 8),
 
 
 def pack_gqa_configs():
-    """pack_gqa=1 (the NVIDIA mma.sync and SIMT kernels): the query heads
+    """pack_gqa=1 (the CPU tile program, the NVIDIA mma.sync and SIMT
+    kernels): the query heads
     of a K/V head share tiles, packed row r being row r / G of head r % G.
     Every mask a whole group can share, the score mods that read the head
     (ALiBi slopes, bias, gates, LSE), flash and stream-K."""

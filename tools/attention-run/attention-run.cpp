@@ -300,7 +300,8 @@ TilingAttr tilingOf(Operation *op) {
 /// CPU: the kernel's shared object written to `dir` and opened.
 int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
                   int64_t &blockQ, int64_t &blockKV, int64_t &workspaceWords,
-                  int64_t &streamCtas, void *&lib, void *&fn) {
+                  int64_t &streamCtas, int64_t &packGroup, void *&lib,
+                  void *&fn) {
   PassManager pm(&context);
   pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
   if (failed(pm.run(module)))
@@ -314,6 +315,8 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
       if (ScheduleAttr schedule = attn.getScheduleAttr();
           schedule && schedule.getKind() == ScheduleStrategy::stream_k)
         streamCtas = schedule.getParam();
+    if (auto attn = dyn_cast<AttentionOp>(op); attn && attn.packsHeads())
+      packGroup = attn.getPackGroup();
     blockQ = tiling.getBlockQ();
     blockKV = tiling.getBlockKv();
     kernelName = op->getParentOfType<func::FuncOp>().getSymName().str();
@@ -489,6 +492,16 @@ int main(int argc, char **argv) {
   if (linear && countTiles)
     return fail("--count-tiles counts softmax tiles; linear attention has no "
                 "empty or masked tiles");
+  // The mask analysis counts each head's own tiles, so the counted kernel
+  // must not pack heads.
+  if (countTiles) {
+    if (spec.packGqa.value_or(false))
+      return fail("--count-tiles compares with the analysis of each head's "
+                  "own tiles; drop pack_gqa");
+    module->walk([&](AttentionOp op) {
+      op.setPackGqaAttr(BoolAttr::get(&context, false));
+    });
+  }
   if (std::string tooBig = hostMemoryCheck(spec); !tooBig.empty())
     return fail(tooBig);
   spec.name = spec.name.empty() ? "attention" : spec.name;
@@ -502,12 +515,14 @@ int main(int argc, char **argv) {
   llvm::sys::fs::create_directories(dir);
   attn_bundle *bundle = nullptr;
   void *lib = nullptr, *fn = nullptr;
-  int64_t blockQ = 0, blockKV = 0, workspaceWords = 0, streamCtas = 0;
+  int64_t blockQ = 0, blockKV = 0, workspaceWords = 0, streamCtas = 0,
+          packGroup = 1;
   if (int rc = emulated || viaRuntime
                    ? loadBundleKernel(context, *module, spec, nvvm, dir,
                                       emulated, blockQ, blockKV, bundle)
                    : loadCpuKernel(context, *module, dir, blockQ, blockKV,
-                                   workspaceWords, streamCtas, lib, fn))
+                                   workspaceWords, streamCtas, packGroup, lib,
+                                   fn))
     return rc;
   double compileSeconds = now() - t0;
 
@@ -615,13 +630,15 @@ int main(int argc, char **argv) {
     descs.push_back(&workspace.desc);
   }
 
-  // The manifest's work-item formula: (batch, head, query tile) items, or
-  // (batch, head) for linear attention, whose chunks run in order.
+  // The manifest's work-item formula: (batch, head, query tile) items
+  // (pack_gqa: batch, group of heads, tile of its packed rows), or (batch,
+  // head) for linear attention, whose chunks run in order.
   int64_t workItems =
       bundle       ? 0
       : linear     ? spec.batch * spec.hq
       : streamCtas ? streamCtas
-                   : spec.batch * spec.hq * llvm::divideCeil(spec.sq, blockQ);
+                   : spec.batch * (spec.hq / packGroup) *
+                         llvm::divideCeil(packGroup * spec.sq, blockQ);
   unsigned nThreads = countTiles ? 1
                       : threads  ? threads
                                  : std::max(1u, std::thread::hardware_concurrency());

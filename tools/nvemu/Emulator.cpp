@@ -874,23 +874,6 @@ void __nvemu_tma_load(void *dst, const void *tensorMap, void *bar, int32_t rank,
   mbarrierAt(bar, "cp.async.bulk.tensor").copies.push_back(c);
 }
 
-// clang lowers fptrunc to bf16 into this compiler-rt call, which Debian 12's
-// libgcc lacks. A bf16 comes back in the low half of xmm0, as does the low
-// half of a float's bits, so a float carrying them is ABI-compatible (GCC
-// 12 has no __bf16 arithmetic type to declare it with).
-float __truncsfbf2(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  uint32_t out;
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    out = (bits >> 16) | 0x40; // quiet NaN
-  else
-    out = (bits + 0x7fff + ((bits >> 16) & 1)) >> 16; // round to nearest even
-  float f = 0;
-  std::memcpy(&f, &out, 4);
-  return f;
-}
-
 // libdevice functions the kernels may call (gpu-module-to-binary links
 // libdevice into the PTX; here the host's libm stands in).
 float __nv_expf(float x) { return std::exp(x); }

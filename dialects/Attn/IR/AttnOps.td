@@ -35,7 +35,8 @@ def Attn_AttentionOp : Attn_Op<"attention",
     reads each K / V tile once and a decode tile holds G live rows instead
     of one. It needs G > 1 and a mask that is the same for every head with
     no block layout (tiles are classified for the whole group). The NVIDIA
-    kernels implement it; other targets ignore it with a warning.
+    kernels and the CPU tile program implement it; the AMD kernel ignores
+    it with a warning.
 
     Regions: `mask_fn` takes `(b, h, q_idx, kv_idx : index)` and yields `i1`
     (`q_idx` is absolute, `i_abs`); `score_fn` takes the same plus the score

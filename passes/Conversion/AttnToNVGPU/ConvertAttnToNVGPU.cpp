@@ -80,9 +80,6 @@ public:
   /// Stream-K (LeanAttention) with `n` CTAs per Dv chunk instead of one CTA
   /// per query tile; 0: flash. Only the mma.sync and SIMT kernels.
   void setStreamK(int64_t n) { ctas = n; }
-  /// pack_gqa: tiles of the packed rows of `g` query heads (1: one head).
-  /// Only the mma.sync and SIMT kernels.
-  void setPackGroup(int64_t g) { packGroup = g; }
 
 protected:
   /// Combines a share of a tile's KV loop into `acc` (both loop states):
@@ -166,9 +163,6 @@ protected:
   /// tileRow0. Packed row r of a group is query row r / G of its head
   /// r % G, so a packed tile covers query rows [r0 / G, r1 / G].
   std::pair<Value, Value> queryRowsOf(Value qt);
-  /// The query row and head of a tile row: packed row r of the group whose
-  /// first head is h, or row r of head h.
-  std::pair<Value, Value> rowAndHead(Value r, Value h);
 
   /// The KV tiles this CTA walks, [kvBegin, kvTiles) (firstLiveKVTile /
   /// liveKVTiles of its rows; CTA-uniform, so the producer and the math
@@ -466,9 +460,6 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
                          MemRefLayoutAttrInterface{}, smemSpace));
   placeBuffers(smem);
   bindFlatKernelArgs(entry);
-  if (packGroup > 1)
-    numQTiles =
-        arith::CeilDivUIOp::create(b, mul(sq, idx(packGroup)), idx(bq));
   bindExtraArgs(entry->getArguments().drop_front(numFlatArgs));
   buildTables();
   if (ctas) {
@@ -502,20 +493,12 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
 
 std::pair<Value, Value> StagedKernelEmitter::queryRowsOf(Value qt) {
   tileRow0 = mul(qt, idx(bq));
-  Value rows = packGroup > 1 ? mul(sq, idx(packGroup)) : sq;
-  Value last = sub(arith::MinSIOp::create(b, add(tileRow0, idx(bq)), rows),
-                   idx(1));
+  Value last = sub(
+      arith::MinSIOp::create(b, add(tileRow0, idx(bq)), groupRows()), idx(1));
   if (packGroup == 1)
     return {tileRow0, last};
   return {arith::DivUIOp::create(b, tileRow0, idx(packGroup)),
           arith::DivUIOp::create(b, last, idx(packGroup))};
-}
-
-std::pair<Value, Value> StagedKernelEmitter::rowAndHead(Value r, Value h) {
-  if (packGroup == 1)
-    return {r, h};
-  return {arith::DivUIOp::create(b, r, idx(packGroup)),
-          add(h, arith::RemUIOp::create(b, r, idx(packGroup)))};
 }
 
 std::pair<Value, Value> StagedKernelEmitter::classifyKV(Value kt, Value bIdx,

@@ -1,7 +1,8 @@
 //===- ConvertAttnToTiles.cpp - attn.attention -> tile program ------------===//
 //
 // Layer 3 of docs/ARCHITECTURE.md: a grid of work items (batch x query head x
-// query tile), each running FlashAttention's online-softmax loop over the KV
+// query tile; under pack_gqa batch x group of heads x tile of the group's
+// packed rows), each running FlashAttention's online-softmax loop over the KV
 // tiles. The tile class (empty / partial / full) is computed per (q-tile,
 // kv-tile) with the same rules as lib/Analysis/MaskAnalysis.cpp, as index
 // arithmetic so batch and sequence lengths stay runtime values: empty tiles
@@ -53,9 +54,11 @@ public:
   func::FuncOp emit();
 
 private:
-  /// Where an output tile (batch x query head x query tile) is.
+  /// Where an output tile (batch x query head x query tile) is: h is the
+  /// head, or a packed group's first head; its `rows` tile rows from r0
+  /// (packed rows under pack_gqa) cover query rows [i0, i1].
   struct OutputTile {
-    Value bIdx, h, qt, kh, vh, i0, rows, i1;
+    Value bIdx, h, qt, kh, vh, r0, rows, i0, i1;
   };
   OutputTile outputTile(Value t);
   /// Online softmax of tile `t` over its live KV tiles (only those in
@@ -71,7 +74,7 @@ private:
   /// Offset in the workspace of worker p's partial-result slot (0: the
   /// segment that starts its range, 1: the one that ends it).
   Value slotBase(Value p, Value slot);
-  void emitKVTile(Value bIdx, Value h, Value kh, Value vh, Value i0,
+  void emitKVTile(Value bIdx, Value h, Value kh, Value vh, Value r0,
                   Value rows, Value kt, bool partial);
 
   ModuleOp module;
@@ -83,8 +86,8 @@ private:
   Value workspace, unitsPerCta;
 };
 
-void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
-                               Value i0, Value rows, Value kt, bool partial) {
+void KernelEmitter::emitKVTile(Value bIdx, Value hTile, Value kh, Value vh,
+                               Value r0, Value rows, Value kt, bool partial) {
   Value j0 = mul(kt, idx(bk));
   Value cols = arith::MinSIOp::create(b, idx(bk), sub(skv, j0));
   bool sigmoid = spec.norm == NormKind::Sigmoid;
@@ -99,7 +102,9 @@ void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
   Value c0 = idx(0), c1 = idx(1);
   scf::ForOp::create(b, c0, rows, c1, ValueRange{}, [&](OpBuilder &, Location,
                                                         Value r, ValueRange) {
-    Value i = add(i0, r);
+    // (Not structured bindings: C++17 lambdas cannot capture them.)
+    Value i, h;
+    std::tie(i, h) = rowAndHead(add(r0, r), hTile);
     // Scores of row r against this tile, with score mods and (on partial
     // tiles only) the mask.
     scf::ForOp::create(b, c0, cols, c1, ValueRange{}, [&](OpBuilder &,
@@ -191,16 +196,20 @@ void KernelEmitter::emitKVTile(Value bIdx, Value h, Value kh, Value vh,
 
 KernelEmitter::OutputTile KernelEmitter::outputTile(Value t) {
   OutputTile o;
-  Value perBatch = mul(idx(spec.hq), numQTiles);
+  Value perBatch = mul(idx(spec.hq / packGroup), numQTiles);
   o.bIdx = arith::DivUIOp::create(b, t, perBatch);
   Value rem = arith::RemUIOp::create(b, t, perBatch);
   o.h = arith::DivUIOp::create(b, rem, numQTiles);
+  if (packGroup > 1)
+    o.h = mul(o.h, idx(packGroup));
   o.qt = arith::RemUIOp::create(b, rem, numQTiles);
   o.kh = arith::DivUIOp::create(b, o.h, idx(spec.hq / spec.hk));
   o.vh = arith::DivUIOp::create(b, o.h, idx(spec.hq / spec.hv));
-  o.i0 = mul(o.qt, idx(bq));
-  o.rows = arith::MinSIOp::create(b, idx(bq), sub(sq, o.i0));
-  o.i1 = sub(add(o.i0, o.rows), idx(1));
+  o.r0 = mul(o.qt, idx(bq));
+  o.rows = arith::MinSIOp::create(b, idx(bq), sub(groupRows(), o.r0));
+  Value last = sub(add(o.r0, o.rows), idx(1));
+  o.i0 = rowAndHead(o.r0, o.h).first;
+  o.i1 = rowAndHead(last, o.h).first;
   return o;
 }
 
@@ -344,17 +353,19 @@ void KernelEmitter::emitStreamKWorker(Value p) {
 void KernelEmitter::emitSegment(const OutputTile &t, Value kFrom, Value kTo) {
   Value c0 = idx(0), c1 = idx(1);
   Value bIdx = t.bIdx, h = t.h, qt = t.qt, kh = t.kh, vh = t.vh, i0 = t.i0,
-        rows = t.rows, i1 = t.i1;
+        r0 = t.r0, rows = t.rows, i1 = t.i1;
   patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
   double negInf = -std::numeric_limits<double>::infinity();
 
   // Load the query tile once per work item; reset the running state.
   scf::ForOp::create(b, c0, rows, c1, ValueRange{}, [&](OpBuilder &, Location,
                                                         Value r, ValueRange) {
+    Value i, head;
+    std::tie(i, head) = rowAndHead(add(r0, r), h);
     scf::ForOp::create(b, c0, idx(spec.dqk), c1, ValueRange{},
                        [&](OpBuilder &, Location, Value d, ValueRange) {
                          memref::StoreOp::create(
-                             b, loadF32(q, {bIdx, h, add(i0, r), d}), qTile,
+                             b, loadF32(q, {bIdx, head, i, d}), qTile,
                              ValueRange{r, d});
                          scf::YieldOp::create(b);
                        });
@@ -387,11 +398,11 @@ void KernelEmitter::emitSegment(const OutputTile &t, Value kFrom, Value kTo) {
       scf::IfOp::create(
           b, isFull,
           [&](OpBuilder &, Location) {
-            emitKVTile(bIdx, h, kh, vh, i0, rows, kt, /*partial=*/false);
+            emitKVTile(bIdx, h, kh, vh, r0, rows, kt, /*partial=*/false);
             scf::YieldOp::create(b);
           },
           [&](OpBuilder &, Location) {
-            emitKVTile(bIdx, h, kh, vh, i0, rows, kt, /*partial=*/true);
+            emitKVTile(bIdx, h, kh, vh, r0, rows, kt, /*partial=*/true);
             scf::YieldOp::create(b);
           });
       scf::YieldOp::create(b);
@@ -404,12 +415,13 @@ void KernelEmitter::emitSegment(const OutputTile &t, Value kFrom, Value kTo) {
 void KernelEmitter::emitEpilogue(const OutputTile &t) {
   // Normalize, fully masked rows give O = 0 and LSE = -inf, gate.
   Value c0 = idx(0), c1 = idx(1);
-  Value bIdx = t.bIdx, h = t.h, i0 = t.i0, rows = t.rows;
+  Value bIdx = t.bIdx, r0 = t.r0, rows = t.rows;
   double negInf = -std::numeric_limits<double>::infinity();
   bool sigmoid = spec.norm == NormKind::Sigmoid;
   scf::ForOp::create(b, c0, rows, c1, ValueRange{}, [&](OpBuilder &, Location,
                                                         Value r, ValueRange) {
-    Value i = add(i0, r);
+    Value i, h;
+    std::tie(i, h) = rowAndHead(add(r0, r), t.h);
     Value lv = load(lRow, {r});
     Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, lv, fc(0));
     Value inv = sigmoid ? fc(1)
@@ -488,7 +500,7 @@ func::FuncOp KernelEmitter::emit() {
   batch = memref::DimOp::create(b, q, 0);
   sq = memref::DimOp::create(b, q, 2);
   skv = memref::DimOp::create(b, k, 2);
-  numQTiles = arith::CeilDivUIOp::create(b, sq, idx(bq));
+  numQTiles = arith::CeilDivUIOp::create(b, groupRows(), idx(bq));
   numKVTiles = arith::CeilDivUIOp::create(b, skv, idx(bk));
 
   // Mask patterns and their compile-time tables.
@@ -533,7 +545,9 @@ struct ConvertAttnToTilesPass
   }
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
-    FailureOr<AttentionLowering> in = prepareLowering(op);
+    FailureOr<AttentionLowering> in =
+        prepareLowering(op, /*gpuTarget=*/{}, /*streamK=*/false,
+                        /*packHeads=*/true);
     if (failed(in))
       return failure();
     std::string name = in->fn.getSymName().str();
@@ -549,10 +563,11 @@ struct ConvertAttnToTilesPass
                          << " is lowered as flash on the cpu target (its "
                             "KV-splitting schedule is stream_k)";
     }
-    KernelEmitter(b, module, in->spec, name, in->tiling.getBlockQ(),
-                  in->tiling.getBlockKv(), countTiles, in->maskFn, in->scoreFn,
-                  ctas)
-        .emit();
+    KernelEmitter emitter(b, module, in->spec, name, in->tiling.getBlockQ(),
+                          in->tiling.getBlockKv(), countTiles, in->maskFn,
+                          in->scoreFn, ctas);
+    emitter.setPackGroup(in->packGroup);
+    emitter.emit();
     in->fn.erase();
     return success();
   }

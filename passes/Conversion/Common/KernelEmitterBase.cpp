@@ -122,8 +122,9 @@ mlir::attn::prepareLowering(AttentionOp op, StringRef gpuTarget,
   if (op.packsHeads() && packHeads)
     in.packGroup = op.getPackGroup();
   else if (op.packsHeads())
-    op.emitWarning() << "pack_gqa is implemented by the NVIDIA kernels; "
-                        "these kernels give each query head its own tiles";
+    op.emitWarning() << "pack_gqa is implemented by the NVIDIA kernels and "
+                        "the CPU tile program; these kernels give each "
+                        "query head its own tiles";
   return in;
 }
 
@@ -185,7 +186,7 @@ void AttnKernelEmitterBase::bindFlatKernelArgs(Block *entry) {
   batch = entry->getArgument(a++);
   sq = entry->getArgument(a++);
   skv = entry->getArgument(a++);
-  numQTiles = arith::CeilDivUIOp::create(b, sq, idx(bq));
+  numQTiles = arith::CeilDivUIOp::create(b, groupRows(), idx(bq));
   numKVTiles = arith::CeilDivUIOp::create(b, skv, idx(bk));
   if (gateFlat)
     gate = view(gateFlat, {batch, idx(spec.hq), sq,

@@ -66,6 +66,8 @@ public:
                         int64_t blockQ, int64_t blockKV, bool countTiles,
                         Region *maskFn, Region *scoreFn);
   virtual ~AttnKernelEmitterBase() = default;
+  /// pack_gqa: tiles hold the packed rows of `g` query heads (1: one head).
+  void setPackGroup(int64_t g) { packGroup = g; }
 
 protected:
   // Constants and small arithmetic helpers.
@@ -109,6 +111,17 @@ protected:
   /// empty KV sequence, so that its tile is still finished (O = 0).
   Value streamKTileUnits() {
     return arith::MaxUIOp::create(b, numKVTiles, idx(1));
+  }
+  /// Rows of one head, or of one packed group of heads (G Sq).
+  Value groupRows() { return packGroup > 1 ? mul(sq, idx(packGroup)) : sq; }
+  /// The query row and head of a tile row: packed row r of the group whose
+  /// first head is h is query row r / G of head h + r % G (row-major, so a
+  /// tile spans few query positions); unpacked, row r of head h.
+  std::pair<Value, Value> rowAndHead(Value r, Value h) {
+    if (packGroup == 1)
+      return {r, h};
+    return {arith::DivUIOp::create(b, r, idx(packGroup)),
+            add(h, arith::RemUIOp::create(b, r, idx(packGroup)))};
   }
   /// Stream-K: the (output tile x KV tile) units of the problem (a packed
   /// output tile holds the rows of packGroup heads).
@@ -212,8 +225,9 @@ protected:
   bool countTiles;
   Region *maskFn, *scoreFn; // null when the op has no such region
   Type f32, elt;
-  /// Query heads whose rows share a tile (pack_gqa; 1: one head per tile).
-  /// numQTiles then counts the tiles of a group's packed rows.
+  /// Query heads whose rows share a tile (pack_gqa; 1: one head per tile),
+  /// set before the kernel is emitted. numQTiles counts the tiles of a
+  /// head's rows or a group's packed rows (groupRows).
   int64_t packGroup = 1;
 
   // Kernel arguments and per-kernel values, set by the subclass.
