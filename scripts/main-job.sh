@@ -3,9 +3,12 @@
 # every target (PTX + cubin for sm_80 / sm_90 / sm_90a (wgmma) when ptxas is present, HSACO
 # for gfx90a / gfx942, the CPU shared object), then run the CPU kernel
 # against the fp64 reference (and the sm_80 / sm_90a kernels on the nvemu
-# emulator), the linear-attention example (examples/lightning_linear.mlir:
-# PTX + cubin, HSACO and CPU; the CPU kernel and the sm_80 kernel on nvemu
-# against the reference) and the embedded-bundle example.
+# emulator), the GQA decode example (examples/gqa_decode.mlir: packed heads
+# and stream-K; PTX + cubin, HSACO and CPU; the CPU kernel and the sm_90a
+# kernel on nvemu against the reference), the linear-attention example
+# (examples/lightning_linear.mlir: PTX + cubin, HSACO and CPU; the CPU kernel
+# and the sm_80 kernel on nvemu against the reference) and the
+# embedded-bundle example.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build}
@@ -30,6 +33,18 @@ if [ -x /usr/local/cuda/bin/ptxas ]; then
     echo "== $t kernel on the nvemu emulator vs the fp64 reference"
     "$BUILD/bin/attention-run" "$EX" --check --target=$t
   done
+fi
+DEC="$ROOT/examples/gqa_decode.mlir"
+DEC_TARGETS=gfx942,cpu
+[ -x /usr/local/cuda/bin/ptxas ] && DEC_TARGETS=sm_80,sm_90a,gfx942,cpu
+echo "== GQA decode ($DEC): the schedule sm_90a and the CPU get (pack_gqa, stream-K)"
+"$OPT" "$DEC" --attn-select-schedule=target=sm_90a | grep -o '{heads.*}'
+"$OPT" "$DEC" --attn-select-schedule=target=cpu | grep -o '{heads.*}'
+echo "== GQA decode: bundle for $DEC_TARGETS, then the kernels vs the fp64 reference"
+"$OPT" "$DEC" --attn-compile="target=$DEC_TARGETS" --emit-dir="$OUT"
+"$BUILD/bin/attention-run" "$DEC" --check --bench
+if [ -x /usr/local/cuda/bin/ptxas ]; then
+  "$BUILD/bin/attention-run" "$DEC" --check --target=sm_90a
 fi
 LIN="$ROOT/examples/lightning_linear.mlir"
 echo "== linear attention ($LIN): bundle for sm_80, sm_90, gfx942 and the CPU, then the kernels vs the fp64 reference"

@@ -215,8 +215,8 @@ static Operation *buildSoftmaxOp(OpBuilder &b, Location loc,
     docIds = addArg(tensor({spec.batch, spec.skv}, b.getI32Type()));
   if (auto size = runtimeBlockSize(spec))
     blockMask = addArg(tensor({spec.batch, spec.hq,
-                               llvm::divideCeil(spec.sq, size->first),
-                               llvm::divideCeil(spec.skv, size->second)},
+                               llvm::divideCeilSigned(spec.sq, size->first),
+                               llvm::divideCeilSigned(spec.skv, size->second)},
                               b.getI8Type()));
 
   SmallVector<Type> results = {
