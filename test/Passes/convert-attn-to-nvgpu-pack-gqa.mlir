@@ -4,19 +4,24 @@
 // pack_gqa: grid.y counts groups of 4 query heads (h0 = 4 y is the group's
 // first head, which names the K/V heads and classifies tiles), and lane
 // row r of the packed tile is query row r / 4 of head h0 + r % 4: Q is
-// read from that head.
+// read from that head. A warp whose 16 rows start past the group's 4 Sq
+// rows skips each tile's products (decode: 7 of the 8 warps).
 // CHECK-LABEL: gpu.func @gqa_decode(
 // CHECK: %[[BY:.+]] = gpu.block_id y
 // CHECK: %[[H0:.+]] = arith.muli %[[BY]], %c4 : index
 // CHECK: %[[LANE:.+]] = arith.remui %{{.+}}, %c32 : index
 // CHECK-NEXT: %[[G:.+]] = arith.divui %[[LANE]], %c4 : index
-// CHECK: %[[R:.+]] = arith.addi %{{.+}}, %[[G]] : index
+// CHECK: %[[WROW:.+]] = arith.addi %{{.+}}, %{{.+}} : index
+// CHECK-NEXT: %[[R:.+]] = arith.addi %[[WROW]], %[[G]] : index
 // CHECK-NEXT: %[[ROW:.+]] = arith.divui %[[R]], %c4 : index
 // CHECK-NEXT: %[[OFF:.+]] = arith.remui %[[R]], %c4 : index
 // CHECK-NEXT: %[[HEAD:.+]] = arith.addi %[[H0]], %[[OFF]] : index
 // CHECK: arith.minsi %[[ROW]],
 // CHECK: %[[BH:.+]] = arith.addi %{{.+}}, %[[HEAD]] : index
 // CHECK-NEXT: arith.muli %[[BH]], %arg6 : index
+// CHECK: %[[LIVE:.+]] = arith.cmpi slt, %[[WROW]], %{{.+}} : index
+// CHECK-NEXT: scf.if %{{.+}} -> (
+// CHECK-NEXT: scf.if %[[LIVE]] -> (
 // CHECK: nvvm.mma.sync
 // The sm_90a options keep the mma.sync kernel: a packed decode tile is
 // too short for a warpgroup's 64 rows, and there are no tensor maps.

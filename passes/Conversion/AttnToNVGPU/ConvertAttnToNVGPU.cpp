@@ -111,6 +111,12 @@ protected:
   virtual SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
                                       Value stage, Value kt,
                                       bool partial) = 0;
+  /// Whether this warp owns a tile row that exists (warp-uniform), for
+  /// kernels whose tile math is warp-local; null: every warp computes. A
+  /// short tile (decode: one row per head, or G packed rows) leaves most
+  /// warps without rows, and those skip the tile's products and softmax
+  /// (their rows keep the empty state: m = -inf, l = 0, O = 0).
+  virtual Value warpHasRows() { return nullptr; }
   virtual void epilogue(ValueRange state, Value bIdx, Value h) = 0;
   /// Layout of a K or V stage buffer holding `cols` columns: by default
   /// [stages][bk][cols + pad] (rows padded by 16 bytes).
@@ -550,9 +556,21 @@ SmallVector<Value> StagedKernelEmitter::kvLoop(Value bIdx, Value h, Value kh,
         prefetch(ahead, stageOf(ahead));
         waitForTile(kt, stage);
         auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
+        Value computes = warpHasRows();
         ValueRange next =
             dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
-              return emitTile(iter, bIdx, h, stage, kt, partial);
+              if (!computes)
+                return emitTile(iter, bIdx, h, stage, kt, partial);
+              auto ifRows = scf::IfOp::create(
+                  b, computes,
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(
+                        b, emitTile(iter, bIdx, h, stage, kt, partial));
+                  },
+                  [&](OpBuilder &, Location) {
+                    scf::YieldOp::create(b, iter);
+                  });
+              return SmallVector<Value>(ifRows.getResults());
             });
         gpu::BarrierOp::create(b);
         scf::YieldOp::create(b, next);
@@ -790,9 +808,14 @@ protected:
   /// (rows past Sq read the last row; they are never stored).
   SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
 
+  Value warpHasRows() override {
+    return cmp(arith::CmpIPredicate::slt, warpRow0, groupRows());
+  }
+
   Value rows[2]; // this lane's query rows g and g+8
   Value heads[2]; // their query heads (differ only under pack_gqa)
   Value rowBase; // the CTA's first tile row
+  Value warpRow0; // this warp's first tile row
   Value lane, g, t;
   /// Q fragments held across the KV loop (empty: re-read per tile).
   SmallVector<SmallVector<Value>> qFrags;
@@ -911,7 +934,8 @@ void MmaKernelEmitter::setupLanes(Value r0, Value h) {
   lane = arith::RemUIOp::create(b, tid, idx(32));
   g = arith::DivUIOp::create(b, lane, idx(4));
   t = arith::RemUIOp::create(b, lane, idx(4));
-  Value r = add(add(r0, mul(warp, idx(16))), g);
+  warpRow0 = add(r0, mul(warp, idx(16)));
+  Value r = add(warpRow0, g);
   std::tie(rows[0], heads[0]) = rowAndHead(r, h);
   std::tie(rows[1], heads[1]) = rowAndHead(add(r, idx(8)), h);
   rowBase = r0;
@@ -1079,6 +1103,8 @@ protected:
   }
   void placeExtra(Value smem, int64_t offset) override;
   bool readsThroughAsyncProxy() const override { return true; }
+  /// wgmma and its named barriers are warpgroup-wide: every warp computes.
+  Value warpHasRows() override { return nullptr; }
   void setupThreads(Value bIdx, Value h, Value i0) override;
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
                               Value stage, Value kt, bool partial) override;
@@ -1864,12 +1890,18 @@ private:
   void epilogue(ValueRange state, Value bIdx, Value h) override;
   SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
 
+  Value warpHasRows() override {
+    return cmp(arith::CmpIPredicate::slt, warpRow0, groupRows());
+  }
+
   /// This thread's query row and head, and the row it reads (clamped to
-  /// Sq - 1).
-  Value row, head, readRow;
+  /// Sq - 1); the first tile row of its warp.
+  Value row, head, readRow, warpRow0;
 };
 
 void SimtKernelEmitter::setupThreads(Value, Value h, Value) {
+  warpRow0 = add(tileRow0, mul(arith::DivUIOp::create(b, tid, idx(32)),
+                               idx(32)));
   std::tie(row, head) = rowAndHead(add(tileRow0, tid), h);
   readRow = arith::MinSIOp::create(b, row, sub(sq, idx(1)));
 }
