@@ -3,15 +3,11 @@
 # Sq = Skv = 2048 in the same script, reported as a ratio, plus the compile
 # time from spec to .so. Usage: bench/cpu_causal_vs_dense.sh [build-dir]
 set -euo pipefail
-BUILD=${1:-$(cd "$(dirname "$0")/.." && pwd)/build}
-RUN="$BUILD/bin/attention-run"
+source "$(dirname "$0")/cpu_bench_lib.sh"
 COMMON="batch=1 heads=4 seq=2048 dim=64 dtype=f32"
 dense=$("$RUN" --spec="$COMMON" --bench --reps=3)
 causal=$("$RUN" --spec="$COMMON mask=causal" --bench --reps=3)
-ms() { sed -n 's/.*run_ms=\([0-9.]*\).*/\1/p' <<<"$1"; }
-cs() { sed -n 's/.*compile_s=\([0-9.]*\).*/\1/p' <<<"$1"; }
 echo "dense : $(grep bench: <<<"$dense")"
 echo "causal: $(grep bench: <<<"$causal")"
-awk -v d="$(ms "$dense")" -v c="$(ms "$causal")" \
-  'BEGIN { printf "causal/dense time ratio: %.3f (target <= 0.6)\n", c / d }'
+ratio "causal/dense time ratio: %.3f (target <= 0.6)" "$(ms "$causal")" "$(ms "$dense")"
 echo "compile time spec -> .so: dense $(cs "$dense") s, causal $(cs "$causal") s"

@@ -5,15 +5,12 @@
 # S^2 and the chunked linear program's as S, so the ratio should fall as S
 # doubles. Usage: bench/cpu_linear_vs_softmax.sh [build-dir]
 set -euo pipefail
-BUILD=${1:-$(cd "$(dirname "$0")/.." && pwd)/build}
-RUN="$BUILD/bin/attention-run"
-ms() { sed -n 's/.*run_ms=\([0-9.]*\).*/\1/p' <<<"$1"; }
+source "$(dirname "$0")/cpu_bench_lib.sh"
 for S in 2048 4096; do
   COMMON="batch=1 heads=4 seq=$S dim=64 dtype=f32 mask=causal"
   soft=$("$RUN" --spec="$COMMON" --bench --reps=3)
   lin=$("$RUN" --spec="kind=linear $COMMON feature=elu1 decay=alibi norm=sum" --bench --reps=3)
   echo "S=$S softmax: $(grep bench: <<<"$soft")"
   echo "S=$S linear : $(grep bench: <<<"$lin")"
-  awk -v s="$(ms "$soft")" -v l="$(ms "$lin")" -v n="$S" \
-    'BEGIN { printf "S=%d linear/softmax time ratio: %.3f\n", n, l / s }'
+  ratio "S=$S linear/softmax time ratio: %.3f" "$(ms "$lin")" "$(ms "$soft")"
 done

@@ -6,13 +6,10 @@
 # reads each K/V tile once per group instead of once per head.
 # Usage: bench/cpu_pack_gqa_decode.sh [build-dir]
 set -euo pipefail
-BUILD=${1:-$(cd "$(dirname "$0")/.." && pwd)/build}
-RUN="$BUILD/bin/attention-run"
+source "$(dirname "$0")/cpu_bench_lib.sh"
 COMMON="batch=1 heads=gqa:32:8 seq=1:16384 dim=128 dtype=f32"
-ms() { sed -n 's/.*run_ms=\([0-9.]*\).*/\1/p' <<<"$1"; }
 unpacked=$("$RUN" --spec="$COMMON pack_gqa=0" --bench --reps=7)
 echo "pack_gqa=0 : $(grep bench: <<<"$unpacked")"
 packed=$("$RUN" --spec="$COMMON pack_gqa=1" --bench --reps=7)
 echo "pack_gqa=1 : $(grep bench: <<<"$packed")"
-awk -v u="$(ms "$unpacked")" -v p="$(ms "$packed")" \
-  'BEGIN { printf "pack_gqa=1 speedup over pack_gqa=0: %.2fx\n", u / p }'
+ratio "pack_gqa=1 speedup over pack_gqa=0: %.2fx" "$(ms "$unpacked")" "$(ms "$packed")"
