@@ -125,7 +125,14 @@ TileStats mlir::attn::analyzeTiles(const AttentionSpec &spec, int64_t blockQ,
                                    const std::vector<int32_t> *docIds,
                                    const std::vector<uint8_t> *blockMask) {
   TileStats stats;
-  int64_t nq = (spec.sq + blockQ - 1) / blockQ;
+  // Packed heads (pack_gqa): a tile holds rows of `group` heads, packed row
+  // r being query row r / group (every head of a packable op has one mask
+  // and no block mask, so the group's first head classifies it).
+  int64_t group = spec.packGqa.value_or(false)
+                      ? spec.hq / std::max(spec.hk, spec.hv)
+                      : 1;
+  int64_t rowsPerHead = group * spec.sq;
+  int64_t nq = (rowsPerHead + blockQ - 1) / blockQ;
   int64_t nk = (spec.skv + blockKV - 1) / blockKV;
   double elt = spec.dtype == DType::F32 ? 4 : 2;
   const MaskSpec *runtime = spec.runtimeBlockMask();
@@ -137,7 +144,7 @@ TileStats mlir::attn::analyzeTiles(const AttentionSpec &spec, int64_t blockQ,
   int64_t batches = perBatch ? spec.batch : 1;
   int64_t weight = perBatch ? 1 : spec.batch;
   for (int64_t b = 0; b < batches; ++b) {
-    for (int64_t h = 0; h < spec.hq; ++h) {
+    for (int64_t h = 0; h < spec.hq; h += group) {
       const MaskSpec &mask = spec.maskForHead(h);
       MaskData data;
       if (docIds)
@@ -147,7 +154,8 @@ TileStats mlir::attn::analyzeTiles(const AttentionSpec &spec, int64_t blockQ,
         data.blockCols = nbk;
       }
       for (int64_t qt = 0; qt < nq; ++qt) {
-        int64_t i0 = qt * blockQ, i1 = std::min(spec.sq, i0 + blockQ) - 1;
+        int64_t r0 = qt * blockQ, r1 = std::min(rowsPerHead, r0 + blockQ) - 1;
+        int64_t i0 = r0 / group, i1 = r1 / group;
         for (int64_t kt = 0; kt < nk; ++kt) {
           int64_t j0 = kt * blockKV,
                   j1 = std::min(spec.skv, j0 + blockKV) - 1;
@@ -159,13 +167,12 @@ TileStats mlir::attn::analyzeTiles(const AttentionSpec &spec, int64_t blockQ,
             continue;
           }
           (c == TileClass::Full ? stats.full : stats.partial) += weight;
-          double rows = i1 - i0 + 1, cols = j1 - j0 + 1;
+          double rows = r1 - r0 + 1, cols = j1 - j0 + 1;
           stats.flops += weight * 2.0 * rows * cols * (spec.dqk + spec.dv);
           stats.bytes += weight * cols * (spec.dqk + spec.dv) * elt;
         }
         // Each query tile reads Q once and writes O once.
-        double rows = std::min(spec.sq, (qt + 1) * blockQ) - qt * blockQ;
-        stats.bytes += weight * rows * (spec.dqk + spec.dv) * elt;
+        stats.bytes += weight * (r1 - r0 + 1) * (spec.dqk + spec.dv) * elt;
       }
     }
   }

@@ -75,8 +75,10 @@ struct AttnReportPass : mlir::attn::impl::AttnReportBase<AttnReportPass> {
     double denseFlops = 2.0 * spec->batch * spec->hq * spec->sq * spec->skv *
                         (spec->dqk + spec->dv);
     os << "attn-report @" << name << " target=" << info.name
-       << " tile=" << tiles.blockQ << "x" << tiles.blockKV
-       << " tiles: total=" << stats.total << " full=" << stats.full
+       << " tile=" << tiles.blockQ << "x" << tiles.blockKV;
+    if (op.packsHeads())
+      os << " pack_gqa=" << op.getPackGroup();
+    os << " tiles: total=" << stats.total << " full=" << stats.full
        << " partial=" << stats.partial << " empty=" << stats.empty
        << llvm::format(" executed_gflop=%.6f dense_gflop=%.6f mbytes=%.6f",
                        stats.flops * 1e-9, denseFlops * 1e-9,

@@ -46,3 +46,19 @@ func.func @huge(%q: tensor<1x1x1099511627776x16xf16>) -> tensor<1x1x109951162777
   %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<1x1x1099511627776x16xf16>, tensor<1x1x1099511627776x16xf16>, tensor<1x1x1099511627776x16xf16> -> tensor<1x1x1099511627776x16xf16>
   return %o : tensor<1x1x1099511627776x16xf16>
 }
+
+// GQA decode, 4 query heads per K/V head: one head per tile reads each K/V
+// tile 8 times (8 heads x 8 KV tiles of 32 x (64 + 64) f32 = 1.048576 MB,
+// plus Q and O); packed (pack_gqa), the 2 groups read them twice (0.262144
+// MB). The same FLOPs either way.
+// CHECK: attn-report @gqa_decode target=cpu tile=32x32 tiles: total=64 full=64 partial=0 empty=0 executed_gflop=0.000524 dense_gflop=0.000524 mbytes=1.052672
+func.func @gqa_decode(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x256x64xf32>) -> tensor<1x8x1x64xf32> {
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>} : tensor<1x8x1x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32> -> tensor<1x8x1x64xf32>
+  return %o : tensor<1x8x1x64xf32>
+}
+
+// CHECK: attn-report @gqa_decode_packed target=cpu tile=32x32 pack_gqa=4 tiles: total=16 full=16 partial=0 empty=0 executed_gflop=0.000524 dense_gflop=0.000524 mbytes=0.266240
+func.func @gqa_decode_packed(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x256x64xf32>) -> tensor<1x8x1x64xf32> {
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, pack_gqa = true, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>} : tensor<1x8x1x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32> -> tensor<1x8x1x64xf32>
+  return %o : tensor<1x8x1x64xf32>
+}

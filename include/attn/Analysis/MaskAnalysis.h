@@ -54,7 +54,10 @@ TileClass classifyTile(const MaskSpec &mask, int64_t sq, int64_t skv,
                        int64_t i0, int64_t i1, int64_t j0, int64_t j1,
                        const MaskData &data = {});
 
-/// Tile counts of a whole problem, summed over batch and query heads.
+/// Tile counts of a whole problem, summed over batch and query heads (with
+/// spec.packGqa, over batch and groups of the Hq / max(Hk, Hv) heads that
+/// share a tile, as the packing kernels walk them: a K/V tile is then read
+/// once per group).
 struct TileStats {
   int64_t total = 0, full = 0, partial = 0, empty = 0;
   /// FLOPs of the executed tiles (2 matmuls) and bytes of Q/K/V/O moved.
