@@ -796,17 +796,18 @@ protected:
   /// Scores of the S fragments `s` (n8 blocks of the tile starting at KV
   /// column j0), then the softmax step of rows g (elements 0, 1 of each
   /// block) and g + 8 (elements 2, 3), whose columns are spread over a quad;
-  /// rescales O. `s` becomes P.
+  /// rescales O. `s` becomes P. Each row's score modifications and mask
+  /// take its own head (heads[]).
   /// With `alphaOut`, O is left alone (it may be in flight in a wgmma)
   /// and the two rows' factors are returned there instead.
   void softmaxFragments(WarpState &st, SmallVectorImpl<SmallVector<Value>> &s,
-                        Value bIdx, Value h, Value j0, bool partial,
+                        Value bIdx, Value j0, bool partial,
                         Value *alphaOut = nullptr);
   /// O *= alpha of its row (g: alpha[0], g + 8: alpha[1]).
   void rescaleO(WarpState &st, const Value alpha[2]);
   /// The A fragment of this warp's 16 query rows for head-dim block kb
   /// (rows past Sq read the last row; they are never stored).
-  SmallVector<Value> loadQFragment(Value bIdx, Value h, int64_t kb);
+  SmallVector<Value> loadQFragment(Value bIdx, int64_t kb);
 
   Value warpHasRows() override {
     return cmp(arith::CmpIPredicate::slt, warpRow0, groupRows());
@@ -842,8 +843,7 @@ Value MmaKernelEmitter::loadPair(Value flat, Value offset) {
   return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
 }
 
-SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, Value h,
-                                                   int64_t kb) {
+SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
   Value lastQ = sub(sq, idx(1));
   SmallVector<Value> frag;
   for (int64_t part = 0; part < 4; ++part) {
@@ -900,7 +900,7 @@ SmallVector<Value> MmaKernelEmitter::ldmatrix(Value smem, Value stage,
 
 void MmaKernelEmitter::softmaxFragments(
     WarpState &st, SmallVectorImpl<SmallVector<Value>> &s, Value bIdx,
-    Value h, Value j0, bool partial, Value *alphaOut) {
+    Value j0, bool partial, Value *alphaOut) {
   for (int64_t nb = 0; nb < static_cast<int64_t>(s.size()); ++nb)
     for (int64_t e = 0; e < 4; ++e) {
       Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
@@ -948,7 +948,7 @@ void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value) {
   // and 256 free of spills.
   if (spec.dqk <= 64)
     for (int64_t kb = 0; kb < spec.dqk / 16; ++kb)
-      qFrags.push_back(loadQFragment(bIdx, h, kb));
+      qFrags.push_back(loadQFragment(bIdx, kb));
 }
 
 SmallVector<Value> MmaKernelEmitter::initialState() {
@@ -978,7 +978,7 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   Value kCol = mul(arith::RemUIOp::create(b, quad, idx(2)), idx(8));
   for (int64_t kb = 0; kb < kBlocks; ++kb) {
     SmallVector<Value> qFrag =
-        qFrags.empty() ? loadQFragment(bIdx, h, kb) : qFrags[kb];
+        qFrags.empty() ? loadQFragment(bIdx, kb) : qFrags[kb];
     for (int64_t nb = 0; nb < nBlocks; nb += 2) {
       SmallVector<Value> frag =
           ldmatrix(kSmem, stage, add(kRow, idx(nb * 8)),
@@ -988,7 +988,7 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
     }
   }
 
-  softmaxFragments(st, s, bIdx, h, j0, partial);
+  softmaxFragments(st, s, bIdx, j0, partial);
 
   // O += P V. P's A fragment for KV columns [16kb, 16kb + 16) is S's C
   // fragments of n-blocks 2kb and 2kb+1. V stored [kv][d] is the K x N
@@ -1342,7 +1342,7 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   auto [qDescs, kDescs] = qkDescriptors(stage);
   SmallVector<SmallVector<Value>> s = sBlocks(
       wgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false));
-  softmaxFragments(st, s, bIdx, h, mul(kt, idx(bk)), partial);
+  softmaxFragments(st, s, bIdx, mul(kt, idx(bk)), partial);
   storeP(s);
   auto [pDescs, vDescs] = pvDescriptors(stage);
   st.o = wgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
@@ -1793,7 +1793,7 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
     });
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
     s = sBlocks(unpack(sAcc, bk));
-    softmaxFragments(st, s, bIdx, h, j0, partial);
+    softmaxFragments(st, s, bIdx, j0, partial);
   } else {
     auto [pDescs, vDescs] = pvDescriptors(prev);
     Value oAcc;
@@ -1807,7 +1807,7 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
     NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
     s = sBlocks(unpack(sAcc, bk));
     Value alpha[2];
-    softmaxFragments(st, s, bIdx, h, j0, partial, alpha);
+    softmaxFragments(st, s, bIdx, j0, partial, alpha);
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
     st.o = unpack(oAcc, dvChunk);
     rescaleO(st, alpha);
