@@ -128,9 +128,7 @@ TileStats mlir::attn::analyzeTiles(const AttentionSpec &spec, int64_t blockQ,
   // Packed heads (pack_gqa): a tile holds rows of `group` heads, packed row
   // r being query row r / group (every head of a packable op has one mask
   // and no block mask, so the group's first head classifies it).
-  int64_t group = spec.packGqa.value_or(false)
-                      ? spec.hq / std::max(spec.hk, spec.hv)
-                      : 1;
+  int64_t group = spec.packGqa.value_or(false) ? spec.headGroup() : 1;
   int64_t rowsPerHead = group * spec.sq;
   int64_t nq = (rowsPerHead + blockQ - 1) / blockQ;
   int64_t nk = (spec.skv + blockKV - 1) / blockKV;

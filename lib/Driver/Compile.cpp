@@ -290,6 +290,13 @@ static int64_t packGroup(ModuleOp module) {
   return group;
 }
 
+/// Query tiles per head, or per packed group of `group` heads:
+/// ceil(Sq/BQ) or ceil(G*Sq/BQ) (a grid dimension or work-item factor).
+static std::string queryTilesFormula(int64_t group, int64_t blockQ) {
+  std::string rows = group > 1 ? std::to_string(group) + "*Sq" : "Sq";
+  return "ceil(" + rows + "/" + std::to_string(blockQ) + ")";
+}
+
 /// Whether the NVIDIA kernel is the mma.sync one whatever the chip:
 /// stream-K and packed heads are (decode tiles are too short for wgmma).
 static bool nvvmMmaSyncOnly(ModuleOp module) {
@@ -339,9 +346,7 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   // chunks in order (the state carries from one to the next).
   k.workItems = "B*" + std::to_string(hq / group);
   if (!linear)
-    k.workItems += group > 1 ? "*ceil(" + std::to_string(group) + "*Sq/" +
-                                   std::to_string(blockQ) + ")"
-                             : "*ceil(Sq/" + std::to_string(blockQ) + ")";
+    k.workItems += "*" + queryTilesFormula(group, blockQ);
   if (streamCtas) {
     // Stream-K: one work item per worker; its arrival counters and two
     // (acc, m, l) partial slots per worker (convert-attn-to-tiles).
@@ -469,11 +474,8 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   k.entry = name;
   k.paramAbi = "flat-memref";
   if (!linear) {
-    // A packed tile holds rows of `group` heads: ceil(group Sq / block_q)
-    // tiles per group of heads.
-    k.gridX = group > 1 ? "ceil(" + std::to_string(group) + "*Sq/" +
-                              std::to_string(blockQ) + ")"
-                        : "ceil(Sq/" + std::to_string(blockQ) + ")";
+    // A packed tile holds rows of `group` heads.
+    k.gridX = queryTilesFormula(group, blockQ);
     k.gridY = std::to_string(hq / group * nvvmDvChunks(dv, eltBytes));
     k.gridZ = "B";
     k.blockX = 32 * warps;

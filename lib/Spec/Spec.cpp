@@ -1103,7 +1103,7 @@ std::string mlir::attn::validateSpec(const AttentionSpec &s) {
   if (s.packGqa.value_or(false)) {
     if (s.kind == OpKind::Linear)
       return "pack_gqa is a choice of softmax attention kernels";
-    if (s.hq / std::max(s.hk, s.hv) < 2)
+    if (s.headGroup() < 2)
       return "pack_gqa needs query heads that share a key and value head "
              "(Hq / max(Hk, Hv) > 1), got heads=" + str(s.hq) + ":" +
              str(s.hk) + ":" + str(s.hv);

@@ -10,6 +10,7 @@
 #ifndef ATTN_SPEC_SPEC_H
 #define ATTN_SPEC_SPEC_H
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -99,6 +100,9 @@ struct AttentionSpec {
   /// unset: the compiler's choice.
   std::optional<bool> packGqa;
 
+  /// Query heads that read one K head and one V head: Hq / max(Hk, Hv),
+  /// the group pack_gqa packs into a tile.
+  int64_t headGroup() const { return hq / std::max(hk, hv); }
   /// Mask of query head h (perHead-aware).
   const MaskSpec &maskForHead(int64_t h) const;
   /// Effective score scale.

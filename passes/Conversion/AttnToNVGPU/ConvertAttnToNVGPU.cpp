@@ -498,13 +498,10 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
 }
 
 std::pair<Value, Value> StagedKernelEmitter::queryRowsOf(Value qt) {
-  tileRow0 = mul(qt, idx(bq));
-  Value last = sub(
-      arith::MinSIOp::create(b, add(tileRow0, idx(bq)), groupRows()), idx(1));
-  if (packGroup == 1)
-    return {tileRow0, last};
-  return {arith::DivUIOp::create(b, tileRow0, idx(packGroup)),
-          arith::DivUIOp::create(b, last, idx(packGroup))};
+  Value last;
+  std::tie(tileRow0, last) = tileRowSpan(qt);
+  // The head does not matter for the rows.
+  return {rowAndHead(tileRow0, idx(0)).first, rowAndHead(last, idx(0)).first};
 }
 
 std::pair<Value, Value> StagedKernelEmitter::classifyKV(Value kt, Value bIdx,
@@ -653,14 +650,9 @@ void StagedKernelEmitter::emitStreamK() {
   // Everything below is CTA-uniform, so the barriers in the KV loop are.
   forEachStreamKShare(p, perCta, [&](Value tile, Value tileStart, Value kFrom,
                                    Value kTo) {
-    // Output tiles are (batch, head or packed group, query tile).
-    Value perBatch = mul(idx(spec.hq / packGroup), numQTiles);
-    Value bIdx = arith::DivUIOp::create(b, tile, perBatch);
-    Value rem = arith::RemUIOp::create(b, tile, perBatch);
-    Value h = arith::DivUIOp::create(b, rem, numQTiles);
-    if (packGroup > 1)
-      h = mul(h, idx(packGroup));
-    Value qt = arith::RemUIOp::create(b, rem, numQTiles);
+    // (Not structured bindings: the lambdas below capture them.)
+    Value bIdx, h, qt;
+    std::tie(bIdx, h, qt) = splitOutputTile(tile);
     Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
     Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
     patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);

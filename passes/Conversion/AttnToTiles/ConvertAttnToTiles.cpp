@@ -196,18 +196,12 @@ void KernelEmitter::emitKVTile(Value bIdx, Value hTile, Value kh, Value vh,
 
 KernelEmitter::OutputTile KernelEmitter::outputTile(Value t) {
   OutputTile o;
-  Value perBatch = mul(idx(spec.hq / packGroup), numQTiles);
-  o.bIdx = arith::DivUIOp::create(b, t, perBatch);
-  Value rem = arith::RemUIOp::create(b, t, perBatch);
-  o.h = arith::DivUIOp::create(b, rem, numQTiles);
-  if (packGroup > 1)
-    o.h = mul(o.h, idx(packGroup));
-  o.qt = arith::RemUIOp::create(b, rem, numQTiles);
+  std::tie(o.bIdx, o.h, o.qt) = splitOutputTile(t);
   o.kh = arith::DivUIOp::create(b, o.h, idx(spec.hq / spec.hk));
   o.vh = arith::DivUIOp::create(b, o.h, idx(spec.hq / spec.hv));
-  o.r0 = mul(o.qt, idx(bq));
-  o.rows = arith::MinSIOp::create(b, idx(bq), sub(groupRows(), o.r0));
-  Value last = sub(add(o.r0, o.rows), idx(1));
+  Value last;
+  std::tie(o.r0, last) = tileRowSpan(o.qt);
+  o.rows = add(sub(last, o.r0), idx(1));
   o.i0 = rowAndHead(o.r0, o.h).first;
   o.i1 = rowAndHead(last, o.h).first;
   return o;

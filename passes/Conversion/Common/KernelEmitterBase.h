@@ -123,6 +123,23 @@ protected:
     return {arith::DivUIOp::create(b, r, idx(packGroup)),
             add(h, arith::RemUIOp::create(b, r, idx(packGroup)))};
   }
+  /// The first and last (packed) row of query tile qt.
+  std::pair<Value, Value> tileRowSpan(Value qt) {
+    Value r0 = mul(qt, idx(bq));
+    return {r0, sub(arith::MinSIOp::create(b, add(r0, idx(bq)), groupRows()),
+                    idx(1))};
+  }
+  /// Batch, head (a packed group's first head) and query tile of output
+  /// tile t, numbered (batch, head or group, query tile).
+  std::tuple<Value, Value, Value> splitOutputTile(Value t) {
+    Value perBatch = mul(idx(spec.hq / packGroup), numQTiles);
+    Value bIdx = arith::DivUIOp::create(b, t, perBatch);
+    Value rem = arith::RemUIOp::create(b, t, perBatch);
+    Value h = arith::DivUIOp::create(b, rem, numQTiles);
+    if (packGroup > 1)
+      h = mul(h, idx(packGroup));
+    return {bIdx, h, arith::RemUIOp::create(b, rem, numQTiles)};
+  }
   /// Stream-K: the (output tile x KV tile) units of the problem (a packed
   /// output tile holds the rows of packGroup heads).
   Value streamKUnits() {
