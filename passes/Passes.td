@@ -91,8 +91,9 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     linear-attention kernel (shared with convert-attn-to-amdgpu): one block
     per (batch, head, block_kv columns of Dv) walks Lightning Attention-2
     chunks of block_q rows with the state [F, cols] and the chunk's rows in
-    dynamic shared memory (f32 SIMT math, four phases per chunk between
-    barriers); ABI q, k, v, [state_in], o, [state_out], B, Sq, Skv.
+    dynamic shared memory (four phases per chunk between barriers; the
+    chunk products on mma.sync tiles for bf16 inputs, f32 FMAs for f16 and
+    f32); ABI q, k, v, [state_in], o, [state_out], B, Sq, Skv.
 
     Replaces each function holding one attn.attention with a `gpu.module`
     `<name>_kernels` containing `gpu.func @<name>` (kernel). One CTA per work

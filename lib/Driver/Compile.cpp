@@ -445,7 +445,11 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
         op.getNormalize(), tiling.getBlockQ());
     k.tile = {tiling.getBlockQ(), tiling.getBlockKv(), tiling.getWarps(),
               tiling.getStages()};
-    k.kernel = "simt-linear";
+    k.kernel = linearNvvmMmaSync(dtypeOf(op.getQuery().getType()
+                                             .getElementType())
+                                         .value_or(DType::F32))
+                   ? "mma.sync-linear"
+                   : "simt-linear";
     linear = k;
   });
   OwningOpRef<ModuleOp> source;

@@ -343,13 +343,19 @@ mlir::attn::buildModuleFromSpec(MLIRContext *context,
 // IR -> spec
 //===----------------------------------------------------------------------===//
 
-static FailureOr<DType> dtypeOf(Operation *op, Type t) {
+std::optional<DType> mlir::attn::dtypeOf(Type t) {
   if (t.isF32())
     return DType::F32;
   if (t.isF16())
     return DType::F16;
   if (t.isBF16())
     return DType::BF16;
+  return std::nullopt;
+}
+
+static FailureOr<DType> requireDType(Operation *op, Type t) {
+  if (std::optional<DType> dtype = dtypeOf(t))
+    return *dtype;
   return op->emitOpError() << "has no spec dtype for " << t;
 }
 
@@ -377,7 +383,7 @@ FailureOr<AttentionSpec> mlir::attn::specFromOp(Operation *operation,
     spec.sq = spec.skv = q.getDimSize(2);
     spec.dqk = q.getDimSize(3);
     spec.dv = v.getDimSize(3);
-    FailureOr<DType> dt = dtypeOf(operation, q.getElementType());
+    FailureOr<DType> dt = requireDType(operation, q.getElementType());
     if (failed(dt))
       return failure();
     spec.dtype = *dt;
@@ -417,7 +423,7 @@ FailureOr<AttentionSpec> mlir::attn::specFromOp(Operation *operation,
   spec.skv = k.getDimSize(2);
   spec.hv = v.getDimSize(1);
   spec.dv = v.getDimSize(3);
-  FailureOr<DType> dt = dtypeOf(operation, q.getElementType());
+  FailureOr<DType> dt = requireDType(operation, q.getElementType());
   if (failed(dt))
     return failure();
   spec.dtype = *dt;

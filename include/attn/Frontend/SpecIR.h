@@ -31,8 +31,9 @@ FailureOr<AttentionSpec> specFromOp(Operation *op, bool ignoreRegions = false);
 MaskAttr maskAttrFromSpec(MLIRContext *context, const MaskSpec &mask);
 MaskSpec maskSpecFromAttr(MaskAttr attr);
 
-/// Element type of a spec dtype.
+/// Element type of a spec dtype, and back (nullopt: no spec dtype).
 Type elementTypeOf(MLIRContext *context, DType dtype);
+std::optional<DType> dtypeOf(Type t);
 
 } // namespace mlir::attn
 

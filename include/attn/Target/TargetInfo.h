@@ -9,6 +9,8 @@
 #ifndef ATTN_TARGET_TARGETINFO_H
 #define ATTN_TARGET_TARGETINFO_H
 
+#include "attn/Spec/Spec.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -145,6 +147,14 @@ int64_t linearGpuSmemBytes(int64_t dk, int64_t features, int64_t columns,
 /// shared memory fits; 0 if none does.
 int64_t linearGpuChunk(const TargetInfo &target, int64_t dk, int64_t features,
                        int64_t columns, bool normSum);
+
+/// Whether that kernel takes its chunk products on mma.sync tensor-core
+/// tiles on NVIDIA: for bf16 inputs only. bf16 operands keep the f32
+/// range, so the state (a sum over the whole sequence, which the
+/// normalizer column makes grow with its length) and taylor2's scores
+/// cannot overflow; f16 operands would overflow past 65504, and f32 inputs
+/// need f32 products for their 1e-5 bound.
+inline bool linearNvvmMmaSync(DType inputs) { return inputs == DType::BF16; }
 
 /// Bytes of on-chip memory a tiling needs: K and V tiles (rows padded by 16
 /// bytes) per stage. Q stays in registers.

@@ -2014,7 +2014,8 @@ struct ConvertAttnToNVGPUPass
     ModuleOp module = getOperation();
     for (LinearAttentionOp op : collectOps<LinearAttentionOp>(module)) {
       FailureOr<gpu::GPUFuncOp> kernel = lowerLinearAttentionToGpu(
-          module, op, /*warpSize=*/32, LinearGpuSharedMemory::Dynamic);
+          module, op, /*warpSize=*/32, LinearGpuSharedMemory::Dynamic,
+          LinearGpuProducts::MmaSync);
       if (failed(kernel))
         return signalPassFailure();
       // Under .maxntid alone ptxas caps registers for occupancy and spills

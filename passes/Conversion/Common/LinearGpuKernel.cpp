@@ -22,11 +22,16 @@
 // columns each); each block recomputes the scores and, with norm=sum, the
 // normalizer column.
 //
-// Everything is f32 FMA work on shared memory, whatever the input type:
-// the state and the normalizer need f32, and the feature maps (taylor2)
-// are not tensor-core shapes. The products of phases 2-4 are register
-// blocked (4 x 4 outputs per thread and step: 8 shared-memory loads per 16
-// FMAs). Powers of lambda are exp2(k log2 lambda)
+// The buffers hold f32 whatever the input type: the state and the
+// normalizer need f32. The products of phases 2-4 are either f32 FMAs,
+// register blocked (4 x 4 outputs per thread and step: 8 shared-memory
+// loads per 16 FMAs), or (NVIDIA, bf16 inputs) mma.sync m16n8k16 tiles:
+// each warp takes 16 x 32 output tiles in turn, rounds its operands to
+// bf16 as it reads them from the f32 buffers (features of taylor2 formed
+// on the way) and accumulates in f32, in the layout the PTX ISA gives the
+// fragments. Elementwise work (decay, the causal mask, taylor2's kernel
+// trick, the normalizer) stays f32 in either form. Powers of lambda are
+// exp2(k log2 lambda)
 // with log2 lambda per head from a compile-time table, through llvm.exp2,
 // which both NVVM and ROCDL lower without a device library.
 //
@@ -40,7 +45,9 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
 
@@ -49,15 +56,24 @@ using namespace mlir::attn;
 
 namespace {
 
+/// Which operands of an mma.sync product are split into bf16 hi + lo (three
+/// or two mma.sync per step instead of one, 16 bits of each element instead
+/// of 8) where a bf16 rounding would cost more than the dtype's error.
+struct SplitOperands {
+  bool a = false, b = false;
+};
+
 class LinearGpuKernelEmitter : public AttnKernelEmitterBase {
 public:
   LinearGpuKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
                          const AttentionSpec &spec, StringRef name,
                          int64_t chunk, int64_t columns, int64_t threads,
-                         LinearGpuSharedMemory shared)
+                         LinearGpuSharedMemory shared,
+                         LinearGpuProducts products)
       : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, chunk, chunk,
                               /*countTiles=*/false, nullptr, nullptr),
-        gpuModule(gpuModule), shared(shared), threads(threads),
+        gpuModule(gpuModule), shared(shared),
+        mmaSync(products == LinearGpuProducts::MmaSync), threads(threads),
         features(spec.featureDim()), colChunk(columns),
         cols(colChunk + (spec.normSum ? 1 : 0)),
         decay(spec.decay != DecayKind::None),
@@ -130,21 +146,68 @@ private:
 
   /// Phase 1 for the chunk's rows [t0, t0 + n).
   void fill(Value t0, Value n, bool withQ, bool withKV);
+  /// Score (r, u) of the chunk from the dot product of its rows: taylor2's
+  /// kernel trick, the decay lambda^(r-u), 0 above the diagonal.
+  Value decayedScore(Value dot, Value r, Value u);
   /// Phase 2 (causal).
-  void scores();
+  void scores() { mmaSync ? scoresMma() : scoresFma(); }
+  void scoresFma();
+  void scoresMma();
   /// Phase 3; `intra` adds the chunk's own rows (causal).
-  void outputs(bool intra);
+  void outputs(bool intra) { mmaSync ? outputsMma(intra) : outputsFma(intra); }
+  void outputsFma(bool intra);
+  void outputsMma(bool intra);
   /// Phase 4: the O rows, and the state update.
   void storeOutputs(Value t0, Value n);
-  void updateState(Value n);
+  void updateState(Value n) { mmaSync ? updateStateMma(n) : updateStateFma(n); }
+  void updateStateFma(Value n);
+  void updateStateMma(Value n);
+
+  // mma.sync products. A warp tile is 16 rows x 8 kBlocks columns
+  // (kBlocks n8 blocks, fewer for narrow grids), its accumulator 4 f32 per
+  // block and lane: element 4 j + e at row r0 + g + 8 (e / 2), column
+  // c0 + 8 j + 2 t + e % 2 (g = lane / 4, t = lane % 4).
+  using Element = function_ref<Value(Value, Value)>;
+  static constexpr int64_t kMaxBlocks = 4;
+  static int64_t nBlocks(int64_t width) {
+    return std::min<int64_t>(kMaxBlocks, llvm::divideCeil(width, 8));
+  }
+  /// body(r0, c0) for each warp tile of a [rows, width] grid, the warps
+  /// taking every `threads / 32`-th tile (warp-uniform).
+  void forEachWarpTile(int64_t rows, int64_t width, Body2 body);
+  /// Accumulator element i of the tile at (r0, c0): its (row, column).
+  std::pair<Value, Value> accAt(Value r0, Value c0, int64_t i);
+  /// acc + sum over k in [0, kEnd) (in steps of 16) of a(r, k) bv(k, c) on
+  /// the warp tile at (r0, c0) of a [rows, width] grid with k below
+  /// kLimit: reads past the grid or kLimit take clamped indices (a
+  /// neighbour's finite element), k past kLimit is zeroed. a and bv give
+  /// f32 elements, rounded to bf16 here.
+  SmallVector<Value> mmaProduct(Value r0, Value c0, int64_t rows,
+                                int64_t width, Value kEnd, int64_t kLimit,
+                                ArrayRef<Value> acc, Element a, Element bv,
+                                SplitOperands split = {});
+  /// c + a b on one m16n8k16 tile (bf16 operands, f32 c).
+  SmallVector<Value> mmaTile(ArrayRef<Value> a, ArrayRef<Value> bFrag,
+                             ArrayRef<Value> c);
+  /// store(row, col, value) of the accumulator elements inside the grid.
+  void storeAcc(ArrayRef<Value> acc, Value r0, Value c0, int64_t rows,
+                int64_t width, function_ref<void(Value, Value, Value)> store);
+  /// Two f32 values as one bf16x2 mma operand register, and with `split`
+  /// a second one of their residuals x - bf16(x) (null without).
+  std::pair<Value, Value> packBf16(Value x, Value y, bool split);
+  /// k extent of a static product, whole mma steps.
+  Value kSteps(int64_t k) { return idx(llvm::alignTo(k, 16)); }
 
   gpu::GPUModuleOp gpuModule;
   LinearGpuSharedMemory shared;
+  bool mmaSync;
   int64_t threads, features, colChunk, cols;
   bool decay, taylor2;
   Value stateInFlat, stateOutFlat, seq, log2Decay;
   // Per block.
   Value tid, bIdx, h, c0, column;
+  // Per lane (mma.sync): warp, g and t.
+  Value warp, laneRow, laneCol;
   // Shared memory: state [F][cols], q / k rows [C][Dk + 1], [v, 1] and
   // outputs [C][cols], scores [C][C], state decay per row [C].
   Value kvS, qS, kS, vS, oS, pS, dS;
@@ -299,7 +362,18 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     });
 }
 
-void LinearGpuKernelEmitter::scores() {
+Value LinearGpuKernelEmitter::decayedScore(Value dot, Value r, Value u) {
+  using P = arith::CmpIPredicate;
+  Value lower = cmp(P::ule, u, r);
+  Value s = dot;
+  if (taylor2) // phi(q).phi(k) = 1 + x + x^2 / 2
+    s = fadd(fc(1), fadd(s, fmul(fmul(s, s), fc(0.5))));
+  if (decay)
+    s = fmul(s, power(sel(lower, sub(r, u), idx(0))));
+  return sel(lower, s, fc(0));
+}
+
+void LinearGpuKernelEmitter::scoresFma() {
   using P = arith::CmpIPredicate;
   forEachBlock(bq, bq, [&](Value r0, Value u0) {
     // Blocks above the diagonal are zero; the others take the products
@@ -318,16 +392,9 @@ void LinearGpuKernelEmitter::scores() {
               });
           SmallVector<Value> out;
           for (int64_t i = 0; i < kBlock; ++i)
-            for (int64_t j = 0; j < kBlock; ++j) {
-              Value r = add(r0, idx(i)), u = add(u0, idx(j));
-              Value lower = cmp(P::ule, u, r);
-              Value s = dots[i * kBlock + j];
-              if (taylor2) // phi(q).phi(k) = 1 + x + x^2 / 2
-                s = fadd(fc(1), fadd(s, fmul(fmul(s, s), fc(0.5))));
-              if (decay)
-                s = fmul(s, power(sel(lower, sub(r, u), idx(0))));
-              out.push_back(sel(lower, s, fc(0)));
-            }
+            for (int64_t j = 0; j < kBlock; ++j)
+              out.push_back(decayedScore(dots[i * kBlock + j],
+                                         add(r0, idx(i)), add(u0, idx(j))));
           scf::YieldOp::create(b, out);
         },
         [&](OpBuilder &, Location) { scf::YieldOp::create(b, zeros); });
@@ -338,7 +405,7 @@ void LinearGpuKernelEmitter::scores() {
   });
 }
 
-void LinearGpuKernelEmitter::outputs(bool intra) {
+void LinearGpuKernelEmitter::outputsFma(bool intra) {
   forEachBlock(bq, cols, [&](Value r0, Value c0) {
     SmallVector<Value> acc = blockProduct(
         idx(0), idx(features), SmallVector<Value>(kBlock * kBlock, fc(0)),
@@ -386,7 +453,7 @@ void LinearGpuKernelEmitter::storeOutputs(Value t0, Value n) {
   });
 }
 
-void LinearGpuKernelEmitter::updateState(Value n) {
+void LinearGpuKernelEmitter::updateStateFma(Value n) {
   forEachBlock(features, cols, [&](Value f0, Value c0) {
     // Each element is read and written by its block's thread only.
     SmallVector<Value> acc;
@@ -406,6 +473,260 @@ void LinearGpuKernelEmitter::updateState(Value n) {
           return decay ? fmul(v, load(dS, {u})) : v;
         });
     storeBlock(acc, f0, c0, features, cols, [&](Value f, Value c, Value v) {
+      memref::StoreOp::create(b, v, kvS, ValueRange{f, c});
+    });
+  });
+}
+
+void LinearGpuKernelEmitter::forEachWarpTile(int64_t rows, int64_t width,
+                                             Body2 body) {
+  int64_t tileCols = 8 * nBlocks(width);
+  int64_t across = llvm::divideCeil(width, tileCols);
+  int64_t tiles = llvm::divideCeil(rows, 16) * across;
+  scf::ForOp::create(
+      b, warp, idx(tiles), idx(threads / 32), ValueRange{},
+      [&](OpBuilder &, Location, Value i, ValueRange) {
+        body(mul(arith::DivUIOp::create(b, i, idx(across)), idx(16)),
+             mul(arith::RemUIOp::create(b, i, idx(across)), idx(tileCols)));
+        scf::YieldOp::create(b);
+      });
+}
+
+std::pair<Value, Value> LinearGpuKernelEmitter::accAt(Value r0, Value c0,
+                                                      int64_t i) {
+  int64_t j = i / 4, e = i % 4;
+  return {add(r0, add(laneRow, idx(8 * (e / 2)))),
+          add(c0, add(mul(laneCol, idx(2)), idx(8 * j + e % 2)))};
+}
+
+std::pair<Value, Value> LinearGpuKernelEmitter::packBf16(Value x, Value y,
+                                                         bool split) {
+  Type bf16 = b.getBF16Type();
+  auto pack = [&](Value u, Value v) -> Value {
+    Value vec = vector::FromElementsOp::create(b, VectorType::get({2}, bf16),
+                                               ValueRange{u, v});
+    return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
+  };
+  Value xh = arith::TruncFOp::create(b, bf16, x);
+  Value yh = arith::TruncFOp::create(b, bf16, y);
+  if (!split)
+    return {pack(xh, yh), Value()};
+  auto residual = [&](Value v, Value vh) -> Value {
+    return arith::TruncFOp::create(
+        b, bf16,
+        arith::SubFOp::create(b, v, arith::ExtFOp::create(b, f32, vh)));
+  };
+  return {pack(xh, yh), pack(residual(x, xh), residual(y, yh))};
+}
+
+SmallVector<Value> LinearGpuKernelEmitter::mmaProduct(
+    Value r0, Value c0, int64_t rows, int64_t width, Value kEnd,
+    int64_t kLimit, ArrayRef<Value> acc, Element a, Element bv,
+    SplitOperands split) {
+  using P = arith::CmpIPredicate;
+  int64_t blocks = nBlocks(width);
+  // Ragged grids: the last tile's rows / columns past the grid read the
+  // grid's last ones (never stored), and whole n8 blocks past it are
+  // skipped (warp-uniform).
+  bool raggedRows = rows % 16 != 0, raggedCols = width % (8 * blocks) != 0;
+  Value tileRows[2], tileCols[kMaxBlocks];
+  for (int64_t half = 0; half < 2; ++half) {
+    Value r = add(r0, add(laneRow, idx(8 * half)));
+    tileRows[half] = raggedRows ? minI(r, idx(rows - 1)) : r;
+  }
+  for (int64_t j = 0; j < blocks; ++j) {
+    Value c = add(c0, add(laneRow, idx(8 * j)));
+    tileCols[j] = raggedCols ? minI(c, idx(width - 1)) : c;
+  }
+  auto element = [&](Element f, Value x, Value k, bool kFirst) {
+    if (kLimit % 16 == 0)
+      return kFirst ? f(k, x) : f(x, k);
+    Value kc = minI(k, idx(kLimit - 1));
+    Value v = kFirst ? f(kc, x) : f(x, kc);
+    return sel(cmp(P::ult, k, idx(kLimit)), v, fc(0));
+  };
+  auto loop = scf::ForOp::create(
+      b, idx(0), kEnd, idx(16), acc,
+      [&](OpBuilder &, Location, Value k0, ValueRange in) {
+        // This lane's k: 2t, 2t + 1 and 8 above them.
+        Value kLane[4];
+        Value k2t = add(k0, mul(laneCol, idx(2)));
+        for (int64_t i = 0; i < 4; ++i)
+          kLane[i] = add(k2t, idx((i / 2) * 8 + i % 2));
+        // A: (g, 2t..), (g + 8, 2t..), (g, 2t + 8..), (g + 8, 2t + 8..).
+        SmallVector<Value> aHi, aLo;
+        for (int64_t part = 0; part < 4; ++part) {
+          Value r = tileRows[part % 2];
+          int64_t k = (part / 2) * 2;
+          auto [hi, lo] = packBf16(element(a, r, kLane[k], false),
+                                   element(a, r, kLane[k + 1], false),
+                                   split.a);
+          aHi.push_back(hi);
+          aLo.push_back(lo);
+        }
+        SmallVector<Value> out;
+        for (int64_t j = 0; j < blocks; ++j) {
+          ValueRange cIn = in.slice(4 * j, 4);
+          auto product = [&]() -> SmallVector<Value> {
+            // B: (2t.., g) and (2t + 8.., g) of block j.
+            SmallVector<Value> bHi, bLo;
+            for (int64_t k = 0; k < 4; k += 2) {
+              auto [hi, lo] =
+                  packBf16(element(bv, tileCols[j], kLane[k], true),
+                           element(bv, tileCols[j], kLane[k + 1], true),
+                           split.b);
+              bHi.push_back(hi);
+              bLo.push_back(lo);
+            }
+            // The residual products first, the leading one last.
+            SmallVector<Value> c(cIn);
+            if (split.a)
+              c = mmaTile(aLo, bHi, c);
+            if (split.b)
+              c = mmaTile(aHi, bLo, c);
+            return mmaTile(aHi, bHi, c);
+          };
+          if (!raggedCols || j == 0) {
+            llvm::append_range(out, product());
+            continue;
+          }
+          auto inside = scf::IfOp::create(
+              b, cmp(P::ult, add(c0, idx(8 * j)), idx(width)),
+              [&](OpBuilder &, Location) {
+                scf::YieldOp::create(b, product());
+              },
+              [&](OpBuilder &, Location) {
+                scf::YieldOp::create(b, cIn);
+              });
+          llvm::append_range(out, inside.getResults());
+        }
+        scf::YieldOp::create(b, out);
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+SmallVector<Value> LinearGpuKernelEmitter::mmaTile(ArrayRef<Value> a,
+                                                   ArrayRef<Value> bFrag,
+                                                   ArrayRef<Value> c) {
+  auto op = NVVM::MmaOp::create(
+      b,
+      LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                       SmallVector<Type>(4, f32)),
+      a, bFrag, c, ArrayRef<int64_t>{16, 8, 16}, /*b1Op=*/std::nullopt,
+      /*intOverflow=*/std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> out;
+  for (int64_t e = 0; e < 4; ++e)
+    out.push_back(LLVM::ExtractValueOp::create(b, op.getResult(), e));
+  return out;
+}
+
+void LinearGpuKernelEmitter::storeAcc(
+    ArrayRef<Value> acc, Value r0, Value c0, int64_t rows, int64_t width,
+    function_ref<void(Value, Value, Value)> store) {
+  using P = arith::CmpIPredicate;
+  bool raggedRows = rows % 16 != 0,
+       raggedCols = width % (8 * nBlocks(width)) != 0;
+  for (auto [i, v] : llvm::enumerate(acc)) {
+    auto [r, c] = accAt(r0, c0, i);
+    Value inside = i1c(true);
+    if (raggedRows)
+      inside = andI(inside, cmp(P::ult, r, idx(rows)));
+    if (raggedCols)
+      inside = andI(inside, cmp(P::ult, c, idx(width)));
+    Value value = v;
+    Value row = r, col = c;
+    if (raggedRows || raggedCols)
+      ifThen(inside, [&] { store(row, col, value); });
+    else
+      store(row, col, value);
+  }
+}
+
+void LinearGpuKernelEmitter::scoresMma() {
+  using P = arith::CmpIPredicate;
+  forEachWarpTile(bq, bq, [&](Value r0, Value u0) {
+    // Tiles wholly above the diagonal are zero.
+    SmallVector<Value> zeros(4 * nBlocks(bq), fc(0));
+    auto tile = scf::IfOp::create(
+        b, cmp(P::ule, u0, add(r0, idx(15))),
+        [&](OpBuilder &, Location) {
+          SmallVector<Value> dots = mmaProduct(
+              r0, u0, bq, bq, kSteps(spec.dqk), spec.dqk, zeros,
+              [&](Value r, Value k) { return load(qS, {r, k}); },
+              [&](Value k, Value u) { return load(kS, {u, k}); });
+          SmallVector<Value> out;
+          for (auto [i, dot] : llvm::enumerate(dots)) {
+            auto [r, u] = accAt(r0, u0, i);
+            out.push_back(decayedScore(dot, r, u));
+          }
+          scf::YieldOp::create(b, out);
+        },
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, zeros); });
+    storeAcc(SmallVector<Value>(tile.getResults()), r0, u0, bq, bq,
+             [&](Value r, Value u, Value v) {
+               memref::StoreOp::create(b, v, pS, ValueRange{r, u});
+             });
+  });
+}
+
+void LinearGpuKernelEmitter::outputsMma(bool intra) {
+  forEachWarpTile(bq, cols, [&](Value r0, Value c0) {
+    // taylor2's phi(q) (1, q and q x q / sqrt 2, signed) meets a state
+    // whose terms cancel: rounded to bf16 it misses bf16's error bound
+    // (taylor2 configurations of the linear matrix), split it does not.
+    SplitOperands split;
+    split.a = taylor2;
+    SmallVector<Value> acc = mmaProduct(
+        r0, c0, bq, cols, kSteps(features), features,
+        SmallVector<Value>(4 * nBlocks(cols), fc(0)),
+        [&](Value r, Value f) { return feature(qS, r, f); },
+        [&](Value f, Value c) { return load(kvS, {f, c}); }, split);
+    if (decay) {
+      // lambda^(r+1) of the lane's two rows.
+      Value rowDecay[2];
+      for (int64_t half = 0; half < 2; ++half)
+        rowDecay[half] =
+            power(add(r0, add(laneRow, idx(8 * half + 1))));
+      for (size_t i = 0; i < acc.size(); ++i)
+        acc[i] = fmul(acc[i], rowDecay[(i % 4) / 2]);
+    }
+    // Scores above the diagonal are 0: the tile's rows read up to its
+    // last row only.
+    if (intra)
+      acc = mmaProduct(
+          r0, c0, bq, cols, minI(add(r0, idx(16)), idx(bq)), bq, acc,
+          [&](Value r, Value u) { return load(pS, {r, u}); },
+          [&](Value u, Value c) { return load(vS, {u, c}); });
+    storeAcc(acc, r0, c0, bq, cols, [&](Value r, Value c, Value v) {
+      memref::StoreOp::create(b, v, oS, ValueRange{r, c});
+    });
+  });
+}
+
+void LinearGpuKernelEmitter::updateStateMma(Value n) {
+  forEachWarpTile(features, cols, [&](Value f0, Value c0) {
+    // Each element is read and written by its lane only (reads of clamped
+    // elements past the grid are never stored).
+    Value chunkDecay = decay ? power(n) : Value();
+    SmallVector<Value> acc;
+    for (int64_t i = 0; i < 4 * nBlocks(cols); ++i) {
+      auto [f, c] = accAt(f0, c0, i);
+      Value s = load(kvS, {minI(f, idx(features - 1)), minI(c, idx(cols - 1))});
+      acc.push_back(decay ? fmul(s, chunkDecay) : s);
+    }
+    // Rows past the chunk's n have [v, 1] = 0 (and no decay weight).
+    acc = mmaProduct(
+        f0, c0, features, cols, n, bq, acc,
+        [&](Value f, Value u) { return feature(kS, u, f); },
+        [&](Value u, Value c) {
+          Value v = load(vS, {u, c});
+          return decay ? fmul(v, load(dS, {u})) : v;
+        });
+    storeAcc(acc, f0, c0, features, cols, [&](Value f, Value c, Value v) {
       memref::StoreOp::create(b, v, kvS, ValueRange{f, c});
     });
   });
@@ -481,6 +802,12 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
   h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   c0 = mul(column, idx(colChunk));
+  if (mmaSync) {
+    Value lane = arith::RemUIOp::create(b, tid, idx(32));
+    warp = arith::DivUIOp::create(b, tid, idx(32));
+    laneRow = arith::DivUIOp::create(b, lane, idx(4));
+    laneCol = arith::RemUIOp::create(b, lane, idx(4));
+  }
   if (decay) {
     SmallVector<float> logs;
     for (int64_t head = 0; head < spec.hq; ++head)
@@ -565,7 +892,7 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
 
 FailureOr<gpu::GPUFuncOp> mlir::attn::lowerLinearAttentionToGpu(
     ModuleOp module, LinearAttentionOp op, int64_t warpSize,
-    LinearGpuSharedMemory shared) {
+    LinearGpuSharedMemory shared, LinearGpuProducts products) {
   FailureOr<func::FuncOp> fn = kernelFunctionOf(op);
   if (failed(fn))
     return failure();
@@ -577,6 +904,8 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::lowerLinearAttentionToGpu(
   FailureOr<AttentionSpec> spec = specFromOp(op);
   if (failed(spec))
     return failure();
+  if (!linearNvvmMmaSync(spec->dtype))
+    products = LinearGpuProducts::Fma;
   // The tiling's warps (at most 16) keep a block within 1024 threads.
   int64_t threads = warpSize * tiling.getWarps();
   std::string name = fn->getSymName().str();
@@ -588,7 +917,7 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::lowerLinearAttentionToGpu(
   gpu::GPUFuncOp kernel =
       LinearGpuKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
                              std::min(tiling.getBlockKv(), spec->dv), threads,
-                             shared)
+                             shared, products)
           .emit();
   fn->erase();
   return kernel;

@@ -19,6 +19,16 @@ enum class LinearGpuSharedMemory {
   Attribution,
 };
 
+/// How the kernel computes its chunk products.
+enum class LinearGpuProducts {
+  /// f32 FMAs, register blocked: exact to f32 for every input type.
+  Fma,
+  /// NVIDIA mma.sync m16n8k16 tiles, bf16 operands rounded from the f32
+  /// chunk buffers and state, f32 accumulators, for the input types
+  /// linearNvvmMmaSync admits (bf16); Fma for the others.
+  MmaSync,
+};
+
 /// Lowers `op` (whose function holds only it, tiling chosen for the target
 /// by attn-select-schedule) to a gpu.func of the same name in a new
 /// gpu.module `<name>_kernels` at the end of `module`, with the flat-memref
@@ -27,7 +37,8 @@ enum class LinearGpuSharedMemory {
 /// threads.
 FailureOr<gpu::GPUFuncOp>
 lowerLinearAttentionToGpu(ModuleOp module, LinearAttentionOp op,
-                          int64_t warpSize, LinearGpuSharedMemory shared);
+                          int64_t warpSize, LinearGpuSharedMemory shared,
+                          LinearGpuProducts products = LinearGpuProducts::Fma);
 
 } // namespace mlir::attn
 
