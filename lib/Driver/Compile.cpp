@@ -434,15 +434,14 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   module.walk([&](LinearAttentionOp op) {
     TilingAttr tiling = op.getTilingAttr();
     int64_t linDv = op.getValue().getType().getDimSize(3);
-    int64_t columns = std::min(tiling.getBlockKv(), linDv);
+    LinearGpuProblem problem =
+        linearGpuProblemOf(op, TargetKind::NVVM, tiling.getBlockKv());
     BundleKernel k;
     k.gridX = std::to_string(linearGpuColumnChunks(linDv, tiling.getBlockKv()));
     k.gridY = std::to_string(op.getQuery().getType().getDimSize(1));
     k.gridZ = "B";
     k.blockX = 32 * tiling.getWarps();
-    k.dynamicSmemBytes = linearGpuSmemBytes(
-        op.getKey().getType().getDimSize(3), op.getFeatureDim(), columns,
-        op.getNormalize(), tiling.getBlockQ());
+    k.dynamicSmemBytes = linearGpuSmemBytes(problem, tiling.getBlockQ());
     k.tile = {tiling.getBlockQ(), tiling.getBlockKv(), tiling.getWarps(),
               tiling.getStages()};
     k.kernel = linearNvvmMmaSync(dtypeOf(op.getQuery().getType()

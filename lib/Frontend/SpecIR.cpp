@@ -353,6 +353,23 @@ std::optional<DType> mlir::attn::dtypeOf(Type t) {
   return std::nullopt;
 }
 
+LinearGpuProblem mlir::attn::linearGpuProblemOf(LinearAttentionOp op,
+                                                TargetKind kind,
+                                                int64_t blockKv) {
+  LinearGpuProblem p;
+  p.dk = op.getKey().getType().getDimSize(3);
+  p.features = op.getFeatureDim();
+  p.columns = std::min(blockKv, op.getValue().getType().getDimSize(3));
+  p.normSum = op.getNormalize();
+  p.decay = op.getDecayAttr() != nullptr;
+  std::optional<DType> dtype =
+      dtypeOf(op.getQuery().getType().getElementType());
+  p.bf16Operands = kind == TargetKind::NVVM && dtype &&
+                   linearNvvmMmaSync(*dtype) &&
+                   op.getFeature() != FeatureMapKind::taylor2;
+  return p;
+}
+
 static FailureOr<DType> requireDType(Operation *op, Type t) {
   if (std::optional<DType> dtype = dtypeOf(t))
     return *dtype;

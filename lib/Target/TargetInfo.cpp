@@ -183,20 +183,27 @@ int64_t mlir::attn::linearGpuColumns(const TargetInfo &target, int64_t dv,
   return columns;
 }
 
-int64_t mlir::attn::linearGpuSmemBytes(int64_t dk, int64_t features,
-                                       int64_t columns, bool normSum,
+int64_t mlir::attn::linearGpuSmemBytes(const LinearGpuProblem &p,
                                        int64_t chunk) {
-  int64_t cols = columns + (normSum ? 1 : 0);
-  return 4 * (features * cols + 2 * chunk * (dk + 1) +
-              2 * chunk * cols + chunk * chunk + chunk);
+  int64_t cols = p.columns + (p.normSum ? 1 : 0);
+  if (!linearGpuStagesBf16(p, chunk))
+    return 4 * (p.features * cols + 2 * chunk * (p.dk + 1) + 2 * chunk * cols +
+                chunk * chunk + chunk);
+  // f32 state and output rows (16-byte aligned for the bf16 buffers), then
+  // the bf16 state, phi(q), phi(k), [v, 1] (and its decayed copy), scores.
+  int64_t f32Bytes = (4 * (p.features + chunk) * cols + 15) / 16 * 16;
+  int64_t fp = (p.features + 15) / 16 * 16, colsP = (cols + 7) / 8 * 8;
+  int64_t bf16Elements = fp * linearGpuLdmStride(colsP) +
+                         2 * chunk * linearGpuLdmStride(fp) +
+                         (p.decay ? 2 : 1) * chunk * linearGpuLdmStride(colsP) +
+                         chunk * linearGpuLdmStride(chunk);
+  return f32Bytes + 2 * bf16Elements;
 }
 
-int64_t mlir::attn::linearGpuChunk(const TargetInfo &target, int64_t dk,
-                                   int64_t features, int64_t columns,
-                                   bool normSum) {
+int64_t mlir::attn::linearGpuChunk(const TargetInfo &target,
+                                   const LinearGpuProblem &p) {
   for (int64_t chunk : {64, 32, 16})
-    if (linearGpuSmemBytes(dk, features, columns, normSum, chunk) <=
-        target.sharedMemBytes)
+    if (linearGpuSmemBytes(p, chunk) <= target.sharedMemBytes)
       return chunk;
   return 0;
 }

@@ -1,6 +1,7 @@
 //===- AttnSelectSchedule.cpp - pick tiles and kernel family --------------===//
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Frontend/SpecIR.h"
 #include "attn/Passes.h"
 #include "attn/Target/TargetInfo.h"
 
@@ -181,19 +182,17 @@ struct AttnSelectSchedulePass
   WalkResult selectLinearGpu(LinearAttentionOp op, const TargetInfo &info) {
     auto q = op.getQuery().getType();
     int64_t features = op.getFeatureDim();
-    int64_t dk = op.getKey().getType().getDimSize(3);
     int64_t dv = op.getValue().getType().getDimSize(3);
-    bool norm = op.getNormalize();
     auto fail = [](InFlightDiagnostic &&) { return WalkResult::interrupt(); };
     if (TilingAttr given = op.getTilingAttr()) {
-      int64_t columns = std::min(given.getBlockKv(), dv);
-      int64_t need =
-          linearGpuSmemBytes(dk, features, columns, norm, given.getBlockQ());
+      LinearGpuProblem p =
+          linearGpuProblemOf(op, info.kind, given.getBlockKv());
+      int64_t need = linearGpuSmemBytes(p, given.getBlockQ());
       if (need > info.sharedMemBytes)
         return fail(op.emitOpError()
                     << "tiling " << given << " needs " << need
                     << " bytes of shared memory (state " << features << " x "
-                    << columns + (norm ? 1 : 0)
+                    << p.columns + (p.normSum ? 1 : 0)
                     << " and chunk buffers) but " << info.name << " offers "
                     << info.sharedMemBytes);
       return WalkResult::advance();
@@ -201,8 +200,8 @@ struct AttnSelectSchedulePass
     int64_t batchHeads = q.isDynamicDim(0) ? 0 : q.getDimSize(0) * q.getDimSize(1);
     int64_t columns = linearGpuColumns(info, dv, batchHeads);
     int64_t chunk = 0;
-    while (!(chunk = linearGpuChunk(info, dk, features,
-                                    std::min(columns, dv), norm)) &&
+    while (!(chunk = linearGpuChunk(
+                 info, linearGpuProblemOf(op, info.kind, columns))) &&
            columns > 16)
       columns /= 2;
     if (!chunk)
@@ -210,8 +209,8 @@ struct AttnSelectSchedulePass
                   << "no chunk fits feature dim F = " << features << " on "
                   << info.name << ": the state of " << std::min(columns, dv)
                   << " value columns and 16-row chunk buffers need "
-                  << linearGpuSmemBytes(dk, features, std::min(columns, dv),
-                                        norm, 16)
+                  << linearGpuSmemBytes(
+                         linearGpuProblemOf(op, info.kind, columns), 16)
                   << " bytes of shared memory but " << info.name
                   << " offers " << info.sharedMemBytes);
     // Four warps (wave64: two waves) share every phase of a chunk.

@@ -2,49 +2,71 @@
 
 // bf16 inputs: the chunk products run on mma.sync m16n8k16 tiles with bf16
 // operands and f32 accumulators, the warps (%[[WARP]] = tid / 32) taking
-// 16-row tiles in turn. Scores: 64 x 64 in 16 x 32 tiles (8 tiles, 4 warps),
-// those above the diagonal skipped; the decayed lower triangle stored to
-// the score buffer. Outputs: 64 x 16 in 16 x 16 tiles, phi(q) KV then the
-// scores times V (over rows up to the tile's last one), stored to the
-// output rows. State update: 16 x 16, seeded from the state times
-// lambda^n, phi(k)^T [v, 1] over the chunk's n rows, stored back.
+// 16-row tiles in turn. The state and the output rows are f32; the state,
+// phi(q), phi(k), [v, 1], the decayed [v, 1] and the scores also bf16, in
+// rows of 24 (16 + 8: an odd number of 16-byte units) and 72 elements,
+// zeroed once (their padding feeds the products). Phase 1 writes the bf16
+// rows; each product reads its fragments by ldmatrix (.trans where the
+// buffer holds the operand's transpose). Scores: 64 x 64 in 16 x 32 tiles
+// (8 tiles, 4 warps), those above the diagonal skipped, stored as bf16.
+// Outputs: 64 x 16 in 16 x 16 tiles, phi(q) KV then the scores times V
+// (over rows up to the tile's last one). State update: phi(k)^T (phi(k)
+// read transposed) times the decayed [v, 1] over the chunk's n rows, the
+// state stored in f32 and bf16.
 // CHECK-LABEL: gpu.func @lin(
 // CHECK: %[[KV:.+]] = memref.view {{.+}} to memref<16x16xf32
-// CHECK: %[[VS:.+]] = memref.view {{.+}} to memref<64x16xf32
 // CHECK: %[[OS:.+]] = memref.view {{.+}} to memref<64x16xf32
-// CHECK: %[[P:.+]] = memref.view {{.+}} to memref<64x64xf32
+// CHECK: %[[KVB:.+]] = memref.view {{.+}} to memref<16x24xbf16
+// CHECK: %[[QB:.+]] = memref.view {{.+}} to memref<64x24xbf16
+// CHECK: %[[KB:.+]] = memref.view {{.+}} to memref<64x24xbf16
+// CHECK: %[[VB:.+]] = memref.view {{.+}} to memref<64x24xbf16
+// CHECK: %[[VDB:.+]] = memref.view {{.+}} to memref<64x24xbf16
+// CHECK: %[[PB:.+]] = memref.view {{.+}} to memref<64x72xbf16
 // CHECK: %[[TID:.+]] = gpu.thread_id x
 // CHECK: %[[WARP:.+]] = arith.divui %[[TID]], %c32
+// CHECK: memref.store %{{.+}}, %[[PB]]
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.+}}, %[[KV]]
+// CHECK: memref.store %{{.+}}, %[[KVB]]
+// CHECK: gpu.barrier
+// Phase 1.
+// CHECK: memref.store %{{.+}}, %[[QB]]
+// CHECK: memref.store %{{.+}}, %[[KB]]
+// CHECK: memref.store %{{.+}}, %[[VB]]
+// CHECK: memref.store %{{.+}}, %[[VDB]]
 // CHECK: gpu.barrier
 // Scores.
 // CHECK: scf.for %{{.+}} = %[[WARP]] to %c8 step %c4
 // CHECK: %[[LIVE:.+]] = arith.cmpi ule
 // CHECK: scf.if %[[LIVE]] -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK: nvgpu.ldmatrix %[[QB]]{{.+}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %[[KB]]{{.+}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %[[KB]]{{.+}} {numTiles = 4 : i32, transpose = false}
 // CHECK-COUNT-4: nvvm.mma.sync {{.+}} multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // CHECK: llvm.call_intrinsic "llvm.exp2"
-// CHECK: memref.store %{{.+}}, %[[P]]
+// CHECK: memref.store %{{.+}}, %[[PB]]
 // CHECK: gpu.barrier
 // Outputs: inter-block, then intra-block over k < min(r0 + 16, 64).
 // CHECK: scf.for %{{.+}} = %[[WARP]] to %c4 step %c4
-// CHECK: memref.load %[[KV]]
-// CHECK: nvvm.mma.sync
-// CHECK: nvvm.mma.sync
+// CHECK: nvgpu.ldmatrix %[[QB]]{{.+}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %[[KVB]]{{.+}} {numTiles = 4 : i32, transpose = true}
+// CHECK-COUNT-2: nvvm.mma.sync
 // CHECK: %[[KEND:.+]] = arith.minui %{{.+}}, %c64
 // CHECK: scf.for %{{.+}} = %c0 to %[[KEND]] step %c16 iter_args
-// CHECK: memref.load %[[P]]
-// CHECK: memref.load %[[VS]]
-// CHECK: nvvm.mma.sync
-// CHECK: nvvm.mma.sync
+// CHECK: nvgpu.ldmatrix %[[PB]]{{.+}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %[[VB]]{{.+}} {numTiles = 4 : i32, transpose = true}
+// CHECK-COUNT-2: nvvm.mma.sync
 // CHECK: memref.store %{{.+}}, %[[OS]]
 // CHECK: gpu.barrier
 // State update over the chunk's rows.
 // CHECK: scf.for %{{.+}} = %[[WARP]] to %c1 step %c4
 // CHECK: memref.load %[[KV]]
 // CHECK: scf.for %{{.+}} = %c0 to %{{.+}} step %c16 iter_args
-// CHECK: memref.load %[[VS]]
-// CHECK: nvvm.mma.sync
-// CHECK: nvvm.mma.sync
+// CHECK: nvgpu.ldmatrix %[[KB]]{{.+}} {numTiles = 4 : i32, transpose = true}
+// CHECK: nvgpu.ldmatrix %[[VDB]]{{.+}} {numTiles = 4 : i32, transpose = true}
+// CHECK-COUNT-2: nvvm.mma.sync
 // CHECK: memref.store %{{.+}}, %[[KV]]
+// CHECK: memref.store %{{.+}}, %[[KVB]]
 // CHECK: gpu.barrier
 func.func @lin(%q: tensor<1x4x64x16xbf16>, %v: tensor<1x4x64x16xbf16>) -> tensor<1x4x64x16xbf16> {
   %o = attn.linear_attention %q, %q, %v {causal, decay = #attn.decay<0.9>, feature = #attn.feature_map<elu1>} : tensor<1x4x64x16xbf16>, tensor<1x4x64x16xbf16>, tensor<1x4x64x16xbf16> -> tensor<1x4x64x16xbf16>
@@ -53,10 +75,14 @@ func.func @lin(%q: tensor<1x4x64x16xbf16>, %v: tensor<1x4x64x16xbf16>) -> tensor
 
 // -----
 
-// taylor2: phi(q) (F = 1 + 4 + 16 = 21 features, formed from the raw rows)
-// is split into bf16 hi + lo for phi(q) KV, two mma.sync per n8 block and
-// step, the residual first; the state stays one bf16 operand.
+// taylor2: operands read element by element from the f32 buffers (its
+// F = 1 + 4 + 16 = 21 features are formed from the raw rows), no bf16
+// buffers; phi(q) is split into bf16 hi + lo for phi(q) KV, two mma.sync
+// per n8 block and step, the residual first; the state stays one bf16
+// operand.
 // CHECK-LABEL: gpu.func @taylor(
+// CHECK-NOT: xbf16, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c4 step %c4
 // CHECK: scf.for %{{.+}} = %c0 to %c32 step %c16 iter_args
 // CHECK: %[[HI:.+]] = arith.truncf %[[X:.+]] : f32 to bf16
@@ -65,6 +91,8 @@ func.func @lin(%q: tensor<1x4x64x16xbf16>, %v: tensor<1x4x64x16xbf16>) -> tensor
 // CHECK: arith.truncf %[[RES]] : f32 to bf16
 // CHECK: %[[C1:.+]] = nvvm.mma.sync A[%[[LO0:.+]], %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[B0:.+]], %[[B1:.+]]]  C[%arg
 // CHECK: %[[C2:.+]] = nvvm.mma.sync A[%[[HI0:.+]], %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[B0]], %[[B1]]]
+// CHECK-NOT: nvgpu.ldmatrix
+// CHECK: gpu.return
 func.func @taylor(%q: tensor<1x2x32x4xbf16>, %v: tensor<1x2x32x8xbf16>) -> tensor<1x2x32x8xbf16> {
   %o = attn.linear_attention %q, %q, %v {causal, normalize, feature = #attn.feature_map<taylor2>} : tensor<1x2x32x4xbf16>, tensor<1x2x32x4xbf16>, tensor<1x2x32x8xbf16> -> tensor<1x2x32x8xbf16>
   return %o : tensor<1x2x32x8xbf16>

@@ -64,19 +64,52 @@ TEST(TargetInfo, WarpSpecializedRegisterSplitFitsTheRegisterFile) {
   EXPECT_FALSE(nvvmValidProducerRegisters(60));
 }
 
+static LinearGpuProblem linearProblem(int64_t dk, int64_t features,
+                                      int64_t columns, bool normSum,
+                                      bool decay = false,
+                                      bool bf16Operands = false) {
+  LinearGpuProblem p;
+  p.dk = dk, p.features = features, p.columns = columns;
+  p.normSum = normSum, p.decay = decay, p.bf16Operands = bf16Operands;
+  return p;
+}
+
 TEST(TargetInfo, LinearGpuChunkIsTheLargestThatFits) {
   // F = Dk = 64, 64 value columns + the normalizer: 99840 bytes at 64 rows,
   // 54144 at 32.
-  EXPECT_EQ(linearGpuSmemBytes(64, 64, 64, true, 64), 99840);
-  EXPECT_EQ(linearGpuSmemBytes(64, 64, 64, true, 32), 54144);
-  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_80"), 64, 64, 64, true), 64);
-  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_86"), 64, 64, 64, true), 64);
-  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), 64, 64, 64, true), 32);
+  EXPECT_EQ(linearGpuSmemBytes(linearProblem(64, 64, 64, true), 64), 99840);
+  EXPECT_EQ(linearGpuSmemBytes(linearProblem(64, 64, 64, true), 32), 54144);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_80"), linearProblem(64, 64, 64, true)), 64);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_86"), linearProblem(64, 64, 64, true)), 64);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), linearProblem(64, 64, 64, true)), 32);
   // taylor2 of 16-dim keys (F = 273): its state alone is over LDS with 64
   // columns, not with 32.
-  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), 16, 273, 64, false), 0);
-  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), 16, 273, 32, true), 32);
-  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_90"), 16, 273, 64, false), 64);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), linearProblem(16, 273, 64, false)), 0);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("gfx942"), linearProblem(16, 273, 32, true)), 32);
+  EXPECT_EQ(linearGpuChunk(*lookupTarget("sm_90"), linearProblem(16, 273, 64, false)), 64);
+}
+
+TEST(TargetInfo, LinearGpuStagedBf16Operands) {
+  // Rows of whole 16-byte units, an odd number of them.
+  EXPECT_EQ(linearGpuLdmStride(64), 72);
+  EXPECT_EQ(linearGpuLdmStride(72), 88);
+  EXPECT_EQ(linearGpuLdmStride(65), 88);
+  EXPECT_EQ(linearGpuLdmStride(32), 40);
+  EXPECT_EQ(linearGpuLdmStride(16), 24);
+  // F = 64, 65 columns (64 + the normalizer), chunk 64: f32 state and
+  // output rows (33280 bytes), then bf16 state [64][88], phi(q), phi(k)
+  // [64][72], [v, 1] [64][88], scores [64][72] (50176 bytes); decay adds
+  // the weighted [v, 1] (11264).
+  LinearGpuProblem p = linearProblem(64, 64, 64, true, false, true);
+  EXPECT_EQ(linearGpuSmemBytes(p, 64), 83456);
+  EXPECT_EQ(linearGpuSmemBytes(p, 32), 53632);
+  p.decay = true;
+  EXPECT_EQ(linearGpuSmemBytes(p, 64), 94720);
+  // Chunks of whole 16-row tiles only; others keep the f32 layout.
+  EXPECT_TRUE(linearGpuStagesBf16(p, 64));
+  EXPECT_FALSE(linearGpuStagesBf16(p, 40));
+  EXPECT_EQ(linearGpuSmemBytes(p, 40),
+            linearGpuSmemBytes(linearProblem(64, 64, 64, true), 40));
 }
 
 TEST(TargetInfo, LinearGpuColumnsFillTheComputeUnits) {

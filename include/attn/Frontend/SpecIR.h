@@ -11,6 +11,7 @@
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Spec/Spec.h"
+#include "attn/Target/TargetInfo.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
@@ -30,6 +31,11 @@ FailureOr<AttentionSpec> specFromOp(Operation *op, bool ignoreRegions = false);
 /// Mask attribute of one pattern, and back.
 MaskAttr maskAttrFromSpec(MLIRContext *context, const MaskSpec &mask);
 MaskSpec maskSpecFromAttr(MaskAttr attr);
+
+/// What the GPU linear-attention kernel's shared memory depends on, for
+/// `op` on a target of `kind` with a tiling of `blockKv` value columns.
+LinearGpuProblem linearGpuProblemOf(LinearAttentionOp op, TargetKind kind,
+                                    int64_t blockKv);
 
 /// Element type of a spec dtype, and back (nullopt: no spec dtype).
 Type elementTypeOf(MLIRContext *context, DType dtype);

@@ -136,17 +136,46 @@ int64_t linearGpuColumns(const TargetInfo &target, int64_t dv,
 inline int64_t linearGpuColumnChunks(int64_t dv, int64_t columns) {
   return (dv + columns - 1) / columns;
 }
-/// Shared memory of that kernel, all f32: the state [F][cols], the rows of
-/// phi(q) and phi(k) (taylor2: of q and k) [chunk][Dk + 1] (padded against
-/// bank conflicts), [v, 1] and the output rows [chunk][cols], the decayed
-/// scores [chunk][chunk] and the per-row state decay [chunk]; cols =
-/// `columns` + 1 with norm=sum.
-int64_t linearGpuSmemBytes(int64_t dk, int64_t features, int64_t columns,
-                           bool normSum, int64_t chunk);
+/// What that kernel's shared memory depends on.
+struct LinearGpuProblem {
+  int64_t dk = 0, features = 0;
+  /// Value columns one block owns: min(block_kv, Dv).
+  int64_t columns = 0;
+  bool normSum = false, decay = false;
+  /// The mma.sync form with operands the features give directly (not
+  /// taylor2): staged as bf16 for ldmatrix (linearGpuStagesBf16).
+  bool bf16Operands = false;
+};
+
+/// Whether the chunk products' operands are staged as bf16 in shared
+/// memory, read by ldmatrix: problems that ask for it, with chunks of
+/// whole 16-row tiles.
+inline bool linearGpuStagesBf16(const LinearGpuProblem &p, int64_t chunk) {
+  return p.bf16Operands && chunk % 16 == 0;
+}
+
+/// Elements per row of a bf16 operand buffer of `width` columns read by
+/// ldmatrix: whole 16-byte rows, padded so that the row stride is an odd
+/// number of 16-byte units (the 8 rows of one 8x8 matrix fall in distinct
+/// banks).
+inline int64_t linearGpuLdmStride(int64_t width) {
+  int64_t s = (width + 7) / 8 * 8 + 8;
+  return (s / 8) % 2 ? s : s + 8;
+}
+
+/// Shared memory of that kernel. cols = columns + 1 with norm=sum. f32
+/// operands: the state [F][cols], the rows of phi(q) and phi(k) (taylor2:
+/// of q and k) [chunk][Dk + 1] (padded against bank conflicts), [v, 1] and
+/// the output rows [chunk][cols], the decayed scores [chunk][chunk] and the
+/// per-row state decay [chunk]. Staged bf16 operands (Fp = F rounded up to
+/// 16, colsP = cols rounded up to 8, rows of linearGpuLdmStride): the f32
+/// state and output rows, then in bf16 the state [Fp][colsP], phi(q) and
+/// phi(k) [chunk][Fp], [v, 1] [chunk][colsP] (with decay also the rows
+/// weighted for the state update) and the scores [chunk][chunk].
+int64_t linearGpuSmemBytes(const LinearGpuProblem &p, int64_t chunk);
 /// Chunk rows of that kernel on `target`: the largest of 64, 32, 16 whose
 /// shared memory fits; 0 if none does.
-int64_t linearGpuChunk(const TargetInfo &target, int64_t dk, int64_t features,
-                       int64_t columns, bool normSum);
+int64_t linearGpuChunk(const TargetInfo &target, const LinearGpuProblem &p);
 
 /// Whether that kernel takes its chunk products on mma.sync tensor-core
 /// tiles on NVIDIA: for bf16 inputs only. bf16 operands keep the f32

@@ -1,0 +1,217 @@
+//===- LinearGpuEmitter.h - the GPU linear-attention kernel -----*- C++ -*-===//
+//
+// The emitter behind lowerLinearAttentionToGpu (LinearGpuKernel.h), shared
+// by LinearGpuKernel.cpp (phases, FMA products, the kernel) and
+// LinearGpuMma.cpp (mma.sync products).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PASSES_CONVERSION_COMMON_LINEARGPUEMITTER_H
+#define ATTN_PASSES_CONVERSION_COMMON_LINEARGPUEMITTER_H
+
+#include "Common/KernelEmitterBase.h"
+#include "Common/LinearGpuKernel.h"
+
+#include "attn/Target/TargetInfo.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace mlir::attn {
+
+/// The GPU linear-attention kernel (LinearGpuKernel.cpp: the phases, the
+/// f32 FMA products and the kernel; LinearGpuMma.cpp: the mma.sync
+/// products).
+class LinearGpuKernelEmitter : public AttnKernelEmitterBase {
+public:
+  /// `problem` is linearGpuProblemOf the op for the target (mma.sync
+  /// products want bf16 operands staged unless taylor2).
+  LinearGpuKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
+                         const AttentionSpec &spec, StringRef name,
+                         int64_t chunk, const LinearGpuProblem &problem,
+                         int64_t threads, LinearGpuSharedMemory shared,
+                         LinearGpuProducts products)
+      : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, chunk, chunk,
+                              /*countTiles=*/false, nullptr, nullptr),
+        gpuModule(gpuModule), shared(shared), problem(problem),
+        mmaSync(products == LinearGpuProducts::MmaSync),
+        staged(mmaSync && linearGpuStagesBf16(problem, chunk)),
+        threads(threads), features(spec.featureDim()),
+        colChunk(problem.columns), cols(colChunk + (spec.normSum ? 1 : 0)),
+        decay(spec.decay != DecayKind::None),
+        taylor2(spec.feature == FeatureMap::Taylor2) {}
+
+  gpu::GPUFuncOp emit();
+
+private:
+  using Body = function_ref<void(Value)>;
+  using Body2 = function_ref<void(Value, Value)>;
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
+  Value minI(Value x, Value y) { return arith::MinUIOp::create(b, x, y); }
+  /// lambda^k of the block's head, k an index value.
+  Value power(Value k) {
+    Value kf = arith::UIToFPOp::create(
+        b, f32, arith::IndexCastUIOp::create(b, b.getI32Type(), k));
+    return exp2(fmul(kf, log2Decay));
+  }
+  /// body(i) for i in [0, total), the block's threads taking every
+  /// `threads`-th index.
+  void forEach(int64_t total, Body body);
+  /// body(r, c) over a [rows, width] grid, c fastest (neighbouring threads
+  /// read neighbouring columns).
+  void forEach2(int64_t rows, int64_t width, Body2 body);
+  /// Register blocking of the chunk products: each thread takes kBlock x
+  /// kBlock blocks of a [rows, width] grid, body(r0, c0) at the corner, so
+  /// one product step loads 2 kBlock operands for kBlock^2 FMAs instead of
+  /// two per FMA (shared-memory bandwidth bounds this kernel).
+  static constexpr int64_t kBlock = 4;
+  void forEachBlock(int64_t rows, int64_t width, Body2 body);
+  /// Element `i` of a block edge from `base`, clamped into [0, limit): the
+  /// last block of a ragged grid reads its own last row again (never a
+  /// neighbour's, which another thread may be writing).
+  Value edge(Value base, int64_t i, int64_t limit) {
+    return minI(add(base, idx(i)), idx(limit - 1));
+  }
+  /// acc[i * kBlock + j] + sum over k in [lo, hi) of a(k, i) * bv(k, j).
+  SmallVector<Value> blockProduct(Value lo, Value hi, ArrayRef<Value> acc,
+                                  function_ref<Value(Value, int64_t)> a,
+                                  function_ref<Value(Value, int64_t)> bv);
+  /// store(r0 + i, c0 + j, block[i * kBlock + j]) inside the grid.
+  void storeBlock(ArrayRef<Value> block, Value r0, Value c0, int64_t rows,
+                  int64_t width, function_ref<void(Value, Value, Value)> store);
+  void barrier() { gpu::BarrierOp::create(b); }
+  /// Row t, column col of one head of a flat [B, H, S, dim] input, as f32.
+  Value input(Value flat, Value t, int64_t dim, Value col) {
+    return loadF32(flat, {offset4(bIdx, spec.hq, h, seq, t, dim, col)});
+  }
+  /// Feature f of phi(x), `x(c)` giving element c of the raw row.
+  Value phi(function_ref<Value(Value)> x, Value f);
+  /// Row t of q (scaled) or k, element c, from global memory.
+  Value rawInput(Value flat, Value t, Value c, bool scaled) {
+    Value v = input(flat, t, spec.dqk, c);
+    return scaled ? fmul(v, fc(*spec.scale)) : v;
+  }
+  /// Feature f of row r of the qS / kS buffer.
+  Value feature(Value buf, Value r, Value f) {
+    if (!taylor2)
+      return load(buf, {r, f});
+    return phi([&](Value c) { return load(buf, {r, c}); }, f);
+  }
+  /// For local column c: its state column (Dv for the normalizer) and
+  /// whether the block owns it (c0 + c < Dv, or the normalizer).
+  std::pair<Value, Value> stateColumn(Value c);
+  Value stateOffset(Value f, Value sc) {
+    Value row = add(mul(add(mul(bIdx, idx(spec.hq)), h), idx(features)), f);
+    return add(mul(row, idx(spec.dv + (spec.normSum ? 1 : 0))), sc);
+  }
+
+  /// Phase 1 for the chunk's rows [t0, t0 + n).
+  void fill(Value t0, Value n, bool withQ, bool withKV);
+  /// Shared memory views in the order of linearGpuSmemBytes.
+  void placeBuffers(Value smem);
+  /// The state from state_in (or 0), in f32 and (staged) in bf16.
+  void initState();
+  /// Score (r, u) of the chunk from the dot product of its rows: taylor2's
+  /// kernel trick, the decay lambda^(r-u), 0 above the diagonal.
+  Value decayedScore(Value dot, Value r, Value u);
+  /// Phase 2 (causal).
+  void scores() { mmaSync ? scoresMma() : scoresFma(); }
+  void scoresFma();
+  void scoresMma();
+  /// Phase 3; `intra` adds the chunk's own rows (causal).
+  void outputs(bool intra) { mmaSync ? outputsMma(intra) : outputsFma(intra); }
+  void outputsFma(bool intra);
+  void outputsMma(bool intra);
+  /// Phase 4: the O rows, and the state update.
+  void storeOutputs(Value t0, Value n);
+  void updateState(Value n) { mmaSync ? updateStateMma(n) : updateStateFma(n); }
+  void updateStateFma(Value n);
+  void updateStateMma(Value n);
+
+  // mma.sync products (LinearGpuMma.cpp). A warp tile is 16 rows x
+  // nBlocks(width) n8 blocks, its accumulator 4 f32 per block and lane:
+  // element 4 j + e at row r0 + g + 8 (e / 2), column c0 + 8 j + 2 t + e % 2
+  // (g = lane / 4, t = lane % 4).
+  using Element = function_ref<Value(Value, Value)>;
+  /// n8 blocks per warp tile of a grid `width` wide: a divisor of its
+  /// blocks, so tiles never reach past the grid's last block (at most 4,
+  /// or all of up to 8 that have no such divisor).
+  static int64_t nBlocks(int64_t width);
+  /// body(r0, c0) for each warp tile of a [rows, width] grid, the warps
+  /// taking every `threads / 32`-th tile (warp-uniform).
+  void forEachWarpTile(int64_t rows, int64_t width, Body2 body);
+  /// Accumulator element i of the tile at (r0, c0): its (row, column).
+  std::pair<Value, Value> accAt(Value r0, Value c0, int64_t i);
+  /// One k step's operand registers: A's 4, or B's 2 per n8 block; with a
+  /// split operand as many of residuals in `lo` (empty without).
+  struct Fragments {
+    SmallVector<Value> hi, lo;
+  };
+  using LoadFragments = function_ref<Fragments(Value k0)>;
+  /// acc + the products of `blocks` n8 blocks over k in [0, kEnd) in steps
+  /// of 16, the operands of the step at k0 from a(k0) and bv(k0).
+  SmallVector<Value> mmaProduct(Value kEnd, int64_t blocks,
+                                ArrayRef<Value> acc, LoadFragments a,
+                                LoadFragments bv);
+  /// c + a b on one m16n8k16 tile (bf16 operands, f32 c).
+  SmallVector<Value> mmaTile(ArrayRef<Value> a, ArrayRef<Value> bFrag,
+                             ArrayRef<Value> c);
+  /// Operands read element by element from f32 buffers, rounded to bf16
+  /// here (taylor2's features formed on the way): A of the warp tile's rows
+  /// [r0, r0 + 16) of `rows`, a(r, k); B of its columns [c0, c0 + 8 blocks)
+  /// of `width`, bv(k, c). Reads past the grid take clamped indices (a
+  /// neighbour's finite element, never stored); k past kLimit reads 0.
+  /// `split`: hi + lo.
+  Fragments elementA(Value r0, int64_t rows, Value k0, int64_t kLimit,
+                     Element a, bool split);
+  Fragments elementB(Value c0, int64_t width, int64_t blocks, Value k0,
+                     int64_t kLimit, Element bv);
+  /// Operands of staged bf16 buffers by ldmatrix. A of rows [r0, r0 + 16)
+  /// of a buffer stored [m][k], or (`kMajor`) of its transpose stored
+  /// [k][m]; B of columns [c0, c0 + 8 blocks) of a buffer stored [n][k],
+  /// or (`kMajor`) [k][n].
+  Fragments matrixA(Value buf, Value r0, Value k0, bool kMajor);
+  Fragments matrixB(Value buf, Value c0, int64_t blocks, Value k0,
+                    bool kMajor);
+  /// ldmatrix of `tiles` 8x8 matrices, this lane giving the address of
+  /// (row, col): one bf16x2 register (i32) per matrix.
+  SmallVector<Value> ldmatrix(Value buf, Value row, Value col, int64_t tiles,
+                              bool transpose);
+  /// store(row, col, value) of the accumulator elements inside the grid.
+  void storeAcc(ArrayRef<Value> acc, Value r0, Value c0, int64_t rows,
+                int64_t width, function_ref<void(Value, Value, Value)> store);
+  /// Two f32 values as one bf16x2 mma operand register, and with `split`
+  /// a second one of their residuals x - bf16(x) (null without).
+  std::pair<Value, Value> packBf16(Value x, Value y, bool split);
+  /// k extent of a static product, whole mma steps.
+  Value kSteps(int64_t k) { return idx(llvm::alignTo(k, 16)); }
+  /// Stores f32 `v` to a bf16 buffer.
+  void storeBf16(Value v, Value buf, ValueRange ivs) {
+    memref::StoreOp::create(b, arith::TruncFOp::create(b, b.getBF16Type(), v),
+                            buf, ivs);
+  }
+
+  gpu::GPUModuleOp gpuModule;
+  LinearGpuSharedMemory shared;
+  LinearGpuProblem problem;
+  /// mma.sync products; `staged`: their operands in bf16 buffers.
+  bool mmaSync, staged;
+  int64_t threads, features, colChunk, cols;
+  bool decay, taylor2;
+  Value stateInFlat, stateOutFlat, seq, log2Decay;
+  // Per block.
+  Value tid, bIdx, h, c0, column;
+  // Per lane (mma.sync): warp, g and t; lane % 8 and lane / 8 (ldmatrix).
+  Value warp, laneRow, laneCol, lane8, laneEighth;
+  // Shared memory: state [F][cols], q / k rows [C][Dk + 1], [v, 1] and
+  // outputs [C][cols], scores [C][C], state decay per row [C]. Staged:
+  // state and outputs in f32; state, phi(q), phi(k), [v, 1], decayed
+  // [v, 1] (with decay) and scores in bf16 (linearGpuSmemBytes).
+  Value kvS, qS, kS, vS, oS, pS, dS;
+  Value kvB, qB, kB, vB, vdB, pB;
+};
+
+} // namespace mlir::attn
+
+#endif // ATTN_PASSES_CONVERSION_COMMON_LINEARGPUEMITTER_H
