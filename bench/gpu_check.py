@@ -365,10 +365,13 @@ def check_linear_bundle(rt, dev, man, manifest_path, target, s, rng):
               "max_rel_err": err, "tol": TOL[dt], "pass": ok}
     if state_out is not None:
         gs = dev.download(state_out).astype(np.float64)
-        # The state is f32 in every dtype: sums of S f32 products.
+        # The state is f32 in every dtype; its error follows the inputs'
+        # rounding like the output's (attention-run's rule: bf16 kernels
+        # take their products on bf16 operands, phi(k) and the decayed v
+        # rounded as a plain bf16 kernel rounds them).
         serr = float(np.abs(gs - ref_state).max() / max(np.abs(ref_state).max(), 1e-30))
         result["state_max_rel_err"] = serr
-        result["pass"] = ok and serr <= 1e-5
+        result["pass"] = ok and serr <= TOL[dt]
         if state_in is not None:
             # An empty sequence passes the state through unchanged.
             empty = dev.upload(np.full((B, H, F, cols), np.nan, np.float32))

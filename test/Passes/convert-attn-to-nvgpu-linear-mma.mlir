@@ -77,9 +77,8 @@ func.func @lin(%q: tensor<1x4x64x16xbf16>, %v: tensor<1x4x64x16xbf16>) -> tensor
 
 // taylor2: operands read element by element from the f32 buffers (its
 // F = 1 + 4 + 16 = 21 features are formed from the raw rows), no bf16
-// buffers; phi(q) is split into bf16 hi + lo for phi(q) KV, two mma.sync
-// per n8 block and step, the residual first; the state stays one bf16
-// operand.
+// buffers; phi(q) and the state are split into bf16 hi + lo for phi(q) KV:
+// three mma.sync per n8 block and step, lo hi, hi lo, then hi hi.
 // CHECK-LABEL: gpu.func @taylor(
 // CHECK-NOT: xbf16, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
@@ -89,8 +88,9 @@ func.func @lin(%q: tensor<1x4x64x16xbf16>, %v: tensor<1x4x64x16xbf16>) -> tensor
 // CHECK: %[[WIDE:.+]] = arith.extf %[[HI]] : bf16 to f32
 // CHECK: %[[RES:.+]] = arith.subf %[[X]], %[[WIDE]]
 // CHECK: arith.truncf %[[RES]] : f32 to bf16
-// CHECK: %[[C1:.+]] = nvvm.mma.sync A[%[[LO0:.+]], %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[B0:.+]], %[[B1:.+]]]  C[%arg
-// CHECK: %[[C2:.+]] = nvvm.mma.sync A[%[[HI0:.+]], %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[B0]], %[[B1]]]
+// CHECK: nvvm.mma.sync A[%{{[0-9]+}}, %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[BHI0:[0-9]+]], %[[BHI1:[0-9]+]]]  C[%arg
+// CHECK: nvvm.mma.sync A[%[[AHI:[0-9]+]], %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[BLO0:[0-9]+]], %{{[0-9]+}}]
+// CHECK: nvvm.mma.sync A[%[[AHI]], %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[BHI0]], %[[BHI1]]]
 // CHECK-NOT: nvgpu.ldmatrix
 // CHECK: gpu.return
 func.func @taylor(%q: tensor<1x2x32x4xbf16>, %v: tensor<1x2x32x8xbf16>) -> tensor<1x2x32x8xbf16> {

@@ -166,7 +166,7 @@ private:
   Fragments elementA(Value r0, int64_t rows, Value k0, int64_t kLimit,
                      Element a, bool split);
   Fragments elementB(Value c0, int64_t width, int64_t blocks, Value k0,
-                     int64_t kLimit, Element bv);
+                     int64_t kLimit, Element bv, bool split = false);
   /// Operands of staged bf16 buffers by ldmatrix. A of rows [r0, r0 + 16)
   /// of a buffer stored [m][k], or (`kMajor`) of its transpose stored
   /// [k][m]; B of columns [c0, c0 + 8 blocks) of a buffer stored [n][k],

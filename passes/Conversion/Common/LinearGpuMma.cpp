@@ -14,8 +14,10 @@
 // (taylor2, whose F = 1 + Dk + Dk^2 features are formed from the raw rows
 // where they are read): each element from the f32 buffers, rounded here.
 // taylor2's phi(q) (1, q and q x q / sqrt 2, signed) meets a state whose
-// terms cancel, so phi(q) KV splits phi(q) into bf16 hi + lo: rounded once
-// it missed bf16's error bound in the linear matrix, split it does not.
+// terms cancel, so phi(q) KV splits both phi(q) and the state into bf16
+// hi + lo (three mma.sync per step: hi hi, hi lo, lo hi): rounded once,
+// phi(q) missed bf16's error bound in the linear matrix, and the state
+// missed it on the GPU check's random state_in.
 //
 //===----------------------------------------------------------------------===//
 
@@ -155,7 +157,8 @@ LinearGpuKernelEmitter::elementA(Value r0, int64_t rows, Value k0,
 
 LinearGpuKernelEmitter::Fragments
 LinearGpuKernelEmitter::elementB(Value c0, int64_t width, int64_t blocks,
-                                 Value k0, int64_t kLimit, Element bv) {
+                                 Value k0, int64_t kLimit, Element bv,
+                                 bool split) {
   using P = arith::CmpIPredicate;
   // B of block j: (2t.., g) and (2t + 8.., g).
   Fragments f;
@@ -175,7 +178,10 @@ LinearGpuKernelEmitter::elementB(Value c0, int64_t width, int64_t blocks,
         Value v = bv(minI(ki, idx(kLimit - 1)), c);
         x.push_back(sel(cmp(P::ult, ki, idx(kLimit)), v, fc(0)));
       }
-      f.hi.push_back(packBf16(x[0], x[1], /*split=*/false).first);
+      auto [hi, lo] = packBf16(x[0], x[1], split);
+      f.hi.push_back(hi);
+      if (lo)
+        f.lo.push_back(lo);
     }
   }
   return f;
@@ -321,7 +327,8 @@ void LinearGpuKernelEmitter::outputsMma(bool intra) {
           [&](Value k0) {
             return elementB(
                 c0, cols, blocks, k0, features,
-                [&](Value f, Value c) { return load(kvS, {f, c}); });
+                [&](Value f, Value c) { return load(kvS, {f, c}); },
+                /*split=*/taylor2);
           });
     if (decay) {
       // lambda^(r+1) of the lane's two rows.
