@@ -205,6 +205,25 @@ def AttnNVVMToHost : Pass<"attn-nvvm-to-host", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def AttnROCDLToHost : Pass<"attn-rocdl-to-host", "ModuleOp"> {
+  let summary = "Turn ROCDL kernels into host code that runs on the emulator (wave64)";
+  let description = [{
+    The AMD counterpart of `attn-nvvm-to-host`: takes the output of
+    `attn-to-rocdl` and rewrites it for the CPU, so the AMD kernels'
+    numerics can be checked without a GPU. The device code of the
+    `gpu.module`s becomes the module, address spaces are erased, the LDS
+    globals are placed in the emulated work-group's LDS (their total in
+    `__amdemu_lds_bytes`), and every ROCDL operation becomes a call into
+    the emulator library (`tools/nvemu`, wave64 mode), which implements
+    `v_mfma_f32_16x16x16{f16,bf16_1k}`, `ds_bpermute`, `ds_swizzle`,
+    `v_mbcnt`, `s_barrier` and the work-item / work-group ids from the
+    CDNA3 ISA. Each kernel gets an entry `<kernel>__amdemu(void **params)`
+    taking HIP's `kernelParams` array. Operations the emulator does not
+    implement are located errors.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {
   let summary = "Lower attn.attention to an AMD MFMA kernel (wave64)";
   let description = [{

@@ -364,18 +364,13 @@ static bool usesTma(const std::string &target, const NvvmKernelOptions &nvvm,
 }
 
 /// `module` (not lowered yet; it is modified) as a shared object for the
-/// nvemu emulator: the NVIDIA pipeline with `options`, except that the NVVM
-/// ops without an LLVM intrinsic stay ops instead of becoming inline PTX
-/// (the emulator implements them), then attn-nvvm-to-host.
+/// emulator (tools/nvemu), lowered by `pipeline`: the target's pipeline,
+/// then its attn-*-to-host pass.
 static FailureOr<std::vector<uint8_t>>
-buildEmulation(ModuleOp module, const NVVMPipelineOptions &options,
+buildEmulation(ModuleOp module, function_ref<void(OpPassManager &)> pipeline,
                const std::string &name, const ToolPaths &tools) {
-  NVVMPipelineOptions hostOptions;
-  hostOptions.copyOptionValuesFrom(options);
-  hostOptions.inlinePtx = false;
   PassManager pm(module.getContext());
-  buildAttnToNVVMPipeline(pm, hostOptions);
-  pm.addPass(createAttnNVVMToHost());
+  pipeline(pm);
   if (failed(pm.run(module)))
     return failure();
   SmallString<128> dir;
@@ -557,8 +552,18 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   // A spilling trial of the warp-specialized kernel is discarded: no
   // emulation for it.
   if (source && (final || cubin.spillBytes == 0)) {
-    FailureOr<std::vector<uint8_t>> so =
-        buildEmulation(*source, options, name, tools);
+    // The NVVM ops without an LLVM intrinsic stay ops instead of becoming
+    // inline PTX (the emulator implements them).
+    NVVMPipelineOptions hostOptions;
+    hostOptions.copyOptionValuesFrom(options);
+    hostOptions.inlinePtx = false;
+    FailureOr<std::vector<uint8_t>> so = buildEmulation(
+        *source,
+        [&](OpPassManager &pm) {
+          buildAttnToNVVMPipeline(pm, hostOptions);
+          pm.addPass(createAttnNVVMToHost());
+        },
+        name, tools);
     if (failed(so))
       return failure();
     ptxKernel.emulation = *so;
@@ -619,7 +624,8 @@ compileNvvm(ModuleOp module, const std::string &target,
 
 static FailureOr<std::vector<BundleKernel>>
 compileRocdl(ModuleOp module, const std::string &target,
-             const std::string &name, const ToolPaths &tools) {
+             const std::string &name, const ToolPaths &tools,
+             bool emulation) {
   int64_t blockQ = 0, warps = 0, hq = 0, blockKV = 0, stages = 0;
   PassManager select(module.getContext());
   select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
@@ -644,6 +650,9 @@ compileRocdl(ModuleOp module, const std::string &target,
   });
   ROCDLPipelineOptions options;
   options.chip = target;
+  OwningOpRef<ModuleOp> source;
+  if (emulation)
+    source = module.clone();
   PassManager pm(module.getContext());
   buildAttnToROCDLPipeline(pm, options);
   if (failed(pm.run(module)))
@@ -696,6 +705,18 @@ compileRocdl(ModuleOp module, const std::string &target,
     k.spillBytes *= 4;
   k.dynamicSmemBytes = 0;
   k.staticSmemBytes = std::max<int64_t>(0, asmStat(isa, "group_segment_fixed_size"));
+  if (source) {
+    FailureOr<std::vector<uint8_t>> so = buildEmulation(
+        *source,
+        [&](OpPassManager &pm) {
+          buildAttnToROCDLPipeline(pm, options);
+          pm.addPass(createAttnROCDLToHost());
+        },
+        name, tools);
+    if (failed(so))
+      return failure();
+    k.emulation = std::move(*so);
+  }
   return std::vector<BundleKernel>{k};
 }
 
@@ -726,7 +747,7 @@ mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
   case TargetKind::NVVM:
     return compileNvvm(module, target, name, tools, nvvm);
   case TargetKind::ROCDL:
-    return compileRocdl(module, target, name, tools);
+    return compileRocdl(module, target, name, tools, nvvm.emulation);
   }
   return failure();
 }

@@ -9,12 +9,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "HostEmulation.h"
+
 #include "attn/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -24,6 +25,7 @@ namespace mlir::attn {
 } // namespace mlir::attn
 
 using namespace mlir;
+using namespace mlir::attn;
 
 namespace {
 
@@ -38,92 +40,50 @@ int sregCode(StringRef name) {
   return it == codes.end() ? -1 : it->second;
 }
 
-class Rewriter {
+class Rewriter : public HostEmulationRewriter {
 public:
   explicit Rewriter(ModuleOp module)
-      : module(module), ctx(module.getContext()), b(ctx),
-        i32(IntegerType::get(ctx, 32)), ptr(LLVM::LLVMPointerType::get(ctx)) {}
-
-  LogicalResult run();
+      : HostEmulationRewriter(module, "nvemu", "attn-to-nvvm", "PTX",
+                              "llvm.nvvm.", "__nvemu") {}
 
 private:
-  LLVM::LLVMFuncOp declare(StringRef name, Type result, ArrayRef<Type> args);
-  Value call(Location loc, StringRef name, Type result, ValueRange args);
-  Value i32Const(Location loc, int64_t v);
-  /// An alloca of `n` x `elt` in the entry block of the op's function.
-  Value scratch(Operation *op, Type elt, int64_t n);
-  /// Loads `n` values of `elt` from `buf` into a struct of type `type` (or
-  /// one value when `type` is not a struct).
-  Value loadResults(Location loc, Value buf, Type elt, Type type, int64_t n);
-  Value asI32(Location loc, Value v);
+  bool isDeviceOp(Operation *op) override {
+    return isa<NVVM::NVVMDialect>(op->getDialect());
+  }
+  LogicalResult rewrite(Operation *op) override;
+  void placeSharedMemory() override;
+  bool isKernel(LLVM::LLVMFuncOp fn) override {
+    return fn->hasAttr("nvvm.kernel") || fn->hasAttr("gpu.kernel");
+  }
+  ArrayRef<StringRef> attributePrefixes() override {
+    static const StringRef prefixes[] = {"nvvm.", "gpu."};
+    return prefixes;
+  }
 
-  LogicalResult rewrite(Operation *op);
   LogicalResult rewriteMma(NVVM::MmaOp op);
   LogicalResult rewriteLdMatrix(NVVM::LdMatrixOp op);
   LogicalResult rewriteShfl(NVVM::ShflOp op);
   LogicalResult rewriteWgmma(NVVM::WgmmaMmaAsyncOp op);
   LogicalResult rewriteTma(NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp op);
-  void addEntry(LLVM::LLVMFuncOp kernel, ArrayRef<bool> byValue);
-
-  ModuleOp module;
-  MLIRContext *ctx;
-  OpBuilder b;
-  Type i32;
-  Type ptr;
 };
 
-LLVM::LLVMFuncOp Rewriter::declare(StringRef name, Type result,
-                                   ArrayRef<Type> args) {
-  if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
-    return fn;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(module.getBody());
-  return LLVM::LLVMFuncOp::create(
-      b, module.getLoc(), name,
-      LLVM::LLVMFunctionType::get(result ? result : LLVM::LLVMVoidType::get(ctx),
-                                  args));
-}
-
-Value Rewriter::call(Location loc, StringRef name, Type result,
-                     ValueRange args) {
-  SmallVector<Type> types(args.getTypes());
-  LLVM::LLVMFuncOp fn = declare(name, result, types);
-  auto op = LLVM::CallOp::create(b, loc, fn, args);
-  return result ? op.getResult() : Value();
-}
-
-Value Rewriter::i32Const(Location loc, int64_t v) {
-  return LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(v));
-}
-
-Value Rewriter::scratch(Operation *op, Type elt, int64_t n) {
-  OpBuilder::InsertionGuard guard(b);
-  auto fn = op->getParentOfType<LLVM::LLVMFuncOp>();
-  b.setInsertionPointToStart(&fn.getBody().front());
-  Value count = LLVM::ConstantOp::create(b, op->getLoc(), b.getI64Type(),
-                                         b.getI64IntegerAttr(n));
-  return LLVM::AllocaOp::create(b, op->getLoc(), ptr, elt, count, 16);
-}
-
-Value Rewriter::loadResults(Location loc, Value buf, Type elt, Type type,
-                            int64_t n) {
-  auto st = dyn_cast<LLVM::LLVMStructType>(type);
-  if (!st)
-    return LLVM::LoadOp::create(b, loc, elt, buf);
-  Value agg = LLVM::PoisonOp::create(b, loc, type);
-  for (int64_t i = 0; i < n; ++i) {
-    Value p = LLVM::GEPOp::create(b, loc, ptr, elt, buf,
-                                  ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-    Value v = LLVM::LoadOp::create(b, loc, elt, p);
-    agg = LLVM::InsertValueOp::create(b, loc, agg, v, ArrayRef<int64_t>{i});
+void Rewriter::placeSharedMemory() {
+  // Dynamic shared memory is the emulated CTA's buffer. Static shared
+  // memory becomes one host global, which is right as the emulator runs
+  // one CTA at a time (unlike the dynamic buffer, it is not reset to NaN
+  // bytes between CTAs).
+  SmallVector<LLVM::GlobalOp> dynamicSmem;
+  for (auto g : module.getOps<LLVM::GlobalOp>()) {
+    auto arr = dyn_cast<LLVM::LLVMArrayType>(g.getGlobalType());
+    if (g.getAddrSpace() == 3 && arr && arr.getNumElements() == 0)
+      dynamicSmem.push_back(g);
   }
-  return agg;
-}
-
-Value Rewriter::asI32(Location loc, Value v) {
-  if (v.getType() == i32)
-    return v;
-  return LLVM::BitcastOp::create(b, loc, i32, v);
+  for (LLVM::GlobalOp g : dynamicSmem) {
+    replaceAddressOf(g, [&](Location loc) {
+      return call(loc, "__nvemu_dynamic_smem", ptr, {});
+    });
+    g.erase();
+  }
 }
 
 LogicalResult Rewriter::rewriteMma(NVVM::MmaOp op) {
@@ -261,7 +221,6 @@ Rewriter::rewriteTma(NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp op) {
 }
 
 LogicalResult Rewriter::rewrite(Operation *op) {
-  b.setInsertionPoint(op);
   Location loc = op->getLoc();
   StringRef name = op->getName().getStringRef();
   LogicalResult done = success();
@@ -337,145 +296,6 @@ LogicalResult Rewriter::rewrite(Operation *op) {
   if (failed(done))
     return failure();
   op->erase();
-  return success();
-}
-
-/// `<kernel>__nvemu(void **params)`: CUDA's kernelParams array holds one
-/// pointer per parameter; a by-value parameter (a tensor map) is passed as
-/// that pointer, as the kernel reads it through one (`run` has dropped the
-/// byval attribute, which on the host would mean a copy on the stack).
-void Rewriter::addEntry(LLVM::LLVMFuncOp kernel, ArrayRef<bool> byValue) {
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointAfter(kernel);
-  Location loc = kernel.getLoc();
-  auto voidTy = LLVM::LLVMVoidType::get(ctx);
-  auto entry = LLVM::LLVMFuncOp::create(
-      b, loc, (kernel.getName() + "__nvemu").str(),
-      LLVM::LLVMFunctionType::get(voidTy, {ptr}));
-  Block *body = entry.addEntryBlock(b);
-  b.setInsertionPointToStart(body);
-  SmallVector<Value> args;
-  for (unsigned i = 0; i < kernel.getNumArguments(); ++i) {
-    Value slot = LLVM::GEPOp::create(
-        b, loc, ptr, ptr, body->getArgument(0),
-        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-    Value p = LLVM::LoadOp::create(b, loc, ptr, slot);
-    Type t = kernel.getArgument(i).getType();
-    args.push_back(byValue[i] ? p : LLVM::LoadOp::create(b, loc, t, p).getResult());
-  }
-  LLVM::CallOp::create(b, loc, kernel, args);
-  LLVM::ReturnOp::create(b, loc, ValueRange{});
-}
-
-LogicalResult Rewriter::run() {
-  // The device code becomes the module; the host side (launches) goes.
-  SmallVector<gpu::GPUModuleOp> gpuModules;
-  SmallVector<Operation *> rest;
-  for (Operation &op : *module.getBody()) {
-    if (auto gm = dyn_cast<gpu::GPUModuleOp>(op))
-      gpuModules.push_back(gm);
-    else
-      rest.push_back(&op);
-  }
-  if (gpuModules.empty())
-    return module.emitError("no gpu.module to emulate: run attn-to-nvvm first");
-  for (Operation *op : rest)
-    op->erase();
-  for (gpu::GPUModuleOp gm : gpuModules) {
-    for (Operation &op : *gm.getBody())
-      if (auto sym = dyn_cast<SymbolOpInterface>(op))
-        if (module.lookupSymbol(sym.getNameAttr()))
-          return op.emitError("nvemu: symbol ")
-                 << sym.getNameAttr() << " is defined by two gpu.modules";
-    module.getBody()->getOperations().splice(module.getBody()->end(),
-                                             gm.getBody()->getOperations());
-    gm.erase();
-  }
-  module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
-
-  // Dynamic shared memory is the emulated CTA's buffer. Static shared
-  // memory becomes one host global, which is right as the emulator runs
-  // one CTA at a time (unlike the dynamic buffer, it is not reset to NaN
-  // bytes between CTAs).
-  SmallVector<LLVM::GlobalOp> dynamicSmem;
-  for (auto g : module.getOps<LLVM::GlobalOp>()) {
-    auto arr = dyn_cast<LLVM::LLVMArrayType>(g.getGlobalType());
-    if (g.getAddrSpace() == 3 && arr && arr.getNumElements() == 0)
-      dynamicSmem.push_back(g);
-    g.setAddrSpace(0);
-  }
-  for (LLVM::GlobalOp g : dynamicSmem) {
-    SmallVector<LLVM::AddressOfOp> uses;
-    module.walk([&](LLVM::AddressOfOp a) {
-      if (a.getGlobalName() == g.getSymName())
-        uses.push_back(a);
-    });
-    for (LLVM::AddressOfOp a : uses) {
-      b.setInsertionPoint(a);
-      a.getResult().replaceAllUsesWith(
-          call(a.getLoc(), "__nvemu_dynamic_smem", ptr, {}));
-      a.erase();
-    }
-    g.erase();
-  }
-
-  SmallVector<Operation *> targets;
-  WalkResult walk = module.walk([&](Operation *op) {
-    if (auto asmOp = dyn_cast<LLVM::InlineAsmOp>(op)) {
-      asmOp.emitError("nvemu cannot run inline PTX: ") << asmOp.getAsmString();
-      return WalkResult::interrupt();
-    }
-    if (auto intr = dyn_cast<LLVM::CallIntrinsicOp>(op))
-      if (intr.getIntrin().starts_with("llvm.nvvm.")) {
-        intr.emitError("nvemu does not emulate ") << intr.getIntrin();
-        return WalkResult::interrupt();
-      }
-    if (isa<NVVM::NVVMDialect>(op->getDialect()))
-      targets.push_back(op);
-    return WalkResult::advance();
-  });
-  if (walk.wasInterrupted())
-    return failure();
-  for (Operation *op : targets)
-    if (failed(rewrite(op)))
-      return failure();
-
-  // Host pointers only; casts between address spaces become no-ops.
-  AttrTypeReplacer replacer;
-  replacer.addReplacement([&](LLVM::LLVMPointerType t) -> std::optional<Type> {
-    return t.getAddressSpace() ? ptr : Type(t);
-  });
-  replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true,
-                                        /*replaceLocs=*/false,
-                                        /*replaceTypes=*/true);
-  SmallVector<LLVM::AddrSpaceCastOp> casts;
-  module.walk([&](LLVM::AddrSpaceCastOp c) { casts.push_back(c); });
-  for (LLVM::AddrSpaceCastOp c : casts) {
-    c.getResult().replaceAllUsesWith(c.getArg());
-    c.erase();
-  }
-
-  // GPU attributes would make the translation pick the PTX calling
-  // convention; the emulator calls kernels as ordinary functions.
-  SmallVector<std::pair<LLVM::LLVMFuncOp, SmallVector<bool>>> kernels;
-  for (auto fn : module.getOps<LLVM::LLVMFuncOp>()) {
-    bool kernel = fn->hasAttr("nvvm.kernel") || fn->hasAttr("gpu.kernel");
-    for (NamedAttribute a : llvm::to_vector(fn->getDiscardableAttrs()))
-      if (a.getName().strref().starts_with("nvvm.") ||
-          a.getName().strref().starts_with("gpu."))
-        fn->removeAttr(a.getName());
-    SmallVector<bool> byValue;
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
-      byValue.push_back(static_cast<bool>(
-          fn.removeArgAttr(i, LLVM::LLVMDialect::getByValAttrName())));
-      fn.removeArgAttr(i, LLVM::LLVMDialect::getAlignAttrName());
-      fn.removeArgAttr(i, NVVM::NVVMDialect::getGridConstantAttrName());
-    }
-    if (kernel)
-      kernels.push_back({fn, byValue});
-  }
-  for (auto &[k, byValue] : kernels)
-    addEntry(k, byValue);
   return success();
 }
 

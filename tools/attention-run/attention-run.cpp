@@ -7,10 +7,11 @@
 // Compiles the op for the CPU (attn-to-cpu-pipeline, LLVM IR, clang -shared),
 // runs it on deterministic random inputs (or .npy files), and compares with
 // the fp64 reference. Exit codes: 0 pass, 1 mismatch, 2 usage/compile error.
-// An NVIDIA target (sm_80 ... sm_90a) compiles that target's kernel as a
-// bundle with its nvemu emulation and runs it through the runtime's CUDA
-// path on the emulating driver (tools/nvemu): the kernel's own code, on the
-// CPU, so its numerics are checked without a GPU.
+// An NVIDIA target (sm_80 ... sm_90a) or AMD target (gfx90a, gfx942)
+// compiles that target's kernel as a bundle with its emulation and runs it
+// through the runtime's CUDA or HIP path on the emulating driver
+// (tools/nvemu): the kernel's own code, on the CPU, so its numerics are
+// checked without a GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,7 +63,7 @@ static cl::opt<std::string> specText("spec", cl::desc("Spec string"),
 static cl::opt<std::string> target(
     "target",
     cl::desc("cpu, or an NVIDIA target (sm_80, sm_86, sm_89, sm_90, sm_90a) "
-             "run on the nvemu emulator"),
+             "or AMD target (gfx90a, gfx942) run on the emulator"),
     cl::init("cpu"));
 static cl::opt<std::string> kernelOptions(
     "kernel-options",
@@ -378,8 +379,10 @@ int loadBundleKernel(MLIRContext &context, ModuleOp module,
     return fail("cannot write the bundle: " + error);
   if (emulated) {
     setenv("ATTN_CUDA_LIBRARY", ATTN_NVEMU_DRIVER, 1);
+    setenv("ATTN_HIP_LIBRARY", ATTN_AMDEMU_DRIVER, 1);
     setenv("ATTN_NVEMU_DIR", (dir + "/nvemu").str().c_str(), 1);
     setenv("ATTN_NVEMU_ARCH", target.c_str(), 1);
+    setenv("ATTN_AMDEMU_ARCH", target.c_str(), 1);
   }
   if (attn_bundle_load((dir + "/" + kernelName + ".json").str().c_str(),
                        &bundle) != ATTN_OK)
@@ -393,18 +396,18 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "attention-run\n");
   std::optional<TargetInfo> info = lookupTarget(target);
-  bool emulated = info && info->kind == TargetKind::NVVM;
-  if (!info || (info->kind != TargetKind::CPU && !emulated))
+  bool emulated = info && info->kind != TargetKind::CPU;
+  if (!info)
     return fail("target '" + target +
                 "' cannot run here; attention-run executes the cpu target "
-                "and NVIDIA targets (on the nvemu emulator)");
+                "and the NVIDIA and AMD targets (on the emulator)");
   NvvmKernelOptions nvvm;
   {
     std::string error;
     parseNvvmKernelOptions(kernelOptions, nvvm, error);
     if (!error.empty())
       return fail("--kernel-options: " + error);
-    if (!kernelOptions.empty() && !emulated)
+    if (!kernelOptions.empty() && info->kind != TargetKind::NVVM)
       return fail("--kernel-options choose NVIDIA kernels; the target is " + target);
   }
   nvvm.emulation = true;

@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "nvemu.h"
+#include "Image.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -43,21 +43,6 @@ struct Function {
 thread_local void *current = nullptr;
 int primary; // the one context's handle
 std::string lastLaunchError;
-
-/// Bytes of a cubin (ELF64): up to the end of the last header or section.
-size_t elfSize(const uint8_t *p) {
-  Elf64_Ehdr eh;
-  std::memcpy(&eh, p, sizeof(eh));
-  size_t end = std::max<size_t>(eh.e_shoff + size_t(eh.e_shnum) * eh.e_shentsize,
-                                eh.e_phoff + size_t(eh.e_phnum) * eh.e_phentsize);
-  for (unsigned i = 0; i < eh.e_shnum; ++i) {
-    Elf64_Shdr sh;
-    std::memcpy(&sh, p + eh.e_shoff + size_t(i) * eh.e_shentsize, sizeof(sh));
-    if (sh.sh_type != SHT_NOBITS)
-      end = std::max<size_t>(end, sh.sh_offset + sh.sh_size);
-  }
-  return end;
-}
 
 void archOf(int &major, int &minor) {
   const char *a = std::getenv("ATTN_NVEMU_ARCH");
@@ -111,21 +96,10 @@ int cuCtxGetDevice(int *dev) {
 
 int cuModuleLoadDataEx(void **module, const void *image, unsigned numOptions,
                        int *options, void **values) {
-  auto *p = static_cast<const uint8_t *>(image);
-  bool elf = std::memcmp(p, ELFMAG, SELFMAG) == 0;
-  size_t n = elf ? elfSize(p) : std::strlen(static_cast<const char *>(image));
-  char name[32];
-  std::snprintf(name, sizeof(name), "%016llx.so",
-                static_cast<unsigned long long>(nvemu_image_hash(p, n)));
-  const char *dir = std::getenv("ATTN_NVEMU_DIR");
-  std::string path = std::string(dir ? dir : ".") + "/" + name;
-  void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  std::string error;
+  void *lib = nvemu::openEmulation(image, error);
   if (!lib) {
-    const char *e = dlerror();
-    std::string msg = "nvemu: no emulation of this " +
-                      std::string(elf ? "cubin" : "PTX") + " (" + path +
-                      "): " + (e ? e : "") +
-                      "; build the bundle with --attn-compile=\"... emulation=1\"";
+    std::string msg = "nvemu: " + std::string(nvemu::isElf(image) ? "cubin: " : "PTX: ") + error;
     // CU_JIT_ERROR_LOG_BUFFER (5) with its size (6).
     char *log = nullptr;
     size_t logSize = 0;

@@ -40,7 +40,7 @@ constexpr size_t kCanaryBytes = 1024;
 constexpr size_t kSmemAlign = size_t(1) << 18;
 constexpr int kBarriers = 16;
 
-enum class Collective { None, Mma, LdMatrix, Shfl };
+enum class Collective { None, Mma, LdMatrix, Shfl, Mfma, Bpermute, Swizzle };
 
 struct Thread;
 
@@ -126,6 +126,8 @@ struct Cta {
   std::string error;
   ucontext_t scheduler;
   uint64_t seed = 1;
+  /// 32 (NVIDIA warps) or 64 (AMD wave64).
+  unsigned warpSize = 32;
 };
 
 thread_local Cta *cta = nullptr;
@@ -188,7 +190,7 @@ template <typename F> void collective(Collective op, const char *name, F compute
     block(name);
     return;
   }
-  Thread *lanes = &cta->threads[cur->warp * 32];
+  Thread *lanes = &cta->threads[cur->warp * cta->warpSize];
   compute(lanes, w.size);
   w.arrived = 0;
   w.op = Collective::None;
@@ -290,8 +292,8 @@ bool runCta(Cta &c) {
     t.tid[1] = (i / c.block[0]) % c.block[1];
     t.tid[2] = i / (c.block[0] * c.block[1]);
     t.linear = i;
-    t.lane = i % 32;
-    t.warp = i / 32;
+    t.lane = i % c.warpSize;
+    t.warp = i / c.warpSize;
     t.done = t.blocked = false;
     t.groups.clear();
     t.open.clear();
@@ -304,7 +306,8 @@ bool runCta(Cta &c) {
     makecontext(&t.ctx, threadMain, 0);
   }
   for (unsigned w = 0; w < c.warps.size(); ++w)
-    c.warps[w] = Warp{std::min(32u, n - 32 * w), 0, Collective::None};
+    c.warps[w] = Warp{std::min(c.warpSize, n - c.warpSize * w), 0,
+                      Collective::None};
   for (Barrier &b : c.bars)
     b = Barrier();
   c.warpgroupArrived.assign((n + 127) / 128, 0);
@@ -377,11 +380,11 @@ bool runCta(Cta &c) {
 
 } // namespace
 
-extern "C" {
+namespace {
 
-int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
-                 const unsigned block[3], unsigned dynamicSmem, char *err,
-                 size_t errLen) {
+int launch(nvemu_entry entry, void **params, const unsigned grid[3],
+           const unsigned block[3], unsigned dynamicSmem, unsigned warpSize,
+           char *err, size_t errLen) {
   auto report = [&](const std::string &msg) {
     if (err && errLen)
       snprintf(err, errLen, "%s", msg.c_str());
@@ -400,7 +403,8 @@ int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
   c->threads.resize(n);
   for (Thread &t : c->threads)
     t.stack.reset(new char[kStackBytes]);
-  c->warps.resize((n + 31) / 32);
+  c->warpSize = warpSize;
+  c->warps.resize((n + warpSize - 1) / warpSize);
   c->smemBytes = dynamicSmem;
   size_t bytes = (dynamicSmem + kCanaryBytes + kSmemAlign - 1) / kSmemAlign * kSmemAlign;
   std::unique_ptr<uint8_t, decltype(&std::free)> smem(
@@ -423,6 +427,22 @@ int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
   return ok ? 0 : report(c->error);
 }
 
+} // namespace
+
+extern "C" {
+
+int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
+                 const unsigned block[3], unsigned dynamicSmem, char *err,
+                 size_t errLen) {
+  return launch(entry, params, grid, block, dynamicSmem, 32, err, errLen);
+}
+
+int amdemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
+                  const unsigned block[3], unsigned lds, char *err,
+                  size_t errLen) {
+  return launch(entry, params, grid, block, lds, 64, err, errLen);
+}
+
 int32_t __nvemu_sreg(int32_t code) {
   switch (code) {
   case NVEMU_TID_X: case NVEMU_TID_Y: case NVEMU_TID_Z:
@@ -438,7 +458,7 @@ int32_t __nvemu_sreg(int32_t code) {
   case NVEMU_WARPID:
     return cur->warp;
   case NVEMU_WARPSIZE:
-    return 32;
+    return static_cast<int32_t>(cta->warpSize);
   }
   fail(format("unknown special register code %d", code));
 }
@@ -890,5 +910,115 @@ float __nv_fminf(float x, float y) { return std::fmin(x, y); }
 float __nv_fmaf(float x, float y, float z) { return std::fma(x, y, z); }
 float __nv_log1pf(float x) { return std::log1p(x); }
 float __nv_expm1f(float x) { return std::expm1(x); }
+
+} // extern "C"
+
+//===----------------------------------------------------------------------===//
+// AMD (wave64): the CDNA3 ISA's semantics of the operations the ROCDL
+// kernels use (attn-rocdl-to-host). Lanes are the threads of a wave.
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+int32_t __amdemu_mbcnt(int32_t high, int32_t mask, int32_t init) {
+  // v_mbcnt_lo: bits of mask set below this lane among lanes 0-31;
+  // v_mbcnt_hi: among lanes 32-63.
+  unsigned lane = cur->lane;
+  unsigned below = high ? (lane > 32 ? lane - 32 : 0) : std::min(lane, 32u);
+  uint64_t bits = static_cast<uint32_t>(mask) &
+                  ((below >= 32) ? 0xffffffffull : ((1ull << below) - 1));
+  return init + __builtin_popcountll(bits);
+}
+
+int32_t __amdemu_bpermute(int32_t address, int32_t data) {
+  // ds_bpermute_b32: each lane reads the value of lane (address / 4) mod 64.
+  cur->in[0] = address;
+  cur->in[1] = data;
+  collective(Collective::Bpermute, "ds_bpermute", [](Thread *lanes, unsigned n) {
+    for (unsigned l = 0; l < n; ++l) {
+      unsigned src = (static_cast<uint32_t>(lanes[l].in[0]) >> 2) % 64;
+      if (src >= n)
+        fail(format("ds_bpermute from lane %u of a %u-lane wave", src, n));
+      lanes[l].out[0] = static_cast<uint32_t>(lanes[src].in[1]);
+    }
+  });
+  return static_cast<int32_t>(cur->out[0]);
+}
+
+int32_t __amdemu_swizzle(int32_t data, int32_t pattern) {
+  // ds_swizzle_b32 within each group of 32 lanes. offset[15] = 1: quad
+  // mode, lane i of a quad reads lane offset[2i+1:2i]; otherwise bit mode,
+  // lane i reads ((i & and) | or) ^ xor with and = offset[4:0],
+  // or = offset[9:5], xor = offset[14:10].
+  cur->in[0] = data;
+  cur->in[1] = pattern;
+  collective(Collective::Swizzle, "ds_swizzle", [](Thread *lanes, unsigned n) {
+    uint32_t offset = static_cast<uint32_t>(lanes[0].in[1]) & 0xffff;
+    for (unsigned l = 0; l < n; ++l) {
+      if (static_cast<uint32_t>(lanes[l].in[1] & 0xffff) != offset)
+        fail("lanes of a wave ran ds_swizzle with different patterns");
+      unsigned i = l % 32, src;
+      if (offset & 0x8000) {
+        if (offset >= 0xe000)
+          fail(format("ds_swizzle pattern 0x%x (FFT mode): not emulated", offset));
+        src = (i & ~3u) | ((offset >> (2 * (i & 3))) & 3);
+      } else {
+        unsigned andMask = offset & 0x1f, orMask = (offset >> 5) & 0x1f,
+                 xorMask = (offset >> 10) & 0x1f;
+        src = ((i & andMask) | orMask) ^ xorMask;
+      }
+      src += l - i;
+      if (src >= n)
+        fail(format("ds_swizzle from lane %u of a %u-lane wave", src, n));
+      lanes[l].out[0] = static_cast<uint32_t>(lanes[src].in[0]);
+    }
+  });
+  return static_cast<int32_t>(cur->out[0]);
+}
+
+void __amdemu_mfma_16x16x16(int32_t bf16, int64_t a, int64_t b,
+                            const float *c, float *d) {
+  // v_mfma_f32_16x16x16{f16,bf16_1k}: lane l holds A[l % 16][4 (l / 16) + i],
+  // B[4 (l / 16) + i][l % 16] and D[4 (l / 16) + i][l % 16], i = 0..3.
+  if (cta->warps[cur->warp].size != 64)
+    fail("v_mfma in a partial wave");
+  int32_t regs[7] = {bf16,
+                     static_cast<int32_t>(a), static_cast<int32_t>(a >> 32),
+                     static_cast<int32_t>(b), static_cast<int32_t>(b >> 32)};
+  std::memcpy(cur->in, regs, sizeof(regs));
+  std::memcpy(&cur->in[5], c, 4 * sizeof(float));
+  collective(Collective::Mfma, "v_mfma", [](Thread *lanes, unsigned) {
+    bool isBf16 = lanes[0].in[0];
+    double A[16][16], B[16][16], C[16][16];
+    for (unsigned l = 0; l < 64; ++l) {
+      const int32_t *in = lanes[l].in;
+      if (in[0] != lanes[0].in[0])
+        fail("lanes of a wave ran v_mfma on different types");
+      unsigned rc = l % 16, k0 = 4 * (l / 16);
+      for (unsigned i = 0; i < 4; ++i) {
+        auto elt = [&](int first) {
+          uint32_t word = static_cast<uint32_t>(in[first + i / 2]);
+          return static_cast<uint16_t>(i % 2 ? word >> 16 : word & 0xffff);
+        };
+        A[rc][k0 + i] = half(elt(1), isBf16);
+        B[k0 + i][rc] = half(elt(3), isBf16);
+        float cv;
+        std::memcpy(&cv, &in[5 + i], 4);
+        C[k0 + i][rc] = cv;
+      }
+    }
+    for (unsigned l = 0; l < 64; ++l) {
+      unsigned col = l % 16, r0 = 4 * (l / 16);
+      for (unsigned i = 0; i < 4; ++i) {
+        double acc = C[r0 + i][col];
+        for (int k = 0; k < 16; ++k)
+          acc += A[r0 + i][k] * B[k][col];
+        float f = static_cast<float>(acc);
+        std::memcpy(&lanes[l].out[i], &f, 4);
+      }
+    }
+  });
+  std::memcpy(d, cur->out, 16);
+}
 
 } // extern "C"

@@ -38,6 +38,11 @@ int nvemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
                  const unsigned block[3], unsigned dynamic_smem, char *err,
                  size_t err_len);
 
+/* The same for AMD kernels (attn-rocdl-to-host): wave64, `lds` bytes of
+ * LDS (the kernel's static allocation plus the launch's dynamic bytes). */
+int amdemu_launch(nvemu_entry entry, void **params, const unsigned grid[3],
+                  const unsigned block[3], unsigned lds, char *err,
+                  size_t err_len);
 /* Special registers, by the code attn-nvvm-to-host passes. */
 enum {
   NVEMU_TID_X, NVEMU_TID_Y, NVEMU_TID_Z, NVEMU_NTID_X, NVEMU_NTID_Y,
@@ -104,6 +109,19 @@ typedef struct {
   uint32_t box[5];
 } nvemu_tensor_map;
 #define NVEMU_TENSOR_MAP_MAGIC 0x4e56544du
+
+/* AMD (wave64). Work-item / work-group ids are __nvemu_sreg's TID / CTAID
+ * codes, s_barrier is __nvemu_barrier(0, -1) and the LDS base is
+ * __nvemu_dynamic_smem(). */
+/* v_mbcnt_lo (high = 0) / v_mbcnt_hi (high = 1) */
+int32_t __amdemu_mbcnt(int32_t high, int32_t mask, int32_t init);
+/* ds_bpermute_b32 (address in bytes) and ds_swizzle_b32 */
+int32_t __amdemu_bpermute(int32_t address, int32_t data);
+int32_t __amdemu_swizzle(int32_t data, int32_t pattern);
+/* v_mfma_f32_16x16x16{f16,bf16_1k}: a, b are the lane's 4 16-bit elements
+ * (element i in bits 16 i..16 i + 15), c / d its 4 accumulators. */
+void __amdemu_mfma_16x16x16(int32_t bf16, int64_t a, int64_t b,
+                            const float *c, float *d);
 
 #ifdef __cplusplus
 }

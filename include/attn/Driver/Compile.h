@@ -47,7 +47,7 @@ struct NvvmKernelOptions {
   /// With overlap: the math warpgroups take turns issuing their products
   /// (opt-in for the same reason).
   bool pingpong = false;
-  /// Also build every NVIDIA kernel as host code for the nvemu emulator
+  /// Also build every NVIDIA and AMD kernel as host code for the emulator
   /// (tools/nvemu), so its numerics can be checked without a GPU.
   bool emulation = false;
 };
