@@ -638,6 +638,7 @@ compileRocdl(ModuleOp module, const std::string &target,
     stages = op.getTilingAttr().getStages();
     hq = op.getNumQueryHeads();
   });
+  int64_t group = packGroup(module);
   // Linear attention: one workgroup per (batch, head, column chunk).
   int64_t linearColumnChunks = 0;
   module.walk([&](LinearAttentionOp op) {
@@ -686,12 +687,12 @@ compileRocdl(ModuleOp module, const std::string &target,
   k.file = name + "." + target + ".hsaco";
   k.binary.assign(hsaco.begin(), hsaco.end());
   k.entry = name;
-  k.gridX = "ceil(Sq/" + std::to_string(blockQ) + ")";
-  k.gridY = std::to_string(hq);
+  k.gridX = queryTilesFormula(group, blockQ);
+  k.gridY = std::to_string(hq / group);
   k.gridZ = "B";
   k.blockX = 64 * warps;
   k.paramAbi = "flat-memref";
-  k.kernel = "mfma";
+  k.kernel = group > 1 ? "mfma+pack-gqa" : "mfma";
   if (linearColumnChunks) {
     k.gridX = std::to_string(linearColumnChunks);
     k.kernel = "simt-linear";

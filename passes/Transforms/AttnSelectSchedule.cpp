@@ -113,13 +113,11 @@ struct AttnSelectSchedulePass
       op.setTilingAttr(*mmaTiling);
       return success();
     };
-    // Head packing (pack_gqa): the NVIDIA kernels implement it, on
-    // mma.sync tiles (a packed decode tile is too short for wgmma), and so
-    // does the CPU tile program; the AMD lowering warns that it ignores it.
-    bool packs = info.kind != TargetKind::ROCDL;
-    if (!op.getPackGqaAttr() && packs && shouldPackHeads(op, *tiling))
+    // Head packing (pack_gqa): every kernel implements it, the NVIDIA ones
+    // on mma.sync tiles (a packed decode tile is too short for wgmma).
+    if (!op.getPackGqaAttr() && shouldPackHeads(op, *tiling))
       op.setPackGqaAttr(BoolAttr::get(op.getContext(), true));
-    bool packed = packs && op.packsHeads();
+    bool packed = op.packsHeads();
     if (packed) {
       if (failed(useMmaTiles()))
         return WalkResult::interrupt();

@@ -32,11 +32,3 @@ func.func @linear_untiled(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
   return %o : tensor<1x2x64x32xf16>
 }
 
-// -----
-
-// The AMD kernel does not pack heads: it says so, and lowers.
-func.func @pack_gqa(%q: tensor<1x4x1x64xbf16>, %k: tensor<1x2x64x64xbf16>) -> tensor<1x4x1x64xbf16> {
-  // expected-warning @+1 {{pack_gqa is implemented by the NVIDIA kernels and the CPU tile program; these kernels give each query head its own tiles}}
-  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(4, 2)>, pack_gqa = true, tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>} : tensor<1x4x1x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x4x1x64xbf16>
-  return %o : tensor<1x4x1x64xbf16>
-}

@@ -186,8 +186,8 @@ PACK_LENGTHS = [(1, 1), (1, 200), (1, 1030), (3, 300), (7, 63), (40, 8),
 
 def pack_gqa_configs():
     """pack_gqa=1 (the CPU tile program, the NVIDIA mma.sync and SIMT
-    kernels): the query heads
-    of a K/V head share tiles, packed row r being row r / G of head r % G.
+    kernels, the AMD MFMA kernel): the query heads of a K/V head share
+    tiles, packed row r being row r / G of head r % G.
     Every mask a whole group can share, the score mods that read the head
     (ALiBi slopes, bias, gates, LSE), flash and stream-K."""
     out = []

@@ -274,19 +274,27 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   buildTables();
 
   Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  // The head, or under pack_gqa the first head of the group.
+  Value h0 = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  if (packGroup > 1)
+    h0 = mul(h0, idx(packGroup));
   Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value wave = arith::DivUIOp::create(b, tid, idx(64));
   Value lane = arith::RemUIOp::create(b, tid, idx(64));
   c = arith::RemUIOp::create(b, lane, idx(16));
   g = arith::DivUIOp::create(b, lane, idx(16));
-  Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
-  Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
-  patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
-  Value i0 = mul(qt, idx(bq));
-  Value i1 = sub(arith::MinSIOp::create(b, add(i0, idx(bq)), sq), idx(1));
-  qRow = add(add(i0, mul(wave, idx(16))), c);
+  Value kh = arith::DivUIOp::create(b, h0, idx(spec.hq / spec.hk));
+  Value vh = arith::DivUIOp::create(b, h0, idx(spec.hq / spec.hv));
+  patternId = patternOfHead ? load(patternOfHead, {h0}) : idx(0);
+  // The tile's (packed) rows [r0, r1] and the query rows they cover; this
+  // lane's row and its head (packed row r: query row r / G of head
+  // h0 + r % G).
+  auto [r0, r1] = tileRowSpan(qt);
+  Value i0 = rowAndHead(r0, idx(0)).first;
+  Value i1 = rowAndHead(r1, idx(0)).first;
+  Value h;
+  std::tie(qRow, h) = rowAndHead(add(add(r0, mul(wave, idx(16))), c), h0);
   Value qLoad = arith::MinSIOp::create(b, qRow, sub(sq, idx(1)));
 
   // Q^T fragments (B operand): Q[qRow][16 db + 4g .. +3], held in registers.
@@ -306,8 +314,9 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
         Value j0 = mul(kt, idx(bk));
         Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
+        // The group's heads share the mask (pack_gqa's rule).
         auto [isEmpty, isFull] =
-            classifyTileAt(bIdx, h, i0, i1, j0, j1, qt, kt);
+            classifyTileAt(bIdx, h0, i0, i1, j0, j1, qt, kt);
         isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
         scf::YieldOp::create(
             b, dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
@@ -399,10 +408,11 @@ struct ConvertAttnToAMDGPUPass
     ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
-    MfmaKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
-                      tiling.getBlockKv(), tiling.getWarps(), in->maskFn,
-                      in->scoreFn)
-        .emit();
+    MfmaKernelEmitter emitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
+                              tiling.getBlockKv(), tiling.getWarps(),
+                              in->maskFn, in->scoreFn);
+    emitter.setPackGroup(in->packGroup);
+    emitter.emit();
     fn.erase();
     return success();
   }

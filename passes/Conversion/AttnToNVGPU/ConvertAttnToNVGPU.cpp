@@ -2104,7 +2104,7 @@ struct ConvertAttnToNVGPUPass
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
     FailureOr<AttentionLowering> in =
-        prepareLowering(op, "NVIDIA", /*streamK=*/true, /*packHeads=*/true);
+        prepareLowering(op, "NVIDIA", /*streamK=*/true);
     if (failed(in))
       return failure();
     const AttentionSpec &spec = in->spec;

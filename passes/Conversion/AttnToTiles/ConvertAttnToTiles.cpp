@@ -539,9 +539,7 @@ struct ConvertAttnToTilesPass
   }
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
-    FailureOr<AttentionLowering> in =
-        prepareLowering(op, /*gpuTarget=*/{}, /*streamK=*/false,
-                        /*packHeads=*/true);
+    FailureOr<AttentionLowering> in = prepareLowering(op);
     if (failed(in))
       return failure();
     std::string name = in->fn.getSymName().str();

@@ -92,7 +92,7 @@ FailureOr<func::FuncOp> mlir::attn::kernelFunctionOf(Operation *op) {
 
 FailureOr<AttentionLowering>
 mlir::attn::prepareLowering(AttentionOp op, StringRef gpuTarget,
-                            bool streamK, bool packHeads) {
+                            bool streamK) {
   AttentionLowering in;
   FailureOr<func::FuncOp> fn = kernelFunctionOf(op);
   if (failed(fn))
@@ -119,12 +119,8 @@ mlir::attn::prepareLowering(AttentionOp op, StringRef gpuTarget,
                      << gpuTarget
                      << (streaming ? " stream-K" : " split-KV")
                      << " kernels do not exist yet";
-  if (op.packsHeads() && packHeads)
+  if (op.packsHeads())
     in.packGroup = op.getPackGroup();
-  else if (op.packsHeads())
-    op.emitWarning() << "pack_gqa is implemented by the NVIDIA kernels and "
-                        "the CPU tile program; these kernels give each "
-                        "query head its own tiles";
   return in;
 }
 

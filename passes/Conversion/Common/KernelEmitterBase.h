@@ -35,8 +35,7 @@ struct AttentionLowering {
   Region *maskFn = nullptr, *scoreFn = nullptr;
   /// CTAs of a stream-K schedule the target implements (0: flash).
   int64_t streamCtas = 0;
-  /// Query heads per tile group under pack_gqa where the target
-  /// implements it (1: one head per tile).
+  /// Query heads per tile group under pack_gqa (1: one head per tile).
   int64_t packGroup = 1;
 };
 /// The function a kernel replaces: the kernel ABI is the function's, so its
@@ -44,12 +43,10 @@ struct AttentionLowering {
 FailureOr<func::FuncOp> kernelFunctionOf(Operation *op);
 /// `gpuTarget`, when set, names a GPU target: a split-KV schedule, and a
 /// stream-K one unless `streamK` (the target implements it), gets a warning
-/// and flash kernels. pack_gqa gets a warning and one head per tile unless
-/// `packHeads` (the target implements it).
+/// and flash kernels.
 FailureOr<AttentionLowering> prepareLowering(AttentionOp op,
                                              StringRef gpuTarget = {},
-                                             bool streamK = false,
-                                             bool packHeads = false);
+                                             bool streamK = false);
 /// The ops of type OpT in `module`, to lower (collected first: lowering
 /// erases their functions).
 template <typename OpT>
