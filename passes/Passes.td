@@ -12,10 +12,10 @@ def AttnSelectSchedule : Pass<"attn-select-schedule"> {
     them, from the target description (SM count, shared memory, registers)
     and the cost model of docs/ARCHITECTURE.md. A user-given tiling is kept and
     checked against the target (a tile that cannot fit is an error). On
-    NVIDIA targets and the CPU an attn.attention without `pack_gqa` gets
-    `pack_gqa = true` when its query heads share K/V heads, Sq is below the
-    query tile and every head has the same mask (NVIDIA kernels then run on
-    mma.sync tiles, sm_90a included).
+    every target an attn.attention without `pack_gqa` gets `pack_gqa =
+    true` when its query heads share K/V heads, Sq is below the query tile
+    and every head has the same mask (NVIDIA kernels then run on mma.sync
+    tiles, sm_90a included).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
