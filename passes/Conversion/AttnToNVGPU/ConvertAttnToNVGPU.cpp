@@ -53,6 +53,7 @@ namespace mlir::attn {
 
 #include "Common/KernelEmitterBase.h"
 #include "Common/LinearGpuKernel.h"
+#include "Common/NvvmMma.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -850,21 +851,10 @@ SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
 SmallVector<Value> MmaKernelEmitter::mma(ArrayRef<Value> a,
                                          ArrayRef<Value> bFrag,
                                          ArrayRef<Value> c) {
-  MLIRContext *ctx = b.getContext();
-  auto resultType = LLVM::LLVMStructType::getLiteral(
-      ctx, SmallVector<Type>(4, f32));
-  NVVM::MMATypes ptxType = spec.dtype == DType::F16 ? NVVM::MMATypes::f16
-                                                    : NVVM::MMATypes::bf16;
-  auto op = NVVM::MmaOp::create(
-      b, resultType, a, bFrag, c, ArrayRef<int64_t>{16, 8, 16},
-      /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
-      std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < 4; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(b, op.getResult(), i));
-  return out;
+  return nvvmMmaM16N8K16(b,
+                         spec.dtype == DType::F16 ? NVVM::MMATypes::f16
+                                                  : NVVM::MMATypes::bf16,
+                         a, bFrag, c);
 }
 
 Value MmaKernelEmitter::quadReduce(Value x, bool isMax) {

@@ -165,6 +165,10 @@ private:
   /// `split`: hi + lo.
   Fragments elementA(Value r0, int64_t rows, Value k0, int64_t kLimit,
                      Element a, bool split);
+  /// Elements k and k + 1 (at(k)), zero from kLimit on, as one operand
+  /// register appended to f (and its residual with `split`).
+  void appendPair(Fragments &f, Value k, int64_t kLimit,
+                  function_ref<Value(Value)> at, bool split);
   Fragments elementB(Value c0, int64_t width, int64_t blocks, Value k0,
                      int64_t kLimit, Element bv, bool split = false);
   /// Operands of staged bf16 buffers by ldmatrix. A of rows [r0, r0 + 16)

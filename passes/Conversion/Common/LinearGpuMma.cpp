@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Common/LinearGpuEmitter.h"
+#include "Common/NvvmMma.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -85,20 +86,7 @@ std::pair<Value, Value> LinearGpuKernelEmitter::packBf16(Value x, Value y,
 SmallVector<Value> LinearGpuKernelEmitter::mmaTile(ArrayRef<Value> a,
                                                    ArrayRef<Value> bFrag,
                                                    ArrayRef<Value> c) {
-  auto op = NVVM::MmaOp::create(
-      b,
-      LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                       SmallVector<Type>(4, f32)),
-      a, bFrag, c, ArrayRef<int64_t>{16, 8, 16}, /*b1Op=*/std::nullopt,
-      /*intOverflow=*/std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                    NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> out;
-  for (int64_t e = 0; e < 4; ++e)
-    out.push_back(LLVM::ExtractValueOp::create(b, op.getResult(), e));
-  return out;
+  return nvvmMmaM16N8K16(b, NVVM::MMATypes::bf16, a, bFrag, c);
 }
 
 SmallVector<Value> LinearGpuKernelEmitter::mmaProduct(Value kEnd,
@@ -126,10 +114,29 @@ SmallVector<Value> LinearGpuKernelEmitter::mmaProduct(Value kEnd,
   return SmallVector<Value>(loop.getResults());
 }
 
+void LinearGpuKernelEmitter::appendPair(Fragments &f, Value k, int64_t kLimit,
+                                        function_ref<Value(Value)> at,
+                                        bool split) {
+  using P = arith::CmpIPredicate;
+  SmallVector<Value, 2> x;
+  for (int64_t i = 0; i < 2; ++i) {
+    Value ki = add(k, idx(i));
+    if (kLimit % 16 == 0) {
+      x.push_back(at(ki));
+      continue;
+    }
+    Value v = at(minI(ki, idx(kLimit - 1)));
+    x.push_back(sel(cmp(P::ult, ki, idx(kLimit)), v, fc(0)));
+  }
+  auto [hi, lo] = packBf16(x[0], x[1], split);
+  f.hi.push_back(hi);
+  if (lo)
+    f.lo.push_back(lo);
+}
+
 LinearGpuKernelEmitter::Fragments
 LinearGpuKernelEmitter::elementA(Value r0, int64_t rows, Value k0,
                                  int64_t kLimit, Element a, bool split) {
-  using P = arith::CmpIPredicate;
   // A: (g, 2t..), (g + 8, 2t..), (g, 2t + 8..), (g + 8, 2t + 8..).
   Fragments f;
   for (int64_t part = 0; part < 4; ++part) {
@@ -137,20 +144,7 @@ LinearGpuKernelEmitter::elementA(Value r0, int64_t rows, Value k0,
     if (rows % 16)
       r = minI(r, idx(rows - 1));
     Value k = add(k0, add(mul(laneCol, idx(2)), idx(8 * (part / 2))));
-    SmallVector<Value, 2> x;
-    for (int64_t i = 0; i < 2; ++i) {
-      Value ki = add(k, idx(i));
-      if (kLimit % 16 == 0) {
-        x.push_back(a(r, ki));
-        continue;
-      }
-      Value v = a(r, minI(ki, idx(kLimit - 1)));
-      x.push_back(sel(cmp(P::ult, ki, idx(kLimit)), v, fc(0)));
-    }
-    auto [hi, lo] = packBf16(x[0], x[1], split);
-    f.hi.push_back(hi);
-    if (lo)
-      f.lo.push_back(lo);
+    appendPair(f, k, kLimit, [&](Value ki) { return a(r, ki); }, split);
   }
   return f;
 }
@@ -159,7 +153,6 @@ LinearGpuKernelEmitter::Fragments
 LinearGpuKernelEmitter::elementB(Value c0, int64_t width, int64_t blocks,
                                  Value k0, int64_t kLimit, Element bv,
                                  bool split) {
-  using P = arith::CmpIPredicate;
   // B of block j: (2t.., g) and (2t + 8.., g).
   Fragments f;
   for (int64_t j = 0; j < blocks; ++j) {
@@ -168,20 +161,7 @@ LinearGpuKernelEmitter::elementB(Value c0, int64_t width, int64_t blocks,
       c = minI(c, idx(width - 1));
     for (int64_t half = 0; half < 2; ++half) {
       Value k = add(k0, add(mul(laneCol, idx(2)), idx(8 * half)));
-      SmallVector<Value, 2> x;
-      for (int64_t i = 0; i < 2; ++i) {
-        Value ki = add(k, idx(i));
-        if (kLimit % 16 == 0) {
-          x.push_back(bv(ki, c));
-          continue;
-        }
-        Value v = bv(minI(ki, idx(kLimit - 1)), c);
-        x.push_back(sel(cmp(P::ult, ki, idx(kLimit)), v, fc(0)));
-      }
-      auto [hi, lo] = packBf16(x[0], x[1], split);
-      f.hi.push_back(hi);
-      if (lo)
-        f.lo.push_back(lo);
+      appendPair(f, k, kLimit, [&](Value ki) { return bv(ki, c); }, split);
     }
   }
   return f;
