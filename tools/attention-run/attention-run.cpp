@@ -592,8 +592,9 @@ int main(int argc, char **argv) {
     descs.push_back(&doc.desc);
   }
   if (const MaskSpec *m = spec.runtimeBlockMask()) {
-    blocks.init({spec.batch, spec.hq, llvm::divideCeil(spec.sq, m->blockQ),
-                 llvm::divideCeil(spec.skv, m->blockKV)},
+    blocks.init({spec.batch, spec.hq,
+                 static_cast<int64_t>(llvm::divideCeil(spec.sq, m->blockQ)),
+                 static_cast<int64_t>(llvm::divideCeil(spec.skv, m->blockKV))},
                 1);
     memcpy(blocks.bytes.data(), io.blockMask.data(), io.blockMask.size());
     descs.push_back(&blocks.desc);

@@ -94,16 +94,24 @@ private:
                               bool partial);
 
   /// Copies rows [j0, j0 + bk) of one head of a flat [B, H, Skv, dim]
-  /// tensor into the LDS tile `lds` [bk][dim]: the workgroup's threads move
-  /// 4 contiguous elements each per step (rows past Skv repeat the last row;
-  /// their scores are masked).
+  /// tensor into the LDS tile `lds` [bk][dim], or (`transposed`) its
+  /// transpose [dim][bk + pad]: the workgroup's threads move 4 contiguous
+  /// elements each per step (rows past Skv repeat the last row; their
+  /// scores are masked).
   void stageTile(Value lds, Value flat, int64_t heads, Value bIdx, Value head,
-                 int64_t dim, Value j0);
+                 int64_t dim, Value j0, bool transposed = false);
+  /// Elements of padding per row of the transposed V tile [Dv][bk + pad]:
+  /// 4 keeps its 8-byte reads aligned and puts the 16 lanes reading one
+  /// column's rows in distinct banks; it stays within the 32 bytes per KV
+  /// row the tiling budgets for padding, else 0 (correct, with conflicts).
+  int64_t vPad() const { return 8 * spec.dv <= 32 * bk ? 4 : 0; }
 
   gpu::GPUModuleOp gpuModule;
   int64_t waves;
   Value tid;
-  // K and V tiles in LDS, shared by the waves of the workgroup.
+  // K [bk][Dqk] and V^T [Dv][bk + vPad()] tiles in LDS, shared by the
+  // waves of the workgroup. V is stored transposed so that the A operand
+  // of O^T += V^T P^T (V^T[dcol][4g..4g+3]) is one 8-byte read, as K's is.
   Value kLds, vLds;
   Value qRow, c, g;
 };
@@ -129,7 +137,7 @@ Value MfmaKernelEmitter::reduceAcrossGroups(Value x, bool isMax) {
 
 void MfmaKernelEmitter::stageTile(Value lds, Value flat, int64_t heads,
                                   Value bIdx, Value head, int64_t dim,
-                                  Value j0) {
+                                  Value j0, bool transposed) {
   int64_t threads = 64 * waves, total = bk * dim;
   Value lastKV = sub(skv, idx(1));
   scf::ForOp::create(
@@ -140,7 +148,14 @@ void MfmaKernelEmitter::stageTile(Value lds, Value flat, int64_t heads,
         Value src = arith::MinSIOp::create(b, add(j0, row), lastKV);
         Value vals =
             load4(flat, offset4(bIdx, heads, head, skv, src, dim, col));
-        vector::StoreOp::create(b, vals, lds, ValueRange{row, col});
+        if (!transposed) {
+          vector::StoreOp::create(b, vals, lds, ValueRange{row, col});
+        } else {
+          for (int64_t i = 0; i < 4; ++i)
+            memref::StoreOp::create(
+                b, vector::ExtractOp::create(b, vals, ArrayRef<int64_t>{i}),
+                lds, ValueRange{add(col, idx(i)), row});
+        }
         scf::YieldOp::create(b);
       });
 }
@@ -161,7 +176,7 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   // Stage K and V once per workgroup instead of once per wave. Tile classes
   // are workgroup-uniform, so every thread reaches these barriers.
   stageTile(kLds, kFlat, spec.hk, bIdx, kh, spec.dqk, j0);
-  stageTile(vLds, vFlat, spec.hv, bIdx, vh, spec.dv, j0);
+  stageTile(vLds, vFlat, spec.hv, bIdx, vh, spec.dv, j0, /*transposed=*/true);
   gpu::BarrierOp::create(b);
 
   // S^T blocks: s[kb][i] = S[qRow][j0 + 16 kb + 4g + i].
@@ -228,13 +243,11 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
     Value pFrag = pack4(s[kb]);
     for (int64_t dcb = 0; dcb < spec.dv / 16; ++dcb) {
       Value dcol = add(idx(16 * dcb), c);
-      SmallVector<Value> vals;
-      for (int64_t j = 0; j < 4; ++j) {
-        Value kvRow = add(idx(16 * kb + j), mul(g, idx(4)));
-        vals.push_back(load(vLds, {kvRow, dcol}));
-      }
+      Value vt = vector::LoadOp::create(
+          b, VectorType::get({4}, elt), vLds,
+          ValueRange{dcol, add(idx(16 * kb), mul(g, idx(4)))});
       SmallVector<Value> acc(o.begin() + 4 * dcb, o.begin() + 4 * dcb + 4);
-      SmallVector<Value> d = mfma(pack4(vals), pFrag, acc);
+      SmallVector<Value> d = mfma(vt, pFrag, acc);
       std::copy(d.begin(), d.end(), o.begin() + 4 * dcb);
     }
   }
@@ -260,11 +273,11 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
                       ldsSpace),
       b.getLoc());
   vLds = fn.addWorkgroupAttribution(
-      MemRefType::get({bk, spec.dv}, elt, MemRefLayoutAttrInterface{},
+      MemRefType::get({spec.dv, bk + vPad()}, elt, MemRefLayoutAttrInterface{},
                       ldsSpace),
       b.getLoc());
-  // Rows are written and read as 8-byte vectors: align the tiles so the
-  // backend can use ds_write_b64 / ds_read_b64.
+  // Rows are read (K: also written) as 8-byte vectors: align the tiles so
+  // the backend can use ds_read_b64 / ds_write_b64.
   for (unsigned i = 0; i < 2; ++i)
     fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
                                    b.getI64IntegerAttr(16));
