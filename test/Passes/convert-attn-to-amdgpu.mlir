@@ -3,13 +3,17 @@
 // Four wave64 waves of 16 query rows; S^T = K Q^T and O^T = V^T P^T on
 // 16x16x16 MFMA; no math-library calls (exp2 / log2 are intrinsics).
 // CHECK: gpu.module @causal_kernels
-// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, {{.*}}, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) workgroup(%[[KLDS:[^ ]+]] : memref<64x64xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[VLDS:[^ ]+]] : memref<64x64xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
-// K and V tiles are staged in LDS once per workgroup, between barriers.
+// CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, {{.*}}, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) workgroup(%[[KLDS:[^ ]+]] : memref<64x64xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[VLDS:[^ ]+]] : memref<64x68xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// K and V tiles are staged in LDS once per workgroup, between barriers; V
+// transposed ([Dv][bk + 4], rows of its 4 elements scattered), so both
+// MFMA operands read from LDS are 4-element vectors.
 // CHECK: vector.store %{{.+}}, %[[KLDS]]
-// CHECK: vector.store %{{.+}}, %[[VLDS]]
+// CHECK-COUNT-4: memref.store %{{.+}}, %[[VLDS]]
 // CHECK: gpu.barrier
 // CHECK: vector.load %[[KLDS]]
 // CHECK: amdgpu.mfma 16x16x16 %{{.+}} * %{{.+}} + %{{.+}} {{.*}} : vector<4xbf16>, vector<4xbf16>, vector<4xf32>
+// CHECK: %[[VT:.+]] = vector.load %[[VLDS]]{{.+}} : memref<64x68xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// CHECK: amdgpu.mfma 16x16x16 %[[VT]] * %{{.+}} + %{{.+}}
 // Row reductions cross the 4 lane groups of 16.
 // CHECK: gpu.shuffle  xor %{{.+}}, %c16_i32{{.*}}, %c64_i32{{.*}} : f32
 // CHECK: gpu.shuffle  xor %{{.+}}, %c32_i32{{.*}}, %c64_i32{{.*}} : f32

@@ -8,9 +8,10 @@
 // RUN: llvm-objdump -d --mcpu=gfx942 %t/gqa_amd.gfx942.hsaco | FileCheck %s --check-prefix=ISA942
 // RUN: llvm-objdump -d --mcpu=gfx90a %t/gqa_amd.gfx90a.hsaco | FileCheck %s --check-prefix=ISA90A
 
-// K and V tiles of 64 x 64 bf16 are staged in LDS: 16 KiB.
-// REPORT: attn-compile: @gqa_amd gfx90a hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=16384 kernel=mfma tile=64x64x4x1 occupancy={{[1-8]}} waves/SIMD
-// REPORT: attn-compile: @gqa_amd gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=16384 kernel=mfma tile=64x64x4x1 occupancy={{[1-8]}} waves/SIMD
+// K (64 x 64 bf16) and V^T (64 x (64 + 4) bf16) tiles are staged in LDS:
+// 16.5 KiB.
+// REPORT: attn-compile: @gqa_amd gfx90a hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=16896 kernel=mfma tile=64x64x4x1 occupancy={{[1-8]}} waves/SIMD
+// REPORT: attn-compile: @gqa_amd gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=16896 kernel=mfma tile=64x64x4x1 occupancy={{[1-8]}} waves/SIMD
 // CHECK: "target": "gfx90a",
 // CHECK-NEXT: "format": "hsaco",
 // CHECK: "grid": ["ceil(Sq/64)", "8", "B"],
