@@ -150,8 +150,8 @@ int64_t mlir::attn::nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes) {
 
 int64_t mlir::attn::nvvmStreamKWorkspaceBytes(int64_t ctas, int64_t threads,
                                               int64_t dv, int64_t dtypeBytes) {
-  int64_t words = ctas * (1 + 2 * threads * nvvmStreamKStateWords(dv, dtypeBytes));
-  return 4 * nvvmDvChunks(dv, dtypeBytes) * words;
+  return streamKWorkspaceBytes(nvvmDvChunks(dv, dtypeBytes), ctas, threads,
+                               nvvmStreamKStateWords(dv, dtypeBytes));
 }
 
 int64_t mlir::attn::nvvmStreamKCounterBytes(int64_t ctas, int64_t dv,

@@ -62,6 +62,16 @@ int64_t nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes);
 int64_t nvvmStreamKWorkspaceBytes(int64_t ctas, int64_t threads, int64_t dv,
                                   int64_t dtypeBytes);
 int64_t nvvmStreamKCounterBytes(int64_t ctas, int64_t dv, int64_t dtypeBytes);
+/// f32 words of one thread's KV-loop state in the AMD stream-K kernel
+/// (running max, the lane's part of the sum, Dv / 4 O^T accumulators).
+inline int64_t amdgpuStreamKStateWords(int64_t dv) { return 2 + dv / 4; }
+/// Global workspace of a stream-K kernel: `groups` x `ctas` arrival
+/// counters (the only part that must start zeroed: 4 x groups x ctas
+/// bytes), then two share slots per worker of `stateWords` per thread.
+inline int64_t streamKWorkspaceBytes(int64_t groups, int64_t ctas,
+                                     int64_t threads, int64_t stateWords) {
+  return 4 * groups * ctas * (1 + 2 * threads * stateWords);
+}
 
 /// Dynamic shared memory of an NVIDIA kernel: `stages` K tiles
 /// [blockKV][dqk + 16 B] and V tiles [blockKV][Dv chunk + 16 B].

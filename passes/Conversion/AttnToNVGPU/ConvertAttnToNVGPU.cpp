@@ -51,7 +51,7 @@ namespace mlir::attn {
 #include "passes/Passes.h.inc"
 } // namespace mlir::attn
 
-#include "Common/KernelEmitterBase.h"
+#include "Common/StreamKEmitter.h"
 #include "Common/LinearGpuKernel.h"
 #include "Common/NvvmMma.h"
 
@@ -65,49 +65,37 @@ int64_t elemsPer16B(DType t) { return 16 / dtypeBytes(t); }
 
 /// The KV pipeline and the per-row math both kernels share; subclasses say
 /// how a CTA's threads own query rows.
-class StagedKernelEmitter : public AttnKernelEmitterBase {
+class StagedKernelEmitter : public StreamKKernelEmitter {
 public:
   StagedKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
                       const AttentionSpec &spec, StringRef name,
                       int64_t blockQ, int64_t blockKV, int64_t warps,
                       int64_t stages, Region *maskFn, Region *scoreFn)
-      : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
-                              blockKV, /*countTiles=*/false, maskFn, scoreFn),
+      : StreamKKernelEmitter(b, gpuModule.getBody(), spec, name, blockQ,
+                             blockKV, /*countTiles=*/false, maskFn, scoreFn),
         gpuModule(gpuModule), warps(warps), stages(stages),
         dvChunk(spec.dv / nvvmDvChunks(spec.dv, dtypeBytes(spec.dtype))),
         pad(elemsPer16B(spec.dtype)) {}
 
+  /// Stream-K (LeanAttention, setStreamK) runs `n` CTAs per Dv chunk
+  /// instead of one CTA per query tile. Only the mma.sync and SIMT kernels.
   gpu::GPUFuncOp emit();
-  /// Stream-K (LeanAttention) with `n` CTAs per Dv chunk instead of one CTA
-  /// per query tile; 0: flash. Only the mma.sync and SIMT kernels.
-  void setStreamK(int64_t n) { ctas = n; }
 
 protected:
-  /// Combines a share of a tile's KV loop into `acc` (both loop states):
-  /// rescale both to the larger running max, add (sigmoid: add).
-  virtual SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) = 0;
-  /// (weight of the current, weight of the other) for merging running
-  /// (max, sum) (m, l) with (mB, lB); updates m and l. The weights are
-  /// exp2(m log2(e) - M log2(e)) as softmaxStep rounds its factors.
-  std::pair<Value, Value> mergeWeights(Value &m, Value &l, Value mB, Value lB);
   /// The CTAs' walk of their shares, each tile finished by the epilogue
   /// directly or through the workspace by the CTA that completes it.
   void emitStreamK();
-  /// Publishes this CTA's share `state` of the tile starting at unit
-  /// `tileStart` (CTA p, its range starting inside the tile when
-  /// `startsInside`) and, in the CTA that completes the tile, merges every
-  /// share and runs the epilogue.
-  void finishShare(ValueRange state, Value p, Value tileStart,
-                   Value startsInside, Value unitsPerCta, Value bIdx, Value h);
-  /// Word offset of CTA q's share slot (0: the share that starts its range,
-  /// 1: the one that ends it) in this Dv chunk's part of the workspace.
-  Value shareSlot(Value q, Value slot);
-  /// The loop state as f32 words and back (vector<4xf32> values are 4).
-  SmallVector<Value> stateWords(ValueRange state);
-  SmallVector<Value> stateFromWords(ArrayRef<Value> words, TypeRange types);
+  int64_t stateWordsPerThread() const override {
+    return nvvmStreamKStateWords(spec.dv, dtypeBytes(spec.dtype));
+  }
+  int64_t workerGroups() const override { return spec.dv / dvChunk; }
+  std::pair<Value, SmallVector<Value>> flagElement() override {
+    // The first K stage element: the KV loop is over.
+    Value c0 = idx(0);
+    return {kSmem, stageIndex(c0, c0, c0, spec.dqk)};
+  }
   /// Thread-to-row mapping and anything held across the KV loop.
   virtual void setupThreads(Value bIdx, Value h, Value i0) = 0;
-  virtual SmallVector<Value> initialState() = 0;
   /// One live KV tile from shared-memory stage `stage`.
   virtual SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
                                       Value stage, Value kt,
@@ -118,7 +106,6 @@ protected:
   /// warps without rows, and those skip the tile's products and softmax
   /// (their rows keep the empty state: m = -inf, l = 0, O = 0).
   virtual Value warpHasRows() { return nullptr; }
-  virtual void epilogue(ValueRange state, Value bIdx, Value h) = 0;
   /// Layout of a K or V stage buffer holding `cols` columns: by default
   /// [stages][bk][cols + pad] (rows padded by 16 bytes).
   virtual MemRefType stageType(int64_t cols);
@@ -149,7 +136,7 @@ protected:
   }
   virtual void afterPrologue() {}
   /// Threads per CTA and the register cap ptxas gets (.maxnreg).
-  virtual int64_t blockThreads() const { return 32 * warps; }
+  int64_t blockThreads() const override { return 32 * warps; }
   virtual int64_t maxRegisters() const { return 255; }
   /// The KV loop and the epilogue, after the CTA's coordinates are known:
   /// batch bIdx, query head h (K head kh, V head vh), query tile qt with
@@ -223,34 +210,16 @@ protected:
                 int64_t cols, Value row0, int64_t rows);
   /// Proxy fence (if needed) and CTA barrier after shared-memory writes.
   void publishShared();
-  /// scf.if without results: `thenFn` where `cond` holds, else `elseFn`.
-  void ifThenElse(Value cond, function_ref<void()> thenFn,
-                  function_ref<void()> elseFn) {
-    scf::IfOp::create(
-        b, cond,
-        [&](OpBuilder &, Location) {
-          thenFn();
-          scf::YieldOp::create(b);
-        },
-        [&](OpBuilder &, Location) {
-          elseFn();
-          scf::YieldOp::create(b);
-        });
-  }
 
   gpu::GPUModuleOp gpuModule;
   int64_t warps, stages;
-  int64_t ctas = 0;
-  /// Stream-K: the global workspace (counters zeroed), and the index of
-  /// this Dv chunk's first counter.
-  Value workspace, chunkWorkspace;
   /// O columns one CTA accumulates: Dv split into chunks (nvvmDvChunks) so
   /// the accumulator fits in registers; each chunk's CTA recomputes S
   /// (grid.y = Hq x chunks).
   int64_t dvChunk;
   /// Padding per shared-memory row, in elements (16 bytes).
   int64_t pad;
-  Value chunkBase, tid;
+  Value chunkBase;
   /// The CTA's first (packed) tile row.
   Value tileRow0;
   // `stages` buffers of K [bk][Dqk + pad] and V [bk][dvChunk + pad] tiles.
@@ -576,76 +545,13 @@ SmallVector<Value> StagedKernelEmitter::kvLoop(Value bIdx, Value h, Value kh,
   return SmallVector<Value>(loop.getResults());
 }
 
-std::pair<Value, Value> StagedKernelEmitter::mergeWeights(Value &m, Value &l,
-                                                          Value mB, Value lB) {
-  if (spec.norm == NormKind::Sigmoid) {
-    l = arith::AddFOp::create(b, l, lB);
-    return {fc(1), fc(1)};
-  }
-  Value mNew = arith::MaximumFOp::create(b, m, mB);
-  Value none = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew,
-                                     fc(-std::numeric_limits<double>::infinity()));
-  Value mScaled = arith::MulFOp::create(b, sel(none, fc(0), mNew), fc(kLog2e));
-  auto weight = [&](Value mOld) {
-    return exp2(arith::SubFOp::create(
-        b, arith::MulFOp::create(b, mOld, fc(kLog2e)), mScaled));
-  };
-  Value wA = weight(m), wB = weight(mB);
-  l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, wA),
-                            arith::MulFOp::create(b, lB, wB));
-  m = mNew;
-  return {wA, wB};
-}
-
-SmallVector<Value> StagedKernelEmitter::stateWords(ValueRange state) {
-  SmallVector<Value> words;
-  for (Value v : state) {
-    auto vt = dyn_cast<VectorType>(v.getType());
-    if (!vt) {
-      words.push_back(v);
-      continue;
-    }
-    for (int64_t e = 0; e < vt.getNumElements(); ++e)
-      words.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{e}));
-  }
-  return words;
-}
-
-SmallVector<Value> StagedKernelEmitter::stateFromWords(ArrayRef<Value> words,
-                                                       TypeRange types) {
-  SmallVector<Value> state;
-  size_t w = 0;
-  for (Type t : types) {
-    auto vt = dyn_cast<VectorType>(t);
-    if (!vt) {
-      state.push_back(words[w++]);
-      continue;
-    }
-    int64_t n = vt.getNumElements();
-    state.push_back(
-        vector::FromElementsOp::create(b, vt, words.slice(w, n)));
-    w += n;
-  }
-  return state;
-}
-
-Value StagedKernelEmitter::shareSlot(Value q, Value slot) {
-  // Counters of every chunk first (the part the runtime zeroes), then the
-  // slots of chunk c's CTAs.
-  int64_t slotWords =
-      blockThreads() * nvvmStreamKStateWords(spec.dv, dtypeBytes(spec.dtype));
-  int64_t counterWords = (spec.dv / dvChunk) * ctas;
-  Value slotIndex = add(mul(add(chunkWorkspace, q), idx(2)), slot);
-  return add(idx(counterWords), mul(slotIndex, idx(slotWords)));
-}
-
 void StagedKernelEmitter::emitStreamK() {
   using P = arith::CmpIPredicate;
   Value p = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value chunk = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   chunkBase = mul(chunk, idx(dvChunk));
   // This chunk's counters (and, doubled, its slots) start at chunk * ctas.
-  chunkWorkspace = mul(chunk, idx(ctas));
+  groupWorkspace = mul(chunk, idx(ctas));
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value perCta = arith::CeilDivUIOp::create(b, streamKUnits(), idx(ctas));
   // Everything below is CTA-uniform, so the barriers in the KV loop are.
@@ -669,70 +575,6 @@ void StagedKernelEmitter::emitStreamK() {
           finishShare(state, p, tileStart, cmp(P::ugt, kFrom, idx(0)),
                       perCta, bIdx, h);
         });
-  });
-}
-
-void StagedKernelEmitter::finishShare(ValueRange state, Value p,
-                                      Value tileStart, Value startsInside,
-                                      Value perCta, Value bIdx, Value h) {
-  using P = arith::CmpIPredicate;
-  Value c0 = idx(0), c1 = idx(1);
-  int64_t threads = blockThreads();
-  auto wordAt = [&](Value slotBase, int64_t w) {
-    return add(slotBase, add(mul(idx(w), idx(threads)), tid));
-  };
-  // Every thread stores its state words (word-major, so a warp's stores
-  // are contiguous), then fences them before the CTA counts its arrival.
-  SmallVector<Value> words = stateWords(state);
-  Value mine = shareSlot(p, sel(startsInside, c0, c1));
-  for (auto [w, word] : llvm::enumerate(words))
-    memref::StoreOp::create(b, word, workspace, wordAt(mine, w));
-  LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
-  gpu::BarrierOp::create(b);
-  Value pFirst = arith::DivUIOp::create(b, tileStart, perCta);
-  Value pLast = arith::DivUIOp::create(
-      b, sub(add(tileStart, streamKTileUnits()), c1), perCta);
-  // Thread 0 counts; the answer reaches the CTA through shared memory (the
-  // first K stage element: the KV loop is over).
-  SmallVector<Value> flagAt = stageIndex(c0, c0, c0, spec.dqk);
-  ifThen(cmp(P::eq, tid, c0), [&] {
-    Value before = memref::AtomicRMWOp::create(
-        b, arith::AtomicRMWKind::addf, fc(1), workspace,
-        ValueRange{add(chunkWorkspace, pLast)});
-    Value shares = arith::UIToFPOp::create(
-        b, f32,
-        arith::IndexCastUIOp::create(b, b.getI64Type(),
-                                     add(sub(pLast, pFirst), c1)));
-    Value last = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                       arith::AddFOp::create(b, before, fc(1)),
-                                       shares);
-    Value flag = sel(last, fc(1), fc(0));
-    if (elt != f32)
-      flag = arith::TruncFOp::create(b, elt, flag);
-    memref::StoreOp::create(b, flag, kSmem, flagAt);
-  });
-  gpu::BarrierOp::create(b);
-  Value last = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
-                                     loadF32(kSmem, flagAt), fc(0.5));
-  // The next tile's copies may overwrite the flag only after all read it.
-  gpu::BarrierOp::create(b);
-  ifThen(last, [&] {
-    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
-    SmallVector<Type> types(state.getTypes());
-    SmallVector<Value> init = initialState();
-    auto merge = scf::ForOp::create(
-        b, pFirst, add(pLast, c1), c1, init,
-        [&](OpBuilder &, Location, Value q, ValueRange acc) {
-          // q's share starts q's range (slot 0) unless q began before it.
-          Value qStartsInside = cmp(P::ugt, mul(q, perCta), tileStart);
-          Value slot = shareSlot(q, sel(qStartsInside, c0, c1));
-          SmallVector<Value> qWords;
-          for (size_t w = 0; w < words.size(); ++w)
-            qWords.push_back(load(workspace, {wordAt(slot, w)}));
-          scf::YieldOp::create(
-              b, mergeShare(acc, stateFromWords(qWords, types)));
-        });
-    epilogue(merge.getResults(), bIdx, h);
   });
 }
 

@@ -43,6 +43,21 @@ void AttnKernelEmitterBase::ifThen(Value cond, function_ref<void()> body) {
   });
 }
 
+void AttnKernelEmitterBase::ifThenElse(Value cond,
+                                       function_ref<void()> thenFn,
+                                       function_ref<void()> elseFn) {
+  scf::IfOp::create(
+      b, cond,
+      [&](OpBuilder &, Location) {
+        thenFn();
+        scf::YieldOp::create(b);
+      },
+      [&](OpBuilder &, Location) {
+        elseFn();
+        scf::YieldOp::create(b);
+      });
+}
+
 func::FuncOp AttnKernelEmitterBase::createCpuKernel(ArrayRef<Type> args) {
   b.setInsertionPointToEnd(symbolBlock);
   auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));

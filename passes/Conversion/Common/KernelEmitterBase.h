@@ -100,6 +100,9 @@ protected:
   }
   /// scf.if without results or else: `body` where `cond` holds.
   void ifThen(Value cond, function_ref<void()> body);
+  /// scf.if without results: `thenFn` where `cond` holds, else `elseFn`.
+  void ifThenElse(Value cond, function_ref<void()> thenFn,
+                  function_ref<void()> elseFn);
   /// A CPU kernel `name(args)` at the end of the symbol block, with the C
   /// entry point `_mlir_ciface_<name>` (memref descriptors by pointer), the
   /// builder at its start and q, k, v bound to its first three arguments.

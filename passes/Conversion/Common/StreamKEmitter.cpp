@@ -1,0 +1,140 @@
+//===- StreamKEmitter.cpp - the GPU kernels' stream-K protocol -----------===//
+
+#include "Common/StreamKEmitter.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+std::pair<Value, Value> StreamKKernelEmitter::mergeWeights(Value &m, Value &l,
+                                                           Value mB, Value lB) {
+  if (spec.norm == NormKind::Sigmoid) {
+    l = arith::AddFOp::create(b, l, lB);
+    return {fc(1), fc(1)};
+  }
+  Value mNew = arith::MaximumFOp::create(b, m, mB);
+  Value none =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew,
+                            fc(-std::numeric_limits<double>::infinity()));
+  Value mScaled = arith::MulFOp::create(b, sel(none, fc(0), mNew), fc(kLog2e));
+  auto weight = [&](Value mOld) {
+    return exp2(arith::SubFOp::create(
+        b, arith::MulFOp::create(b, mOld, fc(kLog2e)), mScaled));
+  };
+  Value wA = weight(m), wB = weight(mB);
+  l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, wA),
+                            arith::MulFOp::create(b, lB, wB));
+  m = mNew;
+  return {wA, wB};
+}
+
+SmallVector<Value> StreamKKernelEmitter::stateWords(ValueRange state) {
+  SmallVector<Value> words;
+  for (Value v : state) {
+    auto vt = dyn_cast<VectorType>(v.getType());
+    if (!vt) {
+      words.push_back(v);
+      continue;
+    }
+    for (int64_t e = 0; e < vt.getNumElements(); ++e)
+      words.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{e}));
+  }
+  return words;
+}
+
+SmallVector<Value> StreamKKernelEmitter::stateFromWords(ArrayRef<Value> words,
+                                                        TypeRange types) {
+  SmallVector<Value> state;
+  size_t w = 0;
+  for (Type t : types) {
+    auto vt = dyn_cast<VectorType>(t);
+    if (!vt) {
+      state.push_back(words[w++]);
+      continue;
+    }
+    int64_t n = vt.getNumElements();
+    state.push_back(vector::FromElementsOp::create(b, vt, words.slice(w, n)));
+    w += n;
+  }
+  return state;
+}
+
+Value StreamKKernelEmitter::shareSlot(Value q, Value slot) {
+  // Counters of every group first (the part the runtime zeroes), then the
+  // slots of group g's workers.
+  int64_t slotWords = blockThreads() * stateWordsPerThread();
+  int64_t counterWords = workerGroups() * ctas;
+  Value slotIndex = add(mul(add(groupWorkspace, q), idx(2)), slot);
+  return add(idx(counterWords), mul(slotIndex, idx(slotWords)));
+}
+
+void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
+                                       Value tileStart, Value startsInside,
+                                       Value perWorker, Value bIdx, Value h) {
+  using P = arith::CmpIPredicate;
+  Value c0 = idx(0), c1 = idx(1);
+  int64_t threads = blockThreads();
+  auto wordAt = [&](Value slotBase, int64_t w) {
+    return add(slotBase, add(mul(idx(w), idx(threads)), tid));
+  };
+  // Every thread stores its state words (word-major, so a warp's stores
+  // are contiguous), then fences them before the worker counts its arrival.
+  SmallVector<Value> words = stateWords(state);
+  Value mine = shareSlot(p, sel(startsInside, c0, c1));
+  for (auto [w, word] : llvm::enumerate(words))
+    memref::StoreOp::create(b, word, workspace, wordAt(mine, w));
+  LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+  gpu::BarrierOp::create(b);
+  Value pFirst = arith::DivUIOp::create(b, tileStart, perWorker);
+  Value pLast = arith::DivUIOp::create(
+      b, sub(add(tileStart, streamKTileUnits()), c1), perWorker);
+  // Thread 0 counts; the answer reaches the worker's threads through
+  // on-chip memory.
+  auto [flagMem, flagAt] = flagElement();
+  Type flagType = cast<MemRefType>(flagMem.getType()).getElementType();
+  ifThen(cmp(P::eq, tid, c0), [&] {
+    Value before = memref::AtomicRMWOp::create(
+        b, arith::AtomicRMWKind::addf, fc(1), workspace,
+        ValueRange{add(groupWorkspace, pLast)});
+    Value shares = arith::UIToFPOp::create(
+        b, f32,
+        arith::IndexCastUIOp::create(b, b.getI64Type(),
+                                     add(sub(pLast, pFirst), c1)));
+    Value last = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                       arith::AddFOp::create(b, before, fc(1)),
+                                       shares);
+    Value flag = sel(last, fc(1), fc(0));
+    if (flagType != f32)
+      flag = arith::TruncFOp::create(b, flagType, flag);
+    memref::StoreOp::create(b, flag, flagMem, flagAt);
+  });
+  gpu::BarrierOp::create(b);
+  Value last = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                     loadF32(flagMem, flagAt), fc(0.5));
+  // The next tile's copies may overwrite the flag only after all read it.
+  gpu::BarrierOp::create(b);
+  ifThen(last, [&] {
+    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+    SmallVector<Type> types(state.getTypes());
+    SmallVector<Value> init = initialState();
+    auto merge = scf::ForOp::create(
+        b, pFirst, add(pLast, c1), c1, init,
+        [&](OpBuilder &, Location, Value q, ValueRange acc) {
+          // q's share starts q's range (slot 0) unless q began before it.
+          Value qStartsInside = cmp(P::ugt, mul(q, perWorker), tileStart);
+          Value slot = shareSlot(q, sel(qStartsInside, c0, c1));
+          SmallVector<Value> qWords;
+          for (size_t w = 0; w < words.size(); ++w)
+            qWords.push_back(load(workspace, {wordAt(slot, w)}));
+          scf::YieldOp::create(
+              b, mergeShare(acc, stateFromWords(qWords, types)));
+        });
+    epilogue(merge.getResults(), bIdx, h);
+  });
+}

@@ -1,0 +1,72 @@
+//===- StreamKEmitter.h - the GPU kernels' stream-K protocol ----*- C++ -*-===//
+//
+// Stream-K (LeanAttention) on a GPU: workers (CTAs / workgroups) split the
+// (output tile x KV tile) units of the problem evenly, so an output tile's KV
+// loop may be spread over several workers. A worker holding only a share of
+// a tile publishes its threads' loop state in a global workspace and counts
+// its arrival; the worker that arrives last merges every share (an
+// online-softmax reduction) and runs the epilogue. The NVIDIA and AMD
+// kernels differ only in how a thread's loop state is laid out and merged.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PASSES_CONVERSION_COMMON_STREAMKEMITTER_H
+#define ATTN_PASSES_CONVERSION_COMMON_STREAMKEMITTER_H
+
+#include "Common/KernelEmitterBase.h"
+
+namespace mlir::attn {
+
+class StreamKKernelEmitter : public AttnKernelEmitterBase {
+public:
+  using AttnKernelEmitterBase::AttnKernelEmitterBase;
+  /// Stream-K with `n` workers (per worker group); 0: flash.
+  void setStreamK(int64_t n) { ctas = n; }
+
+protected:
+  /// A thread's loop state before its first KV tile.
+  virtual SmallVector<Value> initialState() = 0;
+  /// Combines a share of a tile's KV loop into `acc` (both loop states):
+  /// rescale both to the larger running max, add (sigmoid: add).
+  virtual SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) = 0;
+  /// Normalizes and stores a finished tile.
+  virtual void epilogue(ValueRange state, Value bIdx, Value h) = 0;
+  virtual int64_t blockThreads() const = 0;
+  /// f32 words of one thread's loop state.
+  virtual int64_t stateWordsPerThread() const = 0;
+  /// Worker groups with counters and slots of their own (NVIDIA: the Dv
+  /// chunks, each walking every unit); `groupWorkspace` is this group's
+  /// first counter (group x ctas).
+  virtual int64_t workerGroups() const { return 1; }
+  /// An on-chip element every thread of the worker can read and that is
+  /// free once the KV loop is over: the last arrival's flag goes there.
+  virtual std::pair<Value, SmallVector<Value>> flagElement() = 0;
+
+  /// (weight of the current, weight of the other) for merging running
+  /// (max, sum) (m, l) with (mB, lB); updates m and l. The weights are
+  /// exp2(m log2(e) - M log2(e)), rounded as the kernels' softmax step
+  /// rounds its factors.
+  std::pair<Value, Value> mergeWeights(Value &m, Value &l, Value mB, Value lB);
+  /// Publishes this worker's share `state` of the tile starting at unit
+  /// `tileStart` (worker p, its range starting inside the tile when
+  /// `startsInside`) and, in the worker that completes the tile, merges
+  /// every share and runs the epilogue.
+  void finishShare(ValueRange state, Value p, Value tileStart,
+                   Value startsInside, Value unitsPerWorker, Value bIdx,
+                   Value h);
+  /// Word offset of worker q's share slot (0: the share that starts its
+  /// range, 1: the one that ends it) in this group's part of the workspace.
+  Value shareSlot(Value q, Value slot);
+  /// The loop state as f32 words and back (vector<Nxf32> values are N).
+  SmallVector<Value> stateWords(ValueRange state);
+  SmallVector<Value> stateFromWords(ArrayRef<Value> words, TypeRange types);
+
+  int64_t ctas = 0;
+  /// The global workspace (counters zeroed by the runtime), this worker
+  /// group's first counter, and the thread id within the worker.
+  Value workspace, groupWorkspace, tid;
+};
+
+} // namespace mlir::attn
+
+#endif // ATTN_PASSES_CONVERSION_COMMON_STREAMKEMITTER_H
