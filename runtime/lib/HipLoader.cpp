@@ -40,6 +40,11 @@ struct HipDriver {
                                unsigned, void *, void **, void **) = nullptr;
   const char *(*hipGetErrorString)(int) = nullptr;
   int (*hipStreamSynchronize)(void *) = nullptr;
+  // Stream-ordered allocation (ROCm 5.3+); only kernels with a workspace
+  // (stream-K) need it, so a runtime without it still runs the others.
+  int (*hipMallocAsync)(void **, size_t, void *) = nullptr;
+  int (*hipMemsetAsync)(void *, int, size_t, void *) = nullptr;
+  int (*hipFreeAsync)(void *, void *) = nullptr;
 
   std::mutex mu;
   std::map<int, std::string> archOf;
@@ -103,6 +108,10 @@ HipDriver &driver() {
   sym(d->lib, "hipModuleLaunchKernel", d->hipModuleLaunchKernel, missing);
   sym(d->lib, "hipGetErrorString", d->hipGetErrorString, missing);
   sym(d->lib, "hipStreamSynchronize", d->hipStreamSynchronize, missing);
+  std::string optional;
+  sym(d->lib, "hipMallocAsync", d->hipMallocAsync, optional);
+  sym(d->lib, "hipMemsetAsync", d->hipMemsetAsync, optional);
+  sym(d->lib, "hipFreeAsync", d->hipFreeAsync, optional);
   if (!missing.empty()) {
     d->status = ATTN_ERR_NO_DRIVER;
     d->error = "HIP runtime (" + d->path + ") lacks " + missing;
@@ -163,10 +172,6 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
   HipDriver &d = driver();
   if (d.status != ATTN_OK)
     return fail(d.status, d.error);
-  // No AMD kernel has a workspace (stream-K is NVIDIA and CPU only).
-  if (l.workspaceBytes > 0)
-    return fail(ATTN_ERR_INVALID, k.entry + " asks for a workspace, which the HIP path "
-                                            "does not provide");
   void *function = nullptr;
   {
     std::lock_guard<std::mutex> lock(k.mu);
@@ -194,11 +199,34 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
       function = m.function;
     }
   }
+  // The workspace lives on the launch's stream: allocated, zeroed, used
+  // and freed in stream order, so concurrent launches never share one.
+  void *workspace = nullptr;
+  if (l.workspaceBytes > 0) {
+    if (!d.hipMallocAsync || !d.hipMemsetAsync || !d.hipFreeAsync)
+      return fail(ATTN_ERR_NO_DRIVER, "HIP runtime (" + d.path +
+                                          ") lacks hipMallocAsync / hipMemsetAsync / "
+                                          "hipFreeAsync, which " +
+                                          k.entry + "'s workspace needs");
+    size_t bytes = static_cast<size_t>(l.workspaceBytes);
+    int r = d.hipMallocAsync(&workspace, bytes, stream);
+    size_t zero = static_cast<size_t>(l.workspaceZeroBytes);
+    if (r == 0 && zero && (r = d.hipMemsetAsync(workspace, 0, zero, stream)) != 0)
+      d.hipFreeAsync(workspace, stream);
+    if (r != 0)
+      return fail(ATTN_ERR_LAUNCH, "workspace of " + std::to_string(bytes) +
+                                       " bytes for " + k.entry + ": " + d.err(r));
+    uint64_t ptr = reinterpret_cast<uintptr_t>(workspace);
+    const uint64_t words[5] = {ptr, ptr, 0, bytes / 4, 1};
+    l.params.insert(l.params.end(), words, words + 5);
+  }
   std::vector<void *> params(l.params.size());
   for (size_t i = 0; i < params.size(); ++i)
     params[i] = &l.params[i];
   int r = d.hipModuleLaunchKernel(function, l.grid[0], l.grid[1], l.grid[2], l.block[0],
                                   l.block[1], l.block[2], l.smem, stream, params.data(), nullptr);
+  if (workspace)
+    d.hipFreeAsync(workspace, stream);
   if (r != 0)
     return fail(ATTN_ERR_LAUNCH, "hipModuleLaunchKernel(" + k.entry + "): " + d.err(r));
   if (syncRequested() && (r = d.hipStreamSynchronize(stream)) != 0)

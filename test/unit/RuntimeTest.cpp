@@ -713,6 +713,32 @@ int hipModuleLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsign
 }
 const char *hipGetErrorString(int r) { (void)r; return "fake hip error"; }
 int hipStreamSynchronize(void *s) { (void)s; return 0; }
+#ifndef NO_ASYNC_ALLOC
+/* Stream-ordered workspace: one buffer, its size, the zeroed prefix (its
+   first word set nonzero first, so a missing memset shows), the frees. */
+static uint32_t workspace[64];
+static size_t allocated, zeroed;
+static int frees;
+int hipMallocAsync(void **p, size_t n, void *s) {
+  (void)s;
+  allocated = n;
+  workspace[0] = 0xdeadbeef;
+  *p = workspace;
+  return 0;
+}
+int hipMemsetAsync(void *p, int v, size_t n, void *s) {
+  (void)s;
+  if (p != workspace) return 1;
+  memset(p, v, n < sizeof workspace ? n : sizeof workspace);
+  zeroed = n;
+  return 0;
+}
+int hipFreeAsync(void *p, void *s) { (void)s; if (p == workspace) ++frees; return 0; }
+size_t fake_allocated(void) { return allocated; }
+size_t fake_zeroed(void) { return zeroed; }
+int fake_frees(void) { return frees; }
+uint32_t fake_workspace_word(void) { return workspace[0]; }
+#endif
 )C";
 
 template <typename T> T fakeSym(void *h, const char *name) {
@@ -726,7 +752,8 @@ template <typename T> T fakeSym(void *h, const char *name) {
 std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &kernels,
                         std::vector<std::string> &files, std::vector<std::string> &bytes,
                         int64_t smem = 0, const char *contentOverride = nullptr,
-                        const std::vector<BundleTensorMap> &maps = {}) {
+                        const std::vector<BundleTensorMap> &maps = {},
+                        int64_t workspaceBytes = 0, int64_t workspaceZeroBytes = -1) {
   BundleDesc d;
   d.name = "g";
   d.constants = {{"Hq", 8}, {"blockQ", 128}};
@@ -750,6 +777,7 @@ std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &
     k.dynamicSmemBytes = smem;
     k.paramAbi = maps.empty() ? "flat-memref" : "flat-memref+tma";
     k.tensorMaps = maps;
+    k.workspaceBytes = workspaceBytes, k.workspaceZeroBytes = workspaceZeroBytes;
     files.push_back(k.file);
     bytes.push_back(content);
     d.kernels.push_back(k);
@@ -949,6 +977,62 @@ TEST(Runtime, FakeHipRuntime) {
   EXPECT_EQ(attn_bundle_launch(b, "gfx90a", &a, nullptr), ATTN_ERR_NO_BINARY);
   EXPECT_NE(std::string(attn_last_error()).find("gfx942 device"), std::string::npos)
       << attn_last_error();
+  attn_bundle_free(b);
+}
+
+/// A stream-K kernel's workspace on the HIP path: allocated on the launch's
+/// stream, its counters zeroed, passed as one more flat memref after the
+/// scalars, freed after the launch; a HIP runtime without stream-ordered
+/// allocation refuses such a kernel with a message, not a crash.
+TEST(Runtime, FakeHipRuntimeWorkspace) {
+  if (!haveCompiler())
+    GTEST_SKIP() << "no C compiler";
+  ScopedTempDir tmp;
+  const std::string &dir = tmp.path;
+  std::string lib = buildSharedObject(dir, "libfakehipws.so", kFakeHip);
+  std::string old = buildSharedObject(dir, "libfakehipold.so",
+                                      std::string("#define NO_ASYNC_ALLOC\n") + kFakeHip);
+  ASSERT_FALSE(lib.empty());
+  ASSERT_FALSE(old.empty());
+  void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  fakeSym<void (*)(const char *, int)>(h, "fake_config")("gfx90a:sramecc+:xnack-", 23);
+  ScopedEnv noCuda("ATTN_CUDA_LIBRARY", (dir + "/no-such-libcuda.so").c_str());
+
+  std::vector<std::string> files, bytes;
+  std::string json = gpuManifest({{"gfx90a", "hsaco"}}, files, bytes, 0, nullptr, {},
+                                 /*workspaceBytes=*/200, /*workspaceZeroBytes=*/8);
+  attn_blob blob{files[0].c_str(), bytes[0].data(), bytes[0].size()};
+  attn_bundle *b = nullptr;
+  ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK) << attn_last_error();
+  alignas(16) static char q[1], k[1], o[1];
+  void *tensors[3] = {q, k, o};
+  attn_launch_args a{tensors, 3, 1, 129, 7};
+  {
+    ScopedEnv env("ATTN_HIP_LIBRARY", lib.c_str());
+    ASSERT_EQ(attn_bundle_launch(b, "gfx90a", &a, nullptr), ATTN_OK) << attn_last_error();
+    EXPECT_EQ(fakeSym<size_t (*)()>(h, "fake_allocated")(), 200u);
+    EXPECT_EQ(fakeSym<size_t (*)()>(h, "fake_zeroed")(), 8u);
+    EXPECT_EQ(fakeSym<uint32_t (*)()>(h, "fake_workspace_word")(), 0u);
+    EXPECT_EQ(fakeSym<int (*)()>(h, "fake_frees")(), 1);
+    // q, k, o (5 words each), B, Sq, Skv, then the workspace memref
+    // (allocated = aligned pointer, offset 0, 50 f32 words, stride 1).
+    const uint64_t *p = fakeSym<const uint64_t *(*)()>(h, "fake_params")();
+    EXPECT_NE(p[18], 0u);
+    EXPECT_EQ(p[19], p[18]);
+    EXPECT_EQ(p[20], 0u);
+    EXPECT_EQ(p[21], 50u);
+    EXPECT_EQ(p[22], 1u);
+  }
+  {
+    void *hOld = dlopen(old.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(hOld, nullptr) << dlerror();
+    fakeSym<void (*)(const char *, int)>(hOld, "fake_config")("gfx90a", 23);
+    ScopedEnv env("ATTN_HIP_LIBRARY", old.c_str());
+    EXPECT_EQ(attn_bundle_launch(b, "gfx90a", &a, nullptr), ATTN_ERR_NO_DRIVER);
+    EXPECT_NE(std::string(attn_last_error()).find("lacks hipMallocAsync"), std::string::npos)
+        << attn_last_error();
+  }
   attn_bundle_free(b);
 }
 

@@ -103,6 +103,21 @@ int hipModuleLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
 
 int hipStreamSynchronize(void *) { return kSuccess; }
 
+// "Device memory" is host memory; launches run to completion in order, so
+// stream order is program order.
+int hipMallocAsync(void **ptr, size_t bytes, void *) {
+  *ptr = std::malloc(bytes ? bytes : 1);
+  return *ptr ? kSuccess : kInvalidValue;
+}
+int hipMemsetAsync(void *ptr, int value, size_t bytes, void *) {
+  std::memset(ptr, value, bytes);
+  return kSuccess;
+}
+int hipFreeAsync(void *ptr, void *) {
+  std::free(ptr);
+  return kSuccess;
+}
+
 const char *hipGetErrorString(int r) {
   switch (r) {
   case kSuccess: return "hipSuccess";
