@@ -626,7 +626,7 @@ static FailureOr<std::vector<BundleKernel>>
 compileRocdl(ModuleOp module, const std::string &target,
              const std::string &name, const ToolPaths &tools,
              bool emulation) {
-  int64_t blockQ = 0, warps = 0, hq = 0, blockKV = 0, stages = 0;
+  int64_t blockQ = 0, warps = 0, hq = 0, blockKV = 0, stages = 0, dv = 0;
   PassManager select(module.getContext());
   select.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{target}));
   if (failed(select.run(module)))
@@ -637,8 +637,9 @@ compileRocdl(ModuleOp module, const std::string &target,
     blockKV = op.getTilingAttr().getBlockKv();
     stages = op.getTilingAttr().getStages();
     hq = op.getNumQueryHeads();
+    dv = op.getHeadDimV();
   });
-  int64_t group = packGroup(module);
+  int64_t group = packGroup(module), streamCtas = streamKCtas(module);
   // Linear attention: one workgroup per (batch, head, column chunk).
   int64_t linearColumnChunks = 0;
   module.walk([&](LinearAttentionOp op) {
@@ -693,6 +694,16 @@ compileRocdl(ModuleOp module, const std::string &target,
   k.blockX = 64 * warps;
   k.paramAbi = "flat-memref";
   k.kernel = group > 1 ? "mfma+pack-gqa" : "mfma";
+  if (streamCtas) {
+    // Stream-K: the workgroups share the (output tile x KV tile) units;
+    // the runtime allocates their workspace per launch, counters zeroed.
+    k.kernel += "+stream-k";
+    k.gridX = std::to_string(streamCtas);
+    k.gridY = k.gridZ = "1";
+    k.workspaceBytes = streamKWorkspaceBytes(
+        1, streamCtas, k.blockX, amdgpuStreamKStateWords(dv));
+    k.workspaceZeroBytes = 4 * streamCtas;
+  }
   if (linearColumnChunks) {
     k.gridX = std::to_string(linearColumnChunks);
     k.kernel = "simt-linear";

@@ -133,16 +133,15 @@ struct AttnSelectSchedulePass
     // under one work item per query tile: spread the KV work instead
     // (stream-K), when there is enough of it for at least two KV tiles per
     // SM (below that the merge costs more than the idle SMs). Prefill keeps
-    // flash: its causal tiles would split unevenly by KV-tile count. Only
-    // the NVIDIA kernels implement stream-K (AMD would lower it as flash
-    // with a warning; a user's schedule still gets that warning).
+    // flash: its causal tiles would split unevenly by KV-tile count. The
+    // NVIDIA and AMD kernels implement stream-K (one worker per SM / CU).
     auto q = op.getQuery().getType();
     auto k = op.getKey().getType();
     ScheduleStrategy kind = ScheduleStrategy::flash;
     int64_t param = 0;
     // A packed tile holds a group's rows: Sq rows of G heads.
     int64_t group = packed ? op.getPackGroup() : 1;
-    if (info.kind == TargetKind::NVVM && q.hasStaticShape() &&
+    if (info.kind != TargetKind::CPU && q.hasStaticShape() &&
         k.hasStaticShape() &&
         group * q.getDimSize(2) <= tiling->getBlockQ()) {
       int64_t items = q.getDimSize(0) * q.getDimSize(1) / group;

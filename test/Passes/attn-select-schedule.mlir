@@ -15,15 +15,15 @@ func.func @prefill(%q: tensor<4x16x2048x128xbf16>) -> tensor<4x16x2048x128xbf16>
 
 // -----
 
-// Decode: 8 query heads x 1 tile leave most of 132 SMs idle, so the NVIDIA
-// schedule spreads the KV work (stream-K); the CPU keeps flash, and so does
-// AMD, which has no stream-K kernel.
+// Decode: 8 query heads x 1 tile leave most of 132 SMs (304 CUs) idle, so
+// the GPU schedules spread the KV work over every SM / CU (stream-K); the
+// CPU keeps flash.
 // CPU-LABEL: func.func @decode
-// CPU: schedule = #attn.schedule<flash>
+// CPU-NEXT: schedule = #attn.schedule<flash>
 // SM90-LABEL: func.func @decode
-// SM90: schedule = #attn.schedule<stream_k(132)>
+// SM90-NEXT: schedule = #attn.schedule<stream_k(132)>
 // GFX942-LABEL: func.func @decode
-// GFX942: schedule = #attn.schedule<flash>
+// GFX942-NEXT: schedule = #attn.schedule<stream_k(304)>
 func.func @decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x8192x128xf16>) -> tensor<1x8x1x128xf16> {
   %o = attn.attention %q, %k, %k : tensor<1x8x1x128xf16>, tensor<1x8x8192x128xf16>, tensor<1x8x8192x128xf16> -> tensor<1x8x1x128xf16>
   return %o : tensor<1x8x1x128xf16>
@@ -34,7 +34,9 @@ func.func @decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x8192x128xf16>) -> te
 // A short KV (8 heads x 8 tiles of 32 < 2 x 132) would give most SMs one
 // KV tile or none: flash.
 // SM90-LABEL: func.func @short_decode
-// SM90: schedule = #attn.schedule<flash>
+// SM90-NEXT: schedule = #attn.schedule<flash>
+// GFX942-LABEL: func.func @short_decode
+// GFX942-NEXT: schedule = #attn.schedule<flash>
 func.func @short_decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x256x128xf16>) -> tensor<1x8x1x128xf16> {
   %o = attn.attention %q, %k, %k : tensor<1x8x1x128xf16>, tensor<1x8x256x128xf16>, tensor<1x8x256x128xf16> -> tensor<1x8x1x128xf16>
   return %o : tensor<1x8x1x128xf16>
@@ -45,7 +47,7 @@ func.func @short_decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x256x128xf16>) 
 // Prefill with few heads has fewer query tiles than SMs too, but its causal
 // tiles split unevenly by KV-tile count: flash.
 // SM90-LABEL: func.func @small_prefill
-// SM90: schedule = #attn.schedule<flash>
+// SM90-NEXT: schedule = #attn.schedule<flash>
 func.func @small_prefill(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> tensor<1x8x512x64xbf16> {
   %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>} : tensor<1x8x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x8x512x64xbf16>
   return %o : tensor<1x8x512x64xbf16>

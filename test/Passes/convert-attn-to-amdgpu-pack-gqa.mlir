@@ -7,7 +7,6 @@
 // CHECK-LABEL: gpu.func @pack_gqa(
 // CHECK: %[[BY:.+]] = gpu.block_id y
 // CHECK: %[[H0:.+]] = arith.muli %[[BY]], %c2 : index
-// CHECK: %[[TID:.+]] = gpu.thread_id x
 // CHECK: %[[KH:.+]] = arith.divui %[[H0]], %c2 : index
 // CHECK: %[[VH:.+]] = arith.divui %[[H0]], %c2 : index
 // CHECK: %[[ROW:.+]] = arith.divui %[[R:.+]], %c2 : index

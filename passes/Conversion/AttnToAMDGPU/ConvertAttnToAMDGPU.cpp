@@ -9,13 +9,16 @@
 // the 4 lanes c, c+16, c+32, c+48), and the D fragment of S^T (kv 4g+i,
 // query c) is exactly the B fragment P^T needs: P never leaves registers.
 // Transcendentals go through llvm.exp2 / llvm.log2 (v_exp_f32 / v_log_f32),
-// so no ROCm device library is needed.
+// so no ROCm device library is needed. Under a stream-K schedule the
+// workgroups split the (output tile x KV tile) units evenly and merge the
+// shares of a split tile through a global workspace (StreamKEmitter.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Frontend/SpecIR.h"
 #include "attn/Passes.h"
+#include "attn/Target/TargetInfo.h"
 
 #include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -35,27 +38,49 @@ namespace mlir::attn {
 #include "passes/Passes.h.inc"
 } // namespace mlir::attn
 
-#include "Common/KernelEmitterBase.h"
 #include "Common/LinearGpuKernel.h"
+#include "Common/StreamKEmitter.h"
 
 using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
 
-class MfmaKernelEmitter : public AttnKernelEmitterBase {
+class MfmaKernelEmitter : public StreamKKernelEmitter {
 public:
   MfmaKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
                     const AttentionSpec &spec, StringRef name, int64_t blockQ,
                     int64_t blockKV, int64_t waves, Region *maskFn,
                     Region *scoreFn)
-      : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, blockQ,
-                              blockKV, /*countTiles=*/false, maskFn, scoreFn),
+      : StreamKKernelEmitter(b, gpuModule.getBody(), spec, name, blockQ,
+                             blockKV, /*countTiles=*/false, maskFn, scoreFn),
         gpuModule(gpuModule), waves(waves) {}
 
   gpu::GPUFuncOp emit();
 
 private:
+  // Lane state across KV tiles: max (base e, equal in the 4 lanes of a
+  // row), this lane's part of the sum, then O^T fragments (Dv / 4).
+  SmallVector<Value> initialState() override;
+  SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
+  /// Stores the rows of the tile tileLoop walked last (qRow, laneHead).
+  void epilogue(ValueRange state, Value bIdx, Value h) override;
+  int64_t blockThreads() const override { return 64 * waves; }
+  int64_t stateWordsPerThread() const override {
+    return amdgpuStreamKStateWords(spec.dv);
+  }
+  std::pair<Value, SmallVector<Value>> flagElement() override {
+    // K's LDS tile: every tile ends with a barrier after its last read.
+    return {kLds, {idx(0), idx(0)}};
+  }
+  /// The KV loop of (packed) query tile qt of batch bIdx and head (group's
+  /// first head) h0 over its live KV tiles, within [kFrom, kTo) when given
+  /// (a stream-K share). Sets qRow and laneHead.
+  SmallVector<Value> tileLoop(Value bIdx, Value h0, Value qt,
+                              Value kFrom = {}, Value kTo = {});
+  /// The workgroups' walk of their stream-K shares.
+  void emitStreamK();
+
   Value expF(Value x) {
     return exp2(arith::MulFOp::create(b, x, fc(kLog2e)));
   }
@@ -88,10 +113,14 @@ private:
   /// c += a * b on one 16x16x16 tile; c is 4 f32 values.
   SmallVector<Value> mfma(Value a, Value bFrag, ArrayRef<Value> c);
   Value reduceAcrossGroups(Value x, bool isMax);
-  /// Lane state across KV tiles: max (base 2), sum, then O^T fragments.
+  /// One live KV tile: stages K and V (every thread), then, in the waves
+  /// that own a row of the tile, the products and the softmax step.
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h, Value kh,
                               Value vh, Value kt, ArrayRef<Value> qFrags,
                               bool partial);
+  SmallVector<Value> computeTile(ValueRange state, Value bIdx, Value h,
+                                 Value j0, ArrayRef<Value> qFrags,
+                                 bool partial);
 
   /// Copies rows [j0, j0 + bk) of one head of a flat [B, H, Skv, dim]
   /// tensor into the LDS tile `lds` [bk][dim], or (`transposed`) its
@@ -108,12 +137,14 @@ private:
 
   gpu::GPUModuleOp gpuModule;
   int64_t waves;
-  Value tid;
   // K [bk][Dqk] and V^T [Dv][bk + vPad()] tiles in LDS, shared by the
   // waves of the workgroup. V is stored transposed so that the A operand
   // of O^T += V^T P^T (V^T[dcol][4g..4g+3]) is one 8-byte read, as K's is.
   Value kLds, vLds;
-  Value qRow, c, g;
+  Value c, g, wave;
+  /// This lane's query row and head in the current tile; whether its wave
+  /// owns a row of the tile (wave-uniform: a decode tile has 1 or G rows).
+  Value qRow, laneHead, waveHasRows;
 };
 
 SmallVector<Value> MfmaKernelEmitter::mfma(Value a, Value bFrag,
@@ -165,19 +196,38 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
                                                Value kt,
                                                ArrayRef<Value> qFrags,
                                                bool partial) {
-  using P = arith::CmpIPredicate;
-  double negInf = -std::numeric_limits<double>::infinity();
-  bool isSigmoid = spec.norm == NormKind::Sigmoid;
-  Value m = state[0], l = state[1];
-  SmallVector<Value> o(state.begin() + 2, state.end());
   Value j0 = mul(kt, idx(bk));
-  Value lastKV = sub(skv, idx(1));
-  int64_t kvBlocks = bk / 16;
   // Stage K and V once per workgroup instead of once per wave. Tile classes
   // are workgroup-uniform, so every thread reaches these barriers.
   stageTile(kLds, kFlat, spec.hk, bIdx, kh, spec.dqk, j0);
   stageTile(vLds, vFlat, spec.hv, bIdx, vh, spec.dv, j0, /*transposed=*/true);
   gpu::BarrierOp::create(b);
+  // Waves without rows keep the empty state (m = -inf, l = 0, O = 0),
+  // which the epilogue never stores and a stream-K merge weighs by 0.
+  auto ifRows = scf::IfOp::create(
+      b, waveHasRows,
+      [&](OpBuilder &, Location) {
+        scf::YieldOp::create(
+            b, computeTile(state, bIdx, h, j0, qFrags, partial));
+      },
+      [&](OpBuilder &, Location) { scf::YieldOp::create(b, state); });
+  // The next tile overwrites LDS only after every wave is done with this one.
+  gpu::BarrierOp::create(b);
+  return SmallVector<Value>(ifRows.getResults());
+}
+
+SmallVector<Value> MfmaKernelEmitter::computeTile(ValueRange state,
+                                                  Value bIdx, Value h,
+                                                  Value j0,
+                                                  ArrayRef<Value> qFrags,
+                                                  bool partial) {
+  using P = arith::CmpIPredicate;
+  double negInf = -std::numeric_limits<double>::infinity();
+  bool isSigmoid = spec.norm == NormKind::Sigmoid;
+  Value m = state[0], l = state[1];
+  SmallVector<Value> o(state.begin() + 2, state.end());
+  Value lastKV = sub(skv, idx(1));
+  int64_t kvBlocks = bk / 16;
 
   // S^T blocks: s[kb][i] = S[qRow][j0 + 16 kb + 4g + i].
   SmallVector<SmallVector<Value>> s(kvBlocks, SmallVector<Value>(4, fc(0)));
@@ -251,22 +301,22 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
       std::copy(d.begin(), d.end(), o.begin() + 4 * dcb);
     }
   }
-  // The next tile overwrites LDS only after every wave is done with this one.
-  gpu::BarrierOp::create(b);
   SmallVector<Value> next = {m, l};
   next.append(o.begin(), o.end());
   return next;
 }
 
 gpu::GPUFuncOp MfmaKernelEmitter::emit() {
-  using P = arith::CmpIPredicate;
   MLIRContext *ctx = b.getContext();
   SmallVector<Type> args = flatKernelArgTypes();
+  // Stream-K: the workspace follows the B, Sq, Skv scalars.
+  if (ctas)
+    args.push_back(MemRefType::get({ShapedType::kDynamic}, f32));
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({static_cast<int32_t>(64 * waves), 1, 1}));
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(blockThreads()), 1, 1}));
   auto ldsSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   kLds = fn.addWorkgroupAttribution(
       MemRefType::get({bk, spec.dqk}, elt, MemRefLayoutAttrInterface{},
@@ -286,17 +336,52 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   bindFlatKernelArgs(entry);
   buildTables();
 
-  Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  // The head, or under pack_gqa the first head of the group.
-  Value h0 = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  if (packGroup > 1)
-    h0 = mul(h0, idx(packGroup));
-  Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value wave = arith::DivUIOp::create(b, tid, idx(64));
+  wave = arith::DivUIOp::create(b, tid, idx(64));
   Value lane = arith::RemUIOp::create(b, tid, idx(64));
   c = arith::RemUIOp::create(b, lane, idx(16));
   g = arith::DivUIOp::create(b, lane, idx(16));
+  if (ctas) {
+    // (Workgroup attributions follow the kernel's arguments in the block.)
+    workspace = entry->getArgument(args.size() - 1);
+    emitStreamK();
+  } else {
+    Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    // The head, or under pack_gqa the first head of the group.
+    Value h0 = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    if (packGroup > 1)
+      h0 = mul(h0, idx(packGroup));
+    Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+    epilogue(tileLoop(bIdx, h0, qt), bIdx, h0);
+  }
+  gpu::ReturnOp::create(b);
+  return fn;
+}
+
+SmallVector<Value> MfmaKernelEmitter::initialState() {
+  SmallVector<Value> init = {fc(-std::numeric_limits<double>::infinity()),
+                             fc(0)};
+  init.append(spec.dv / 4, fc(0));
+  return init;
+}
+
+SmallVector<Value> MfmaKernelEmitter::mergeShare(ValueRange acc,
+                                                 ValueRange share) {
+  // Every workgroup maps lanes to rows and columns alike: a share merges
+  // element by element (l stays this lane's part of the row's sum).
+  Value m = acc[0], l = acc[1];
+  auto [wA, wB] = mergeWeights(m, l, share[0], share[1]);
+  SmallVector<Value> out = {m, l};
+  for (size_t i = 2; i < acc.size(); ++i)
+    out.push_back(
+        arith::AddFOp::create(b, arith::MulFOp::create(b, acc[i], wA),
+                              arith::MulFOp::create(b, share[i], wB)));
+  return out;
+}
+
+SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
+                                               Value kFrom, Value kTo) {
+  using P = arith::CmpIPredicate;
   Value kh = arith::DivUIOp::create(b, h0, idx(spec.hq / spec.hk));
   Value vh = arith::DivUIOp::create(b, h0, idx(spec.hq / spec.hv));
   patternId = patternOfHead ? load(patternOfHead, {h0}) : idx(0);
@@ -306,24 +391,26 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   auto [r0, r1] = tileRowSpan(qt);
   Value i0 = rowAndHead(r0, idx(0)).first;
   Value i1 = rowAndHead(r1, idx(0)).first;
-  Value h;
-  std::tie(qRow, h) = rowAndHead(add(add(r0, mul(wave, idx(16))), c), h0);
+  Value waveRow0 = add(r0, mul(wave, idx(16)));
+  waveHasRows = cmp(P::ule, waveRow0, r1);
+  std::tie(qRow, laneHead) = rowAndHead(add(waveRow0, c), h0);
   Value qLoad = arith::MinSIOp::create(b, qRow, sub(sq, idx(1)));
 
   // Q^T fragments (B operand): Q[qRow][16 db + 4g .. +3], held in registers.
   SmallVector<Value> qFrags;
   for (int64_t db = 0; db < spec.dqk / 16; ++db)
     qFrags.push_back(load4(
-        qFlat, offset4(bIdx, spec.hq, h, sq, qLoad, spec.dqk,
+        qFlat, offset4(bIdx, spec.hq, laneHead, sq, qLoad, spec.dqk,
                        add(idx(16 * db), mul(g, idx(4))))));
 
-  double negInf = -std::numeric_limits<double>::infinity();
-  SmallVector<Value> init = {fc(negInf), fc(0)};
-  init.append(spec.dv / 4, fc(0));
   Value kvBegin = firstLiveKVTile(i0);
   Value kvEnd = liveKVTiles(i1);
+  if (kFrom) {
+    kvBegin = arith::MaxSIOp::create(b, kvBegin, kFrom);
+    kvEnd = arith::MinSIOp::create(b, kvEnd, kTo);
+  }
   auto loop = scf::ForOp::create(
-      b, kvBegin, kvEnd, idx(1), init,
+      b, kvBegin, kvEnd, idx(1), initialState(),
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
         Value j0 = mul(kt, idx(bk));
         Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
@@ -333,26 +420,57 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
         isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
         scf::YieldOp::create(
             b, dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
-              return emitTile(iter, bIdx, h, kh, vh, kt, qFrags, partial);
+              return emitTile(iter, bIdx, laneHead, kh, vh, kt, qFrags,
+                              partial);
             }));
       });
+  return SmallVector<Value>(loop.getResults());
+}
 
-  // Epilogue: this lane's query row, O columns 16 dcb + 4g + i.
+void MfmaKernelEmitter::emitStreamK() {
+  using P = arith::CmpIPredicate;
+  Value p = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  groupWorkspace = idx(0);
+  Value perWorker = arith::CeilDivUIOp::create(b, streamKUnits(), idx(ctas));
+  // Everything below is workgroup-uniform, so the barriers in the KV loop
+  // are.
+  forEachStreamKShare(p, perWorker, [&](Value tile, Value tileStart,
+                                        Value kFrom, Value kTo) {
+    // (Not structured bindings: the lambdas below capture them.)
+    Value bIdx, h0, qt;
+    std::tie(bIdx, h0, qt) = splitOutputTile(tile);
+    SmallVector<Value> state = tileLoop(bIdx, h0, qt, kFrom, kTo);
+    Value whole =
+        andI(cmp(P::eq, kFrom, idx(0)), cmp(P::eq, kTo, streamKTileUnits()));
+    ifThenElse(
+        whole, [&] { epilogue(state, bIdx, h0); },
+        [&] {
+          finishShare(state, p, tileStart, cmp(P::ugt, kFrom, idx(0)),
+                      perWorker, bIdx, h0);
+        });
+  });
+}
+
+void MfmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value) {
+  // This lane's query row, O columns 16 dcb + 4g + i.
+  using P = arith::CmpIPredicate;
+  double negInf = -std::numeric_limits<double>::infinity();
   bool isSigmoid = spec.norm == NormKind::Sigmoid;
-  Value m = loop.getResult(0);
-  Value l = reduceAcrossGroups(loop.getResult(1), /*isMax=*/false);
+  Value m = state[0];
+  Value l = reduceAcrossGroups(state[1], /*isMax=*/false);
   Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, l, fc(0));
   Value inv = isSigmoid ? fc(1)
                         : sel(empty, fc(0), arith::DivFOp::create(b, fc(1), l));
-  scf::IfOp::create(b, cmp(P::slt, qRow, sq), [&](OpBuilder &, Location) {
+  Value h = laneHead;
+  ifThen(cmp(P::slt, qRow, sq), [&] {
     for (int64_t dcb = 0; dcb < spec.dv / 16; ++dcb)
       for (int64_t i = 0; i < 4; ++i) {
         Value col = add(idx(16 * dcb + i), mul(g, idx(4)));
-        Value o = arith::MulFOp::create(b, loop.getResult(2 + 4 * dcb + i), inv);
+        Value o = arith::MulFOp::create(b, state[2 + 4 * dcb + i], inv);
         if (gate) {
           Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
-          o = arith::MulFOp::create(b, o,
-                                    sigmoid(loadF32(gate, {bIdx, h, qRow, gcol})));
+          o = arith::MulFOp::create(
+              b, o, sigmoid(loadF32(gate, {bIdx, h, qRow, gcol})));
         }
         if (elt != f32)
           o = arith::TruncFOp::create(b, elt, o);
@@ -360,7 +478,7 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
             b, o, oFlat, offset4(bIdx, spec.hq, h, sq, qRow, spec.dv, col));
       }
     if (lseFlat) {
-      scf::IfOp::create(b, cmp(P::eq, g, idx(0)), [&](OpBuilder &, Location) {
+      ifThen(cmp(P::eq, g, idx(0)), [&] {
         // l sums 2^(s log2(e) - M), M = m log2(e) rounded as in the
         // softmax: ln(sum e^s) = (M + log2 l) ln 2.
         Value mScaled = arith::MulFOp::create(b, m, fc(kLog2e));
@@ -370,13 +488,9 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
         Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), qRow);
         memref::StoreOp::create(b, sel(empty, fc(negInf), lseVal), lseFlat,
                                 off);
-        scf::YieldOp::create(b);
       });
     }
-    scf::YieldOp::create(b);
   });
-  gpu::ReturnOp::create(b);
-  return fn;
 }
 
 struct ConvertAttnToAMDGPUPass
@@ -396,7 +510,8 @@ struct ConvertAttnToAMDGPUPass
   }
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
-    FailureOr<AttentionLowering> in = prepareLowering(op, "AMD");
+    FailureOr<AttentionLowering> in =
+        prepareLowering(op, "AMD", /*streamK=*/true);
     if (failed(in))
       return failure();
     const AttentionSpec *spec = &in->spec;
@@ -425,6 +540,7 @@ struct ConvertAttnToAMDGPUPass
                               tiling.getBlockKv(), tiling.getWarps(),
                               in->maskFn, in->scoreFn);
     emitter.setPackGroup(in->packGroup);
+    emitter.setStreamK(in->streamCtas);
     emitter.emit();
     fn.erase();
     return success();
