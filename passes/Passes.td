@@ -15,7 +15,9 @@ def AttnSelectSchedule : Pass<"attn-select-schedule"> {
     every target an attn.attention without `pack_gqa` gets `pack_gqa =
     true` when its query heads share K/V heads, Sq is below the query tile
     and every head has the same mask (NVIDIA kernels then run on mma.sync
-    tiles, sm_90a included).
+    tiles, sm_90a included). On GPU targets a decode whose query tiles
+    leave compute units idle, with at least two KV tiles per unit, gets
+    `stream_k(SMs / CUs)`.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
@@ -232,7 +234,11 @@ def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {
     O^T = V^T P^T on `amdgpu.mfma` 16x16x16 (f16 / bf16), so each lane owns
     one query row and P stays in registers. exp2 / log2 are LLVM intrinsics
     (v_exp_f32 / v_log_f32): no ROCm device library is needed. Same
-    flat-memref kernel ABI as the NVIDIA kernel. attn.linear_attention
+    flat-memref kernel ABI as the NVIDIA kernel. With
+    `#attn.schedule<stream_k(N)>` (LeanAttention) N workgroups walk equal
+    shares of the (output tile x KV tile) units and merge split tiles
+    through a global f32 workspace after the B, Sq, Skv scalars (the
+    runtime allocates it per launch, counters zeroed). attn.linear_attention
     takes the NVIDIA pass's linear-attention kernel, its shared memory one
     static LDS workgroup attribution.
   }];
