@@ -231,8 +231,9 @@ def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {
   let description = [{
     Like convert-attn-to-nvgpu for CDNA: one workgroup per (query tile,
     head, batch), `warps` wave64 waves of 16 query rows each, S^T = K Q^T and
-    O^T = V^T P^T on `amdgpu.mfma` 16x16x16 (f16 / bf16), so each lane owns
-    one query row and P stays in registers. exp2 / log2 are LLVM intrinsics
+    O^T = V^T P^T on `amdgpu.mfma` 16x16x16 (f16 / bf16; f32 inputs on four
+    16x16x4 f32 MFMAs per step), so each lane owns one query row and P
+    stays in registers. exp2 / log2 are LLVM intrinsics
     (v_exp_f32 / v_log_f32): no ROCm device library is needed. Same
     flat-memref kernel ABI as the NVIDIA kernel. With
     `#attn.schedule<stream_k(N)>` (LeanAttention) N workgroups walk equal

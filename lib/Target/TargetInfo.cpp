@@ -91,7 +91,11 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
   // AMD: the MFMA kernel (convert-attn-to-amdgpu) gives each wave64 16 query
   // rows, one per lane group of 16: 4 waves make a 64-row tile. A lane holds
   // its row's O^T (Dv / 4 VGPRs) and S^T (blockKV / 4), far inside the 512
-  // VGPRs of CDNA, so the KV tile is 64 (32 beyond head dim 128).
+  // VGPRs of CDNA, so the KV tile is 64 (32 beyond head dim 128). f32 K and
+  // V tiles take twice the LDS: 64 up to head dim 64, 32 up to 128, 16
+  // beyond keep them within 64 KiB.
+  if (dtypeBytes == 4)
+    return {64, d <= 64 ? 64 : d <= 128 ? 32 : 16, 4, 1};
   return {64, d <= 128 ? 64 : 32, 4, 1};
 }
 

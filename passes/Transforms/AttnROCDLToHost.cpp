@@ -47,7 +47,7 @@ private:
     static const StringRef prefixes[] = {"rocdl.", "gpu."};
     return prefixes;
   }
-  LogicalResult rewriteMfma(Operation *op, bool bf16);
+  LogicalResult rewriteMfma(Operation *op, int32_t kind);
 };
 
 /// Every LDS global lies in the emulated work-group's LDS, in order, each
@@ -95,7 +95,7 @@ void Rewriter::placeSharedMemory() {
                          b.getI32IntegerAttr(static_cast<int32_t>(total)));
 }
 
-LogicalResult Rewriter::rewriteMfma(Operation *op, bool bf16) {
+LogicalResult Rewriter::rewriteMfma(Operation *op, int32_t kind) {
   // Operands: a, b, c, then the cbsz, abid and blgp modifiers (broadcasts
   // across blocks), which the kernels leave at 0.
   for (unsigned i = 3; i < 6; ++i)
@@ -104,13 +104,19 @@ LogicalResult Rewriter::rewriteMfma(Operation *op, bool bf16) {
                            "blgp broadcasts only");
   Location loc = op->getLoc();
   Type i64 = b.getI64Type();
-  Value a = LLVM::BitcastOp::create(b, loc, i64, op->getOperand(0));
-  Value bv = LLVM::BitcastOp::create(b, loc, i64, op->getOperand(1));
+  // The lane's operand bits in an i64 (an f32 in the low half).
+  auto bits = [&](Value v) -> Value {
+    if (!v.getType().isF32())
+      return LLVM::BitcastOp::create(b, loc, i64, v);
+    return LLVM::ZExtOp::create(
+        b, loc, i64, LLVM::BitcastOp::create(b, loc, b.getI32Type(), v));
+  };
+  Value a = bits(op->getOperand(0));
+  Value bv = bits(op->getOperand(1));
   Value c = scratch(op, b.getF32Type(), 4);
   Value d = scratch(op, b.getF32Type(), 4);
   LLVM::StoreOp::create(b, loc, op->getOperand(2), c);
-  call(loc, "__amdemu_mfma_16x16x16", {},
-       {i32Const(loc, bf16 ? 1 : 0), a, bv, c, d});
+  call(loc, "__amdemu_mfma", {}, {i32Const(loc, kind), a, bv, c, d});
   op->getResult(0).replaceAllUsesWith(
       LLVM::LoadOp::create(b, loc, op->getResult(0).getType(), d));
   return success();
@@ -148,9 +154,11 @@ LogicalResult Rewriter::rewrite(Operation *op) {
         call(loc, "__amdemu_swizzle", i32,
              {asI32(loc, op->getOperand(0)), op->getOperand(1)}));
   } else if (name == "rocdl.mfma.f32.16x16x16f16") {
-    done = rewriteMfma(op, /*bf16=*/false);
+    done = rewriteMfma(op, AMDEMU_MFMA_F16);
   } else if (name == "rocdl.mfma.f32.16x16x16bf16.1k") {
-    done = rewriteMfma(op, /*bf16=*/true);
+    done = rewriteMfma(op, AMDEMU_MFMA_BF16);
+  } else if (name == "rocdl.mfma.f32.16x16x4f32") {
+    done = rewriteMfma(op, AMDEMU_MFMA_F32);
   } else if (name == "rocdl.s.waitcnt" || name == "rocdl.sched.barrier" ||
              name == "rocdl.s.setprio") {
     // Ordering and scheduling hints: the emulator completes each access

@@ -69,11 +69,17 @@ module attributes {gpu.container_module} {
 // CHECK: %[[A:.*]] = llvm.bitcast %{{.*}} : vector<4xi16> to i64
 // CHECK: %[[B:.*]] = llvm.bitcast %{{.*}} : vector<4xi16> to i64
 // CHECK: llvm.store %{{.*}}, %[[C:.*]] : vector<4xf32>, !llvm.ptr
-// CHECK: llvm.call @__amdemu_mfma_16x16x16(%{{.*}}, %[[A]], %[[B]], %[[C]], %[[D:.*]]) : (i32, i64, i64, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK: %[[BF16:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK: llvm.call @__amdemu_mfma(%[[BF16]], %[[A]], %[[B]], %[[C]], %[[D:.*]]) : (i32, i64, i64, !llvm.ptr, !llvm.ptr) -> ()
 // CHECK: llvm.load %[[D]] : !llvm.ptr -> vector<4xf32>
+// The f32 MFMA (16x16x4): each operand's bits in the low half of an i64.
+// CHECK: %[[FA:.*]] = llvm.bitcast %{{.*}} : f32 to i32
+// CHECK: %[[FA64:.*]] = llvm.zext %[[FA]] : i32 to i64
+// CHECK: %[[F32:.*]] = llvm.mlir.constant(2 : i32) : i32
+// CHECK: llvm.call @__amdemu_mfma(%[[F32]], %[[FA64]], %{{.*}}, %{{.*}}, %{{.*}}) : (i32, i64, i64, !llvm.ptr, !llvm.ptr) -> ()
 module attributes {gpu.container_module} {
   gpu.module @m {
-    llvm.func @lanes(%v: i32, %a: vector<4xi16>, %c: vector<4xf32>) attributes {gpu.kernel, rocdl.kernel} {
+    llvm.func @lanes(%v: i32, %a: vector<4xi16>, %c: vector<4xf32>, %f: f32) attributes {gpu.kernel, rocdl.kernel} {
       %m = llvm.mlir.constant(-1 : i32) : i32
       %z = llvm.mlir.constant(0 : i32) : i32
       %p = llvm.mlir.constant(16415 : i32) : i32
@@ -82,6 +88,7 @@ module attributes {gpu.container_module} {
       %s = rocdl.ds_swizzle %v, %p : (i32, i32) -> i32
       %b = rocdl.ds_bpermute %lane, %s : (i32, i32) -> i32
       %d = rocdl.mfma.f32.16x16x16bf16.1k %a, %a, %c, %z, %z, %z : (vector<4xi16>, vector<4xi16>, vector<4xf32>, i32, i32, i32) -> vector<4xf32>
+      %e = rocdl.mfma.f32.16x16x4f32 %f, %f, %d, %z, %z, %z : (f32, f32, vector<4xf32>, i32, i32, i32) -> vector<4xf32>
       llvm.return
     }
   }

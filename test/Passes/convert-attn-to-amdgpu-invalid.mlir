@@ -1,9 +1,11 @@
 // RUN: attention-opt %s --split-input-file --convert-attn-to-amdgpu --verify-diagnostics
 
-func.func @f32(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
-  // expected-error @+1 {{f32 operands have no MFMA path on AMD yet; use f16 or bf16}}
-  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32> -> tensor<1x2x64x32xf32>
-  return %o : tensor<1x2x64x32xf32>
+// f32 K and V tiles of 64 rows and head dim 128 (32 KiB + 34 KiB) exceed
+// the workgroup's LDS.
+func.func @lds(%q: tensor<1x2x64x128xf32>) -> tensor<1x2x64x128xf32> {
+  // expected-error @+1 {{tiling #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1> needs 67584 bytes of LDS for its K and V tiles; a workgroup has 65536}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x64x128xf32>, tensor<1x2x64x128xf32>, tensor<1x2x64x128xf32> -> tensor<1x2x64x128xf32>
+  return %o : tensor<1x2x64x128xf32>
 }
 
 // -----

@@ -34,3 +34,22 @@ func.func @f16(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
   return %o : tensor<1x2x64x32xf16>
 }
+
+// -----
+
+// f32: K and V^T tiles of f32 in LDS, each 16-deep step of the 16-bit
+// kernel as four 16x16x4 f32 MFMAs chained through the accumulator, on f32
+// operands (never rounded to 16 bits).
+// CHECK-LABEL: gpu.func @f32(
+// CHECK-SAME: workgroup(%{{[^:]+}} : memref<64x32xf32, #gpu.address_space<workgroup>>
+// CHECK-NOT: amdgpu.mfma 16x16x16
+// CHECK: %[[D0:.+]] = amdgpu.mfma 16x16x4 %{{.+}} * %{{.+}} + %{{.+}} blgp = none : f32, f32, vector<4xf32>
+// CHECK: %[[D1:.+]] = amdgpu.mfma 16x16x4 %{{.+}} * %{{.+}} + %[[D0]] blgp = none : f32, f32, vector<4xf32>
+// CHECK: %[[D2:.+]] = amdgpu.mfma 16x16x4 %{{.+}} * %{{.+}} + %[[D1]] blgp = none : f32, f32, vector<4xf32>
+// CHECK: amdgpu.mfma 16x16x4 %{{.+}} * %{{.+}} + %[[D2]] blgp = none : f32, f32, vector<4xf32>
+// CHECK-NOT: truncf
+// CHECK: gpu.return
+func.func @f32(%q: tensor<1x2x64x32xf32>) -> tensor<1x2x64x32xf32> {
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32>, tensor<1x2x64x32xf32> -> tensor<1x2x64x32xf32>
+  return %o : tensor<1x2x64x32xf32>
+}

@@ -130,3 +130,24 @@ TEST(TargetInfo, LinearGpuColumnsFillTheComputeUnits) {
 }
 
 } // namespace
+
+/// The AMD default tiles fit a workgroup's LDS in every dtype and head dim
+/// the MFMA kernel takes (f32 tiles are twice as large, so narrower), and
+/// the stream-K workspace holds the counters and two slots per worker.
+TEST(TargetInfo, AmdTilesFitTheLds) {
+  for (const char *name : {"gfx90a", "gfx942"}) {
+    std::optional<TargetInfo> t = lookupTarget(name);
+    ASSERT_TRUE(t);
+    for (int64_t bytes : {2, 4})
+      for (int64_t d : {16, 32, 64, 80, 96, 128, 256}) {
+        TileChoice c = defaultTiles(*t, d, d, bytes);
+        EXPECT_EQ(c.blockQ, 16 * c.warps);
+        EXPECT_EQ(c.blockKV % 16, 0);
+        EXPECT_LE(sharedMemoryNeeded(c, d, d, bytes), t->sharedMemBytes)
+            << name << " d=" << d << " bytes=" << bytes;
+      }
+    EXPECT_EQ(defaultTiles(*t, 128, 128, 4).blockKV, 32);
+  }
+  EXPECT_EQ(streamKWorkspaceBytes(1, 304, 256, amdgpuStreamKStateWords(128)),
+            4 * (304 + 2 * 304 * 256 * (2 + 32)));
+}

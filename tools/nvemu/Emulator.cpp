@@ -976,23 +976,29 @@ int32_t __amdemu_swizzle(int32_t data, int32_t pattern) {
   return static_cast<int32_t>(cur->out[0]);
 }
 
-void __amdemu_mfma_16x16x16(int32_t bf16, int64_t a, int64_t b,
-                            const float *c, float *d) {
+void __amdemu_mfma(int32_t kind, int64_t a, int64_t b, const float *c,
+                   float *d) {
   // v_mfma_f32_16x16x16{f16,bf16_1k}: lane l holds A[l % 16][4 (l / 16) + i],
   // B[4 (l / 16) + i][l % 16] and D[4 (l / 16) + i][l % 16], i = 0..3.
+  // v_mfma_f32_16x16x4_f32: A[l % 16][l / 16], B[l / 16][l % 16], the same
+  // D (CDNA3 ISA, "Dependent Arithmetic" / the matrix layouts).
   if (cta->warps[cur->warp].size != 64)
     fail("v_mfma in a partial wave");
-  int32_t regs[7] = {bf16,
+  if (kind < AMDEMU_MFMA_F16 || kind > AMDEMU_MFMA_F32)
+    fail(format("v_mfma of unknown kind %d", kind));
+  int32_t regs[7] = {kind,
                      static_cast<int32_t>(a), static_cast<int32_t>(a >> 32),
                      static_cast<int32_t>(b), static_cast<int32_t>(b >> 32)};
   std::memcpy(cur->in, regs, sizeof(regs));
   std::memcpy(&cur->in[5], c, 4 * sizeof(float));
   collective(Collective::Mfma, "v_mfma", [](Thread *lanes, unsigned) {
-    bool isBf16 = lanes[0].in[0];
+    int32_t kind = lanes[0].in[0];
+    bool isBf16 = kind == AMDEMU_MFMA_BF16, isF32 = kind == AMDEMU_MFMA_F32;
+    int depth = isF32 ? 4 : 16;
     double A[16][16], B[16][16], C[16][16];
     for (unsigned l = 0; l < 64; ++l) {
       const int32_t *in = lanes[l].in;
-      if (in[0] != lanes[0].in[0])
+      if (in[0] != kind)
         fail("lanes of a wave ran v_mfma on different types");
       unsigned rc = l % 16, k0 = 4 * (l / 16);
       for (unsigned i = 0; i < 4; ++i) {
@@ -1000,8 +1006,16 @@ void __amdemu_mfma_16x16x16(int32_t bf16, int64_t a, int64_t b,
           uint32_t word = static_cast<uint32_t>(in[first + i / 2]);
           return static_cast<uint16_t>(i % 2 ? word >> 16 : word & 0xffff);
         };
-        A[rc][k0 + i] = half(elt(1), isBf16);
-        B[k0 + i][rc] = half(elt(3), isBf16);
+        if (isF32 && i == 0) {
+          float av, bv;
+          std::memcpy(&av, &in[1], 4);
+          std::memcpy(&bv, &in[3], 4);
+          A[rc][l / 16] = av;
+          B[l / 16][rc] = bv;
+        } else if (!isF32) {
+          A[rc][k0 + i] = half(elt(1), isBf16);
+          B[k0 + i][rc] = half(elt(3), isBf16);
+        }
         float cv;
         std::memcpy(&cv, &in[5 + i], 4);
         C[k0 + i][rc] = cv;
@@ -1011,7 +1025,7 @@ void __amdemu_mfma_16x16x16(int32_t bf16, int64_t a, int64_t b,
       unsigned col = l % 16, r0 = 4 * (l / 16);
       for (unsigned i = 0; i < 4; ++i) {
         double acc = C[r0 + i][col];
-        for (int k = 0; k < 16; ++k)
+        for (int k = 0; k < depth; ++k)
           acc += A[r0 + i][k] * B[k][col];
         float f = static_cast<float>(acc);
         std::memcpy(&lanes[l].out[i], &f, 4);

@@ -118,10 +118,13 @@ int32_t __amdemu_mbcnt(int32_t high, int32_t mask, int32_t init);
 /* ds_bpermute_b32 (address in bytes) and ds_swizzle_b32 */
 int32_t __amdemu_bpermute(int32_t address, int32_t data);
 int32_t __amdemu_swizzle(int32_t data, int32_t pattern);
-/* v_mfma_f32_16x16x16{f16,bf16_1k}: a, b are the lane's 4 16-bit elements
- * (element i in bits 16 i..16 i + 15), c / d its 4 accumulators. */
-void __amdemu_mfma_16x16x16(int32_t bf16, int64_t a, int64_t b,
-                            const float *c, float *d);
+/* The MFMAs, c / d the lane's 4 accumulators. kind 0 / 1:
+ * v_mfma_f32_16x16x16{f16,bf16_1k}, a, b the lane's 4 16-bit elements
+ * (element i in bits 16 i..16 i + 15); kind 2: v_mfma_f32_16x16x4_f32, a, b
+ * the lane's f32 element in the low 32 bits. */
+enum { AMDEMU_MFMA_F16 = 0, AMDEMU_MFMA_BF16 = 1, AMDEMU_MFMA_F32 = 2 };
+void __amdemu_mfma(int32_t kind, int64_t a, int64_t b, const float *c,
+                   float *d);
 
 #ifdef __cplusplus
 }

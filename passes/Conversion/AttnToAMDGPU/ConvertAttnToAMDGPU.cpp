@@ -3,6 +3,10 @@
 // FlashAttention-2 for CDNA (wave64) on amdgpu.mfma 16x16x16 (f16 / bf16
 // operands, f32 accumulators). Lane l, c = l % 16, g = l / 16; the 16x16x16
 // layouts are A[c][4g..4g+3], B[4g..4g+3][c], D: d[i] = D[4g+i][c].
+// f32 inputs take four 16x16x4 f32 MFMAs per 16-deep step (A[c][g],
+// B[g][c], the same D): step i sums the k = 4g + i of every lane group, so
+// the operands are the same 4-element vectors, one element per MFMA, and
+// the products stay f32 (no 16-bit rounding, unlike tf32 / xf32).
 // The kernel works in the transposed space: S^T = K Q^T and O^T = V^T P^T.
 // Then every lane owns one query row (c) in both products, so the running
 // max / sum and the rescaling of O are lane-local (row reductions only cross
@@ -57,6 +61,10 @@ public:
         gpuModule(gpuModule), waves(waves) {}
 
   gpu::GPUFuncOp emit();
+  /// LDS of the K and V^T tiles.
+  int64_t ldsBytes() const {
+    return dtypeBytes(spec.dtype) * (bk * spec.dqk + spec.dv * (bk + vPad()));
+  }
 
 private:
   // Lane state across KV tiles: max (base e, equal in the 4 lanes of a
@@ -110,7 +118,8 @@ private:
                                         : arith::TruncFOp::create(b, elt, v));
     return vector::FromElementsOp::create(b, VectorType::get({4}, elt), elts);
   }
-  /// c += a * b on one 16x16x16 tile; c is 4 f32 values.
+  /// c += a * b on one 16x16x16 tile (lane operands of 4 elements; f32:
+  /// four 16x16x4 MFMAs); c is 4 f32 values.
   SmallVector<Value> mfma(Value a, Value bFrag, ArrayRef<Value> c);
   Value reduceAcrossGroups(Value x, bool isMax);
   /// One live KV tile: stages K and V (every thread), then, in the waves
@@ -133,7 +142,9 @@ private:
   /// 4 keeps its 8-byte reads aligned and puts the 16 lanes reading one
   /// column's rows in distinct banks; it stays within the 32 bytes per KV
   /// row the tiling budgets for padding, else 0 (correct, with conflicts).
-  int64_t vPad() const { return 8 * spec.dv <= 32 * bk ? 4 : 0; }
+  int64_t vPad() const {
+    return 4 * dtypeBytes(spec.dtype) * spec.dv <= 32 * bk ? 4 : 0;
+  }
 
   gpu::GPUModuleOp gpuModule;
   int64_t waves;
@@ -152,9 +163,21 @@ SmallVector<Value> MfmaKernelEmitter::mfma(Value a, Value bFrag,
   auto accType = VectorType::get({4}, f32);
   Value acc = vector::FromElementsOp::create(b, accType, cIn);
   auto i32 = [&](int64_t v) { return b.getI32IntegerAttr(v); };
-  Value d = amdgpu::MFMAOp::create(b, accType, i32(16), i32(16), i32(16),
-                                   i32(1), a, bFrag, acc, i32(0), i32(0))
-                .getResult();
+  Value d = acc;
+  if (elt == f32) {
+    for (int64_t i = 0; i < 4; ++i) {
+      auto at = [&](Value vec) {
+        return vector::ExtractOp::create(b, vec, ArrayRef<int64_t>{i});
+      };
+      d = amdgpu::MFMAOp::create(b, accType, i32(16), i32(16), i32(4), i32(1),
+                                 at(a), at(bFrag), d, i32(0), i32(0))
+              .getResult();
+    }
+  } else {
+    d = amdgpu::MFMAOp::create(b, accType, i32(16), i32(16), i32(16), i32(1),
+                               a, bFrag, acc, i32(0), i32(0))
+            .getResult();
+  }
   SmallVector<Value> out;
   for (int64_t i = 0; i < 4; ++i)
     out.push_back(vector::ExtractOp::create(b, d, ArrayRef<int64_t>{i}));
@@ -517,9 +540,6 @@ struct ConvertAttnToAMDGPUPass
     const AttentionSpec *spec = &in->spec;
     TilingAttr tiling = in->tiling;
     func::FuncOp fn = in->fn;
-    if (spec->dtype == DType::F32)
-      return op.emitOpError() << "f32 operands have no MFMA path on AMD yet; "
-                                 "use f16 or bf16";
     if (tiling.getBlockQ() != 16 * tiling.getWarps() ||
         tiling.getBlockKv() % 16 != 0)
       return op.emitOpError()
@@ -539,6 +559,15 @@ struct ConvertAttnToAMDGPUPass
     MfmaKernelEmitter emitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
                               tiling.getBlockKv(), tiling.getWarps(),
                               in->maskFn, in->scoreFn);
+    // CDNA2 / CDNA3 give a workgroup 64 KiB of LDS.
+    constexpr int64_t kLdsBytes = 64 * 1024;
+    if (emitter.ldsBytes() > kLdsBytes) {
+      gpuModule.erase();
+      return op.emitOpError()
+             << "tiling " << tiling << " needs " << emitter.ldsBytes()
+             << " bytes of LDS for its K and V tiles; a workgroup has "
+             << kLdsBytes;
+    }
     emitter.setPackGroup(in->packGroup);
     emitter.setStreamK(in->streamCtas);
     emitter.emit();
