@@ -10,6 +10,9 @@ with the fp64 reference by --check.
   that kernel (the tensor-core kernels need Dqk % 16 == 0, which no golden
   case has); the linear cases in every dtype (its SIMT kernel takes any
   head dims and any input type).
+- AMD kernels on the emulator (gfx942, gfx90a): the linear cases (the same
+  kernel in wave64); the MFMA softmax kernel needs head dims that are
+  multiples of 16, which no golden case has.
 
 Usage: golden.py --attention-run=PATH --golden=DIR [--no-emulation]
 """
@@ -47,7 +50,8 @@ def main():
             continue
         if spec.startswith("kind=linear"):
             for target, dtype in (("sm_80", "f32"), ("sm_90a", "f16"),
-                                  ("sm_80", "bf16")):
+                                  ("sm_80", "bf16"), ("gfx942", "f32"),
+                                  ("gfx90a", "bf16")):
                 runs.append((case, folder, f"{spec} dtype={dtype}", target))
         elif dqk % 4 == 0 and dv % 4 == 0:
             for target in ("sm_80", "sm_90a"):
