@@ -27,18 +27,24 @@ func.func @decode(%q: tensor<1x2x1x64xbf16>, %k: tensor<1x1x4096x64xbf16>) -> te
 
 // -----
 
-// A wave whose 16 rows all lie past the tile's rows (decode: one row per
-// head) skips the tile's products and softmax; it still stages K and V and
-// reaches both barriers, which the whole workgroup shares.
+// K and V travel a tile ahead in registers: written to LDS at the top of
+// an iteration, then the next tile's global loads are issued before this
+// tile's products. A wave whose 16 rows all lie past the tile's rows
+// (decode: one row per head) skips the tile's products and softmax; it
+// still stages K and V and reaches both barriers, which the whole
+// workgroup shares.
 // CHECK-LABEL: gpu.func @wave_rows(
 // CHECK: %[[TID:.+]] = gpu.thread_id x
 // CHECK: %[[WAVE:.+]] = arith.divui %[[TID]], %c64
 // CHECK: %[[W16:.+]] = arith.muli %[[WAVE]], %c16
 // CHECK: %[[WROW0:.+]] = arith.addi %{{.+}}, %[[W16]]
 // CHECK: %[[HAS:.+]] = arith.cmpi ule, %[[WROW0]], %{{.+}}
+// CHECK: vector.load %arg1[
 // CHECK: scf.for
+// CHECK: vector.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}] : memref<64x64xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
 // CHECK: gpu.barrier
-// CHECK-NEXT: scf.if %[[HAS]] -> (
+// CHECK: vector.load %arg1[
+// CHECK: scf.if %[[HAS]] -> (
 // CHECK: amdgpu.mfma
 // CHECK: } else {
 // CHECK: gpu.barrier

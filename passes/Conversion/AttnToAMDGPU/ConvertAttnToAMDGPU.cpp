@@ -122,22 +122,35 @@ private:
   /// four 16x16x4 MFMAs); c is 4 f32 values.
   SmallVector<Value> mfma(Value a, Value bFrag, ArrayRef<Value> c);
   Value reduceAcrossGroups(Value x, bool isMax);
-  /// One live KV tile: stages K and V (every thread), then, in the waves
-  /// that own a row of the tile, the products and the softmax step.
-  SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h, Value kh,
-                              Value vh, Value kt, ArrayRef<Value> qFrags,
-                              bool partial);
+  /// One live KV tile already staged in LDS: in the waves that own a row
+  /// of the tile, the products and the softmax step; then the barrier
+  /// after which LDS may be overwritten.
+  SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
+                              Value kt, ArrayRef<Value> qFrags, bool partial);
   SmallVector<Value> computeTile(ValueRange state, Value bIdx, Value h,
                                  Value j0, ArrayRef<Value> qFrags,
                                  bool partial);
 
-  /// Copies rows [j0, j0 + bk) of one head of a flat [B, H, Skv, dim]
-  /// tensor into the LDS tile `lds` [bk][dim], or (`transposed`) its
-  /// transpose [dim][bk + pad]: the workgroup's threads move 4 contiguous
+  /// This thread's part of rows [j0, j0 + bk) of one head of a flat
+  /// [B, H, Skv, dim] tensor: the workgroup's threads take 4 contiguous
   /// elements each per step (rows past Skv repeat the last row; their
-  /// scores are masked).
-  void stageTile(Value lds, Value flat, int64_t heads, Value bIdx, Value head,
-                 int64_t dim, Value j0, bool transposed = false);
+  /// scores are masked). Loaded into registers a tile ahead, so the global
+  /// loads of tile j + 1 are in flight while tile j is computed.
+  SmallVector<Value> loadTile(Value flat, int64_t heads, Value bIdx,
+                              Value head, int64_t dim, Value j0);
+  /// Writes loadTile's values into the LDS tile `lds` [bk][dim], or
+  /// (`transposed`) its transpose [dim][bk + pad].
+  void storeTile(Value lds, ValueRange vals, int64_t dim,
+                 bool transposed = false);
+  /// Element steps of loadTile: ceil(bk dim / (4 threads)); the last one
+  /// partial when 4 threads does not divide bk dim.
+  int64_t tileSteps(int64_t dim) const {
+    return llvm::divideCeil(bk * dim, 4 * 64 * waves);
+  }
+  /// The element step i of this thread starts at (flat index in the tile).
+  Value tileElement(int64_t i) {
+    return add(mul(tid, idx(4)), idx(i * 4 * 64 * waves));
+  }
   /// Elements of padding per row of the transposed V tile [Dv][bk + pad]:
   /// 4 keeps its 8-byte reads aligned and puts the 16 lanes reading one
   /// column's rows in distinct banks; it stays within the 32 bytes per KV
@@ -189,42 +202,52 @@ Value MfmaKernelEmitter::reduceAcrossGroups(Value x, bool isMax) {
   return xorReduce(x, {16, 32}, /*width=*/64, isMax);
 }
 
-void MfmaKernelEmitter::stageTile(Value lds, Value flat, int64_t heads,
-                                  Value bIdx, Value head, int64_t dim,
-                                  Value j0, bool transposed) {
-  int64_t threads = 64 * waves, total = bk * dim;
+SmallVector<Value> MfmaKernelEmitter::loadTile(Value flat, int64_t heads,
+                                               Value bIdx, Value head,
+                                               int64_t dim, Value j0) {
+  int64_t total = bk * dim;
   Value lastKV = sub(skv, idx(1));
-  scf::ForOp::create(
-      b, mul(tid, idx(4)), idx(total), idx(threads * 4), ValueRange{},
-      [&](OpBuilder &, Location, Value e, ValueRange) {
-        Value row = arith::DivUIOp::create(b, e, idx(dim));
-        Value col = arith::RemUIOp::create(b, e, idx(dim));
-        Value src = arith::MinSIOp::create(b, add(j0, row), lastKV);
-        Value vals =
-            load4(flat, offset4(bIdx, heads, head, skv, src, dim, col));
-        if (!transposed) {
-          vector::StoreOp::create(b, vals, lds, ValueRange{row, col});
-        } else {
-          for (int64_t i = 0; i < 4; ++i)
-            memref::StoreOp::create(
-                b, vector::ExtractOp::create(b, vals, ArrayRef<int64_t>{i}),
-                lds, ValueRange{add(col, idx(i)), row});
-        }
-        scf::YieldOp::create(b);
-      });
+  SmallVector<Value> vals;
+  for (int64_t i = 0; i < tileSteps(dim); ++i) {
+    // A partial last step reads an in-bounds element; storeTile drops it.
+    Value e = arith::MinUIOp::create(b, tileElement(i), idx(total - 4));
+    Value row = arith::DivUIOp::create(b, e, idx(dim));
+    Value col = arith::RemUIOp::create(b, e, idx(dim));
+    Value src = arith::MinSIOp::create(b, add(j0, row), lastKV);
+    vals.push_back(load4(flat, offset4(bIdx, heads, head, skv, src, dim, col)));
+  }
+  return vals;
+}
+
+void MfmaKernelEmitter::storeTile(Value lds, ValueRange vals, int64_t dim,
+                                  bool transposed) {
+  int64_t total = bk * dim;
+  for (auto [i, v] : llvm::enumerate(vals)) {
+    Value e = tileElement(i);
+    auto store = [&, v = v] {
+      Value row = arith::DivUIOp::create(b, e, idx(dim));
+      Value col = arith::RemUIOp::create(b, e, idx(dim));
+      if (!transposed) {
+        vector::StoreOp::create(b, v, lds, ValueRange{row, col});
+        return;
+      }
+      for (int64_t k = 0; k < 4; ++k)
+        memref::StoreOp::create(
+            b, vector::ExtractOp::create(b, v, ArrayRef<int64_t>{k}), lds,
+            ValueRange{add(col, idx(k)), row});
+    };
+    if ((static_cast<int64_t>(i) + 1) * 4 * 64 * waves <= total)
+      store();
+    else
+      ifThen(cmp(arith::CmpIPredicate::ult, e, idx(total)), store);
+  }
 }
 
 SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
-                                               Value h, Value kh, Value vh,
-                                               Value kt,
+                                               Value h, Value kt,
                                                ArrayRef<Value> qFrags,
                                                bool partial) {
   Value j0 = mul(kt, idx(bk));
-  // Stage K and V once per workgroup instead of once per wave. Tile classes
-  // are workgroup-uniform, so every thread reaches these barriers.
-  stageTile(kLds, kFlat, spec.hk, bIdx, kh, spec.dqk, j0);
-  stageTile(vLds, vFlat, spec.hv, bIdx, vh, spec.dv, j0, /*transposed=*/true);
-  gpu::BarrierOp::create(b);
   // Waves without rows keep the empty state (m = -inf, l = 0, O = 0),
   // which the epilogue never stores and a stream-K merge weighs by 0.
   auto ifRows = scf::IfOp::create(
@@ -432,22 +455,68 @@ SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
     kvBegin = arith::MaxSIOp::create(b, kvBegin, kFrom);
     kvEnd = arith::MinSIOp::create(b, kvEnd, kTo);
   }
+  // K and V of tile kt travel in the loop's registers: loaded in the
+  // previous iteration (the first before the loop), written to LDS at the
+  // top of the iteration, then the next tile's loads are issued before
+  // this tile's products. (An empty tile still loads its successor: it
+  // never stages, and empty tiles inside the live range are rare.)
+  auto loadBoth = [&](Value kt) {
+    Value j0 = mul(kt, idx(bk));
+    SmallVector<Value> vals =
+        loadTile(kFlat, spec.hk, bIdx, kh, spec.dqk, j0);
+    llvm::append_range(vals, loadTile(vFlat, spec.hv, bIdx, vh, spec.dv, j0));
+    return vals;
+  };
+  int64_t kSteps = tileSteps(spec.dqk);
+  SmallVector<Value> init = initialState();
+  size_t stateSize = init.size();
+  // No tile (an empty KV sequence) loads nothing: Skv - 1 would be no row.
+  SmallVector<Type> regTypes(kSteps + tileSteps(spec.dv),
+                             VectorType::get({4}, elt));
+  auto first = scf::IfOp::create(
+      b, cmp(P::slt, kvBegin, kvEnd),
+      [&](OpBuilder &, Location) { scf::YieldOp::create(b, loadBoth(kvBegin)); },
+      [&](OpBuilder &, Location) {
+        SmallVector<Value> zeros(
+            regTypes.size(),
+            arith::ConstantOp::create(
+                b, DenseElementsAttr::get(
+                       cast<ShapedType>(regTypes[0]),
+                       b.getFloatAttr(elt, 0.0))));
+        scf::YieldOp::create(b, zeros);
+      });
+  llvm::append_range(init, first.getResults());
+  Value lastTile = sub(kvEnd, idx(1));
   auto loop = scf::ForOp::create(
-      b, kvBegin, kvEnd, idx(1), initialState(),
+      b, kvBegin, kvEnd, idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
+        ValueRange state = iter.take_front(stateSize);
+        ValueRange regs = iter.drop_front(stateSize);
         Value j0 = mul(kt, idx(bk));
         Value j1 = sub(arith::MinSIOp::create(b, add(j0, idx(bk)), skv), idx(1));
         // The group's heads share the mask (pack_gqa's rule).
         auto [isEmpty, isFull] =
             classifyTileAt(bIdx, h0, i0, i1, j0, j1, qt, kt);
         isFull = andI(isFull, cmp(P::sle, add(j0, idx(bk)), skv));
-        scf::YieldOp::create(
-            b, dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
-              return emitTile(iter, bIdx, laneHead, kh, vh, kt, qFrags,
-                              partial);
+        // Stage K and V once per workgroup instead of once per wave. Tile
+        // classes are workgroup-uniform, so every thread reaches the
+        // barriers.
+        ifThen(notI(isEmpty), [&] {
+          storeTile(kLds, regs.take_front(kSteps), spec.dqk);
+          storeTile(vLds, regs.drop_front(kSteps), spec.dv,
+                    /*transposed=*/true);
+          gpu::BarrierOp::create(b);
+        });
+        SmallVector<Value> next =
+            loadBoth(arith::MinSIOp::create(b, add(kt, idx(1)), lastTile));
+        SmallVector<Value> results(
+            dispatchTile(isEmpty, isFull, state, [&](bool partial) {
+              return emitTile(state, bIdx, laneHead, kt, qFrags, partial);
             }));
+        llvm::append_range(results, next);
+        scf::YieldOp::create(b, results);
       });
-  return SmallVector<Value>(loop.getResults());
+  return SmallVector<Value>(loop.getResults().take_front(stateSize));
 }
 
 void MfmaKernelEmitter::emitStreamK() {
