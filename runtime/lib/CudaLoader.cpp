@@ -282,16 +282,14 @@ attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *
                                           ") lacks cuMemAllocAsync / cuMemsetD8Async / "
                                           "cuMemFreeAsync, which " +
                                           k.entry + "'s workspace needs");
-    size_t bytes = static_cast<size_t>(l.workspaceBytes);
-    int r = d.cuMemAllocAsync(&workspace, bytes, stream);
-    size_t zero = static_cast<size_t>(l.workspaceZeroBytes);
-    if (r == 0 && zero && (r = d.cuMemsetD8Async(workspace, 0, zero, stream)) != 0)
-      d.cuMemFreeAsync(workspace, stream);
-    if (r != 0)
-      return fail(ATTN_ERR_LAUNCH, "workspace of " + std::to_string(bytes) +
-                                       " bytes for " + k.entry + ": " + d.err(r));
-    const uint64_t words[5] = {workspace, workspace, 0, bytes / 4, 1};
-    l.params.insert(l.params.end(), words, words + 5);
+    attn_status s = allocateWorkspace(
+        k.entry, l, workspace,
+        [&](size_t n, uint64_t &p) { return d.cuMemAllocAsync(&p, n, stream); },
+        [&](uint64_t p, size_t n) { return d.cuMemsetD8Async(p, 0, n, stream); },
+        [&](uint64_t p) { d.cuMemFreeAsync(p, stream); },
+        [&](int r) { return d.err(r); });
+    if (s != ATTN_OK)
+      return s;
   }
   std::vector<void *> params(l.params.size());
   for (size_t i = 0; i < params.size(); ++i)

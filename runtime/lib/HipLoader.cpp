@@ -201,24 +201,27 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
   }
   // The workspace lives on the launch's stream: allocated, zeroed, used
   // and freed in stream order, so concurrent launches never share one.
-  void *workspace = nullptr;
+  uint64_t workspace = 0;
+  auto pointer = [](uint64_t p) { return reinterpret_cast<void *>(static_cast<uintptr_t>(p)); };
   if (l.workspaceBytes > 0) {
     if (!d.hipMallocAsync || !d.hipMemsetAsync || !d.hipFreeAsync)
       return fail(ATTN_ERR_NO_DRIVER, "HIP runtime (" + d.path +
                                           ") lacks hipMallocAsync / hipMemsetAsync / "
                                           "hipFreeAsync, which " +
                                           k.entry + "'s workspace needs");
-    size_t bytes = static_cast<size_t>(l.workspaceBytes);
-    int r = d.hipMallocAsync(&workspace, bytes, stream);
-    size_t zero = static_cast<size_t>(l.workspaceZeroBytes);
-    if (r == 0 && zero && (r = d.hipMemsetAsync(workspace, 0, zero, stream)) != 0)
-      d.hipFreeAsync(workspace, stream);
-    if (r != 0)
-      return fail(ATTN_ERR_LAUNCH, "workspace of " + std::to_string(bytes) +
-                                       " bytes for " + k.entry + ": " + d.err(r));
-    uint64_t ptr = reinterpret_cast<uintptr_t>(workspace);
-    const uint64_t words[5] = {ptr, ptr, 0, bytes / 4, 1};
-    l.params.insert(l.params.end(), words, words + 5);
+    attn_status s = allocateWorkspace(
+        k.entry, l, workspace,
+        [&](size_t n, uint64_t &p) {
+          void *ptr = nullptr;
+          int r = d.hipMallocAsync(&ptr, n, stream);
+          p = reinterpret_cast<uintptr_t>(ptr);
+          return r;
+        },
+        [&](uint64_t p, size_t n) { return d.hipMemsetAsync(pointer(p), 0, n, stream); },
+        [&](uint64_t p) { d.hipFreeAsync(pointer(p), stream); },
+        [&](int r) { return d.err(r); });
+    if (s != ATTN_OK)
+      return s;
   }
   std::vector<void *> params(l.params.size());
   for (size_t i = 0; i < params.size(); ++i)
@@ -226,7 +229,7 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
   int r = d.hipModuleLaunchKernel(function, l.grid[0], l.grid[1], l.grid[2], l.block[0],
                                   l.block[1], l.block[2], l.smem, stream, params.data(), nullptr);
   if (workspace)
-    d.hipFreeAsync(workspace, stream);
+    d.hipFreeAsync(pointer(workspace), stream);
   if (r != 0)
     return fail(ATTN_ERR_LAUNCH, "hipModuleLaunchKernel(" + k.entry + "): " + d.err(r));
   if (syncRequested() && (r = d.hipStreamSynchronize(stream)) != 0)

@@ -106,6 +106,29 @@ struct GpuLaunch {
   int64_t workspaceBytes = 0, workspaceZeroBytes = 0;
 };
 
+/// The per-launch workspace of a kernel that needs one, in stream order:
+/// `alloc(bytes, ptr)`, `zero(ptr, bytes)` and `release(ptr)` are the
+/// driver's stream-ordered calls returning its error code (0: success),
+/// `err` names a code. On success the workspace's flat-memref descriptor
+/// follows l.params and `ptr` is to be released after the launch.
+template <typename Alloc, typename Zero, typename Release, typename Err>
+attn_status allocateWorkspace(const std::string &entry, GpuLaunch &l, uint64_t &ptr,
+                              Alloc alloc, Zero zero, Release release, Err err) {
+  size_t bytes = static_cast<size_t>(l.workspaceBytes);
+  size_t zeroed = static_cast<size_t>(l.workspaceZeroBytes);
+  int r = alloc(bytes, ptr);
+  if (r == 0 && zeroed && (r = zero(ptr, zeroed)) != 0)
+    release(ptr);
+  if (r != 0) {
+    ptr = 0;
+    return fail(ATTN_ERR_LAUNCH,
+                "workspace of " + std::to_string(bytes) + " bytes for " + entry + ": " + err(r));
+  }
+  const uint64_t words[5] = {ptr, ptr, 0, bytes / 4, 1};
+  l.params.insert(l.params.end(), words, words + 5);
+  return ATTN_OK;
+}
+
 /// Loads the driver, initializes it and makes a context current; reports
 /// the device's architecture. NO_DRIVER / NO_DEVICE on failure.
 attn_status cudaDevice(GpuDevice &out);
