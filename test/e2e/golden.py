@@ -11,8 +11,8 @@ with the fp64 reference by --check.
   case has); the linear cases in every dtype (its SIMT kernel takes any
   head dims and any input type).
 - AMD kernels on the emulator (gfx942, gfx90a): the linear cases (the same
-  kernel in wave64); the MFMA softmax kernel needs head dims that are
-  multiples of 16, which no golden case has.
+  kernel in wave64), and the softmax cases whose head dims are multiples of
+  4 on the MFMA kernel (padded to 16 on chip) in f32 and bf16.
 
 Usage: golden.py --attention-run=PATH --golden=DIR [--no-emulation]
 """
@@ -54,8 +54,9 @@ def main():
                                   ("gfx90a", "bf16")):
                 runs.append((case, folder, f"{spec} dtype={dtype}", target))
         elif dqk % 4 == 0 and dv % 4 == 0:
-            for target in ("sm_80", "sm_90a"):
-                runs.append((case, folder, f"{spec} dtype=f32", target))
+            for target, dtype in (("sm_80", "f32"), ("sm_90a", "f32"),
+                                  ("gfx942", "f32"), ("gfx90a", "bf16")):
+                runs.append((case, folder, f"{spec} dtype={dtype}", target))
     failed = 0
     for case, folder, spec, target in runs:
         cmd = [args.attention_run, f"--spec={spec}", f"--inputs={folder}",

@@ -63,8 +63,11 @@ int64_t nvvmStreamKWorkspaceBytes(int64_t ctas, int64_t threads, int64_t dv,
                                   int64_t dtypeBytes);
 int64_t nvvmStreamKCounterBytes(int64_t ctas, int64_t dv, int64_t dtypeBytes);
 /// f32 words of one thread's KV-loop state in the AMD stream-K kernel
-/// (running max, the lane's part of the sum, Dv / 4 O^T accumulators).
-inline int64_t amdgpuStreamKStateWords(int64_t dv) { return 2 + dv / 4; }
+/// (running max, the lane's part of the sum, O^T accumulators of Dv padded
+/// to 16, 4 per 16).
+inline int64_t amdgpuStreamKStateWords(int64_t dv) {
+  return 2 + (dv + 15) / 16 * 4;
+}
 /// Global workspace of a stream-K kernel: `groups` x `ctas` arrival
 /// counters (the only part that must start zeroed: 4 x groups x ctas
 /// bytes), then two share slots per worker of `stateWords` per thread.

@@ -7,6 +7,9 @@
 // B[g][c], the same D): step i sums the k = 4g + i of every lane group, so
 // the operands are the same 4-element vectors, one element per MFMA, and
 // the products stay f32 (no 16-bit rounding, unlike tf32 / xf32).
+// Head dims that are multiples of 4 but not of 16 are padded to 16 on chip:
+// K's LDS columns and Q's fragment elements past Dqk are zero, and O^T rows
+// past Dv are computed (on V^T rows zeroed once) but never stored.
 // The kernel works in the transposed space: S^T = K Q^T and O^T = V^T P^T.
 // Then every lane owns one query row (c) in both products, so the running
 // max / sum and the rescaling of O are lane-local (row reductions only cross
@@ -58,12 +61,13 @@ public:
                     Region *scoreFn)
       : StreamKKernelEmitter(b, gpuModule.getBody(), spec, name, blockQ,
                              blockKV, /*countTiles=*/false, maskFn, scoreFn),
-        gpuModule(gpuModule), waves(waves) {}
+        gpuModule(gpuModule), waves(waves), dqkP(llvm::alignTo(spec.dqk, 16)),
+        dvP(llvm::alignTo(spec.dv, 16)) {}
 
   gpu::GPUFuncOp emit();
   /// LDS of the K and V^T tiles.
   int64_t ldsBytes() const {
-    return dtypeBytes(spec.dtype) * (bk * spec.dqk + spec.dv * (bk + vPad()));
+    return dtypeBytes(spec.dtype) * (bk * dqkP + dvP * (bk + vPad()));
   }
 
 private:
@@ -156,11 +160,17 @@ private:
   /// column's rows in distinct banks; it stays within the 32 bytes per KV
   /// row the tiling budgets for padding, else 0 (correct, with conflicts).
   int64_t vPad() const {
-    return 4 * dtypeBytes(spec.dtype) * spec.dv <= 32 * bk ? 4 : 0;
+    return 4 * dtypeBytes(spec.dtype) * dvP <= 32 * bk ? 4 : 0;
   }
+
+  /// Zeroes the LDS the staging never writes and the MFMAs read: K's
+  /// columns past Dqk and V^T's rows past Dv (once, before the first tile).
+  void zeroPadding();
 
   gpu::GPUModuleOp gpuModule;
   int64_t waves;
+  /// Head dims rounded up to the MFMA's 16.
+  int64_t dqkP, dvP;
   // K [bk][Dqk] and V^T [Dv][bk + vPad()] tiles in LDS, shared by the
   // waves of the workgroup. V is stored transposed so that the A operand
   // of O^T += V^T P^T (V^T[dcol][4g..4g+3]) is one 8-byte read, as K's is.
@@ -279,7 +289,7 @@ SmallVector<Value> MfmaKernelEmitter::computeTile(ValueRange state,
   SmallVector<SmallVector<Value>> s(kvBlocks, SmallVector<Value>(4, fc(0)));
   for (int64_t kb = 0; kb < kvBlocks; ++kb) {
     Value kvRow = add(idx(16 * kb), c);
-    for (int64_t db = 0; db < spec.dqk / 16; ++db) {
+    for (int64_t db = 0; db < dqkP / 16; ++db) {
       Value col = add(idx(16 * db), mul(g, idx(4)));
       Value a = vector::LoadOp::create(b, VectorType::get({4}, elt), kLds,
                                        ValueRange{kvRow, col});
@@ -337,7 +347,7 @@ SmallVector<Value> MfmaKernelEmitter::computeTile(ValueRange state,
   // O^T += V^T P^T: A = V^T[dcol = c][kv = 4g..], B = P^T = s[kb] as is.
   for (int64_t kb = 0; kb < kvBlocks; ++kb) {
     Value pFrag = pack4(s[kb]);
-    for (int64_t dcb = 0; dcb < spec.dv / 16; ++dcb) {
+    for (int64_t dcb = 0; dcb < dvP / 16; ++dcb) {
       Value dcol = add(idx(16 * dcb), c);
       Value vt = vector::LoadOp::create(
           b, VectorType::get({4}, elt), vLds,
@@ -365,11 +375,11 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
       b.getDenseI32ArrayAttr({static_cast<int32_t>(blockThreads()), 1, 1}));
   auto ldsSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   kLds = fn.addWorkgroupAttribution(
-      MemRefType::get({bk, spec.dqk}, elt, MemRefLayoutAttrInterface{},
+      MemRefType::get({bk, dqkP}, elt, MemRefLayoutAttrInterface{},
                       ldsSpace),
       b.getLoc());
   vLds = fn.addWorkgroupAttribution(
-      MemRefType::get({spec.dv, bk + vPad()}, elt, MemRefLayoutAttrInterface{},
+      MemRefType::get({dvP, bk + vPad()}, elt, MemRefLayoutAttrInterface{},
                       ldsSpace),
       b.getLoc());
   // Rows are read (K: also written) as 8-byte vectors: align the tiles so
@@ -387,6 +397,7 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   Value lane = arith::RemUIOp::create(b, tid, idx(64));
   c = arith::RemUIOp::create(b, lane, idx(16));
   g = arith::DivUIOp::create(b, lane, idx(16));
+  zeroPadding();
   if (ctas) {
     // (Workgroup attributions follow the kernel's arguments in the block.)
     workspace = entry->getArgument(args.size() - 1);
@@ -404,10 +415,31 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   return fn;
 }
 
+void MfmaKernelEmitter::zeroPadding() {
+  // Ordered before the MFMAs by the first tile's staging barrier.
+  int64_t threads = 64 * waves;
+  Value zero = arith::ConstantOp::create(b, elt, b.getFloatAttr(elt, 0.0));
+  auto zeroBlock = [&](Value lds, int64_t rows, int64_t row0, int64_t cols,
+                       int64_t col0) {
+    if (rows <= 0 || cols <= 0)
+      return;
+    scf::ForOp::create(
+        b, tid, idx(rows * cols), idx(threads), ValueRange{},
+        [&](OpBuilder &, Location, Value e, ValueRange) {
+          Value row = add(arith::DivUIOp::create(b, e, idx(cols)), idx(row0));
+          Value col = add(arith::RemUIOp::create(b, e, idx(cols)), idx(col0));
+          memref::StoreOp::create(b, zero, lds, ValueRange{row, col});
+          scf::YieldOp::create(b);
+        });
+  };
+  zeroBlock(kLds, bk, 0, dqkP - spec.dqk, spec.dqk);
+  zeroBlock(vLds, dvP - spec.dv, spec.dv, bk + vPad(), 0);
+}
+
 SmallVector<Value> MfmaKernelEmitter::initialState() {
   SmallVector<Value> init = {fc(-std::numeric_limits<double>::infinity()),
                              fc(0)};
-  init.append(spec.dv / 4, fc(0));
+  init.append(dvP / 4, fc(0));
   return init;
 }
 
@@ -442,12 +474,24 @@ SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
   std::tie(qRow, laneHead) = rowAndHead(add(waveRow0, c), h0);
   Value qLoad = arith::MinSIOp::create(b, qRow, sub(sq, idx(1)));
 
-  // Q^T fragments (B operand): Q[qRow][16 db + 4g .. +3], held in registers.
+  // Q^T fragments (B operand): Q[qRow][16 db + 4g .. +3], held in registers
+  // (zero past Dqk).
   SmallVector<Value> qFrags;
-  for (int64_t db = 0; db < spec.dqk / 16; ++db)
-    qFrags.push_back(load4(
+  for (int64_t db = 0; db < dqkP / 16; ++db) {
+    Value col = add(idx(16 * db), mul(g, idx(4)));
+    bool ragged = 16 * (db + 1) > spec.dqk;
+    Value frag = load4(
         qFlat, offset4(bIdx, spec.hq, laneHead, sq, qLoad, spec.dqk,
-                       add(idx(16 * db), mul(g, idx(4))))));
+                       ragged ? arith::MinUIOp::create(b, col, idx(spec.dqk - 4))
+                              : col));
+    if (ragged)
+      frag = sel(cmp(P::ult, col, idx(spec.dqk)), frag,
+                 arith::ConstantOp::create(
+                     b, DenseElementsAttr::get(
+                            cast<ShapedType>(frag.getType()),
+                            b.getFloatAttr(elt, 0.0))));
+    qFrags.push_back(frag);
+  }
 
   Value kvBegin = firstLiveKVTile(i0);
   Value kvEnd = liveKVTiles(i1);
@@ -555,20 +599,29 @@ void MfmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value) {
                         : sel(empty, fc(0), arith::DivFOp::create(b, fc(1), l));
   Value h = laneHead;
   ifThen(cmp(P::slt, qRow, sq), [&] {
-    for (int64_t dcb = 0; dcb < spec.dv / 16; ++dcb)
-      for (int64_t i = 0; i < 4; ++i) {
-        Value col = add(idx(16 * dcb + i), mul(g, idx(4)));
-        Value o = arith::MulFOp::create(b, state[2 + 4 * dcb + i], inv);
-        if (gate) {
-          Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
-          o = arith::MulFOp::create(
-              b, o, sigmoid(loadF32(gate, {bIdx, h, qRow, gcol})));
+    for (int64_t dcb = 0; dcb < dvP / 16; ++dcb) {
+      auto store = [&] {
+        for (int64_t i = 0; i < 4; ++i) {
+          Value col = add(idx(16 * dcb + i), mul(g, idx(4)));
+          Value o = arith::MulFOp::create(b, state[2 + 4 * dcb + i], inv);
+          if (gate) {
+            Value gcol = spec.gate == GateKind::PerHead ? idx(0) : col;
+            o = arith::MulFOp::create(
+                b, o, sigmoid(loadF32(gate, {bIdx, h, qRow, gcol})));
+          }
+          if (elt != f32)
+            o = arith::TruncFOp::create(b, elt, o);
+          memref::StoreOp::create(
+              b, o, oFlat, offset4(bIdx, spec.hq, h, sq, qRow, spec.dv, col));
         }
-        if (elt != f32)
-          o = arith::TruncFOp::create(b, elt, o);
-        memref::StoreOp::create(
-            b, o, oFlat, offset4(bIdx, spec.hq, h, sq, qRow, spec.dv, col));
-      }
+      };
+      // The padded block: only the lane groups whose 4 columns exist.
+      if (16 * (dcb + 1) <= spec.dv)
+        store();
+      else
+        ifThen(cmp(P::ult, add(idx(16 * dcb), mul(g, idx(4))), idx(spec.dv)),
+               store);
+    }
     if (lseFlat) {
       ifThen(cmp(P::eq, g, idx(0)), [&] {
         // l sums 2^(s log2(e) - M), M = m log2(e) rounded as in the
@@ -615,9 +668,10 @@ struct ConvertAttnToAMDGPUPass
              << "the MFMA kernel needs block_q = 16 x waves and block_kv a "
                 "multiple of 16, got "
              << tiling;
-    if (spec->dqk % 16 != 0 || spec->dv % 16 != 0)
+    // Rows of Q, K, V, O are read and written 4 elements at a time.
+    if (spec->dqk % 4 != 0 || spec->dv % 4 != 0)
       return op.emitOpError() << "the MFMA kernel needs Dqk and Dv multiples "
-                                 "of 16, got "
+                                 "of 4, got "
                               << spec->dqk << " and " << spec->dv;
     std::string name = fn.getSymName().str();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
