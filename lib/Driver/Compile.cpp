@@ -298,9 +298,14 @@ static std::string queryTilesFormula(int64_t group, int64_t blockQ) {
 }
 
 /// Whether the NVIDIA kernel is the mma.sync one whatever the chip:
-/// stream-K and packed heads are (decode tiles are too short for wgmma).
+/// stream-K and packed heads are (decode tiles are too short for wgmma), and
+/// so are head dims wgmma cannot step over (nvvmWgmmaHeadDims).
 static bool nvvmMmaSyncOnly(ModuleOp module) {
-  return streamKCtas(module) != 0 || packGroup(module) > 1;
+  bool wgmmaDims = true;
+  module.walk([&](AttentionOp op) {
+    wgmmaDims &= nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV());
+  });
+  return streamKCtas(module) != 0 || packGroup(module) > 1 || !wgmmaDims;
 }
 
 static FailureOr<std::vector<BundleKernel>>

@@ -118,6 +118,13 @@ struct AttnSelectSchedulePass
     if (!op.getPackGqaAttr() && shouldPackHeads(op, *tiling))
       op.setPackGqaAttr(BoolAttr::get(op.getContext(), true));
     bool packed = op.packsHeads();
+    // Head dims the wgmma kernel cannot step over run mma.sync on sm_90a.
+    if (eltBytes != 4 &&
+        !nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV())) {
+      if (failed(useMmaTiles()))
+        return WalkResult::interrupt();
+      tiling = op.getTilingAttr();
+    }
     if (packed) {
       if (failed(useMmaTiles()))
         return WalkResult::interrupt();

@@ -1,6 +1,7 @@
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=cpu | FileCheck %s --check-prefix=CPU
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=gfx942 | FileCheck %s --check-prefix=GFX942
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90a | FileCheck %s --check-prefix=SM90A
 
 // CPU-LABEL: func.func @prefill
 // CPU: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>
@@ -51,6 +52,17 @@ func.func @short_decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x256x128xf16>) 
 func.func @small_prefill(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> tensor<1x8x512x64xbf16> {
   %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>} : tensor<1x8x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x8x512x64xbf16>
   return %o : tensor<1x8x512x64xbf16>
+}
+
+// -----
+
+// A head dim of 16 k + 8 (SigLIP's 72): the wgmma kernel steps Dqk by 16,
+// so sm_90a takes the mma.sync kernel and sm_90's tiles.
+// SM90A-LABEL: func.func @hd72
+// SM90A-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
+func.func @hd72(%q: tensor<1x16x729x72xbf16>) -> tensor<1x16x729x72xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x16x729x72xbf16>, tensor<1x16x729x72xbf16>, tensor<1x16x729x72xbf16> -> tensor<1x16x729x72xbf16>
+  return %o : tensor<1x16x729x72xbf16>
 }
 
 // -----

@@ -83,6 +83,11 @@ int64_t nvvmStagedSmemBytes(int64_t dqk, int64_t dv, int64_t blockKV,
 /// Whether the NVIDIA lowering for `chip` takes the wgmma kernel for 16-bit
 /// inputs: sm_90a only (wgmma needs the arch-specific features).
 inline bool nvvmUsesWgmma(const std::string &chip) { return chip == "sm_90a"; }
+/// Head dims the wgmma kernel takes (k-steps of 16 over Dqk); others run the
+/// mma.sync kernel on sm_90a too.
+inline bool nvvmWgmmaHeadDims(int64_t dqk, int64_t dv) {
+  return dqk % 16 == 0 && dv % 8 == 0;
+}
 
 /// Whether the wgmma kernel can load Q, K and V with TMA: 16-bit inputs,
 /// in boxes of 64 columns (128 bytes, the 128-byte swizzle span). A head dim

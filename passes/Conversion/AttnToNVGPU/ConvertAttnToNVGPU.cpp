@@ -116,6 +116,9 @@ protected:
   /// Places the K / V stages (kSmem, vSmem) in dynamic shared memory, then
   /// calls placeExtra after them.
   virtual void placeBuffers(Value smem);
+  /// Shared memory the copies never write but the products read, zeroed
+  /// once before the first tile (the first wait's barrier orders it).
+  virtual void zeroPadding() {}
   /// Dynamic shared memory after the K / V stages (wgmma: Q and P tiles),
   /// laid out by `placeExtra` from byte `offset` of `smem`.
   virtual void placeExtra(Value smem, int64_t offset) {}
@@ -438,6 +441,7 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   bindFlatKernelArgs(entry);
   bindExtraArgs(entry->getArguments().drop_front(numFlatArgs));
   buildTables();
+  zeroPadding();
   if (ctas) {
     workspace = entry->getArgument(numFlatArgs - 1);
     emitStreamK();
@@ -642,7 +646,11 @@ protected:
   void rescaleO(WarpState &st, const Value alpha[2]);
   /// The A fragment of this warp's 16 query rows for head-dim block kb
   /// (rows past Sq read the last row; they are never stored).
+  /// Q's fragments of k-block kb (zero past Dqk).
   SmallVector<Value> loadQFragment(Value bIdx, int64_t kb);
+  /// k-blocks of 16 in Q K^T: Dqk = 16 k + 8 takes a last half-padded one.
+  int64_t kBlocks() const { return llvm::divideCeil(spec.dqk, 16); }
+  void zeroPadding() override;
 
   Value warpHasRows() override {
     return cmp(arith::CmpIPredicate::slt, warpRow0, groupRows());
@@ -671,8 +679,12 @@ Value MmaKernelEmitter::packPair(Value lo, Value hi) {
 }
 
 Value MmaKernelEmitter::loadPair(Value flat, Value offset) {
+  auto pairType = VectorType::get({2}, elt);
   Value vec =
-      vector::LoadOp::create(b, VectorType::get({2}, elt), flat, offset);
+      flat ? vector::LoadOp::create(b, pairType, flat, offset).getResult()
+           : arith::ConstantOp::create(
+                 b, DenseElementsAttr::get(pairType, b.getFloatAttr(elt, 0.0)))
+                 .getResult();
   if (spec.dtype == DType::F16)
     return vec;
   return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
@@ -682,12 +694,37 @@ SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
   Value lastQ = sub(sq, idx(1));
   SmallVector<Value> frag;
   for (int64_t part = 0; part < 4; ++part) {
+    // Dqk = 16 k + 8: the last k-block's upper half is padding, zero.
+    if (kb * 16 + (part / 2) * 8 >= spec.dqk) {
+      frag.push_back(loadPair(Value(), Value()));
+      continue;
+    }
     Value row = arith::MinSIOp::create(b, rows[part % 2], lastQ);
     Value col = add(idx(kb * 16 + (part / 2) * 8), mul(t, idx(2)));
     frag.push_back(loadPair(qFlat, offset4(bIdx, spec.hq, heads[part % 2], sq,
                                            row, spec.dqk, col)));
   }
   return frag;
+}
+
+void MmaKernelEmitter::zeroPadding() {
+  // Dqk = 16 k + 8: the K tiles' last k-block reads 8 columns past Dqk,
+  // the rows' 16-byte padding, which the copies never write.
+  if (spec.dqk % 16 == 0)
+    return;
+  Value tidHere = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value zero = arith::ConstantOp::create(b, elt, b.getFloatAttr(elt, 0.0));
+  scf::ForOp::create(
+      b, tidHere, idx(stages * bk * 8), idx(blockThreads()), ValueRange{},
+      [&](OpBuilder &, Location, Value e, ValueRange) {
+        Value stage = arith::DivUIOp::create(b, e, idx(bk * 8));
+        Value row = arith::RemUIOp::create(
+            b, arith::DivUIOp::create(b, e, idx(8)), idx(bk));
+        Value col = add(arith::RemUIOp::create(b, e, idx(8)), idx(spec.dqk));
+        memref::StoreOp::create(b, zero, kSmem,
+                                stageIndex(stage, row, col, spec.dqk));
+        scf::YieldOp::create(b);
+      });
 }
 
 SmallVector<Value> MmaKernelEmitter::mma(ArrayRef<Value> a,
@@ -771,7 +808,7 @@ void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value) {
   // to Dqk = 64, re-read (from L1) per KV tile beyond, which keeps Dqk = 128
   // and 256 free of spills.
   if (spec.dqk <= 64)
-    for (int64_t kb = 0; kb < spec.dqk / 16; ++kb)
+    for (int64_t kb = 0; kb < kBlocks(); ++kb)
       qFrags.push_back(loadQFragment(bIdx, kb));
 }
 
@@ -788,7 +825,7 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
                                               bool partial) {
   WarpState st = WarpState::unflatten(state);
   Value j0 = mul(kt, idx(bk));
-  int64_t nBlocks = bk / 8, kBlocks = spec.dqk / 16;
+  int64_t nBlocks = bk / 8;
 
   // S = Q K^T. K stored [kv][d] is the "col" B operand: b0 = K[n][2t..],
   // b1 = K[n][2t+8..] with n = g, which is what a non-transposed ldmatrix
@@ -800,7 +837,7 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   Value r8 = arith::RemUIOp::create(b, lane, idx(8));
   Value kRow = add(mul(arith::DivUIOp::create(b, quad, idx(2)), idx(8)), r8);
   Value kCol = mul(arith::RemUIOp::create(b, quad, idx(2)), idx(8));
-  for (int64_t kb = 0; kb < kBlocks; ++kb) {
+  for (int64_t kb = 0; kb < kBlocks(); ++kb) {
     SmallVector<Value> qFrag =
         qFrags.empty() ? loadQFragment(bIdx, kb) : qFrags[kb];
     for (int64_t nb = 0; nb < nBlocks; nb += 2) {
@@ -1880,7 +1917,8 @@ struct ConvertAttnToNVGPUPass
   bool useWgmma(const AttentionSpec &spec) const {
     return wgmma && spec.dtype != DType::F32 &&
            spec.schedule != ScheduleKind::StreamK &&
-           !spec.packGqa.value_or(false);
+           !spec.packGqa.value_or(false) &&
+           nvvmWgmmaHeadDims(spec.dqk, spec.dv);
   }
   bool useTma(const AttentionSpec &spec) const {
     return useWgmma(spec) && tma &&
@@ -1907,9 +1945,11 @@ struct ConvertAttnToNVGPUPass
                << "the mma.sync kernel needs block_q = 16 x warps and "
                   "block_kv a multiple of 16, got "
                << tiling;
-      if (spec.dqk % 16 != 0 || spec.dv % 8 != 0)
+      // Rows move by 16-byte cp.async; a Dqk of 16 k + 8 reads its last
+      // k-block's upper half from the rows' (zeroed) padding.
+      if (spec.dqk % 8 != 0 || spec.dv % 8 != 0)
         return op.emitOpError()
-               << "the mma.sync kernel needs Dqk % 16 == 0 and Dv % 8 == 0, "
+               << "the mma.sync kernel needs Dqk % 8 == 0 and Dv % 8 == 0, "
                   "got "
                << spec.dqk << " and " << spec.dv;
       if (useWgmma(spec) && (tiling.getWarps() % 4 != 0 ||
