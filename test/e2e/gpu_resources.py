@@ -9,7 +9,7 @@ target's shared memory / LDS; prints one report line per kernel (registers
 
 Usage: gpu_resources.py --attention-opt=PATH [--targets=sm_80,sm_90]
        [--options='overlap=1 pingpong=1'] [--shard=I/N] [--report=FILE]
-       [--f32] [--family=softmax|stream-k|linear|pack-gqa]
+       [--f32] [--family=softmax|stream-k|linear|pack-gqa|head-dims]
 """
 import argparse
 import json
@@ -19,8 +19,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from matrix import (configs, linear_configs, pack_gqa_configs,  # noqa: E402
-                    stream_k_configs)
+from matrix import (configs, head_dim_configs, linear_configs,  # noqa: E402
+                    pack_gqa_configs, stream_k_configs)
 
 SMEM_LIMIT = {"sm_80": 163 * 1024, "sm_86": 99 * 1024, "sm_89": 99 * 1024,
               "sm_90": 227 * 1024, "sm_90a": 227 * 1024, "gfx90a": 64 * 1024, "gfx942": 64 * 1024}
@@ -37,7 +37,8 @@ def main():
     ap.add_argument("--f32", action="store_true",
                     help="also the f32 configurations (default dtype)")
     ap.add_argument("--family",
-                    choices=["softmax", "stream-k", "linear", "pack-gqa"],
+                    choices=["softmax", "stream-k", "linear", "pack-gqa",
+                             "head-dims"],
                     default="softmax",
                     help="stream-k: the schedule=stream_k:N configurations; "
                          "linear: the linear-attention ones; pack-gqa: the "
@@ -46,7 +47,8 @@ def main():
     idx, count = map(int, args.shard.split("/"))
     family = {"softmax": configs, "stream-k": stream_k_configs,
               "linear": linear_configs,
-              "pack-gqa": pack_gqa_configs}[args.family]
+              "pack-gqa": pack_gqa_configs,
+              "head-dims": head_dim_configs}[args.family]
     cfgs = [c for c in family()
             if args.f32 or ("dtype=f32" not in c and "dtype=" in c)]
     mine = [c for i, c in enumerate(cfgs) if i % count == idx]

@@ -12,11 +12,12 @@ mode.
 --family=linear runs the linear-attention configurations instead,
 --family=stream-k softmax configurations with schedule=stream_k:N, and
 --family=pack-gqa configurations whose query heads are packed into shared
-tiles (pack_gqa=1).
+tiles (pack_gqa=1), --family=head-dims head dims that are multiples of 8
+but not of 16.
 
 Usage: matrix.py --attention-run=PATH [--shard=I/N] [--list]
                  [--target=T[,T...]] [--kernel-options="..."]
-                 [--family=softmax|linear|stream-k|pack-gqa]
+                 [--family=softmax|linear|stream-k|pack-gqa|head-dims]
 """
 import argparse
 import itertools
@@ -202,6 +203,32 @@ def pack_gqa_configs():
     return out
 
 
+ODD_DIMS = ["8", "24", "40", "72", "104", "136", "72:40", "24:56"]
+
+
+def head_dim_configs():
+    """Head dims that are multiples of 8 but not of 16 (SigLIP's 72 among
+    them): the GPU tensor-core kernels pad them to 16 on chip (zeroed K
+    padding, zero Q fragment halves, O columns past Dv never stored). Every
+    mask kind, a score mod each, decode to prefill lengths, every dtype,
+    flash and stream-K."""
+    out = []
+    for i, m in enumerate(MASKS):
+        for rnd in range(2):
+            k = i * 2 + rnd
+            sq, skv = LENGTHS[(k * 3) % len(LENGTHS)]
+            mask = m
+            if m == "BLOCKS":
+                mask = "mask=blocks:16x16:" + block_layout(sq, skv)
+            sched = "schedule=stream_k:5" if k % 4 == 1 else ""
+            out.append(" ".join(x for x in [
+                GROUPINGS[k % len(GROUPINGS)], f"seq={sq}:{skv}",
+                f"dim={ODD_DIMS[k % len(ODD_DIMS)]}",
+                f"dtype={DTYPES[k % 3]}", mask, MODS[(k * 7) % len(MODS)],
+                sched] if x))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention-run", required=True)
@@ -210,13 +237,15 @@ def main():
     ap.add_argument("--target", default="cpu")
     ap.add_argument("--kernel-options", default="")
     ap.add_argument("--family",
-                    choices=["softmax", "linear", "stream-k", "pack-gqa"],
+                    choices=["softmax", "linear", "stream-k", "pack-gqa",
+                             "head-dims"],
                     default="softmax")
     args = ap.parse_args()
     idx, count = map(int, args.shard.split("/"))
     all_cfgs = {"softmax": configs, "linear": linear_configs,
                 "stream-k": stream_k_configs,
-                "pack-gqa": pack_gqa_configs}[args.family]()
+                "pack-gqa": pack_gqa_configs,
+                "head-dims": head_dim_configs}[args.family]()
     targets = args.target.split(",")
     mine = [(c, targets[i % len(targets)])
             for i, c in enumerate(all_cfgs) if i % count == idx]
