@@ -345,6 +345,11 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
   return 0;
 }
 
+/// GPU targets: the kernel the bundle launches ("kernel=... grid=[...]
+/// block=N"), printed after the spec so that a run shows which kernel it
+/// checked (a stream-K schedule that fell back to flash would show).
+static std::string gpuKernelLine;
+
 /// The target's bundle written to `dir` and loaded by the runtime. NVIDIA:
 /// with its emulation, and the runtime's CUDA path goes to the emulating
 /// driver (it finds each image's emulation in the bundle's nvemu/ folder).
@@ -375,6 +380,13 @@ int loadBundleKernel(MLIRContext &context, ModuleOp module,
     return fail("compilation for " + target + " failed");
   BundleDesc desc = describeBundle(spec, kernelName);
   desc.kernels = *kernels;
+  for (const BundleKernel &k : desc.kernels)
+    if (emulated && (k.format == "cubin" || k.format == "hsaco")) {
+      gpuKernelLine = "attention-run: " + target + " kernel=" + k.kernel +
+                      " grid=[" + k.gridX + ", " + k.gridY + ", " + k.gridZ +
+                      "] block=" + std::to_string(k.blockX) + "\n";
+      break;
+    }
   if (std::string error = writeBundle(desc, dir.str()); !error.empty())
     return fail("cannot write the bundle: " + error);
   if (emulated) {
@@ -670,7 +682,8 @@ int main(int argc, char **argv) {
     return 2;
 
   int status = 0;
-  llvm::outs() << "attention-run: " << printSpec(spec) << "\n";
+  llvm::outs() << "attention-run: " << printSpec(spec) << "\n"
+               << gpuKernelLine;
   if (countTiles) {
     // The analysis walks the tiles the kernel walks: packed ones when the
     // schedule packed the heads.
