@@ -71,8 +71,9 @@ public:
   }
 
 private:
-  // Lane state across KV tiles: max (base e, equal in the 4 lanes of a
-  // row), this lane's part of the sum, then O^T fragments (Dv / 4).
+  // Lane state across KV tiles: max (of the raw scores, equal in the 4
+  // lanes of a row), this lane's part of the sum, then O^T fragments (Dv
+  // padded to 16, / 4).
   SmallVector<Value> initialState() override;
   SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
   /// Stores the rows of the tile tileLoop walked last (qRow, laneHead).
@@ -111,7 +112,7 @@ private:
                                     arith::AddFOp::create(b, fc(1), e));
     return sel(neg, arith::NegFOp::create(b, r), r);
   }
-  /// Four consecutive elements at `offset` of a flat 16-bit memref.
+  /// Four consecutive elements at `offset` of a flat memref.
   Value load4(Value flat, Value offset) {
     return vector::LoadOp::create(b, VectorType::get({4}, elt), flat, offset);
   }
