@@ -116,6 +116,12 @@ private:
   Value load4(Value flat, Value offset) {
     return vector::LoadOp::create(b, VectorType::get({4}, elt), flat, offset);
   }
+  /// Four zero elements, load4's type.
+  Value zero4() {
+    auto type = VectorType::get({4}, elt);
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, b.getFloatAttr(elt, 0.0)));
+  }
   Value pack4(ArrayRef<Value> vals) {
     SmallVector<Value> elts;
     for (Value v : vals)
@@ -150,11 +156,11 @@ private:
   /// Element steps of loadTile: ceil(bk dim / (4 threads)); the last one
   /// partial when 4 threads does not divide bk dim.
   int64_t tileSteps(int64_t dim) const {
-    return llvm::divideCeil(bk * dim, 4 * 64 * waves);
+    return llvm::divideCeil(bk * dim, 4 * blockThreads());
   }
   /// The element step i of this thread starts at (flat index in the tile).
   Value tileElement(int64_t i) {
-    return add(mul(tid, idx(4)), idx(i * 4 * 64 * waves));
+    return add(mul(tid, idx(4)), idx(i * 4 * blockThreads()));
   }
   /// Elements of padding per row of the transposed V tile [Dv][bk + pad]:
   /// 4 keeps its 8-byte reads aligned and puts the 16 lanes reading one
@@ -247,7 +253,7 @@ void MfmaKernelEmitter::storeTile(Value lds, ValueRange vals, int64_t dim,
             b, vector::ExtractOp::create(b, v, ArrayRef<int64_t>{k}), lds,
             ValueRange{add(col, idx(k)), row});
     };
-    if ((static_cast<int64_t>(i) + 1) * 4 * 64 * waves <= total)
+    if ((static_cast<int64_t>(i) + 1) * 4 * blockThreads() <= total)
       store();
     else
       ifThen(cmp(arith::CmpIPredicate::ult, e, idx(total)), store);
@@ -418,7 +424,7 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
 
 void MfmaKernelEmitter::zeroPadding() {
   // Ordered before the MFMAs by the first tile's staging barrier.
-  int64_t threads = 64 * waves;
+  int64_t threads = blockThreads();
   Value zero = arith::ConstantOp::create(b, elt, b.getFloatAttr(elt, 0.0));
   auto zeroBlock = [&](Value lds, int64_t rows, int64_t row0, int64_t cols,
                        int64_t col0) {
@@ -486,11 +492,7 @@ SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
                        ragged ? arith::MinUIOp::create(b, col, idx(spec.dqk - 4))
                               : col));
     if (ragged)
-      frag = sel(cmp(P::ult, col, idx(spec.dqk)), frag,
-                 arith::ConstantOp::create(
-                     b, DenseElementsAttr::get(
-                            cast<ShapedType>(frag.getType()),
-                            b.getFloatAttr(elt, 0.0))));
+      frag = sel(cmp(P::ult, col, idx(spec.dqk)), frag, zero4());
     qFrags.push_back(frag);
   }
 
@@ -516,19 +518,12 @@ SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
   SmallVector<Value> init = initialState();
   size_t stateSize = init.size();
   // No tile (an empty KV sequence) loads nothing: Skv - 1 would be no row.
-  SmallVector<Type> regTypes(kSteps + tileSteps(spec.dv),
-                             VectorType::get({4}, elt));
+  int64_t regCount = kSteps + tileSteps(spec.dv);
   auto first = scf::IfOp::create(
       b, cmp(P::slt, kvBegin, kvEnd),
       [&](OpBuilder &, Location) { scf::YieldOp::create(b, loadBoth(kvBegin)); },
       [&](OpBuilder &, Location) {
-        SmallVector<Value> zeros(
-            regTypes.size(),
-            arith::ConstantOp::create(
-                b, DenseElementsAttr::get(
-                       cast<ShapedType>(regTypes[0]),
-                       b.getFloatAttr(elt, 0.0))));
-        scf::YieldOp::create(b, zeros);
+        scf::YieldOp::create(b, SmallVector<Value>(regCount, zero4()));
       });
   llvm::append_range(init, first.getResults());
   Value lastTile = sub(kvEnd, idx(1));
