@@ -118,14 +118,11 @@ struct AttnSelectSchedulePass
     if (!op.getPackGqaAttr() && shouldPackHeads(op, *tiling))
       op.setPackGqaAttr(BoolAttr::get(op.getContext(), true));
     bool packed = op.packsHeads();
-    // Head dims the wgmma kernel cannot step over run mma.sync on sm_90a.
-    if (eltBytes != 4 &&
-        !nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV())) {
-      if (failed(useMmaTiles()))
-        return WalkResult::interrupt();
-      tiling = op.getTilingAttr();
-    }
-    if (packed) {
+    // Packed heads, and head dims the wgmma kernel cannot step over, run
+    // mma.sync on sm_90a.
+    bool wgmmaDims = eltBytes == 4 ||
+                     nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV());
+    if (packed || !wgmmaDims) {
       if (failed(useMmaTiles()))
         return WalkResult::interrupt();
       tiling = op.getTilingAttr();
