@@ -95,6 +95,13 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
   return given;
 }
 
+/// Whether the GPU kernel of `op` takes its chunk products on tensor cores.
+static bool linearTensorCoresFor(LinearAttentionOp op) {
+  std::optional<DType> dtype =
+      dtypeOf(op.getQuery().getType().getElementType());
+  return dtype && linearTensorCores(*dtype);
+}
+
 /// Linear attention: Sq = Skv = S, every tensor is sized by Sq (a launch's
 /// Skv is not read).
 static std::vector<BundleArg> linearBundleArgs(const AttentionSpec &spec) {
@@ -444,11 +451,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
     k.dynamicSmemBytes = linearGpuSmemBytes(problem, tiling.getBlockQ());
     k.tile = {tiling.getBlockQ(), tiling.getBlockKv(), tiling.getWarps(),
               tiling.getStages()};
-    k.kernel = linearNvvmMmaSync(dtypeOf(op.getQuery().getType()
-                                             .getElementType())
-                                         .value_or(DType::F32))
-                   ? "mma.sync-linear"
-                   : "simt-linear";
+    k.kernel = linearTensorCoresFor(op) ? "mma.sync-linear" : "simt-linear";
     linear = k;
   });
   OwningOpRef<ModuleOp> source;
@@ -647,7 +650,9 @@ compileRocdl(ModuleOp module, const std::string &target,
   int64_t group = packGroup(module), streamCtas = streamKCtas(module);
   // Linear attention: one workgroup per (batch, head, column chunk).
   int64_t linearColumnChunks = 0;
+  bool linearMfma = false;
   module.walk([&](LinearAttentionOp op) {
+    linearMfma = linearTensorCoresFor(op);
     TilingAttr tiling = op.getTilingAttr();
     blockQ = tiling.getBlockQ(), blockKV = tiling.getBlockKv();
     warps = tiling.getWarps(), stages = tiling.getStages();
@@ -711,7 +716,7 @@ compileRocdl(ModuleOp module, const std::string &target,
   }
   if (linearColumnChunks) {
     k.gridX = std::to_string(linearColumnChunks);
-    k.kernel = "simt-linear";
+    k.kernel = linearMfma ? "mfma-linear" : "simt-linear";
   }
   k.tile = {blockQ, blockKV, warps, stages};
   k.registers = asmStat(isa, "vgpr_count");

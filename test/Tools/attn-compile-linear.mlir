@@ -12,10 +12,13 @@
 // RUN: FileCheck %s --check-prefix=NV --input-file=%t/nv/lin.json
 // RUN: attention-opt %s --attn-compile="target=gfx942" --emit-dir=%t/amd 2>&1 | FileCheck %s --check-prefix=AMDLOG
 // RUN: FileCheck %s --check-prefix=AMD --input-file=%t/amd/lin.json
-// bf16 inputs take the chunk products on mma.sync tiles (f16 above stays
-// on f32 FMAs): the kernel name says so, still without spills.
+// bf16 inputs take the chunk products on tensor-core tiles, mma.sync on
+// NVIDIA and MFMA on AMD (f16 above stays on f32 FMAs): the kernel name says
+// so, still without spills or scratch.
 // RUN: attention-opt --gen="name=linbf kind=linear heads=2 seq=64 dim=16:8 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout" | attention-opt --attn-compile="target=sm_80" --emit-dir=%t/bf 2>&1 | FileCheck %s --check-prefix=BFLOG
 // RUN: FileCheck %s --check-prefix=BF --input-file=%t/bf/linbf.json
+// RUN: attention-opt --gen="name=linbf kind=linear heads=2 seq=64 dim=16:8 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout" | attention-opt --attn-compile="target=gfx942" --emit-dir=%t/bfamd 2>&1 | FileCheck %s --check-prefix=BFAMDLOG
+// RUN: FileCheck %s --check-prefix=BFAMD --input-file=%t/bfamd/linbf.json
 
 // MANIFEST: "constants": {"Hq": 2, "Hk": 2, "Hv": 2, "Dqk": 16, "Dv": 8, "F": 16}
 // MANIFEST: {"name": "q", "dtype": "f16", "shape": ["B", "2", "Sq", "16"]}
@@ -37,6 +40,8 @@
 // AMDLOG: attn-compile: @lin gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=30528 kernel=simt-linear tile=64x8x2x1
 // BFLOG: attn-compile: @linbf sm_80 cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=mma.sync-linear tile=64x8x4x1
 // BF: "kernel": "mma.sync-linear",
+// BFAMDLOG: attn-compile: @linbf gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=mfma-linear tile=64x8x2x1
+// BFAMD: "kernel": "mfma-linear",
 // AMD: "grid": ["1", "2", "B"],
 // AMD-NEXT: "block": [128, 1, 1],
 

@@ -8,10 +8,10 @@ with the fp64 reference by --check.
 - NVIDIA kernels on the nvemu emulator (sm_80, sm_90a): the softmax cases
   in f32 (the SIMT kernel), whose head dims are multiples of 4, the rule of
   that kernel, and in f16 / bf16 (mma.sync) those whose head dims are
-  multiples of 8; the linear cases in every dtype (its SIMT kernel takes
-  any head dims and any input type).
+  multiples of 8; the linear cases in every dtype (its kernel takes any
+  head dims and any input type, bf16 on mma.sync tiles).
 - AMD kernels on the emulator (gfx942, gfx90a): the linear cases (the same
-  kernel in wave64), and the softmax cases whose head dims are multiples of
+  kernel in wave64, bf16 on MFMA tiles), and the softmax cases whose head dims are multiples of
   4 on the MFMA kernel (padded to 16 on chip) in f32 and bf16.
 
 Usage: golden.py --attention-run=PATH --golden=DIR [--no-emulation]

@@ -160,14 +160,15 @@ struct LinearGpuProblem {
   /// Value columns one block owns: min(block_kv, Dv).
   int64_t columns = 0;
   bool normSum = false, decay = false;
-  /// The mma.sync form with operands the features give directly (not
-  /// taylor2): staged as bf16 for ldmatrix (linearGpuStagesBf16).
+  /// The tensor-core form with operands the features give directly (not
+  /// taylor2): staged as bf16 for ldmatrix or LDS vector reads
+  /// (linearGpuStagesBf16).
   bool bf16Operands = false;
 };
 
 /// Whether the chunk products' operands are staged as bf16 in shared
-/// memory, read by ldmatrix: problems that ask for it, with chunks of
-/// whole 16-row tiles.
+/// memory, read by ldmatrix (NVIDIA) or 8-byte LDS reads (AMD): problems
+/// that ask for it, with chunks of whole 16-row tiles.
 inline bool linearGpuStagesBf16(const LinearGpuProblem &p, int64_t chunk) {
   return p.bf16Operands && chunk % 16 == 0;
 }
@@ -175,7 +176,8 @@ inline bool linearGpuStagesBf16(const LinearGpuProblem &p, int64_t chunk) {
 /// Elements per row of a bf16 operand buffer of `width` columns read by
 /// ldmatrix: whole 16-byte rows, padded so that the row stride is an odd
 /// number of 16-byte units (the 8 rows of one 8x8 matrix fall in distinct
-/// banks).
+/// banks). The padding also covers the 16-wide MFMA blocks of a width that
+/// is a multiple of 8 only (zeroed, read, never stored).
 inline int64_t linearGpuLdmStride(int64_t width) {
   int64_t s = (width + 7) / 8 * 8 + 8;
   return (s / 8) % 2 ? s : s + 8;
@@ -195,13 +197,13 @@ int64_t linearGpuSmemBytes(const LinearGpuProblem &p, int64_t chunk);
 /// shared memory fits; 0 if none does.
 int64_t linearGpuChunk(const TargetInfo &target, const LinearGpuProblem &p);
 
-/// Whether that kernel takes its chunk products on mma.sync tensor-core
-/// tiles on NVIDIA: for bf16 inputs only. bf16 operands keep the f32
-/// range, so the state (a sum over the whole sequence, which the
-/// normalizer column makes grow with its length) and taylor2's scores
-/// cannot overflow; f16 operands would overflow past 65504, and f32 inputs
-/// need f32 products for their 1e-5 bound.
-inline bool linearNvvmMmaSync(DType inputs) { return inputs == DType::BF16; }
+/// Whether that kernel takes its chunk products on tensor-core tiles (NVIDIA
+/// mma.sync m16n8k16, AMD MFMA 16x16x16): for bf16 inputs only. bf16
+/// operands keep the f32 range, so the state (a sum over the whole
+/// sequence, which the normalizer column makes grow with its length) and
+/// taylor2's scores cannot overflow; f16 operands would overflow past
+/// 65504, and f32 inputs need f32 products for their 1e-5 bound.
+inline bool linearTensorCores(DType inputs) { return inputs == DType::BF16; }
 
 /// Bytes of on-chip memory a tiling needs: K and V tiles (rows padded by 16
 /// bytes) per stage. Q stays in registers.

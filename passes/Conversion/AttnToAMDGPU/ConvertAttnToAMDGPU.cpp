@@ -641,9 +641,7 @@ struct ConvertAttnToAMDGPUPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     for (LinearAttentionOp op : collectOps<LinearAttentionOp>(module))
-      if (failed(lowerLinearAttentionToGpu(
-              module, op, /*warpSize=*/64,
-              LinearGpuSharedMemory::Attribution)))
+      if (failed(lowerLinearAttentionToGpu(module, op, TargetKind::ROCDL)))
         return signalPassFailure();
     for (AttentionOp op : collectOps<AttentionOp>(module))
       if (failed(lower(module, op)))

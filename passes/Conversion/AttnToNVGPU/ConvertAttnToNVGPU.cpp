@@ -1882,9 +1882,8 @@ struct ConvertAttnToNVGPUPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     for (LinearAttentionOp op : collectOps<LinearAttentionOp>(module)) {
-      FailureOr<gpu::GPUFuncOp> kernel = lowerLinearAttentionToGpu(
-          module, op, /*warpSize=*/32, LinearGpuSharedMemory::Dynamic,
-          LinearGpuProducts::MmaSync);
+      FailureOr<gpu::GPUFuncOp> kernel =
+          lowerLinearAttentionToGpu(module, op, TargetKind::NVVM);
       if (failed(kernel))
         return signalPassFailure();
       // Under .maxntid alone ptxas caps registers for occupancy and spills

@@ -1,8 +1,9 @@
 //===- LinearGpuEmitter.h - the GPU linear-attention kernel -----*- C++ -*-===//
 //
 // The emitter behind lowerLinearAttentionToGpu (LinearGpuKernel.h), shared
-// by LinearGpuKernel.cpp (phases, FMA products, the kernel) and
-// LinearGpuMma.cpp (mma.sync products).
+// by LinearGpuKernel.cpp (phases, FMA products, the kernel),
+// LinearGpuMma.cpp (tensor-core products, mma.sync fragments) and
+// LinearGpuMfma.cpp (MFMA fragments).
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,12 +20,31 @@
 
 namespace mlir::attn {
 
+/// How a GPU target holds the kernel's shared memory.
+enum class LinearGpuSharedMemory {
+  /// gpu.dynamic_shared_memory: the bundle records its size and the runtime
+  /// passes it at launch (NVIDIA: static .shared stops at 48 KiB).
+  Dynamic,
+  /// One workgroup attribution of the whole size (AMD: LDS is static).
+  Attribution,
+};
+
+/// How the kernel computes its chunk products.
+enum class LinearGpuProducts {
+  /// f32 FMAs, register blocked: exact to f32 for every input type.
+  Fma,
+  /// NVIDIA mma.sync m16n8k16: bf16 operands, f32 accumulators.
+  MmaSync,
+  /// AMD MFMA 16x16x16 (wave64): bf16 operands, f32 accumulators.
+  Mfma,
+};
+
 /// The GPU linear-attention kernel (LinearGpuKernel.cpp: the phases, the
-/// f32 FMA products and the kernel; LinearGpuMma.cpp: the mma.sync
+/// f32 FMA products and the kernel; LinearGpuMma.cpp: the tensor-core
 /// products).
 class LinearGpuKernelEmitter : public AttnKernelEmitterBase {
 public:
-  /// `problem` is linearGpuProblemOf the op for the target (mma.sync
+  /// `problem` is linearGpuProblemOf the op for the target (tensor-core
   /// products want bf16 operands staged unless taylor2).
   LinearGpuKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
                          const AttentionSpec &spec, StringRef name,
@@ -34,8 +54,9 @@ public:
       : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, chunk, chunk,
                               /*countTiles=*/false, nullptr, nullptr),
         gpuModule(gpuModule), shared(shared), problem(problem),
-        mmaSync(products == LinearGpuProducts::MmaSync),
-        staged(mmaSync && linearGpuStagesBf16(problem, chunk)),
+        cores(products != LinearGpuProducts::Fma),
+        mfma(products == LinearGpuProducts::Mfma),
+        staged(cores && linearGpuStagesBf16(problem, chunk)),
         threads(threads), features(spec.featureDim()),
         colChunk(problem.columns), cols(colChunk + (spec.normSum ? 1 : 0)),
         decay(spec.decay != DecayKind::None),
@@ -116,68 +137,86 @@ private:
   /// kernel trick, the decay lambda^(r-u), 0 above the diagonal.
   Value decayedScore(Value dot, Value r, Value u);
   /// Phase 2 (causal).
-  void scores() { mmaSync ? scoresMma() : scoresFma(); }
+  void scores() { cores ? scoresMma() : scoresFma(); }
   void scoresFma();
   void scoresMma();
   /// Phase 3; `intra` adds the chunk's own rows (causal).
-  void outputs(bool intra) { mmaSync ? outputsMma(intra) : outputsFma(intra); }
+  void outputs(bool intra) { cores ? outputsMma(intra) : outputsFma(intra); }
   void outputsFma(bool intra);
   void outputsMma(bool intra);
   /// Phase 4: the O rows, and the state update.
   void storeOutputs(Value t0, Value n);
-  void updateState(Value n) { mmaSync ? updateStateMma(n) : updateStateFma(n); }
+  void updateState(Value n) { cores ? updateStateMma(n) : updateStateFma(n); }
   void updateStateFma(Value n);
   void updateStateMma(Value n);
 
-  // mma.sync products (LinearGpuMma.cpp). A warp tile is 16 rows x
-  // nBlocks(width) n8 blocks, its accumulator 4 f32 per block and lane:
-  // element 4 j + e at row r0 + g + 8 (e / 2), column c0 + 8 j + 2 t + e % 2
-  // (g = lane / 4, t = lane % 4).
+  // Tensor-core products (LinearGpuMma.cpp; MFMA operands in
+  // LinearGpuMfma.cpp). A warp tile is 16 rows x nBlocks(width) blocks of
+  // blockWidth() columns, its accumulator 4 f32 per block and lane. Element
+  // 4 j + e of block j sits at (accAt):
+  //   mma.sync m16n8k16 (g = lane / 4, t = lane % 4):
+  //     row r0 + g + 8 (e / 2), column c0 + 8 j + 2 t + e % 2;
+  //   MFMA 16x16x16 (c = lane % 16, g = lane / 16):
+  //     row r0 + 4 g + e, column c0 + 16 j + c.
   using Element = function_ref<Value(Value, Value)>;
-  /// n8 blocks per warp tile of a grid `width` wide: a divisor of its
-  /// blocks, so tiles never reach past the grid's last block (at most 4,
-  /// or all of up to 8 that have no such divisor).
-  static int64_t nBlocks(int64_t width);
+  int64_t blockWidth() const { return mfma ? 16 : 8; }
+  int64_t warpSize() const { return mfma ? 64 : 32; }
+  /// Blocks per warp tile of a grid `width` wide: a divisor of its blocks,
+  /// so tiles never reach past the grid's last block (at most 4, or all of
+  /// up to 8 that have no such divisor).
+  int64_t nBlocks(int64_t width) const;
   /// body(r0, c0) for each warp tile of a [rows, width] grid, the warps
-  /// taking every `threads / 32`-th tile (warp-uniform).
+  /// taking every `threads / warpSize()`-th tile (warp-uniform).
   void forEachWarpTile(int64_t rows, int64_t width, Body2 body);
   /// Accumulator element i of the tile at (r0, c0): its (row, column).
   std::pair<Value, Value> accAt(Value r0, Value c0, int64_t i);
-  /// One k step's operand registers: A's 4, or B's 2 per n8 block; with a
+  /// One k step's operand registers: mma.sync A's 4 bf16x2 (i32), B's 2 per
+  /// n8 block; MFMA A's one vector<4xbf16>, B's one per block. With a
   /// split operand as many of residuals in `lo` (empty without).
   struct Fragments {
     SmallVector<Value> hi, lo;
   };
   using LoadFragments = function_ref<Fragments(Value k0)>;
-  /// acc + the products of `blocks` n8 blocks over k in [0, kEnd) in steps
-  /// of 16, the operands of the step at k0 from a(k0) and bv(k0).
+  /// B registers per block.
+  int64_t bRegisters() const { return mfma ? 1 : 2; }
+  /// acc + the products of `blocks` blocks over k in [0, kEnd) in steps of
+  /// 16, the operands of the step at k0 from a(k0) and bv(k0).
   SmallVector<Value> mmaProduct(Value kEnd, int64_t blocks,
                                 ArrayRef<Value> acc, LoadFragments a,
                                 LoadFragments bv);
-  /// c + a b on one m16n8k16 tile (bf16 operands, f32 c).
+  /// c + a b on one m16n8k16 or 16x16x16 tile (bf16 operands, f32 c).
   SmallVector<Value> mmaTile(ArrayRef<Value> a, ArrayRef<Value> bFrag,
                              ArrayRef<Value> c);
+  SmallVector<Value> mfmaTile(Value a, Value bFrag, ArrayRef<Value> c);
   /// Operands read element by element from f32 buffers, rounded to bf16
   /// here (taylor2's features formed on the way): A of the warp tile's rows
-  /// [r0, r0 + 16) of `rows`, a(r, k); B of its columns [c0, c0 + 8 blocks)
-  /// of `width`, bv(k, c). Reads past the grid take clamped indices (a
-  /// neighbour's finite element, never stored); k past kLimit reads 0.
-  /// `split`: hi + lo.
+  /// [r0, r0 + 16) of `rows`, a(r, k); B of its columns [c0, c0 + blocks x
+  /// blockWidth()) of `width`, bv(k, c). Reads past the grid take clamped
+  /// indices (a neighbour's finite element, never stored); k past kLimit
+  /// reads 0. `split`: hi + lo.
   Fragments elementA(Value r0, int64_t rows, Value k0, int64_t kLimit,
                      Element a, bool split);
-  /// Elements k and k + 1 (at(k)), zero from kLimit on, as one operand
-  /// register appended to f (and its residual with `split`).
-  void appendPair(Fragments &f, Value k, int64_t kLimit,
-                  function_ref<Value(Value)> at, bool split);
   Fragments elementB(Value c0, int64_t width, int64_t blocks, Value k0,
                      int64_t kLimit, Element bv, bool split = false);
-  /// Operands of staged bf16 buffers by ldmatrix. A of rows [r0, r0 + 16)
-  /// of a buffer stored [m][k], or (`kMajor`) of its transpose stored
-  /// [k][m]; B of columns [c0, c0 + 8 blocks) of a buffer stored [n][k],
-  /// or (`kMajor`) [k][n].
+  /// Elements k, k + 1, ... (at(k); 2 for mma.sync, 4 for MFMA), zero from
+  /// kLimit on, as one operand register appended to f (and its residual
+  /// with `split`).
+  void appendPack(Fragments &f, Value k, int64_t kLimit,
+                  function_ref<Value(Value)> at, bool split);
+  /// Operands of staged bf16 buffers. A of rows [r0, r0 + 16) of a buffer
+  /// stored [m][k], or (`kMajor`) of its transpose stored [k][m]; B of
+  /// columns [c0, c0 + blocks x blockWidth()) of a buffer stored [n][k], or
+  /// (`kMajor`) [k][n]. mma.sync reads them by ldmatrix, MFMA by LDS reads
+  /// (mfmaMatrixA / B).
   Fragments matrixA(Value buf, Value r0, Value k0, bool kMajor);
   Fragments matrixB(Value buf, Value c0, int64_t blocks, Value k0,
                     bool kMajor);
+  Fragments mfmaMatrixA(Value buf, Value r0, Value k0, bool kMajor);
+  Fragments mfmaMatrixB(Value buf, Value c0, int64_t blocks, Value k0,
+                        bool kMajor);
+  /// The MFMA operand of (m, k0 + 4 g + i), i < 4, of a buffer stored
+  /// [m][k] (one 8-byte read), or (`kMajor`) [k][m] (four 2-byte reads).
+  Value mfmaOperand(Value buf, Value m, Value k0, bool kMajor);
   /// ldmatrix of `tiles` 8x8 matrices, this lane giving the address of
   /// (row, col): one bf16x2 register (i32) per matrix.
   SmallVector<Value> ldmatrix(Value buf, Value row, Value col, int64_t tiles,
@@ -185,9 +224,10 @@ private:
   /// store(row, col, value) of the accumulator elements inside the grid.
   void storeAcc(ArrayRef<Value> acc, Value r0, Value c0, int64_t rows,
                 int64_t width, function_ref<void(Value, Value, Value)> store);
-  /// Two f32 values as one bf16x2 mma operand register, and with `split`
-  /// a second one of their residuals x - bf16(x) (null without).
-  std::pair<Value, Value> packBf16(Value x, Value y, bool split);
+  /// f32 values as one operand register (mma.sync: 2 as a bf16x2 i32;
+  /// MFMA: 4 as a vector<4xbf16>), and with `split` a second one of their
+  /// residuals x - bf16(x) (null without).
+  std::pair<Value, Value> packBf16(ArrayRef<Value> xs, bool split);
   /// k extent of a static product, whole mma steps.
   Value kSteps(int64_t k) { return idx(llvm::alignTo(k, 16)); }
   /// Stores f32 `v` to a bf16 buffer.
@@ -199,15 +239,17 @@ private:
   gpu::GPUModuleOp gpuModule;
   LinearGpuSharedMemory shared;
   LinearGpuProblem problem;
-  /// mma.sync products; `staged`: their operands in bf16 buffers.
-  bool mmaSync, staged;
+  /// Tensor-core products (mma.sync or `mfma`); `staged`: their operands in
+  /// bf16 buffers.
+  bool cores, mfma, staged;
   int64_t threads, features, colChunk, cols;
   bool decay, taylor2;
   Value stateInFlat, stateOutFlat, seq, log2Decay;
   // Per block.
   Value tid, bIdx, h, c0, column;
-  // Per lane (mma.sync): warp, g and t; lane % 8 and lane / 8 (ldmatrix).
-  Value warp, laneRow, laneCol, lane8, laneEighth;
+  // Per lane (tensor cores): the warp; mma.sync's g and t, lane % 8 and
+  // lane / 8 (ldmatrix); MFMA's c and g.
+  Value warp, laneRow, laneCol, lane8, laneEighth, mfmaC, mfmaG;
   // Shared memory: state [F][cols], q / k rows [C][Dk + 1], [v, 1] and
   // outputs [C][cols], scores [C][C], state decay per row [C]. Staged:
   // state and outputs in f32; state, phi(q), phi(k), [v, 1], decayed

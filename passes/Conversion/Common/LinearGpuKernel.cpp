@@ -25,9 +25,10 @@
 // The state and the output rows are f32 whatever the input type (the
 // normalizer needs f32). The products of phases 2-4 are either f32 FMAs on
 // f32 buffers, register blocked (4 x 4 outputs per thread and step: 8
-// shared-memory loads per 16 FMAs), or (NVIDIA, bf16 inputs) mma.sync
-// tiles with f32 accumulators (LinearGpuMma.cpp), whose operands phase 1
-// stages as bf16 (taylor2: rounded where read). Elementwise work (decay,
+// shared-memory loads per 16 FMAs), or (bf16 inputs) tensor-core tiles
+// with f32 accumulators, mma.sync on NVIDIA and MFMA on AMD
+// (LinearGpuMma.cpp), whose operands phase 1 stages as bf16 (taylor2:
+// rounded where read). Elementwise work (decay,
 // the causal mask, taylor2's kernel trick, the normalizer) stays f32 in
 // either form. Powers of lambda are exp2(k log2 lambda) with log2 lambda
 // per head from a compile-time table, through llvm.exp2, which both NVVM
@@ -445,7 +446,12 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
   h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   c0 = mul(column, idx(colChunk));
-  if (mmaSync) {
+  if (mfma) {
+    Value lane = arith::RemUIOp::create(b, tid, idx(64));
+    warp = arith::DivUIOp::create(b, tid, idx(64));
+    mfmaC = arith::RemUIOp::create(b, lane, idx(16));
+    mfmaG = arith::DivUIOp::create(b, lane, idx(16));
+  } else if (cores) {
     Value lane = arith::RemUIOp::create(b, tid, idx(32));
     warp = arith::DivUIOp::create(b, tid, idx(32));
     laneRow = arith::DivUIOp::create(b, lane, idx(4));
@@ -526,9 +532,10 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
 
 } // namespace mlir::attn
 
-FailureOr<gpu::GPUFuncOp> mlir::attn::lowerLinearAttentionToGpu(
-    ModuleOp module, LinearAttentionOp op, int64_t warpSize,
-    LinearGpuSharedMemory shared, LinearGpuProducts products) {
+FailureOr<gpu::GPUFuncOp>
+mlir::attn::lowerLinearAttentionToGpu(ModuleOp module, LinearAttentionOp op,
+                                      TargetKind kind) {
+  assert(kind != TargetKind::CPU && "the CPU runs the tile program");
   FailureOr<func::FuncOp> fn = kernelFunctionOf(op);
   if (failed(fn))
     return failure();
@@ -540,17 +547,17 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::lowerLinearAttentionToGpu(
   FailureOr<AttentionSpec> spec = specFromOp(op);
   if (failed(spec))
     return failure();
-  // Asking for mma.sync products means an NVIDIA target (AMD asks for FMAs;
-  // the problem only tells NVIDIA apart).
-  LinearGpuProblem problem = linearGpuProblemOf(
-      op,
-      products == LinearGpuProducts::MmaSync ? TargetKind::NVVM
-                                             : TargetKind::ROCDL,
-      tiling.getBlockKv());
-  if (!linearNvvmMmaSync(spec->dtype))
-    products = LinearGpuProducts::Fma;
+  LinearGpuProblem problem =
+      linearGpuProblemOf(op, kind, tiling.getBlockKv());
+  bool nvvm = kind == TargetKind::NVVM;
+  LinearGpuProducts products = !linearTensorCores(spec->dtype)
+                                   ? LinearGpuProducts::Fma
+                               : nvvm ? LinearGpuProducts::MmaSync
+                                      : LinearGpuProducts::Mfma;
+  LinearGpuSharedMemory shared = nvvm ? LinearGpuSharedMemory::Dynamic
+                                      : LinearGpuSharedMemory::Attribution;
   // The tiling's warps (at most 16) keep a block within 1024 threads.
-  int64_t threads = warpSize * tiling.getWarps();
+  int64_t threads = (nvvm ? 32 : 64) * tiling.getWarps();
   std::string name = fn->getSymName().str();
   module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                   UnitAttr::get(module.getContext()));

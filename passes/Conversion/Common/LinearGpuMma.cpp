@@ -1,24 +1,26 @@
-//===- LinearGpuMma.cpp - linear-attention chunk products on mma.sync -----===//
+//===- LinearGpuMma.cpp - linear-attention chunk products on tensor cores -===//
 //
-// The chunk products of the GPU linear-attention kernel on NVIDIA tensor
-// cores (bf16 inputs): mma.sync m16n8k16 with bf16 operands and f32
-// accumulators, in the fragment layouts of the PTX ISA. Each warp takes
+// The chunk products of the GPU linear-attention kernel on tensor cores
+// (bf16 inputs), with bf16 operands and f32 accumulators: NVIDIA mma.sync
+// m16n8k16 in the fragment layouts of the PTX ISA, AMD MFMA 16x16x16 on
+// wave64 (operand reads in LinearGpuMfma.cpp). Each warp (wave) takes
 // 16-row output tiles of a product in turn.
 //
 // Operands come one of two ways. Staged (every feature map but taylor2):
 // phase 1 writes phi(q), phi(k), [v, 1] (and, with decay, the rows weighted
 // for the state update) as bf16, the state update keeps a bf16 copy of the
 // state, the scores are stored as bf16, and each k step reads its
-// fragments with ldmatrix (.trans where the buffer holds the operand's
-// transpose): 3 ldmatrix.x4 per 16 x 32 tile and step. Element-wise
+// fragments from them: on NVIDIA with ldmatrix (.trans where the buffer
+// holds the operand's transpose), 3 ldmatrix.x4 per 16 x 32 tile and step;
+// on AMD with LDS reads. Element-wise
 // (taylor2, whose F = 1 + Dk + Dk^2 features are formed from the raw rows
 // where they are read): each element from the f32 buffers, rounded here.
 // taylor2's phi(q) (1, q and q x q / sqrt 2, signed) meets a state whose
 // terms cancel, so phi(q) KV splits both phi(q) and the state into bf16
-// hi + lo (three mma.sync per step: hi hi, hi lo, lo hi): rounded once,
+// hi + lo (three products per step: hi hi, hi lo, lo hi): rounded once,
 // phi(q) missed bf16's error bound in the linear matrix, and the state
 // missed it on the GPU check's random state_in. Its scores 1 + x + x^2 / 2
-// split too (P V takes two mma.sync per step): rounded once, a 7-row
+// split too (P V takes two products per step): rounded once, a 7-row
 // sequence, whose few terms average nothing out, missed the bound for 4
 // of 10 input seeds (relative error to 1.5e-2; split: the CPU's 3e-3).
 //
@@ -35,8 +37,8 @@
 using namespace mlir;
 using namespace mlir::attn;
 
-int64_t LinearGpuKernelEmitter::nBlocks(int64_t width) {
-  int64_t blocks = llvm::divideCeil(width, 8);
+int64_t LinearGpuKernelEmitter::nBlocks(int64_t width) const {
+  int64_t blocks = llvm::divideCeil(width, blockWidth());
   if (blocks <= 4)
     return blocks;
   for (int64_t d : {4, 3, 2})
@@ -47,11 +49,11 @@ int64_t LinearGpuKernelEmitter::nBlocks(int64_t width) {
 
 void LinearGpuKernelEmitter::forEachWarpTile(int64_t rows, int64_t width,
                                              Body2 body) {
-  int64_t tileCols = 8 * nBlocks(width);
+  int64_t tileCols = blockWidth() * nBlocks(width);
   int64_t across = llvm::divideCeil(width, tileCols);
   int64_t tiles = llvm::divideCeil(rows, 16) * across;
   scf::ForOp::create(
-      b, warp, idx(tiles), idx(threads / 32), ValueRange{},
+      b, warp, idx(tiles), idx(threads / warpSize()), ValueRange{},
       [&](OpBuilder &, Location, Value i, ValueRange) {
         body(mul(arith::DivUIOp::create(b, i, idx(across)), idx(16)),
              mul(arith::RemUIOp::create(b, i, idx(across)), idx(tileCols)));
@@ -62,33 +64,39 @@ void LinearGpuKernelEmitter::forEachWarpTile(int64_t rows, int64_t width,
 std::pair<Value, Value> LinearGpuKernelEmitter::accAt(Value r0, Value c0,
                                                       int64_t i) {
   int64_t j = i / 4, e = i % 4;
+  if (mfma)
+    return {add(r0, add(mul(mfmaG, idx(4)), idx(e))),
+            add(c0, add(mfmaC, idx(16 * j)))};
   return {add(r0, add(laneRow, idx(8 * (e / 2)))),
           add(c0, add(mul(laneCol, idx(2)), idx(8 * j + e % 2)))};
 }
 
-std::pair<Value, Value> LinearGpuKernelEmitter::packBf16(Value x, Value y,
+std::pair<Value, Value> LinearGpuKernelEmitter::packBf16(ArrayRef<Value> xs,
                                                          bool split) {
   Type bf16 = b.getBF16Type();
-  auto pack = [&](Value u, Value v) -> Value {
-    Value vec = vector::FromElementsOp::create(b, VectorType::get({2}, bf16),
-                                               ValueRange{u, v});
-    return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
+  auto type = VectorType::get({static_cast<int64_t>(xs.size())}, bf16);
+  // mma.sync takes bf16 pairs in i32 registers, MFMA the vector itself.
+  auto pack = [&](ArrayRef<Value> elements) -> Value {
+    Value vec = vector::FromElementsOp::create(b, type, elements);
+    return mfma ? vec : LLVM::BitcastOp::create(b, b.getI32Type(), vec);
   };
-  Value xh = arith::TruncFOp::create(b, bf16, x);
-  Value yh = arith::TruncFOp::create(b, bf16, y);
+  SmallVector<Value, 4> hi, lo;
+  for (Value x : xs)
+    hi.push_back(arith::TruncFOp::create(b, bf16, x));
   if (!split)
-    return {pack(xh, yh), Value()};
-  auto residual = [&](Value v, Value vh) -> Value {
-    return arith::TruncFOp::create(
+    return {pack(hi), Value()};
+  for (auto [x, xh] : llvm::zip(xs, hi))
+    lo.push_back(arith::TruncFOp::create(
         b, bf16,
-        arith::SubFOp::create(b, v, arith::ExtFOp::create(b, f32, vh)));
-  };
-  return {pack(xh, yh), pack(residual(x, xh), residual(y, yh))};
+        arith::SubFOp::create(b, x, arith::ExtFOp::create(b, f32, xh))));
+  return {pack(hi), pack(lo)};
 }
 
 SmallVector<Value> LinearGpuKernelEmitter::mmaTile(ArrayRef<Value> a,
                                                    ArrayRef<Value> bFrag,
                                                    ArrayRef<Value> c) {
+  if (mfma)
+    return mfmaTile(a.front(), bFrag.front(), c);
   return nvvmMmaM16N8K16(b, NVVM::MMATypes::bf16, a, bFrag, c);
 }
 
@@ -104,12 +112,13 @@ SmallVector<Value> LinearGpuKernelEmitter::mmaProduct(Value kEnd,
         SmallVector<Value> out;
         for (int64_t j = 0; j < blocks; ++j) {
           SmallVector<Value> c(in.slice(4 * j, 4));
-          ArrayRef<Value> bHi = ArrayRef(fb.hi).slice(2 * j, 2);
+          int64_t n = bRegisters();
+          ArrayRef<Value> bHi = ArrayRef(fb.hi).slice(n * j, n);
           // The residual products first, the leading one last.
           if (!fa.lo.empty())
             c = mmaTile(fa.lo, bHi, c);
           if (!fb.lo.empty())
-            c = mmaTile(fa.hi, ArrayRef(fb.lo).slice(2 * j, 2), c);
+            c = mmaTile(fa.hi, ArrayRef(fb.lo).slice(n * j, n), c);
           llvm::append_range(out, mmaTile(fa.hi, bHi, c));
         }
         scf::YieldOp::create(b, out);
@@ -117,12 +126,12 @@ SmallVector<Value> LinearGpuKernelEmitter::mmaProduct(Value kEnd,
   return SmallVector<Value>(loop.getResults());
 }
 
-void LinearGpuKernelEmitter::appendPair(Fragments &f, Value k, int64_t kLimit,
+void LinearGpuKernelEmitter::appendPack(Fragments &f, Value k, int64_t kLimit,
                                         function_ref<Value(Value)> at,
                                         bool split) {
   using P = arith::CmpIPredicate;
-  SmallVector<Value, 2> x;
-  for (int64_t i = 0; i < 2; ++i) {
+  SmallVector<Value, 4> x;
+  for (int64_t i = 0, n = mfma ? 4 : 2; i < n; ++i) {
     Value ki = add(k, idx(i));
     if (kLimit % 16 == 0) {
       x.push_back(at(ki));
@@ -131,7 +140,7 @@ void LinearGpuKernelEmitter::appendPair(Fragments &f, Value k, int64_t kLimit,
     Value v = at(minI(ki, idx(kLimit - 1)));
     x.push_back(sel(cmp(P::ult, ki, idx(kLimit)), v, fc(0)));
   }
-  auto [hi, lo] = packBf16(x[0], x[1], split);
+  auto [hi, lo] = packBf16(x, split);
   f.hi.push_back(hi);
   if (lo)
     f.lo.push_back(lo);
@@ -140,14 +149,22 @@ void LinearGpuKernelEmitter::appendPair(Fragments &f, Value k, int64_t kLimit,
 LinearGpuKernelEmitter::Fragments
 LinearGpuKernelEmitter::elementA(Value r0, int64_t rows, Value k0,
                                  int64_t kLimit, Element a, bool split) {
-  // A: (g, 2t..), (g + 8, 2t..), (g, 2t + 8..), (g + 8, 2t + 8..).
   Fragments f;
+  if (mfma) { // A: (c, 4g..)
+    Value r = add(r0, mfmaC);
+    if (rows % 16)
+      r = minI(r, idx(rows - 1));
+    appendPack(f, add(k0, mul(mfmaG, idx(4))), kLimit,
+               [&](Value ki) { return a(r, ki); }, split);
+    return f;
+  }
+  // A: (g, 2t..), (g + 8, 2t..), (g, 2t + 8..), (g + 8, 2t + 8..).
   for (int64_t part = 0; part < 4; ++part) {
     Value r = add(r0, add(laneRow, idx(8 * (part % 2))));
     if (rows % 16)
       r = minI(r, idx(rows - 1));
     Value k = add(k0, add(mul(laneCol, idx(2)), idx(8 * (part / 2))));
-    appendPair(f, k, kLimit, [&](Value ki) { return a(r, ki); }, split);
+    appendPack(f, k, kLimit, [&](Value ki) { return a(r, ki); }, split);
   }
   return f;
 }
@@ -156,15 +173,21 @@ LinearGpuKernelEmitter::Fragments
 LinearGpuKernelEmitter::elementB(Value c0, int64_t width, int64_t blocks,
                                  Value k0, int64_t kLimit, Element bv,
                                  bool split) {
-  // B of block j: (2t.., g) and (2t + 8.., g).
+  // B of block j: mma.sync (2t.., g) and (2t + 8.., g); MFMA (4g.., c).
   Fragments f;
+  int64_t w = blockWidth();
   for (int64_t j = 0; j < blocks; ++j) {
-    Value c = add(c0, add(laneRow, idx(8 * j)));
-    if (width % 8)
+    Value c = add(c0, add(mfma ? mfmaC : laneRow, idx(w * j)));
+    if (width % w)
       c = minI(c, idx(width - 1));
+    if (mfma) {
+      appendPack(f, add(k0, mul(mfmaG, idx(4))), kLimit,
+                 [&](Value ki) { return bv(ki, c); }, split);
+      continue;
+    }
     for (int64_t half = 0; half < 2; ++half) {
       Value k = add(k0, add(mul(laneCol, idx(2)), idx(8 * half)));
-      appendPair(f, k, kLimit, [&](Value ki) { return bv(ki, c); }, split);
+      appendPack(f, k, kLimit, [&](Value ki) { return bv(ki, c); }, split);
     }
   }
   return f;
@@ -188,6 +211,8 @@ SmallVector<Value> LinearGpuKernelEmitter::ldmatrix(Value buf, Value row,
 // matrices come back in the fragment's register order.
 LinearGpuKernelEmitter::Fragments
 LinearGpuKernelEmitter::matrixA(Value buf, Value r0, Value k0, bool kMajor) {
+  if (mfma)
+    return mfmaMatrixA(buf, r0, k0, kMajor);
   // a0..a3: (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15),
   // (rows 8-15, k 8-15); transposed reads give each lane (k 2t.., row g).
   Value half = arith::RemUIOp::create(b, laneEighth, idx(2));
@@ -203,6 +228,8 @@ LinearGpuKernelEmitter::matrixA(Value buf, Value r0, Value k0, bool kMajor) {
 LinearGpuKernelEmitter::Fragments
 LinearGpuKernelEmitter::matrixB(Value buf, Value c0, int64_t blocks, Value k0,
                                 bool kMajor) {
+  if (mfma)
+    return mfmaMatrixB(buf, c0, blocks, k0, kMajor);
   // Blocks j, j + 1 by one x4: b0, b1 of j, then of j + 1 (x2 for an odd
   // last block). Lane quarter q reads k half q % 2 of block j + q / 2.
   Value kHalf = arith::RemUIOp::create(b, laneEighth, idx(2));
@@ -225,7 +252,7 @@ void LinearGpuKernelEmitter::storeAcc(
     ArrayRef<Value> acc, Value r0, Value c0, int64_t rows, int64_t width,
     function_ref<void(Value, Value, Value)> store) {
   using P = arith::CmpIPredicate;
-  bool raggedRows = rows % 16 != 0, raggedCols = width % 8 != 0;
+  bool raggedRows = rows % 16 != 0, raggedCols = width % blockWidth() != 0;
   for (auto [i, v] : llvm::enumerate(acc)) {
     auto [r, c] = accAt(r0, c0, i);
     Value inside = i1c(true);
@@ -314,12 +341,16 @@ void LinearGpuKernelEmitter::outputsMma(bool intra) {
                 /*split=*/taylor2);
           });
     if (decay) {
-      // lambda^(r+1) of the lane's two rows.
-      Value rowDecay[2];
-      for (int64_t half = 0; half < 2; ++half)
-        rowDecay[half] = power(add(r0, add(laneRow, idx(8 * half + 1))));
+      // lambda^(r+1) of the lane's rows: element e of every block (mma.sync
+      // e / 2 of two rows, MFMA four).
+      Value rowDecay[4];
+      for (int64_t e = 0; e < 4; ++e) {
+        bool again = !mfma && e % 2;
+        rowDecay[e] = again ? rowDecay[e - 1]
+                            : power(add(accAt(r0, c0, e).first, idx(1)));
+      }
       for (size_t i = 0; i < acc.size(); ++i)
-        acc[i] = fmul(acc[i], rowDecay[(i % 4) / 2]);
+        acc[i] = fmul(acc[i], rowDecay[i % 4]);
     }
     // Scores above the diagonal are 0: the tile's rows read up to its
     // last row only.
