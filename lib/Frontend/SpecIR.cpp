@@ -364,8 +364,7 @@ LinearGpuProblem mlir::attn::linearGpuProblemOf(LinearAttentionOp op,
   p.decay = op.getDecayAttr() != nullptr;
   std::optional<DType> dtype =
       dtypeOf(op.getQuery().getType().getElementType());
-  p.bf16Operands = kind != TargetKind::CPU && dtype &&
-                   linearTensorCores(*dtype) &&
+  p.bf16Operands = kind != TargetKind::CPU && dtype == DType::BF16 &&
                    op.getFeature() != FeatureMapKind::taylor2;
   return p;
 }

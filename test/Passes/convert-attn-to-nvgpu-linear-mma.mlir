@@ -100,13 +100,37 @@ func.func @taylor(%q: tensor<1x2x32x4xbf16>, %v: tensor<1x2x32x8xbf16>) -> tenso
 
 // -----
 
-// f16 and f32 inputs keep the f32 FMA products (f16 operands would
-// overflow on a long sequence's state; f32 needs f32 products).
+// f16 inputs take mma.sync too, every operand split into bf16 hi + lo (bf16
+// keeps the f32 range a long sequence's state needs, and hi + lo holds an
+// f16 value exactly): the f32 buffers, no bf16 ones, each element read and
+// split where a fragment needs it; three mma.sync per n8 block and step
+// (lo hi, hi lo, then hi hi). Scores: 64 x 64 in 16 x 32 tiles of 4 blocks.
 // CHECK-LABEL: gpu.func @f16(
-// CHECK-NOT: nvvm.mma.sync
-// CHECK: llvm.intr.fma
+// CHECK-NOT: xbf16, #gpu.address_space<workgroup>>
+// CHECK: scf.if %{{.+}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK: %[[HI:.+]] = arith.truncf %[[X:.+]] : f32 to bf16
+// CHECK: %[[WIDE:.+]] = arith.extf %[[HI]] : bf16 to f32
+// CHECK: %[[RES:.+]] = arith.subf %[[X]], %[[WIDE]]
+// CHECK: arith.truncf %[[RES]] : f32 to bf16
+// CHECK: nvvm.mma.sync A[%{{[0-9]+}}, %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[BHI0:[0-9]+]], %[[BHI1:[0-9]+]]]  C[%cst
+// CHECK: nvvm.mma.sync A[%[[AHI:[0-9]+]], %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[BLO0:[0-9]+]], %{{[0-9]+}}]
+// CHECK: nvvm.mma.sync A[%[[AHI]], %{{.+}}, %{{.+}}, %{{.+}}]  B[%[[BHI0]], %[[BHI1]]]
+// CHECK-COUNT-9: nvvm.mma.sync
+// CHECK-NOT: nvgpu.ldmatrix
 // CHECK: gpu.return
 func.func @f16(%q: tensor<1x4x64x16xf16>, %v: tensor<1x4x64x16xf16>) -> tensor<1x4x64x16xf16> {
   %o = attn.linear_attention %q, %q, %v {causal, normalize, feature = #attn.feature_map<elu1>} : tensor<1x4x64x16xf16>, tensor<1x4x64x16xf16>, tensor<1x4x64x16xf16> -> tensor<1x4x64x16xf16>
   return %o : tensor<1x4x64x16xf16>
+}
+
+// -----
+
+// f32 inputs keep the f32 FMA products (their 1e-5 bound needs f32 ones).
+// CHECK-LABEL: gpu.func @f32(
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: llvm.intr.fma
+// CHECK: gpu.return
+func.func @f32(%q: tensor<1x4x64x16xf32>, %v: tensor<1x4x64x16xf32>) -> tensor<1x4x64x16xf32> {
+  %o = attn.linear_attention %q, %q, %v {causal, normalize, feature = #attn.feature_map<elu1>} : tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32> -> tensor<1x4x64x16xf32>
+  return %o : tensor<1x4x64x16xf32>
 }

@@ -1,14 +1,14 @@
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_80 --convert-attn-to-nvgpu --canonicalize | FileCheck %s
 
 // Causal linear attention with ALiBi decay, normalization and a state in and
-// out: one block of 128 threads per (batch, head, column chunk), log2(lambda)
+// out, f32 inputs (f32 FMA products): one block of 128 threads per (batch, head, column chunk), log2(lambda)
 // per head from a table, the state [F][Dv + 1] and the chunk buffers in
 // dynamic shared memory (phi rows padded to F + 1), the state seeded from
 // state_in, then per chunk: fill, barrier, scores (u <= r only), barrier,
 // outputs, barrier, stores and state update, barrier.
 // CHECK: memref.global "private" constant @lin_log2_decay : memref<4xf32> = dense<[-0.360673755, -0.0901684388, -0.0225421097, -0.00563552743]>
 // CHECK-LABEL: gpu.func @lin(
-// CHECK-SAME: %[[Q:.+]]: memref<?xf16>, %[[K:.+]]: memref<?xf16>, %[[V:.+]]: memref<?xf16>, %[[SIN:.+]]: memref<?xf32>, %[[O:.+]]: memref<?xf16>, %[[SOUT:.+]]: memref<?xf32>, %{{.+}}: index, %[[S:.+]]: index, %{{.+}}: index) kernel
+// CHECK-SAME: %[[Q:.+]]: memref<?xf32>, %[[K:.+]]: memref<?xf32>, %[[V:.+]]: memref<?xf32>, %[[SIN:.+]]: memref<?xf32>, %[[O:.+]]: memref<?xf32>, %[[SOUT:.+]]: memref<?xf32>, %{{.+}}: index, %[[S:.+]]: index, %{{.+}}: index) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: %[[SMEM:.+]] = gpu.dynamic_shared_memory
 // CHECK: %[[KV:.+]] = memref.view %[[SMEM]][%c0][] {{.+}} to memref<16x9xf32, #gpu.address_space<workgroup>>
@@ -59,9 +59,9 @@
 // CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: gpu.barrier
 // CHECK: memref.store %{{.+}}, %[[SOUT]]
-func.func @lin(%q: tensor<1x4x64x16xf16>, %v: tensor<1x4x64x8xf16>, %s: tensor<1x4x16x9xf32>) -> (tensor<1x4x64x8xf16>, tensor<1x4x16x9xf32>) {
-  %o, %st = attn.linear_attention %q, %q, %v state(%s : tensor<1x4x16x9xf32>) {causal, normalize, decay = #attn.decay<alibi>, feature = #attn.feature_map<elu1>} : tensor<1x4x64x16xf16>, tensor<1x4x64x16xf16>, tensor<1x4x64x8xf16> -> tensor<1x4x64x8xf16>, tensor<1x4x16x9xf32>
-  return %o, %st : tensor<1x4x64x8xf16>, tensor<1x4x16x9xf32>
+func.func @lin(%q: tensor<1x4x64x16xf32>, %v: tensor<1x4x64x8xf32>, %s: tensor<1x4x16x9xf32>) -> (tensor<1x4x64x8xf32>, tensor<1x4x16x9xf32>) {
+  %o, %st = attn.linear_attention %q, %q, %v state(%s : tensor<1x4x16x9xf32>) {causal, normalize, decay = #attn.decay<alibi>, feature = #attn.feature_map<elu1>} : tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x8xf32> -> tensor<1x4x64x8xf32>, tensor<1x4x16x9xf32>
+  return %o, %st : tensor<1x4x64x8xf32>, tensor<1x4x16x9xf32>
 }
 
 // -----

@@ -5,16 +5,16 @@
 // RUN: attention-opt %s --attn-compile="target=cpu" --emit-dir=%t
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t/lin.json
 // RUN: FileCheck %s --check-prefix=HEADER --input-file=%t/lin.h
-// The GPU bundles: one block per (batch, head, column chunk) of the SIMT
-// linear kernel, its shared memory dynamic on NVIDIA (ptxas-checked, no
-// spills) and static LDS on AMD.
+// The GPU bundles: one block per (batch, head, column chunk) of the linear
+// kernel, its shared memory dynamic on NVIDIA (ptxas-checked, no spills) and
+// static LDS on AMD. f16 takes the chunk products on tensor cores with
+// operands split into bf16 hi + lo, read from the f32 buffers.
 // RUN: attention-opt %s --attn-compile="target=sm_80" --emit-dir=%t/nv 2>&1 | FileCheck %s --check-prefix=NVLOG
 // RUN: FileCheck %s --check-prefix=NV --input-file=%t/nv/lin.json
 // RUN: attention-opt %s --attn-compile="target=gfx942" --emit-dir=%t/amd 2>&1 | FileCheck %s --check-prefix=AMDLOG
 // RUN: FileCheck %s --check-prefix=AMD --input-file=%t/amd/lin.json
-// bf16 inputs take the chunk products on tensor-core tiles, mma.sync on
-// NVIDIA and MFMA on AMD (f16 above stays on f32 FMAs): the kernel name says
-// so, still without spills or scratch.
+// bf16 inputs take them on the same tiles with operands staged as bf16,
+// mma.sync on NVIDIA and MFMA on CDNA, still without spills or scratch.
 // RUN: attention-opt --gen="name=linbf kind=linear heads=2 seq=64 dim=16:8 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout" | attention-opt --attn-compile="target=sm_80" --emit-dir=%t/bf 2>&1 | FileCheck %s --check-prefix=BFLOG
 // RUN: FileCheck %s --check-prefix=BF --input-file=%t/bf/linbf.json
 // RUN: attention-opt --gen="name=linbf kind=linear heads=2 seq=64 dim=16:8 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout" | attention-opt --attn-compile="target=gfx942" --emit-dir=%t/bfamd 2>&1 | FileCheck %s --check-prefix=BFAMDLOG
@@ -30,14 +30,14 @@
 // MANIFEST: "work_items": "B*2"
 // HEADER: const void *state_in;
 // HEADER: void *state_out;
-// NVLOG: attn-compile: @lin sm_80 cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=simt-linear tile=64x8x4x1
+// NVLOG: attn-compile: @lin sm_80 cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=mma.sync-linear tile=64x8x4x1
 // NV: "param_abi": "flat-memref",
 // NV-NEXT: "grid": ["1", "2", "B"],
 // NV-NEXT: "block": [128, 1, 1],
 // NV-NEXT: "dynamic_smem_bytes": 30528,
-// NV: "kernel": "simt-linear",
+// NV: "kernel": "mma.sync-linear",
 // NV-NEXT: "tile": [64, 8, 4, 1]
-// AMDLOG: attn-compile: @lin gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=30528 kernel=simt-linear tile=64x8x2x1
+// AMDLOG: attn-compile: @lin gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes=30528 kernel=mfma-linear tile=64x8x2x1
 // BFLOG: attn-compile: @linbf sm_80 cubin registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=mma.sync-linear tile=64x8x4x1
 // BF: "kernel": "mma.sync-linear",
 // BFAMDLOG: attn-compile: @linbf gfx942 hsaco registers={{[0-9]+}} spill_bytes=0 scratch_bytes=0 smem_bytes={{[0-9]+}} kernel=mfma-linear tile=64x8x2x1

@@ -160,9 +160,10 @@ struct LinearGpuProblem {
   /// Value columns one block owns: min(block_kv, Dv).
   int64_t columns = 0;
   bool normSum = false, decay = false;
-  /// The tensor-core form with operands the features give directly (not
-  /// taylor2): staged as bf16 for ldmatrix or LDS vector reads
-  /// (linearGpuStagesBf16).
+  /// The tensor-core form of bf16 inputs with operands the features give
+  /// directly (not taylor2): staged as bf16 for ldmatrix or LDS vector
+  /// reads (linearGpuStagesBf16). f16 inputs, whose operands are split
+  /// (linearSplitOperands), keep the f32 buffers.
   bool bf16Operands = false;
 };
 
@@ -198,12 +199,20 @@ int64_t linearGpuSmemBytes(const LinearGpuProblem &p, int64_t chunk);
 int64_t linearGpuChunk(const TargetInfo &target, const LinearGpuProblem &p);
 
 /// Whether that kernel takes its chunk products on tensor-core tiles (NVIDIA
-/// mma.sync m16n8k16, AMD MFMA 16x16x16): for bf16 inputs only. bf16
-/// operands keep the f32 range, so the state (a sum over the whole
-/// sequence, which the normalizer column makes grow with its length) and
-/// taylor2's scores cannot overflow; f16 operands would overflow past
-/// 65504, and f32 inputs need f32 products for their 1e-5 bound.
-inline bool linearTensorCores(DType inputs) { return inputs == DType::BF16; }
+/// mma.sync m16n8k16, AMD MFMA 16x16x16) with bf16 operands: for bf16 and
+/// f16 inputs. bf16 operands keep the f32 range, so the state (a sum over
+/// the whole sequence, which the normalizer column makes grow with its
+/// length) and taylor2's scores cannot overflow, as f16 operands would past
+/// 65504. f32 inputs need f32 products for their 1e-5 bound.
+inline bool linearTensorCores(DType inputs) {
+  return inputs == DType::BF16 || inputs == DType::F16;
+}
+/// Whether every operand of those products is split into bf16 hi + lo
+/// (three products where one would do): for f16 inputs, whose 11-bit
+/// values bf16 (8 bits) would round, and whose error bound a single bf16
+/// rounding of the f32 state and scores would miss. hi + lo holds an f16
+/// value exactly and an f32 one to 16 bits.
+inline bool linearSplitOperands(DType inputs) { return inputs == DType::F16; }
 
 /// Bytes of on-chip memory a tiling needs: K and V tiles (rows padded by 16
 /// bytes) per stage. Q stays in registers.

@@ -57,6 +57,7 @@ public:
         cores(products != LinearGpuProducts::Fma),
         mfma(products == LinearGpuProducts::Mfma),
         staged(cores && linearGpuStagesBf16(problem, chunk)),
+        splitAll(cores && linearSplitOperands(spec.dtype)),
         threads(threads), features(spec.featureDim()),
         colChunk(problem.columns), cols(colChunk + (spec.normSum ? 1 : 0)),
         decay(spec.decay != DecayKind::None),
@@ -197,7 +198,7 @@ private:
   Fragments elementA(Value r0, int64_t rows, Value k0, int64_t kLimit,
                      Element a, bool split);
   Fragments elementB(Value c0, int64_t width, int64_t blocks, Value k0,
-                     int64_t kLimit, Element bv, bool split = false);
+                     int64_t kLimit, Element bv, bool split);
   /// Elements k, k + 1, ... (at(k); 2 for mma.sync, 4 for MFMA), zero from
   /// kLimit on, as one operand register appended to f (and its residual
   /// with `split`).
@@ -240,8 +241,8 @@ private:
   LinearGpuSharedMemory shared;
   LinearGpuProblem problem;
   /// Tensor-core products (mma.sync or `mfma`); `staged`: their operands in
-  /// bf16 buffers.
-  bool cores, mfma, staged;
+  /// bf16 buffers; `splitAll`: every operand bf16 hi + lo (f16 inputs).
+  bool cores, mfma, staged, splitAll;
   int64_t threads, features, colChunk, cols;
   bool decay, taylor2;
   Value stateInFlat, stateOutFlat, seq, log2Decay;

@@ -25,10 +25,10 @@
 // The state and the output rows are f32 whatever the input type (the
 // normalizer needs f32). The products of phases 2-4 are either f32 FMAs on
 // f32 buffers, register blocked (4 x 4 outputs per thread and step: 8
-// shared-memory loads per 16 FMAs), or (bf16 inputs) tensor-core tiles
-// with f32 accumulators, mma.sync on NVIDIA and MFMA on AMD
-// (LinearGpuMma.cpp), whose operands phase 1 stages as bf16 (taylor2:
-// rounded where read). Elementwise work (decay,
+// shared-memory loads per 16 FMAs), or (bf16 and f16 inputs) tensor-core
+// tiles with bf16 operands and f32 accumulators, mma.sync on NVIDIA and
+// MFMA on AMD (LinearGpuMma.cpp), whose operands phase 1 stages as bf16
+// (taylor2: rounded where read; f16: split into hi + lo where read). Elementwise work (decay,
 // the causal mask, taylor2's kernel trick, the normalizer) stays f32 in
 // either form. Powers of lambda are exp2(k log2 lambda) with log2 lambda
 // per head from a compile-time table, through llvm.exp2, which both NVVM

@@ -18,9 +18,9 @@ namespace mlir::attn {
 /// function. Grid: (ceil(Dv / block_kv), H, B); block: warps x the target's
 /// warp size (NVVM 32, ROCDL 64) threads. NVVM takes its shared memory
 /// dynamically (static .shared stops at 48 KiB; the bundle records the
-/// size), ROCDL as one workgroup attribution (LDS is static). bf16 inputs
-/// (linearTensorCores) take their chunk products on the target's tensor
-/// cores (NVVM mma.sync, ROCDL MFMA), the others on f32 FMAs.
+/// size), ROCDL as one workgroup attribution (LDS is static). bf16 and f16
+/// inputs (linearTensorCores) take their chunk products on the target's
+/// tensor cores (NVVM mma.sync, ROCDL MFMA), f32 inputs on f32 FMAs.
 FailureOr<gpu::GPUFuncOp> lowerLinearAttentionToGpu(ModuleOp module,
                                                     LinearAttentionOp op,
                                                     TargetKind kind);

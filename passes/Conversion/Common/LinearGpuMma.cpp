@@ -1,7 +1,7 @@
 //===- LinearGpuMma.cpp - linear-attention chunk products on tensor cores -===//
 //
 // The chunk products of the GPU linear-attention kernel on tensor cores
-// (bf16 inputs), with bf16 operands and f32 accumulators: NVIDIA mma.sync
+// (bf16 and f16 inputs), with bf16 operands and f32 accumulators: NVIDIA mma.sync
 // m16n8k16 in the fragment layouts of the PTX ISA, AMD MFMA 16x16x16 on
 // wave64 (operand reads in LinearGpuMfma.cpp). Each warp (wave) takes
 // 16-row output tiles of a product in turn.
@@ -23,6 +23,10 @@
 // split too (P V takes two products per step): rounded once, a 7-row
 // sequence, whose few terms average nothing out, missed the bound for 4
 // of 10 input seeds (relative error to 1.5e-2; split: the CPU's 3e-3).
+// f16 inputs split every operand (their values need 11 bits; hi + lo holds
+// them exactly) and read them element-wise from the f32 buffers: their
+// output is then as close as the f32 FMAs', where one bf16 rounding of the
+// operands left the state at 5e-4 and an output past f16's bound.
 //
 //===----------------------------------------------------------------------===//
 
@@ -290,12 +294,13 @@ void LinearGpuKernelEmitter::scoresMma() {
                   return elementA(
                       r0, bq, k0, spec.dqk,
                       [&](Value r, Value k) { return load(qS, {r, k}); },
-                      false);
+                      splitAll);
                 },
                 [&](Value k0) {
                   return elementB(
                       u0, bq, blocks, k0, spec.dqk,
-                      [&](Value k, Value u) { return load(kS, {u, k}); });
+                      [&](Value k, Value u) { return load(kS, {u, k}); },
+                      splitAll);
                 });
           SmallVector<Value> out;
           for (auto [i, dot] : llvm::enumerate(dots)) {
@@ -332,13 +337,13 @@ void LinearGpuKernelEmitter::outputsMma(bool intra) {
             return elementA(
                 r0, bq, k0, features,
                 [&](Value r, Value f) { return feature(qS, r, f); },
-                /*split=*/taylor2);
+                /*split=*/taylor2 || splitAll);
           },
           [&](Value k0) {
             return elementB(
                 c0, cols, blocks, k0, features,
                 [&](Value f, Value c) { return load(kvS, {f, c}); },
-                /*split=*/taylor2);
+                /*split=*/taylor2 || splitAll);
           });
     if (decay) {
       // lambda^(r+1) of the lane's rows: element e of every block (mma.sync
@@ -367,12 +372,14 @@ void LinearGpuKernelEmitter::outputsMma(bool intra) {
             [&](Value k0) {
               return elementA(
                   r0, bq, k0, bq,
-                  [&](Value r, Value u) { return load(pS, {r, u}); }, taylor2);
+                  [&](Value r, Value u) { return load(pS, {r, u}); },
+                  taylor2 || splitAll);
             },
             [&](Value k0) {
               return elementB(
                   c0, cols, blocks, k0, bq,
-                  [&](Value u, Value c) { return load(vS, {u, c}); });
+                  [&](Value u, Value c) { return load(vS, {u, c}); },
+                  splitAll);
             });
     }
     storeAcc(acc, r0, c0, bq, cols, [&](Value r, Value c, Value v) {
@@ -408,13 +415,17 @@ void LinearGpuKernelEmitter::updateStateMma(Value n) {
           [&](Value k0) {
             return elementA(
                 f0, features, k0, bq,
-                [&](Value f, Value u) { return feature(kS, u, f); }, false);
+                [&](Value f, Value u) { return feature(kS, u, f); },
+                splitAll);
           },
           [&](Value k0) {
-            return elementB(c0, cols, blocks, k0, bq, [&](Value u, Value c) {
-              Value v = load(vS, {u, c});
-              return decay ? fmul(v, load(dS, {u})) : v;
-            });
+            return elementB(
+                c0, cols, blocks, k0, bq,
+                [&](Value u, Value c) {
+                  Value v = load(vS, {u, c});
+                  return decay ? fmul(v, load(dS, {u})) : v;
+                },
+                splitAll);
           });
     storeAcc(acc, f0, c0, features, cols, [&](Value f, Value c, Value v) {
       memref::StoreOp::create(b, v, kvS, ValueRange{f, c});
