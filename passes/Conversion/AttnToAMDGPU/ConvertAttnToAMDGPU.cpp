@@ -45,6 +45,7 @@ namespace mlir::attn {
 #include "passes/Passes.h.inc"
 } // namespace mlir::attn
 
+#include "Common/AmdgpuMfma.h"
 #include "Common/LinearGpuKernel.h"
 #include "Common/StreamKEmitter.h"
 
@@ -190,28 +191,16 @@ private:
 
 SmallVector<Value> MfmaKernelEmitter::mfma(Value a, Value bFrag,
                                            ArrayRef<Value> cIn) {
-  auto accType = VectorType::get({4}, f32);
-  Value acc = vector::FromElementsOp::create(b, accType, cIn);
-  auto i32 = [&](int64_t v) { return b.getI32IntegerAttr(v); };
-  Value d = acc;
-  if (elt == f32) {
-    for (int64_t i = 0; i < 4; ++i) {
-      auto at = [&](Value vec) {
-        return vector::ExtractOp::create(b, vec, ArrayRef<int64_t>{i});
-      };
-      d = amdgpu::MFMAOp::create(b, accType, i32(16), i32(16), i32(4), i32(1),
-                                 at(a), at(bFrag), d, i32(0), i32(0))
-              .getResult();
-    }
-  } else {
-    d = amdgpu::MFMAOp::create(b, accType, i32(16), i32(16), i32(16), i32(1),
-                               a, bFrag, acc, i32(0), i32(0))
-            .getResult();
+  Value d = mfmaAccumulator(b, cIn);
+  if (elt != f32)
+    return mfmaElements(b, amdgpuMfma16x16(b, 16, a, bFrag, d));
+  for (int64_t i = 0; i < 4; ++i) {
+    auto at = [&](Value vec) {
+      return vector::ExtractOp::create(b, vec, ArrayRef<int64_t>{i});
+    };
+    d = amdgpuMfma16x16(b, 4, at(a), at(bFrag), d);
   }
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < 4; ++i)
-    out.push_back(vector::ExtractOp::create(b, d, ArrayRef<int64_t>{i}));
-  return out;
+  return mfmaElements(b, d);
 }
 
 Value MfmaKernelEmitter::reduceAcrossGroups(Value x, bool isMax) {

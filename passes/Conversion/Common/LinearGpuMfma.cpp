@@ -12,9 +12,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common/AmdgpuMfma.h"
 #include "Common/LinearGpuEmitter.h"
 
-#include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -22,15 +22,8 @@ using namespace mlir::attn;
 
 SmallVector<Value> LinearGpuKernelEmitter::mfmaTile(Value a, Value bFrag,
                                                     ArrayRef<Value> c) {
-  auto accType = VectorType::get({4}, f32);
-  auto i32 = [&](int64_t v) { return b.getI32IntegerAttr(v); };
-  Value d = amdgpu::MFMAOp::create(
-      b, accType, i32(16), i32(16), i32(16), i32(1), a, bFrag,
-      vector::FromElementsOp::create(b, accType, c), i32(0), i32(0));
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < 4; ++i)
-    out.push_back(vector::ExtractOp::create(b, d, ArrayRef<int64_t>{i}));
-  return out;
+  return mfmaElements(
+      b, amdgpuMfma16x16(b, 16, a, bFrag, mfmaAccumulator(b, c)));
 }
 
 Value LinearGpuKernelEmitter::mfmaOperand(Value buf, Value m, Value k0,
