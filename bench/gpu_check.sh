@@ -58,8 +58,10 @@ CHECK_SPECS=(
   "heads=2 seq=3:2000 dim=64 dtype=f32 mask=causal schedule=stream_k:16"
   # Linear attention (Lightning Attention-2 chunks, state in shared memory):
   # decay and state, taylor2 with Dv split over blocks, non-causal; bf16 on
-  # mma.sync tiles (taylor2's phi(q) split hi + lo), f16 / f32 on FMAs.
+  # mma.sync tiles (taylor2's phi(q) and scores split hi + lo), f16 on
+  # mma.sync with every operand split hi + lo, f32 on FMAs.
   "kind=linear heads=4 seq=300 dim=64 dtype=bf16 feature=elu1 decay=alibi norm=sum state=inout"
+  "kind=linear heads=3 seq=190 dim=32 dtype=f16 feature=elu1 decay=0.99 norm=sum state=inout"
   "kind=linear batch=2 heads=2 seq=130 dim=16:96 dtype=f16 feature=taylor2 decay=0.99 state=out"
   "kind=linear heads=2 seq=250 dim=16:48 dtype=bf16 feature=taylor2 norm=sum decay=0.99 state=inout"
   "kind=linear heads=2 seq=200 dim=32 dtype=f32 mask=none feature=relu norm=sum"
