@@ -253,4 +253,33 @@ def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def AttnExpandMath : Pass<"attn-expand-math", "ModuleOp"> {
+  let summary = "Rewrite the math ops a target has no lowering for";
+  let description = [{
+    Kernels reach arbitrary math ops through a user's `mask_fn` /
+    `score_fn` region. `target=rocdl` (inside every `gpu.module`): the
+    AMDGPU backend lowers f32 exp, log, sqrt, rsqrt and fabs natively, but
+    convert-gpu-to-rocdl turns most other math ops into calls to ROCm's
+    device library (ocml), which the bundles do not link, and LLVM's tanh /
+    atan intrinsics have no AMDGPU lowering at all; they become arithmetic
+    and natively lowered ops: polynomial approximations (tanh, erf, erfc,
+    sin, cos, atan, atan2, asin, acos, cbrt, log2), the math dialect's
+    expansions (hyperbolic functions, tan, powf, fpowi, exp2, ceil, round,
+    roundeven, ctlz), log10 as log / ln 10, floor as -ceil(-x), f16 / bf16
+    operands widened to f32 first. A math op left without such a lowering
+    is a located error instead of a backend failure. `target=nvvm` (inside
+    every `gpu.module`): libdevice covers the math ops except trunc, which
+    becomes ceil / floor. `target=cpu` (the whole module): libm covers them
+    except rsqrt, which becomes 1 / sqrt.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", "\"rocdl\"",
+           "rocdl, nvvm or cpu">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // ATTN_PASSES_TD

@@ -30,9 +30,11 @@ void mlir::attn::buildAttnToCPUPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // attention-opt --convert-math-to-libm --convert-scf-to-cf --arith-expand=include-bf16
+  // attention-opt --attn-expand-math=target=cpu --convert-math-to-libm
+  //   --convert-scf-to-cf --arith-expand=include-bf16
   //   --expand-strided-metadata --finalize-memref-to-llvm --convert-to-llvm
   //   --reconcile-unrealized-casts
+  pm.addPass(createAttnExpandMath(AttnExpandMathOptions{"cpu"}));
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createSCFToControlFlowPass());
   // bf16 conversions become integer ops: no compiler-rt helpers needed.
@@ -57,6 +59,8 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   lowering.overlap = options.overlap;
   lowering.pingpong = options.pingpong;
   pm.addPass(createConvertAttnToNVGPU(lowering));
+  // --attn-expand-math=target=nvvm: a region's math ops within libdevice.
+  pm.addPass(createAttnExpandMath(AttnExpandMathOptions{"nvvm"}));
   // Device lowering, the order of shared/GPU-NOTES.md section 2:
   // --convert-nvgpu-to-nvvm --convert-vector-to-scf --expand-strided-metadata
   // --lower-affine --convert-scf-to-cf --convert-nvvm-to-llvm
@@ -91,6 +95,8 @@ void mlir::attn::buildAttnToROCDLPipeline(OpPassManager &pm,
   // attention-opt --attn-select-schedule=target=<chip> --convert-attn-to-amdgpu
   pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip}));
   pm.addPass(createConvertAttnToAMDGPU());
+  // --attn-expand-math=target=rocdl: a region's math ops without ocml.
+  pm.addPass(createAttnExpandMath(AttnExpandMathOptions{"rocdl"}));
   // The verified AMD order of shared/GPU-NOTES.md section 2:
   // --convert-amdgpu-to-rocdl=chipset=<chip> --convert-vector-to-scf
   // --expand-strided-metadata --lower-affine --convert-scf-to-cf

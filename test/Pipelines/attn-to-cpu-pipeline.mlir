@@ -12,6 +12,7 @@
 // PIPE-NEXT: scf-forall-to-for
 // PIPE: canonicalize
 // PIPE-NEXT: cse,
+// PIPE-NEXT: attn-expand-math{target=cpu},
 // PIPE-NEXT: convert-math-to-libm,
 // PIPE-NEXT: convert-scf-to-cf
 // PIPE-NEXT: arith-expand{include-bf16=true

@@ -910,6 +910,29 @@ float __nv_fminf(float x, float y) { return std::fmin(x, y); }
 float __nv_fmaf(float x, float y, float z) { return std::fma(x, y, z); }
 float __nv_log1pf(float x) { return std::log1p(x); }
 float __nv_expm1f(float x) { return std::expm1(x); }
+// The rest of what convert-gpu-to-nvvm calls for a region's f32 math ops.
+float __nv_log10f(float x) { return std::log10(x); }
+float __nv_sinf(float x) { return std::sin(x); }
+float __nv_cosf(float x) { return std::cos(x); }
+float __nv_tanf(float x) { return std::tan(x); }
+float __nv_asinf(float x) { return std::asin(x); }
+float __nv_acosf(float x) { return std::acos(x); }
+float __nv_atanf(float x) { return std::atan(x); }
+float __nv_atan2f(float y, float x) { return std::atan2(y, x); }
+float __nv_sinhf(float x) { return std::sinh(x); }
+float __nv_coshf(float x) { return std::cosh(x); }
+float __nv_asinhf(float x) { return std::asinh(x); }
+float __nv_acoshf(float x) { return std::acosh(x); }
+float __nv_atanhf(float x) { return std::atanh(x); }
+float __nv_erff(float x) { return std::erf(x); }
+float __nv_erfcf(float x) { return std::erfc(x); }
+float __nv_cbrtf(float x) { return std::cbrt(x); }
+float __nv_floorf(float x) { return std::floor(x); }
+float __nv_ceilf(float x) { return std::ceil(x); }
+float __nv_truncf(float x) { return std::trunc(x); }
+float __nv_roundf(float x) { return std::round(x); }
+float __nv_rintf(float x) { return std::nearbyint(x); }
+float __nv_copysignf(float x, float y) { return std::copysign(x, y); }
 
 } // extern "C"
 
