@@ -29,9 +29,12 @@
 // CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: memref.store %{{.+}}, %[[KVB]]
 // CHECK: gpu.barrier
-// Phase 1.
-// CHECK: memref.store %{{.+}}, %[[QB]]
-// CHECK: memref.store %{{.+}}, %[[KB]]
+// Phase 1: q and k four elements per thread and step, one 8-byte global
+// load and one 8-byte shared store each.
+// CHECK: vector.load %{{.+}} {alignment = 8 : i64} : memref<?xbf16>, vector<4xbf16>
+// CHECK: vector.store %{{.+}}, %[[QB]][%{{.+}}] {alignment = 8 : i64} : memref<64x24xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// CHECK: vector.load %{{.+}} {alignment = 8 : i64} : memref<?xbf16>, vector<4xbf16>
+// CHECK: vector.store %{{.+}}, %[[KB]][%{{.+}}] {alignment = 8 : i64} : memref<64x24xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
 // CHECK: memref.store %{{.+}}, %[[VB]]
 // CHECK: memref.store %{{.+}}, %[[VDB]]
 // CHECK: gpu.barrier

@@ -24,11 +24,14 @@
 // CHECK: gpu.barrier
 // CHECK: %[[NCHUNK:.+]] = arith.ceildivui %[[S]], %c64
 // CHECK: scf.for %{{.+}} = %c0 to %[[NCHUNK]] step %c1
-// Phase 1: phi(q), phi(k) (elu1 through exp2), [v, 1].
-// CHECK: memref.load %[[Q]]
+// Phase 1: phi(q), phi(k) (elu1 through exp2) four elements per thread and
+// step (64 rows x 16 / 4: 256 steps over 128 threads), each from one 16-byte
+// load; [v, 1] element by element.
+// CHECK: scf.for %{{.+}} = %[[TID]] to %c256 step %c128
+// CHECK: vector.load %[[Q]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK: llvm.call_intrinsic "llvm.exp2"
 // CHECK: memref.store %{{.+}}, %[[PQ]]
-// CHECK: memref.load %[[K]]
+// CHECK: vector.load %[[K]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK: memref.store %{{.+}}, %[[PK]]
 // CHECK: memref.load %[[V]]
 // CHECK: memref.store %{{.+}}, %[[V1]]

@@ -41,6 +41,7 @@
 #include "attn/Frontend/SpecIR.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
 
@@ -174,13 +175,59 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     else
       memref::StoreOp::create(b, v, f32Buf, ivs);
   };
-  forEach2(bq, spec.dqk, [&](Value r, Value f) {
+  // q and k rows four elements at a time where Dk allows: one 8-byte
+  // (16-bit inputs) or 16-byte global load per thread and step, and with
+  // staged operands one 8-byte shared store, where element-wise steps
+  // spent a load, a store and their address arithmetic per element.
+  int64_t w = spec.dqk % 4 == 0 ? 4 : 1;
+  auto rowSlice = [&](Value flat, Value t, Value f0, bool scaled) {
+    SmallVector<Value, 4> xs;
+    if (w == 1) {
+      xs.push_back(row(flat, t, f0, scaled));
+      return xs;
+    }
+    Value raw = vector::LoadOp::create(
+        b, VectorType::get({w}, elt), flat,
+        ValueRange{offset4(bIdx, spec.hq, h, seq, t, spec.dqk, f0)},
+        /*nontemporal=*/false,
+        llvm::Align(w * elt.getIntOrFloatBitWidth() / 8));
+    for (int64_t e = 0; e < w; ++e) {
+      Value x = vector::ExtractOp::create(b, raw, ArrayRef<int64_t>{e});
+      if (elt != f32)
+        x = arith::ExtFOp::create(b, f32, x);
+      if (scaled)
+        x = fmul(x, fc(*spec.scale));
+      // taylor2 keeps the raw row; phi of the others reads element f only.
+      xs.push_back(taylor2 ? x : phi([&](Value) { return x; }, idx(0)));
+    }
+    return xs;
+  };
+  auto putSlice = [&](ArrayRef<Value> xs, Value live, Value f32Buf,
+                      Value bf16Buf, Value r, Value f0) {
+    SmallVector<Value, 4> vals;
+    for (Value x : xs)
+      vals.push_back(sel(live, x, fc(0)));
+    if (staged && w == 4) {
+      SmallVector<Value, 4> narrow;
+      for (Value v : vals)
+        narrow.push_back(arith::TruncFOp::create(b, b.getBF16Type(), v));
+      Value vec = vector::FromElementsOp::create(
+          b, VectorType::get({w}, b.getBF16Type()), narrow);
+      vector::StoreOp::create(b, vec, bf16Buf, ValueRange{r, f0},
+                              /*nontemporal=*/false, llvm::Align(8));
+      return;
+    }
+    for (auto [e, v] : llvm::enumerate(vals))
+      put(v, f32Buf, bf16Buf, {r, add(f0, idx(e))});
+  };
+  forEach2(bq, spec.dqk / w, [&](Value r, Value g) {
     auto [t, live] = rowOf(r);
+    Value f0 = mul(g, idx(w));
     if (withQ)
-      put(sel(live, row(qFlat, t, f, spec.scale.has_value()), fc(0)), qS, qB,
-          {r, f});
+      putSlice(rowSlice(qFlat, t, f0, spec.scale.has_value()), live, qS, qB,
+               r, f0);
     if (withKV)
-      put(sel(live, row(kFlat, t, f, false), fc(0)), kS, kB, {r, f});
+      putSlice(rowSlice(kFlat, t, f0, false), live, kS, kB, r, f0);
   });
   if (!withKV)
     return;
