@@ -35,8 +35,8 @@
 // CHECK: vector.store %{{.+}}, %[[QB]][%{{.+}}] {alignment = 8 : i64} : memref<64x24xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
 // CHECK: vector.load %{{.+}} {alignment = 8 : i64} : memref<?xbf16>, vector<4xbf16>
 // CHECK: vector.store %{{.+}}, %[[KB]][%{{.+}}] {alignment = 8 : i64} : memref<64x24xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
-// CHECK: memref.store %{{.+}}, %[[VB]]
-// CHECK: memref.store %{{.+}}, %[[VDB]]
+// CHECK: vector.store %{{.+}}, %[[VB]][%{{.+}}] {alignment = 8 : i64}
+// CHECK: vector.store %{{.+}}, %[[VDB]][%{{.+}}] {alignment = 8 : i64}
 // CHECK: gpu.barrier
 // Scores.
 // CHECK: scf.for %{{.+}} = %[[WARP]] to %c8 step %c4

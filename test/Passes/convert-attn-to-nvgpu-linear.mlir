@@ -26,15 +26,18 @@
 // CHECK: scf.for %{{.+}} = %c0 to %[[NCHUNK]] step %c1
 // Phase 1: phi(q), phi(k) (elu1 through exp2) four elements per thread and
 // step (64 rows x 16 / 4: 256 steps over 128 threads), each from one 16-byte
-// load; [v, 1] element by element.
+// load; v likewise (64 x 8 / 4: 128 steps), then the normalizer column.
 // CHECK: scf.for %{{.+}} = %[[TID]] to %c256 step %c128
 // CHECK: vector.load %[[Q]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK: llvm.call_intrinsic "llvm.exp2"
 // CHECK: memref.store %{{.+}}, %[[PQ]]
 // CHECK: vector.load %[[K]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK: memref.store %{{.+}}, %[[PK]]
-// CHECK: memref.load %[[V]]
-// CHECK: memref.store %{{.+}}, %[[V1]]
+// CHECK: scf.for %{{.+}} = %[[TID]] to %c128 step %c128
+// CHECK: vector.load %[[V]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// CHECK-COUNT-4: memref.store %{{.+}}, %[[V1]]
+// CHECK: scf.for %[[R:.+]] = %[[TID]] to %c64 step %c128
+// CHECK: memref.store %{{.+}}, %[[V1]][%[[R]], %c8]
 // CHECK: gpu.barrier
 // Phase 2: decayed scores of the lower triangle, a 4 x 4 block per thread
 // and step (64 x 64 scores: 256 blocks over 128 threads), blocks above the
@@ -97,12 +100,12 @@ func.func @noncausal(%q: tensor<2x2x100x32xbf16>) -> tensor<2x2x100x32xbf16> {
 
 // Dv = 96 over blocks of block_kv = 16 columns (two heads leave the SMs
 // idle, so attn-select-schedule narrows the column chunk): block x owns
-// columns [16 x, 16 x + 16).
+// columns [16 x, 16 x + 16), read four at a time.
 // CHECK-LABEL: gpu.func @wide(
 // CHECK: %[[X:.+]] = gpu.block_id x
 // CHECK: %[[C0:.+]] = arith.muli %[[X]], %c16
 // CHECK: %[[COL:.+]] = arith.addi %[[C0]], %{{.+}}
-// CHECK: arith.minui %[[COL]], %c95
+// CHECK: arith.minui %[[COL]], %c92
 func.func @wide(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> tensor<1x2x100x96xf32> {
   %o = attn.linear_attention %q, %q, %v {causal} : tensor<1x2x100x32xf32>, tensor<1x2x100x32xf32>, tensor<1x2x100x96xf32> -> tensor<1x2x100x96xf32>
   return %o : tensor<1x2x100x96xf32>
@@ -110,13 +113,14 @@ func.func @wide(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> tenso
 
 // -----
 
-// A given block_kv of 64 over Dv = 96: the last chunk is ragged (its columns
-// past 96 read column 95 and store nothing).
+// A given block_kv of 64 over Dv = 96: the last chunk is ragged (its groups
+// of four columns past 96 read columns 92-95 and store 0; v moves four
+// columns at a time, so the read clamps to Dv - 4).
 // CHECK-LABEL: gpu.func @ragged(
 // CHECK: %[[X:.+]] = gpu.block_id x
 // CHECK: %[[C0:.+]] = arith.muli %[[X]], %c64
 // CHECK: %[[COL:.+]] = arith.addi %[[C0]], %{{.+}}
-// CHECK: arith.minui %[[COL]], %c95
+// CHECK: arith.minui %[[COL]], %c92
 func.func @ragged(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> tensor<1x2x100x96xf32> {
   %o = attn.linear_attention %q, %q, %v {causal, tiling = #attn.tiling<block_q = 32, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x100x32xf32>, tensor<1x2x100x32xf32>, tensor<1x2x100x96xf32> -> tensor<1x2x100x96xf32>
   return %o : tensor<1x2x100x96xf32>

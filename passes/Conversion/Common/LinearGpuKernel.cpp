@@ -237,17 +237,71 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     Value k = sel(live, sub(sub(n, idx(1)), u), idx(0));
     return sel(live, power(k), fc(0));
   };
-  forEach2(bq, cols, [&](Value r, Value c) {
-    auto [t, live] = rowOf(r);
-    auto [sc, owned] = stateColumn(c);
-    Value val = input(vFlat, t, spec.dv, minI(sc, idx(spec.dv - 1)));
-    if (spec.normSum) // the normalizer's column of ones
-      val = sel(cmp(P::eq, c, idx(colChunk)), fc(1), val);
-    val = sel(andI(live, owned), val, fc(0));
+  auto putV = [&](Value val, Value r, Value c) {
     put(val, vS, vB, {r, c});
     if (staged && decay)
       storeBf16(fmul(val, weight(r)), vdB, {r, c});
-  });
+  };
+  if (colChunk % 4 != 0 || spec.dv % 4 != 0) {
+    forEach2(bq, cols, [&](Value r, Value c) {
+      auto [t, live] = rowOf(r);
+      auto [sc, owned] = stateColumn(c);
+      Value val = input(vFlat, t, spec.dv, minI(sc, idx(spec.dv - 1)));
+      if (spec.normSum) // the normalizer's column of ones
+        val = sel(cmp(P::eq, c, idx(colChunk)), fc(1), val);
+      putV(sel(andI(live, owned), val, fc(0)), r, c);
+    });
+  } else {
+    // v four columns at a time like q and k: with block_kv and Dv multiples
+    // of 4 a group of four is owned whole or not at all (an unowned one
+    // reads the row's last four, stores 0). The normalizer column apart.
+    int64_t bytes = 4 * elt.getIntOrFloatBitWidth() / 8;
+    forEach2(bq, colChunk / 4, [&](Value r, Value g) {
+      auto [t, live] = rowOf(r);
+      Value c = mul(g, idx(4));
+      Value global = add(c0, c);
+      Value keep = andI(live, cmp(P::ult, global, idx(spec.dv)));
+      Value raw = vector::LoadOp::create(
+          b, VectorType::get({4}, elt), vFlat,
+          ValueRange{offset4(bIdx, spec.hq, h, seq, t, spec.dv,
+                             minI(global, idx(spec.dv - 4)))},
+          /*nontemporal=*/false, llvm::Align(bytes));
+      SmallVector<Value, 4> vals;
+      for (int64_t e = 0; e < 4; ++e) {
+        Value x = vector::ExtractOp::create(b, raw, ArrayRef<int64_t>{e});
+        if (elt != f32)
+          x = arith::ExtFOp::create(b, f32, x);
+        vals.push_back(sel(keep, x, fc(0)));
+      }
+      if (!staged) {
+        for (int64_t e = 0; e < 4; ++e)
+          memref::StoreOp::create(b, vals[e], vS, ValueRange{r, add(c, idx(e))});
+        return;
+      }
+      auto store4 = [&](ArrayRef<Value> xs, Value buf) {
+        SmallVector<Value, 4> narrow;
+        for (Value x : xs)
+          narrow.push_back(arith::TruncFOp::create(b, b.getBF16Type(), x));
+        vector::StoreOp::create(
+            b,
+            vector::FromElementsOp::create(
+                b, VectorType::get({4}, b.getBF16Type()), narrow),
+            buf, ValueRange{r, c}, /*nontemporal=*/false, llvm::Align(8));
+      };
+      store4(vals, vB);
+      if (decay) {
+        Value wr = weight(r);
+        SmallVector<Value, 4> weighted;
+        for (Value v : vals)
+          weighted.push_back(fmul(v, wr));
+        store4(weighted, vdB);
+      }
+    });
+    if (spec.normSum)
+      forEach(bq, [&](Value r) {
+        putV(sel(cmp(P::ult, r, n), fc(1), fc(0)), r, idx(colChunk));
+      });
+  }
   if (decay && !staged)
     forEach(bq, [&](Value u) {
       memref::StoreOp::create(b, weight(u), dS, u);
