@@ -128,6 +128,13 @@ private:
     return add(mul(row, idx(spec.dv + (spec.normSum ? 1 : 0))), sc);
   }
 
+  /// Elements [offset, offset + 4) of a flat input as f32, one vector load
+  /// (offset a multiple of 4: the runtime's 16-byte aligned tensors keep it
+  /// aligned).
+  SmallVector<Value, 4> load4(Value flat, Value offset);
+  /// Four f32 values into a bf16 buffer at (r, c .. c + 3), one 8-byte store
+  /// (c a multiple of 4 in rows of linearGpuLdmStride elements).
+  void storeBf16x4(ArrayRef<Value> xs, Value buf, Value r, Value c);
   /// Phase 1 for the chunk's rows [t0, t0 + n).
   void fill(Value t0, Value n, bool withQ, bool withKV);
   /// Shared memory views in the order of linearGpuSmemBytes.

@@ -186,15 +186,8 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
       xs.push_back(row(flat, t, f0, scaled));
       return xs;
     }
-    Value raw = vector::LoadOp::create(
-        b, VectorType::get({w}, elt), flat,
-        ValueRange{offset4(bIdx, spec.hq, h, seq, t, spec.dqk, f0)},
-        /*nontemporal=*/false,
-        llvm::Align(w * elt.getIntOrFloatBitWidth() / 8));
-    for (int64_t e = 0; e < w; ++e) {
-      Value x = vector::ExtractOp::create(b, raw, ArrayRef<int64_t>{e});
-      if (elt != f32)
-        x = arith::ExtFOp::create(b, f32, x);
+    for (Value x :
+         load4(flat, offset4(bIdx, spec.hq, h, seq, t, spec.dqk, f0))) {
       if (scaled)
         x = fmul(x, fc(*spec.scale));
       // taylor2 keeps the raw row; phi of the others reads element f only.
@@ -207,16 +200,8 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     SmallVector<Value, 4> vals;
     for (Value x : xs)
       vals.push_back(sel(live, x, fc(0)));
-    if (staged && w == 4) {
-      SmallVector<Value, 4> narrow;
-      for (Value v : vals)
-        narrow.push_back(arith::TruncFOp::create(b, b.getBF16Type(), v));
-      Value vec = vector::FromElementsOp::create(
-          b, VectorType::get({w}, b.getBF16Type()), narrow);
-      vector::StoreOp::create(b, vec, bf16Buf, ValueRange{r, f0},
-                              /*nontemporal=*/false, llvm::Align(8));
-      return;
-    }
+    if (staged && w == 4)
+      return storeBf16x4(vals, bf16Buf, r, f0);
     for (auto [e, v] : llvm::enumerate(vals))
       put(v, f32Buf, bf16Buf, {r, add(f0, idx(e))});
   };
@@ -255,46 +240,27 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     // v four columns at a time like q and k: with block_kv and Dv multiples
     // of 4 a group of four is owned whole or not at all (an unowned one
     // reads the row's last four, stores 0). The normalizer column apart.
-    int64_t bytes = 4 * elt.getIntOrFloatBitWidth() / 8;
     forEach2(bq, colChunk / 4, [&](Value r, Value g) {
       auto [t, live] = rowOf(r);
       Value c = mul(g, idx(4));
       Value global = add(c0, c);
       Value keep = andI(live, cmp(P::ult, global, idx(spec.dv)));
-      Value raw = vector::LoadOp::create(
-          b, VectorType::get({4}, elt), vFlat,
-          ValueRange{offset4(bIdx, spec.hq, h, seq, t, spec.dv,
-                             minI(global, idx(spec.dv - 4)))},
-          /*nontemporal=*/false, llvm::Align(bytes));
       SmallVector<Value, 4> vals;
-      for (int64_t e = 0; e < 4; ++e) {
-        Value x = vector::ExtractOp::create(b, raw, ArrayRef<int64_t>{e});
-        if (elt != f32)
-          x = arith::ExtFOp::create(b, f32, x);
+      for (Value x : load4(vFlat, offset4(bIdx, spec.hq, h, seq, t, spec.dv,
+                                          minI(global, idx(spec.dv - 4)))))
         vals.push_back(sel(keep, x, fc(0)));
-      }
       if (!staged) {
-        for (int64_t e = 0; e < 4; ++e)
-          memref::StoreOp::create(b, vals[e], vS, ValueRange{r, add(c, idx(e))});
+        for (auto [e, v] : llvm::enumerate(vals))
+          memref::StoreOp::create(b, v, vS, ValueRange{r, add(c, idx(e))});
         return;
       }
-      auto store4 = [&](ArrayRef<Value> xs, Value buf) {
-        SmallVector<Value, 4> narrow;
-        for (Value x : xs)
-          narrow.push_back(arith::TruncFOp::create(b, b.getBF16Type(), x));
-        vector::StoreOp::create(
-            b,
-            vector::FromElementsOp::create(
-                b, VectorType::get({4}, b.getBF16Type()), narrow),
-            buf, ValueRange{r, c}, /*nontemporal=*/false, llvm::Align(8));
-      };
-      store4(vals, vB);
+      storeBf16x4(vals, vB, r, c);
       if (decay) {
         Value wr = weight(r);
         SmallVector<Value, 4> weighted;
         for (Value v : vals)
           weighted.push_back(fmul(v, wr));
-        store4(weighted, vdB);
+        storeBf16x4(weighted, vdB, r, c);
       }
     });
     if (spec.normSum)
@@ -306,6 +272,31 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     forEach(bq, [&](Value u) {
       memref::StoreOp::create(b, weight(u), dS, u);
     });
+}
+
+SmallVector<Value, 4> LinearGpuKernelEmitter::load4(Value flat,
+                                                   Value offset) {
+  Value raw = vector::LoadOp::create(
+      b, VectorType::get({4}, elt), flat, ValueRange{offset},
+      /*nontemporal=*/false, llvm::Align(elt.getIntOrFloatBitWidth() / 2));
+  SmallVector<Value, 4> xs;
+  for (int64_t e = 0; e < 4; ++e) {
+    Value x = vector::ExtractOp::create(b, raw, ArrayRef<int64_t>{e});
+    xs.push_back(elt == f32 ? x : arith::ExtFOp::create(b, f32, x));
+  }
+  return xs;
+}
+
+void LinearGpuKernelEmitter::storeBf16x4(ArrayRef<Value> xs, Value buf,
+                                         Value r, Value c) {
+  SmallVector<Value, 4> narrow;
+  for (Value x : xs)
+    narrow.push_back(arith::TruncFOp::create(b, b.getBF16Type(), x));
+  vector::StoreOp::create(
+      b,
+      vector::FromElementsOp::create(b, VectorType::get({4}, b.getBF16Type()),
+                                     narrow),
+      buf, ValueRange{r, c}, /*nontemporal=*/false, llvm::Align(8));
 }
 
 Value LinearGpuKernelEmitter::decayedScore(Value dot, Value r, Value u) {
