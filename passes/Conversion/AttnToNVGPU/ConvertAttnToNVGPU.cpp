@@ -621,8 +621,11 @@ protected:
   SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
 
   /// Two consecutive elements at `offset` of a flat 16-bit memref, packed as
-  /// an mma operand (vector<2xf16>, or i32 for bf16).
+  /// an mma operand (vector<2xf16>, or i32 for bf16); zeroPair: two zeros.
   Value loadPair(Value flat, Value offset);
+  Value zeroPair();
+  /// vector<2xf16> as is, bf16 pairs as i32.
+  Value asOperand(Value pair);
   Value packPair(Value lo, Value hi);
   /// c += a * b on one m16n8k16 tile; c is 4 f32 values.
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
@@ -645,8 +648,8 @@ protected:
   /// O *= alpha of its row (g: alpha[0], g + 8: alpha[1]).
   void rescaleO(WarpState &st, const Value alpha[2]);
   /// The A fragment of this warp's 16 query rows for head-dim block kb
-  /// (rows past Sq read the last row; they are never stored).
-  /// Q's fragments of k-block kb (zero past Dqk).
+  /// (rows past Sq read the last row; they are never stored; columns past
+  /// Dqk are zero).
   SmallVector<Value> loadQFragment(Value bIdx, int64_t kb);
   /// k-blocks of 16 in Q K^T: Dqk = 16 k + 8 takes a last half-padded one.
   int64_t kBlocks() const { return llvm::divideCeil(spec.dqk, 16); }
@@ -671,23 +674,25 @@ Value MmaKernelEmitter::packPair(Value lo, Value hi) {
     lo = arith::TruncFOp::create(b, elt, lo);
     hi = arith::TruncFOp::create(b, elt, hi);
   }
-  Value vec = vector::FromElementsOp::create(
-      b, VectorType::get({2}, elt), ValueRange{lo, hi});
-  if (spec.dtype == DType::F16)
-    return vec;
-  return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
+  return asOperand(vector::FromElementsOp::create(
+      b, VectorType::get({2}, elt), ValueRange{lo, hi}));
 }
 
 Value MmaKernelEmitter::loadPair(Value flat, Value offset) {
+  return asOperand(
+      vector::LoadOp::create(b, VectorType::get({2}, elt), flat, offset));
+}
+
+Value MmaKernelEmitter::zeroPair() {
   auto pairType = VectorType::get({2}, elt);
-  Value vec =
-      flat ? vector::LoadOp::create(b, pairType, flat, offset).getResult()
-           : arith::ConstantOp::create(
-                 b, DenseElementsAttr::get(pairType, b.getFloatAttr(elt, 0.0)))
-                 .getResult();
+  return asOperand(arith::ConstantOp::create(
+      b, DenseElementsAttr::get(pairType, b.getFloatAttr(elt, 0.0))));
+}
+
+Value MmaKernelEmitter::asOperand(Value pair) {
   if (spec.dtype == DType::F16)
-    return vec;
-  return LLVM::BitcastOp::create(b, b.getI32Type(), vec);
+    return pair;
+  return LLVM::BitcastOp::create(b, b.getI32Type(), pair);
 }
 
 SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
@@ -696,7 +701,7 @@ SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
   for (int64_t part = 0; part < 4; ++part) {
     // Dqk = 16 k + 8: the last k-block's upper half is padding, zero.
     if (kb * 16 + (part / 2) * 8 >= spec.dqk) {
-      frag.push_back(loadPair(Value(), Value()));
+      frag.push_back(zeroPair());
       continue;
     }
     Value row = arith::MinSIOp::create(b, rows[part % 2], lastQ);
