@@ -56,6 +56,10 @@ CHECK_SPECS=(
   "heads=gqa:8:2 seq=1:3000 dim=128 dtype=bf16 lse=1 schedule=stream_k:132"
   "heads=gqa:16:2 seq=5:700 dim=64 dtype=bf16 mask=causal lse=1 pack_gqa=1"
   "heads=2 seq=3:2000 dim=64 dtype=f32 mask=causal schedule=stream_k:16"
+  # split_kv (FlashDecoding) on the same protocol: N CTAs per output tile,
+  # the workspace sized per launch from the manifest's formula.
+  "batch=2 heads=gqa:8:2 seq=1:2000 dim=128 dtype=bf16 lse=1 schedule=split_kv:8"
+  "heads=2 seq=70:600 dim=64 dtype=f16 mask=causal schedule=split_kv:3"
   # Linear attention (Lightning Attention-2 chunks, state in shared memory):
   # decay and state, taylor2 with Dv split over blocks, non-causal; bf16 on
   # mma.sync tiles (taylor2's phi(q) and scores split hi + lo), f16 on
@@ -75,7 +79,8 @@ for s in 1024 2048 4096 8192; do
 done
 # Decode (one query row, GQA): the schedule picks stream-K over tiles of the
 # 4 query heads of a K/V head (pack_gqa); the "flash" variant times the
-# flash kernel (packed too) and "unpacked" stream-K with one head per tile
+# flash kernel (packed too), "unpacked" stream-K with one head per tile and
+# "split-kv" split_kv with about one CTA per SM (132 / packed tiles splits)
 # on the same inputs beside it.
 BENCH_SPECS+=("batch=1 heads=gqa:32:8 seq=1:16384 dim=128 dtype=bf16")
 BENCH_SPECS+=("batch=4 heads=gqa:32:8 seq=1:8192 dim=128 dtype=bf16")
@@ -131,6 +136,13 @@ if [ "$MODE" = "--prepare" ]; then
       "$OPT" --gen="name=bench$i $s pack_gqa=0" -o "$BUNDLES/unpacked$i.mlir"
       "$OPT" "$BUNDLES/unpacked$i.mlir" --attn-compile="target=sm_90a" \
         --emit-dir="$BUNDLES/variants/unpacked/bench" >/dev/null
+      [[ "$s" =~ batch=([0-9]+).*gqa:[0-9]+:([0-9]+) ]]
+      tiles=$(( BASH_REMATCH[1] * BASH_REMATCH[2] ))
+      mkdir -p "$BUNDLES/variants/split-kv/bench"
+      "$OPT" --gen="name=bench$i $s schedule=split_kv:$(( (132 + tiles - 1) / tiles ))" \
+        -o "$BUNDLES/split$i.mlir"
+      "$OPT" "$BUNDLES/split$i.mlir" --attn-compile="target=sm_90a" \
+        --emit-dir="$BUNDLES/variants/split-kv/bench" >/dev/null
       continue
     fi
     mkdir -p "$BUNDLES/variants/wide/bench"

@@ -63,7 +63,10 @@ def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
     (`memref.atomic_rmw`, acq_rel); the worker that completes the count
     merges the shares with the online-softmax rescaling and stores the tile.
     No worker waits for another, so any number of threads runs it.
-    `split_kv` is lowered as flash, with a warning.
+    `#attn.schedule<split_kv(N)>` (FlashDecoding) runs the same protocol
+    with N workers per output tile (B x heads x query tiles x N work items):
+    worker p takes split p % N of tile p / N, ceil(KV tiles / N) of its KV
+    tiles, and publishes it in its one slot.
 
     A function whose body is one attn.linear_attention becomes
     `(Q, K, V, [state_in], O, [state_out], wi_begin, wi_end)` with one work
@@ -133,8 +136,10 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
     stored per thread in the CTA's slot (fragment layout), fenced, and
     counted by one thread's atomic add; the CTA completing the count reads
     every share back into its registers, merges them with the online-softmax
-    rescaling and runs the epilogue. A split_kv schedule is lowered as flash
-    with a warning.
+    rescaling and runs the epilogue. `#attn.schedule<split_kv(N)>` runs the
+    same protocol with N CTAs per output tile and Dv chunk: grid (output
+    tiles x N, Dv chunks, 1), CTA p taking split p % N of tile p / N, and a
+    workspace that grows with B and Sq (the bundle gives it as a formula).
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
@@ -239,7 +244,9 @@ def ConvertAttnToAMDGPU : Pass<"convert-attn-to-amdgpu", "ModuleOp"> {
     `#attn.schedule<stream_k(N)>` (LeanAttention) N workgroups walk equal
     shares of the (output tile x KV tile) units and merge split tiles
     through a global f32 workspace after the B, Sq, Skv scalars (the
-    runtime allocates it per launch, counters zeroed). attn.linear_attention
+    runtime allocates it per launch, counters zeroed); `split_kv(N)` the
+    same with N workgroups per output tile (grid output tiles x N, each one
+    contiguous split of its tile's KV loop). attn.linear_attention
     takes the NVIDIA pass's linear-attention kernel, its shared memory one
     static LDS workgroup attribution.
   }];

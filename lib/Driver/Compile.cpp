@@ -274,16 +274,45 @@ static int64_t asmStat(StringRef isa, StringRef key) {
   return -1;
 }
 
-/// CTAs of the stream-K schedule of the (scheduled) attention op of
-/// `module`; 0 for any other schedule.
-static int64_t streamKCtas(ModuleOp module) {
-  int64_t ctas = 0;
+/// The KV-splitting schedule of the (scheduled) attention op of a module:
+/// stream-K's CTAs or split_kv's splits per output tile (both 0: flash).
+struct KVSplitting {
+  int64_t streamCtas = 0, splits = 0;
+
+  explicit operator bool() const { return streamCtas || splits; }
+  /// Share slots per worker (a stream-K range may start inside one tile
+  /// and end inside another).
+  int64_t slots() const { return splits ? 1 : 2; }
+  const char *kernelSuffix() const { return splits ? "+split-kv" : "+stream-k"; }
+  /// The workers as a grid / work-item formula: stream-K's CTAs, or a
+  /// split of each output tile (`outputTiles`, a formula).
+  std::string workers(const std::string &outputTiles) const {
+    return splits ? outputTiles + "*" + std::to_string(splits)
+                  : std::to_string(streamCtas);
+  }
+  /// `perWorker` bytes for each worker (a number under stream-K). A
+  /// split_kv(1) worker finishes its tile in place and never touches the
+  /// workspace: one word, for the kernel's argument.
+  std::string bytes(int64_t perWorker, const std::string &outputTiles) const {
+    if (splits == 1)
+      return "4";
+    if (!splits)
+      return std::to_string(perWorker * streamCtas);
+    return std::to_string(perWorker) + "*" + workers(outputTiles);
+  }
+};
+
+static KVSplitting kvSplittingOf(ModuleOp module) {
+  KVSplitting s;
   module.walk([&](AttentionOp op) {
-    if (ScheduleAttr schedule = op.getScheduleAttr();
-        schedule && schedule.getKind() == ScheduleStrategy::stream_k)
-      ctas = schedule.getParam();
+    if (ScheduleAttr schedule = op.getScheduleAttr()) {
+      if (schedule.getKind() == ScheduleStrategy::stream_k)
+        s.streamCtas = schedule.getParam();
+      else if (schedule.getKind() == ScheduleStrategy::split_kv)
+        s.splits = schedule.getParam();
+    }
   });
-  return ctas;
+  return s;
 }
 
 /// Query heads per packed tile group (pack_gqa) of the attention op of
@@ -312,7 +341,7 @@ static bool nvvmMmaSyncOnly(ModuleOp module) {
   module.walk([&](AttentionOp op) {
     wgmmaDims &= nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV());
   });
-  return streamKCtas(module) != 0 || packGroup(module) > 1 || !wgmmaDims;
+  return bool(kvSplittingOf(module)) || packGroup(module) > 1 || !wgmmaDims;
 }
 
 static FailureOr<std::vector<BundleKernel>>
@@ -325,7 +354,8 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   if (failed(select.run(module)))
     return failure();
   bool linear = false;
-  int64_t streamCtas = streamKCtas(module), dv = 0, group = packGroup(module);
+  KVSplitting splitting = kvSplittingOf(module);
+  int64_t dv = 0, group = packGroup(module);
   module.walk([&](Operation *op) {
     if (auto attn = dyn_cast<AttentionOp>(op)) {
       blockQ = attn.getTilingAttr().getBlockQ();
@@ -359,11 +389,13 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   k.workItems = "B*" + std::to_string(hq / group);
   if (!linear)
     k.workItems += "*" + queryTilesFormula(group, blockQ);
-  if (streamCtas) {
-    // Stream-K: one work item per worker; its arrival counters and two
-    // (acc, m, l) partial slots per worker (convert-attn-to-tiles).
-    k.workItems = std::to_string(streamCtas);
-    k.workspaceBytes = 4 * streamKWorkspaceWords(streamCtas, blockQ, dv);
+  if (splitting) {
+    // Stream-K / split_kv: one work item per worker; per worker an arrival
+    // counter and (acc, m, l) partial slots (convert-attn-to-tiles).
+    std::string tiles = k.workItems;
+    k.workItems = splitting.workers(tiles);
+    k.workspaceBytes = splitting.bytes(
+        4 * streamKWorkerWords(blockQ, dv, splitting.slots()), tiles);
   }
   llvm::sys::fs::remove_directories(dir);
   return std::vector<BundleKernel>{k};
@@ -419,7 +451,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   // Launch geometry from the tiling and schedule compileNvvm selected (the
   // pipeline's own attn-select-schedule keeps them).
   int64_t blockQ = 0, warps = 0, hq = 0, dv = 0, eltBytes = 2, dqk = 0,
-          blockKV = 0, stages = 0, streamCtas = 0;
+          blockKV = 0, stages = 0;
   {
     module.walk([&](AttentionOp op) {
       blockQ = op.getTilingAttr().getBlockQ();
@@ -431,8 +463,8 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
       stages = op.getTilingAttr().getStages();
       eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
     });
-    streamCtas = streamKCtas(module);
   }
+  KVSplitting splitting = kvSplittingOf(module);
   int64_t group = packGroup(module);
   bool mmaSyncOnly = nvvmMmaSyncOnly(module);
   // Linear attention: one block per (batch, head, column chunk), the chunk
@@ -506,16 +538,20 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
                                             : "wgmma+tma+producer";
     if (group > 1)
       k.kernel += "+pack-gqa";
-    if (streamCtas) {
-      // Stream-K: the CTAs of each Dv chunk share the (output tile x KV
-      // tile) units; the runtime zero-allocates their workspace per launch.
-      k.kernel += "+stream-k";
-      k.gridX = std::to_string(streamCtas);
-      k.gridY = std::to_string(nvvmDvChunks(dv, eltBytes));
+    if (splitting) {
+      // Stream-K / split_kv: the CTAs of each Dv chunk share the (output
+      // tile x KV tile) units; the runtime allocates their workspace per
+      // launch, counters zeroed.
+      std::string tiles = "B*" + std::to_string(hq / group) + "*" + k.gridX;
+      int64_t chunks = nvvmDvChunks(dv, eltBytes);
+      k.kernel += splitting.kernelSuffix();
+      k.gridX = splitting.workers(tiles);
+      k.gridY = std::to_string(chunks);
       k.gridZ = "1";
-      k.workspaceBytes =
-          nvvmStreamKWorkspaceBytes(streamCtas, k.blockX, dv, eltBytes);
-      k.workspaceZeroBytes = nvvmStreamKCounterBytes(streamCtas, dv, eltBytes);
+      k.workspaceBytes = splitting.bytes(
+          nvvmStreamKWorkerBytes(k.blockX, dv, eltBytes, splitting.slots()),
+          tiles);
+      k.workspaceZeroBytes = splitting.bytes(4 * chunks, tiles);
     }
     if (tma && nvvm.warpSpecialize) {
       k.producerRegisters = producerRegisters;
@@ -647,7 +683,8 @@ compileRocdl(ModuleOp module, const std::string &target,
     hq = op.getNumQueryHeads();
     dv = op.getHeadDimV();
   });
-  int64_t group = packGroup(module), streamCtas = streamKCtas(module);
+  int64_t group = packGroup(module);
+  KVSplitting splitting = kvSplittingOf(module);
   // Linear attention: one workgroup per (batch, head, column chunk).
   int64_t linearColumnChunks = 0;
   bool linearMfma = false;
@@ -704,15 +741,19 @@ compileRocdl(ModuleOp module, const std::string &target,
   k.blockX = 64 * warps;
   k.paramAbi = "flat-memref";
   k.kernel = group > 1 ? "mfma+pack-gqa" : "mfma";
-  if (streamCtas) {
-    // Stream-K: the workgroups share the (output tile x KV tile) units;
-    // the runtime allocates their workspace per launch, counters zeroed.
-    k.kernel += "+stream-k";
-    k.gridX = std::to_string(streamCtas);
+  if (splitting) {
+    // Stream-K / split_kv: the workgroups share the (output tile x KV tile)
+    // units; the runtime allocates their workspace per launch, counters
+    // zeroed.
+    std::string tiles = "B*" + std::to_string(hq / group) + "*" + k.gridX;
+    k.kernel += splitting.kernelSuffix();
+    k.gridX = splitting.workers(tiles);
     k.gridY = k.gridZ = "1";
-    k.workspaceBytes = streamKWorkspaceBytes(
-        1, streamCtas, k.blockX, amdgpuStreamKStateWords(dv));
-    k.workspaceZeroBytes = 4 * streamCtas;
+    k.workspaceBytes = splitting.bytes(
+        streamKWorkerBytes(1, k.blockX, amdgpuStreamKStateWords(dv),
+                           splitting.slots()),
+        tiles);
+    k.workspaceZeroBytes = splitting.bytes(4, tiles);
   }
   if (linearColumnChunks) {
     k.gridX = std::to_string(linearColumnChunks);

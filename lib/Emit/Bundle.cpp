@@ -169,6 +169,13 @@ std::string checkParamAbi(const BundleDesc &d, const BundleKernel &k) {
   return "";
 }
 
+/// A formula as JSON: a number when it is a plain integer (so constant
+/// sizes read as before), else a string.
+std::string jsonFormula(const std::string &f) {
+  bool digits = !f.empty() && f.find_first_not_of("0123456789") == std::string::npos;
+  return digits ? f : jsonString(f);
+}
+
 std::string join(const std::vector<std::string> &v, const char *sep) {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i)
@@ -249,11 +256,13 @@ std::string validateBundle(const BundleDesc &d) {
       if (d.kernels[j].target == k.target && d.kernels[j].format == k.format)
         return what + " appears twice";
     }
-    if (k.workspaceBytes < 0 || k.workspaceBytes % 4 != 0)
-      return what + ": workspace bytes must be a non-negative multiple of 4";
-    if (k.workspaceZeroBytes > k.workspaceBytes ||
-        (k.workspaceZeroBytes > 0 && k.workspaceZeroBytes % 4 != 0))
-      return what + ": zeroed workspace bytes must be a multiple of 4 within the workspace";
+    if (k.workspaceBytes.empty() && !k.workspaceZeroBytes.empty())
+      return what + ": zeroed workspace bytes without a workspace";
+    for (auto [text, name] : {std::pair{&k.workspaceBytes, "workspace bytes"},
+                              {&k.workspaceZeroBytes, "zeroed workspace bytes"}})
+      if (!text->empty())
+        if (std::string err = checkFormula(*text, what + " " + name); !err.empty())
+          return err;
     if (isCpu(k.target)) {
       if (std::string err = checkFormula(k.workItems, what + " work items"); !err.empty())
         return err;
@@ -342,10 +351,10 @@ std::string manifestJson(const BundleDesc &d) {
     } else {
       os << ",\n      \"work_items\": " << jsonString(k.workItems);
     }
-    if (k.workspaceBytes > 0)
-      os << ",\n      \"workspace_bytes\": " << k.workspaceBytes;
-    if (k.workspaceBytes > 0 && k.workspaceZeroBytes >= 0)
-      os << ",\n      \"workspace_zero_bytes\": " << k.workspaceZeroBytes;
+    if (!k.workspaceBytes.empty())
+      os << ",\n      \"workspace_bytes\": " << jsonFormula(k.workspaceBytes);
+    if (!k.workspaceBytes.empty() && !k.workspaceZeroBytes.empty())
+      os << ",\n      \"workspace_zero_bytes\": " << jsonFormula(k.workspaceZeroBytes);
     os << "\n    }";
   }
   os << (d.kernels.empty() ? "]\n" : "\n  ]\n");

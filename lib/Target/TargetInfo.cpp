@@ -152,15 +152,10 @@ int64_t mlir::attn::nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes) {
   return dtypeBytes == 4 ? 2 + chunk : 4 + chunk / 2;
 }
 
-int64_t mlir::attn::nvvmStreamKWorkspaceBytes(int64_t ctas, int64_t threads,
-                                              int64_t dv, int64_t dtypeBytes) {
-  return streamKWorkspaceBytes(nvvmDvChunks(dv, dtypeBytes), ctas, threads,
-                               nvvmStreamKStateWords(dv, dtypeBytes));
-}
-
-int64_t mlir::attn::nvvmStreamKCounterBytes(int64_t ctas, int64_t dv,
-                                            int64_t dtypeBytes) {
-  return 4 * nvvmDvChunks(dv, dtypeBytes) * ctas;
+int64_t mlir::attn::nvvmStreamKWorkerBytes(int64_t threads, int64_t dv,
+                                           int64_t dtypeBytes, int64_t slots) {
+  return streamKWorkerBytes(nvvmDvChunks(dv, dtypeBytes), threads,
+                            nvvmStreamKStateWords(dv, dtypeBytes), slots);
 }
 
 int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {

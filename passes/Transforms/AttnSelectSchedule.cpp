@@ -113,6 +113,21 @@ struct AttnSelectSchedulePass
       op.setTilingAttr(*mmaTiling);
       return success();
     };
+    // The KV-splitting kernels (stream-K, split_kv) are mma.sync or SIMT.
+    // The f32 SIMT kernel takes 16-column KV tiles under them: the share's
+    // publish and merge keep values live beside a row's O chunk and scores,
+    // and with 32 columns ptxas spilled 4 to 60 bytes at head dim 64 with
+    // ALiBi, softcap and LSE (flash fits, at 252 registers).
+    auto useKVSplitTiles = [&]() -> LogicalResult {
+      if (failed(useMmaTiles()))
+        return failure();
+      TilingAttr t = op.getTilingAttr();
+      if (!given && info.kind == TargetKind::NVVM && eltBytes == 4 &&
+          t.getBlockKv() > 16)
+        op.setTilingAttr(TilingAttr::get(op.getContext(), t.getBlockQ(), 16,
+                                         t.getWarps(), t.getStages()));
+      return success();
+    };
     // Head packing (pack_gqa): every kernel implements it, the NVIDIA ones
     // on mma.sync tiles (a packed decode tile is too short for wgmma).
     if (!op.getPackGqaAttr() && shouldPackHeads(op, *tiling))
@@ -128,9 +143,10 @@ struct AttnSelectSchedulePass
       tiling = op.getTilingAttr();
     }
     ScheduleAttr schedule = op.getScheduleAttr();
-    if (schedule && schedule.getKind() == ScheduleStrategy::stream_k)
-      return failed(useMmaTiles()) ? WalkResult::interrupt()
-                                   : WalkResult::advance();
+    if (schedule && (schedule.getKind() == ScheduleStrategy::stream_k ||
+                     schedule.getKind() == ScheduleStrategy::split_kv))
+      return failed(useKVSplitTiles()) ? WalkResult::interrupt()
+                                       : WalkResult::advance();
     if (schedule && schedule.getKind() != ScheduleStrategy::auto_)
       return WalkResult::advance();
     // Decode (one query tile per head) with few heads leaves most SMs idle
@@ -157,7 +173,7 @@ struct AttnSelectSchedulePass
       }
     }
     op.setScheduleAttr(ScheduleAttr::get(op.getContext(), kind, param));
-    if (kind == ScheduleStrategy::stream_k && failed(useMmaTiles()))
+    if (kind == ScheduleStrategy::stream_k && failed(useKVSplitTiles()))
       return WalkResult::interrupt();
     return WalkResult::advance();
   }

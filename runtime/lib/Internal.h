@@ -49,8 +49,10 @@ struct KernelInfo {
   int64_t block[3] = {1, 1, 1};
   int64_t dynamicSmemBytes = 0, registers = -1, spillBytes = -1, scratchBytes = -1;
   Formula workItems;
-  int64_t workspaceBytes = 0;     // scratch the runtime allocates per launch
-  int64_t workspaceZeroBytes = 0; // of which the leading bytes start zeroed
+  /// Scratch the runtime allocates per launch, and its leading bytes that
+  /// start zeroed (empty: none / all of it). Formulas: a split-KV kernel's
+  /// workers, and so its workspace, grow with the launch sizes.
+  Formula workspaceBytes, workspaceZeroBytes;
   int64_t size = -1; // from the manifest; -1 = not given
 
   // Where the bytes come from.

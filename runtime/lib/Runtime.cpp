@@ -137,6 +137,28 @@ void describeEmptyTensorMaps(std::vector<TensorMapRequest> &maps) {
 
 /// The "tensor_maps" of a flat-memref+tma kernel (required there, refused
 /// elsewhere); b.args must be parsed.
+/// A kernel's workspace and zeroed-prefix sizes for the launch sizes `env`:
+/// "" or what is wrong with them.
+std::string workspaceSizes(const KernelInfo &k, const Formula::Env &env, int64_t &bytes,
+                           int64_t &zeroed) {
+  bytes = zeroed = 0;
+  if (k.workspaceBytes.empty())
+    return k.workspaceZeroBytes.empty() ? "" : "workspace_zero_bytes without workspace_bytes";
+  if (std::string err = k.workspaceBytes.eval(env, bytes); !err.empty())
+    return err;
+  if (bytes < 0 || bytes % 4 != 0)
+    return "workspace_bytes must be a non-negative multiple of 4, got " + std::to_string(bytes);
+  zeroed = bytes;
+  if (!k.workspaceZeroBytes.empty()) {
+    if (std::string err = k.workspaceZeroBytes.eval(env, zeroed); !err.empty())
+      return err;
+    if (zeroed < 0 || zeroed > bytes || zeroed % 4 != 0)
+      return "workspace_zero_bytes must be a multiple of 4 within workspace_bytes, got " +
+             std::to_string(zeroed) + " of " + std::to_string(bytes);
+  }
+  return "";
+}
+
 bool parseTensorMaps(ManifestReader &r, const JsonValue &kv, const std::string &path,
                      const attn_bundle &b, KernelInfo &k) {
   const JsonValue *maps = kv.get("tensor_maps");
@@ -322,17 +344,19 @@ bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) 
     for (const auto &prev : b.kernels)
       if (prev->target == k->target && prev->format == k->format)
         return done(r.fail(path, "second " + k->target + " " + k->format + " kernel"));
-    if (!r.integer(kv, path, "workspace_bytes", k->workspaceBytes, false))
-      return done(false);
-    if (k->workspaceBytes < 0 || k->workspaceBytes % 4 != 0)
-      return done(r.fail(path + ".workspace_bytes", "must be a non-negative multiple of 4"));
-    k->workspaceZeroBytes = k->workspaceBytes;
-    if (!r.integer(kv, path, "workspace_zero_bytes", k->workspaceZeroBytes, false))
-      return done(false);
-    if (k->workspaceZeroBytes < 0 || k->workspaceZeroBytes > k->workspaceBytes ||
-        k->workspaceZeroBytes % 4 != 0)
-      return done(r.fail(path + ".workspace_zero_bytes",
-                         "must be a multiple of 4 within workspace_bytes"));
+    for (auto [key, f] : {std::pair<const char *, Formula *>{"workspace_bytes", &k->workspaceBytes},
+                          {"workspace_zero_bytes", &k->workspaceZeroBytes}})
+      if (const JsonValue *v = kv.get(key); v && !r.formula(*v, path + "." + key, names, *f))
+        return done(false);
+    {
+      // Checked again per launch; sizes of 1 catch a formula that is wrong
+      // for every launch (a negative or unaligned constant) at load time.
+      Formula::Env ones = {{"B", 1}, {"Sq", 1}, {"Skv", 1}};
+      ones.insert(ones.end(), b.constants.begin(), b.constants.end());
+      int64_t bytes, zeroed;
+      if (std::string err = workspaceSizes(*k, ones, bytes, zeroed); !err.empty())
+        return done(r.fail(path + ".workspace_bytes", err));
+    }
     if (k->isCpu()) {
       const JsonValue *wi = r.field(kv, path, "work_items", true);
       if (!wi || !r.formula(*wi, path + ".work_items", names, k->workItems))
@@ -565,6 +589,9 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
     }
   }
   describeEmptyTensorMaps(gl.tensorMaps);
+  int64_t workspaceBytes, workspaceZeroBytes;
+  if (std::string err = workspaceSizes(*k, env, workspaceBytes, workspaceZeroBytes); !err.empty())
+    return fail(ATTN_ERR_INVALID, "workspace: " + err);
 
   if (k->isCpu()) {
     int64_t wi;
@@ -577,7 +604,7 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
       return ATTN_OK;
     // Zeroed per launch: the kernel's arrival counters start at 0, and
     // concurrent launches never share one.
-    std::vector<float> workspace(static_cast<size_t>(k->workspaceBytes / 4), 0.0f);
+    std::vector<float> workspace(static_cast<size_t>(workspaceBytes / 4), 0.0f);
     if (!workspace.empty()) {
       int64_t ptr = static_cast<int64_t>(reinterpret_cast<intptr_t>(workspace.data()));
       descs.push_back({ptr, ptr, 0, static_cast<int64_t>(workspace.size()), 1});
@@ -605,8 +632,8 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
     gl.block[d] = static_cast<unsigned>(k->block[d]);
   }
   gl.smem = static_cast<unsigned>(k->dynamicSmemBytes);
-  gl.workspaceBytes = k->workspaceBytes;
-  gl.workspaceZeroBytes = k->workspaceZeroBytes;
+  gl.workspaceBytes = workspaceBytes;
+  gl.workspaceZeroBytes = workspaceZeroBytes;
   return k->isCuda() ? cudaLaunch(*k, dev, gl, stream) : hipLaunch(*k, dev, gl, stream);
 }
 

@@ -32,6 +32,32 @@ func.func @decode(%q: tensor<1x8x1x128xf16>, %k: tensor<1x8x8192x128xf16>) -> te
 
 // -----
 
+// f32 runs the SIMT kernel; under a KV-splitting schedule (picked or given)
+// its KV tile is 16 columns, not 32 (the share's publish and merge need the
+// registers).
+// SM90-LABEL: func.func @decode_f32
+// SM90-NEXT: schedule = #attn.schedule<stream_k(132)>
+// SM90-SAME: tiling = #attn.tiling<block_q = 128, block_kv = 16, warps = 4, stages = 2>
+// SM90-LABEL: func.func @split_f32
+// SM90-NEXT: schedule = #attn.schedule<split_kv(4)>
+// SM90-SAME: tiling = #attn.tiling<block_q = 128, block_kv = 16, warps = 4, stages = 2>
+// SM90-LABEL: func.func @flash_f32
+// SM90-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 4, stages = 2>
+func.func @decode_f32(%q: tensor<1x8x1x64xf32>, %k: tensor<1x8x8192x64xf32>) -> tensor<1x8x1x64xf32> {
+  %o = attn.attention %q, %k, %k : tensor<1x8x1x64xf32>, tensor<1x8x8192x64xf32>, tensor<1x8x8192x64xf32> -> tensor<1x8x1x64xf32>
+  return %o : tensor<1x8x1x64xf32>
+}
+func.func @split_f32(%q: tensor<1x8x1x64xf32>, %k: tensor<1x8x8192x64xf32>) -> tensor<1x8x1x64xf32> {
+  %o = attn.attention %q, %k, %k {schedule = #attn.schedule<split_kv(4)>} : tensor<1x8x1x64xf32>, tensor<1x8x8192x64xf32>, tensor<1x8x8192x64xf32> -> tensor<1x8x1x64xf32>
+  return %o : tensor<1x8x1x64xf32>
+}
+func.func @flash_f32(%q: tensor<1x8x1x64xf32>, %k: tensor<1x8x8192x64xf32>) -> tensor<1x8x1x64xf32> {
+  %o = attn.attention %q, %k, %k {schedule = #attn.schedule<flash>} : tensor<1x8x1x64xf32>, tensor<1x8x8192x64xf32>, tensor<1x8x8192x64xf32> -> tensor<1x8x1x64xf32>
+  return %o : tensor<1x8x1x64xf32>
+}
+
+// -----
+
 // A short KV (8 heads x 8 tiles of 32 < 2 x 132) would give most SMs one
 // KV tile or none: flash.
 // SM90-LABEL: func.func @short_decode

@@ -33,15 +33,6 @@ func.func @head_dim(%q: tensor<1x2x64x20xf16>) -> tensor<1x2x64x20xf16> {
 
 // -----
 
-// split-KV has no NVIDIA kernel (stream-K does): a warning, flash kernels.
-func.func @decode(%q: tensor<1x2x1x32xf16>, %k: tensor<1x2x64x32xf16>) -> tensor<1x2x1x32xf16> {
-  // expected-warning @+1 {{schedule #attn.schedule<split_kv(2)> is lowered as flash (one work group per query tile): the NVIDIA split-KV kernels do not exist yet}}
-  %o = attn.attention %q, %k, %k {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>, schedule = #attn.schedule<split_kv(2)>} : tensor<1x2x1x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x1x32xf16>
-  return %o : tensor<1x2x1x32xf16>
-}
-
-// -----
-
 func.func @smem(%q: tensor<1x2x64x256xf16>) -> tensor<1x2x64x256xf16> {
   // expected-error @+1 {{the K/V stages need 409600 bytes of shared memory, more than the 232448 of any NVIDIA target; lower block_kv or stages}}
   %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 128, warps = 4, stages = 4>} : tensor<1x2x64x256xf16>, tensor<1x2x64x256xf16>, tensor<1x2x64x256xf16> -> tensor<1x2x64x256xf16>

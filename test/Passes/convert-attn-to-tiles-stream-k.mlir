@@ -53,3 +53,29 @@ func.func @flash(%q: tensor<1x2x1x32xf32>, %k: tensor<1x2x512x32xf32>) -> tensor
   %o = attn.attention %q, %k, %k {schedule = #attn.schedule<flash>} : tensor<1x2x1x32xf32>, tensor<1x2x512x32xf32>, tensor<1x2x512x32xf32> -> tensor<1x2x1x32xf32>
   return %o : tensor<1x2x1x32xf32>
 }
+
+// -----
+
+// split_kv(4): four workers per output tile (the work items are B x tiles x
+// 4); worker p takes split p % 4 of tile p / 4, ceil(max(KV tiles, 1) / 4)
+// KV tiles, and always publishes it (no in-place store: a split is never
+// the whole tile), in its one slot of (acc, m, l).
+// CHECK-LABEL: func.func @split(
+// CHECK-SAME: %[[O:[^:]+]]: memref<?x2x?x32xf16>, %[[WS:[^:]+]]: memref<?xf32>, %[[BEGIN:[^:]+]]: index, %[[END:[^:]+]]: index)
+// CHECK: %[[KV:.+]] = arith.ceildivui %dim{{.*}}, %c32 : index
+// CHECK: %[[KV1:.+]] = arith.maxui %[[KV]], %c1 : index
+// CHECK: %[[PER:.+]] = arith.ceildivui %[[KV1]], %c4 : index
+// CHECK: scf.forall (%[[P:.+]]) = (%[[BEGIN]]) to (%[[END]]) step (1)
+// CHECK: %[[TILE:.+]] = arith.divui %[[P]], %c4 : index
+// CHECK: %[[SPLIT:.+]] = arith.remui %[[P]], %c4 : index
+// CHECK: %[[KFROM:.+]] = arith.muli %[[SPLIT]], %[[PER]] : index
+// CHECK: arith.addi %[[KFROM]], %[[PER]] : index
+// CHECK-NOT: memref.store %{{.+}}, %[[O]][
+// CHECK: arith.muli %[[P]], %c1088 : index
+// CHECK-NOT: memref.store %{{.+}}, %[[O]][
+// CHECK: memref.store %{{.+}}, %[[WS]][
+// CHECK: memref.atomic_rmw addf
+func.func @split(%q: tensor<1x2x1x32xf16>, %k: tensor<1x1x512x32xf16>) -> tensor<1x2x1x32xf16> {
+  %o = attn.attention %q, %k, %k {schedule = #attn.schedule<split_kv(4)>} : tensor<1x2x1x32xf16>, tensor<1x1x512x32xf16>, tensor<1x1x512x32xf16> -> tensor<1x2x1x32xf16>
+  return %o : tensor<1x2x1x32xf16>
+}

@@ -10,7 +10,8 @@ targets (gfx90a, gfx942) run the AMD kernels on the same emulator in wave64
 mode.
 
 --family=linear runs the linear-attention configurations instead,
---family=stream-k softmax configurations with schedule=stream_k:N, and
+--family=stream-k softmax configurations with schedule=stream_k:N or
+split_kv:N, and
 --family=pack-gqa configurations whose query heads are packed into shared
 tiles (pack_gqa=1), --family=head-dims head dims that are multiples of 8
 but not of 16.
@@ -145,12 +146,15 @@ def linear_configs():
 
 
 STREAM_K_CTAS = [1, 2, 3, 7, 16, 132]
+# (Sq, Skv, splits) of split_kv:N.
+SPLIT_KV = [(1, 200, 2), (3, 1030, 5), (1, 1030, 8), (33, 300, 3),
+            (1, 520, 1), (64, 256, 2), (1, 2100, 16), (7, 400, 3)]
 STREAM_K_LENGTHS = [(1, 1), (1, 200), (3, 1030), (7, 63), (33, 300),
                     (64, 64), (40, 8)]
 
 
 def stream_k_configs():
-    """schedule=stream_k:N (CPU): the masks and score mods of the main
+    """schedule=stream_k:N and split_kv:N: the masks and score mods of the main
     matrix over decode and short-prefill lengths, with N below, near and
     far above the number of (output tile x KV tile) units, so shares start
     and end inside tiles, whole tiles are skipped over, and some workers
@@ -169,6 +173,22 @@ def stream_k_configs():
                 f"dim={DIMS[k % len(DIMS)]}", f"dtype={DTYPES[k % 3]}", mask,
                 mod, f"schedule=stream_k:{STREAM_K_CTAS[k % len(STREAM_K_CTAS)]}"]
                 if x))
+        # split_kv:N on the same protocol: N workers per output tile, one
+        # contiguous split each. N never exceeds the KV tiles (the verifier
+        # refuses it) at any block_kv up to 128; masks whose live range is
+        # narrower (windows, top-left causal decode) leave splits empty.
+        for rnd in range(2):
+            k = i * 2 + rnd
+            sq, skv, n = SPLIT_KV[k % len(SPLIT_KV)]
+            mask = m
+            if m == "BLOCKS":
+                mask = "mask=blocks:16x16:" + block_layout(sq, skv)
+            out.append(" ".join(x for x in [
+                GROUPINGS[(k + 2) % len(GROUPINGS)], f"seq={sq}:{skv}",
+                f"dim={DIMS[(k + 1) % len(DIMS)]}",
+                f"dtype={DTYPES[(k + 1) % 3]}", mask,
+                MODS[(k * 2 + 1) % len(MODS)],
+                f"schedule=split_kv:{n}"] if x))
     return out
 
 

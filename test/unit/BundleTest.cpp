@@ -235,6 +235,14 @@ TEST(Bundle, ValidationErrors) {
   d.constants.push_back({"Sq", 3});
   expectError(d, "shadows");
 
+  d = sampleBundle();
+  d.kernels[1].workspaceBytes = "4*B*Hv";
+  expectError(d, "workspace bytes: unknown name 'Hv'");
+
+  d = sampleBundle();
+  d.kernels[1].workspaceZeroBytes = "4";
+  expectError(d, "zeroed workspace bytes without a workspace");
+
   // writeBundle refuses to write an invalid bundle.
   d = sampleBundle();
   d.kernels[1].gridY = "Hq+";

@@ -267,6 +267,16 @@ TEST(Runtime, MalformedManifests) {
       {replaced(ok, "\"work_items\": \"B*Hq*ceil(Sq/32)\"",
                 "\"work_items\": \"3\", \"workspace_bytes\": 6"),
        "multiple of 4"},
+      {replaced(ok, "\"work_items\": \"B*Hq*ceil(Sq/32)\"",
+                "\"work_items\": \"3\", \"workspace_bytes\": \"4*Bx\""),
+       "unknown name 'Bx'"},
+      {replaced(ok, "\"work_items\": \"B*Hq*ceil(Sq/32)\"",
+                "\"work_items\": \"3\", \"workspace_bytes\": \"4*B\", "
+                "\"workspace_zero_bytes\": \"8*B\""),
+       "within workspace_bytes"},
+      {replaced(ok, "\"work_items\": \"B*Hq*ceil(Sq/32)\"",
+                "\"work_items\": \"3\", \"workspace_zero_bytes\": 4"),
+       "without workspace_bytes"},
       {replaced(ok, "\"grid\": [\"ceil(Sq/64)\", \"Hq\", \"B\"], \"block\": [128, 1, 1]",
                 "\"block\": [128, 1, 1]"),
        "missing \"grid\""},
@@ -800,7 +810,8 @@ std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &
                         std::vector<std::string> &files, std::vector<std::string> &bytes,
                         int64_t smem = 0, const char *contentOverride = nullptr,
                         const std::vector<BundleTensorMap> &maps = {},
-                        int64_t workspaceBytes = 0, int64_t workspaceZeroBytes = -1) {
+                        const std::string &workspaceBytes = "",
+                        const std::string &workspaceZeroBytes = "") {
   BundleDesc d;
   d.name = "g";
   d.constants = {{"Hq", 8}, {"blockQ", 128}};
@@ -1048,7 +1059,7 @@ TEST(Runtime, FakeHipRuntimeWorkspace) {
 
   std::vector<std::string> files, bytes;
   std::string json = gpuManifest({{"gfx90a", "hsaco"}}, files, bytes, 0, nullptr, {},
-                                 /*workspaceBytes=*/200, /*workspaceZeroBytes=*/8);
+                                 /*workspaceBytes=*/"200", /*workspaceZeroBytes=*/"8");
   attn_blob blob{files[0].c_str(), bytes[0].data(), bytes[0].size()};
   attn_bundle *b = nullptr;
   ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK) << attn_last_error();
@@ -1080,6 +1091,45 @@ TEST(Runtime, FakeHipRuntimeWorkspace) {
     EXPECT_NE(std::string(attn_last_error()).find("lacks hipMallocAsync"), std::string::npos)
         << attn_last_error();
   }
+  attn_bundle_free(b);
+}
+
+/// A split-KV kernel's workspace grows with the launch sizes: the manifest
+/// gives it (and its zeroed prefix) as formulas, evaluated per launch, and a
+/// size they make invalid for one launch fails that launch with a message.
+TEST(Runtime, FakeHipRuntimeWorkspaceFormula) {
+  if (!haveCompiler())
+    GTEST_SKIP() << "no C compiler";
+  ScopedTempDir tmp;
+  std::string lib = buildSharedObject(tmp.path, "libfakehipwsf.so", kFakeHip);
+  ASSERT_FALSE(lib.empty());
+  void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  fakeSym<void (*)(const char *, int)>(h, "fake_config")("gfx90a", 23);
+  ScopedEnv noCuda("ATTN_CUDA_LIBRARY", (tmp.path + "/no-such-libcuda.so").c_str());
+  ScopedEnv env("ATTN_HIP_LIBRARY", lib.c_str());
+
+  std::vector<std::string> files, bytes;
+  // 2 Sq + 2: valid for Sq = 1 (checked at load) and 129, not for Sq = 2.
+  std::string json = gpuManifest({{"gfx90a", "hsaco"}}, files, bytes, 0, nullptr, {},
+                                 "2*Sq+2", "4*ceil(Sq/blockQ)");
+  EXPECT_NE(json.find("\"workspace_bytes\": \"2*Sq+2\""), std::string::npos) << json;
+  attn_blob blob{files[0].c_str(), bytes[0].data(), bytes[0].size()};
+  attn_bundle *b = nullptr;
+  ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK) << attn_last_error();
+  alignas(16) static char q[1], k[1], o[1];
+  void *tensors[3] = {q, k, o};
+  attn_launch_args a{tensors, 3, 1, 129, 7};
+  ASSERT_EQ(attn_bundle_launch(b, "gfx90a", &a, nullptr), ATTN_OK) << attn_last_error();
+  EXPECT_EQ(fakeSym<size_t (*)()>(h, "fake_allocated")(), 260u);
+  EXPECT_EQ(fakeSym<size_t (*)()>(h, "fake_zeroed")(), 8u);
+  const uint64_t *p = fakeSym<const uint64_t *(*)()>(h, "fake_params")();
+  EXPECT_EQ(p[21], 65u); // f32 words
+  a.Sq = 2;
+  EXPECT_EQ(attn_bundle_launch(b, "gfx90a", &a, nullptr), ATTN_ERR_INVALID);
+  EXPECT_NE(std::string(attn_last_error()).find("multiple of 4, got 6"), std::string::npos)
+      << attn_last_error();
+  EXPECT_EQ(fakeSym<int (*)()>(h, "fake_frees")(), 1);
   attn_bundle_free(b);
 }
 

@@ -148,6 +148,7 @@ TEST(TargetInfo, AmdTilesFitTheLds) {
       }
     EXPECT_EQ(defaultTiles(*t, 128, 128, 4).blockKV, 32);
   }
-  EXPECT_EQ(streamKWorkspaceBytes(1, 304, 256, amdgpuStreamKStateWords(128)),
+  EXPECT_EQ(304 * streamKWorkerBytes(1, 256, amdgpuStreamKStateWords(128), 2),
             4 * (304 + 2 * 304 * 256 * (2 + 32)));
+  EXPECT_EQ(streamKWorkerBytes(2, 128, 68, 1), 4 * (2 + 2 * 128 * 68));
 }

@@ -25,6 +25,7 @@
 #include "attn/Reference/Npy.h"
 #include "attn/Reference/Reference.h"
 #include "attn/Target/TargetInfo.h"
+#include "Formula.h" // runtime/lib: how the runtime evaluates manifests
 #include "attn_runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -300,8 +301,8 @@ TilingAttr tilingOf(Operation *op) {
 
 /// CPU: the kernel's shared object written to `dir` and opened.
 int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
-                  int64_t &blockQ, int64_t &blockKV, int64_t &workspaceWords,
-                  int64_t &streamCtas, int64_t &packGroup, void *&lib,
+                  int64_t &blockQ, int64_t &blockKV, std::string &workItems,
+                  std::string &workspaceBytes, int64_t &packGroup, void *&lib,
                   void *&fn) {
   PassManager pm(&context);
   pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
@@ -312,10 +313,6 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
     TilingAttr tiling = tilingOf(op);
     if (!tiling)
       return;
-    if (auto attn = dyn_cast<AttentionOp>(op))
-      if (ScheduleAttr schedule = attn.getScheduleAttr();
-          schedule && schedule.getKind() == ScheduleStrategy::stream_k)
-        streamCtas = schedule.getParam();
     if (auto attn = dyn_cast<AttentionOp>(op); attn && attn.packsHeads())
       packGroup = attn.getPackGroup();
     blockQ = tiling.getBlockQ();
@@ -333,7 +330,8 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
     if (ec)
       return fail("cannot write " + soPath);
     const std::vector<uint8_t> &bytes = kernels->front().binary;
-    workspaceWords = kernels->front().workspaceBytes / 4;
+    workItems = kernels->front().workItems;
+    workspaceBytes = kernels->front().workspaceBytes;
     os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
   }
   lib = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -520,13 +518,14 @@ int main(int argc, char **argv) {
   llvm::sys::fs::create_directories(dir);
   attn_bundle *bundle = nullptr;
   void *lib = nullptr, *fn = nullptr;
-  int64_t blockQ = 0, blockKV = 0, workspaceWords = 0, streamCtas = 0,
-          packGroup = 1;
+  int64_t blockQ = 0, blockKV = 0, packGroup = 1;
+  std::string workItemsFormula, workspaceFormula;
   if (int rc = emulated || viaRuntime
                    ? loadBundleKernel(context, *module, spec, nvvm, dir,
                                       emulated, blockQ, blockKV, bundle)
                    : loadCpuKernel(context, *module, dir, blockQ, blockKV,
-                                   workspaceWords, streamCtas, packGroup, lib,
+                                   workItemsFormula, workspaceFormula,
+                                   packGroup, lib,
                                    fn))
     return rc;
   double compileSeconds = now() - t0;
@@ -628,23 +627,32 @@ int main(int argc, char **argv) {
                   4);
     descs.push_back(&stateOut.desc);
   }
-  // Stream-K's arrival counters and partial results (zeroed before each
-  // run, as the runtime does per launch).
+  // The CPU kernel's launch, as the runtime computes it from the manifest:
+  // its work items ((batch, head, query tile) items, (batch, head) for
+  // linear attention, the workers of a KV-splitting schedule) and the
+  // workspace of stream-K / split_kv (arrival counters and partial results,
+  // zeroed before each run).
+  attn_rt::Formula::Env sizes = {
+      {"B", spec.batch}, {"Sq", spec.sq}, {"Skv", spec.skv}};
+  auto evalFormula = [&](const std::string &text, int64_t &out) {
+    attn_rt::Formula f;
+    std::string err = f.parse(text, {"B", "Sq", "Skv"});
+    if (err.empty())
+      err = f.eval(sizes, out);
+    if (!err.empty())
+      llvm::errs() << "attention-run: error: " << err << "\n";
+    return err.empty();
+  };
+  int64_t workItems = 0, workspaceBytes = 0;
+  if (!bundle && (!evalFormula(workItemsFormula, workItems) ||
+                  (!workspaceFormula.empty() &&
+                   !evalFormula(workspaceFormula, workspaceBytes))))
+    return 1;
   Buffer workspace;
-  if (workspaceWords) {
-    workspace.init({workspaceWords}, 4);
+  if (workspaceBytes) {
+    workspace.init({workspaceBytes / 4}, 4);
     descs.push_back(&workspace.desc);
   }
-
-  // The manifest's work-item formula: (batch, head, query tile) items
-  // (pack_gqa: batch, group of heads, tile of its packed rows), or (batch,
-  // head) for linear attention, whose chunks run in order.
-  int64_t workItems =
-      bundle       ? 0
-      : linear     ? spec.batch * spec.hq
-      : streamCtas ? streamCtas
-                   : spec.batch * (spec.hq / packGroup) *
-                         llvm::divideCeil(packGroup * spec.sq, blockQ);
   unsigned nThreads = countTiles ? 1
                       : threads  ? threads
                                  : std::max(1u, std::thread::hardware_concurrency());

@@ -59,14 +59,15 @@ struct BundleKernel {
   /// CPU: total work items (e.g. "B*32*ceil(Sq/32)"); the .so entry takes
   /// (memref descriptors..., wi_begin, wi_end).
   std::string workItems;
-  /// Bytes of zeroed scratch the runtime allocates for each launch (the
-  /// stream-K kernels' arrival counters and partial results); 0: none. CPU:
-  /// passed after the tensors as a rank-1 f32 memref; GPU: as one more
-  /// flat-memref after the B, Sq, Skv scalars.
-  int64_t workspaceBytes = 0;
+  /// Bytes of scratch the runtime allocates for each launch (the KV-
+  /// splitting kernels' arrival counters and partial results), a formula
+  /// like the grid's (split-KV workers grow with the launch sizes); empty:
+  /// none. CPU: passed after the tensors as a rank-1 f32 memref; GPU: as one
+  /// more flat-memref after the B, Sq, Skv scalars.
+  std::string workspaceBytes;
   /// Leading bytes of the workspace that must start zeroed (GPU: the
-  /// runtime clears only these); -1: all of it.
-  int64_t workspaceZeroBytes = -1;
+  /// runtime clears only these); empty: all of it.
+  std::string workspaceZeroBytes;
   /// GPU parameter ABI. "flat-memref" (the default for GPU kernels when
   /// empty): every tensor argument is passed as MLIR's 1-D memref descriptor
   /// (allocated ptr, aligned ptr, i64 offset=0, i64 size=numel, i64

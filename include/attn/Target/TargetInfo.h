@@ -55,25 +55,25 @@ int64_t nvvmDvChunks(int64_t dv, int64_t dtypeBytes);
 /// (running max and sum, O accumulators): mma.sync 4 + chunk / 2, SIMT
 /// 2 + chunk, for a Dv chunk of `chunk` columns.
 int64_t nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes);
-/// Global workspace of an NVIDIA stream-K kernel with `ctas` CTAs per Dv
-/// chunk of `threads` threads: one arrival counter per CTA and chunk
-/// (nvvmStreamKCounterBytes, the only part that must start zeroed), then
-/// two share slots per CTA and chunk of nvvmStreamKStateWords per thread.
-int64_t nvvmStreamKWorkspaceBytes(int64_t ctas, int64_t threads, int64_t dv,
-                                  int64_t dtypeBytes);
-int64_t nvvmStreamKCounterBytes(int64_t ctas, int64_t dv, int64_t dtypeBytes);
+/// Global workspace bytes per worker of an NVIDIA stream-K / split_kv
+/// kernel of `threads` threads: per Dv chunk (a worker group), one arrival
+/// counter (4 bytes, the part that must start zeroed) and `slots` share
+/// slots of nvvmStreamKStateWords per thread.
+int64_t nvvmStreamKWorkerBytes(int64_t threads, int64_t dv,
+                               int64_t dtypeBytes, int64_t slots);
 /// f32 words of one thread's KV-loop state in the AMD stream-K kernel
 /// (running max, the lane's part of the sum, O^T accumulators of Dv padded
 /// to 16, 4 per 16).
 inline int64_t amdgpuStreamKStateWords(int64_t dv) {
   return 2 + (dv + 15) / 16 * 4;
 }
-/// Global workspace of a stream-K kernel: `groups` x `ctas` arrival
-/// counters (the only part that must start zeroed: 4 x groups x ctas
-/// bytes), then two share slots per worker of `stateWords` per thread.
-inline int64_t streamKWorkspaceBytes(int64_t groups, int64_t ctas,
-                                     int64_t threads, int64_t stateWords) {
-  return 4 * groups * ctas * (1 + 2 * threads * stateWords);
+/// Global workspace bytes per worker of a stream-K / split_kv kernel with
+/// `groups` worker groups: one arrival counter per group (the only part that
+/// must start zeroed: 4 x groups bytes per worker), then `slots` share slots
+/// per group of `stateWords` per thread (stream-K 2, split_kv 1).
+inline int64_t streamKWorkerBytes(int64_t groups, int64_t threads,
+                                  int64_t stateWords, int64_t slots) {
+  return 4 * groups * (1 + slots * threads * stateWords);
 }
 
 /// Dynamic shared memory of an NVIDIA kernel: `stages` K tiles

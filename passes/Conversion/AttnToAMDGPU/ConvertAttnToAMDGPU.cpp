@@ -76,7 +76,8 @@ private:
   // lanes of a row), this lane's part of the sum, then O^T fragments (Dv
   // padded to 16, / 4).
   SmallVector<Value> initialState() override;
-  SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
+  SmallVector<Value> mergeShare(ValueRange acc,
+                                function_ref<Value(size_t)> share) override;
   /// Stores the rows of the tile tileLoop walked last (qRow, laneHead).
   void epilogue(ValueRange state, Value bIdx, Value h) override;
   int64_t blockThreads() const override { return 64 * waves; }
@@ -361,8 +362,8 @@ SmallVector<Value> MfmaKernelEmitter::computeTile(ValueRange state,
 gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   MLIRContext *ctx = b.getContext();
   SmallVector<Type> args = flatKernelArgTypes();
-  // Stream-K: the workspace follows the B, Sq, Skv scalars.
-  if (ctas)
+  // Stream-K / split_kv: the workspace follows the B, Sq, Skv scalars.
+  if (splitsKV())
     args.push_back(MemRefType::get({ShapedType::kDynamic}, f32));
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
@@ -394,7 +395,7 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
   c = arith::RemUIOp::create(b, lane, idx(16));
   g = arith::DivUIOp::create(b, lane, idx(16));
   zeroPadding();
-  if (ctas) {
+  if (splitsKV()) {
     // (Workgroup attributions follow the kernel's arguments in the block.)
     workspace = entry->getArgument(args.size() - 1);
     emitStreamK();
@@ -439,17 +440,18 @@ SmallVector<Value> MfmaKernelEmitter::initialState() {
   return init;
 }
 
-SmallVector<Value> MfmaKernelEmitter::mergeShare(ValueRange acc,
-                                                 ValueRange share) {
+SmallVector<Value>
+MfmaKernelEmitter::mergeShare(ValueRange acc,
+                              function_ref<Value(size_t)> share) {
   // Every workgroup maps lanes to rows and columns alike: a share merges
   // element by element (l stays this lane's part of the row's sum).
   Value m = acc[0], l = acc[1];
-  auto [wA, wB] = mergeWeights(m, l, share[0], share[1]);
+  auto [wA, wB] = mergeWeights(m, l, share(0), share(1));
   SmallVector<Value> out = {m, l};
   for (size_t i = 2; i < acc.size(); ++i)
     out.push_back(
         arith::AddFOp::create(b, arith::MulFOp::create(b, acc[i], wA),
-                              arith::MulFOp::create(b, share[i], wB)));
+                              arith::MulFOp::create(b, share(i), wB)));
   return out;
 }
 
@@ -552,7 +554,7 @@ void MfmaKernelEmitter::emitStreamK() {
   using P = arith::CmpIPredicate;
   Value p = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   groupWorkspace = idx(0);
-  Value perWorker = arith::CeilDivUIOp::create(b, streamKUnits(), idx(ctas));
+  Value perWorker = streamKPerWorker();
   // Everything below is workgroup-uniform, so the barriers in the KV loop
   // are.
   forEachStreamKShare(p, perWorker, [&](Value tile, Value tileStart,
@@ -561,8 +563,7 @@ void MfmaKernelEmitter::emitStreamK() {
     Value bIdx, h0, qt;
     std::tie(bIdx, h0, qt) = splitOutputTile(tile);
     SmallVector<Value> state = tileLoop(bIdx, h0, qt, kFrom, kTo);
-    Value whole =
-        andI(cmp(P::eq, kFrom, idx(0)), cmp(P::eq, kTo, streamKTileUnits()));
+    Value whole = wholeTile(kFrom, kTo);
     ifThenElse(
         whole, [&] { epilogue(state, bIdx, h0); },
         [&] {
@@ -639,7 +640,7 @@ struct ConvertAttnToAMDGPUPass
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
     FailureOr<AttentionLowering> in =
-        prepareLowering(op, "AMD", /*streamK=*/true);
+        prepareLowering(op);
     if (failed(in))
       return failure();
     const AttentionSpec *spec = &in->spec;
@@ -675,7 +676,7 @@ struct ConvertAttnToAMDGPUPass
              << kLdsBytes;
     }
     emitter.setPackGroup(in->packGroup);
-    emitter.setStreamK(in->streamCtas);
+    emitter.setKVSchedule(in->streamCtas, in->kvSplits);
     emitter.emit();
     fn.erase();
     return success();

@@ -77,8 +77,9 @@ public:
         dvChunk(spec.dv / nvvmDvChunks(spec.dv, dtypeBytes(spec.dtype))),
         pad(elemsPer16B(spec.dtype)) {}
 
-  /// Stream-K (LeanAttention, setStreamK) runs `n` CTAs per Dv chunk
-  /// instead of one CTA per query tile. Only the mma.sync and SIMT kernels.
+  /// Stream-K (LeanAttention) and split_kv (setKVSchedule) run their
+  /// workers per Dv chunk instead of one CTA per query tile. Only the
+  /// mma.sync and SIMT kernels.
   gpu::GPUFuncOp emit();
 
 protected:
@@ -412,8 +413,8 @@ void StagedKernelEmitter::issueTileCopy(Value stage, Value bIdx, Value kh,
 gpu::GPUFuncOp StagedKernelEmitter::emit() {
   MLIRContext *ctx = b.getContext();
   SmallVector<Type> args = flatKernelArgTypes();
-  // Stream-K: the workspace follows the B, Sq, Skv scalars.
-  if (ctas)
+  // Stream-K / split_kv: the workspace follows the B, Sq, Skv scalars.
+  if (splitsKV())
     args.push_back(MemRefType::get({ShapedType::kDynamic}, f32));
   int64_t numFlatArgs = args.size();
   llvm::append_range(args, extraArgTypes());
@@ -442,7 +443,7 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
   bindExtraArgs(entry->getArguments().drop_front(numFlatArgs));
   buildTables();
   zeroPadding();
-  if (ctas) {
+  if (splitsKV()) {
     workspace = entry->getArgument(numFlatArgs - 1);
     emitStreamK();
     gpu::ReturnOp::create(b);
@@ -554,10 +555,10 @@ void StagedKernelEmitter::emitStreamK() {
   Value p = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value chunk = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   chunkBase = mul(chunk, idx(dvChunk));
-  // This chunk's counters (and, doubled, its slots) start at chunk * ctas.
-  groupWorkspace = mul(chunk, idx(ctas));
+  // This chunk's counters (and slots) start at chunk x workers.
+  groupWorkspace = mul(chunk, streamKWorkers());
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value perCta = arith::CeilDivUIOp::create(b, streamKUnits(), idx(ctas));
+  Value perCta = streamKPerWorker();
   // Everything below is CTA-uniform, so the barriers in the KV loop are.
   forEachStreamKShare(p, perCta, [&](Value tile, Value tileStart, Value kFrom,
                                    Value kTo) {
@@ -571,8 +572,7 @@ void StagedKernelEmitter::emitStreamK() {
     kvBegin = arith::MaxSIOp::create(b, firstLiveKVTile(i0), kFrom);
     kvTiles = arith::MinSIOp::create(b, liveKVTiles(i1), kTo);
     SmallVector<Value> state = kvLoop(bIdx, h, kh, vh, qt, i0, i1);
-    Value whole =
-        andI(cmp(P::eq, kFrom, idx(0)), cmp(P::eq, kTo, streamKTileUnits()));
+    Value whole = wholeTile(kFrom, kTo);
     ifThenElse(
         whole, [&] { epilogue(state, bIdx, h); },
         [&] {
@@ -618,7 +618,8 @@ protected:
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
                               Value stage, Value kt, bool partial) override;
   void epilogue(ValueRange state, Value bIdx, Value h) override;
-  SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
+  SmallVector<Value> mergeShare(ValueRange acc,
+                                function_ref<Value(size_t)> share) override;
 
   /// Two consecutive elements at `offset` of a flat 16-bit memref, packed as
   /// an mma operand (vector<2xf16>, or i32 for bf16); zeroPair: two zeros.
@@ -893,20 +894,22 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   return st.flatten();
 }
 
-SmallVector<Value> MmaKernelEmitter::mergeShare(ValueRange acc,
-                                                ValueRange share) {
+SmallVector<Value>
+MmaKernelEmitter::mergeShare(ValueRange acc,
+                             function_ref<Value(size_t)> share) {
   // Every CTA maps lanes to rows and columns alike, so a share's fragments
   // merge element by element; rows g (r = 0) and g + 8 (r = 1) have their
-  // own max and sum (quad-uniform max, lane-local sum).
-  WarpState a = WarpState::unflatten(acc), o = WarpState::unflatten(share);
+  // own max and sum (quad-uniform max, lane-local sum). The share's values
+  // are in WarpState::flatten's order: m[2], l[2], then o.
+  WarpState a = WarpState::unflatten(acc);
   for (int r = 0; r < 2; ++r) {
-    auto [wA, wB] = mergeWeights(a.m[r], a.l[r], o.m[r], o.l[r]);
+    auto [wA, wB] = mergeWeights(a.m[r], a.l[r], share(r), share(2 + r));
     for (size_t nv = 0; nv < a.o.size() / 4; ++nv)
       for (int e = 0; e < 2; ++e) {
-        Value &x = a.o[nv * 4 + 2 * r + e];
-        x = arith::AddFOp::create(
-            b, arith::MulFOp::create(b, x, wA),
-            arith::MulFOp::create(b, o.o[nv * 4 + 2 * r + e], wB));
+        size_t i = nv * 4 + 2 * r + e;
+        a.o[i] = arith::AddFOp::create(
+            b, arith::MulFOp::create(b, a.o[i], wA),
+            arith::MulFOp::create(b, share(4 + i), wB));
       }
   }
   return a.flatten();
@@ -1754,7 +1757,8 @@ private:
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
                               Value stage, Value kt, bool partial) override;
   void epilogue(ValueRange state, Value bIdx, Value h) override;
-  SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) override;
+  SmallVector<Value> mergeShare(ValueRange acc,
+                                function_ref<Value(size_t)> share) override;
 
   Value warpHasRows() override {
     return cmp(arith::CmpIPredicate::slt, warpRow0, groupRows());
@@ -1840,17 +1844,18 @@ SmallVector<Value> SimtKernelEmitter::emitTile(ValueRange state, Value bIdx,
   return out;
 }
 
-SmallVector<Value> SimtKernelEmitter::mergeShare(ValueRange acc,
-                                                 ValueRange share) {
+SmallVector<Value>
+SimtKernelEmitter::mergeShare(ValueRange acc,
+                              function_ref<Value(size_t)> share) {
   Value m = acc[0], l = acc[1];
-  auto [wA, wB] = mergeWeights(m, l, share[0], share[1]);
+  auto [wA, wB] = mergeWeights(m, l, share(0), share(1));
   auto v4 = VectorType::get({4}, f32);
   Value wAv = vector::BroadcastOp::create(b, v4, wA);
   Value wBv = vector::BroadcastOp::create(b, v4, wB);
   SmallVector<Value> out = {m, l};
   for (size_t c = 2; c < acc.size(); ++c)
     out.push_back(vector::FMAOp::create(
-        b, share[c], wBv, arith::MulFOp::create(b, acc[c], wAv)));
+        b, share(c), wBv, arith::MulFOp::create(b, acc[c], wAv)));
   return out;
 }
 
@@ -1911,16 +1916,17 @@ struct ConvertAttnToNVGPUPass
     Emitter emitter(b, gpuModule, in.spec, in.fn.getSymName(), t.getBlockQ(),
                     t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
                     in.scoreFn, extra...);
-    emitter.setStreamK(in.streamCtas);
+    emitter.setKVSchedule(in.streamCtas, in.kvSplits);
     emitter.setPackGroup(in.packGroup);
     return emitter.emit();
   }
 
-  /// Stream-K and packed heads take the mma.sync kernel on every target:
-  /// decode tiles are short (a wgmma warpgroup computes 64 rows).
+  /// Stream-K, split_kv and packed heads take the mma.sync kernel on every
+  /// target: decode tiles are short (a wgmma warpgroup computes 64 rows).
   bool useWgmma(const AttentionSpec &spec) const {
     return wgmma && spec.dtype != DType::F32 &&
            spec.schedule != ScheduleKind::StreamK &&
+           spec.schedule != ScheduleKind::SplitKV &&
            !spec.packGqa.value_or(false) &&
            nvvmWgmmaHeadDims(spec.dqk, spec.dv);
   }
@@ -1980,7 +1986,7 @@ struct ConvertAttnToNVGPUPass
 
   LogicalResult lower(ModuleOp module, AttentionOp op) {
     FailureOr<AttentionLowering> in =
-        prepareLowering(op, "NVIDIA", /*streamK=*/true);
+        prepareLowering(op);
     if (failed(in))
       return failure();
     const AttentionSpec &spec = in->spec;

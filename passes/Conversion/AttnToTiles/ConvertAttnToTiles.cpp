@@ -46,10 +46,10 @@ public:
   KernelEmitter(ImplicitLocOpBuilder &b, ModuleOp module,
                 const AttentionSpec &spec, StringRef name, int64_t blockQ,
                 int64_t blockKV, bool countTiles, Region *maskFn,
-                Region *scoreFn, int64_t streamCtas)
+                Region *scoreFn)
       : AttnKernelEmitterBase(b, module.getBody(), spec, name, blockQ,
                               blockKV, countTiles, maskFn, scoreFn),
-        module(module), ctas(streamCtas) {}
+        module(module) {}
 
   func::FuncOp emit();
 
@@ -68,21 +68,22 @@ private:
   void emitEpilogue(const OutputTile &t);
   /// Flash: work item = output tile, all of its KV tiles.
   void emitWorkItem(Value wi);
-  /// Stream-K: work item = one of `ctas` workers over an even share of the
-  /// (output tile x KV tile) iteration space.
+  /// Stream-K: work item = one of `streamCtas` workers over an even share
+  /// of the (output tile x KV tile) iteration space; split_kv: one split of
+  /// one output tile's KV loop.
   void emitStreamKWorker(Value p);
-  /// Offset in the workspace of worker p's partial-result slot (0: the
-  /// segment that starts its range, 1: the one that ends it).
+  /// Offset in the workspace of worker p's partial-result slot (stream-K:
+  /// 0 for the segment that starts its range, 1 for the one that ends it;
+  /// split_kv has one).
   Value slotBase(Value p, Value slot);
   void emitKVTile(Value bIdx, Value h, Value kh, Value vh, Value r0,
                   Value rows, Value kt, bool partial);
 
   ModuleOp module;
-  int64_t ctas; // 0: flash
   // Work-item scratch tiles.
   Value qTile, sRow, acc, mRow, lRow;
-  // Stream-K: the zeroed workspace (arrival counters, then two partial
-  // (acc, m, l) slots per worker) and the share of units per worker.
+  // Stream-K / split_kv: the zeroed workspace (arrival counters, then the
+  // partial (acc, m, l) slots of each worker) and the units per worker.
   Value workspace, unitsPerCta;
 };
 
@@ -215,7 +216,10 @@ void KernelEmitter::emitWorkItem(Value wi) {
 
 Value KernelEmitter::slotBase(Value p, Value slot) {
   int64_t slotSize = bq * spec.dv + 2 * bq;
-  return add(idx(ctas), mul(add(mul(p, idx(2)), slot), idx(slotSize)));
+  Value slotIndex = mul(p, idx(streamKSlots()));
+  if (streamKSlots() > 1)
+    slotIndex = add(slotIndex, slot);
+  return add(streamKWorkers(), mul(slotIndex, idx(slotSize)));
 }
 
 void KernelEmitter::emitStreamKWorker(Value p) {
@@ -226,8 +230,7 @@ void KernelEmitter::emitStreamKWorker(Value p) {
                                           Value kFrom, Value kTo) {
     OutputTile t = outputTile(tileIdx);
     emitSegment(t, kFrom, kTo);
-    Value whole = andI(cmp(arith::CmpIPredicate::eq, kFrom, c0),
-                       cmp(arith::CmpIPredicate::eq, kTo, streamKTileUnits()));
+    Value whole = wholeTile(kFrom, kTo);
     scf::IfOp::create(
         b, whole,
         [&](OpBuilder &, Location) {
@@ -262,9 +265,17 @@ void KernelEmitter::emitStreamKWorker(Value p) {
                                     ValueRange{add(lBase, r)});
             scf::YieldOp::create(b);
           });
-          Value pFirst = arith::DivUIOp::create(b, tileStart, unitsPerCta);
-          Value pLast = arith::DivUIOp::create(
-              b, sub(add(tileStart, streamKTileUnits()), c1), unitsPerCta);
+          // The workers holding a share of the tile (a split's tile has
+          // exactly kvSplits, from the first split's worker on).
+          Value pFirst, pLast;
+          if (kvSplits) {
+            pFirst = sub(p, arith::RemUIOp::create(b, p, idx(kvSplits)));
+            pLast = add(pFirst, idx(kvSplits - 1));
+          } else {
+            pFirst = arith::DivUIOp::create(b, tileStart, unitsPerCta);
+            pLast = arith::DivUIOp::create(
+                b, sub(add(tileStart, streamKTileUnits()), c1), unitsPerCta);
+          }
           Value before = memref::AtomicRMWOp::create(
               b, arith::AtomicRMWKind::addf, fc(1), workspace,
               ValueRange{pLast});
@@ -464,7 +475,7 @@ func::FuncOp KernelEmitter::emit() {
   args.push_back(mem({dyn, spec.hq, dyn, spec.dv}, elt));
   if (spec.lse)
     args.push_back(mem({dyn, spec.hq, dyn}, f32));
-  if (ctas)
+  if (splitsKV())
     args.push_back(mem({dyn}, f32));
   args.push_back(b.getIndexType());
   args.push_back(b.getIndexType());
@@ -485,7 +496,7 @@ func::FuncOp KernelEmitter::emit() {
   out = entry->getArgument(a++);
   if (spec.lse)
     lse = entry->getArgument(a++);
-  if (ctas)
+  if (splitsKV())
     workspace = entry->getArgument(a++);
   Value begin = entry->getArgument(a++), end = entry->getArgument(a++);
   if (countTiles)
@@ -499,8 +510,8 @@ func::FuncOp KernelEmitter::emit() {
 
   // Mask patterns and their compile-time tables.
   buildTables();
-  if (ctas)
-    unitsPerCta = arith::CeilDivUIOp::create(b, streamKUnits(), idx(ctas));
+  if (splitsKV())
+    unitsPerCta = streamKPerWorker();
   auto forall = scf::ForallOp::create(
       b, ArrayRef<OpFoldResult>{begin}, ArrayRef<OpFoldResult>{end},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{}, std::nullopt);
@@ -513,7 +524,7 @@ func::FuncOp KernelEmitter::emit() {
   acc = memref::AllocOp::create(b, mem({bq, spec.dv}, f32));
   mRow = memref::AllocOp::create(b, mem({bq}, f32));
   lRow = memref::AllocOp::create(b, mem({bq}, f32));
-  if (ctas)
+  if (splitsKV())
     emitStreamKWorker(forall.getInductionVar(0));
   else
     emitWorkItem(forall.getInductionVar(0));
@@ -546,19 +557,11 @@ struct ConvertAttnToTilesPass
     ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
     // Emit while the op (and its regions) still exist: for a moment the
     // module holds two symbols of this name, until the function is erased.
-    int64_t ctas = 0;
-    if (ScheduleAttr schedule = op.getScheduleAttr()) {
-      if (schedule.getKind() == ScheduleStrategy::stream_k)
-        ctas = schedule.getParam();
-      else if (schedule.getKind() == ScheduleStrategy::split_kv)
-        op.emitWarning() << "schedule " << schedule
-                         << " is lowered as flash on the cpu target (its "
-                            "KV-splitting schedule is stream_k)";
-    }
     KernelEmitter emitter(b, module, in->spec, name, in->tiling.getBlockQ(),
                           in->tiling.getBlockKv(), countTiles, in->maskFn,
-                          in->scoreFn, ctas);
+                          in->scoreFn);
     emitter.setPackGroup(in->packGroup);
+    emitter.setKVSchedule(in->streamCtas, in->kvSplits);
     emitter.emit();
     in->fn.erase();
     return success();

@@ -75,6 +75,14 @@ void AttnKernelEmitterBase::forEachStreamKShare(
     function_ref<void(Value, Value, Value, Value)> body) {
   using P = arith::CmpIPredicate;
   Value c0 = idx(0), c1 = idx(1);
+  if (kvSplits) {
+    // One split of one tile, always in range: no walk over tiles (fewer
+    // values live across the KV loop).
+    Value tile = arith::DivUIOp::create(b, p, idx(kvSplits));
+    Value kFrom = mul(arith::RemUIOp::create(b, p, idx(kvSplits)), perWorker);
+    body(tile, mul(tile, streamKTileUnits()), kFrom, add(kFrom, perWorker));
+    return;
+  }
   Value units = streamKUnits(), tileUnits = streamKTileUnits();
   Value u0 = arith::MinUIOp::create(b, mul(p, perWorker), units);
   Value u1 = arith::MinUIOp::create(b, add(u0, perWorker), units);
@@ -105,9 +113,7 @@ FailureOr<func::FuncOp> mlir::attn::kernelFunctionOf(Operation *op) {
   return fn;
 }
 
-FailureOr<AttentionLowering>
-mlir::attn::prepareLowering(AttentionOp op, StringRef gpuTarget,
-                            bool streamK) {
+FailureOr<AttentionLowering> mlir::attn::prepareLowering(AttentionOp op) {
   AttentionLowering in;
   FailureOr<func::FuncOp> fn = kernelFunctionOf(op);
   if (failed(fn))
@@ -122,18 +128,12 @@ mlir::attn::prepareLowering(AttentionOp op, StringRef gpuTarget,
   in.spec = *spec;
   in.maskFn = op.getMaskFn().empty() ? nullptr : &op.getMaskFn();
   in.scoreFn = op.getScoreFn().empty() ? nullptr : &op.getScoreFn();
-  ScheduleAttr schedule = op.getScheduleAttr();
-  bool streaming = schedule && schedule.getKind() == ScheduleStrategy::stream_k;
-  if (streaming && streamK)
-    in.streamCtas = schedule.getParam();
-  else if (!gpuTarget.empty() && schedule &&
-           (streaming || schedule.getKind() == ScheduleStrategy::split_kv))
-    op.emitWarning() << "schedule " << schedule
-                     << " is lowered as flash (one work group per query "
-                        "tile): the "
-                     << gpuTarget
-                     << (streaming ? " stream-K" : " split-KV")
-                     << " kernels do not exist yet";
+  if (ScheduleAttr schedule = op.getScheduleAttr()) {
+    if (schedule.getKind() == ScheduleStrategy::stream_k)
+      in.streamCtas = schedule.getParam();
+    else if (schedule.getKind() == ScheduleStrategy::split_kv)
+      in.kvSplits = schedule.getParam();
+  }
   if (op.packsHeads())
     in.packGroup = op.getPackGroup();
   return in;

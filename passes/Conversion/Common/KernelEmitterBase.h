@@ -33,20 +33,16 @@ struct AttentionLowering {
   TilingAttr tiling;
   AttentionSpec spec;
   Region *maskFn = nullptr, *scoreFn = nullptr;
-  /// CTAs of a stream-K schedule the target implements (0: flash).
-  int64_t streamCtas = 0;
+  /// Workers of a stream-K schedule, or per output tile of a split_kv one
+  /// (0: not that schedule).
+  int64_t streamCtas = 0, kvSplits = 0;
   /// Query heads per tile group under pack_gqa (1: one head per tile).
   int64_t packGroup = 1;
 };
 /// The function a kernel replaces: the kernel ABI is the function's, so its
 /// body must be `op` and a return.
 FailureOr<func::FuncOp> kernelFunctionOf(Operation *op);
-/// `gpuTarget`, when set, names a GPU target: a split-KV schedule, and a
-/// stream-K one unless `streamK` (the target implements it), gets a warning
-/// and flash kernels.
-FailureOr<AttentionLowering> prepareLowering(AttentionOp op,
-                                             StringRef gpuTarget = {},
-                                             bool streamK = false);
+FailureOr<AttentionLowering> prepareLowering(AttentionOp op);
 /// The ops of type OpT in `module`, to lower (collected first: lowering
 /// erases their functions).
 template <typename OpT>
@@ -65,6 +61,14 @@ public:
   virtual ~AttnKernelEmitterBase() = default;
   /// pack_gqa: tiles hold the packed rows of `g` query heads (1: one head).
   void setPackGroup(int64_t g) { packGroup = g; }
+  /// The KV-splitting schedules (both 0: flash, a worker per output tile):
+  /// stream-K with `ctas` workers over all (output tile x KV tile) units, or
+  /// split_kv with `splits` workers per output tile, each a contiguous
+  /// ceil(KV tiles / splits) of its KV loop.
+  void setKVSchedule(int64_t ctas, int64_t splits) {
+    streamCtas = ctas;
+    kvSplits = splits;
+  }
 
 protected:
   // Constants and small arithmetic helpers.
@@ -107,11 +111,46 @@ protected:
   /// entry point `_mlir_ciface_<name>` (memref descriptors by pointer), the
   /// builder at its start and q, k, v bound to its first three arguments.
   func::FuncOp createCpuKernel(ArrayRef<Type> args);
-  /// Stream-K: units per output tile, one per KV tile, and one for an
-  /// empty KV sequence, so that its tile is still finished (O = 0).
+  /// Whether workers split output tiles' KV loops (stream-K, split_kv).
+  bool splitsKV() const { return streamCtas || kvSplits; }
+  /// Units per output tile: one per KV tile, and one for an empty KV
+  /// sequence, so that its tile is still finished (O = 0). split_kv pads
+  /// them to a multiple of its splits: a worker's share is then exactly one
+  /// split (units past the KV tiles are outside every live range).
   Value streamKTileUnits() {
-    return arith::MaxUIOp::create(b, numKVTiles, idx(1));
+    Value units = arith::MaxUIOp::create(b, numKVTiles, idx(1));
+    return kvSplits ? mul(idx(kvSplits), splitUnits(units)) : units;
   }
+  /// Units of one split of `units`.
+  Value splitUnits(Value units) {
+    return arith::CeilDivUIOp::create(b, units, idx(kvSplits));
+  }
+  /// Output tiles: batch x (query heads or packed groups) x query tiles.
+  Value outputTiles() {
+    return mul(mul(batch, idx(spec.hq / packGroup)), numQTiles);
+  }
+  /// Workers: stream-K's CTAs, or split_kv's splits of every output tile.
+  Value streamKWorkers() {
+    return kvSplits ? mul(outputTiles(), idx(kvSplits)) : idx(streamCtas);
+  }
+  /// Units per worker (the last worker's range may be shorter or empty).
+  Value streamKPerWorker() {
+    if (kvSplits)
+      return splitUnits(arith::MaxUIOp::create(b, numKVTiles, idx(1)));
+    return arith::CeilDivUIOp::create(b, streamKUnits(), idx(streamCtas));
+  }
+  /// Whether the share [kFrom, kTo) is its tile's whole KV loop, which the
+  /// worker then finishes in place: under split_kv exactly when N = 1 (a
+  /// constant, so the other branch folds away).
+  Value wholeTile(Value kFrom, Value kTo) {
+    if (kvSplits)
+      return i1c(kvSplits == 1);
+    return andI(cmp(arith::CmpIPredicate::eq, kFrom, idx(0)),
+                cmp(arith::CmpIPredicate::eq, kTo, streamKTileUnits()));
+  }
+  /// Share slots per worker: a stream-K range may start inside one tile and
+  /// end inside another; a split is one share.
+  int64_t streamKSlots() const { return kvSplits ? 1 : 2; }
   /// Rows of one head, or of one packed group of heads (G Sq).
   Value groupRows() { return packGroup > 1 ? mul(sq, idx(packGroup)) : sq; }
   /// The query row and head of a tile row: packed row r of the group whose
@@ -142,10 +181,7 @@ protected:
   }
   /// Stream-K: the (output tile x KV tile) units of the problem (a packed
   /// output tile holds the rows of packGroup heads).
-  Value streamKUnits() {
-    return mul(mul(mul(batch, idx(spec.hq / packGroup)), numQTiles),
-               streamKTileUnits());
-  }
+  Value streamKUnits() { return mul(outputTiles(), streamKTileUnits()); }
   /// Stream-K: for each output tile that worker p's units
   /// [p * perWorker, (p + 1) * perWorker) touch, in order,
   /// `body(tile, tileStart, kFrom, kTo)`: the tile's first unit and the
@@ -246,6 +282,8 @@ protected:
   /// set before the kernel is emitted. numQTiles counts the tiles of a
   /// head's rows or a group's packed rows (groupRows).
   int64_t packGroup = 1;
+  /// The KV-splitting schedule (setKVSchedule).
+  int64_t streamCtas = 0, kvSplits = 0;
 
   // Kernel arguments and per-kernel values, set by the subclass.
   Value q, k, v, gate, bias, docIds, blockMask, out, lse, counts;

@@ -48,30 +48,32 @@ SmallVector<Value> StreamKKernelEmitter::stateWords(ValueRange state) {
   return words;
 }
 
-SmallVector<Value> StreamKKernelEmitter::stateFromWords(ArrayRef<Value> words,
-                                                        TypeRange types) {
-  SmallVector<Value> state;
-  size_t w = 0;
-  for (Type t : types) {
+Value StreamKKernelEmitter::loadShareValue(Value slot, TypeRange types,
+                                           size_t i) {
+  auto wordsOf = [](Type t) {
     auto vt = dyn_cast<VectorType>(t);
-    if (!vt) {
-      state.push_back(words[w++]);
-      continue;
-    }
-    int64_t n = vt.getNumElements();
-    state.push_back(vector::FromElementsOp::create(b, vt, words.slice(w, n)));
-    w += n;
-  }
-  return state;
+    return vt ? vt.getNumElements() : int64_t(1);
+  };
+  int64_t first = 0;
+  for (size_t j = 0; j < i; ++j)
+    first += wordsOf(types[j]);
+  SmallVector<Value> words;
+  for (int64_t w = first; w < first + wordsOf(types[i]); ++w)
+    words.push_back(load(workspace, {shareWordAt(slot, w)}));
+  if (auto vt = dyn_cast<VectorType>(types[i]))
+    return vector::FromElementsOp::create(b, vt, words);
+  return words.front();
 }
 
 Value StreamKKernelEmitter::shareSlot(Value q, Value slot) {
   // Counters of every group first (the part the runtime zeroes), then the
   // slots of group g's workers.
   int64_t slotWords = blockThreads() * stateWordsPerThread();
-  int64_t counterWords = workerGroups() * ctas;
-  Value slotIndex = add(mul(add(groupWorkspace, q), idx(2)), slot);
-  return add(idx(counterWords), mul(slotIndex, idx(slotWords)));
+  Value counterWords = mul(idx(workerGroups()), streamKWorkers());
+  Value slotIndex = mul(add(groupWorkspace, q), idx(streamKSlots()));
+  if (streamKSlots() > 1)
+    slotIndex = add(slotIndex, slot);
+  return add(counterWords, mul(slotIndex, idx(slotWords)));
 }
 
 void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
@@ -80,20 +82,25 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
   using P = arith::CmpIPredicate;
   Value c0 = idx(0), c1 = idx(1);
   int64_t threads = blockThreads();
-  auto wordAt = [&](Value slotBase, int64_t w) {
-    return add(slotBase, add(mul(idx(w), idx(threads)), tid));
-  };
   // Every thread stores its state words (word-major, so a warp's stores
   // are contiguous), then fences them before the worker counts its arrival.
   SmallVector<Value> words = stateWords(state);
   Value mine = shareSlot(p, sel(startsInside, c0, c1));
   for (auto [w, word] : llvm::enumerate(words))
-    memref::StoreOp::create(b, word, workspace, wordAt(mine, w));
+    memref::StoreOp::create(b, word, workspace, shareWordAt(mine, w));
   LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
   gpu::BarrierOp::create(b);
-  Value pFirst = arith::DivUIOp::create(b, tileStart, perWorker);
-  Value pLast = arith::DivUIOp::create(
-      b, sub(add(tileStart, streamKTileUnits()), c1), perWorker);
+  // The workers holding a share of the tile: a split's tile has exactly
+  // kvSplits, from the first split's worker on.
+  Value pFirst, pLast;
+  if (kvSplits) {
+    pFirst = sub(p, arith::RemUIOp::create(b, p, idx(kvSplits)));
+    pLast = add(pFirst, idx(kvSplits - 1));
+  } else {
+    pFirst = arith::DivUIOp::create(b, tileStart, perWorker);
+    pLast = arith::DivUIOp::create(
+        b, sub(add(tileStart, streamKTileUnits()), c1), perWorker);
+  }
   // Thread 0 counts; the answer reaches the worker's threads through
   // on-chip memory.
   auto [flagMem, flagAt] = flagElement();
@@ -129,11 +136,9 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
           // q's share starts q's range (slot 0) unless q began before it.
           Value qStartsInside = cmp(P::ugt, mul(q, perWorker), tileStart);
           Value slot = shareSlot(q, sel(qStartsInside, c0, c1));
-          SmallVector<Value> qWords;
-          for (size_t w = 0; w < words.size(); ++w)
-            qWords.push_back(load(workspace, {wordAt(slot, w)}));
-          scf::YieldOp::create(
-              b, mergeShare(acc, stateFromWords(qWords, types)));
+          scf::YieldOp::create(b, mergeShare(acc, [&](size_t i) {
+                                 return loadShareValue(slot, types, i);
+                               }));
         });
     epilogue(merge.getResults(), bIdx, h);
   });

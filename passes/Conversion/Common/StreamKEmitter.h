@@ -20,15 +20,18 @@ namespace mlir::attn {
 class StreamKKernelEmitter : public AttnKernelEmitterBase {
 public:
   using AttnKernelEmitterBase::AttnKernelEmitterBase;
-  /// Stream-K with `n` workers (per worker group); 0: flash.
-  void setStreamK(int64_t n) { ctas = n; }
 
 protected:
   /// A thread's loop state before its first KV tile.
   virtual SmallVector<Value> initialState() = 0;
   /// Combines a share of a tile's KV loop into `acc` (both loop states):
   /// rescale both to the larger running max, add (sigmoid: add).
-  virtual SmallVector<Value> mergeShare(ValueRange acc, ValueRange share) = 0;
+  /// `share(i)` reads value i of the share's state from the workspace where
+  /// it is called: reading each value just before its use keeps one
+  /// share's values from being live at once beside `acc` (all of them
+  /// read first made ptxas spill the f32 kernel's merge).
+  virtual SmallVector<Value> mergeShare(ValueRange acc,
+                                        function_ref<Value(size_t)> share) = 0;
   /// Normalizes and stores a finished tile.
   virtual void epilogue(ValueRange state, Value bIdx, Value h) = 0;
   virtual int64_t blockThreads() const = 0;
@@ -36,7 +39,7 @@ protected:
   virtual int64_t stateWordsPerThread() const = 0;
   /// Worker groups with counters and slots of their own (NVIDIA: the Dv
   /// chunks, each walking every unit); `groupWorkspace` is this group's
-  /// first counter (group x ctas).
+  /// first counter (group x workers).
   virtual int64_t workerGroups() const { return 1; }
   /// An on-chip element every thread of the worker can read and that is
   /// free once the KV loop is over: the last arrival's flag goes there.
@@ -54,14 +57,20 @@ protected:
   void finishShare(ValueRange state, Value p, Value tileStart,
                    Value startsInside, Value unitsPerWorker, Value bIdx,
                    Value h);
-  /// Word offset of worker q's share slot (0: the share that starts its
-  /// range, 1: the one that ends it) in this group's part of the workspace.
+  /// Word offset of worker q's share slot (stream-K: 0 for the share that
+  /// starts its range, 1 for the one that ends it; split_kv has one) in
+  /// this group's part of the workspace.
   Value shareSlot(Value q, Value slot);
   /// The loop state as f32 words and back (vector<Nxf32> values are N).
   SmallVector<Value> stateWords(ValueRange state);
-  SmallVector<Value> stateFromWords(ArrayRef<Value> words, TypeRange types);
+  /// Where this thread's word `w` of the share slot at `slot` is: word-major,
+  /// so a warp's stores and loads are contiguous.
+  Value shareWordAt(Value slot, int64_t w) {
+    return add(slot, add(mul(idx(w), idx(blockThreads())), tid));
+  }
+  /// State value `i` (of `types`) read from the share slot at `slot`.
+  Value loadShareValue(Value slot, TypeRange types, size_t i);
 
-  int64_t ctas = 0;
   /// The global workspace (counters zeroed by the runtime), this worker
   /// group's first counter, and the thread id within the worker.
   Value workspace, groupWorkspace, tid;

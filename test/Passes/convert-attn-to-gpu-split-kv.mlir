@@ -1,0 +1,45 @@
+// RUN: attention-opt %s --attn-select-schedule=target=sm_90a --convert-attn-to-nvgpu="wgmma=true tma=true warp-specialize=true" --canonicalize --cse | FileCheck %s --check-prefix=NV
+// RUN: attention-opt %s --attn-select-schedule=target=gfx942 --convert-attn-to-amdgpu --canonicalize --cse | FileCheck %s --check-prefix=AMD
+
+// split_kv(8) (FlashDecoding) runs on the stream-K protocol: the workers are
+// 8 per output tile (B x heads x query tiles x 8, a grid that grows with the
+// launch sizes), worker p taking split p % 8 of tile p / 8, ceil(max(KV
+// tiles, 1) / 8) KV tiles. On NVIDIA each Dv chunk's counters start at
+// chunk x workers; the kernel is mma.sync on sm_90a too (decode tiles are
+// short for wgmma).
+// NV-LABEL: gpu.func @split(
+// NV-SAME: %[[B:[^:]+]]: index, %[[SQ:[^:]+]]: index, %[[SKV:[^:]+]]: index, %[[WS:[^:]+]]: memref<?xf32>) kernel
+// NV-NOT: wgmma
+// NV: %[[QT:.+]] = arith.ceildivui %[[SQ]], %c{{[0-9]+}} : index
+// NV: %[[KVT:.+]] = arith.ceildivui %[[SKV]], %c{{[0-9]+}} : index
+// NV: %[[P:.+]] = gpu.block_id x
+// NV: %[[CHUNK:.+]] = gpu.block_id y
+// NV: %[[BH:.+]] = arith.muli %[[B]], %c4 : index
+// NV: %[[TILES:.+]] = arith.muli %[[BH]], %[[QT]] : index
+// NV: %[[WORKERS:.+]] = arith.muli %[[TILES]], %c8 : index
+// NV: arith.muli %[[CHUNK]], %[[WORKERS]] : index
+// NV: %[[KV1:.+]] = arith.maxui %[[KVT]], %c1 : index
+// NV: %[[PER:.+]] = arith.ceildivui %[[KV1]], %c8 : index
+// NV: %[[TILE:.+]] = arith.divui %[[P]], %c8 : index
+// NV: %[[SPLIT:.+]] = arith.remui %[[P]], %c8 : index
+// NV: %[[KFROM:.+]] = arith.muli %[[SPLIT]], %[[PER]] : index
+// NV: arith.addi %[[KFROM]], %[[PER]] : index
+// NV: nvvm.mma.sync
+// NV: memref.atomic_rmw addf %{{.+}}, %[[WS]]
+
+// AMD-LABEL: gpu.func @split(
+// AMD-SAME: %[[SKV:[^:]+]]: index, %[[WS:[^:]+]]: memref<?xf32>) workgroup(
+// AMD: %[[KVT:.+]] = arith.ceildivui %[[SKV]], %c64 : index
+// AMD: %[[P:.+]] = gpu.block_id x
+// AMD: %[[KV1:.+]] = arith.maxui %[[KVT]], %c1 : index
+// AMD: %[[PER:.+]] = arith.ceildivui %[[KV1]], %c8 : index
+// AMD: %[[TILE:.+]] = arith.divui %[[P]], %c8 : index
+// AMD: %[[SPLIT:.+]] = arith.remui %[[P]], %c8 : index
+// AMD: %[[KFROM:.+]] = arith.muli %[[SPLIT]], %[[PER]] : index
+// AMD: arith.addi %[[KFROM]], %[[PER]] : index
+// AMD: amdgpu.mfma
+// AMD: memref.atomic_rmw addf %{{.+}}, %[[WS]]
+func.func @split(%q: tensor<2x4x1x64xbf16>, %k: tensor<2x4x4096x64xbf16>) -> tensor<2x4x1x64xbf16> {
+  %o = attn.attention %q, %k, %k {schedule = #attn.schedule<split_kv(8)>} : tensor<2x4x1x64xbf16>, tensor<2x4x4096x64xbf16>, tensor<2x4x4096x64xbf16> -> tensor<2x4x1x64xbf16>
+  return %o : tensor<2x4x1x64xbf16>
+}
