@@ -80,7 +80,8 @@ done
 # Decode (one query row, GQA): the schedule picks stream-K over tiles of the
 # 4 query heads of a K/V head (pack_gqa); the "flash" variant times the
 # flash kernel (packed too), "unpacked" stream-K with one head per tile and
-# "split-kv" split_kv with about one CTA per SM (132 / packed tiles splits)
+# "split-kv" split_kv with at most one CTA per SM (floor(132 / packed
+# tiles) splits)
 # on the same inputs beside it.
 BENCH_SPECS+=("batch=1 heads=gqa:32:8 seq=1:16384 dim=128 dtype=bf16")
 BENCH_SPECS+=("batch=4 heads=gqa:32:8 seq=1:8192 dim=128 dtype=bf16")
@@ -139,7 +140,7 @@ if [ "$MODE" = "--prepare" ]; then
       [[ "$s" =~ batch=([0-9]+).*gqa:[0-9]+:([0-9]+) ]]
       tiles=$(( BASH_REMATCH[1] * BASH_REMATCH[2] ))
       mkdir -p "$BUNDLES/variants/split-kv/bench"
-      "$OPT" --gen="name=bench$i $s schedule=split_kv:$(( (132 + tiles - 1) / tiles ))" \
+      "$OPT" --gen="name=bench$i $s schedule=split_kv:$(( tiles < 132 ? 132 / tiles : 1 ))" \
         -o "$BUNDLES/split$i.mlir"
       "$OPT" "$BUNDLES/split$i.mlir" --attn-compile="target=sm_90a" \
         --emit-dir="$BUNDLES/variants/split-kv/bench" >/dev/null

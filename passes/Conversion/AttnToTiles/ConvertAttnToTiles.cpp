@@ -265,17 +265,8 @@ void KernelEmitter::emitStreamKWorker(Value p) {
                                     ValueRange{add(lBase, r)});
             scf::YieldOp::create(b);
           });
-          // The workers holding a share of the tile (a split's tile has
-          // exactly kvSplits, from the first split's worker on).
           Value pFirst, pLast;
-          if (kvSplits) {
-            pFirst = sub(p, arith::RemUIOp::create(b, p, idx(kvSplits)));
-            pLast = add(pFirst, idx(kvSplits - 1));
-          } else {
-            pFirst = arith::DivUIOp::create(b, tileStart, unitsPerCta);
-            pLast = arith::DivUIOp::create(
-                b, sub(add(tileStart, streamKTileUnits()), c1), unitsPerCta);
-          }
+          std::tie(pFirst, pLast) = tileWorkers(p, tileStart, unitsPerCta);
           Value before = memref::AtomicRMWOp::create(
               b, arith::AtomicRMWKind::addf, fc(1), workspace,
               ValueRange{pLast});

@@ -139,6 +139,20 @@ protected:
       return splitUnits(arith::MaxUIOp::create(b, numKVTiles, idx(1)));
     return arith::CeilDivUIOp::create(b, streamKUnits(), idx(streamCtas));
   }
+  /// The first and last worker holding a share of the tile whose first unit
+  /// is `tileStart` (`p`: a worker holding one): stream-K's by unit ranges
+  /// of `perWorker`; a split's tile has exactly kvSplits, from its first
+  /// split's worker on.
+  std::pair<Value, Value> tileWorkers(Value p, Value tileStart,
+                                      Value perWorker) {
+    if (kvSplits) {
+      Value first = sub(p, arith::RemUIOp::create(b, p, idx(kvSplits)));
+      return {first, add(first, idx(kvSplits - 1))};
+    }
+    Value last = sub(add(tileStart, streamKTileUnits()), idx(1));
+    return {arith::DivUIOp::create(b, tileStart, perWorker),
+            arith::DivUIOp::create(b, last, perWorker)};
+  }
   /// Whether the share [kFrom, kTo) is its tile's whole KV loop, which the
   /// worker then finishes in place: under split_kv exactly when N = 1 (a
   /// constant, so the other branch folds away).

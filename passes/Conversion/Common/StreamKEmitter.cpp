@@ -90,17 +90,8 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
     memref::StoreOp::create(b, word, workspace, shareWordAt(mine, w));
   LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
   gpu::BarrierOp::create(b);
-  // The workers holding a share of the tile: a split's tile has exactly
-  // kvSplits, from the first split's worker on.
   Value pFirst, pLast;
-  if (kvSplits) {
-    pFirst = sub(p, arith::RemUIOp::create(b, p, idx(kvSplits)));
-    pLast = add(pFirst, idx(kvSplits - 1));
-  } else {
-    pFirst = arith::DivUIOp::create(b, tileStart, perWorker);
-    pLast = arith::DivUIOp::create(
-        b, sub(add(tileStart, streamKTileUnits()), c1), perWorker);
-  }
+  std::tie(pFirst, pLast) = tileWorkers(p, tileStart, perWorker);
   // Thread 0 counts; the answer reaches the worker's threads through
   // on-chip memory.
   auto [flagMem, flagAt] = flagElement();
