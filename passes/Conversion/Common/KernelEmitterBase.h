@@ -42,6 +42,8 @@ struct AttentionLowering {
 /// The function a kernel replaces: the kernel ABI is the function's, so its
 /// body must be `op` and a return.
 FailureOr<func::FuncOp> kernelFunctionOf(Operation *op);
+/// What every lowering of `op` starts from (the function, tiling, spec,
+/// regions, KV-splitting schedule, head packing), or a located error.
 FailureOr<AttentionLowering> prepareLowering(AttentionOp op);
 /// The ops of type OpT in `module`, to lower (collected first: lowering
 /// erases their functions).
