@@ -24,8 +24,20 @@
 // NV: %[[SPLIT:.+]] = arith.remui %[[P]], %c8 : index
 // NV: %[[KFROM:.+]] = arith.muli %[[SPLIT]], %[[PER]] : index
 // NV: arith.addi %[[KFROM]], %[[PER]] : index
+// NV: %[[ROWS:.+]] = arith.cmpi slt, %[[WROW:[^,]+]], %[[SQ]] : index
+// NV: scf.if %[[ROWS]] ->
 // NV: nvvm.mma.sync
+// Warps with no row of the tile (a decode tile's spare warps) skip the
+// publish, and the merge: they move no workspace bytes.
+// NV: %[[ROWS2:.+]] = arith.cmpi slt, %[[WROW]], %[[SQ]] : index
+// NV-NEXT: scf.if %[[ROWS2]] {
+// NV-NOT: }
+// NV: memref.store %{{.+}}, %[[WS]][
+// NV: llvm.fence acq_rel
 // NV: memref.atomic_rmw addf %{{.+}}, %[[WS]]
+// NV: llvm.fence acq_rel
+// NV-NEXT: scf.if %[[ROWS2]] {
+// NV: memref.load %[[WS]]
 
 // AMD-LABEL: gpu.func @split(
 // AMD-SAME: %[[SKV:[^:]+]]: index, %[[WS:[^:]+]]: memref<?xf32>) workgroup(
@@ -37,8 +49,16 @@
 // AMD: %[[SPLIT:.+]] = arith.remui %[[P]], %c8 : index
 // AMD: %[[KFROM:.+]] = arith.muli %[[SPLIT]], %[[PER]] : index
 // AMD: arith.addi %[[KFROM]], %[[PER]] : index
+// AMD: %[[ROWS:.+]] = arith.cmpi ule, %{{.+}}, %{{.+}} : index
+// AMD: scf.if %[[ROWS]] ->
 // AMD: amdgpu.mfma
+// AMD: scf.if %[[ROWS]] {
+// AMD-NOT: }
+// AMD: memref.store %{{.+}}, %[[WS]][
 // AMD: memref.atomic_rmw addf %{{.+}}, %[[WS]]
+// AMD: llvm.fence acq_rel
+// AMD-NEXT: scf.if %[[ROWS]] {
+// AMD: memref.load %[[WS]]
 func.func @split(%q: tensor<2x4x1x64xbf16>, %k: tensor<2x4x4096x64xbf16>) -> tensor<2x4x1x64xbf16> {
   %o = attn.attention %q, %k, %k {schedule = #attn.schedule<split_kv(8)>} : tensor<2x4x1x64xbf16>, tensor<2x4x4096x64xbf16>, tensor<2x4x4096x64xbf16> -> tensor<2x4x1x64xbf16>
   return %o : tensor<2x4x1x64xbf16>

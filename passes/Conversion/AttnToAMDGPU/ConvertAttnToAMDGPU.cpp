@@ -78,6 +78,7 @@ private:
   SmallVector<Value> initialState() override;
   SmallVector<Value> mergeShare(ValueRange acc,
                                 function_ref<Value(size_t)> share) override;
+  Value threadsHoldRows() override { return waveHasRows; }
   /// Stores the rows of the tile tileLoop walked last (qRow, laneHead).
   void epilogue(ValueRange state, Value bIdx, Value h) override;
   int64_t blockThreads() const override { return 64 * waves; }

@@ -107,6 +107,7 @@ protected:
   /// warps without rows, and those skip the tile's products and softmax
   /// (their rows keep the empty state: m = -inf, l = 0, O = 0).
   virtual Value warpHasRows() { return nullptr; }
+  Value threadsHoldRows() override { return warpHasRows(); }
   /// Layout of a K or V stage buffer holding `cols` columns: by default
   /// [stages][bk][cols + pad] (rows padded by 16 bytes).
   virtual MemRefType stageType(int64_t cols);

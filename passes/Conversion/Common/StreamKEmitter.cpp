@@ -81,13 +81,24 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
                                        Value perWorker, Value bIdx, Value h) {
   using P = arith::CmpIPredicate;
   Value c0 = idx(0), c1 = idx(1);
-  int64_t threads = blockThreads();
+  // Threads whose rows of the tile do not exist (a decode tile's spare
+  // warps) neither publish nor merge: the same warps of every share of the
+  // tile are idle, so the merging threads read only what was written.
+  Value holdsRows = threadsHoldRows();
+  auto withRows = [&](function_ref<void()> body) {
+    if (holdsRows)
+      ifThen(holdsRows, body);
+    else
+      body();
+  };
   // Every thread stores its state words (word-major, so a warp's stores
   // are contiguous), then fences them before the worker counts its arrival.
-  SmallVector<Value> words = stateWords(state);
-  Value mine = shareSlot(p, sel(startsInside, c0, c1));
-  for (auto [w, word] : llvm::enumerate(words))
-    memref::StoreOp::create(b, word, workspace, shareWordAt(mine, w));
+  withRows([&] {
+    SmallVector<Value> words = stateWords(state);
+    Value mine = shareSlot(p, sel(startsInside, c0, c1));
+    for (auto [w, word] : llvm::enumerate(words))
+      memref::StoreOp::create(b, word, workspace, shareWordAt(mine, w));
+  });
   LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
   gpu::BarrierOp::create(b);
   Value pFirst, pLast;
@@ -119,18 +130,19 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
   gpu::BarrierOp::create(b);
   ifThen(last, [&] {
     LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
-    SmallVector<Type> types(state.getTypes());
-    SmallVector<Value> init = initialState();
-    auto merge = scf::ForOp::create(
-        b, pFirst, add(pLast, c1), c1, init,
-        [&](OpBuilder &, Location, Value q, ValueRange acc) {
-          // q's share starts q's range (slot 0) unless q began before it.
-          Value qStartsInside = cmp(P::ugt, mul(q, perWorker), tileStart);
-          Value slot = shareSlot(q, sel(qStartsInside, c0, c1));
-          scf::YieldOp::create(b, mergeShare(acc, [&](size_t i) {
-                                 return loadShareValue(slot, types, i);
-                               }));
-        });
-    epilogue(merge.getResults(), bIdx, h);
+    withRows([&] {
+      SmallVector<Type> types(state.getTypes());
+      auto merge = scf::ForOp::create(
+          b, pFirst, add(pLast, c1), c1, initialState(),
+          [&](OpBuilder &, Location, Value q, ValueRange acc) {
+            // q's share starts q's range (slot 0) unless q began before it.
+            Value qStartsInside = cmp(P::ugt, mul(q, perWorker), tileStart);
+            Value slot = shareSlot(q, sel(qStartsInside, c0, c1));
+            scf::YieldOp::create(b, mergeShare(acc, [&](size_t i) {
+                                   return loadShareValue(slot, types, i);
+                                 }));
+          });
+      epilogue(merge.getResults(), bIdx, h);
+    });
   });
 }

@@ -41,6 +41,11 @@ protected:
   /// chunks, each walking every unit); `groupWorkspace` is this group's
   /// first counter (group x workers).
   virtual int64_t workerGroups() const { return 1; }
+  /// Whether this thread's rows of the current tile exist, uniform over
+  /// its warp / wave (the epilogue's row reductions stay whole); null: all
+  /// threads. Threads without rows skip publishing and merging, so a decode
+  /// tile's spare warps move no workspace bytes.
+  virtual Value threadsHoldRows() { return nullptr; }
   /// An on-chip element every thread of the worker can read and that is
   /// free once the KV loop is over: the last arrival's flag goes there.
   virtual std::pair<Value, SmallVector<Value>> flagElement() = 0;
