@@ -604,7 +604,15 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
       return ATTN_OK;
     // Zeroed per launch: the kernel's arrival counters start at 0, and
     // concurrent launches never share one.
-    std::vector<float> workspace(static_cast<size_t>(workspaceBytes / 4), 0.0f);
+    // (Sizes come from the launch: an allocation that fails is an error of
+    // this launch, not an exception through the C API.)
+    std::vector<float> workspace;
+    try {
+      workspace.assign(static_cast<size_t>(workspaceBytes / 4), 0.0f);
+    } catch (const std::exception &) {
+      return fail(ATTN_ERR_LAUNCH, "cannot allocate the " + std::to_string(workspaceBytes) +
+                                       "-byte workspace of " + k->entry);
+    }
     if (!workspace.empty()) {
       int64_t ptr = static_cast<int64_t>(reinterpret_cast<intptr_t>(workspace.data()));
       descs.push_back({ptr, ptr, 0, static_cast<int64_t>(workspace.size()), 1});

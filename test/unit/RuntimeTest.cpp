@@ -564,6 +564,24 @@ TEST_F(CpuLaunch, StaleBinaryAndBadEntry) {
   EXPECT_NE(std::string(attn_last_error()).find("not an integer"), std::string::npos)
       << attn_last_error();
   attn_bundle_free(b);
+
+  // A workspace the launch sizes make too large to allocate (4e18 bytes at
+  // B = 1) or to compute (past int64 at B = 3): errors of that launch, not
+  // an exception through the C API or a wrapped size.
+  d = addkBundle(so);
+  d.kernels[0].workspaceBytes = "4*B*1000000000000000000";
+  json = manifestJson(d);
+  ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK) << attn_last_error();
+  AddkData one(1, 3), three(3, 3);
+  args = one.args();
+  EXPECT_EQ(attn_bundle_launch(b, "cpu", &args, nullptr), ATTN_ERR_LAUNCH);
+  EXPECT_NE(std::string(attn_last_error()).find("cannot allocate"), std::string::npos)
+      << attn_last_error();
+  args = three.args();
+  EXPECT_EQ(attn_bundle_launch(b, "cpu", &args, nullptr), ATTN_ERR_INVALID);
+  EXPECT_NE(std::string(attn_last_error()).find("integer overflow"), std::string::npos)
+      << attn_last_error();
+  attn_bundle_free(b);
 }
 
 // The generated header, compiled as C99 and linked against libattn_runtime:
