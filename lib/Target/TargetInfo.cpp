@@ -2,6 +2,8 @@
 
 #include "attn/Target/TargetInfo.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <algorithm>
 
 using namespace mlir::attn;
@@ -101,7 +103,8 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
 
 int64_t mlir::attn::nvvmStagedKBytes(int64_t dqk, int64_t blockKV,
                                      int64_t stages, int64_t dtypeBytes) {
-  return stages * blockKV * (dqk * dtypeBytes + 16);
+  // Rows padded to a 16-byte multiple, then by 16 bytes (StagedKernelEmitter).
+  return stages * blockKV * (llvm::alignTo(dqk * dtypeBytes, 16) + 16);
 }
 
 int64_t mlir::attn::nvvmStagedSmemBytes(int64_t dqk, int64_t dv,
@@ -109,7 +112,7 @@ int64_t mlir::attn::nvvmStagedSmemBytes(int64_t dqk, int64_t dv,
                                         int64_t dtypeBytes) {
   int64_t chunk = dv / nvvmDvChunks(dv, dtypeBytes);
   return nvvmStagedKBytes(dqk, blockKV, stages, dtypeBytes) +
-         stages * blockKV * (chunk * dtypeBytes + 16);
+         stages * blockKV * (llvm::alignTo(chunk * dtypeBytes, 16) + 16);
 }
 
 bool mlir::attn::nvvmUsesTma(int64_t dqk, int64_t dv, int64_t dtypeBytes) {
@@ -149,7 +152,7 @@ int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
 
 int64_t mlir::attn::nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes) {
   int64_t chunk = dv / nvvmDvChunks(dv, dtypeBytes);
-  return dtypeBytes == 4 ? 2 + chunk : 4 + chunk / 2;
+  return dtypeBytes == 4 ? 2 + chunk : 4 + llvm::alignTo(chunk, 8) / 2;
 }
 
 int64_t mlir::attn::nvvmStreamKWorkerBytes(int64_t threads, int64_t dv,
@@ -161,7 +164,10 @@ int64_t mlir::attn::nvvmStreamKWorkerBytes(int64_t threads, int64_t dv,
 int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
   // The mma.sync kernel holds chunk / 2 accumulators per lane in n8 blocks;
   // the f32 SIMT kernel holds the whole chunk in 4-wide vectors.
-  int64_t most = dtypeBytes == 4 ? 64 : 128, unit = dtypeBytes == 4 ? 4 : 8;
+  // A Dv of 8 k + 4 (16-bit) takes chunks of 8 k + 4 too: their last n8
+  // block is half padding.
+  int64_t most = dtypeBytes == 4 ? 64 : 128,
+          unit = dtypeBytes == 4 || dv % 8 != 0 ? 4 : 8;
   int64_t chunks = (dv + most - 1) / most;
   while (dv % chunks != 0 || (dv / chunks) % unit != 0)
     ++chunks;

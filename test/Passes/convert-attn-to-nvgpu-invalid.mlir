@@ -24,11 +24,12 @@ func.func @rows_per_warp(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
 
 // -----
 
-// Rows move by 16-byte cp.async (a Dqk of 16 k + 8 is padded on chip).
-func.func @head_dim(%q: tensor<1x2x64x20xf16>) -> tensor<1x2x64x20xf16> {
-  // expected-error @+1 {{the mma.sync kernel needs Dqk % 8 == 0 and Dv % 8 == 0, got 20 and 20}}
-  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x20xf16>, tensor<1x2x64x20xf16>, tensor<1x2x64x20xf16> -> tensor<1x2x64x20xf16>
-  return %o : tensor<1x2x64x20xf16>
+// Rows move by 8- or 16-byte cp.async (a Dqk that is not a multiple of 16
+// is padded on chip): head dims must be multiples of 4.
+func.func @head_dim(%q: tensor<1x2x64x18xf16>) -> tensor<1x2x64x18xf16> {
+  // expected-error @+1 {{the mma.sync kernel needs Dqk % 4 == 0 and Dv % 4 == 0, got 18 and 18}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x18xf16>, tensor<1x2x64x18xf16>, tensor<1x2x64x18xf16> -> tensor<1x2x64x18xf16>
+  return %o : tensor<1x2x64x18xf16>
 }
 
 // -----

@@ -69,6 +69,28 @@ func.func @odd_dv(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x24xf16>) -> tenso
 
 // -----
 
+// Head dims of 8 k + 4 (Dqk 20, Dv 12): rows move by 8-byte cp.async (.ca:
+// .cg takes 16 bytes only), padded to a 16-byte multiple plus 16 bytes
+// (K 20 -> 32, V 12 -> 24 columns); K's columns [20, 32) (the last k-block
+// reads up to 32) and V's [12, 16) (the last, half n-block) are zeroed once
+// before the copies.
+// CHECK-LABEL: gpu.func @hd20_12
+// CHECK: %[[K:.+]] = memref.view {{.+}} to memref<2x32x32xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[V:.+]] = memref.view {{.+}} to memref<2x32x24xbf16, #gpu.address_space<workgroup>>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c768{{(_[0-9]+)?}} step %c128{{(_[0-9]+)?}} {
+// CHECK: memref.store %{{.+}}, %[[K]][
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c256{{(_[0-9]+)?}} step %c128{{(_[0-9]+)?}} {
+// CHECK: memref.store %{{.+}}, %[[V]][
+// CHECK: nvgpu.device_async_copy %{{.+}}[%{{.+}}], %[[K]][%{{.+}}, %{{.+}}, %{{.+}}], 4 : memref<?xbf16>
+// CHECK-NOT: bypassL1
+// CHECK: nvgpu.device_async_copy %{{.+}}[%{{.+}}], %[[V]][%{{.+}}, %{{.+}}, %{{.+}}], 4 : memref<?xbf16>
+func.func @hd20_12(%q: tensor<1x2x64x20xbf16>, %v: tensor<1x2x64x12xbf16>) -> tensor<1x2x64x12xbf16> {
+  %o = attn.attention %q, %q, %v {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x20xbf16>, tensor<1x2x64x20xbf16>, tensor<1x2x64x12xbf16> -> tensor<1x2x64x12xbf16>
+  return %o : tensor<1x2x64x12xbf16>
+}
+
+// -----
+
 // f32 takes the SIMT kernel: 128 rows on 4 warps (one row per thread), the
 // same cp.async stages (4 floats per copy), dot products as scalar FMAs on
 // K broadcast from shared memory, O accumulated in 4-wide vectors.

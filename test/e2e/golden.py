@@ -6,9 +6,8 @@ with the fp64 reference by --check.
 
 - CPU target: every case in f32, f16 and bf16 (the inputs are exact in all).
 - NVIDIA kernels on the nvemu emulator (sm_80, sm_90a): the softmax cases
-  in f32 (the SIMT kernel), whose head dims are multiples of 4, the rule of
-  that kernel, and in f16 / bf16 (mma.sync) those whose head dims are
-  multiples of 8; the linear cases in every dtype (its kernel takes any
+  whose head dims are multiples of 4, the rule of both kernels, in f32 (the
+  SIMT kernel) and in f16 / bf16 (mma.sync); the linear cases in every dtype (its kernel takes any
   head dims and any input type, bf16 on mma.sync tiles).
 - AMD kernels on the emulator (gfx942, gfx90a): the linear cases (the same
   kernel in wave64, bf16 on MFMA tiles), and the softmax cases whose head dims are multiples of
@@ -55,11 +54,9 @@ def main():
                 runs.append((case, folder, f"{spec} dtype={dtype}", target))
         elif dqk % 4 == 0 and dv % 4 == 0:
             for target, dtype in (("sm_80", "f32"), ("sm_90a", "f32"),
-                                  ("gfx942", "f32"), ("gfx90a", "bf16")):
+                                  ("gfx942", "f32"), ("gfx90a", "bf16"),
+                                  ("sm_80", "bf16"), ("sm_90a", "f16")):
                 runs.append((case, folder, f"{spec} dtype={dtype}", target))
-            if dqk % 8 == 0 and dv % 8 == 0:
-                for target, dtype in (("sm_80", "bf16"), ("sm_90a", "f16")):
-                    runs.append((case, folder, f"{spec} dtype={dtype}", target))
     failed = 0
     for case, folder, spec, target in runs:
         cmd = [args.attention_run, f"--spec={spec}", f"--inputs={folder}",

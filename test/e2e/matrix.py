@@ -13,7 +13,7 @@ mode.
 --family=stream-k softmax configurations with schedule=stream_k:N or
 split_kv:N, and
 --family=pack-gqa configurations whose query heads are packed into shared
-tiles (pack_gqa=1), --family=head-dims head dims that are multiples of 8
+tiles (pack_gqa=1), --family=head-dims head dims that are multiples of 4
 but not of 16.
 
 Usage: matrix.py --attention-run=PATH [--shard=I/N] [--list]
@@ -223,13 +223,15 @@ def pack_gqa_configs():
     return out
 
 
-ODD_DIMS = ["8", "24", "40", "72", "104", "136", "72:40", "24:56"]
+ODD_DIMS = ["8", "24", "40", "72", "104", "136", "72:40", "24:56",
+            "20", "36", "52:44", "12:132"]
 
 
 def head_dim_configs():
-    """Head dims that are multiples of 8 but not of 16 (SigLIP's 72 among
-    them): the GPU tensor-core kernels pad them to 16 on chip (zeroed K
-    padding, zero Q fragment halves, O columns past Dv never stored). Every
+    """Head dims that are multiples of 4 or 8 but not of 16 (SigLIP's 72
+    among them): the GPU tensor-core kernels pad them to 16 on chip (zeroed
+    K / V padding, zero Q fragment parts, O columns past Dv never stored;
+    NVIDIA moves rows of 8 k + 4 by 8-byte copies). Every
     mask kind, a score mod each, decode to prefill lengths, every dtype,
     flash and stream-K."""
     out = []

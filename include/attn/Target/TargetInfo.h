@@ -48,7 +48,8 @@ TileChoice defaultTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
 
 /// Number of CTAs the NVIDIA kernels split Dv over: the mma.sync kernel
 /// (16-bit inputs) accumulates at most 128 columns per CTA in multiples of
-/// 8, the f32 SIMT kernel at most 64 in multiples of 4.
+/// 8 (of 4 for a Dv of 8 k + 4), the f32 SIMT kernel at most 64 in
+/// multiples of 4.
 int64_t nvvmDvChunks(int64_t dv, int64_t dtypeBytes);
 
 /// f32 words of one thread's KV-loop state in the NVIDIA stream-K kernels

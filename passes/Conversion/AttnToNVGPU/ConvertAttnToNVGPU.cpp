@@ -335,8 +335,10 @@ void StagedKernelEmitter::storeLse(Value m, Value l, Value empty, Value bIdx,
 }
 
 MemRefType StagedKernelEmitter::stageType(int64_t cols) {
+  // Rows start 16-byte aligned (ldmatrix, 16-byte copies): a row of
+  // 8 k + 4 16-bit columns is padded to 8 (k + 1), then by 16 bytes.
   return MemRefType::get(
-      {stages, bk, cols + pad}, elt, MemRefLayoutAttrInterface{},
+      {stages, bk, llvm::alignTo(cols, pad) + pad}, elt, MemRefLayoutAttrInterface{},
       gpu::AddressSpaceAttr::get(b.getContext(),
                                  gpu::AddressSpace::Workgroup));
 }
@@ -375,20 +377,23 @@ void StagedKernelEmitter::copyTile(Value smem, Value stage, Value flat,
                                    Value seqLen, int64_t dim, Value col0,
                                    int64_t cols, Value row0, int64_t rows) {
   using P = arith::CmpIPredicate;
-  int64_t perRow = cols / pad, total = rows * perRow, threads = 32 * warps;
+  // 16-byte cp.async.cg, or 8-byte cp.async.ca for rows of 8 k + 4 16-bit
+  // elements (.cg takes only 16 bytes).
+  int64_t chunk = cols % pad == 0 ? pad : pad / 2;
+  int64_t perRow = cols / chunk, total = rows * perRow, threads = 32 * warps;
   Value last = sub(seqLen, idx(1));
   for (int64_t first = 0; first < total; first += threads) {
     Value c = add(tid, idx(first));
     auto copy = [&] {
       Value row = arith::DivUIOp::create(b, c, idx(perRow));
-      Value col = mul(arith::RemUIOp::create(b, c, idx(perRow)), idx(pad));
+      Value col = mul(arith::RemUIOp::create(b, c, idx(perRow)), idx(chunk));
       Value src = arith::MinSIOp::create(b, add(row0, row), last);
       Value off =
           offset4(bIdx, heads, head, seqLen, src, dim, add(col0, col));
       nvgpu::DeviceAsyncCopyOp::create(
           b, smem, stageIndex(stage, row, col, cols), flat, ValueRange{off},
-          llvm::APInt(64, pad), /*srcElements=*/Value(),
-          /*bypassL1=*/b.getUnitAttr());
+          llvm::APInt(64, chunk), /*srcElements=*/Value(),
+          /*bypassL1=*/chunk == pad ? b.getUnitAttr() : UnitAttr());
     };
     if (first + threads <= total) {
       copy();
@@ -701,37 +706,55 @@ SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
   Value lastQ = sub(sq, idx(1));
   SmallVector<Value> frag;
   for (int64_t part = 0; part < 4; ++part) {
-    // Dqk = 16 k + 8: the last k-block's upper half is padding, zero.
-    if (kb * 16 + (part / 2) * 8 >= spec.dqk) {
+    // Columns past Dqk (16 k + 4, 8 or 12) are padding, zero: a whole
+    // 8-column group, or the pairs of lanes t >= 2 in a group of 4.
+    int64_t group = kb * 16 + (part / 2) * 8;
+    if (group >= spec.dqk) {
       frag.push_back(zeroPair());
       continue;
     }
     Value row = arith::MinSIOp::create(b, rows[part % 2], lastQ);
-    Value col = add(idx(kb * 16 + (part / 2) * 8), mul(t, idx(2)));
-    frag.push_back(loadPair(qFlat, offset4(bIdx, spec.hq, heads[part % 2], sq,
-                                           row, spec.dqk, col)));
+    Value col = add(idx(group), mul(t, idx(2)));
+    if (group + 8 <= spec.dqk) {
+      frag.push_back(loadPair(qFlat, offset4(bIdx, spec.hq, heads[part % 2],
+                                             sq, row, spec.dqk, col)));
+      continue;
+    }
+    Value inside = cmp(arith::CmpIPredicate::slt, col, idx(spec.dqk));
+    Value safeCol = arith::MinSIOp::create(b, col, idx(spec.dqk - 2));
+    frag.push_back(sel(inside,
+                       loadPair(qFlat, offset4(bIdx, spec.hq, heads[part % 2],
+                                               sq, row, spec.dqk, safeCol)),
+                       zeroPair()));
   }
   return frag;
 }
 
 void MmaKernelEmitter::zeroPadding() {
-  // Dqk = 16 k + 8: the K tiles' last k-block reads 8 columns past Dqk,
-  // the rows' 16-byte padding, which the copies never write.
-  if (spec.dqk % 16 == 0)
-    return;
+  // The K tiles' last k-block reads columns [Dqk, 16 k) (k-blocks of 16),
+  // and V's last n-block columns [chunk, 8 n): the rows' padding, which
+  // the copies never write. Zeroed once: no NaN bit pattern reaches the
+  // products (K's would reach S; V's only O columns never stored).
   Value tidHere = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value zero = arith::ConstantOp::create(b, elt, b.getFloatAttr(elt, 0.0));
-  scf::ForOp::create(
-      b, tidHere, idx(stages * bk * 8), idx(blockThreads()), ValueRange{},
-      [&](OpBuilder &, Location, Value e, ValueRange) {
-        Value stage = arith::DivUIOp::create(b, e, idx(bk * 8));
-        Value row = arith::RemUIOp::create(
-            b, arith::DivUIOp::create(b, e, idx(8)), idx(bk));
-        Value col = add(arith::RemUIOp::create(b, e, idx(8)), idx(spec.dqk));
-        memref::StoreOp::create(b, zero, kSmem,
-                                stageIndex(stage, row, col, spec.dqk));
-        scf::YieldOp::create(b);
-      });
+  auto zeroColumns = [&](Value smem, int64_t cols, int64_t padCols) {
+    if (padCols == 0)
+      return;
+    scf::ForOp::create(
+        b, tidHere, idx(stages * bk * padCols), idx(blockThreads()),
+        ValueRange{}, [&](OpBuilder &, Location, Value e, ValueRange) {
+          Value stage = arith::DivUIOp::create(b, e, idx(bk * padCols));
+          Value row = arith::RemUIOp::create(
+              b, arith::DivUIOp::create(b, e, idx(padCols)), idx(bk));
+          Value col =
+              add(arith::RemUIOp::create(b, e, idx(padCols)), idx(cols));
+          memref::StoreOp::create(b, zero, smem,
+                                  stageIndex(stage, row, col, cols));
+          scf::YieldOp::create(b);
+        });
+  };
+  zeroColumns(kSmem, spec.dqk, llvm::alignTo(spec.dqk, 16) - spec.dqk);
+  zeroColumns(vSmem, dvChunk, llvm::alignTo(dvChunk, 8) - dvChunk);
 }
 
 SmallVector<Value> MmaKernelEmitter::mma(ArrayRef<Value> a,
@@ -823,7 +846,7 @@ SmallVector<Value> MmaKernelEmitter::initialState() {
   WarpState init;
   init.m[0] = init.m[1] = fc(-std::numeric_limits<double>::infinity());
   init.l[0] = init.l[1] = fc(0);
-  init.o.assign(dvChunk / 8 * 4, fc(0));
+  init.o.assign(llvm::divideCeil(dvChunk, 8) * 4, fc(0));
   return init.flatten();
 }
 
@@ -871,7 +894,9 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
     SmallVector<Value> d = mma(a, bFrag, c);
     std::copy(d.begin(), d.end(), st.o.begin() + nv * 4);
   };
-  int64_t nvBlocks = dvChunk / 8;
+  // A chunk of 8 k + 4 columns takes a last half n-block (its other half
+  // reads V's zeroed padding; those O columns are never stored).
+  int64_t nvBlocks = llvm::divideCeil(dvChunk, 8);
   for (int64_t kb = 0; kb < bk / 16; ++kb) {
     SmallVector<Value> a = {packPair(s[2 * kb][0], s[2 * kb][1]),
                             packPair(s[2 * kb][2], s[2 * kb][3]),
@@ -924,10 +949,17 @@ void MmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
     auto [inv, empty] = inverseSum(l);
     Value row = rows[r];
     scf::IfOp::create(b, cmp(P::slt, row, sq), [&](OpBuilder &, Location) {
-      for (int64_t nv = 0; nv < dvChunk / 8; ++nv) {
+      for (int64_t nv = 0; nv < llvm::divideCeil(dvChunk, 8); ++nv) {
         Value col = add(add(chunkBase, idx(nv * 8)), mul(t, idx(2)));
-        storeOut({st.o[nv * 4 + 2 * r], st.o[nv * 4 + 2 * r + 1]}, inv, bIdx,
-                 heads[r], row, col);
+        auto store = [&] {
+          storeOut({st.o[nv * 4 + 2 * r], st.o[nv * 4 + 2 * r + 1]}, inv,
+                   bIdx, heads[r], row, col);
+        };
+        // A half n-block: lanes t >= 2 hold padding columns.
+        if (nv * 8 + 8 <= dvChunk)
+          store();
+        else
+          ifThen(cmp(P::slt, t, idx(2)), store);
       }
       if (lseFlat) {
         // One lane per row, and one chunk per row, writes the LSE.
@@ -1956,11 +1988,12 @@ struct ConvertAttnToNVGPUPass
                << "the mma.sync kernel needs block_q = 16 x warps and "
                   "block_kv a multiple of 16, got "
                << tiling;
-      // Rows move by 16-byte cp.async; a Dqk of 16 k + 8 reads its last
-      // k-block's upper half from the rows' (zeroed) padding.
-      if (spec.dqk % 8 != 0 || spec.dv % 8 != 0)
+      // Rows move by 8- or 16-byte cp.async; a Dqk that is not a
+      // multiple of 16 reads its last k-block's rest from the rows'
+      // (zeroed) padding.
+      if (spec.dqk % 4 != 0 || spec.dv % 4 != 0)
         return op.emitOpError()
-               << "the mma.sync kernel needs Dqk % 8 == 0 and Dv % 8 == 0, "
+               << "the mma.sync kernel needs Dqk % 4 == 0 and Dv % 4 == 0, "
                   "got "
                << spec.dqk << " and " << spec.dv;
       if (useWgmma(spec) && (tiling.getWarps() % 4 != 0 ||
