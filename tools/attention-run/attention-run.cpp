@@ -382,7 +382,11 @@ int loadBundleKernel(MLIRContext &context, ModuleOp module,
     if (emulated && (k.format == "cubin" || k.format == "hsaco")) {
       gpuKernelLine = "attention-run: " + target + " kernel=" + k.kernel +
                       " grid=[" + k.gridX + ", " + k.gridY + ", " + k.gridZ +
-                      "] block=" + std::to_string(k.blockX) + "\n";
+                      "] block=" + std::to_string(k.blockX) +
+                      (k.workspaceBytes.empty()
+                           ? ""
+                           : " workspace=" + k.workspaceBytes) +
+                      "\n";
       break;
     }
   if (std::string error = writeBundle(desc, dir.str()); !error.empty())
