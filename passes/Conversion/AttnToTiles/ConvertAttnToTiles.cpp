@@ -216,10 +216,7 @@ void KernelEmitter::emitWorkItem(Value wi) {
 
 Value KernelEmitter::slotBase(Value p, Value slot) {
   int64_t slotSize = bq * spec.dv + 2 * bq;
-  Value slotIndex = mul(p, idx(streamKSlots()));
-  if (streamKSlots() > 1)
-    slotIndex = add(slotIndex, slot);
-  return add(streamKWorkers(), mul(slotIndex, idx(slotSize)));
+  return add(streamKWorkers(), mul(shareSlotIndex(p, slot), idx(slotSize)));
 }
 
 void KernelEmitter::emitStreamKWorker(Value p) {

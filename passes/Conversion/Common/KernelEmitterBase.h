@@ -167,6 +167,13 @@ protected:
   /// Share slots per worker: a stream-K range may start inside one tile and
   /// end inside another; a split is one share.
   int64_t streamKSlots() const { return kvSplits ? 1 : 2; }
+  /// Index of worker q's share slot `slot` (stream-K: 0 for the share that
+  /// starts its range, 1 for the one that ends it; split_kv has one) among
+  /// the slots after a worker group's first, in slot units.
+  Value shareSlotIndex(Value q, Value slot) {
+    Value index = mul(q, idx(streamKSlots()));
+    return streamKSlots() > 1 ? add(index, slot) : index;
+  }
   /// Rows of one head, or of one packed group of heads (G Sq).
   Value groupRows() { return packGroup > 1 ? mul(sq, idx(packGroup)) : sq; }
   /// The query row and head of a tile row: packed row r of the group whose

@@ -70,9 +70,7 @@ Value StreamKKernelEmitter::shareSlot(Value q, Value slot) {
   // slots of group g's workers.
   int64_t slotWords = blockThreads() * stateWordsPerThread();
   Value counterWords = mul(idx(workerGroups()), streamKWorkers());
-  Value slotIndex = mul(add(groupWorkspace, q), idx(streamKSlots()));
-  if (streamKSlots() > 1)
-    slotIndex = add(slotIndex, slot);
+  Value slotIndex = shareSlotIndex(add(groupWorkspace, q), slot);
   return add(counterWords, mul(slotIndex, idx(slotWords)));
 }
 
