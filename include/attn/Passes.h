@@ -23,14 +23,6 @@ constexpr llvm::StringLiteral kTensorMapParamsAttr = "attn.tensor_map_params";
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
-/// f32 words per worker of the workspace of a stream-K / split_kv tile
-/// program (convert-attn-to-tiles) with `blockQ` x `dv` output tiles: an
-/// arrival counter, then `slots` (acc, m, l) partial slots (stream-K 2,
-/// split_kv 1).
-inline int64_t streamKWorkerWords(int64_t blockQ, int64_t dv, int64_t slots) {
-  return 1 + slots * (blockQ * dv + 2 * blockQ);
-}
-
 } // namespace mlir::attn
 
 #endif // ATTN_PASSES_H

@@ -290,15 +290,28 @@ struct KVSplitting {
     return splits ? outputTiles + "*" + std::to_string(splits)
                   : std::to_string(streamCtas);
   }
-  /// `perWorker` bytes for each worker (a number under stream-K). A
-  /// split_kv(1) worker finishes its tile in place and never touches the
-  /// workspace: one word, for the kernel's argument.
-  std::string bytes(int64_t perWorker, const std::string &outputTiles) const {
+  /// The workspace: for each worker `counterBytes` of arrival counters
+  /// (all counters first; the part that must start zeroed), then slots()
+  /// share slots of `slotBytes` (a formula) each. A split_kv(1) worker
+  /// finishes its tile in place and never touches the workspace: one word,
+  /// for the kernel's argument.
+  std::string bytes(int64_t counterBytes, const std::string &slotBytes,
+                    const std::string &outputTiles) const {
+    if (splits == 1)
+      return "4";
+    std::string slotsBytes =
+        slots() == 1 ? slotBytes : std::to_string(slots()) + "*" + slotBytes;
+    return workers(outputTiles) + "*(" + std::to_string(counterBytes) + "+" +
+           slotsBytes + ")";
+  }
+  /// The zeroed prefix of `bytes`: the counters.
+  std::string zeroBytes(int64_t counterBytes,
+                        const std::string &outputTiles) const {
     if (splits == 1)
       return "4";
     if (!splits)
-      return std::to_string(perWorker * streamCtas);
-    return std::to_string(perWorker) + "*" + workers(outputTiles);
+      return std::to_string(counterBytes * streamCtas);
+    return std::to_string(counterBytes) + "*" + workers(outputTiles);
   }
 };
 
@@ -326,11 +339,34 @@ static int64_t packGroup(ModuleOp module) {
   return group;
 }
 
+/// Rows of a head, or of a packed group of `group` heads: Sq or G*Sq.
+static std::string groupRowsFormula(int64_t group) {
+  return group > 1 ? std::to_string(group) + "*Sq" : "Sq";
+}
+
 /// Query tiles per head, or per packed group of `group` heads:
 /// ceil(Sq/BQ) or ceil(G*Sq/BQ) (a grid dimension or work-item factor).
 static std::string queryTilesFormula(int64_t group, int64_t blockQ) {
-  std::string rows = group > 1 ? std::to_string(group) + "*Sq" : "Sq";
-  return "ceil(" + rows + "/" + std::to_string(blockQ) + ")";
+  return "ceil(" + groupRowsFormula(group) + "/" + std::to_string(blockQ) +
+         ")";
+}
+
+/// The most rows of any output tile (the kernels' tileRowsAtMost), which a
+/// stream-K / split_kv share slot holds: min(BQ, G*Sq).
+static std::string tileRowsAtMostFormula(int64_t group, int64_t blockQ) {
+  return "min(" + std::to_string(blockQ) + "," + groupRowsFormula(group) +
+         ")";
+}
+
+/// Bytes of a GPU stream-K / split_kv share slot: `stateWords` f32 words
+/// for each of `groups` worker groups (Dv chunks) and each thread of the
+/// row groups holding rows (the kernels' publishingThreads).
+static std::string gpuShareSlotBytes(int64_t groups, int64_t stateWords,
+                                     RowGroup rowGroup, int64_t group,
+                                     int64_t blockQ) {
+  return std::to_string(4 * groups * stateWords * rowGroup.threads) +
+         "*ceil(" + tileRowsAtMostFormula(group, blockQ) + "/" +
+         std::to_string(rowGroup.rows) + ")";
 }
 
 /// Whether the NVIDIA kernel is the mma.sync one whatever the chip:
@@ -391,11 +427,13 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
     k.workItems += "*" + queryTilesFormula(group, blockQ);
   if (splitting) {
     // Stream-K / split_kv: one work item per worker; per worker an arrival
-    // counter and (acc, m, l) partial slots (convert-attn-to-tiles).
+    // counter and (acc, m, l) partial slots of a tile's rows at most
+    // (convert-attn-to-tiles).
     std::string tiles = k.workItems;
     k.workItems = splitting.workers(tiles);
     k.workspaceBytes = splitting.bytes(
-        4 * streamKWorkerWords(blockQ, dv, splitting.slots()), tiles);
+        4, std::to_string(4 * (dv + 2)) + "*" + tileRowsAtMostFormula(group, blockQ),
+        tiles);
   }
   llvm::sys::fs::remove_directories(dir);
   return std::vector<BundleKernel>{k};
@@ -549,9 +587,11 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
       k.gridY = std::to_string(chunks);
       k.gridZ = "1";
       k.workspaceBytes = splitting.bytes(
-          nvvmStreamKWorkerBytes(k.blockX, dv, eltBytes, splitting.slots()),
+          4 * chunks,
+          gpuShareSlotBytes(chunks, nvvmStreamKStateWords(dv, eltBytes),
+                            nvvmStreamKRowGroup(eltBytes), group, blockQ),
           tiles);
-      k.workspaceZeroBytes = splitting.bytes(4 * chunks, tiles);
+      k.workspaceZeroBytes = splitting.zeroBytes(4 * chunks, tiles);
     }
     if (tma && nvvm.warpSpecialize) {
       k.producerRegisters = producerRegisters;
@@ -750,10 +790,11 @@ compileRocdl(ModuleOp module, const std::string &target,
     k.gridX = splitting.workers(tiles);
     k.gridY = k.gridZ = "1";
     k.workspaceBytes = splitting.bytes(
-        streamKWorkerBytes(1, k.blockX, amdgpuStreamKStateWords(dv),
-                           splitting.slots()),
+        4,
+        gpuShareSlotBytes(1, amdgpuStreamKStateWords(dv),
+                          amdgpuStreamKRowGroup(), group, blockQ),
         tiles);
-    k.workspaceZeroBytes = splitting.bytes(4, tiles);
+    k.workspaceZeroBytes = splitting.zeroBytes(4, tiles);
   }
   if (linearColumnChunks) {
     k.gridX = std::to_string(linearColumnChunks);

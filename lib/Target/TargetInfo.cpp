@@ -155,12 +155,6 @@ int64_t mlir::attn::nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes) {
   return dtypeBytes == 4 ? 2 + chunk : 4 + llvm::alignTo(chunk, 8) / 2;
 }
 
-int64_t mlir::attn::nvvmStreamKWorkerBytes(int64_t threads, int64_t dv,
-                                           int64_t dtypeBytes, int64_t slots) {
-  return streamKWorkerBytes(nvvmDvChunks(dv, dtypeBytes), threads,
-                            nvvmStreamKStateWords(dv, dtypeBytes), slots);
-}
-
 int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
   // The mma.sync kernel holds chunk / 2 accumulators per lane in n8 blocks;
   // the f32 SIMT kernel holds the whole chunk in 4-wide vectors.

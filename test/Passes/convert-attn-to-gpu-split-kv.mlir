@@ -6,7 +6,10 @@
 // launch sizes), worker p taking split p % 8 of tile p / 8, ceil(max(KV
 // tiles, 1) / 8) KV tiles. On NVIDIA each Dv chunk's counters start at
 // chunk x workers; the kernel is mma.sync on sm_90a too (decode tiles are
-// short for wgmma).
+// short for wgmma). A share slot holds the threads of the warps (waves)
+// that hold rows: a tile has min(BQ, Sq) rows at most, 16 a warp, so a
+// decode slot is one warp's (4 + 64 / 2 words a thread; on AMD one wave's,
+// 2 + 64 / 4), and a thread's word w is at w x those threads + its id.
 // NV-LABEL: gpu.func @split(
 // NV-SAME: %[[B:[^:]+]]: index, %[[SQ:[^:]+]]: index, %[[SKV:[^:]+]]: index, %[[WS:[^:]+]]: memref<?xf32>) kernel
 // NV-NOT: wgmma
@@ -18,6 +21,9 @@
 // NV: %[[TILES:.+]] = arith.muli %[[BH]], %[[QT]] : index
 // NV: %[[WORKERS:.+]] = arith.muli %[[TILES]], %c8 : index
 // NV: arith.muli %[[CHUNK]], %[[WORKERS]] : index
+// NV: %[[AT_MOST:.+]] = arith.minui %[[SQ]], %c128 : index
+// NV: %[[WARPS:.+]] = arith.ceildivui %[[AT_MOST]], %c16 : index
+// NV: %[[PUB:.+]] = arith.muli %[[WARPS]], %c32 : index
 // NV: %[[KV1:.+]] = arith.maxui %[[KVT]], %c1 : index
 // NV: %[[PER:.+]] = arith.ceildivui %[[KV1]], %c8 : index
 // NV: %[[TILE:.+]] = arith.divui %[[P]], %c8 : index
@@ -31,8 +37,10 @@
 // publish, and the merge: they move no workspace bytes.
 // NV: %[[ROWS2:.+]] = arith.cmpi slt, %[[WROW]], %[[SQ]] : index
 // NV-NEXT: scf.if %[[ROWS2]] {
+// NV-NEXT: arith.muli %[[WARPS]], %c1152 : index
 // NV-NOT: }
 // NV: memref.store %{{.+}}, %[[WS]][
+// NV-NEXT: arith.addi %[[PUB]], %{{.+}} : index
 // NV: llvm.fence acq_rel
 // NV: memref.atomic_rmw addf %{{.+}}, %[[WS]]
 // NV: llvm.fence acq_rel
@@ -43,6 +51,9 @@
 // AMD-SAME: %[[SKV:[^:]+]]: index, %[[WS:[^:]+]]: memref<?xf32>) workgroup(
 // AMD: %[[KVT:.+]] = arith.ceildivui %[[SKV]], %c64 : index
 // AMD: %[[P:.+]] = gpu.block_id x
+// AMD: %[[AT_MOST:.+]] = arith.minui %{{.+}}, %c64 : index
+// AMD: %[[WAVES:.+]] = arith.ceildivui %[[AT_MOST]], %c16 : index
+// AMD: %[[PUB:.+]] = arith.muli %[[WAVES]], %c64 : index
 // AMD: %[[KV1:.+]] = arith.maxui %[[KVT]], %c1 : index
 // AMD: %[[PER:.+]] = arith.ceildivui %[[KV1]], %c8 : index
 // AMD: %[[TILE:.+]] = arith.divui %[[P]], %c8 : index
@@ -53,8 +64,10 @@
 // AMD: scf.if %[[ROWS]] ->
 // AMD: amdgpu.mfma
 // AMD: scf.if %[[ROWS]] {
+// AMD-NEXT: arith.muli %[[WAVES]], %c1152 : index
 // AMD-NOT: }
 // AMD: memref.store %{{.+}}, %[[WS]][
+// AMD-NEXT: arith.addi %[[PUB]], %{{.+}} : index
 // AMD: memref.atomic_rmw addf %{{.+}}, %[[WS]]
 // AMD: llvm.fence acq_rel
 // AMD-NEXT: scf.if %[[ROWS]] {

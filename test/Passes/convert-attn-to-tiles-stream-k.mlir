@@ -59,19 +59,23 @@ func.func @flash(%q: tensor<1x2x1x32xf32>, %k: tensor<1x2x512x32xf32>) -> tensor
 // split_kv(4): four workers per output tile (the work items are B x tiles x
 // 4); worker p takes split p % 4 of tile p / 4, ceil(max(KV tiles, 1) / 4)
 // KV tiles, and always publishes it (no in-place store: a split is never
-// the whole tile), in its one slot of (acc, m, l).
+// the whole tile), in its one slot of (acc, m, l). A slot holds a tile's
+// rows at most, min(32, G Sq) (packed decode: 2 Sq), x (Dv + 2) words.
 // CHECK-LABEL: func.func @split(
 // CHECK-SAME: %[[O:[^:]+]]: memref<?x2x?x32xf16>, %[[WS:[^:]+]]: memref<?xf32>, %[[BEGIN:[^:]+]]: index, %[[END:[^:]+]]: index)
 // CHECK: %[[KV:.+]] = arith.ceildivui %dim{{.*}}, %c32 : index
 // CHECK: %[[KV1:.+]] = arith.maxui %[[KV]], %c1 : index
 // CHECK: %[[PER:.+]] = arith.ceildivui %[[KV1]], %c4 : index
+// CHECK: %[[GROWS:.+]] = arith.muli %{{.+}}, %c2 : index
+// CHECK: %[[ROWS:.+]] = arith.minui %[[GROWS]], %c32 : index
 // CHECK: scf.forall (%[[P:.+]]) = (%[[BEGIN]]) to (%[[END]]) step (1)
 // CHECK: %[[TILE:.+]] = arith.divui %[[P]], %c4 : index
 // CHECK: %[[SPLIT:.+]] = arith.remui %[[P]], %c4 : index
 // CHECK: %[[KFROM:.+]] = arith.muli %[[SPLIT]], %[[PER]] : index
 // CHECK: arith.addi %[[KFROM]], %[[PER]] : index
 // CHECK-NOT: memref.store %{{.+}}, %[[O]][
-// CHECK: arith.muli %[[P]], %c1088 : index
+// CHECK: %[[SLOT:.+]] = arith.muli %[[ROWS]], %c34 : index
+// CHECK: arith.muli %[[P]], %[[SLOT]] : index
 // CHECK-NOT: memref.store %{{.+}}, %[[O]][
 // CHECK: memref.store %{{.+}}, %[[WS]][
 // CHECK: memref.atomic_rmw addf

@@ -132,8 +132,7 @@ TEST(TargetInfo, LinearGpuColumnsFillTheComputeUnits) {
 } // namespace
 
 /// The AMD default tiles fit a workgroup's LDS in every dtype and head dim
-/// the MFMA kernel takes (f32 tiles are twice as large, so narrower), and
-/// the stream-K workspace holds the counters and two slots per worker.
+/// the MFMA kernel takes (f32 tiles are twice as large, so narrower).
 TEST(TargetInfo, AmdTilesFitTheLds) {
   for (const char *name : {"gfx90a", "gfx942"}) {
     std::optional<TargetInfo> t = lookupTarget(name);
@@ -148,7 +147,32 @@ TEST(TargetInfo, AmdTilesFitTheLds) {
       }
     EXPECT_EQ(defaultTiles(*t, 128, 128, 4).blockKV, 32);
   }
-  EXPECT_EQ(304 * streamKWorkerBytes(1, 256, amdgpuStreamKStateWords(128), 2),
-            4 * (304 + 2 * 304 * 256 * (2 + 32)));
-  EXPECT_EQ(streamKWorkerBytes(2, 128, 68, 1), 4 * (2 + 2 * 128 * 68));
+}
+
+/// A stream-K / split_kv share slot holds threads x ceil(min(BQ, rows of a
+/// head) / rows) threads of the row groups (the manifest's workspace
+/// formula): that is every thread of a full tile only if the kernel's row
+/// groups hold exactly BQ rows.
+TEST(TargetInfo, StreamKRowGroupsHoldTheTile) {
+  for (const char *name : {"sm_80", "sm_90"}) {
+    std::optional<TargetInfo> t = lookupTarget(name);
+    ASSERT_TRUE(t);
+    for (int64_t bytes : {2, 4})
+      for (int64_t d : {32, 64, 128}) {
+        TileChoice c = defaultTiles(*t, d, d, bytes);
+        RowGroup g = nvvmStreamKRowGroup(bytes);
+        EXPECT_EQ(c.blockQ, g.rows * (32 * c.warps / g.threads))
+            << name << " d=" << d << " bytes=" << bytes;
+      }
+  }
+  for (const char *name : {"gfx90a", "gfx942"}) {
+    std::optional<TargetInfo> t = lookupTarget(name);
+    ASSERT_TRUE(t);
+    for (int64_t bytes : {2, 4})
+      for (int64_t d : {32, 64, 128}) {
+        TileChoice c = defaultTiles(*t, d, d, bytes);
+        EXPECT_EQ(c.blockQ, amdgpuStreamKRowGroup().rows * c.warps)
+            << name << " d=" << d << " bytes=" << bytes;
+      }
+  }
 }

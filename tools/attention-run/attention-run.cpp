@@ -26,6 +26,7 @@
 #include "attn/Reference/Reference.h"
 #include "attn/Target/TargetInfo.h"
 #include "Formula.h" // runtime/lib: how the runtime evaluates manifests
+#include "Guarded.h" // tools/nvemu: buffers that catch out-of-bounds stores
 #include "attn_runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -652,10 +653,21 @@ int main(int argc, char **argv) {
                   (!workspaceFormula.empty() &&
                    !evalFormula(workspaceFormula, workspaceBytes))))
     return 1;
-  Buffer workspace;
+  // The workspace is a guarded buffer (as the emulators' device memory
+  // is): the kernel's global stores are unchecked, so a slot layout larger
+  // than the manifest's size formula would otherwise pass unnoticed.
+  MemRef<1> workspaceDesc{};
+  nvemu::GuardedBuffer workspace;
   if (workspaceBytes) {
-    workspace.init({workspaceBytes / 4}, 4);
-    descs.push_back(&workspace.desc);
+    if (!workspace.allocate(workspaceBytes))
+      return fail("cannot allocate the " + std::to_string(workspaceBytes) +
+                  "-byte workspace");
+    workspaceDesc = {static_cast<float *>(workspace.data()),
+                     static_cast<float *>(workspace.data()),
+                     0,
+                     {workspaceBytes / 4},
+                     {1}};
+    descs.push_back(&workspaceDesc);
   }
   unsigned nThreads = countTiles ? 1
                       : threads  ? threads
@@ -675,7 +687,8 @@ int main(int argc, char **argv) {
       }
       return true;
     }
-    std::fill(workspace.bytes.begin(), workspace.bytes.end(), 0);
+    if (workspaceBytes)
+      std::memset(workspace.data(), 0, workspaceBytes);
     std::vector<std::thread> pool;
     int64_t per = llvm::divideCeil(workItems, nThreads);
     for (unsigned t = 0; t < nThreads; ++t) {
@@ -688,6 +701,10 @@ int main(int argc, char **argv) {
     }
     for (std::thread &th : pool)
       th.join();
+    if (std::string overrun = workspace.intact(); !overrun.empty()) {
+      llvm::errs() << "attention-run: error: " << overrun << "\n";
+      return false;
+    }
     return true;
   };
   if (!runOnce())

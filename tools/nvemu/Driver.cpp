@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Guarded.h"
 #include "Image.h"
 
 #include <algorithm>
@@ -43,6 +44,7 @@ struct Function {
 thread_local void *current = nullptr;
 int primary; // the one context's handle
 std::string lastLaunchError;
+nvemu::GuardedAllocations allocations;
 
 void archOf(int &major, int &minor) {
   const char *a = std::getenv("ATTN_NVEMU_ARCH");
@@ -159,6 +161,11 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
     std::fprintf(stderr, "nvemu: %s\n", err);
     return kLaunchFailed;
   }
+  if (std::string overrun = allocations.check(); !overrun.empty()) {
+    lastLaunchError = overrun;
+    std::fprintf(stderr, "nvemu: %s\n", overrun.c_str());
+    return kLaunchFailed;
+  }
   return kSuccess;
 }
 
@@ -167,7 +174,7 @@ int cuStreamSynchronize(void *) { return kSuccess; }
 // Device memory is host memory; launches run to completion, so the
 // stream-ordered calls act at once.
 int cuMemAllocAsync(uint64_t *ptr, size_t bytes, void *) {
-  void *p = std::malloc(bytes ? bytes : 1);
+  void *p = allocations.allocate(bytes);
   if (!p)
     return kInvalidValue;
   *ptr = reinterpret_cast<uintptr_t>(p);
@@ -178,8 +185,9 @@ int cuMemsetD8Async(uint64_t ptr, unsigned char value, size_t bytes, void *) {
   return kSuccess;
 }
 int cuMemFreeAsync(uint64_t ptr, void *) {
-  std::free(reinterpret_cast<void *>(static_cast<uintptr_t>(ptr)));
-  return kSuccess;
+  return allocations.release(reinterpret_cast<void *>(static_cast<uintptr_t>(ptr)))
+             ? kSuccess
+             : kInvalidValue;
 }
 
 static_assert(sizeof(nvemu_tensor_map) <= 128, "a CUtensorMap has 128 bytes");

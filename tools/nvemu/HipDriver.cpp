@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Guarded.h"
 #include "Image.h"
 
 namespace {
@@ -24,6 +25,7 @@ struct Function {
 };
 
 std::string lastError;
+nvemu::GuardedAllocations allocations;
 
 } // namespace
 
@@ -98,6 +100,11 @@ int hipModuleLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
     std::fprintf(stderr, "%s\n", lastError.c_str());
     return kLaunchFailure;
   }
+  if (std::string overrun = allocations.check(); !overrun.empty()) {
+    lastError = "amdemu: " + overrun;
+    std::fprintf(stderr, "%s\n", lastError.c_str());
+    return kLaunchFailure;
+  }
   return kSuccess;
 }
 
@@ -106,7 +113,7 @@ int hipStreamSynchronize(void *) { return kSuccess; }
 // "Device memory" is host memory; launches run to completion in order, so
 // stream order is program order.
 int hipMallocAsync(void **ptr, size_t bytes, void *) {
-  *ptr = std::malloc(bytes ? bytes : 1);
+  *ptr = allocations.allocate(bytes);
   return *ptr ? kSuccess : kInvalidValue;
 }
 int hipMemsetAsync(void *ptr, int value, size_t bytes, void *) {
@@ -114,8 +121,7 @@ int hipMemsetAsync(void *ptr, int value, size_t bytes, void *) {
   return kSuccess;
 }
 int hipFreeAsync(void *ptr, void *) {
-  std::free(ptr);
-  return kSuccess;
+  return allocations.release(ptr) ? kSuccess : kInvalidValue;
 }
 
 const char *hipGetErrorString(int r) {

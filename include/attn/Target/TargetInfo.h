@@ -56,25 +56,25 @@ int64_t nvvmDvChunks(int64_t dv, int64_t dtypeBytes);
 /// (running max and sum, O accumulators): mma.sync 4 + chunk / 2, SIMT
 /// 2 + chunk, for a Dv chunk of `chunk` columns.
 int64_t nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes);
-/// Global workspace bytes per worker of an NVIDIA stream-K / split_kv
-/// kernel of `threads` threads: per Dv chunk (a worker group), one arrival
-/// counter (4 bytes, the part that must start zeroed) and `slots` share
-/// slots of nvvmStreamKStateWords per thread.
-int64_t nvvmStreamKWorkerBytes(int64_t threads, int64_t dv,
-                               int64_t dtypeBytes, int64_t slots);
+/// The thread groups of a stream-K / split_kv GPU kernel that hold tile
+/// rows together (warps, waves): `threads` threads per group, holding the
+/// next `rows` rows of a tile each. A share slot holds the threads of the
+/// groups with rows: threads x ceil(min(BQ, rows of a head) / rows).
+struct RowGroup {
+  int64_t threads, rows;
+};
+/// NVIDIA: an mma.sync warp holds 16 rows, an f32 SIMT warp 32 (a row per
+/// thread).
+inline RowGroup nvvmStreamKRowGroup(int64_t dtypeBytes) {
+  return {32, dtypeBytes == 4 ? 32 : 16};
+}
+/// AMD: a wave64 holds 16 rows (its MFMA tile's columns).
+inline RowGroup amdgpuStreamKRowGroup() { return {64, 16}; }
 /// f32 words of one thread's KV-loop state in the AMD stream-K kernel
 /// (running max, the lane's part of the sum, O^T accumulators of Dv padded
 /// to 16, 4 per 16).
 inline int64_t amdgpuStreamKStateWords(int64_t dv) {
   return 2 + (dv + 15) / 16 * 4;
-}
-/// Global workspace bytes per worker of a stream-K / split_kv kernel with
-/// `groups` worker groups: one arrival counter per group (the only part that
-/// must start zeroed: 4 x groups bytes per worker), then `slots` share slots
-/// per group of `stateWords` per thread (stream-K 2, split_kv 1).
-inline int64_t streamKWorkerBytes(int64_t groups, int64_t threads,
-                                  int64_t stateWords, int64_t slots) {
-  return 4 * groups * (1 + slots * threads * stateWords);
 }
 
 /// Dynamic shared memory of an NVIDIA kernel: `stages` K tiles

@@ -79,6 +79,7 @@ private:
   SmallVector<Value> mergeShare(ValueRange acc,
                                 function_ref<Value(size_t)> share) override;
   Value threadsHoldRows() override { return waveHasRows; }
+  RowGroup rowGroup() const override { return amdgpuStreamKRowGroup(); }
   /// Stores the rows of the tile tileLoop walked last (qRow, laneHead).
   void epilogue(ValueRange state, Value bIdx, Value h) override;
   int64_t blockThreads() const override { return 64 * waves; }
@@ -555,6 +556,7 @@ void MfmaKernelEmitter::emitStreamK() {
   using P = arith::CmpIPredicate;
   Value p = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   groupWorkspace = idx(0);
+  shareThreads = publishingThreads();
   Value perWorker = streamKPerWorker();
   // Everything below is workgroup-uniform, so the barriers in the KV loop
   // are.

@@ -564,6 +564,7 @@ void StagedKernelEmitter::emitStreamK() {
   // This chunk's counters (and slots) start at chunk x workers.
   groupWorkspace = mul(chunk, streamKWorkers());
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  shareThreads = publishingThreads();
   Value perCta = streamKPerWorker();
   // Everything below is CTA-uniform, so the barriers in the KV loop are.
   forEachStreamKShare(p, perCta, [&](Value tile, Value tileStart, Value kFrom,
@@ -665,6 +666,7 @@ protected:
   Value warpHasRows() override {
     return cmp(arith::CmpIPredicate::slt, warpRow0, groupRows());
   }
+  RowGroup rowGroup() const override { return nvvmStreamKRowGroup(2); }
 
   Value rows[2]; // this lane's query rows g and g+8
   Value heads[2]; // their query heads (differ only under pack_gqa)
@@ -1796,6 +1798,7 @@ private:
   Value warpHasRows() override {
     return cmp(arith::CmpIPredicate::slt, warpRow0, groupRows());
   }
+  RowGroup rowGroup() const override { return nvvmStreamKRowGroup(4); }
 
   /// This thread's query row and head, and the row it reads (clamped to
   /// Sq - 1); the first tile row of its warp.

@@ -74,8 +74,10 @@ private:
   void emitStreamKWorker(Value p);
   /// Offset in the workspace of worker p's partial-result slot (stream-K:
   /// 0 for the segment that starts its range, 1 for the one that ends it;
-  /// split_kv has one).
+  /// split_kv has one): slotRows rows of acc, then of m, then of l.
   Value slotBase(Value p, Value slot);
+  Value slotM(Value base) { return add(base, mul(slotRows, idx(spec.dv))); }
+  Value slotL(Value base) { return add(slotM(base), slotRows); }
   void emitKVTile(Value bIdx, Value h, Value kh, Value vh, Value r0,
                   Value rows, Value kt, bool partial);
 
@@ -85,6 +87,8 @@ private:
   // Stream-K / split_kv: the zeroed workspace (arrival counters, then the
   // partial (acc, m, l) slots of each worker) and the units per worker.
   Value workspace, unitsPerCta;
+  /// Rows of a partial-result slot (tileRowsAtMost).
+  Value slotRows;
 };
 
 void KernelEmitter::emitKVTile(Value bIdx, Value hTile, Value kh, Value vh,
@@ -215,8 +219,8 @@ void KernelEmitter::emitWorkItem(Value wi) {
 }
 
 Value KernelEmitter::slotBase(Value p, Value slot) {
-  int64_t slotSize = bq * spec.dv + 2 * bq;
-  return add(streamKWorkers(), mul(shareSlotIndex(p, slot), idx(slotSize)));
+  Value slotSize = mul(slotRows, idx(spec.dv + 2));
+  return add(streamKWorkers(), mul(shareSlotIndex(p, slot), slotSize));
 }
 
 void KernelEmitter::emitStreamKWorker(Value p) {
@@ -242,8 +246,8 @@ void KernelEmitter::emitStreamKWorker(Value p) {
           // stores before the count and the merger's reads after it.
           Value slot = sel(cmp(arith::CmpIPredicate::ugt, kFrom, c0), c0, c1);
           Value base = slotBase(p, slot);
-          Value mBase = add(base, idx(bq * spec.dv));
-          Value lBase = add(mBase, idx(bq));
+          Value mBase = slotM(base);
+          Value lBase = slotL(base);
           scf::ForOp::create(b, c0, t.rows, c1, ValueRange{}, [&](OpBuilder &,
                                                                   Location,
                                                                   Value r,
@@ -288,7 +292,7 @@ void KernelEmitter::emitStreamKWorker(Value p) {
                                                                     Value r,
                                                                     ValueRange) {
               auto mOf = [&](Value q) {
-                return load(workspace, {add(add(shareBase(q), idx(bq * spec.dv)), r)});
+                return load(workspace, {add(slotM(shareBase(q)), r)});
               };
               auto maxLoop = scf::ForOp::create(
                   b, pFirst, pEnd, c1, ValueRange{fc(negInf)},
@@ -315,7 +319,7 @@ void KernelEmitter::emitStreamKWorker(Value p) {
                                       : math::ExpOp::create(
                                             b, arith::SubFOp::create(b, mOf(q), mSafe));
                     Value lq = load(workspace,
-                                    {add(add(qBase, idx(bq * spec.dv + bq)), r)});
+                                    {add(slotL(qBase), r)});
                     Value rowBase = add(qBase, mul(r, idx(spec.dv)));
                     scf::ForOp::create(
                         b, c0, idx(spec.dv), c1, ValueRange{},
@@ -498,8 +502,10 @@ func::FuncOp KernelEmitter::emit() {
 
   // Mask patterns and their compile-time tables.
   buildTables();
-  if (splitsKV())
+  if (splitsKV()) {
     unitsPerCta = streamKPerWorker();
+    slotRows = tileRowsAtMost();
+  }
   auto forall = scf::ForallOp::create(
       b, ArrayRef<OpFoldResult>{begin}, ArrayRef<OpFoldResult>{end},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{}, std::nullopt);

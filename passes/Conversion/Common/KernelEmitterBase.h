@@ -176,6 +176,13 @@ protected:
   }
   /// Rows of one head, or of one packed group of heads (G Sq).
   Value groupRows() { return packGroup > 1 ? mul(sq, idx(packGroup)) : sq; }
+  /// The most rows any output tile has: BQ, or fewer when a head (a packed
+  /// group) has fewer rows (decode). Stream-K / split_kv share slots hold
+  /// this many rows, so a decode share moves and allocates only its live
+  /// rows (the manifest's workspace formula has the same min).
+  Value tileRowsAtMost() {
+    return arith::MinUIOp::create(b, idx(bq), groupRows());
+  }
   /// The query row and head of a tile row: packed row r of the group whose
   /// first head is h is query row r / G of head h + r % G (row-major, so a
   /// tile spans few query positions); unpacked, row r of head h.

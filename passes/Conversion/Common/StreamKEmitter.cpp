@@ -68,10 +68,18 @@ Value StreamKKernelEmitter::loadShareValue(Value slot, TypeRange types,
 Value StreamKKernelEmitter::shareSlot(Value q, Value slot) {
   // Counters of every group first (the part the runtime zeroes), then the
   // slots of group g's workers.
-  int64_t slotWords = blockThreads() * stateWordsPerThread();
+  Value slotWords = mul(shareThreads, idx(stateWordsPerThread()));
   Value counterWords = mul(idx(workerGroups()), streamKWorkers());
   Value slotIndex = shareSlotIndex(add(groupWorkspace, q), slot);
-  return add(counterWords, mul(slotIndex, idx(slotWords)));
+  return add(counterWords, mul(slotIndex, slotWords));
+}
+
+Value StreamKKernelEmitter::publishingThreads() {
+  RowGroup group = rowGroup();
+  if (!group.threads)
+    return idx(blockThreads());
+  return mul(idx(group.threads),
+             arith::CeilDivUIOp::create(b, tileRowsAtMost(), idx(group.rows)));
 }
 
 void StreamKKernelEmitter::finishShare(ValueRange state, Value p,

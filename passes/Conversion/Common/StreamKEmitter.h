@@ -14,6 +14,7 @@
 #define ATTN_PASSES_CONVERSION_COMMON_STREAMKEMITTER_H
 
 #include "Common/KernelEmitterBase.h"
+#include "attn/Target/TargetInfo.h"
 
 namespace mlir::attn {
 
@@ -46,6 +47,9 @@ protected:
   /// threads. Threads without rows skip publishing and merging, so a decode
   /// tile's spare warps move no workspace bytes.
   virtual Value threadsHoldRows() { return nullptr; }
+  /// threadsHoldRows' thread groups (warps / waves), from thread 0 on;
+  /// {0, 0} when every thread holds rows.
+  virtual RowGroup rowGroup() const { return {0, 0}; }
   /// An on-chip element every thread of the worker can read and that is
   /// free once the KV loop is over: the last arrival's flag goes there.
   virtual std::pair<Value, SmallVector<Value>> flagElement() = 0;
@@ -71,14 +75,20 @@ protected:
   /// Where this thread's word `w` of the share slot at `slot` is: word-major,
   /// so a warp's stores and loads are contiguous.
   Value shareWordAt(Value slot, int64_t w) {
-    return add(slot, add(mul(idx(w), idx(blockThreads())), tid));
+    return add(slot, add(mul(idx(w), shareThreads), tid));
   }
+  /// The threads a share slot holds: those of the row groups that hold a
+  /// row of some tile (a decode share: G Sq rows' warps), else all of
+  /// them; the manifest's workspace formula has the same count.
+  Value publishingThreads();
   /// State value `i` (of `types`) read from the share slot at `slot`.
   Value loadShareValue(Value slot, TypeRange types, size_t i);
 
   /// The global workspace (counters zeroed by the runtime), this worker
   /// group's first counter, and the thread id within the worker.
   Value workspace, groupWorkspace, tid;
+  /// publishingThreads(), computed once where the worker starts.
+  Value shareThreads;
 };
 
 } // namespace mlir::attn

@@ -2,7 +2,8 @@
 // A stream-K decode kernel in an AMD bundle: grid (workgroups, 1, 1), no
 // scratch or spills, and the workspace the runtime allocates per launch:
 // 304 arrival counters (the only zeroed part, 4 x 304 bytes), then two
-// share slots per workgroup of 256 threads x (2 + 128 / 4) words.
+// share slots per workgroup of (2 + 128 / 4) words for each thread of the
+// waves with rows (16 rows a wave: decode needs one wave's 64 threads).
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: attention-opt %s --attn-compile="target=gfx942" --emit-dir=%t | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t/sk.json
@@ -11,7 +12,7 @@
 // MANIFEST: "target": "gfx942",
 // MANIFEST: "grid": ["304", "1", "1"],
 // MANIFEST: "kernel": "mfma+stream-k",
-// MANIFEST: "workspace_bytes": 21169344,
+// MANIFEST: "workspace_bytes": "304*(4+2*8704*ceil(min(64,Sq)/16))",
 // MANIFEST-NEXT: "workspace_zero_bytes": 1216
 // The products, then the arrival count: an atomic add with return (a
 // compare-and-swap loop at system scope), and the acquiring fence's cache
