@@ -48,6 +48,11 @@ CHECK_SPECS=(
   "heads=2 seq=100 dim=256 dtype=bf16 mask=causal"
   "heads=2 seq=40:8 dim=64 dtype=bf16 mask=causal lse=1"
   "batch=2 heads=xsqa:16 seq=333 dim=96 dtype=f16 mask=causal"
+  # Head dims off the 16 grid: 72 steps wgmma over zeros TMA fills past the
+  # tensor (sm_90a) and K's zeroed row padding (mma.sync); 20:36 (8 k + 4)
+  # moves rows by 8-byte cp.async on mma.sync everywhere.
+  "heads=4 seq=180 dim=72 dtype=bf16 mask=causal"
+  "heads=2 seq=100 dim=20:36 dtype=f16 lse=1"
   "heads=gqa:4:2 seq=200 dim=64 dtype=f32 mask=causal lse=1"
   "heads=2 seq=150 dim=128:96 dtype=f32 mask=sink:4+window:32 gate=1"
   # Stream-K decode (shares merged through the global workspace), its 4

@@ -117,7 +117,7 @@ int64_t mlir::attn::nvvmStagedSmemBytes(int64_t dqk, int64_t dv,
 
 bool mlir::attn::nvvmUsesTma(int64_t dqk, int64_t dv, int64_t dtypeBytes) {
   // TMA rows must be a multiple of 16 bytes: the wgmma kernel's head dims
-  // (Dqk % 16, Dv % 8) are.
+  // (Dqk % 8, Dv % 8) are.
   return dtypeBytes == 2 && dqk % 8 == 0 && dv % 8 == 0;
 }
 
@@ -146,7 +146,7 @@ int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
     return nvvmTmaSmemLayout(dqk, dv, blockQ, blockKV, stages).total;
   int64_t bytes = nvvmStagedSmemBytes(dqk, dv, blockKV, stages, dtypeBytes);
   if (wgmma)
-    bytes += blockQ * (dqk + blockKV) * dtypeBytes;
+    bytes += blockQ * (llvm::alignTo(dqk, 16) + blockKV) * dtypeBytes;
   return bytes;
 }
 

@@ -82,13 +82,26 @@ func.func @small_prefill(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16
 
 // -----
 
-// A head dim of 16 k + 8 (SigLIP's 72): the wgmma kernel steps Dqk by 16,
-// so sm_90a takes the mma.sync kernel and sm_90's tiles.
+// A head dim of 16 k + 8 (SigLIP's 72): the wgmma kernel rounds its
+// k-steps over Dqk up to 80 (the columns past 72 are zero), so sm_90a keeps
+// wgmma's 128 x 64 tiles.
 // SM90A-LABEL: func.func @hd72
-// SM90A-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
+// SM90A-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>
 func.func @hd72(%q: tensor<1x16x729x72xbf16>) -> tensor<1x16x729x72xbf16> {
   %o = attn.attention %q, %q, %q : tensor<1x16x729x72xbf16>, tensor<1x16x729x72xbf16>, tensor<1x16x729x72xbf16> -> tensor<1x16x729x72xbf16>
   return %o : tensor<1x16x729x72xbf16>
+}
+
+// -----
+
+// A head dim of 8 k + 4 has rows of 8 k + 4 elements, not a multiple of
+// 16 bytes (TMA's and the wgmma kernel's copies need it): sm_90a takes the
+// mma.sync kernel and sm_90's tiles.
+// SM90A-LABEL: func.func @hd100
+// SM90A-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
+func.func @hd100(%q: tensor<1x16x729x100xbf16>) -> tensor<1x16x729x100xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x16x729x100xbf16>, tensor<1x16x729x100xbf16>, tensor<1x16x729x100xbf16> -> tensor<1x16x729x100xbf16>
+  return %o : tensor<1x16x729x100xbf16>
 }
 
 // -----

@@ -59,3 +59,18 @@ func.func @padded(%q: tensor<1x2x256x96xf16>) -> tensor<1x2x256x96xf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x256x96xf16>, tensor<1x2x256x96xf16>, tensor<1x2x256x96xf16> -> tensor<1x2x256x96xf16>
   return %o : tensor<1x2x256x96xf16>
 }
+
+// -----
+
+// Head dim 72 = 16 k + 8: wgmma steps over 80 columns, whose last 8 TMA
+// fills with zeros (past the tensor's 72); no thread zeroes shared memory.
+// CHECK-LABEL: gpu.func @hd72
+// CHECK-NOT: memref.store %cst
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-5: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 72, k = 16>
+func.func @hd72(%q: tensor<1x2x256x72xbf16>) -> tensor<1x2x256x72xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x2x256x72xbf16>, tensor<1x2x256x72xbf16>, tensor<1x2x256x72xbf16> -> tensor<1x2x256x72xbf16>
+  return %o : tensor<1x2x256x72xbf16>
+}

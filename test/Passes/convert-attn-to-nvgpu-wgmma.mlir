@@ -62,3 +62,24 @@ func.func @dv96(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x96xf16>) -> tensor<
   %o = attn.attention %q, %q, %v {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x96xf16> -> tensor<1x2x64x96xf16>
   return %o : tensor<1x2x64x96xf16>
 }
+
+// -----
+
+// Dqk = 40 = 16 k + 8: Q and K tiles are laid out over 48 columns (the last
+// k16 step's), whose columns 40..47 no copy writes: they are zeroed once, in
+// both K stages (2 x 64 rows x 8) and in Q (128 rows x 8). S takes three k16
+// steps.
+// CHECK-LABEL: gpu.func @hd40
+// CHECK: %[[K:.+]] = memref.view {{.+}} to memref<2x3072xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[Q:.+]] = memref.view {{.+}} to memref<1x6144xbf16, #gpu.address_space<workgroup>>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c1024 step %c256
+// CHECK: memref.store %[[ZERO:.+]], %[[K]][
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c1024{{.*}} step %c256
+// CHECK: memref.store %[[ZERO]], %[[Q]][
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-3: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+func.func @hd40(%q: tensor<1x2x128x40xbf16>) -> tensor<1x2x128x40xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x2x128x40xbf16>, tensor<1x2x128x40xbf16>, tensor<1x2x128x40xbf16> -> tensor<1x2x128x40xbf16>
+  return %o : tensor<1x2x128x40xbf16>
+}

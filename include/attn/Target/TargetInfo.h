@@ -84,10 +84,12 @@ int64_t nvvmStagedSmemBytes(int64_t dqk, int64_t dv, int64_t blockKV,
 /// Whether the NVIDIA lowering for `chip` takes the wgmma kernel for 16-bit
 /// inputs: sm_90a only (wgmma needs the arch-specific features).
 inline bool nvvmUsesWgmma(const std::string &chip) { return chip == "sm_90a"; }
-/// Head dims the wgmma kernel takes (k-steps of 16 over Dqk); others run the
-/// mma.sync kernel on sm_90a too.
+/// Head dims the wgmma kernel takes: k-steps of 16 over Dqk rounded up to
+/// 16 (the columns past Dqk zeroed, by TMA or once by the threads), n of
+/// 8 k over Dv, and 16-byte rows for TMA and the 16-byte copies; others
+/// (Dqk or Dv of 8 k + 4) run the mma.sync kernel on sm_90a too.
 inline bool nvvmWgmmaHeadDims(int64_t dqk, int64_t dv) {
-  return dqk % 16 == 0 && dv % 8 == 0;
+  return dqk % 8 == 0 && dv % 8 == 0;
 }
 
 /// Whether the wgmma kernel can load Q, K and V with TMA: 16-bit inputs,
@@ -133,7 +135,8 @@ NvvmTmaSmemLayout nvvmTmaSmemLayout(int64_t dqk, int64_t dv, int64_t blockQ,
                                     int64_t blockKV, int64_t stages);
 
 /// All dynamic shared memory of an NVIDIA kernel: the K / V stages, and for
-/// the wgmma kernel the Q [blockQ][dqk] and P [blockQ][blockKV] tiles (the
+/// the wgmma kernel the Q [blockQ][dqk rounded up to 16] and P
+/// [blockQ][blockKV] tiles (the
 /// TMA kernel, when `tma` and nvvmUsesTma: nvvmTmaSmemLayout).
 int64_t nvvmKernelSmemBytes(int64_t dqk, int64_t dv, int64_t blockQ,
                             int64_t blockKV, int64_t stages,

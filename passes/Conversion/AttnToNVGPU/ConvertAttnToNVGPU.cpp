@@ -115,6 +115,10 @@ protected:
                                         int64_t cols) {
     return {stage, row, col};
   }
+  /// Columns of the layout a copy of `cols` columns into `smem` lands in
+  /// (stageType / stageIndex; a null `smem`: the K stages being placed):
+  /// by default the copied ones.
+  virtual int64_t layoutCols(Value smem, int64_t cols) { return cols; }
   /// Places the K / V stages (kSmem, vSmem) in dynamic shared memory, then
   /// calls placeExtra after them.
   virtual void placeBuffers(Value smem);
@@ -345,8 +349,8 @@ MemRefType StagedKernelEmitter::stageType(int64_t cols) {
 
 void StagedKernelEmitter::placeBuffers(Value smem) {
   int64_t eltBytes = dtypeBytes(spec.dtype);
-  kSmem = memref::ViewOp::create(b, stageType(spec.dqk), smem, idx(0),
-                                 ValueRange{});
+  kSmem = memref::ViewOp::create(b, stageType(layoutCols(nullptr, spec.dqk)),
+                                 smem, idx(0), ValueRange{});
   vSmem = memref::ViewOp::create(
       b, stageType(dvChunk), smem,
       idx(nvvmStagedKBytes(spec.dqk, bk, stages, eltBytes)), ValueRange{});
@@ -391,7 +395,8 @@ void StagedKernelEmitter::copyTile(Value smem, Value stage, Value flat,
       Value off =
           offset4(bIdx, heads, head, seqLen, src, dim, add(col0, col));
       nvgpu::DeviceAsyncCopyOp::create(
-          b, smem, stageIndex(stage, row, col, cols), flat, ValueRange{off},
+          b, smem, stageIndex(stage, row, col, layoutCols(smem, cols)), flat,
+          ValueRange{off},
           llvm::APInt(64, chunk), /*srcElements=*/Value(),
           /*bypassL1=*/chunk == pad ? b.getUnitAttr() : UnitAttr());
     };
@@ -1005,6 +1010,13 @@ protected:
                                 int64_t cols) override {
     return {stage, coreOffset(row, col, cols)};
   }
+  /// K and Q tiles are laid out over Dqk rounded up to wgmma's k-step of
+  /// 16; the last step's columns past Dqk are zeroed once (zeroPadding).
+  int64_t layoutCols(Value smem, int64_t cols) override {
+    return !smem || smem == kSmem || smem == qSmem ? qkCols() : cols;
+  }
+  int64_t qkCols() const { return llvm::alignTo(spec.dqk, 16); }
+  void zeroPadding() override;
   void placeExtra(Value smem, int64_t offset) override;
   bool readsThroughAsyncProxy() const override { return true; }
   /// wgmma and its named barriers are warpgroup-wide: every warp computes.
@@ -1074,11 +1086,41 @@ void WgmmaKernelEmitter::placeExtra(Value smem, int64_t offset) {
     return MemRefType::get({1, n}, elt, MemRefLayoutAttrInterface{},
                            smemSpace());
   };
-  qSmem = memref::ViewOp::create(b, type(bq * spec.dqk), smem, idx(offset),
+  qSmem = memref::ViewOp::create(b, type(bq * qkCols()), smem, idx(offset),
                                  ValueRange{});
   pSmem = memref::ViewOp::create(b, type(bq * bk), smem,
-                                 idx(offset + bq * spec.dqk * eltBytes),
+                                 idx(offset + bq * qkCols() * eltBytes),
                                  ValueRange{});
+}
+
+void WgmmaKernelEmitter::zeroPadding() {
+  // A Dqk of 16 k + 8 ends in a k-step half past the head dim: its core
+  // matrices in Q's tile and in every K stage are never copied to. They
+  // must hold zeros, not merely finite values: the products there are
+  // summed into S (a NaN or inf pattern left in shared memory would make
+  // it NaN).
+  int64_t padCols = qkCols() - spec.dqk;
+  if (padCols == 0)
+    return;
+  Value tidHere = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value zero = arith::ConstantOp::create(b, elt, b.getFloatAttr(elt, 0.0));
+  auto zeroColumns = [&](Value smem, int64_t tiles, int64_t rows) {
+    scf::ForOp::create(
+        b, tidHere, idx(tiles * rows * padCols), idx(blockThreads()),
+        ValueRange{}, [&](OpBuilder &, Location, Value e, ValueRange) {
+          Value tile = arith::DivUIOp::create(b, e, idx(rows * padCols));
+          Value row = arith::RemUIOp::create(
+              b, arith::DivUIOp::create(b, e, idx(padCols)), idx(rows));
+          Value col =
+              add(arith::RemUIOp::create(b, e, idx(padCols)), idx(spec.dqk));
+          memref::StoreOp::create(
+              b, zero, smem,
+              ValueRange{tile, coreOffset(row, col, qkCols())});
+          scf::YieldOp::create(b);
+        });
+  };
+  zeroColumns(kSmem, stages, bk);
+  zeroColumns(qSmem, 1, bq);
 }
 
 void WgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
@@ -1126,13 +1168,13 @@ void WgmmaKernelEmitter::publishToWarpgroup() {
 }
 
 Value WgmmaKernelEmitter::descQ(int64_t kk) {
-  Value qBase = coreOffset(mul(warpgroup, idx(64)), idx(0), spec.dqk);
-  return descriptor(qSmem, qBase, wgmma::kMajor(0, spec.dqk, kk));
+  Value qBase = coreOffset(mul(warpgroup, idx(64)), idx(0), qkCols());
+  return descriptor(qSmem, qBase, wgmma::kMajor(0, qkCols(), kk));
 }
 
 Value WgmmaKernelEmitter::descK(Value stage, int64_t kk) {
-  return descriptor(kSmem, mul(stage, idx(bk * spec.dqk)),
-                    wgmma::kMajor(0, spec.dqk, kk));
+  return descriptor(kSmem, mul(stage, idx(bk * qkCols())),
+                    wgmma::kMajor(0, qkCols(), kk));
 }
 
 Value WgmmaKernelEmitter::descV(Value stage, int64_t kk) {
@@ -1190,7 +1232,7 @@ std::pair<SmallVector<Value>, SmallVector<Value>>
 WgmmaKernelEmitter::qkDescriptors(Value stage) {
   // Q rows of this warpgroup (K-major A), K rows (K-major B).
   SmallVector<Value> qDescs, kDescs;
-  for (int64_t kk = 0; kk < spec.dqk / 16; ++kk) {
+  for (int64_t kk = 0; kk < qkCols() / 16; ++kk) {
     qDescs.push_back(descQ(kk));
     kDescs.push_back(descK(stage, kk));
   }
@@ -1282,6 +1324,8 @@ protected:
     qMap = args[0], kMap = args[1], vMap = args[2];
   }
   void placeBuffers(Value smem) override;
+  /// TMA fills a box's columns past the tensor (Dqk) with zeros.
+  void zeroPadding() override {}
   void setupThreads(Value bIdx, Value h, Value i0) override;
   void afterPrologue() override { waitPhase(qBarrier(), idx(0)); }
   void issueTileCopy(Value stage, Value bIdx, Value kh, Value vh,
