@@ -117,17 +117,23 @@ template <int Rank> struct MemRef {
 };
 
 /// A kernel buffer with its descriptor; rank <= 4.
+/// A tensor the kernel reads or writes, in a guarded buffer (zeroed): its
+/// loads and stores are unchecked, so one past the end faults at once or
+/// shows in the guard pattern checked after the launch (`intact`).
 struct Buffer {
   std::vector<int64_t> shape;
-  std::vector<uint8_t> bytes;
+  nvemu::GuardedBuffer mem;
   MemRef<4> desc;
+  uint8_t *data() const { return static_cast<uint8_t *>(mem.data()); }
   void init(const std::vector<int64_t> &s, size_t eltBytes) {
     shape = s;
     int64_t n = 1;
     for (int64_t d : s)
       n *= d;
-    bytes.assign(n * eltBytes, 0);
-    desc.allocated = desc.aligned = bytes.data();
+    if (!mem.allocate(n * eltBytes))
+      llvm::report_fatal_error("attention-run: cannot allocate a tensor of " +
+                               llvm::Twine(n * eltBytes) + " bytes");
+    desc.allocated = desc.aligned = data();
     desc.offset = 0;
     // Descriptors of rank R only read the first R sizes and strides; the
     // struct layout is sizes[R] then strides[R], so pack them accordingly.
@@ -185,18 +191,18 @@ void fillFloat(Buffer &buf, const RefTensor &t, DType dtype) {
   buf.init(t.shape, eltBytes(dtype));
   if (dtype == DType::F32) {
     std::vector<float> v = toF32(t);
-    memcpy(buf.bytes.data(), v.data(), v.size() * 4);
+    memcpy(buf.data(), v.data(), v.size() * 4);
   } else {
     std::vector<uint16_t> v =
         dtype == DType::F16 ? toF16Bits(t) : toBF16Bits(t);
-    memcpy(buf.bytes.data(), v.data(), v.size() * 2);
+    memcpy(buf.data(), v.data(), v.size() * 2);
   }
 }
 
 RefTensor readFloat(const Buffer &buf, DType dtype) {
   if (dtype == DType::F32)
-    return fromF32(buf.shape, reinterpret_cast<const float *>(buf.bytes.data()));
-  auto *p = reinterpret_cast<const uint16_t *>(buf.bytes.data());
+    return fromF32(buf.shape, reinterpret_cast<const float *>(buf.data()));
+  auto *p = reinterpret_cast<const uint16_t *>(buf.data());
   return dtype == DType::F16 ? fromF16Bits(buf.shape, p)
                              : fromBF16Bits(buf.shape, p);
 }
@@ -604,7 +610,7 @@ int main(int argc, char **argv) {
   }
   if (spec.usesDocument()) {
     doc.init({spec.batch, spec.skv}, 4);
-    memcpy(doc.bytes.data(), io.docIds.data(), io.docIds.size() * 4);
+    memcpy(doc.data(), io.docIds.data(), io.docIds.size() * 4);
     descs.push_back(&doc.desc);
   }
   if (const MaskSpec *m = spec.runtimeBlockMask()) {
@@ -612,7 +618,7 @@ int main(int argc, char **argv) {
                  static_cast<int64_t>(llvm::divideCeil(spec.sq, m->blockQ)),
                  static_cast<int64_t>(llvm::divideCeil(spec.skv, m->blockKV))},
                 1);
-    memcpy(blocks.bytes.data(), io.blockMask.data(), io.blockMask.size());
+    memcpy(blocks.data(), io.blockMask.data(), io.blockMask.size());
     descs.push_back(&blocks.desc);
   }
   // Linear attention's state is f32 whatever the dtype.
@@ -701,14 +707,18 @@ int main(int argc, char **argv) {
     }
     for (std::thread &th : pool)
       th.join();
-    if (std::string overrun = workspace.intact(); !overrun.empty()) {
-      llvm::errs() << "attention-run: error: " << overrun << "\n";
-      return false;
-    }
     return true;
   };
   if (!runOnce())
     return 2;
+  for (auto [name, mem] :
+       {std::pair<const char *, const nvemu::GuardedBuffer *>{"q", &q.mem},
+        {"k", &k.mem}, {"v", &v.mem}, {"gate", &gate.mem}, {"bias", &bias.mem},
+        {"doc", &doc.mem}, {"blocks", &blocks.mem}, {"state_in", &stateIn.mem},
+        {"o", &out.mem}, {"lse", &lse.mem}, {"state_out", &stateOut.mem},
+        {"workspace", &workspace}})
+    if (std::string overrun = mem->intact(); !overrun.empty())
+      return fail(std::string(name) + ": " + overrun);
 
   int status = 0;
   llvm::outs() << "attention-run: " << printSpec(spec) << "\n"
@@ -732,7 +742,7 @@ int main(int argc, char **argv) {
   RefTensor got = readFloat(out, dt);
   RefTensor gotLse;
   if (spec.lse)
-    gotLse = fromF32(lse.shape, reinterpret_cast<float *>(lse.bytes.data()));
+    gotLse = fromF32(lse.shape, reinterpret_cast<float *>(lse.data()));
   RefTensor gotState;
   if (spec.stateOut)
     gotState = readFloat(stateOut, DType::F32);

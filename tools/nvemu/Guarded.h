@@ -1,10 +1,11 @@
 //===- Guarded.h - guarded host buffers for emulated kernels ---*- C++ -*-===//
 //
-// "Device memory" of the emulating drivers, and attention-run's CPU
-// workspace, is host memory. The kernels do not bounds-check their global
-// stores, so a kernel writing past its workspace (a manifest size formula
-// smaller than the kernel's layout, a share slot index off by one) would
-// corrupt the host heap silently, or hang or crash much later. A guarded
+// "Device memory" of the emulating drivers, and attention-run's tensors
+// and CPU workspace, is host memory. The kernels do not bounds-check their
+// global accesses, so a kernel writing past a buffer (an output row or
+// column past the tensor, a manifest workspace formula smaller than the
+// kernel's layout, a share slot index off by one) would corrupt the host
+// heap silently, or hang or crash much later. A guarded
 // buffer ends 64 bytes or less before an inaccessible page (a far overrun
 // faults at once) and starts right after one; the bytes between its end
 // and the page hold a pattern that `intact()` checks after each launch.
@@ -81,8 +82,7 @@ public:
       return "";
     char msg[160];
     std::snprintf(msg, sizeof(msg),
-                  "the kernel wrote %s of a %zu-byte buffer (a workspace "
-                  "smaller than the kernel's layout?)",
+                  "the kernel wrote %s of its %zu-byte buffer",
                   where, bytes_);
     return msg;
   }

@@ -392,8 +392,11 @@ Value AttnKernelEmitterBase::modifiedScore(Value dot, Value bIdx, Value h,
     Value slope = load(slopes, {h});
     s = arith::SubFOp::create(b, s, arith::MulFOp::create(b, slope, distF));
   }
-  if (spec.bias)
-    s = arith::AddFOp::create(b, s, loadF32(bias, {bIdx, h, i, j}));
+  if (spec.bias) {
+    s = arith::AddFOp::create(
+        b, s,
+        loadF32(bias, {bIdx, h, lastRowAtMost(i), lastColumnAtMost(j)}));
+  }
   if (scoreFn)
     s = inlineFn(*scoreFn, {bIdx, h, absoluteRow(i), j, s});
   return s;
@@ -528,7 +531,8 @@ Value AttnKernelEmitterBase::keep(unsigned p, Value bIdx, Value h, Value i, Valu
   if (band.right != Band::kUnbounded)
     kept = andI(kept, cmp(P::sle, j, add(ia, idx(band.right))));
   if (Value table = blockTables[p]) {
-    Value bit = load(table, {arith::DivUIOp::create(b, i, idx(m.blockQ)),
+    Value bit = load(table, {arith::DivUIOp::create(b, lastRowAtMost(i),
+                                                    idx(m.blockQ)),
                              arith::DivUIOp::create(b, j, idx(m.blockKV))});
     kept = andI(kept, cmp(P::ne, bit, idx(0)));
   }
@@ -544,7 +548,8 @@ Value AttnKernelEmitterBase::keep(unsigned p, Value bIdx, Value h, Value i, Valu
   }
   if (m.runtimeBlocks) {
     Value bit = load(blockMask, {bIdx, h,
-                                 arith::DivUIOp::create(b, i, idx(m.blockQ)),
+                                 arith::DivUIOp::create(b, lastRowAtMost(i),
+                                                        idx(m.blockQ)),
                                  arith::DivUIOp::create(b, j, idx(m.blockKV))});
     kept = andI(kept, cmp(P::ne, bit, arith::ConstantIntOp::create(b, 0, 8)));
   }

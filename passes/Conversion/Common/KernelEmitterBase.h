@@ -174,6 +174,18 @@ protected:
     Value index = mul(q, idx(streamKSlots()));
     return streamKSlots() > 1 ? add(index, slot) : index;
   }
+  /// Query row i, or Sq - 1 past it, and KV column j, or Skv - 1 past it:
+  /// the GPU kernels score whole tiles, so the last query tile's rows past
+  /// Sq and the last KV tile's columns past Skv read their per-row and
+  /// per-column data (bias, block bits) here, never past a tensor's end;
+  /// those rows are never stored and those columns are masked. (keepAt's
+  /// callers pass columns clamped already.)
+  Value lastRowAtMost(Value i) {
+    return arith::MinUIOp::create(b, i, sub(sq, idx(1)));
+  }
+  Value lastColumnAtMost(Value j) {
+    return arith::MinUIOp::create(b, j, sub(skv, idx(1)));
+  }
   /// Rows of one head, or of one packed group of heads (G Sq).
   Value groupRows() { return packGroup > 1 ? mul(sq, idx(packGroup)) : sq; }
   /// The most rows any output tile has: BQ, or fewer when a head (a packed
