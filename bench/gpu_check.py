@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """GPU check harness: runs kernel bundles through the attention-opt runtime
-(libattn_runtime.so via ctypes) against an fp64 reference, then times them
-side by side with PyTorch SDPA (flash and cuDNN backends) and FlexAttention;
-linear-attention bundles (kind=linear) side by side with the same chunked
-algorithm written in PyTorch and, when it imports, flash-linear-attention.
+(libattn_runtime.so, through runtime/python/attn_runtime.py) against an fp64
+reference, then times them side by side with PyTorch SDPA (flash and cuDNN
+backends) and FlexAttention; linear-attention bundles (kind=linear) side by
+side with the same chunked algorithm written in PyTorch and, when it
+imports, flash-linear-attention.
 
 The same harness runs the CPU target (numpy buffers), which is how it is
 tested on machines without a GPU (test/e2e and bench/gpu_check.sh --cpu).
@@ -17,7 +18,6 @@ under a timeout (an mbarrier wait that never completes hangs a kernel) and
 merges the JSON-lines records into the results files.
 """
 import argparse
-import ctypes
 import datetime
 import glob
 import json
@@ -27,6 +27,10 @@ import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "runtime", "python"))
+import attn_runtime  # noqa: E402
 
 # ---------------------------------------------------------------- specs
 
@@ -243,41 +247,18 @@ def linear_reference(s, q, k, v, state_in):
 
 # ---------------------------------------------------------------- runtime
 
-class LaunchArgs(ctypes.Structure):
-    _fields_ = [("tensors", ctypes.POINTER(ctypes.c_void_p)),
-                ("num_tensors", ctypes.c_size_t),
-                ("B", ctypes.c_int64), ("Sq", ctypes.c_int64),
-                ("Skv", ctypes.c_int64)]
-
-
 class Runtime:
+    """rt.load / rt.launch over the runtime's Python binding
+    (runtime/python/attn_runtime.py); the harness passes device addresses."""
+
     def __init__(self, path):
-        self.lib = ctypes.CDLL(path)
-        self.lib.attn_bundle_load.argtypes = [ctypes.c_char_p,
-                                              ctypes.POINTER(ctypes.c_void_p)]
-        self.lib.attn_bundle_launch.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
-                                                ctypes.POINTER(LaunchArgs),
-                                                ctypes.c_void_p]
-        self.lib.attn_last_error.restype = ctypes.c_char_p
-        self.lib.attn_bundle_free.argtypes = [ctypes.c_void_p]
+        self.path = path
 
     def load(self, manifest):
-        h = ctypes.c_void_p()
-        rc = self.lib.attn_bundle_load(manifest.encode(), ctypes.byref(h))
-        if rc != 0:
-            raise RuntimeError(f"load {manifest}: {self.error()}")
-        return h
-
-    def error(self):
-        return (self.lib.attn_last_error() or b"").decode()
+        return attn_runtime.Bundle(manifest, library=self.path)
 
     def launch(self, bundle, target, ptrs, B, Sq, Skv, stream=None):
-        arr = (ctypes.c_void_p * len(ptrs))(*ptrs)
-        args = LaunchArgs(arr, len(ptrs), B, Sq, Skv)
-        rc = self.lib.attn_bundle_launch(bundle, target.encode(),
-                                         ctypes.byref(args), stream)
-        if rc != 0:
-            raise RuntimeError(f"launch ({rc}): {self.error()}")
+        bundle.launch(ptrs, B, Sq, Skv, target=target, stream=stream)
 
 # ---------------------------------------------------------------- buffers
 
