@@ -13,7 +13,7 @@
 // CHECK: %[[SUB:.+]] = arith.remui %[[R]], %c2 : index
 // CHECK: %[[HEAD:.+]] = arith.addi %[[H0]], %[[SUB]] : index
 // CHECK: %[[LAST:.+]] = arith.subi %{{.+}}, %c1 : index
-// CHECK: %[[QROW:.+]] = arith.minsi %[[ROW]], %[[LAST]] : index
+// CHECK: %[[QROW:.+]] = arith.minui %[[ROW]], %[[LAST]] : index
 // CHECK: %[[BH:.+]] = arith.muli %block_id_z, %c4 : index
 // CHECK: %[[BHH:.+]] = arith.addi %[[BH]], %[[HEAD]] : index
 // CHECK: vector.load %arg0

@@ -9,7 +9,9 @@
 // short for wgmma). A share slot holds the threads of the warps (waves)
 // that hold rows: a tile has min(BQ, Sq) rows at most, 16 a warp, so a
 // decode slot is one warp's (4 + 64 / 2 words a thread; on AMD one wave's,
-// 2 + 64 / 4), and a thread's word w is at w x those threads + its id.
+// 2 + 64 / 4), laid out by warp (wave) and word-major inside one: a
+// thread's word w is at warp x (32 x words) + w x 32 + lane, constant
+// offsets from its first word. Both are computed after the KV loop.
 // NV-LABEL: gpu.func @split(
 // NV-SAME: %[[B:[^:]+]]: index, %[[SQ:[^:]+]]: index, %[[SKV:[^:]+]]: index, %[[WS:[^:]+]]: memref<?xf32>) kernel
 // NV-NOT: wgmma
@@ -21,9 +23,6 @@
 // NV: %[[TILES:.+]] = arith.muli %[[BH]], %[[QT]] : index
 // NV: %[[WORKERS:.+]] = arith.muli %[[TILES]], %c8 : index
 // NV: arith.muli %[[CHUNK]], %[[WORKERS]] : index
-// NV: %[[AT_MOST:.+]] = arith.minui %[[SQ]], %c128 : index
-// NV: %[[WARPS:.+]] = arith.ceildivui %[[AT_MOST]], %c16 : index
-// NV: %[[PUB:.+]] = arith.muli %[[WARPS]], %c32 : index
 // NV: %[[KV1:.+]] = arith.maxui %[[KVT]], %c1 : index
 // NV: %[[PER:.+]] = arith.ceildivui %[[KV1]], %c8 : index
 // NV: %[[TILE:.+]] = arith.divui %[[P]], %c8 : index
@@ -35,12 +34,16 @@
 // NV: nvvm.mma.sync
 // Warps with no row of the tile (a decode tile's spare warps) skip the
 // publish, and the merge: they move no workspace bytes.
-// NV: %[[ROWS2:.+]] = arith.cmpi slt, %[[WROW]], %[[SQ]] : index
+// NV: %[[AT_MOST:.+]] = arith.minui %[[SQ]], %c128 : index
+// NV-NEXT: %[[WARPS:.+]] = arith.ceildivui %[[AT_MOST]], %c16 : index
+// NV-NEXT: %[[WBASE:.+]] = arith.muli %{{.+}}, %c1152 : index
+// NV-NEXT: %[[FIRST:.+]] = arith.addi %[[WBASE]], %{{.+}} : index
+// NV-NEXT: %[[ROWS2:.+]] = arith.cmpi slt, %[[WROW]], %[[SQ]] : index
 // NV-NEXT: scf.if %[[ROWS2]] {
 // NV-NEXT: arith.muli %[[WARPS]], %c1152 : index
 // NV-NOT: }
 // NV: memref.store %{{.+}}, %[[WS]][
-// NV-NEXT: arith.addi %[[PUB]], %{{.+}} : index
+// NV-NEXT: arith.addi %[[FIRST]], %c32 : index
 // NV: llvm.fence acq_rel
 // NV: memref.atomic_rmw addf %{{.+}}, %[[WS]]
 // NV: llvm.fence acq_rel
@@ -51,9 +54,6 @@
 // AMD-SAME: %[[SKV:[^:]+]]: index, %[[WS:[^:]+]]: memref<?xf32>) workgroup(
 // AMD: %[[KVT:.+]] = arith.ceildivui %[[SKV]], %c64 : index
 // AMD: %[[P:.+]] = gpu.block_id x
-// AMD: %[[AT_MOST:.+]] = arith.minui %{{.+}}, %c64 : index
-// AMD: %[[WAVES:.+]] = arith.ceildivui %[[AT_MOST]], %c16 : index
-// AMD: %[[PUB:.+]] = arith.muli %[[WAVES]], %c64 : index
 // AMD: %[[KV1:.+]] = arith.maxui %[[KVT]], %c1 : index
 // AMD: %[[PER:.+]] = arith.ceildivui %[[KV1]], %c8 : index
 // AMD: %[[TILE:.+]] = arith.divui %[[P]], %c8 : index
@@ -63,11 +63,15 @@
 // AMD: %[[ROWS:.+]] = arith.cmpi ule, %{{.+}}, %{{.+}} : index
 // AMD: scf.if %[[ROWS]] ->
 // AMD: amdgpu.mfma
-// AMD: scf.if %[[ROWS]] {
+// AMD: %[[AT_MOST:.+]] = arith.minui %{{.+}}, %c64 : index
+// AMD-NEXT: %[[WAVES:.+]] = arith.ceildivui %[[AT_MOST]], %c16 : index
+// AMD-NEXT: %[[WBASE:.+]] = arith.muli %{{.+}}, %c1152 : index
+// AMD-NEXT: %[[FIRST:.+]] = arith.addi %[[WBASE]], %{{.+}} : index
+// AMD-NEXT: scf.if %[[ROWS]] {
 // AMD-NEXT: arith.muli %[[WAVES]], %c1152 : index
 // AMD-NOT: }
 // AMD: memref.store %{{.+}}, %[[WS]][
-// AMD-NEXT: arith.addi %[[PUB]], %{{.+}} : index
+// AMD-NEXT: arith.addi %[[FIRST]], %c64 : index
 // AMD: memref.atomic_rmw addf %{{.+}}, %[[WS]]
 // AMD: llvm.fence acq_rel
 // AMD-NEXT: scf.if %[[ROWS]] {

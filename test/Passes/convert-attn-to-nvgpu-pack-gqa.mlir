@@ -16,7 +16,7 @@
 // CHECK-NEXT: %[[ROW:.+]] = arith.divui %[[R]], %c4 : index
 // CHECK-NEXT: %[[OFF:.+]] = arith.remui %[[R]], %c4 : index
 // CHECK-NEXT: %[[HEAD:.+]] = arith.addi %[[H0]], %[[OFF]] : index
-// CHECK: arith.minsi %[[ROW]],
+// CHECK: arith.minui %[[ROW]],
 // CHECK: %[[BH:.+]] = arith.addi %{{.+}}, %[[HEAD]] : index
 // CHECK-NEXT: arith.muli %[[BH]], %arg6 : index
 // CHECK: %[[LIVE:.+]] = arith.cmpi slt, %[[WROW]], %{{.+}} : index

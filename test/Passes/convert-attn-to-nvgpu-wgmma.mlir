@@ -73,9 +73,9 @@ func.func @dv96(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x96xf16>) -> tensor<
 // CHECK: %[[K:.+]] = memref.view {{.+}} to memref<2x3072xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[Q:.+]] = memref.view {{.+}} to memref<1x6144xbf16, #gpu.address_space<workgroup>>
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c1024 step %c256
-// CHECK: memref.store %[[ZERO:.+]], %[[K]][
+// CHECK: memref.store %cst{{.*}}, %[[K]][
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c1024{{.*}} step %c256
-// CHECK: memref.store %[[ZERO]], %[[Q]][
+// CHECK: memref.store %cst{{.*}}, %[[Q]][
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-3: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned

@@ -154,24 +154,18 @@ TEST(TargetInfo, AmdTilesFitTheLds) {
 /// formula): that is every thread of a full tile only if the kernel's row
 /// groups hold exactly BQ rows.
 TEST(TargetInfo, StreamKRowGroupsHoldTheTile) {
-  for (const char *name : {"sm_80", "sm_90"}) {
+  for (const char *name : {"sm_80", "sm_90", "gfx90a", "gfx942"}) {
     std::optional<TargetInfo> t = lookupTarget(name);
     ASSERT_TRUE(t);
+    bool nvidia = t->kind == TargetKind::NVVM;
     for (int64_t bytes : {2, 4})
       for (int64_t d : {32, 64, 128}) {
         TileChoice c = defaultTiles(*t, d, d, bytes);
-        RowGroup g = nvvmStreamKRowGroup(bytes);
-        EXPECT_EQ(c.blockQ, g.rows * (32 * c.warps / g.threads))
-            << name << " d=" << d << " bytes=" << bytes;
-      }
-  }
-  for (const char *name : {"gfx90a", "gfx942"}) {
-    std::optional<TargetInfo> t = lookupTarget(name);
-    ASSERT_TRUE(t);
-    for (int64_t bytes : {2, 4})
-      for (int64_t d : {32, 64, 128}) {
-        TileChoice c = defaultTiles(*t, d, d, bytes);
-        EXPECT_EQ(c.blockQ, amdgpuStreamKRowGroup().rows * c.warps)
+        // warps: NVIDIA's of 32 threads, AMD's waves of 64.
+        RowGroup g =
+            nvidia ? nvvmStreamKRowGroup(bytes) : amdgpuStreamKRowGroup();
+        int64_t threads = (nvidia ? 32 : 64) * c.warps;
+        EXPECT_EQ(c.blockQ, g.rows * (threads / g.threads))
             << name << " d=" << d << " bytes=" << bytes;
       }
   }

@@ -472,7 +472,8 @@ SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
   Value waveRow0 = add(r0, mul(wave, idx(16)));
   waveHasRows = cmp(P::ule, waveRow0, r1);
   std::tie(qRow, laneHead) = rowAndHead(add(waveRow0, c), h0);
-  Value qLoad = arith::MinSIOp::create(b, qRow, sub(sq, idx(1)));
+  // The same clamp as the bias and block-bit loads', so they share it.
+  Value qLoad = lastRowAtMost(qRow);
 
   // Q^T fragments (B operand): Q[qRow][16 db + 4g .. +3], held in registers
   // (zero past Dqk).
@@ -556,7 +557,6 @@ void MfmaKernelEmitter::emitStreamK() {
   using P = arith::CmpIPredicate;
   Value p = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   groupWorkspace = idx(0);
-  shareThreads = publishingThreads();
   Value perWorker = streamKPerWorker();
   // Everything below is workgroup-uniform, so the barriers in the KV loop
   // are.

@@ -125,6 +125,11 @@ protected:
   /// Shared memory the copies never write but the products read, zeroed
   /// once before the first tile (the first wait's barrier orders it).
   virtual void zeroPadding() {}
+  /// Zeroes columns [cols, cols + padCols) of rows [0, rows) of tiles
+  /// [0, tiles) of `smem` (at stageIndex over `layout` columns), the CTA's
+  /// threads striding over the elements.
+  void zeroColumns(Value smem, int64_t tiles, int64_t rows, int64_t cols,
+                   int64_t padCols, int64_t layout);
   /// Dynamic shared memory after the K / V stages (wgmma: Q and P tiles),
   /// laid out by `placeExtra` from byte `offset` of `smem`.
   virtual void placeExtra(Value smem, int64_t offset) {}
@@ -569,7 +574,6 @@ void StagedKernelEmitter::emitStreamK() {
   // This chunk's counters (and slots) start at chunk x workers.
   groupWorkspace = mul(chunk, streamKWorkers());
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  shareThreads = publishingThreads();
   Value perCta = streamKPerWorker();
   // Everything below is CTA-uniform, so the barriers in the KV loop are.
   forEachStreamKShare(p, perCta, [&](Value tile, Value tileStart, Value kFrom,
@@ -710,7 +714,6 @@ Value MmaKernelEmitter::asOperand(Value pair) {
 }
 
 SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
-  Value lastQ = sub(sq, idx(1));
   SmallVector<Value> frag;
   for (int64_t part = 0; part < 4; ++part) {
     // Columns past Dqk (16 k + 4, 8 or 12) are padding, zero: a whole
@@ -720,7 +723,8 @@ SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
       frag.push_back(zeroPair());
       continue;
     }
-    Value row = arith::MinSIOp::create(b, rows[part % 2], lastQ);
+    // The same clamp as finalScore's, so the two share one value.
+    Value row = lastRowAtMost(rows[part % 2]);
     Value col = add(idx(group), mul(t, idx(2)));
     if (group + 8 <= spec.dqk) {
       frag.push_back(loadPair(qFlat, offset4(bIdx, spec.hq, heads[part % 2],
@@ -742,26 +746,30 @@ void MmaKernelEmitter::zeroPadding() {
   // and V's last n-block columns [chunk, 8 n): the rows' padding, which
   // the copies never write. Zeroed once: no NaN bit pattern reaches the
   // products (K's would reach S; V's only O columns never stored).
+  zeroColumns(kSmem, stages, bk, spec.dqk,
+              llvm::alignTo(spec.dqk, 16) - spec.dqk, spec.dqk);
+  zeroColumns(vSmem, stages, bk, dvChunk, llvm::alignTo(dvChunk, 8) - dvChunk,
+              dvChunk);
+}
+
+void StagedKernelEmitter::zeroColumns(Value smem, int64_t tiles, int64_t rows,
+                                      int64_t cols, int64_t padCols,
+                                      int64_t layout) {
+  if (padCols == 0)
+    return;
   Value tidHere = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value zero = arith::ConstantOp::create(b, elt, b.getFloatAttr(elt, 0.0));
-  auto zeroColumns = [&](Value smem, int64_t cols, int64_t padCols) {
-    if (padCols == 0)
-      return;
-    scf::ForOp::create(
-        b, tidHere, idx(stages * bk * padCols), idx(blockThreads()),
-        ValueRange{}, [&](OpBuilder &, Location, Value e, ValueRange) {
-          Value stage = arith::DivUIOp::create(b, e, idx(bk * padCols));
-          Value row = arith::RemUIOp::create(
-              b, arith::DivUIOp::create(b, e, idx(padCols)), idx(bk));
-          Value col =
-              add(arith::RemUIOp::create(b, e, idx(padCols)), idx(cols));
-          memref::StoreOp::create(b, zero, smem,
-                                  stageIndex(stage, row, col, cols));
-          scf::YieldOp::create(b);
-        });
-  };
-  zeroColumns(kSmem, spec.dqk, llvm::alignTo(spec.dqk, 16) - spec.dqk);
-  zeroColumns(vSmem, dvChunk, llvm::alignTo(dvChunk, 8) - dvChunk);
+  scf::ForOp::create(
+      b, tidHere, idx(tiles * rows * padCols), idx(blockThreads()),
+      ValueRange{}, [&](OpBuilder &, Location, Value e, ValueRange) {
+        Value tile = arith::DivUIOp::create(b, e, idx(rows * padCols));
+        Value row = arith::RemUIOp::create(
+            b, arith::DivUIOp::create(b, e, idx(padCols)), idx(rows));
+        Value col = add(arith::RemUIOp::create(b, e, idx(padCols)), idx(cols));
+        memref::StoreOp::create(b, zero, smem,
+                                stageIndex(tile, row, col, layout));
+        scf::YieldOp::create(b);
+      });
 }
 
 SmallVector<Value> MmaKernelEmitter::mma(ArrayRef<Value> a,
@@ -1100,27 +1108,8 @@ void WgmmaKernelEmitter::zeroPadding() {
   // summed into S (a NaN or inf pattern left in shared memory would make
   // it NaN).
   int64_t padCols = qkCols() - spec.dqk;
-  if (padCols == 0)
-    return;
-  Value tidHere = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value zero = arith::ConstantOp::create(b, elt, b.getFloatAttr(elt, 0.0));
-  auto zeroColumns = [&](Value smem, int64_t tiles, int64_t rows) {
-    scf::ForOp::create(
-        b, tidHere, idx(tiles * rows * padCols), idx(blockThreads()),
-        ValueRange{}, [&](OpBuilder &, Location, Value e, ValueRange) {
-          Value tile = arith::DivUIOp::create(b, e, idx(rows * padCols));
-          Value row = arith::RemUIOp::create(
-              b, arith::DivUIOp::create(b, e, idx(padCols)), idx(rows));
-          Value col =
-              add(arith::RemUIOp::create(b, e, idx(padCols)), idx(spec.dqk));
-          memref::StoreOp::create(
-              b, zero, smem,
-              ValueRange{tile, coreOffset(row, col, qkCols())});
-          scf::YieldOp::create(b);
-        });
-  };
-  zeroColumns(kSmem, stages, bk);
-  zeroColumns(qSmem, 1, bq);
+  zeroColumns(kSmem, stages, bk, spec.dqk, padCols, qkCols());
+  zeroColumns(qSmem, 1, bq, spec.dqk, padCols, qkCols());
 }
 
 void WgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
@@ -1853,7 +1842,7 @@ void SimtKernelEmitter::setupThreads(Value, Value h, Value) {
   warpRow0 = add(tileRow0, mul(arith::DivUIOp::create(b, tid, idx(32)),
                                idx(32)));
   std::tie(row, head) = rowAndHead(add(tileRow0, tid), h);
-  readRow = arith::MinSIOp::create(b, row, sub(sq, idx(1)));
+  readRow = lastRowAtMost(row);
 }
 
 SmallVector<Value> SimtKernelEmitter::initialState() {

@@ -174,12 +174,14 @@ protected:
     Value index = mul(q, idx(streamKSlots()));
     return streamKSlots() > 1 ? add(index, slot) : index;
   }
-  /// Query row i, or Sq - 1 past it, and KV column j, or Skv - 1 past it:
-  /// the GPU kernels score whole tiles, so the last query tile's rows past
-  /// Sq and the last KV tile's columns past Skv read their per-row and
-  /// per-column data (bias, block bits) here, never past a tensor's end;
-  /// those rows are never stored and those columns are masked. (keepAt's
-  /// callers pass columns clamped already.)
+  /// Query row i, or Sq - 1 past it, and KV column j, or Skv - 1 past it.
+  /// The GPU kernels score whole tiles: the last query tile's rows past Sq
+  /// and the last KV tile's columns past Skv read their bias and block bits
+  /// (tables, document ids) in range through these; such rows are never
+  /// stored, such columns are masked. modifiedScore and keepAt clamp for
+  /// their loads only (the band and ALiBi take the row and column as they
+  /// are: clamped copies passed for everything made the heaviest kernels
+  /// spill); keepAt's callers pass columns clamped already.
   Value lastRowAtMost(Value i) {
     return arith::MinUIOp::create(b, i, sub(sq, idx(1)));
   }

@@ -87,6 +87,14 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
                                        Value perWorker, Value bIdx, Value h) {
   using P = arith::CmpIPredicate;
   Value c0 = idx(0), c1 = idx(1);
+  // Computed here, after the KV loop, not where the worker starts: a value
+  // live across the loop cost the heaviest kernels their last registers.
+  shareThreads = publishingThreads();
+  int64_t group = shareGroupThreads();
+  shareThreadBase =
+      add(mul(arith::DivUIOp::create(b, tid, idx(group)),
+              idx(group * stateWordsPerThread())),
+          arith::RemUIOp::create(b, tid, idx(group)));
   // Threads whose rows of the tile do not exist (a decode tile's spare
   // warps) neither publish nor merge: the same warps of every share of the
   // tile are idle, so the merging threads read only what was written.

@@ -72,10 +72,16 @@ protected:
   Value shareSlot(Value q, Value slot);
   /// The loop state as f32 words and back (vector<Nxf32> values are N).
   SmallVector<Value> stateWords(ValueRange state);
-  /// Where this thread's word `w` of the share slot at `slot` is: word-major,
-  /// so a warp's stores and loads are contiguous.
+  /// Where this thread's word `w` of the share slot at `slot` is: by row
+  /// group (warp, wave), word-major inside one, so a warp's stores and
+  /// loads of a word are contiguous and a word's offset is a constant.
   Value shareWordAt(Value slot, int64_t w) {
-    return add(slot, add(mul(idx(w), shareThreads), tid));
+    return add(slot, add(shareThreadBase, idx(w * shareGroupThreads())));
+  }
+  /// Threads of a row group (all of them without row groups).
+  int64_t shareGroupThreads() const {
+    RowGroup g = rowGroup();
+    return g.threads ? g.threads : blockThreads();
   }
   /// The threads a share slot holds: those of the row groups that hold a
   /// row of some tile (a decode share: G Sq rows' warps), else all of
@@ -87,8 +93,10 @@ protected:
   /// The global workspace (counters zeroed by the runtime), this worker
   /// group's first counter, and the thread id within the worker.
   Value workspace, groupWorkspace, tid;
-  /// publishingThreads(), computed once where the worker starts.
-  Value shareThreads;
+  /// publishingThreads(), and this thread's first word in a slot (its row
+  /// group's words, then its lane), computed by finishShare after the KV
+  /// loop.
+  Value shareThreads, shareThreadBase;
 };
 
 } // namespace mlir::attn
