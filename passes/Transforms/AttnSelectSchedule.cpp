@@ -141,16 +141,6 @@ struct AttnSelectSchedulePass
       if (failed(useMmaTiles()))
         return WalkResult::interrupt();
       tiling = op.getTilingAttr();
-    } else if (!given && nvvmUsesWgmma(info.name) && eltBytes == 2 &&
-               op.getBias() && op.getBlockMask() && op.getHeadDimQK() > 64 &&
-               tiling->getBlockKv() > 32) {
-      // A bias and a runtime block mask each load per score (from rows
-      // clamped to Sq, so the last query tile reads in range): at head dim
-      // 128 the wgmma kernels spilled 12 bytes with 64-column KV tiles.
-      op.setTilingAttr(TilingAttr::get(op.getContext(), tiling->getBlockQ(),
-                                       32, tiling->getWarps(),
-                                       tiling->getStages()));
-      tiling = op.getTilingAttr();
     }
     ScheduleAttr schedule = op.getScheduleAttr();
     if (schedule && (schedule.getKind() == ScheduleStrategy::stream_k ||

@@ -106,17 +106,6 @@ func.func @hd100(%q: tensor<1x16x729x100xbf16>) -> tensor<1x16x729x100xbf16> {
 
 // -----
 
-// A bias and a runtime block mask each load per score: at head dim 128 the
-// wgmma kernels take 32-column KV tiles (with 64 they spilled 12 bytes).
-// SM90A-LABEL: func.func @bias_blocks
-// SM90A-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
-func.func @bias_blocks(%q: tensor<1x4x200x128xbf16>, %bias: tensor<1x4x200x200xbf16>, %bm: tensor<1x4x13x13xi8>) -> tensor<1x4x200x128xbf16> {
-  %o = attn.attention %q, %q, %q bias(%bias : tensor<1x4x200x200xbf16>) block_mask(%bm : tensor<1x4x13x13xi8>) {mask = #attn.mask<runtime_blocks(16, 16)>, score_mod = #attn.score_mod<bias>} : tensor<1x4x200x128xbf16>, tensor<1x4x200x128xbf16>, tensor<1x4x200x128xbf16> -> tensor<1x4x200x128xbf16>
-  return %o : tensor<1x4x200x128xbf16>
-}
-
-// -----
-
 // A user tiling is kept as given.
 // CPU-LABEL: func.func @user_tiling
 // CPU: tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 3>

@@ -206,11 +206,13 @@ void AttnKernelEmitterBase::bindFlatKernelArgs(Block *entry) {
     bias = view(biasFlat, {batch, idx(spec.hq), sq, skv});
   if (docFlat)
     docIds = view(docFlat, {batch, skv});
-  if (const MaskSpec *m = spec.runtimeBlockMask())
+  if (const MaskSpec *m = spec.runtimeBlockMask()) {
+    Value blockRows = arith::CeilDivUIOp::create(b, sq, idx(m->blockQ));
+    lastBlockRow = sub(blockRows, idx(1));
     blockMask = view(blockFlat,
-                     {batch, idx(spec.hq),
-                      arith::CeilDivUIOp::create(b, sq, idx(m->blockQ)),
+                     {batch, idx(spec.hq), blockRows,
                       arith::CeilDivUIOp::create(b, skv, idx(m->blockKV))});
+  }
 }
 
 void AttnKernelEmitterBase::buildTables() {
@@ -547,9 +549,11 @@ Value AttnKernelEmitterBase::keep(unsigned p, Value bIdx, Value h, Value i, Valu
     kept = andI(kept, andI(inRange, same));
   }
   if (m.runtimeBlocks) {
-    Value bit = load(blockMask, {bIdx, h,
-                                 arith::DivUIOp::create(b, lastRowAtMost(i),
-                                                        idx(m.blockQ)),
+    // The block row, clamped (rows past Sq): cheaper in registers than
+    // clamping the row, which made a stream-K kernel spill.
+    Value blockRow = arith::MinUIOp::create(
+        b, arith::DivUIOp::create(b, i, idx(m.blockQ)), lastBlockRow);
+    Value bit = load(blockMask, {bIdx, h, blockRow,
                                  arith::DivUIOp::create(b, j, idx(m.blockKV))});
     kept = andI(kept, cmp(P::ne, bit, arith::ConstantIntOp::create(b, 0, 8)));
   }

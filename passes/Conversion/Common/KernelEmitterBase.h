@@ -331,6 +331,8 @@ protected:
 
   // Kernel arguments and per-kernel values, set by the subclass.
   Value q, k, v, gate, bias, docIds, blockMask, out, lse, counts;
+  /// The runtime block mask's last block row, ceil(Sq / block rows) - 1.
+  Value lastBlockRow;
   // Flat tensors of GPU kernels.
   Value qFlat, kFlat, vFlat, oFlat, lseFlat;
   Value batch, sq, skv, numQTiles, numKVTiles;
