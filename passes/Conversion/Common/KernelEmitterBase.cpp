@@ -551,8 +551,13 @@ Value AttnKernelEmitterBase::keep(unsigned p, Value bIdx, Value h, Value i, Valu
   if (m.runtimeBlocks) {
     // The block row, clamped (rows past Sq): cheaper in registers than
     // clamping the row, which made a stream-K kernel spill.
+    // (The CPU tile program binds its tensors itself: its own bound.)
+    Value last = lastBlockRow
+                     ? lastBlockRow
+                     : sub(arith::CeilDivUIOp::create(b, sq, idx(m.blockQ)),
+                           idx(1));
     Value blockRow = arith::MinUIOp::create(
-        b, arith::DivUIOp::create(b, i, idx(m.blockQ)), lastBlockRow);
+        b, arith::DivUIOp::create(b, i, idx(m.blockQ)), last);
     Value bit = load(blockMask, {bIdx, h, blockRow,
                                  arith::DivUIOp::create(b, j, idx(m.blockKV))});
     kept = andI(kept, cmp(P::ne, bit, arith::ConstantIntOp::create(b, 0, 8)));
