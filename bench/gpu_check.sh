@@ -86,8 +86,9 @@ done
 # 4 query heads of a K/V head (pack_gqa); the "flash" variant times the
 # flash kernel (packed too), "unpacked" stream-K with one head per tile and
 # "split-kv" split_kv with at most one CTA per SM (floor(132 / packed
-# tiles) splits)
-# on the same inputs beside it.
+# tiles) splits), and "row-warps" the schedule's stream-K on the prefill
+# tiles (8 warps of 16 rows, one of them with the packed rows) instead of
+# the decode tiles' 4 KV warps, on the same inputs beside it.
 BENCH_SPECS+=("batch=1 heads=gqa:32:8 seq=1:16384 dim=128 dtype=bf16")
 BENCH_SPECS+=("batch=4 heads=gqa:32:8 seq=1:8192 dim=128 dtype=bf16")
 # Linear attention (sm_90; sm_90a builds the same kernel): Lightning
@@ -149,6 +150,11 @@ if [ "$MODE" = "--prepare" ]; then
         -o "$BUNDLES/split$i.mlir"
       "$OPT" "$BUNDLES/split$i.mlir" --attn-compile="target=sm_90a" \
         --emit-dir="$BUNDLES/variants/split-kv/bench" >/dev/null
+      mkdir -p "$BUNDLES/variants/row-warps/bench"
+      "$OPT" --gen="name=bench$i $s schedule=stream_k:132 tile=128x32 warps=8 stages=2" \
+        -o "$BUNDLES/rows$i.mlir"
+      "$OPT" "$BUNDLES/rows$i.mlir" --attn-compile="target=sm_90a" \
+        --emit-dir="$BUNDLES/variants/row-warps/bench" >/dev/null
       continue
     fi
     mkdir -p "$BUNDLES/variants/wide/bench"

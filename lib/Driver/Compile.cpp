@@ -370,14 +370,17 @@ static std::string gpuShareSlotBytes(int64_t groups, int64_t stateWords,
 }
 
 /// Whether the NVIDIA kernel is the mma.sync one whatever the chip:
-/// stream-K and packed heads are (decode tiles are too short for wgmma), and
-/// so are head dims wgmma cannot step over (nvvmWgmmaHeadDims).
+/// stream-K, packed heads and KV warps are (decode tiles are too short for
+/// wgmma), and so are head dims wgmma cannot step over (nvvmWgmmaHeadDims).
 static bool nvvmMmaSyncOnly(ModuleOp module) {
-  bool wgmmaDims = true;
+  bool wgmmaDims = true, kvWarps = false;
   module.walk([&](AttentionOp op) {
     wgmmaDims &= nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV());
+    if (TilingAttr t = op.getTilingAttr())
+      kvWarps |= nvvmKVWarps(t.getBlockQ(), t.getWarps()) > 1;
   });
-  return bool(kvSplittingOf(module)) || packGroup(module) > 1 || !wgmmaDims;
+  return bool(kvSplittingOf(module)) || packGroup(module) > 1 || !wgmmaDims ||
+         kvWarps;
 }
 
 static FailureOr<std::vector<BundleKernel>>
@@ -567,7 +570,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
     }
     bool wgmma = nvvmUsesWgmma(target) && eltBytes == 2 && !mmaSyncOnly;
     k.dynamicSmemBytes = nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages,
-                                             eltBytes, wgmma, tma);
+                                             eltBytes, wgmma, tma, warps);
     k.tile = {blockQ, blockKV, warps, stages};
     k.kernel = eltBytes == 4                ? "simt"
                : !wgmma                     ? "mma.sync"

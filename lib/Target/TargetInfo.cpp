@@ -141,13 +141,69 @@ NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
 int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
                                         int64_t blockQ, int64_t blockKV,
                                         int64_t stages, int64_t dtypeBytes,
-                                        bool wgmma, bool tma) {
+                                        bool wgmma, bool tma,
+                                        int64_t warps) {
   if (wgmma && tma && nvvmUsesTma(dqk, dv, dtypeBytes))
     return nvvmTmaSmemLayout(dqk, dv, blockQ, blockKV, stages).total;
   int64_t bytes = nvvmStagedSmemBytes(dqk, dv, blockKV, stages, dtypeBytes);
   if (wgmma)
-    bytes += blockQ * (llvm::alignTo(dqk, 16) + blockKV) * dtypeBytes;
+    return bytes + blockQ * (llvm::alignTo(dqk, 16) + blockKV) * dtypeBytes;
+  if (dtypeBytes == 2)
+    bytes = std::max(bytes,
+                     nvvmKVWarpMergeBytes(dv, dtypeBytes, blockQ, warps));
   return bytes;
+}
+
+int64_t mlir::attn::nvvmKVWarpMergeBytes(int64_t dv, int64_t dtypeBytes,
+                                         int64_t blockQ, int64_t warps) {
+  int64_t kvWarps = nvvmKVWarps(blockQ, warps);
+  if (kvWarps == 1)
+    return 0;
+  return blockQ / 16 * (kvWarps / 2) * 32 * 4 *
+         nvvmStreamKStateWords(dv, dtypeBytes);
+}
+
+TileChoice mlir::attn::nvvmDecodeTiles(const TargetInfo &target, int64_t dqk,
+                                       int64_t dv, int64_t dtypeBytes) {
+  // A warp's KV slice holds as many columns as a prefill warp's whole KV
+  // tile could up to head dim 64; beyond, 16 keep the 4-warp tile's stages
+  // at 70 KiB for head dim 128 (two CTAs per SM on sm_80 and sm_90).
+  int64_t cols = std::max(dqk, dv) <= 64 ? 32 : 16;
+  TileChoice c{16, 4 * cols, 4, 2};
+  for (; c.warps > 1; c.warps /= 2, c.blockKV /= 2)
+    if (nvvmKernelSmemBytes(dqk, dv, c.blockQ, c.blockKV, c.stages,
+                            dtypeBytes, /*wgmma=*/false, /*tma=*/false,
+                            c.warps) <= target.sharedMemBytes)
+      break;
+  return c;
+}
+
+int64_t mlir::attn::amdgpuKVWaveMergeBytes(int64_t dv, int64_t blockQ,
+                                           int64_t waves) {
+  int64_t kvWaves = nvvmKVWarps(blockQ, waves);
+  if (kvWaves == 1)
+    return 0;
+  return blockQ / 16 * (kvWaves / 2) * 64 * 4 * amdgpuStreamKStateWords(dv);
+}
+
+int64_t mlir::attn::amdgpuLdsBytes(int64_t dqk, int64_t dv, int64_t blockQ,
+                                   int64_t blockKV, int64_t waves,
+                                   int64_t dtypeBytes) {
+  int64_t dqkP = llvm::alignTo(dqk, 16), dvP = llvm::alignTo(dv, 16);
+  int64_t vPad = 4 * dtypeBytes * dvP <= 32 * blockKV ? 4 : 0;
+  return dtypeBytes * (blockKV * dqkP + dvP * (blockKV + vPad)) +
+         amdgpuKVWaveMergeBytes(dv, blockQ, waves);
+}
+
+TileChoice mlir::attn::amdgpuDecodeTiles(const TargetInfo &target,
+                                         int64_t dqk, int64_t dv,
+                                         int64_t dtypeBytes) {
+  TileChoice c{16, 64, 4, 1};
+  for (; c.warps > 1; c.warps /= 2, c.blockKV /= 2)
+    if (amdgpuLdsBytes(dqk, dv, c.blockQ, c.blockKV, c.warps, dtypeBytes) <=
+        target.sharedMemBytes)
+      break;
+  return c;
 }
 
 int64_t mlir::attn::nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes) {

@@ -99,11 +99,13 @@ struct AttnSelectSchedulePass
     if (failed(tiling))
       return WalkResult::interrupt();
     op.setTilingAttr(*tiling);
+    // Set below when the tile is a 16-bit decode tile on an NVIDIA target.
+    bool decodeTiles = false;
     // The NVIDIA stream-K kernels are mma.sync (or SIMT) on every target:
     // on sm_90a they take sm_90's tiles, not the wgmma kernel's (whose
     // 128-wide S tiles do not fit a warp's registers under mma.sync).
     auto useMmaTiles = [&]() -> LogicalResult {
-      if (given || !nvvmUsesWgmma(info.name))
+      if (given || decodeTiles || !nvvmUsesWgmma(info.name))
         return success();
       FailureOr<TilingAttr> mmaTiling =
           chooseTiling(op, {}, *lookupTarget("sm_90"), op.getHeadDimQK(),
@@ -133,11 +135,34 @@ struct AttnSelectSchedulePass
     if (!op.getPackGqaAttr() && shouldPackHeads(op, *tiling))
       op.setPackGqaAttr(BoolAttr::get(op.getContext(), true));
     bool packed = op.packsHeads();
+    // A tile of at most 16 rows (decode: Sq x packed heads) fills one
+    // 16-row block: the mma.sync kernel then splits each KV tile over KV
+    // warps instead of leaving all warps but one idle (nvvmDecodeTiles), on
+    // sm_90a too (a wgmma warpgroup computes 64 rows), and so does the AMD
+    // MFMA kernel over KV waves (amdgpuDecodeTiles; f32 too, which runs
+    // the same kernel there). The NVIDIA f32 SIMT kernel has a row a
+    // thread and keeps its tiles.
+    int64_t sqStatic = op.getQuery().getType().getDimSize(2);
+    bool kvWarpKernel = info.kind == TargetKind::ROCDL ||
+                        (info.kind == TargetKind::NVVM && eltBytes == 2);
+    if (!given && kvWarpKernel && !ShapedType::isDynamic(sqStatic) &&
+        (packed ? op.getPackGroup() : 1) * sqStatic <= 16) {
+      TileChoice c =
+          info.kind == TargetKind::NVVM
+              ? nvvmDecodeTiles(info, op.getHeadDimQK(), op.getHeadDimV(),
+                                eltBytes)
+              : amdgpuDecodeTiles(info, op.getHeadDimQK(), op.getHeadDimV(),
+                                  eltBytes);
+      op.setTilingAttr(TilingAttr::get(op.getContext(), c.blockQ, c.blockKV,
+                                       c.warps, c.stages));
+      tiling = op.getTilingAttr();
+      decodeTiles = true;
+    }
     // Packed heads, and head dims the wgmma kernel cannot step over, run
     // mma.sync on sm_90a.
     bool wgmmaDims = eltBytes == 4 ||
                      nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV());
-    if (packed || !wgmmaDims) {
+    if (!decodeTiles && (packed || !wgmmaDims)) {
       if (failed(useMmaTiles()))
         return WalkResult::interrupt();
       tiling = op.getTilingAttr();

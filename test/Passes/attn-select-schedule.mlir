@@ -58,8 +58,8 @@ func.func @flash_f32(%q: tensor<1x8x1x64xf32>, %k: tensor<1x8x8192x64xf32>) -> t
 
 // -----
 
-// A short KV (8 heads x 8 tiles of 32 < 2 x 132) would give most SMs one
-// KV tile or none: flash.
+// A short KV (8 heads x 4 decode tiles of 64 < 2 x 132) would give most
+// SMs one KV tile or none: flash.
 // SM90-LABEL: func.func @short_decode
 // SM90-NEXT: schedule = #attn.schedule<flash>
 // GFX942-LABEL: func.func @short_decode

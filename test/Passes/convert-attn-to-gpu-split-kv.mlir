@@ -6,9 +6,12 @@
 // launch sizes), worker p taking split p % 8 of tile p / 8, ceil(max(KV
 // tiles, 1) / 8) KV tiles. On NVIDIA each Dv chunk's counters start at
 // chunk x workers; the kernel is mma.sync on sm_90a too (decode tiles are
-// short for wgmma). A share slot holds the threads of the warps (waves)
-// that hold rows: a tile has min(BQ, Sq) rows at most, 16 a warp, so a
-// decode slot is one warp's (4 + 64 / 2 words a thread; on AMD one wave's,
+// short for wgmma), on the decode tiles: one row block of 16 rows on 4 KV
+// warps, merged into warp 0 after the KV loop
+// (convert-attn-to-nvgpu-kv-warps.mlir). A share slot holds the threads of
+// the warps (waves) that hold rows: a tile has min(BQ, Sq) rows at most, 16
+// a warp, so a decode slot is one warp's (4 + 64 / 2 words a thread; on
+// AMD one wave's,
 // 2 + 64 / 4), laid out by warp (wave) and word-major inside one: a
 // thread's word w is at warp x (32 x words) + w x 32 + lane, constant
 // offsets from its first word. Both are computed after the KV loop.
@@ -32,13 +35,16 @@
 // NV: %[[ROWS:.+]] = arith.cmpi slt, %[[WROW:[^,]+]], %[[SQ]] : index
 // NV: scf.if %[[ROWS]] ->
 // NV: nvvm.mma.sync
-// Warps with no row of the tile (a decode tile's spare warps) skip the
-// publish, and the merge: they move no workspace bytes.
-// NV: %[[AT_MOST:.+]] = arith.minui %[[SQ]], %c128 : index
+// Warps with no row of the tile (a decode tile's spare warps), and KV warps
+// other than warp 0, skip the publish and the merge: they move no workspace
+// bytes.
+// NV: %[[AT_MOST:.+]] = arith.minui %[[SQ]], %c16 : index
 // NV-NEXT: %[[WARPS:.+]] = arith.ceildivui %[[AT_MOST]], %c16 : index
-// NV-NEXT: %[[WBASE:.+]] = arith.muli %{{.+}}, %c1152 : index
+// NV-NEXT: %[[WBASE:.+]] = arith.muli %[[WARP:.+]], %c1152 : index
 // NV-NEXT: %[[FIRST:.+]] = arith.addi %[[WBASE]], %{{.+}} : index
-// NV-NEXT: %[[ROWS2:.+]] = arith.cmpi slt, %[[WROW]], %[[SQ]] : index
+// NV-NEXT: %[[HAS_ROWS:.+]] = arith.cmpi slt, %[[WROW]], %[[SQ]] : index
+// NV-NEXT: %[[SLICE0:.+]] = arith.cmpi eq, %[[WARP]], %c0 : index
+// NV-NEXT: %[[ROWS2:.+]] = arith.andi %[[HAS_ROWS]], %[[SLICE0]] : i1
 // NV-NEXT: scf.if %[[ROWS2]] {
 // NV-NEXT: arith.muli %[[WARPS]], %c1152 : index
 // NV-NOT: }
@@ -63,18 +69,20 @@
 // AMD: %[[ROWS:.+]] = arith.cmpi ule, %{{.+}}, %{{.+}} : index
 // AMD: scf.if %[[ROWS]] ->
 // AMD: amdgpu.mfma
-// AMD: %[[AT_MOST:.+]] = arith.minui %{{.+}}, %c64 : index
+// AMD: %[[AT_MOST:.+]] = arith.minui %{{.+}}, %c16 : index
 // AMD-NEXT: %[[WAVES:.+]] = arith.ceildivui %[[AT_MOST]], %c16 : index
-// AMD-NEXT: %[[WBASE:.+]] = arith.muli %{{.+}}, %c1152 : index
+// AMD-NEXT: %[[WBASE:.+]] = arith.muli %[[WAVE:.+]], %c1152 : index
 // AMD-NEXT: %[[FIRST:.+]] = arith.addi %[[WBASE]], %{{.+}} : index
-// AMD-NEXT: scf.if %[[ROWS]] {
+// AMD-NEXT: %[[SLICE0:.+]] = arith.cmpi eq, %[[WAVE]], %c0 : index
+// AMD-NEXT: %[[HOLDS:.+]] = arith.andi %[[ROWS]], %[[SLICE0]] : i1
+// AMD-NEXT: scf.if %[[HOLDS]] {
 // AMD-NEXT: arith.muli %[[WAVES]], %c1152 : index
 // AMD-NOT: }
 // AMD: memref.store %{{.+}}, %[[WS]][
 // AMD-NEXT: arith.addi %[[FIRST]], %c64 : index
 // AMD: memref.atomic_rmw addf %{{.+}}, %[[WS]]
 // AMD: llvm.fence acq_rel
-// AMD-NEXT: scf.if %[[ROWS]] {
+// AMD-NEXT: scf.if %[[HOLDS]] {
 // AMD: memref.load %[[WS]]
 func.func @split(%q: tensor<2x4x1x64xbf16>, %k: tensor<2x4x4096x64xbf16>) -> tensor<2x4x1x64xbf16> {
   %o = attn.attention %q, %k, %k {schedule = #attn.schedule<split_kv(8)>} : tensor<2x4x1x64xbf16>, tensor<2x4x4096x64xbf16>, tensor<2x4x4096x64xbf16> -> tensor<2x4x1x64xbf16>

@@ -16,9 +16,29 @@ func.func @f32_head_dim(%q: tensor<1x2x64x6xf32>) -> tensor<1x2x64x6xf32> {
 
 // -----
 
+// Fewer warps than m16 row blocks.
 func.func @rows_per_warp(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
-  // expected-error @+1 {{the mma.sync kernel needs block_q = 16 x warps and block_kv a multiple of 16}}
+  // expected-error @+1 {{the mma.sync kernel needs block_q = 16 x r (r row blocks), warps = r x n (n KV warps a row block) and block_kv a multiple of 16 x n, got #attn.tiling<block_q = 128, block_kv = 32, warps = 4, stages = 2>}}
   %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
+  return %o : tensor<1x2x64x32xf16>
+}
+
+// -----
+
+// block_q not a whole number of m16 row blocks.
+func.func @partial_row_block(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
+  // expected-error @+1 {{the mma.sync kernel needs block_q = 16 x r (r row blocks)}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 8, block_kv = 32, warps = 1, stages = 2>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
+  return %o : tensor<1x2x64x32xf16>
+}
+
+// -----
+
+// 4 KV warps on a 32-column KV tile: slices of 8 columns, not a k16 step
+// of P V.
+func.func @kv_warp_slice(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
+  // expected-error @+1 {{the mma.sync kernel needs block_q = 16 x r (r row blocks), warps = r x n (n KV warps a row block) and block_kv a multiple of 16 x n, got #attn.tiling<block_q = 16, block_kv = 32, warps = 4, stages = 2>}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 16, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16> -> tensor<1x2x64x32xf16>
   return %o : tensor<1x2x64x32xf16>
 }
 

@@ -1,13 +1,14 @@
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90a --convert-attn-to-nvgpu="wgmma=true tma=true warp-specialize=true" | FileCheck %s
 
-// stream_k(132) on sm_90a: the mma.sync kernel with sm_90's tiles (not the
-// wgmma one), a global f32 workspace after the B, Sq, Skv scalars; grid.x
+// stream_k(132) on sm_90a: the mma.sync kernel (not the wgmma one) with
+// the decode tiles (a row block on 4 KV warps: 128 threads), a global f32
+// workspace after the B, Sq, Skv scalars; grid.x
 // indexes the CTAs' shares, grid.y the Dv chunk. A share is stored, fenced,
 // and counted by one thread's atomic add on the workspace; the answer goes
 // through shared memory between barriers.
 // CHECK-LABEL: gpu.func @decode(
 // CHECK-SAME: %{{[^:]+}}: index, %[[WS:[^:]+]]: memref<?xf32>) kernel
-// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-NOT: wgmma
 // CHECK: %[[P:.+]] = gpu.block_id x
 // CHECK: gpu.block_id y

@@ -19,8 +19,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from matrix import (configs, head_dim_configs, linear_configs,  # noqa: E402
-                    pack_gqa_configs, stream_k_configs)
+from matrix import (configs, head_dim_configs, kv_warp_configs,  # noqa: E402
+                    linear_configs, pack_gqa_configs, stream_k_configs)
 
 SMEM_LIMIT = {"sm_80": 163 * 1024, "sm_86": 99 * 1024, "sm_89": 99 * 1024,
               "sm_90": 227 * 1024, "sm_90a": 227 * 1024, "gfx90a": 64 * 1024, "gfx942": 64 * 1024}
@@ -38,17 +38,19 @@ def main():
                     help="also the f32 configurations (default dtype)")
     ap.add_argument("--family",
                     choices=["softmax", "stream-k", "linear", "pack-gqa",
-                             "head-dims"],
+                             "head-dims", "kv-warps"],
                     default="softmax",
                     help="stream-k: the schedule=stream_k:N configurations; "
                          "linear: the linear-attention ones; pack-gqa: the "
-                         "packed-head ones")
+                         "packed-head ones; kv-warps: 16-bit tilings whose "
+                         "warps split the KV tile")
     args = ap.parse_args()
     idx, count = map(int, args.shard.split("/"))
     family = {"softmax": configs, "stream-k": stream_k_configs,
               "linear": linear_configs,
               "pack-gqa": pack_gqa_configs,
-              "head-dims": head_dim_configs}[args.family]
+              "head-dims": head_dim_configs,
+              "kv-warps": kv_warp_configs}[args.family]
     cfgs = [c for c in family()
             if args.f32 or ("dtype=f32" not in c and "dtype=" in c)]
     mine = [c for i, c in enumerate(cfgs) if i % count == idx]

@@ -14,11 +14,12 @@ mode.
 split_kv:N, and
 --family=pack-gqa configurations whose query heads are packed into shared
 tiles (pack_gqa=1), --family=head-dims head dims that are multiples of 4
-but not of 16.
+but not of 16, --family=kv-warps 16-bit tilings whose warps (waves) split
+each KV tile (the mma.sync and MFMA kernels' KV warps / waves).
 
 Usage: matrix.py --attention-run=PATH [--shard=I/N] [--list]
                  [--target=T[,T...]] [--kernel-options="..."]
-                 [--family=softmax|linear|stream-k|pack-gqa|head-dims]
+                 [--family=softmax|linear|stream-k|pack-gqa|head-dims|kv-warps]
 """
 import argparse
 import itertools
@@ -251,6 +252,63 @@ def head_dim_configs():
     return out
 
 
+# Tilings with warps past block_q / 16 (the 16-row blocks): r row blocks
+# x n KV warps (AMD: waves), KV slices of 16 to 32 columns.
+KV_WARP_TILINGS = [(16, 64, 4, 2), (16, 128, 8, 1), (32, 64, 4, 1),
+                   (16, 32, 2, 2), (64, 32, 8, 1), (16, 64, 2, 1),
+                   (16, 128, 4, 1)]
+KV_WARP_LENGTHS = [(1, 1), (1, 200), (1, 1030), (3, 300), (20, 100),
+                   (40, 70), (2, 17)]
+LDS_BYTES = 64 * 1024
+
+
+def kv_warp_tiling_fits(dim, tiling):
+    """Whether a 16-bit tiling fits 64 KiB on both vendors: the schedule's
+    K / V stage estimate, and the AMD kernel's K, V^T and merge slots
+    (amdgpuLdsBytes)."""
+    dqk, dv = (int(x) for x in (dim.split(":") * 2)[:2])
+    bq, bk, warps, stages = tiling
+    if stages * bk * (2 * (dqk + dv) + 32) > LDS_BYTES:
+        return False
+    dqkp, dvp = -(-dqk // 16) * 16, -(-dv // 16) * 16
+    vpad = 4 if 8 * dvp <= 32 * bk else 0
+    kv = warps // (bq // 16)
+    merge = (bq // 16) * (kv // 2) * 64 * 4 * (2 + dvp // 4)
+    return 2 * (bk * dqkp + dvp * (bk + vpad)) + merge <= LDS_BYTES
+
+
+def kv_warp_configs():
+    """16-bit tilings with KV warps (NVIDIA) / KV waves (AMD): each row
+    block's warps split every KV tile's columns and merge their states
+    after the KV loop (the CPU runs the same tiles without warps). Every
+    mask kind and score mod, decode to short prefill, ragged KV tiles, head
+    dims with zeroed padding (which the NVIDIA merge overwrites), one and
+    two stages, flash, stream-K and split_kv, packed heads. A tiling that
+    does not fit a head dim takes 16 x 32 on 2 warps, one stage."""
+    out = []
+    dims = DIMS + ["72", "40:24"]
+    for i, m in enumerate(MASKS):
+        for rnd in range(3):
+            k = i * 3 + rnd
+            sq, skv = KV_WARP_LENGTHS[k % len(KV_WARP_LENGTHS)]
+            mask = m
+            if m == "BLOCKS":
+                mask = "mask=blocks:16x16:" + block_layout(sq, max(skv, 1))
+            sched = ["", "schedule=stream_k:5", "schedule=split_kv:2"][k % 3]
+            if sched == "schedule=split_kv:2" and skv < 256:
+                sched = ""
+            dim = dims[k % len(dims)]
+            tiling = KV_WARP_TILINGS[k % len(KV_WARP_TILINGS)]
+            if not kv_warp_tiling_fits(dim, tiling):
+                tiling = (16, 32, 2, 1)
+            out.append(" ".join(x for x in [
+                GROUPINGS[k % len(GROUPINGS)], f"seq={sq}:{skv}",
+                f"dim={dim}", f"dtype={DTYPES[1 + k % 2]}",
+                mask, MODS[(k * 5) % len(MODS)], sched,
+                "tile={}x{} warps={} stages={}".format(*tiling)] if x))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention-run", required=True)
@@ -260,14 +318,15 @@ def main():
     ap.add_argument("--kernel-options", default="")
     ap.add_argument("--family",
                     choices=["softmax", "linear", "stream-k", "pack-gqa",
-                             "head-dims"],
+                             "head-dims", "kv-warps"],
                     default="softmax")
     args = ap.parse_args()
     idx, count = map(int, args.shard.split("/"))
     all_cfgs = {"softmax": configs, "linear": linear_configs,
                 "stream-k": stream_k_configs,
                 "pack-gqa": pack_gqa_configs,
-                "head-dims": head_dim_configs}[args.family]()
+                "head-dims": head_dim_configs,
+                "kv-warps": kv_warp_configs}[args.family]()
     targets = args.target.split(",")
     mine = [(c, targets[i % len(targets)])
             for i, c in enumerate(all_cfgs) if i % count == idx]

@@ -32,7 +32,8 @@ TEST(TargetInfo, TmaTilesStartOnSwizzleAtoms) {
       EXPECT_EQ(l.barriers % 8, 0);
       EXPECT_LE(l.total, sm90a.sharedMemBytes) << dqk << " " << dv;
       EXPECT_EQ(nvvmKernelSmemBytes(dqk, dv, t.blockQ, t.blockKV, t.stages, 2,
-                                    /*wgmma=*/true, /*tma=*/true),
+                                    /*wgmma=*/true, /*tma=*/true,
+                                    t.warps),
                 l.total);
     }
 }
@@ -168,5 +169,65 @@ TEST(TargetInfo, StreamKRowGroupsHoldTheTile) {
         EXPECT_EQ(c.blockQ, g.rows * (threads / g.threads))
             << name << " d=" << d << " bytes=" << bytes;
       }
+  }
+}
+
+TEST(TargetInfo, KVWarpsArePastTheRowBlocks) {
+  struct Case {
+    int64_t blockQ, warps, kvWarps;
+  };
+  for (Case c : {Case{128, 8, 1}, Case{64, 4, 1}, Case{16, 4, 4},
+                 Case{16, 1, 1}, Case{32, 4, 2}, Case{64, 8, 2},
+                 Case{128, 4, 1}})
+    EXPECT_EQ(nvvmKVWarps(c.blockQ, c.warps), c.kvWarps)
+        << c.blockQ << "x" << c.warps;
+  // Slots for the upper half of each row block's KV warps: 32 lanes x
+  // (4 + 128 / 2) words of f32 at Dv = 128.
+  EXPECT_EQ(nvvmKVWarpMergeBytes(128, 2, 16, 4), 2 * 32 * 68 * 4);
+  EXPECT_EQ(nvvmKVWarpMergeBytes(128, 2, 32, 4), 2 * 1 * 32 * 68 * 4);
+  EXPECT_EQ(nvvmKVWarpMergeBytes(128, 2, 128, 8), 0);
+}
+
+TEST(TargetInfo, DecodeTilesFitEveryNvidiaTarget) {
+  for (const char *name : {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"}) {
+    std::optional<TargetInfo> t = lookupTarget(name);
+    ASSERT_TRUE(t);
+    for (int64_t d : {32, 64, 72, 128, 256}) {
+      TileChoice c = nvvmDecodeTiles(*t, d, d, 2);
+      int64_t kvWarps = nvvmKVWarps(c.blockQ, c.warps);
+      EXPECT_EQ(c.blockQ, 16) << name << " d=" << d;
+      EXPECT_EQ(kvWarps, c.warps) << name << " d=" << d;
+      // Each KV warp's slice is whole k16 steps of P V.
+      EXPECT_EQ(c.blockKV % (16 * kvWarps), 0) << name << " d=" << d;
+      EXPECT_LE(nvvmKernelSmemBytes(d, d, c.blockQ, c.blockKV, c.stages, 2,
+                                    /*wgmma=*/false, /*tma=*/false, c.warps),
+                t->sharedMemBytes)
+          << name << " d=" << d;
+    }
+  }
+  // Head dim 256: 4 KV warps fit sm_90, 2 on sm_86.
+  EXPECT_EQ(nvvmDecodeTiles(*lookupTarget("sm_90"), 256, 256, 2).warps, 4);
+  EXPECT_EQ(nvvmDecodeTiles(*lookupTarget("sm_86"), 256, 256, 2).warps, 2);
+}
+
+TEST(TargetInfo, AmdDecodeTilesFitTheLds) {
+  for (const char *name : {"gfx90a", "gfx942"}) {
+    std::optional<TargetInfo> t = lookupTarget(name);
+    ASSERT_TRUE(t);
+    for (int64_t bytes : {2, 4})
+      for (int64_t d : {32, 64, 72, 128, 256}) {
+        TileChoice c = amdgpuDecodeTiles(*t, d, d, bytes);
+        EXPECT_EQ(c.blockQ, 16) << name << " d=" << d;
+        EXPECT_EQ(c.blockKV % (16 * c.warps), 0) << name << " d=" << d;
+        EXPECT_LE(amdgpuLdsBytes(d, d, c.blockQ, c.blockKV, c.warps, bytes),
+                  t->sharedMemBytes)
+            << name << " d=" << d << " bytes=" << bytes;
+      }
+    // 4 KV waves at head dim 128; the merge slots (2 x 64 lanes x 34
+    // words) push head dim 256 to 2.
+    EXPECT_EQ(amdgpuDecodeTiles(*t, 128, 128, 2).warps, 4);
+    EXPECT_EQ(amdgpuLdsBytes(128, 128, 16, 64, 4, 2),
+              2 * (64 * 128 + 128 * 68) + 2 * 64 * 34 * 4);
+    EXPECT_EQ(amdgpuDecodeTiles(*t, 256, 256, 2).warps, 2);
   }
 }

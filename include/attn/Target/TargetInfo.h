@@ -76,6 +76,20 @@ inline RowGroup amdgpuStreamKRowGroup() { return {64, 16}; }
 inline int64_t amdgpuStreamKStateWords(int64_t dv) {
   return 2 + (dv + 15) / 16 * 4;
 }
+/// LDS of the AMD MFMA kernel: the K tile [blockKV][Dqk padded to 16], the
+/// V^T tile [Dv padded to 16][blockKV + pad] (4 elements of padding when
+/// they fit the 32 bytes per KV row the tiling budgets for it), and with
+/// KV waves (nvvmKVWarps: a wave holds 16 rows too) the slots of their
+/// merge, 64 lanes x amdgpuStreamKStateWords of f32 for the upper half of
+/// each row block's KV waves.
+int64_t amdgpuLdsBytes(int64_t dqk, int64_t dv, int64_t blockQ,
+                       int64_t blockKV, int64_t waves, int64_t dtypeBytes);
+int64_t amdgpuKVWaveMergeBytes(int64_t dv, int64_t blockQ, int64_t waves);
+/// The cost model's tiles for a decode tile of at most 16 rows on an AMD
+/// target: one 16-row block on 4 KV waves of 16 columns (2, then 1, where
+/// the LDS would not fit).
+TileChoice amdgpuDecodeTiles(const TargetInfo &target, int64_t dqk,
+                             int64_t dv, int64_t dtypeBytes);
 
 /// Dynamic shared memory of an NVIDIA kernel: `stages` K tiles
 /// [blockKV][dqk + 16 B] and V tiles [blockKV][Dv chunk + 16 B].
@@ -138,9 +152,35 @@ NvvmTmaSmemLayout nvvmTmaSmemLayout(int64_t dqk, int64_t dv, int64_t blockQ,
 /// the wgmma kernel the Q [blockQ][dqk rounded up to 16] and P
 /// [blockQ][blockKV] tiles (the
 /// TMA kernel, when `tma` and nvvmUsesTma: nvvmTmaSmemLayout).
+/// The mma.sync kernel with KV warps (nvvmKVWarps) takes at least what
+/// their merge needs (nvvmKVWarpMergeBytes), which reuses the stages.
 int64_t nvvmKernelSmemBytes(int64_t dqk, int64_t dv, int64_t blockQ,
                             int64_t blockKV, int64_t stages,
-                            int64_t dtypeBytes, bool wgmma, bool tma);
+                            int64_t dtypeBytes, bool wgmma, bool tma,
+                            int64_t warps);
+
+/// KV warps of the 16-bit mma.sync kernel: an m16 row block of the query
+/// tile per block_q / 16 warps, and the warps beyond those take the same
+/// rows again, each KV warp a block_kv / KV warps slice of every KV tile's
+/// columns, with its own running max, sum and O, merged (online-softmax
+/// rescale) after the KV loop. A decode tile has at most 16 rows: without
+/// KV warps it keeps one warp busy and leaves the others idle.
+inline int64_t nvvmKVWarps(int64_t blockQ, int64_t warps) {
+  int64_t rowWarps = blockQ / 16;
+  return rowWarps > 0 && warps > rowWarps ? warps / rowWarps : 1;
+}
+/// Shared memory of that merge: a tree of log2(KV warps) rounds, the upper
+/// half of the remaining warps of each row block handing 32 lanes x the
+/// stream-K state words (nvvmStreamKStateWords) of f32 to the lower half:
+/// row blocks x KV warps / 2 slots. 0 without KV warps.
+int64_t nvvmKVWarpMergeBytes(int64_t dv, int64_t dtypeBytes, int64_t blockQ,
+                             int64_t warps);
+/// The cost model's tiles for a 16-bit decode tile of at most 16 rows
+/// (query rows x packed heads) on an NVIDIA target: one m16 row block on 4
+/// KV warps (fewer when the stages would not fit the target), 32 columns a
+/// warp up to head dim 64, 16 beyond (docs/ARCHITECTURE.md, "Schedule").
+TileChoice nvvmDecodeTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
+                           int64_t dtypeBytes);
 /// Of the stages, the bytes before the V tiles.
 int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
                          int64_t dtypeBytes);

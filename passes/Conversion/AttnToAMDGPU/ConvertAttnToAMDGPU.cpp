@@ -66,9 +66,10 @@ public:
         dvP(llvm::alignTo(spec.dv, 16)) {}
 
   gpu::GPUFuncOp emit();
-  /// LDS of the K and V^T tiles.
+  /// LDS of the K and V^T tiles (and the KV waves' merge slots).
   int64_t ldsBytes() const {
-    return dtypeBytes(spec.dtype) * (bk * dqkP + dvP * (bk + vPad()));
+    return amdgpuLdsBytes(spec.dqk, spec.dv, bq, bk, waves,
+                          dtypeBytes(spec.dtype));
   }
 
 private:
@@ -78,10 +79,25 @@ private:
   SmallVector<Value> initialState() override;
   SmallVector<Value> mergeShare(ValueRange acc,
                                 function_ref<Value(size_t)> share) override;
-  Value threadsHoldRows() override { return waveHasRows; }
+  /// With KV waves only slice 0, which holds the merged state.
+  Value threadsHoldRows() override {
+    if (kvWaves() == 1)
+      return waveHasRows;
+    return andI(waveHasRows,
+                cmp(arith::CmpIPredicate::eq, kvWave, idx(0)));
+  }
+  /// KV waves (the NVIDIA kernel's KV warps, nvvmKVWarps): wave w takes
+  /// row block w mod (block_q / 16) and the KV slice w / (block_q / 16) of
+  /// waveCols() columns of every tile; after the KV loop the slices merge
+  /// into slice 0 through LDS slots of their own.
+  int64_t kvWaves() const { return nvvmKVWarps(bq, waves); }
+  int64_t waveCols() const { return bk / kvWaves(); }
+  SmallVector<Value> combineKVWaves(ValueRange state);
   RowGroup rowGroup() const override { return amdgpuStreamKRowGroup(); }
   /// Stores the rows of the tile tileLoop walked last (qRow, laneHead).
   void epilogue(ValueRange state, Value bIdx, Value h) override;
+  /// The epilogue of a wave holding a finished state.
+  void storeRows(ValueRange state, Value bIdx);
   int64_t blockThreads() const override { return 64 * waves; }
   int64_t stateWordsPerThread() const override {
     return amdgpuStreamKStateWords(spec.dv);
@@ -186,7 +202,12 @@ private:
   // waves of the workgroup. V is stored transposed so that the A operand
   // of O^T += V^T P^T (V^T[dcol][4g..4g+3]) is one 8-byte read, as K's is.
   Value kLds, vLds;
-  Value c, g, wave;
+  /// The KV waves' merge slots (amdgpuKVWaveMergeBytes; KV waves only).
+  Value mergeLds;
+  Value c, g, wave, lane;
+  /// This wave's row block, its KV slice and the slice's first column in a
+  /// tile (the last two with KV waves only).
+  Value rowWave, kvWave, kvCol0;
   /// This lane's query row and head in the current tile; whether its wave
   /// owns a row of the tile (wave-uniform: a decode tile has 1 or G rows).
   Value qRow, laneHead, waveHasRows;
@@ -256,7 +277,10 @@ SmallVector<Value> MfmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
                                                Value h, Value kt,
                                                ArrayRef<Value> qFrags,
                                                bool partial) {
+  // A KV wave computes its slice of the tile: columns kvCol0 on.
   Value j0 = mul(kt, idx(bk));
+  if (kvCol0)
+    j0 = add(j0, kvCol0);
   // Waves without rows keep the empty state (m = -inf, l = 0, O = 0),
   // which the epilogue never stores and a stream-K merge weighs by 0.
   auto ifRows = scf::IfOp::create(
@@ -282,12 +306,14 @@ SmallVector<Value> MfmaKernelEmitter::computeTile(ValueRange state,
   Value m = state[0], l = state[1];
   SmallVector<Value> o(state.begin() + 2, state.end());
   Value lastKV = sub(skv, idx(1));
-  int64_t kvBlocks = bk / 16;
+  int64_t kvBlocks = waveCols() / 16;
+  // The tile's LDS rows of this wave's slice start at kvCol0.
+  Value sliceRow = kvCol0 ? add(c, kvCol0) : c;
 
   // S^T blocks: s[kb][i] = S[qRow][j0 + 16 kb + 4g + i].
   SmallVector<SmallVector<Value>> s(kvBlocks, SmallVector<Value>(4, fc(0)));
   for (int64_t kb = 0; kb < kvBlocks; ++kb) {
-    Value kvRow = add(idx(16 * kb), c);
+    Value kvRow = add(idx(16 * kb), sliceRow);
     for (int64_t db = 0; db < dqkP / 16; ++db) {
       Value col = add(idx(16 * db), mul(g, idx(4)));
       Value a = vector::LoadOp::create(b, VectorType::get({4}, elt), kLds,
@@ -344,13 +370,16 @@ SmallVector<Value> MfmaKernelEmitter::computeTile(ValueRange state,
     x = arith::MulFOp::create(b, x, alpha);
 
   // O^T += V^T P^T: A = V^T[dcol = c][kv = 4g..], B = P^T = s[kb] as is.
+  Value sliceCol = mul(g, idx(4));
+  if (kvCol0)
+    sliceCol = add(sliceCol, kvCol0);
   for (int64_t kb = 0; kb < kvBlocks; ++kb) {
     Value pFrag = pack4(s[kb]);
     for (int64_t dcb = 0; dcb < dvP / 16; ++dcb) {
       Value dcol = add(idx(16 * dcb), c);
       Value vt = vector::LoadOp::create(
           b, VectorType::get({4}, elt), vLds,
-          ValueRange{dcol, add(idx(16 * kb), mul(g, idx(4)))});
+          ValueRange{dcol, add(idx(16 * kb), sliceCol)});
       SmallVector<Value> acc(o.begin() + 4 * dcb, o.begin() + 4 * dcb + 4);
       SmallVector<Value> d = mfma(vt, pFrag, acc);
       std::copy(d.begin(), d.end(), o.begin() + 4 * dcb);
@@ -381,9 +410,14 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
       MemRefType::get({dvP, bk + vPad()}, elt, MemRefLayoutAttrInterface{},
                       ldsSpace),
       b.getLoc());
+  if (kvWaves() > 1)
+    mergeLds = fn.addWorkgroupAttribution(
+        MemRefType::get({amdgpuKVWaveMergeBytes(spec.dv, bq, waves) / 4}, f32,
+                        MemRefLayoutAttrInterface{}, ldsSpace),
+        b.getLoc());
   // Rows are read (K: also written) as 8-byte vectors: align the tiles so
   // the backend can use ds_read_b64 / ds_write_b64.
-  for (unsigned i = 0; i < 2; ++i)
+  for (unsigned i = 0; i < fn.getNumWorkgroupAttributions(); ++i)
     fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
                                    b.getI64IntegerAttr(16));
   Block *entry = &fn.getBody().front();
@@ -393,9 +427,16 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
 
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   wave = arith::DivUIOp::create(b, tid, idx(64));
-  Value lane = arith::RemUIOp::create(b, tid, idx(64));
+  lane = arith::RemUIOp::create(b, tid, idx(64));
   c = arith::RemUIOp::create(b, lane, idx(16));
   g = arith::DivUIOp::create(b, lane, idx(16));
+  rowWave = wave;
+  if (kvWaves() > 1) {
+    int64_t rowWaves = bq / 16;
+    kvWave = arith::DivUIOp::create(b, wave, idx(rowWaves));
+    kvCol0 = mul(kvWave, idx(waveCols()));
+    rowWave = arith::RemUIOp::create(b, wave, idx(rowWaves));
+  }
   zeroPadding();
   if (splitsKV()) {
     // (Workgroup attributions follow the kernel's arguments in the block.)
@@ -469,7 +510,7 @@ SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
   auto [r0, r1] = tileRowSpan(qt);
   Value i0 = rowAndHead(r0, idx(0)).first;
   Value i1 = rowAndHead(r1, idx(0)).first;
-  Value waveRow0 = add(r0, mul(wave, idx(16)));
+  Value waveRow0 = add(r0, mul(rowWave, idx(16)));
   waveHasRows = cmp(P::ule, waveRow0, r1);
   std::tie(qRow, laneHead) = rowAndHead(add(waveRow0, c), h0);
   // The same clamp as the bias and block-bit loads', so they share it.
@@ -550,7 +591,45 @@ SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
         llvm::append_range(results, next);
         scf::YieldOp::create(b, results);
       });
-  return SmallVector<Value>(loop.getResults().take_front(stateSize));
+  return combineKVWaves(loop.getResults().take_front(stateSize));
+}
+
+SmallVector<Value> MfmaKernelEmitter::combineKVWaves(ValueRange state) {
+  using P = arith::CmpIPredicate;
+  if (kvWaves() == 1)
+    return SmallVector<Value>(state);
+  // Word w of a slot's lane at (w x 64 + lane): a wave's LDS accesses are
+  // contiguous. The last tile's barrier ordered every wave's KV loop.
+  int64_t words = state.size(), half = kvWaves() / 2;
+  Value slot0 = mul(rowWave, idx(half));
+  auto wordAt = [&](Value slot, int64_t w) {
+    return add(mul(slot, idx(words * 64)), add(idx(w * 64), lane));
+  };
+  SmallVector<Value> acc(state);
+  // Round s: slices [s, 2 s) of a row block hand their state to [0, s).
+  for (int64_t s = half; s >= 1; s /= 2) {
+    ifThen(andI(cmp(P::uge, kvWave, idx(s)), cmp(P::ult, kvWave, idx(2 * s))),
+           [&] {
+             Value slot = add(slot0, sub(kvWave, idx(s)));
+             for (int64_t w = 0; w < words; ++w)
+               memref::StoreOp::create(b, acc[w], mergeLds,
+                                       ValueRange{wordAt(slot, w)});
+           });
+    gpu::BarrierOp::create(b);
+    auto merged = scf::IfOp::create(
+        b, cmp(P::ult, kvWave, idx(s)),
+        [&](OpBuilder &, Location) {
+          Value slot = add(slot0, kvWave);
+          scf::YieldOp::create(b, mergeShare(acc, [&](size_t i) {
+                                 return load(mergeLds, {wordAt(slot, i)});
+                               }));
+        },
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, acc); });
+    acc.assign(merged.getResults().begin(), merged.getResults().end());
+    // The next round's (or stream-K tile's) stores wait for these loads.
+    gpu::BarrierOp::create(b);
+  }
+  return acc;
 }
 
 void MfmaKernelEmitter::emitStreamK() {
@@ -577,6 +656,16 @@ void MfmaKernelEmitter::emitStreamK() {
 }
 
 void MfmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value) {
+  // With KV waves, slice 0 holds the merged state; the others store nothing.
+  if (kvWaves() > 1) {
+    ifThen(cmp(arith::CmpIPredicate::eq, kvWave, idx(0)),
+           [&] { storeRows(state, bIdx); });
+    return;
+  }
+  storeRows(state, bIdx);
+}
+
+void MfmaKernelEmitter::storeRows(ValueRange state, Value bIdx) {
   // This lane's query row, O columns 16 dcb + 4g + i.
   using P = arith::CmpIPredicate;
   double negInf = -std::numeric_limits<double>::infinity();
@@ -649,11 +738,16 @@ struct ConvertAttnToAMDGPUPass
     const AttentionSpec *spec = &in->spec;
     TilingAttr tiling = in->tiling;
     func::FuncOp fn = in->fn;
-    if (tiling.getBlockQ() != 16 * tiling.getWarps() ||
-        tiling.getBlockKv() % 16 != 0)
+    // Waves past block_q / 16 split the KV tile (KV waves): each slice is
+    // whole 16-column MFMA blocks.
+    int64_t rowWaves = tiling.getBlockQ() / 16;
+    if (tiling.getBlockQ() % 16 != 0 || rowWaves > tiling.getWarps() ||
+        tiling.getWarps() % rowWaves != 0 ||
+        tiling.getBlockKv() % (16 * (tiling.getWarps() / rowWaves)) != 0)
       return op.emitOpError()
-             << "the MFMA kernel needs block_q = 16 x waves and block_kv a "
-                "multiple of 16, got "
+             << "the MFMA kernel needs block_q = 16 x r (r row blocks), "
+                "waves = r x n (n KV waves a row block) and block_kv a "
+                "multiple of 16 x n, got "
              << tiling;
     // Rows of Q, K, V, O are read and written 4 elements at a time.
     if (spec->dqk % 4 != 0 || spec->dv % 4 != 0)
@@ -675,7 +769,8 @@ struct ConvertAttnToAMDGPUPass
       gpuModule.erase();
       return op.emitOpError()
              << "tiling " << tiling << " needs " << emitter.ldsBytes()
-             << " bytes of LDS for its K and V tiles; a workgroup has "
+             << " bytes of LDS (K and V tiles, KV-wave merge slots); a "
+                "workgroup has "
              << kLdsBytes;
     }
     emitter.setPackGroup(in->packGroup);

@@ -63,6 +63,9 @@ namespace {
 /// Elements in 16 bytes: one cp.async, the row padding, the SIMT vectors.
 int64_t elemsPer16B(DType t) { return 16 / dtypeBytes(t); }
 
+/// A thread's cp.async copies of one tile beyond which they are a loop.
+constexpr int64_t kMaxUnrolledCopies = 8;
+
 /// The KV pipeline and the per-row math both kernels share; subclasses say
 /// how a CTA's threads own query rows.
 class StagedKernelEmitter : public StreamKKernelEmitter {
@@ -157,9 +160,15 @@ protected:
   /// rows [i0, i1].
   virtual void emitMainLoop(Value bIdx, Value h, Value kh, Value vh,
                             Value qt, Value i0, Value i1);
-  /// The cp.async-staged KV loop over [kvBegin, kvTiles); returns the state.
+  /// The cp.async-staged KV loop over [kvBegin, kvTiles); returns the state
+  /// (combineKVWarps').
   SmallVector<Value> kvLoop(Value bIdx, Value h, Value kh, Value vh,
                             Value qt, Value i0, Value i1);
+  /// The loop state of the threads that finish the tile, from every
+  /// thread's after the KV loop: by default each thread's own.
+  virtual SmallVector<Value> combineKVWarps(ValueRange state) {
+    return SmallVector<Value>(state);
+  }
   /// Whether KV tile kt is empty / full for this CTA (CTA-uniform). A
   /// ragged last tile counts as partial for its column bound.
   std::pair<Value, Value> classifyKV(Value kt, Value bIdx, Value h, Value i0,
@@ -391,20 +400,34 @@ void StagedKernelEmitter::copyTile(Value smem, Value stage, Value flat,
   int64_t chunk = cols % pad == 0 ? pad : pad / 2;
   int64_t perRow = cols / chunk, total = rows * perRow, threads = 32 * warps;
   Value last = sub(seqLen, idx(1));
-  for (int64_t first = 0; first < total; first += threads) {
+  auto copyChunk = [&](Value c) {
+    Value row = arith::DivUIOp::create(b, c, idx(perRow));
+    Value col = mul(arith::RemUIOp::create(b, c, idx(perRow)), idx(chunk));
+    Value src = arith::MinSIOp::create(b, add(row0, row), last);
+    Value off =
+        offset4(bIdx, heads, head, seqLen, src, dim, add(col0, col));
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, smem, stageIndex(stage, row, col, layoutCols(smem, cols)), flat,
+        ValueRange{off},
+        llvm::APInt(64, chunk), /*srcElements=*/Value(),
+        /*bypassL1=*/chunk == pad ? b.getUnitAttr() : UnitAttr());
+  };
+  // Many copies a thread (a narrow CTA: KV warps of a decode tile at large
+  // head dims) stay a loop: unrolled, their addresses made the stream-K
+  // kernels spill.
+  int64_t whole = total / threads;
+  int64_t first = 0;
+  if (whole > kMaxUnrolledCopies) {
+    first = whole * threads;
+    scf::ForOp::create(b, idx(0), idx(first), idx(threads), ValueRange{},
+                       [&](OpBuilder &, Location, Value i, ValueRange) {
+                         copyChunk(add(tid, i));
+                         scf::YieldOp::create(b);
+                       });
+  }
+  for (; first < total; first += threads) {
     Value c = add(tid, idx(first));
-    auto copy = [&] {
-      Value row = arith::DivUIOp::create(b, c, idx(perRow));
-      Value col = mul(arith::RemUIOp::create(b, c, idx(perRow)), idx(chunk));
-      Value src = arith::MinSIOp::create(b, add(row0, row), last);
-      Value off =
-          offset4(bIdx, heads, head, seqLen, src, dim, add(col0, col));
-      nvgpu::DeviceAsyncCopyOp::create(
-          b, smem, stageIndex(stage, row, col, layoutCols(smem, cols)), flat,
-          ValueRange{off},
-          llvm::APInt(64, chunk), /*srcElements=*/Value(),
-          /*bypassL1=*/chunk == pad ? b.getUnitAttr() : UnitAttr());
-    };
+    auto copy = [&] { copyChunk(c); };
     if (first + threads <= total) {
       copy();
       continue;
@@ -563,7 +586,7 @@ SmallVector<Value> StagedKernelEmitter::kvLoop(Value bIdx, Value h, Value kh,
         gpu::BarrierOp::create(b);
         scf::YieldOp::create(b, next);
       });
-  return SmallVector<Value>(loop.getResults());
+  return combineKVWarps(loop.getResults());
 }
 
 void StagedKernelEmitter::emitStreamK() {
@@ -634,6 +657,8 @@ protected:
   SmallVector<Value> emitTile(ValueRange state, Value bIdx, Value h,
                               Value stage, Value kt, bool partial) override;
   void epilogue(ValueRange state, Value bIdx, Value h) override;
+  /// The epilogue of a warp holding a finished state: O and LSE stored.
+  void storeTile(ValueRange state, Value bIdx, Value h);
   SmallVector<Value> mergeShare(ValueRange acc,
                                 function_ref<Value(size_t)> share) override;
 
@@ -676,6 +701,22 @@ protected:
     return cmp(arith::CmpIPredicate::slt, warpRow0, groupRows());
   }
   RowGroup rowGroup() const override { return nvvmStreamKRowGroup(2); }
+
+  /// KV warps (nvvmKVWarps): warp w takes row block w mod (block_q / 16)
+  /// and KV slice w / (block_q / 16) of warpCols() columns, so the warps of
+  /// slice 0 are the first ones, as a tile without KV warps numbers them
+  /// (the stream-K share layout by warp holds for them unchanged). After
+  /// the KV loop the slices' states are merged into slice 0's, which alone
+  /// publishes and stores.
+  int64_t kvWarps() const { return nvvmKVWarps(bq, warps); }
+  int64_t warpCols() const { return bk / kvWarps(); }
+  void placeBuffers(Value smem) override;
+  SmallVector<Value> combineKVWarps(ValueRange state) override;
+  Value threadsHoldRows() override;
+  /// This warp's KV slice and its first column in the tile (KV warps only).
+  Value kvWarp, kvCol0;
+  /// The merge's slots (nvvmKVWarpMergeBytes) over the K / V stages.
+  Value mergeSmem;
 
   Value rows[2]; // this lane's query rows g and g+8
   Value heads[2]; // their query heads (differ only under pack_gqa)
@@ -840,6 +881,12 @@ void MmaKernelEmitter::setupLanes(Value r0, Value h) {
   lane = arith::RemUIOp::create(b, tid, idx(32));
   g = arith::DivUIOp::create(b, lane, idx(4));
   t = arith::RemUIOp::create(b, lane, idx(4));
+  if (kvWarps() > 1) {
+    int64_t rowWarps = bq / 16;
+    kvWarp = arith::DivUIOp::create(b, warp, idx(rowWarps));
+    kvCol0 = mul(kvWarp, idx(warpCols()));
+    warp = arith::RemUIOp::create(b, warp, idx(rowWarps));
+  }
   warpRow0 = add(r0, mul(warp, idx(16)));
   Value r = add(warpRow0, g);
   std::tie(rows[0], heads[0]) = rowAndHead(r, h);
@@ -869,8 +916,11 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
                                               Value h, Value stage, Value kt,
                                               bool partial) {
   WarpState st = WarpState::unflatten(state);
+  // A KV warp computes its slice of the tile: columns kvCol0 on.
   Value j0 = mul(kt, idx(bk));
-  int64_t nBlocks = bk / 8;
+  if (kvCol0)
+    j0 = add(j0, kvCol0);
+  int64_t nBlocks = warpCols() / 8;
 
   // S = Q K^T. K stored [kv][d] is the "col" B operand: b0 = K[n][2t..],
   // b1 = K[n][2t+8..] with n = g, which is what a non-transposed ldmatrix
@@ -881,6 +931,8 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   Value quad = arith::DivUIOp::create(b, lane, idx(8));
   Value r8 = arith::RemUIOp::create(b, lane, idx(8));
   Value kRow = add(mul(arith::DivUIOp::create(b, quad, idx(2)), idx(8)), r8);
+  if (kvCol0)
+    kRow = add(kRow, kvCol0);
   Value kCol = mul(arith::RemUIOp::create(b, quad, idx(2)), idx(8));
   for (int64_t kb = 0; kb < kBlocks(); ++kb) {
     SmallVector<Value> qFrag =
@@ -903,6 +955,8 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   // address KV rows k..k+7 at column n, lanes 8-15 rows k+8.., lanes 16-31
   // the same rows at column n + 8; an odd last n-block takes an x2.
   Value vRow = add(mul(arith::RemUIOp::create(b, quad, idx(2)), idx(8)), r8);
+  if (kvCol0)
+    vRow = add(vRow, kvCol0);
   Value vCol = mul(arith::DivUIOp::create(b, quad, idx(2)), idx(8));
   auto accumulate = [&](ArrayRef<Value> a, int64_t nv, ArrayRef<Value> bFrag) {
     SmallVector<Value> c(st.o.begin() + nv * 4, st.o.begin() + nv * 4 + 4);
@@ -912,7 +966,7 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   // A chunk of 8 k + 4 columns takes a last half n-block (its other half
   // reads V's zeroed padding; those O columns are never stored).
   int64_t nvBlocks = llvm::divideCeil(dvChunk, 8);
-  for (int64_t kb = 0; kb < bk / 16; ++kb) {
+  for (int64_t kb = 0; kb < warpCols() / 16; ++kb) {
     SmallVector<Value> a = {packPair(s[2 * kb][0], s[2 * kb][1]),
                             packPair(s[2 * kb][2], s[2 * kb][3]),
                             packPair(s[2 * kb + 1][0], s[2 * kb + 1][1]),
@@ -956,7 +1010,84 @@ MmaKernelEmitter::mergeShare(ValueRange acc,
   return a.flatten();
 }
 
+void MmaKernelEmitter::placeBuffers(Value smem) {
+  StagedKernelEmitter::placeBuffers(smem);
+  if (kvWarps() == 1)
+    return;
+  int64_t bytes =
+      nvvmKVWarpMergeBytes(spec.dv, dtypeBytes(spec.dtype), bq, warps);
+  mergeSmem = memref::ViewOp::create(
+      b,
+      MemRefType::get({bytes / 4}, f32, MemRefLayoutAttrInterface{},
+                      gpu::AddressSpaceAttr::get(
+                          b.getContext(), gpu::AddressSpace::Workgroup)),
+      smem, idx(0), ValueRange{});
+}
+
+SmallVector<Value> MmaKernelEmitter::combineKVWarps(ValueRange state) {
+  using P = arith::CmpIPredicate;
+  if (kvWarps() == 1)
+    return SmallVector<Value>(state);
+  // The slots overlay the K / V stages, which the KV loop's last barrier
+  // freed (no copy is in flight past the last tile). Word w of a slot's
+  // lane at (w x 32 + lane): a warp's stores and loads are contiguous.
+  int64_t words = state.size(), half = kvWarps() / 2;
+  Value slot0 = mul(arith::RemUIOp::create(
+                        b, arith::DivUIOp::create(b, tid, idx(32)),
+                        idx(bq / 16)),
+                    idx(half));
+  auto wordAt = [&](Value slot, int64_t w) {
+    return add(mul(slot, idx(words * 32)), add(idx(w * 32), lane));
+  };
+  SmallVector<Value> acc(state);
+  // Round s: slices [s, 2 s) of a row block hand their state to [0, s), so
+  // after log2(KV warps) rounds slice 0 holds the whole KV loop's.
+  for (int64_t s = half; s >= 1; s /= 2) {
+    ifThen(andI(cmp(P::uge, kvWarp, idx(s)), cmp(P::ult, kvWarp, idx(2 * s))),
+           [&] {
+             Value slot = add(slot0, sub(kvWarp, idx(s)));
+             for (int64_t w = 0; w < words; ++w)
+               memref::StoreOp::create(b, acc[w], mergeSmem,
+                                       ValueRange{wordAt(slot, w)});
+           });
+    gpu::BarrierOp::create(b);
+    auto merged = scf::IfOp::create(
+        b, cmp(P::ult, kvWarp, idx(s)),
+        [&](OpBuilder &, Location) {
+          Value slot = add(slot0, kvWarp);
+          scf::YieldOp::create(b, mergeShare(acc, [&](size_t i) {
+                                 return load(mergeSmem, {wordAt(slot, i)});
+                               }));
+        },
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, acc); });
+    acc.assign(merged.getResults().begin(), merged.getResults().end());
+    // The next round's (or tile's) writes wait for these reads.
+    gpu::BarrierOp::create(b);
+  }
+  // The slots overwrote the stages' zeroed padding, which a next tile of
+  // this CTA (stream-K) reads again; its first wait's barrier orders this.
+  zeroPadding();
+  return acc;
+}
+
+Value MmaKernelEmitter::threadsHoldRows() {
+  Value rowsExist = warpHasRows();
+  if (kvWarps() == 1)
+    return rowsExist;
+  return andI(rowsExist, cmp(arith::CmpIPredicate::eq, kvWarp, idx(0)));
+}
+
 void MmaKernelEmitter::epilogue(ValueRange state, Value bIdx, Value h) {
+  // With KV warps, slice 0 holds the merged state; the others store nothing.
+  if (kvWarps() > 1) {
+    ifThen(cmp(arith::CmpIPredicate::eq, kvWarp, idx(0)),
+           [&] { storeTile(state, bIdx, h); });
+    return;
+  }
+  storeTile(state, bIdx, h);
+}
+
+void MmaKernelEmitter::storeTile(ValueRange state, Value bIdx, Value h) {
   using P = arith::CmpIPredicate;
   WarpState st = WarpState::unflatten(state);
   for (int r = 0; r < 2; ++r) {
@@ -1990,17 +2121,19 @@ struct ConvertAttnToNVGPUPass
     return emitter.emit();
   }
 
-  /// Stream-K, split_kv and packed heads take the mma.sync kernel on every
-  /// target: decode tiles are short (a wgmma warpgroup computes 64 rows).
-  bool useWgmma(const AttentionSpec &spec) const {
+  /// Stream-K, split_kv, packed heads and KV warps take the mma.sync kernel
+  /// on every target: decode tiles are short (a wgmma warpgroup computes 64
+  /// rows).
+  bool useWgmma(const AttentionSpec &spec, TilingAttr tiling) const {
     return wgmma && spec.dtype != DType::F32 &&
            spec.schedule != ScheduleKind::StreamK &&
            spec.schedule != ScheduleKind::SplitKV &&
            !spec.packGqa.value_or(false) &&
-           nvvmWgmmaHeadDims(spec.dqk, spec.dv);
+           nvvmWgmmaHeadDims(spec.dqk, spec.dv) &&
+           nvvmKVWarps(tiling.getBlockQ(), tiling.getWarps()) == 1;
   }
-  bool useTma(const AttentionSpec &spec) const {
-    return useWgmma(spec) && tma &&
+  bool useTma(const AttentionSpec &spec, TilingAttr tiling) const {
+    return useWgmma(spec, tiling) && tma &&
            nvvmUsesTma(spec.dqk, spec.dv, dtypeBytes(spec.dtype));
   }
 
@@ -2018,11 +2151,16 @@ struct ConvertAttnToNVGPUPass
                                    "and Dv % 4 == 0, got "
                                 << spec.dqk << " and " << spec.dv;
     } else {
-      if (tiling.getBlockQ() != 16 * tiling.getWarps() ||
-          tiling.getBlockKv() % 16 != 0)
+      // Warps past block_q / 16 split the KV tile (nvvmKVWarps): each
+      // KV warp's slice is a whole k16 step of P V.
+      int64_t rowWarps = tiling.getBlockQ() / 16;
+      if (tiling.getBlockQ() % 16 != 0 || rowWarps > tiling.getWarps() ||
+          tiling.getWarps() % rowWarps != 0 ||
+          tiling.getBlockKv() % (16 * (tiling.getWarps() / rowWarps)) != 0)
         return op.emitOpError()
-               << "the mma.sync kernel needs block_q = 16 x warps and "
-                  "block_kv a multiple of 16, got "
+               << "the mma.sync kernel needs block_q = 16 x r (r row "
+                  "blocks), warps = r x n (n KV warps a row block) and "
+                  "block_kv a multiple of 16 x n, got "
                << tiling;
       // Rows move by 8- or 16-byte cp.async; a Dqk that is not a
       // multiple of 16 reads its last k-block's rest from the rows'
@@ -2032,7 +2170,7 @@ struct ConvertAttnToNVGPUPass
                << "the mma.sync kernel needs Dqk % 4 == 0 and Dv % 4 == 0, "
                   "got "
                << spec.dqk << " and " << spec.dv;
-      if (useWgmma(spec) && (tiling.getWarps() % 4 != 0 ||
+      if (useWgmma(spec, tiling) && (tiling.getWarps() % 4 != 0 ||
                              tiling.getBlockKv() > 256))
         return op.emitOpError()
                << "the wgmma kernel needs whole warpgroups (warps % 4 == 0) "
@@ -2041,7 +2179,8 @@ struct ConvertAttnToNVGPUPass
     }
     int64_t smemBytes = nvvmKernelSmemBytes(
         spec.dqk, spec.dv, tiling.getBlockQ(), tiling.getBlockKv(),
-        tiling.getStages(), dtypeBytes(spec.dtype), useWgmma(spec), tma);
+        tiling.getStages(), dtypeBytes(spec.dtype), useWgmma(spec, tiling),
+        tma, tiling.getWarps());
     // The largest NVIDIA target (sm_90); attn-select-schedule holds a
     // tiling to its own target's limit.
     int64_t maxSmemBytes = lookupTarget("sm_90")->sharedMemBytes;
@@ -2064,22 +2203,22 @@ struct ConvertAttnToNVGPUPass
     func::FuncOp fn = in->fn;
     if (failed(checkTiling(op, spec, tiling)))
       return failure();
-    if (useTma(spec) && warpSpecialize && overlap && tiling.getStages() < 2)
+    bool warpSpecialized = useTma(spec, tiling) && warpSpecialize;
+    if (warpSpecialized && overlap && tiling.getStages() < 2)
       return op.emitOpError()
              << "the overlapped kernel keeps a stage for the pending P V "
                 "product and needs stages >= 2, got "
              << tiling;
-    if (useTma(spec) && warpSpecialize && pingpong && !overlap)
+    if (warpSpecialized && pingpong && !overlap)
       return op.emitOpError()
              << "pingpong schedules the overlapped kernel's products and "
                 "needs overlap";
-    if (useTma(spec) && warpSpecialize && pingpong && tiling.getWarps() < 8)
+    if (warpSpecialized && pingpong && tiling.getWarps() < 8)
       return op.emitOpError()
              << "pingpong alternates math warpgroups and needs at least two "
                 "(warps >= 8), got "
              << tiling;
-    if (useTma(spec) && warpSpecialize &&
-        !nvvmValidProducerRegisters(producerRegisters))
+    if (warpSpecialized && !nvvmValidProducerRegisters(producerRegisters))
       return op.emitOpError()
              << "producer-registers must be a multiple of 8 in [24, 256), "
                 "got "
@@ -2092,9 +2231,9 @@ struct ConvertAttnToNVGPUPass
     auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
     if (spec.dtype == DType::F32)
       emitKernel<SimtKernelEmitter>(b, gpuModule, *in);
-    else if (!useWgmma(spec))
+    else if (!useWgmma(spec, tiling))
       emitKernel<MmaKernelEmitter>(b, gpuModule, *in);
-    else if (useTma(spec))
+    else if (useTma(spec, tiling))
       // The last three parameters are the Q, K, V tensor maps, passed by
       // value: attn-mark-tensor-map-params marks them after gpu-to-nvvm.
       (!warpSpecialize ? emitKernel<TmaWgmmaKernelEmitter>(b, gpuModule, *in)
