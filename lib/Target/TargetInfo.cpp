@@ -164,18 +164,21 @@ int64_t mlir::attn::nvvmKVWarpMergeBytes(int64_t dv, int64_t dtypeBytes,
 }
 
 TileChoice mlir::attn::nvvmDecodeTiles(const TargetInfo &target, int64_t dqk,
-                                       int64_t dv, int64_t dtypeBytes) {
+                                       int64_t dv, int64_t dtypeBytes,
+                                       int64_t rows) {
   // A warp's KV slice holds as many columns as a prefill warp's whole KV
   // tile could up to head dim 64; beyond, 16 keep the 4-warp tile's stages
   // at 70 KiB for head dim 128 (two CTAs per SM on sm_80 and sm_90).
   int64_t cols = std::max(dqk, dv) <= 64 ? 32 : 16;
-  TileChoice c{16, 4 * cols, 4, 2};
-  for (; c.warps > 1; c.warps /= 2, c.blockKV /= 2)
-    if (nvvmKernelSmemBytes(dqk, dv, c.blockQ, c.blockKV, c.stages,
+  int64_t blocks = decodeRowBlocks(rows);
+  for (int64_t kv = 4 / blocks;; kv /= 2) {
+    TileChoice c{16 * blocks, cols * kv, blocks * kv, 2};
+    if (kv == 1 ||
+        nvvmKernelSmemBytes(dqk, dv, c.blockQ, c.blockKV, c.stages,
                             dtypeBytes, /*wgmma=*/false, /*tma=*/false,
                             c.warps) <= target.sharedMemBytes)
-      break;
-  return c;
+      return c;
+  }
 }
 
 int64_t mlir::attn::amdgpuKVWaveMergeBytes(int64_t dv, int64_t blockQ,
@@ -197,13 +200,14 @@ int64_t mlir::attn::amdgpuLdsBytes(int64_t dqk, int64_t dv, int64_t blockQ,
 
 TileChoice mlir::attn::amdgpuDecodeTiles(const TargetInfo &target,
                                          int64_t dqk, int64_t dv,
-                                         int64_t dtypeBytes) {
-  TileChoice c{16, 64, 4, 1};
-  for (; c.warps > 1; c.warps /= 2, c.blockKV /= 2)
-    if (amdgpuLdsBytes(dqk, dv, c.blockQ, c.blockKV, c.warps, dtypeBytes) <=
-        target.sharedMemBytes)
-      break;
-  return c;
+                                         int64_t dtypeBytes, int64_t rows) {
+  int64_t blocks = decodeRowBlocks(rows);
+  for (int64_t kv = 4 / blocks;; kv /= 2) {
+    TileChoice c{16 * blocks, 16 * kv, blocks * kv, 1};
+    if (kv == 1 || amdgpuLdsBytes(dqk, dv, c.blockQ, c.blockKV, c.warps,
+                                  dtypeBytes) <= target.sharedMemBytes)
+      return c;
+  }
 }
 
 int64_t mlir::attn::nvvmStreamKStateWords(int64_t dv, int64_t dtypeBytes) {

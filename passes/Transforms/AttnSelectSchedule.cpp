@@ -135,24 +135,30 @@ struct AttnSelectSchedulePass
     if (!op.getPackGqaAttr() && shouldPackHeads(op, *tiling))
       op.setPackGqaAttr(BoolAttr::get(op.getContext(), true));
     bool packed = op.packsHeads();
-    // A tile of at most 16 rows (decode: Sq x packed heads) fills one
-    // 16-row block: the mma.sync kernel then splits each KV tile over KV
-    // warps instead of leaving all warps but one idle (nvvmDecodeTiles), on
-    // sm_90a too (a wgmma warpgroup computes 64 rows), and so does the AMD
-    // MFMA kernel over KV waves (amdgpuDecodeTiles; f32 too, which runs
-    // the same kernel there). The NVIDIA f32 SIMT kernel has a row a
-    // thread and keeps its tiles.
+    // A tile of at most 64 rows (decode, short queries: Sq x packed
+    // heads) would leave most of the prefill tile's warps idle: it takes 4
+    // warps, its 16-row blocks times KV warps that split each KV tile
+    // (nvvmDecodeTiles: one row block on 4 KV warps up to 16 rows), the
+    // mma.sync kernel on sm_90a too (a wgmma warpgroup computes 64 rows),
+    // and the AMD MFMA kernel the same over KV waves (amdgpuDecodeTiles;
+    // f32 too, which runs the same kernel there). The NVIDIA f32 SIMT
+    // kernel has a row a thread and keeps its tiles. On sm_90a an unpacked
+    // tile of more than 16 rows stays on the wgmma kernel and its tiles
+    // (one warpgroup's 64 rows are no worse than 4 mma.sync warps').
     int64_t sqStatic = op.getQuery().getType().getDimSize(2);
     bool kvWarpKernel = info.kind == TargetKind::ROCDL ||
                         (info.kind == TargetKind::NVVM && eltBytes == 2);
+    int64_t rows = (packed ? op.getPackGroup() : 1) * sqStatic;
+    bool wgmmaTile = nvvmUsesWgmma(info.name) && eltBytes == 2 && !packed &&
+                     nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV());
     if (!given && kvWarpKernel && !ShapedType::isDynamic(sqStatic) &&
-        (packed ? op.getPackGroup() : 1) * sqStatic <= 16) {
+        (rows <= 16 || (rows <= kDecodeTileRows && !wgmmaTile))) {
       TileChoice c =
           info.kind == TargetKind::NVVM
               ? nvvmDecodeTiles(info, op.getHeadDimQK(), op.getHeadDimV(),
-                                eltBytes)
+                                eltBytes, rows)
               : amdgpuDecodeTiles(info, op.getHeadDimQK(), op.getHeadDimV(),
-                                  eltBytes);
+                                  eltBytes, rows);
       op.setTilingAttr(TilingAttr::get(op.getContext(), c.blockQ, c.blockKV,
                                        c.warps, c.stages));
       tiling = op.getTilingAttr();

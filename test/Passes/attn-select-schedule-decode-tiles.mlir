@@ -58,13 +58,49 @@ func.func @gqa_sq4(%q: tensor<8x32x4x128xbf16>, %k: tensor<8x8x4096x128xbf16>) -
 
 // -----
 
-// 4 packed heads x 8 query rows = 32 rows: the prefill tiles.
+// 4 packed heads x 8 query rows = 32 rows: two row blocks on 2 KV warps
+// each; AMD the same in waves.
 // SM80-LABEL: func.func @gqa_sq8
 // SM80: pack_gqa = true
-// SM80-SAME: tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
+// SM80-SAME: tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 4, stages = 2>
+// GFX942-LABEL: func.func @gqa_sq8
+// GFX942: tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 4, stages = 1>
 func.func @gqa_sq8(%q: tensor<8x32x8x128xbf16>, %k: tensor<8x8x4096x128xbf16>) -> tensor<8x32x8x128xbf16> {
   %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(32, 8)>} : tensor<8x32x8x128xbf16>, tensor<8x8x4096x128xbf16>, tensor<8x8x4096x128xbf16> -> tensor<8x32x8x128xbf16>
   return %o : tensor<8x32x8x128xbf16>
+}
+
+// -----
+
+// 64 rows: four row blocks, no KV warps; 68 rows: the prefill tiles.
+// SM80-LABEL: func.func @gqa_sq16
+// SM80: tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 4, stages = 2>
+// SM80-LABEL: func.func @gqa_sq17
+// SM80: tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
+func.func @gqa_sq16(%q: tensor<8x32x16x128xbf16>, %k: tensor<8x8x4096x128xbf16>) -> tensor<8x32x16x128xbf16> {
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(32, 8)>} : tensor<8x32x16x128xbf16>, tensor<8x8x4096x128xbf16>, tensor<8x8x4096x128xbf16> -> tensor<8x32x16x128xbf16>
+  return %o : tensor<8x32x16x128xbf16>
+}
+func.func @gqa_sq17(%q: tensor<8x32x17x128xbf16>, %k: tensor<8x8x4096x128xbf16>) -> tensor<8x32x17x128xbf16> {
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(32, 8)>} : tensor<8x32x17x128xbf16>, tensor<8x8x4096x128xbf16>, tensor<8x8x4096x128xbf16> -> tensor<8x32x17x128xbf16>
+  return %o : tensor<8x32x17x128xbf16>
+}
+
+// -----
+
+// sm_90a: an unpacked tile of 40 rows stays on the wgmma kernel's tiles;
+// packed, it takes the decode tiles (4 row blocks) on mma.sync.
+// SM90A-LABEL: func.func @mha_sq40
+// SM90A: tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>
+// SM90A-LABEL: func.func @gqa_sq10
+// SM90A: tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 4, stages = 2>
+func.func @mha_sq40(%q: tensor<8x32x40x128xbf16>, %k: tensor<8x32x4096x128xbf16>) -> tensor<8x32x40x128xbf16> {
+  %o = attn.attention %q, %k, %k : tensor<8x32x40x128xbf16>, tensor<8x32x4096x128xbf16>, tensor<8x32x4096x128xbf16> -> tensor<8x32x40x128xbf16>
+  return %o : tensor<8x32x40x128xbf16>
+}
+func.func @gqa_sq10(%q: tensor<8x32x10x128xbf16>, %k: tensor<8x8x4096x128xbf16>) -> tensor<8x32x10x128xbf16> {
+  %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(32, 8)>} : tensor<8x32x10x128xbf16>, tensor<8x8x4096x128xbf16>, tensor<8x8x4096x128xbf16> -> tensor<8x32x10x128xbf16>
+  return %o : tensor<8x32x10x128xbf16>
 }
 
 // -----

@@ -47,6 +47,14 @@ def block_layout(sq, skv, b=16):
                     for r in range(rows))
 
 
+def mask_of(m, sq, skv):
+    """The spec's mask for MASKS entry m: BLOCKS becomes a 16 x 16 block
+    layout over (sq, skv)."""
+    if m == "BLOCKS":
+        return "mask=blocks:16x16:" + block_layout(sq, skv)
+    return m
+
+
 def configs():
     out = []
     for rnd in range(5):
@@ -58,9 +66,7 @@ def configs():
             mod = MODS[(k // 2 + rnd) % len(MODS)]
             if dim.split(":")[0] in ("256",) and sq * skv > 4096:
                 sq, skv = 63, 63
-            mask = m
-            if m == "BLOCKS":
-                mask = "mask=blocks:16x16:" + block_layout(sq, skv)
+            mask = mask_of(m, sq, skv)
             if "sigmoid" in mod and "lse" in mod:
                 mod = "norm=sigmoid"
             out.append(" ".join(x for x in [g, f"seq={sq}:{skv}",
@@ -165,9 +171,7 @@ def stream_k_configs():
         for rnd in range(4):
             k = i * 4 + rnd
             sq, skv = STREAM_K_LENGTHS[k % len(STREAM_K_LENGTHS)]
-            mask = m
-            if m == "BLOCKS":
-                mask = "mask=blocks:16x16:" + block_layout(sq, skv)
+            mask = mask_of(m, sq, skv)
             mod = MODS[(k * 5) % len(MODS)]
             out.append(" ".join(x for x in [
                 GROUPINGS[k % len(GROUPINGS)], f"seq={sq}:{skv}",
@@ -181,9 +185,7 @@ def stream_k_configs():
         for rnd in range(2):
             k = i * 2 + rnd
             sq, skv, n = SPLIT_KV[k % len(SPLIT_KV)]
-            mask = m
-            if m == "BLOCKS":
-                mask = "mask=blocks:16x16:" + block_layout(sq, skv)
+            mask = mask_of(m, sq, skv)
             out.append(" ".join(x for x in [
                 GROUPINGS[(k + 2) % len(GROUPINGS)], f"seq={sq}:{skv}",
                 f"dim={DIMS[(k + 1) % len(DIMS)]}",
@@ -240,9 +242,7 @@ def head_dim_configs():
         for rnd in range(2):
             k = i * 2 + rnd
             sq, skv = LENGTHS[(k * 3) % len(LENGTHS)]
-            mask = m
-            if m == "BLOCKS":
-                mask = "mask=blocks:16x16:" + block_layout(sq, skv)
+            mask = mask_of(m, sq, skv)
             sched = "schedule=stream_k:5" if k % 4 == 1 else ""
             out.append(" ".join(x for x in [
                 GROUPINGS[k % len(GROUPINGS)], f"seq={sq}:{skv}",
@@ -291,9 +291,7 @@ def kv_warp_configs():
         for rnd in range(3):
             k = i * 3 + rnd
             sq, skv = KV_WARP_LENGTHS[k % len(KV_WARP_LENGTHS)]
-            mask = m
-            if m == "BLOCKS":
-                mask = "mask=blocks:16x16:" + block_layout(sq, max(skv, 1))
+            mask = mask_of(m, sq, skv)
             sched = ["", "schedule=stream_k:5", "schedule=split_kv:2"][k % 3]
             if sched == "schedule=split_kv:2" and skv < 256:
                 sched = ""

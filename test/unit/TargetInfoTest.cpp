@@ -193,21 +193,33 @@ TEST(TargetInfo, DecodeTilesFitEveryNvidiaTarget) {
     std::optional<TargetInfo> t = lookupTarget(name);
     ASSERT_TRUE(t);
     for (int64_t d : {32, 64, 72, 128, 256}) {
-      TileChoice c = nvvmDecodeTiles(*t, d, d, 2);
-      int64_t kvWarps = nvvmKVWarps(c.blockQ, c.warps);
-      EXPECT_EQ(c.blockQ, 16) << name << " d=" << d;
-      EXPECT_EQ(kvWarps, c.warps) << name << " d=" << d;
-      // Each KV warp's slice is whole k16 steps of P V.
-      EXPECT_EQ(c.blockKV % (16 * kvWarps), 0) << name << " d=" << d;
-      EXPECT_LE(nvvmKernelSmemBytes(d, d, c.blockQ, c.blockKV, c.stages, 2,
-                                    /*wgmma=*/false, /*tma=*/false, c.warps),
-                t->sharedMemBytes)
-          << name << " d=" << d;
+      for (int64_t rows : {1, 16, 17, 32, 33, 64}) {
+        TileChoice c = nvvmDecodeTiles(*t, d, d, 2, rows);
+        int64_t kvWarps = nvvmKVWarps(c.blockQ, c.warps);
+        // The fewest 16-row blocks that hold the rows, KV warps on the
+        // rest of 4 warps.
+        EXPECT_EQ(c.blockQ, rows <= 16 ? 16 : rows <= 32 ? 32 : 64)
+            << name << " d=" << d << " rows=" << rows;
+        EXPECT_EQ(c.blockQ / 16 * kvWarps, c.warps) << name << " d=" << d;
+        EXPECT_LE(c.warps, 4);
+        // Each KV warp's slice is whole k16 steps of P V.
+        EXPECT_EQ(c.blockKV % (16 * kvWarps), 0) << name << " d=" << d;
+        EXPECT_LE(nvvmKernelSmemBytes(d, d, c.blockQ, c.blockKV, c.stages, 2,
+                                      /*wgmma=*/false, /*tma=*/false,
+                                      c.warps),
+                  t->sharedMemBytes)
+            << name << " d=" << d;
+      }
     }
   }
   // Head dim 256: 4 KV warps fit sm_90, 2 on sm_86.
-  EXPECT_EQ(nvvmDecodeTiles(*lookupTarget("sm_90"), 256, 256, 2).warps, 4);
-  EXPECT_EQ(nvvmDecodeTiles(*lookupTarget("sm_86"), 256, 256, 2).warps, 2);
+  EXPECT_EQ(nvvmDecodeTiles(*lookupTarget("sm_90"), 256, 256, 2, 1).warps, 4);
+  EXPECT_EQ(nvvmDecodeTiles(*lookupTarget("sm_86"), 256, 256, 2, 1).warps, 2);
+  // 32 rows: 2 row blocks x 2 KV warps; 64 rows: 4 row blocks alone.
+  TileChoice two = nvvmDecodeTiles(*lookupTarget("sm_80"), 128, 128, 2, 32);
+  EXPECT_EQ(nvvmKVWarps(two.blockQ, two.warps), 2);
+  TileChoice four = nvvmDecodeTiles(*lookupTarget("sm_80"), 128, 128, 2, 64);
+  EXPECT_EQ(nvvmKVWarps(four.blockQ, four.warps), 1);
 }
 
 TEST(TargetInfo, AmdDecodeTilesFitTheLds) {
@@ -216,18 +228,23 @@ TEST(TargetInfo, AmdDecodeTilesFitTheLds) {
     ASSERT_TRUE(t);
     for (int64_t bytes : {2, 4})
       for (int64_t d : {32, 64, 72, 128, 256}) {
-        TileChoice c = amdgpuDecodeTiles(*t, d, d, bytes);
-        EXPECT_EQ(c.blockQ, 16) << name << " d=" << d;
-        EXPECT_EQ(c.blockKV % (16 * c.warps), 0) << name << " d=" << d;
-        EXPECT_LE(amdgpuLdsBytes(d, d, c.blockQ, c.blockKV, c.warps, bytes),
-                  t->sharedMemBytes)
-            << name << " d=" << d << " bytes=" << bytes;
+        for (int64_t rows : {1, 16, 32, 64}) {
+          TileChoice c = amdgpuDecodeTiles(*t, d, d, bytes, rows);
+          int64_t kvWaves = nvvmKVWarps(c.blockQ, c.warps);
+          EXPECT_EQ(c.blockQ, rows <= 16 ? 16 : rows <= 32 ? 32 : 64)
+              << name << " d=" << d << " rows=" << rows;
+          EXPECT_EQ(c.blockKV % (16 * kvWaves), 0) << name << " d=" << d;
+          EXPECT_LE(amdgpuLdsBytes(d, d, c.blockQ, c.blockKV, c.warps,
+                                   bytes),
+                    t->sharedMemBytes)
+              << name << " d=" << d << " bytes=" << bytes;
+        }
       }
     // 4 KV waves at head dim 128; the merge slots (2 x 64 lanes x 34
     // words) push head dim 256 to 2.
-    EXPECT_EQ(amdgpuDecodeTiles(*t, 128, 128, 2).warps, 4);
+    EXPECT_EQ(amdgpuDecodeTiles(*t, 128, 128, 2, 1).warps, 4);
     EXPECT_EQ(amdgpuLdsBytes(128, 128, 16, 64, 4, 2),
               2 * (64 * 128 + 128 * 68) + 2 * 64 * 34 * 4);
-    EXPECT_EQ(amdgpuDecodeTiles(*t, 256, 256, 2).warps, 2);
+    EXPECT_EQ(amdgpuDecodeTiles(*t, 256, 256, 2, 1).warps, 2);
   }
 }

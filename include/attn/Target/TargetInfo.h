@@ -85,11 +85,10 @@ inline int64_t amdgpuStreamKStateWords(int64_t dv) {
 int64_t amdgpuLdsBytes(int64_t dqk, int64_t dv, int64_t blockQ,
                        int64_t blockKV, int64_t waves, int64_t dtypeBytes);
 int64_t amdgpuKVWaveMergeBytes(int64_t dv, int64_t blockQ, int64_t waves);
-/// The cost model's tiles for a decode tile of at most 16 rows on an AMD
-/// target: one 16-row block on 4 KV waves of 16 columns (2, then 1, where
-/// the LDS would not fit).
+/// The same on an AMD target: 4 waves, its 16-row blocks times KV waves of
+/// 16 columns (fewer KV waves where the LDS would not fit).
 TileChoice amdgpuDecodeTiles(const TargetInfo &target, int64_t dqk,
-                             int64_t dv, int64_t dtypeBytes);
+                             int64_t dv, int64_t dtypeBytes, int64_t rows);
 
 /// Dynamic shared memory of an NVIDIA kernel: `stages` K tiles
 /// [blockKV][dqk + 16 B] and V tiles [blockKV][Dv chunk + 16 B].
@@ -175,12 +174,20 @@ inline int64_t nvvmKVWarps(int64_t blockQ, int64_t warps) {
 /// row blocks x KV warps / 2 slots. 0 without KV warps.
 int64_t nvvmKVWarpMergeBytes(int64_t dv, int64_t dtypeBytes, int64_t blockQ,
                              int64_t warps);
-/// The cost model's tiles for a 16-bit decode tile of at most 16 rows
-/// (query rows x packed heads) on an NVIDIA target: one m16 row block on 4
-/// KV warps (fewer when the stages would not fit the target), 32 columns a
-/// warp up to head dim 64, 16 beyond (docs/ARCHITECTURE.md, "Schedule").
+/// Rows of a decode tile at most: a tile of up to this many rows (query
+/// rows x packed heads) takes the decode tiles below.
+inline constexpr int64_t kDecodeTileRows = 64;
+/// 16-row blocks of a decode tile of `rows` rows: 1, 2 or 4.
+inline int64_t decodeRowBlocks(int64_t rows) {
+  return rows <= 16 ? 1 : rows <= 32 ? 2 : 4;
+}
+/// The cost model's tiles for a 16-bit decode tile of `rows` <=
+/// kDecodeTileRows rows on an NVIDIA target: 4 warps, its m16 row blocks
+/// times KV warps (1 x 4, 2 x 2, 4 x 1; fewer KV warps when the stages
+/// would not fit the target), 32 KV columns a warp up to head dim 64, 16
+/// beyond (docs/ARCHITECTURE.md, "Schedule").
 TileChoice nvvmDecodeTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
-                           int64_t dtypeBytes);
+                           int64_t dtypeBytes, int64_t rows);
 /// Of the stages, the bytes before the V tiles.
 int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
                          int64_t dtypeBytes);

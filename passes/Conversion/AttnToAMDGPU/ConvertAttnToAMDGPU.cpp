@@ -595,41 +595,12 @@ SmallVector<Value> MfmaKernelEmitter::tileLoop(Value bIdx, Value h0, Value qt,
 }
 
 SmallVector<Value> MfmaKernelEmitter::combineKVWaves(ValueRange state) {
-  using P = arith::CmpIPredicate;
   if (kvWaves() == 1)
     return SmallVector<Value>(state);
-  // Word w of a slot's lane at (w x 64 + lane): a wave's LDS accesses are
-  // contiguous. The last tile's barrier ordered every wave's KV loop.
-  int64_t words = state.size(), half = kvWaves() / 2;
-  Value slot0 = mul(rowWave, idx(half));
-  auto wordAt = [&](Value slot, int64_t w) {
-    return add(mul(slot, idx(words * 64)), add(idx(w * 64), lane));
-  };
-  SmallVector<Value> acc(state);
-  // Round s: slices [s, 2 s) of a row block hand their state to [0, s).
-  for (int64_t s = half; s >= 1; s /= 2) {
-    ifThen(andI(cmp(P::uge, kvWave, idx(s)), cmp(P::ult, kvWave, idx(2 * s))),
-           [&] {
-             Value slot = add(slot0, sub(kvWave, idx(s)));
-             for (int64_t w = 0; w < words; ++w)
-               memref::StoreOp::create(b, acc[w], mergeLds,
-                                       ValueRange{wordAt(slot, w)});
-           });
-    gpu::BarrierOp::create(b);
-    auto merged = scf::IfOp::create(
-        b, cmp(P::ult, kvWave, idx(s)),
-        [&](OpBuilder &, Location) {
-          Value slot = add(slot0, kvWave);
-          scf::YieldOp::create(b, mergeShare(acc, [&](size_t i) {
-                                 return load(mergeLds, {wordAt(slot, i)});
-                               }));
-        },
-        [&](OpBuilder &, Location) { scf::YieldOp::create(b, acc); });
-    acc.assign(merged.getResults().begin(), merged.getResults().end());
-    // The next round's (or stream-K tile's) stores wait for these loads.
-    gpu::BarrierOp::create(b);
-  }
-  return acc;
+  // The last tile's barrier ordered every wave's KV loop; the slots are an
+  // LDS buffer of their own.
+  return mergeKVSlices(state, mergeLds, mul(rowWave, idx(kvWaves() / 2)),
+                       kvWave, kvWaves(), lane, /*lanes=*/64);
 }
 
 void MfmaKernelEmitter::emitStreamK() {

@@ -1025,45 +1025,15 @@ void MmaKernelEmitter::placeBuffers(Value smem) {
 }
 
 SmallVector<Value> MmaKernelEmitter::combineKVWarps(ValueRange state) {
-  using P = arith::CmpIPredicate;
   if (kvWarps() == 1)
     return SmallVector<Value>(state);
   // The slots overlay the K / V stages, which the KV loop's last barrier
-  // freed (no copy is in flight past the last tile). Word w of a slot's
-  // lane at (w x 32 + lane): a warp's stores and loads are contiguous.
-  int64_t words = state.size(), half = kvWarps() / 2;
-  Value slot0 = mul(arith::RemUIOp::create(
-                        b, arith::DivUIOp::create(b, tid, idx(32)),
-                        idx(bq / 16)),
-                    idx(half));
-  auto wordAt = [&](Value slot, int64_t w) {
-    return add(mul(slot, idx(words * 32)), add(idx(w * 32), lane));
-  };
-  SmallVector<Value> acc(state);
-  // Round s: slices [s, 2 s) of a row block hand their state to [0, s), so
-  // after log2(KV warps) rounds slice 0 holds the whole KV loop's.
-  for (int64_t s = half; s >= 1; s /= 2) {
-    ifThen(andI(cmp(P::uge, kvWarp, idx(s)), cmp(P::ult, kvWarp, idx(2 * s))),
-           [&] {
-             Value slot = add(slot0, sub(kvWarp, idx(s)));
-             for (int64_t w = 0; w < words; ++w)
-               memref::StoreOp::create(b, acc[w], mergeSmem,
-                                       ValueRange{wordAt(slot, w)});
-           });
-    gpu::BarrierOp::create(b);
-    auto merged = scf::IfOp::create(
-        b, cmp(P::ult, kvWarp, idx(s)),
-        [&](OpBuilder &, Location) {
-          Value slot = add(slot0, kvWarp);
-          scf::YieldOp::create(b, mergeShare(acc, [&](size_t i) {
-                                 return load(mergeSmem, {wordAt(slot, i)});
-                               }));
-        },
-        [&](OpBuilder &, Location) { scf::YieldOp::create(b, acc); });
-    acc.assign(merged.getResults().begin(), merged.getResults().end());
-    // The next round's (or tile's) writes wait for these reads.
-    gpu::BarrierOp::create(b);
-  }
+  // freed (no copy is in flight past the last tile).
+  Value rowBlock = arith::RemUIOp::create(
+      b, arith::DivUIOp::create(b, tid, idx(32)), idx(bq / 16));
+  SmallVector<Value> acc =
+      mergeKVSlices(state, mergeSmem, mul(rowBlock, idx(kvWarps() / 2)),
+                    kvWarp, kvWarps(), lane, /*lanes=*/32);
   // The slots overwrote the stages' zeroed padding, which a next tile of
   // this CTA (stream-K) reads again; its first wait's barrier orders this.
   zeroPadding();

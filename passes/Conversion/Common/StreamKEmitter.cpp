@@ -65,6 +65,40 @@ Value StreamKKernelEmitter::loadShareValue(Value slot, TypeRange types,
   return words.front();
 }
 
+SmallVector<Value> StreamKKernelEmitter::mergeKVSlices(
+    ValueRange state, Value slots, Value slot0, Value slice, int64_t slices,
+    Value lane, int64_t lanes) {
+  using P = arith::CmpIPredicate;
+  int64_t words = state.size();
+  auto wordAt = [&](Value slot, int64_t w) {
+    return add(mul(slot, idx(words * lanes)), add(idx(w * lanes), lane));
+  };
+  SmallVector<Value> acc(state);
+  for (int64_t s = slices / 2; s >= 1; s /= 2) {
+    ifThen(andI(cmp(P::uge, slice, idx(s)), cmp(P::ult, slice, idx(2 * s))),
+           [&] {
+             Value slot = add(slot0, sub(slice, idx(s)));
+             for (int64_t w = 0; w < words; ++w)
+               memref::StoreOp::create(b, acc[w], slots,
+                                       ValueRange{wordAt(slot, w)});
+           });
+    gpu::BarrierOp::create(b);
+    auto merged = scf::IfOp::create(
+        b, cmp(P::ult, slice, idx(s)),
+        [&](OpBuilder &, Location) {
+          Value slot = add(slot0, slice);
+          scf::YieldOp::create(b, mergeShare(acc, [&](size_t i) {
+                                 return load(slots, {wordAt(slot, i)});
+                               }));
+        },
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, acc); });
+    acc.assign(merged.getResults().begin(), merged.getResults().end());
+    // The next round's (or tile's) stores wait for these loads.
+    gpu::BarrierOp::create(b);
+  }
+  return acc;
+}
+
 Value StreamKKernelEmitter::shareSlot(Value q, Value slot) {
   // Counters of every group first (the part the runtime zeroes), then the
   // slots of group g's workers.

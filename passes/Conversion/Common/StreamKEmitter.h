@@ -89,6 +89,16 @@ protected:
   Value publishingThreads();
   /// State value `i` (of `types`) read from the share slot at `slot`.
   Value loadShareValue(Value slot, TypeRange types, size_t i);
+  /// KV warps (waves): the loop state of a row block's KV slice 0 after
+  /// every slice's was merged into it (mergeShare), from this thread's
+  /// `state` (f32 values) in KV slice `slice` of `slices` (a power of two).
+  /// In log2(slices) rounds, slices [s, 2 s) store their state in on-chip
+  /// `slots` (f32; from slot `slot0`, the row block's first, on; a slot is
+  /// `lanes` threads x state words, word-major, lane `lane`), a barrier,
+  /// slices [0, s) merge it, a barrier.
+  SmallVector<Value> mergeKVSlices(ValueRange state, Value slots, Value slot0,
+                                   Value slice, int64_t slices, Value lane,
+                                   int64_t lanes);
 
   /// The global workspace (counters zeroed by the runtime), this worker
   /// group's first counter, and the thread id within the worker.
