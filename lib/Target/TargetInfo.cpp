@@ -220,6 +220,10 @@ int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
   // the f32 SIMT kernel holds the whole chunk in 4-wide vectors.
   // A Dv of 8 k + 4 (16-bit) takes chunks of 8 k + 4 too: their last n8
   // block is half padding.
+  // No kernel takes a Dv that is not a multiple of 4 (the lowerings refuse
+  // it); no chunking would divide it either.
+  if (dv % 4 != 0)
+    return 1;
   int64_t most = dtypeBytes == 4 ? 64 : 128,
           unit = dtypeBytes == 4 || dv % 8 != 0 ? 4 : 8;
   int64_t chunks = (dv + most - 1) / most;

@@ -151,7 +151,11 @@ struct AttnSelectSchedulePass
     int64_t rows = (packed ? op.getPackGroup() : 1) * sqStatic;
     bool wgmmaTile = nvvmUsesWgmma(info.name) && eltBytes == 2 && !packed &&
                      nvvmWgmmaHeadDims(op.getHeadDimQK(), op.getHeadDimV());
-    if (!given && kvWarpKernel && !ShapedType::isDynamic(sqStatic) &&
+    // (Head dims the kernels refuse keep the cost model's tiles: the
+    // lowering says why.)
+    bool kernelDims = op.getHeadDimQK() % 4 == 0 && op.getHeadDimV() % 4 == 0;
+    if (!given && kvWarpKernel && kernelDims &&
+        !ShapedType::isDynamic(sqStatic) &&
         (rows <= 16 || (rows <= kDecodeTileRows && !wgmmaTile))) {
       TileChoice c =
           info.kind == TargetKind::NVVM

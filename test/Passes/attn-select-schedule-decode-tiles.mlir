@@ -105,6 +105,21 @@ func.func @gqa_sq10(%q: tensor<8x32x10x128xbf16>, %k: tensor<8x8x4096x128xbf16>)
 
 // -----
 
+// A head dim no kernel takes (not a multiple of 4) keeps the cost
+// model's tiles, and the schedule ends (the lowering refuses it with a
+// diagnostic; found by ctest fuzz-compile, where sizing the decode tiles
+// for head dim 3 never returned).
+// SM90A-LABEL: func.func @head_dim_3
+// SM90A: tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>
+// GFX942-LABEL: func.func @head_dim_3
+// GFX942: tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>
+func.func @head_dim_3(%q: tensor<1x16x2x3xbf16>) -> tensor<1x16x2x3xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x16x2x3xbf16>, tensor<1x16x2x3xbf16>, tensor<1x16x2x3xbf16> -> tensor<1x16x2x3xbf16>
+  return %o : tensor<1x16x2x3xbf16>
+}
+
+// -----
+
 // f32 decode keeps the NVIDIA SIMT kernel's tiles (a row per thread); on
 // AMD f32 runs the MFMA kernel, with KV waves too. A user's tiling
 // stands.

@@ -248,3 +248,15 @@ TEST(TargetInfo, AmdDecodeTilesFitTheLds) {
     EXPECT_EQ(amdgpuDecodeTiles(*t, 256, 256, 2, 1).warps, 2);
   }
 }
+
+TEST(TargetInfo, DvChunksEndForEveryHeadDim) {
+  // A Dv no kernel takes still gets an answer (the schedule sizes tiles
+  // before the lowering refuses the head dim).
+  for (int64_t dv = 1; dv <= 300; ++dv)
+    for (int64_t bytes : {2, 4}) {
+      int64_t chunks = nvvmDvChunks(dv, bytes);
+      EXPECT_GE(chunks, 1) << dv;
+      if (dv % 4 == 0)
+        EXPECT_EQ(dv % chunks, 0) << dv;
+    }
+}
