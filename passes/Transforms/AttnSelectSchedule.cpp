@@ -99,7 +99,8 @@ struct AttnSelectSchedulePass
     if (failed(tiling))
       return WalkResult::interrupt();
     op.setTilingAttr(*tiling);
-    // Set below when the tile is a 16-bit decode tile on an NVIDIA target.
+    // Set below when the tile takes the decode tiles (nvvmDecodeTiles /
+    // amdgpuDecodeTiles), which useMmaTiles then keeps.
     bool decodeTiles = false;
     // The NVIDIA stream-K kernels are mma.sync (or SIMT) on every target:
     // on sm_90a they take sm_90's tiles, not the wgmma kernel's (whose
