@@ -132,8 +132,7 @@ NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
   l.k = 0;
   l.v = l.k + stages * blockKV * kCols * eltBytes;
   l.q = l.v + stages * blockKV * vCols * eltBytes;
-  l.p = l.q + blockQ * kCols * eltBytes;
-  l.barriers = l.p + blockQ * blockKV * eltBytes;
+  l.barriers = l.q + blockQ * kCols * eltBytes;
   l.total = l.barriers + (2 * stages + 1) * 8 + 1024;
   return l;
 }
@@ -147,7 +146,7 @@ int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
     return nvvmTmaSmemLayout(dqk, dv, blockQ, blockKV, stages).total;
   int64_t bytes = nvvmStagedSmemBytes(dqk, dv, blockKV, stages, dtypeBytes);
   if (wgmma)
-    return bytes + blockQ * (llvm::alignTo(dqk, 16) + blockKV) * dtypeBytes;
+    return bytes + blockQ * llvm::alignTo(dqk, 16) * dtypeBytes;
   if (dtypeBytes == 2)
     bytes = std::max(bytes,
                      nvvmKVWarpMergeBytes(dv, dtypeBytes, blockQ, warps));

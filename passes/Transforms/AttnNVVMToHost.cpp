@@ -12,6 +12,7 @@
 #include "HostEmulation.h"
 
 #include "attn/Passes.h"
+#include "attn/Target/WgmmaAsm.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -48,7 +49,9 @@ public:
 
 private:
   bool isDeviceOp(Operation *op) override {
-    return isa<NVVM::NVVMDialect>(op->getDialect());
+    // Inline PTX (the kernels' wgmma with A in registers) runs here too.
+    return isa<NVVM::NVVMDialect>(op->getDialect()) ||
+           isa<LLVM::InlineAsmOp>(op);
   }
   LogicalResult rewrite(Operation *op) override;
   void placeSharedMemory() override;
@@ -64,6 +67,7 @@ private:
   LogicalResult rewriteLdMatrix(NVVM::LdMatrixOp op);
   LogicalResult rewriteShfl(NVVM::ShflOp op);
   LogicalResult rewriteWgmma(NVVM::WgmmaMmaAsyncOp op);
+  LogicalResult rewriteInlinePtx(LLVM::InlineAsmOp op);
   LogicalResult rewriteTma(NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp op);
 };
 
@@ -203,6 +207,38 @@ LogicalResult Rewriter::rewriteWgmma(NVVM::WgmmaMmaAsyncOp op) {
   return success();
 }
 
+LogicalResult Rewriter::rewriteInlinePtx(LLVM::InlineAsmOp op) {
+  int64_t n;
+  bool bf16, transB;
+  if (!wgmma::parseRegisterAAsm(op.getAsmString().str(), n, bf16, transB) ||
+      op.getConstraints() != wgmma::registerAConstraints(n) ||
+      op.getNumResults() != 1)
+    // Only the wgmma form of attn/Target/WgmmaAsm.h has semantics here.
+    return op.emitError("nvemu cannot run inline PTX: ") << op.getAsmString();
+  Location loc = op.getLoc();
+  // The accumulator is read and written (scale-d is 1 in that form).
+  int flags = (bf16 ? 1 : 0) | (transB ? 4 : 0) | 8;
+  ValueRange operands = op.getOperands();
+  Value in = scratch(op, b.getF32Type(), n / 2);
+  Value out = scratch(op, b.getF32Type(), n / 2);
+  Value a = scratch(op, b.getI32Type(), 4);
+  auto store = [&](Value buf, Type elt, int32_t i, Value v) {
+    Value p = LLVM::GEPOp::create(b, loc, ptr, elt, buf,
+                                  ArrayRef<LLVM::GEPArg>{i});
+    LLVM::StoreOp::create(b, loc, v, p);
+  };
+  for (int64_t i = 0; i < n / 2; ++i)
+    store(in, b.getF32Type(), i, operands[i]);
+  for (int64_t i = 0; i < 4; ++i)
+    store(a, b.getI32Type(), i, asI32(loc, operands[n / 2 + i]));
+  call(loc, "__nvemu_wgmma_rs", {},
+       {i32Const(loc, flags), i32Const(loc, n), a, operands[n / 2 + 4], in,
+        out});
+  op.getResult(0).replaceAllUsesWith(loadResults(
+      loc, out, b.getF32Type(), op.getResult(0).getType(), n / 2));
+  return success();
+}
+
 LogicalResult
 Rewriter::rewriteTma(NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp op) {
   auto coords = op.getCoordinates();
@@ -258,6 +294,8 @@ LogicalResult Rewriter::rewrite(Operation *op) {
     call(loc, "__nvemu_barrier_arrive", {}, {id, arrive.getNumberOfThreads()});
   } else if (auto mma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op)) {
     done = rewriteWgmma(mma);
+  } else if (auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op)) {
+    done = rewriteInlinePtx(inlineAsm);
   } else if (isa<NVVM::WgmmaGroupSyncAlignedOp>(op)) {
     call(loc, "__nvemu_wgmma_commit", {}, {});
   } else if (auto wait = dyn_cast<NVVM::WgmmaWaitGroupSyncOp>(op)) {

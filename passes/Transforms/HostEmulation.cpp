@@ -147,6 +147,11 @@ LogicalResult HostEmulationRewriter::run() {
 
   SmallVector<Operation *> targets;
   WalkResult walk = module.walk([&](Operation *op) {
+    // Device ops first: an emulator may run inline assembly it knows.
+    if (isDeviceOp(op)) {
+      targets.push_back(op);
+      return WalkResult::advance();
+    }
     if (auto asmOp = dyn_cast<LLVM::InlineAsmOp>(op)) {
       asmOp.emitError(tool + " cannot run inline " + assembly + ": ")
           << asmOp.getAsmString();
@@ -157,8 +162,6 @@ LogicalResult HostEmulationRewriter::run() {
         intr.emitError(tool + " does not emulate ") << intr.getIntrin();
         return WalkResult::interrupt();
       }
-    if (isDeviceOp(op))
-      targets.push_back(op);
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())

@@ -2,22 +2,22 @@
 
 // Ping-pong: math warpgroup 0 hands itself the first turn; every issue of
 // products sits between a bar.sync on the warpgroup's scheduler barrier
-// (ids after the P barriers 1..2: 3 + warpgroup; 256 threads, the waiter
-// and the warpgroup handing over) and a bar.arrive on the next
+// (id 1 + warpgroup, after the CTA barrier 0; 256 threads, the waiter and
+// the warpgroup handing over) and a bar.arrive on the next
 // warpgroup's; the waits come after the hand-over, so the next warpgroup
 // issues while this one runs its softmax.
 // CHECK-LABEL: gpu.func @pingpong
-// CHECK-DAG: %[[C3:.+]] = arith.constant 3 : i32
+// CHECK-DAG: %[[C1:.+]] = arith.constant 1 : i32
 // CHECK-DAG: %[[C256:.+]] = arith.constant 256 : i32
 // CHECK: nvvm.setmaxregister increase
 // CHECK: %[[WG:.+]] = arith.divui %thread_id_x, %c128 : index
 // CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[WG]], %c0 : index
 // CHECK-NEXT: scf.if %[[FIRST]] {
-// CHECK-NEXT: nvvm.barrier.arrive id = %[[C3]] number_of_threads = %[[C256]]
+// CHECK-NEXT: nvvm.barrier.arrive id = %[[C1]] number_of_threads = %[[C256]]
 // CHECK: scf.for
 // A live tile with a pending product: S and the pending P V, in turn, then
 // wait_group 1.
-// CHECK: %[[MINE:.+]] = arith.addi %[[WG]], %c3 : index
+// CHECK: %[[MINE:.+]] = arith.addi %[[WG]], %c1 : index
 // CHECK-NEXT: %[[MINE32:.+]] = arith.index_cast %[[MINE]] : index to i32
 // CHECK-NEXT: nvvm.barrier id = %[[MINE32]] number_of_threads = %[[C256]]
 // CHECK-NEXT: nvvm.wgmma.fence.aligned
@@ -25,7 +25,7 @@
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: %[[WG1:.+]] = arith.addi %[[WG]], %c1 : index
 // CHECK-NEXT: %[[NEXT:.+]] = arith.remui %[[WG1]], %c2 : index
-// CHECK-NEXT: %[[THEIRS:.+]] = arith.addi %[[NEXT]], %c3 : index
+// CHECK-NEXT: %[[THEIRS:.+]] = arith.addi %[[NEXT]], %c1 : index
 // CHECK-NEXT: %[[THEIRS32:.+]] = arith.index_cast %[[THEIRS]] : index to i32
 // CHECK-NEXT: nvvm.barrier.arrive id = %[[THEIRS32]] number_of_threads = %[[C256]]
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
@@ -47,7 +47,7 @@
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: %[[LAST:.+]] = arith.cmpi eq, %[[WG]], %c0 : index
 // CHECK-NEXT: scf.if %[[LAST]] {
-// CHECK-NEXT: nvvm.barrier id = %[[C3]] number_of_threads = %[[C256]]
+// CHECK-NEXT: nvvm.barrier id = %[[C1]] number_of_threads = %[[C256]]
 // CHECK-NEXT: }
 // CHECK: gpu.return
 func.func @pingpong(%q: tensor<1x2x256x64xbf16>) -> tensor<1x2x256x64xbf16> {

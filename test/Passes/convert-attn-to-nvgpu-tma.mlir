@@ -33,9 +33,10 @@
 // Q and K descriptors: 128-byte swizzle (bit 62), SBO 1024 B, LBO 16 B.
 // CHECK: arith.constant 4611686293305360384 : i64
 // CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
-// V (MN-major): LBO = 64 rows x 128 B between 64-column boxes.
+// V (MN-major): LBO = 64 rows x 128 B between 64-column boxes; P from
+// registers.
 // CHECK: arith.constant 4611686293338849280 : i64
-// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK: llvm.inline_asm {{.+}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, p, 1, 1, 1;
 func.func @tma(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> tensor<1x8x512x64xbf16> {
   %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>} : tensor<1x8x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x8x512x64xbf16>
   return %o : tensor<1x8x512x64xbf16>
@@ -54,7 +55,7 @@ func.func @tma(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> tens
 // CHECK-COUNT-4: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // S: 6 k16 steps over Dqk = 96; PV: n = 96.
 // CHECK-COUNT-6: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
-// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 96, k = 16>
+// CHECK: llvm.inline_asm {{.+}}wgmma.mma_async.sync.aligned.m64n96k16.f32.f16.f16
 func.func @padded(%q: tensor<1x2x256x96xf16>) -> tensor<1x2x256x96xf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x256x96xf16>, tensor<1x2x256x96xf16>, tensor<1x2x256x96xf16> -> tensor<1x2x256x96xf16>
   return %o : tensor<1x2x256x96xf16>
@@ -69,7 +70,7 @@ func.func @padded(%q: tensor<1x2x256x96xf16>) -> tensor<1x2x256x96xf16> {
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-5: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
-// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 72, k = 16>
+// CHECK: llvm.inline_asm {{.+}}wgmma.mma_async.sync.aligned.m64n72k16.f32.bf16.bf16
 func.func @hd72(%q: tensor<1x2x256x72xbf16>) -> tensor<1x2x256x72xbf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x256x72xbf16>, tensor<1x2x256x72xbf16>, tensor<1x2x256x72xbf16> -> tensor<1x2x256x72xbf16>
   return %o : tensor<1x2x256x72xbf16>

@@ -1,14 +1,14 @@
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90a --convert-attn-to-nvgpu=wgmma=true | FileCheck %s
 
-// sm_90a: K / V stages, then Q and P, in dynamic shared memory, all in the
-// no-swizzle core-matrix layout (flat per stage). Q is copied once, before
-// the KV prologue.
+// sm_90a: K / V stages, then Q, in dynamic shared memory, all in the
+// no-swizzle core-matrix layout (flat per stage); P stays in registers. Q
+// is copied once, before the KV prologue.
 // CHECK-LABEL: gpu.func @causal
 // CHECK: %[[SMEM:.+]] = gpu.dynamic_shared_memory
 // CHECK: %[[K:.+]] = memref.view %[[SMEM]][%c0{{.*}}][] : {{.+}} to memref<2x4096xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[V:.+]] = memref.view %[[SMEM]][%c18432{{.*}}][] : {{.+}} to memref<2x4096xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[Q:.+]] = memref.view %[[SMEM]][%c36864{{.*}}][] : {{.+}} to memref<1x8192xbf16, #gpu.address_space<workgroup>>
-// CHECK: %[[P:.+]] = memref.view %[[SMEM]][%c53248{{.*}}][] : {{.+}} to memref<1x8192xbf16, #gpu.address_space<workgroup>>
+// CHECK-NOT: memref.view
 // CHECK: nvgpu.device_async_copy {{.+}}, %[[Q]][
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: nvgpu.device_async_copy {{.+}}, %[[K]][
@@ -31,20 +31,21 @@
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: llvm.call_intrinsic "llvm.exp2"
-// P goes back to shared memory as bf16 pairs, fenced for the async proxy;
-// a warpgroup reads only its own rows of P, so the barrier is the
-// warpgroup's named barrier (id 1 + warpgroup, 128 threads).
-// CHECK: vector.store {{.+}}, %[[P]][
-// CHECK: nvvm.fence.proxy
-// CHECK-NOT: gpu.barrier
-// CHECK: %[[WGBAR:.+]] = arith.addi %{{.+}}, %c1
-// CHECK: %[[WGID:.+]] = arith.index_cast %[[WGBAR]] : index to i32
-// CHECK: nvvm.barrier id = %[[WGID]] number_of_threads = %{{.+}}
-// O += P V with V MN-major (transposed B).
-// CHECK: memref.extract_aligned_pointer_as_index %[[P]]
+// P stays in registers: bf16 pairs packed as the A fragment (4 x i32 per
+// k16 step of the 64-column tile), with no shared-memory store, proxy fence
+// or barrier before O += P V. That product takes A from registers (inline
+// PTX: the NVVM op takes descriptors only) and V MN-major (imm-trans-b 1),
+// one m64n64k16 per k16 step, each on the previous one's accumulator.
+// CHECK-COUNT-16: llvm.bitcast %{{.+}} : vector<2xbf16> to i32
+// CHECK-NOT: vector.store
+// CHECK-NOT: nvvm.fence.proxy
+// CHECK-NOT: nvvm.barrier
 // CHECK: memref.extract_aligned_pointer_as_index %[[V]]
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK-NOT: nvvm.wgmma.commit
+// CHECK-COUNT-4: llvm.inline_asm has_side_effects {{.+}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.+}}, $31}, {$64, $65, $66, $67}, $68, p, 1, 1, 1;
+// CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: gpu.return
 func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>) {
   %o, %l = attn.attention %q, %k, %k {mask = #attn.mask<causal>} : tensor<1x4x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
@@ -57,7 +58,7 @@ func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (
 // CHECK-LABEL: gpu.func @dv96
 // CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 32, k = 16>, D[<f32>, <zero>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
 // CHECK-NEXT: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
-// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 96, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
+// CHECK: llvm.inline_asm {{.+}}wgmma.mma_async.sync.aligned.m64n96k16.f32.f16.f16 {$0, {{.+}}, $47}, {$96, $97, $98, $99}, $100, p, 1, 1, 1;
 func.func @dv96(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x96xf16>) -> tensor<1x2x64x96xf16> {
   %o = attn.attention %q, %q, %v {tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 2>} : tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x96xf16> -> tensor<1x2x64x96xf16>
   return %o : tensor<1x2x64x96xf16>

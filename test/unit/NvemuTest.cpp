@@ -323,6 +323,68 @@ template <int N, bool bTrans> void checkWgmma() {
 TEST(Nvemu, WgmmaKMajorCoreMatricesMatchAMatmul) { checkWgmma<16, false>(); }
 TEST(Nvemu, WgmmaNMajorBMatchesAMatmul) { checkWgmma<24, true>(); }
 
+// wgmma with A in registers: each warp's ldmatrix.x4 of its 16 rows of a
+// row-major A is mma.sync's A fragment (LdMatrixFeedsMmaRowMajorA_KMajorB),
+// and the ISA lays wgmma's register A out as that fragment per warp. B is
+// N-major core matrices as in WgmmaNMajorBMatchesAMatmul; the accumulator
+// comes in as 0.5 (scale-d is 1 in that form).
+template <int N> void wgmmaRegisterAKernel(void **p) {
+  auto *a = param<const uint16_t *>(p, 0);
+  auto *b = param<const uint16_t *>(p, 1);
+  auto *d = param<float *>(p, 2);
+  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  uint8_t *sa = smem, *sb = smem + 64 * 16 * 2;
+  int t = tid();
+  if (t == 0) {
+    std::memcpy(sa, a, 64 * 16 * 2);
+    for (int k = 0; k < 16; ++k)
+      for (int n = 0; n < N; ++n)
+        std::memcpy(sb + (n / 8) * 256 + (k / 8) * 128 + (k % 8) * 16 +
+                        (n % 8) * 2,
+                    &b[k * N + n], 2);
+  }
+  __nvemu_barrier(0, -1);
+  int w = t / 32, l = t % 32, i = l / 8, r = l % 8;
+  int32_t af[4];
+  __nvemu_ldmatrix(sa + ((16 * w + r + 8 * (i % 2)) * 16 + 8 * (i / 2)) * 2,
+                   4, 0, af);
+  float in[N / 2], out[N / 2];
+  for (int j = 0; j < N / 2; ++j)
+    in[j] = 0.5f;
+  __nvemu_wgmma_rs(NVEMU_WGMMA_BF16 | NVEMU_WGMMA_TRANS_B | NVEMU_WGMMA_SCALE_D,
+                   N, reinterpret_cast<const uint32_t *>(af),
+                   descriptor(sb, 128, 256, 0), in, out);
+  __nvemu_wgmma_commit();
+  __nvemu_wgmma_wait(0);
+  for (int j = 0; j < N / 2; ++j) {
+    int row, col;
+    accumulatorCell(t, j, row, col);
+    d[row * N + col] = out[j];
+  }
+}
+
+TEST(Nvemu, WgmmaRegisterAIsTheLdmatrixFragmentPerWarp) {
+  constexpr int N = 16;
+  std::vector<float> A(64 * 16), B(16 * N);
+  std::vector<uint16_t> a(A.size()), b(B.size());
+  for (size_t i = 0; i < A.size(); ++i)
+    a[i] = toBf16(A[i] = testValue(static_cast<int>(i), 13, 4));
+  for (size_t i = 0; i < B.size(); ++i)
+    b[i] = toBf16(B[i] = testValue(static_cast<int>(i), 11, 2));
+  std::vector<float> d(64 * N, -7);
+  const uint16_t *pa = a.data(), *pb = b.data();
+  float *pd = d.data();
+  Launch l = launch(wgmmaRegisterAKernel<N>, {&pa, &pb, &pd}, 128, 8192);
+  ASSERT_EQ(l.rc, 0) << l.error;
+  for (int m = 0; m < 64; ++m)
+    for (int n = 0; n < N; ++n) {
+      double want = 0.5;
+      for (int k = 0; k < 16; ++k)
+        want += static_cast<double>(A[m * 16 + k]) * B[k * N + n];
+      EXPECT_FLOAT_EQ(d[m * N + n], static_cast<float>(want)) << m << "," << n;
+    }
+}
+
 // A 64 x 64 bf16 tile by TMA with 128-byte swizzle, read by wgmma through
 // a 128-byte-swizzle K-major descriptor at its second k16 step (start + 32
 // bytes, SBO 1024 between 8-row groups).

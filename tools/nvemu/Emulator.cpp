@@ -96,6 +96,7 @@ struct Thread {
   int32_t valid = 0;
   // wgmma: this thread's accumulator registers, and its groups.
   uint64_t desc[2] = {0, 0};
+  uint32_t aRegs[4] = {0, 0, 0, 0};
   const float *accIn = nullptr;
   float *accOut = nullptr;
   std::vector<std::shared_ptr<WgmmaOp>> wgOpen;
@@ -711,12 +712,16 @@ const uint8_t *operandAddress(uint64_t desc, bool mnMajor, unsigned r, unsigned 
 
 /// The operand bits the descriptors of `op` address now.
 void readOperands(const WgmmaOp &op, std::vector<uint16_t> &a, std::vector<uint16_t> &b) {
-  a.resize(64 * 16);
   b.resize(16 * op.n);
-  for (unsigned m = 0; m < 64; ++m)
-    for (unsigned k = 0; k < 16; ++k)
-      std::memcpy(&a[m * 16 + k],
-                  operandAddress(op.descA, op.flags & NVEMU_WGMMA_TRANS_A, m, k), 2);
+  // A in registers was gathered at the issue; only shared memory is read.
+  if (!(op.flags & NVEMU_WGMMA_A_REGS)) {
+    a.resize(64 * 16);
+    for (unsigned m = 0; m < 64; ++m)
+      for (unsigned k = 0; k < 16; ++k)
+        std::memcpy(&a[m * 16 + k],
+                    operandAddress(op.descA, op.flags & NVEMU_WGMMA_TRANS_A, m, k),
+                    2);
+  }
   for (unsigned k = 0; k < 16; ++k)
     for (int n = 0; n < op.n; ++n)
       std::memcpy(&b[k * op.n + n],
@@ -751,6 +756,16 @@ void accumulatorPosition(unsigned t, unsigned i, unsigned &row, unsigned &col) {
   col = 8 * (i >> 2) + 2 * (l % 4) + (i & 1);
 }
 
+/// Row and column of 16-bit element e (0..7; register e / 2, low half
+/// first) of warpgroup thread t's m64k16 A fragment (PTX ISA, wgmma
+/// "Register Fragments", matrix A: each warp owns 16 rows, laid out as
+/// mma.sync m16n8k16's A).
+void registerAPosition(unsigned t, unsigned e, unsigned &row, unsigned &col) {
+  unsigned w = t / 32, l = t % 32;
+  row = 16 * w + l / 4 + 8 * ((e >> 1) & 1);
+  col = 8 * (e >> 2) + 2 * (l % 4) + (e & 1);
+}
+
 MBarrier &mbarrierAt(const void *p, const char *what) {
   checkShared(p, 8, what);
   if (reinterpret_cast<uintptr_t>(p) % 8)
@@ -764,10 +779,12 @@ MBarrier &mbarrierAt(const void *p, const char *what) {
 
 } // namespace
 
-extern "C" {
+namespace {
 
-void __nvemu_wgmma(int32_t flags, int32_t n, uint64_t descA, uint64_t descB,
-                   const float *in, float *out) {
+/// One thread's part of a wgmma.mma_async; the last of the warpgroup to
+/// arrive gathers the operands and computes for all.
+void issueWgmma(int32_t flags, int32_t n, uint64_t descA, uint64_t descB,
+                const uint32_t *aRegs, const float *in, float *out) {
   unsigned g = cur->warp / 4;
   if (cta->threads.size() < 128 * (g + 1))
     fail("wgmma.mma_async outside a full warpgroup");
@@ -777,6 +794,8 @@ void __nvemu_wgmma(int32_t flags, int32_t n, uint64_t descA, uint64_t descB,
   cur->desc[1] = descB;
   cur->accIn = in;
   cur->accOut = out;
+  if (aRegs)
+    std::memcpy(cur->aRegs, aRegs, sizeof(cur->aRegs));
   if (++cta->warpgroupArrived[g] < 128) {
     block("wgmma.mma_async");
     return;
@@ -802,6 +821,16 @@ void __nvemu_wgmma(int32_t flags, int32_t n, uint64_t descA, uint64_t descB,
       op->c[row * n + col] = ts[t].accIn[i];
     }
   }
+  if (flags & NVEMU_WGMMA_A_REGS) {
+    op->a.assign(64 * 16, 0);
+    for (unsigned t = 0; t < 128; ++t)
+      for (unsigned e = 0; e < 8; ++e) {
+        unsigned row, col;
+        registerAPosition(t, e, row, col);
+        op->a[row * 16 + col] =
+            static_cast<uint16_t>(ts[t].aRegs[e / 2] >> (16 * (e % 2)));
+      }
+  }
   readOperands(*op, op->a, op->b);
   computeWgmma(*op, op->d);
   for (unsigned t = 0; t < 128; ++t) {
@@ -813,6 +842,25 @@ void __nvemu_wgmma(int32_t flags, int32_t n, uint64_t descA, uint64_t descB,
     ts[t].wgOpen.push_back(op);
     ts[t].blocked = false;
   }
+}
+
+} // namespace
+
+extern "C" {
+
+void __nvemu_wgmma(int32_t flags, int32_t n, uint64_t descA, uint64_t descB,
+                   const float *in, float *out) {
+  if (flags & NVEMU_WGMMA_A_REGS)
+    fail("__nvemu_wgmma with A in registers: use __nvemu_wgmma_rs");
+  issueWgmma(flags, n, descA, descB, nullptr, in, out);
+}
+
+void __nvemu_wgmma_rs(int32_t flags, int32_t n, const uint32_t *a,
+                      uint64_t descB, const float *in, float *out) {
+  // imm-trans-a and a descriptor for A do not exist in this form.
+  if (flags & NVEMU_WGMMA_TRANS_A)
+    fail("wgmma.mma_async with A in registers cannot transpose A");
+  issueWgmma(flags | NVEMU_WGMMA_A_REGS, n, 0, descB, a, in, out);
 }
 
 void __nvemu_wgmma_commit(void) {
@@ -829,7 +877,8 @@ void __nvemu_wgmma_wait(int32_t n) {
       // what it held at the issue.
       std::vector<uint16_t> a, b;
       readOperands(*op, a, b);
-      if (a != op->a || b != op->b)
+      bool aChanged = !(op->flags & NVEMU_WGMMA_A_REGS) && a != op->a;
+      if (aChanged || b != op->b)
         fail("shared memory read by a wgmma.mma_async changed before its "
              "wgmma.wait_group (an operand was overwritten while in flight)");
       op->checked = true;

@@ -82,10 +82,15 @@ enum {
   NVEMU_WGMMA_TRANS_B = 4,   /* B is N-major (imm-trans-b) */
   NVEMU_WGMMA_SCALE_D = 8,   /* D = A B + D, else D = A B */
   NVEMU_WGMMA_NEG_A = 16,
-  NVEMU_WGMMA_NEG_B = 32
+  NVEMU_WGMMA_NEG_B = 32,
+  NVEMU_WGMMA_A_REGS = 64    /* A in registers (set by __nvemu_wgmma_rs) */
 };
 void __nvemu_wgmma(int32_t flags, int32_t n, uint64_t desc_a, uint64_t desc_b,
                    const float *in, float *out);
+/* The same with A in registers: `a` is the thread's four 32-bit registers
+ * of the m64k16 A fragment (two 16-bit elements each, low half first). */
+void __nvemu_wgmma_rs(int32_t flags, int32_t n, const uint32_t *a,
+                      uint64_t desc_b, const float *in, float *out);
 void __nvemu_wgmma_commit(void);
 void __nvemu_wgmma_wait(int32_t n);
 

@@ -139,18 +139,18 @@ inline constexpr int64_t kNvvmProducerRegisterChoices[] = {72, 24, 40, 56, 88};
 /// the kernel aligns the base itself, hence `total` has 1024 bytes of
 /// slack): `stages` K tiles [blockKV][dqk] and V tiles [blockKV][Dv chunk]
 /// (columns rounded up to whole boxes, nvvmTmaColumns), Q [blockQ][dqk],
-/// P [blockQ][blockKV], then 8-byte mbarriers: "full" per
+/// then 8-byte mbarriers: "full" per
 /// stage, Q, and "empty" per stage (the warp-specialized kernel).
 struct NvvmTmaSmemLayout {
-  int64_t k, v, q, p, barriers, total;
+  int64_t k, v, q, barriers, total;
 };
 NvvmTmaSmemLayout nvvmTmaSmemLayout(int64_t dqk, int64_t dv, int64_t blockQ,
                                     int64_t blockKV, int64_t stages);
 
 /// All dynamic shared memory of an NVIDIA kernel: the K / V stages, and for
-/// the wgmma kernel the Q [blockQ][dqk rounded up to 16] and P
-/// [blockQ][blockKV] tiles (the
-/// TMA kernel, when `tma` and nvvmUsesTma: nvvmTmaSmemLayout).
+/// the wgmma kernel the Q tile [blockQ][dqk rounded up to 16] (P stays in
+/// registers; the TMA kernel, when `tma` and nvvmUsesTma:
+/// nvvmTmaSmemLayout).
 /// The mma.sync kernel with KV warps (nvvmKVWarps) takes at least what
 /// their merge needs (nvvmKVWarpMergeBytes), which reuses the stages.
 int64_t nvvmKernelSmemBytes(int64_t dqk, int64_t dv, int64_t blockQ,

@@ -1,6 +1,6 @@
 //===- WgmmaLayout.h - shared-memory operands of wgmma ----------*- C++ -*-===//
 //
-// The sm_90a kernel keeps Q, K, V and P tiles in the no-swizzle core-matrix
+// The sm_90a kernel keeps Q, K and V tiles in the no-swizzle core-matrix
 // layout: 8x8 blocks of 16-bit elements, 128 contiguous bytes each (one
 // 16-byte row per 8 elements), blocks row-group major. A wgmma operand is
 // described by a start address and two strides (PTX ISA, "Matrix
@@ -40,7 +40,7 @@ struct Operand {
   Swizzle swizzle = Swizzle::None;
 };
 
-/// K-major operand (A = Q or P, B = K) of a tile [rows][cols] with K along
+/// K-major operand (A = Q, B = K) of a tile [rows][cols] with K along
 /// the columns: rows [rowBase, rowBase + M/N), columns [16 kk, 16 kk + 16).
 inline Operand kMajor(int64_t rowBase, int64_t cols, int64_t kk) {
   return {coreMatrixOffset(rowBase, 16 * kk, cols), /*lbo=*/128,

@@ -31,6 +31,7 @@
 #include "attn/Frontend/SpecIR.h"
 #include "attn/Passes.h"
 #include "attn/Target/TargetInfo.h"
+#include "attn/Target/WgmmaAsm.h"
 #include "attn/Target/WgmmaLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -1095,16 +1096,18 @@ void MmaKernelEmitter::storeTile(ValueRange state, Value bIdx, Value h) {
 // f16 / bf16 on sm_90a: wgmma
 //===----------------------------------------------------------------------===//
 
-/// Each warpgroup (4 warps, 64 query rows) issues wgmma.mma_async m64nNk16
-/// with both operands in shared memory: S = Q K^T (N = block_kv), then
-/// O += P V (N = Dv chunk) with P written back to shared memory. The
-/// accumulator fragment of a warp is the mma.sync C layout repeated over
-/// n8 blocks, so row ownership, softmax and epilogue are the mma.sync
-/// kernel's. Tiles use the no-swizzle canonical layouts (PTX ISA, "matrix
-/// descriptor"): 8x8 core matrices of 128 contiguous bytes, row-group
-/// major; a 16-byte cp.async chunk is one core-matrix row. For K-major
-/// operands (Q, K, P) SBO is the stride between 8-row groups and LBO the
-/// one between the two K-adjacent core matrices of a k16 step; for V
+/// Each warpgroup (4 warps, 64 query rows) issues wgmma.mma_async m64nNk16:
+/// S = Q K^T (N = block_kv) with both operands in shared memory, then
+/// O += P V (N = Dv chunk) with P as A straight from the softmax registers
+/// (as FlashAttention-3: no shared-memory round trip and no barrier for
+/// P). The accumulator fragment of a warp is the mma.sync C layout
+/// repeated over n8 blocks, and the A register fragment is mma.sync's A,
+/// so row ownership, softmax and epilogue are the mma.sync kernel's and P
+/// is packed as there. Tiles use the no-swizzle canonical layouts (PTX
+/// ISA, "matrix descriptor"): 8x8 core matrices of 128 contiguous bytes,
+/// row-group major; a 16-byte cp.async chunk is one core-matrix row. For
+/// K-major operands (Q, K) SBO is the stride between 8-row groups and LBO
+/// the one between the two K-adjacent core matrices of a k16 step; for V
 /// (MN-major, transposed B) SBO steps along N and LBO along K.
 class WgmmaKernelEmitter : public MmaKernelEmitter {
 public:
@@ -1159,11 +1162,6 @@ protected:
   virtual Value descQ(int64_t kk);
   virtual Value descK(Value stage, int64_t kk);
   virtual Value descV(Value stage, int64_t kk);
-  /// Makes this warpgroup's P stores visible to its wgmma: a warpgroup
-  /// only reads its own 64 rows of P, so a named barrier of its 128 threads
-  /// (id 1 + warpgroup; 0 is the CTA barrier) lets the warpgroups drift
-  /// apart inside a tile instead of meeting at a CTA barrier.
-  void publishToWarpgroup();
   /// acc += A * B over one k16 step for each descriptor pair, waited for.
   SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                            ArrayRef<Value> descB, int64_t n, bool transB);
@@ -1175,31 +1173,31 @@ protected:
   Value issueWgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                    ArrayRef<Value> descB, int64_t n, bool transB);
   SmallVector<Value> unpack(Value acc, int64_t n);
-  /// Descriptors of S = Q K^T (K of `stage`) and of O += P V (V of `stage`).
+  /// Descriptors of V in `stage`, one per k16 step of the KV tile.
+  SmallVector<Value> vDescriptors(Value stage);
+  /// O += P V with P in registers (pFragments) and V by `vDescs`, issued
+  /// only, as issueWgmma; the O accumulator struct.
+  Value issuePV(ArrayRef<Value> o, ArrayRef<Value> p,
+                ArrayRef<Value> vDescs);
+  /// O += P V with V of `stage`, fenced, committed and waited for.
+  SmallVector<Value> pv(ArrayRef<Value> o, ArrayRef<Value> p, Value stage);
+  /// Descriptors of S = Q K^T (K of `stage`).
   std::pair<SmallVector<Value>, SmallVector<Value>> qkDescriptors(Value stage);
-  std::pair<SmallVector<Value>, SmallVector<Value>> pvDescriptors(Value stage);
   /// S's accumulator as n8 blocks of 4.
   SmallVector<SmallVector<Value>> sBlocks(ArrayRef<Value> flatS);
-  /// Writes P (the softmaxed S blocks) to this warpgroup's rows of the P
-  /// tile and publishes it to the warpgroup's wgmma.
-  void storeP(ArrayRef<SmallVector<Value>> p);
+  /// P (the softmaxed S blocks) as wgmma A registers: 4 x i32 per k16 step
+  /// of the KV tile.
+  SmallVector<Value> pFragments(ArrayRef<SmallVector<Value>> p);
 
   Value warpgroup;
-  // Q [block_q][Dqk] and P [block_q][block_kv], core-matrix layout.
-  Value qSmem, pSmem;
+  // Q [block_q][Dqk], core-matrix layout.
+  Value qSmem;
 };
 
 void WgmmaKernelEmitter::placeExtra(Value smem, int64_t offset) {
-  int64_t eltBytes = dtypeBytes(spec.dtype);
-  auto type = [&](int64_t n) {
-    return MemRefType::get({1, n}, elt, MemRefLayoutAttrInterface{},
-                           smemSpace());
-  };
-  qSmem = memref::ViewOp::create(b, type(bq * qkCols()), smem, idx(offset),
-                                 ValueRange{});
-  pSmem = memref::ViewOp::create(b, type(bq * bk), smem,
-                                 idx(offset + bq * qkCols() * eltBytes),
-                                 ValueRange{});
+  auto type = MemRefType::get({1, bq * qkCols()}, elt,
+                              MemRefLayoutAttrInterface{}, smemSpace());
+  qSmem = memref::ViewOp::create(b, type, smem, idx(offset), ValueRange{});
 }
 
 void WgmmaKernelEmitter::zeroPadding() {
@@ -1244,17 +1242,6 @@ Value WgmmaKernelEmitter::encodeDescriptor(Value tileAddr,
   int64_t fields = ((op.lboBytes >> 4) << 16) | ((op.sboBytes >> 4) << 32) |
                    (static_cast<int64_t>(op.swizzle) << 62);
   return arith::OrIOp::create(b, start, c64(fields));
-}
-
-void WgmmaKernelEmitter::publishToWarpgroup() {
-  NVVM::FenceProxyOp::create(
-      b, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
-      NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
-  auto i32 = [&](Value v) {
-    return arith::IndexCastOp::create(b, b.getI32Type(), v).getResult();
-  };
-  NVVM::BarrierOp::create(b, Type(), i32(add(warpgroup, idx(1))),
-                          i32(idx(128)), NVVM::BarrierReductionAttr(), Value());
 }
 
 Value WgmmaKernelEmitter::descQ(int64_t kk) {
@@ -1329,16 +1316,51 @@ WgmmaKernelEmitter::qkDescriptors(Value stage) {
   return {qDescs, kDescs};
 }
 
-std::pair<SmallVector<Value>, SmallVector<Value>>
-WgmmaKernelEmitter::pvDescriptors(Value stage) {
-  // P rows of this warpgroup, V MN-major (k16 = two 8-row groups).
-  SmallVector<Value> pDescs, vDescs;
-  Value pBase = coreOffset(mul(warpgroup, idx(64)), idx(0), bk);
+SmallVector<Value> WgmmaKernelEmitter::vDescriptors(Value stage) {
+  SmallVector<Value> descs;
+  for (int64_t kk = 0; kk < bk / 16; ++kk)
+    descs.push_back(descV(stage, kk));
+  return descs;
+}
+
+Value WgmmaKernelEmitter::issuePV(ArrayRef<Value> o, ArrayRef<Value> p,
+                                  ArrayRef<Value> vDescs) {
+  MLIRContext *ctx = b.getContext();
+  int64_t n = dvChunk;
+  auto structType =
+      LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n / 2, f32));
+  bool bf16 = spec.dtype != DType::F16;
+  std::string asmText = wgmma::registerAAsm(n, bf16, /*transB=*/true);
+  std::string constraints = wgmma::registerAConstraints(n);
+  auto dialect = LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT);
+  SmallVector<Value> acc(o.begin(), o.end());
+  Value packed;
+  // One k16 step of the KV tile at a time: V rows [16 kk, 16 kk + 16),
+  // MN-major (two 8-row groups), against P's columns of that step.
   for (int64_t kk = 0; kk < bk / 16; ++kk) {
-    pDescs.push_back(descriptor(pSmem, pBase, wgmma::kMajor(0, bk, kk)));
-    vDescs.push_back(descV(stage, kk));
+    SmallVector<Value> operands(acc);
+    operands.append(p.begin() + 4 * kk, p.begin() + 4 * kk + 4);
+    operands.push_back(vDescs[kk]);
+    packed = LLVM::InlineAsmOp::create(
+                 b, structType, operands, asmText, constraints,
+                 /*has_side_effects=*/true, /*is_align_stack=*/false,
+                 LLVM::tailcallkind::TailCallKind::None, dialect,
+                 /*operand_attrs=*/ArrayAttr())
+                 .getResult(0);
+    if (kk + 1 < bk / 16)
+      acc = unpack(packed, n);
   }
-  return {pDescs, vDescs};
+  return packed;
+}
+
+SmallVector<Value> WgmmaKernelEmitter::pv(ArrayRef<Value> o,
+                                          ArrayRef<Value> p, Value stage) {
+  SmallVector<Value> vDescs = vDescriptors(stage);
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  Value packed = issuePV(o, p, vDescs);
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  return unpack(packed, dvChunk);
 }
 
 SmallVector<SmallVector<Value>>
@@ -1349,26 +1371,22 @@ WgmmaKernelEmitter::sBlocks(ArrayRef<Value> flatS) {
   return s;
 }
 
-void WgmmaKernelEmitter::storeP(ArrayRef<SmallVector<Value>> p) {
-  // P to shared memory (K-major A of the PV product), then make the
-  // generic-proxy stores visible to wgmma.
-  for (int64_t nb = 0; nb < static_cast<int64_t>(p.size()); ++nb)
-    for (int r = 0; r < 2; ++r) {
-      Value lo = arith::TruncFOp::create(b, elt, p[nb][2 * r]);
-      Value hi = arith::TruncFOp::create(b, elt, p[nb][2 * r + 1]);
-      Value pair = vector::FromElementsOp::create(
-          b, VectorType::get({2}, elt), ValueRange{lo, hi});
-      Value col = add(idx(nb * 8), mul(t, idx(2)));
-      // An even column of a core-matrix row: 4-byte aligned. Said
-      // explicitly because the TMA kernel's P view sits at a run-time
-      // offset (the 1024-byte rounding), which would leave LLVM to split
-      // the pair into 16-bit stores.
-      vector::StoreOp::create(
-          b, pair, pSmem,
-          ValueRange{idx(0), coreOffset(sub(rows[r], rowBase), col, bk)},
-          /*nontemporal=*/false, llvm::MaybeAlign(4));
-    }
-  publishToWarpgroup();
+SmallVector<Value>
+WgmmaKernelEmitter::pFragments(ArrayRef<SmallVector<Value>> p) {
+  // k16 step kk is n8 blocks 2 kk and 2 kk + 1: registers (row g, block
+  // 2 kk), (row g + 8, block 2 kk), (row g, 2 kk + 1), (row g + 8, 2 kk + 1).
+  SmallVector<Value> regs;
+  for (int64_t kk = 0; kk < bk / 16; ++kk)
+    for (int64_t half = 0; half < 2; ++half)
+      for (int r = 0; r < 2; ++r) {
+        const SmallVector<Value> &blk = p[2 * kk + half];
+        Value pair = vector::FromElementsOp::create(
+            b, VectorType::get({2}, elt),
+            ValueRange{arith::TruncFOp::create(b, elt, blk[2 * r]),
+                       arith::TruncFOp::create(b, elt, blk[2 * r + 1])});
+        regs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), pair));
+      }
+  return regs;
 }
 
 SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
@@ -1379,9 +1397,7 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   SmallVector<SmallVector<Value>> s = sBlocks(
       wgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false));
   softmaxFragments(st, s, bIdx, mul(kt, idx(bk)), partial);
-  storeP(s);
-  auto [pDescs, vDescs] = pvDescriptors(stage);
-  st.o = wgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
+  st.o = pv(st.o, pFragments(s), stage);
   return st.flatten();
 }
 
@@ -1400,8 +1416,7 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
 /// no copy work or proxy fence sits on the math warps. An empty tile only
 /// arrives on its barrier, which keeps every stage's phase count equal to
 /// the number of tiles it has held. Q, K and V are read by wgmma through
-/// 128-byte swizzled descriptors (wgmma::kMajorSw128 / mnMajorSw128); P
-/// stays in the unswizzled core-matrix layout the threads write.
+/// 128-byte swizzled descriptors (wgmma::kMajorSw128 / mnMajorSw128).
 class TmaWgmmaKernelEmitter : public WgmmaKernelEmitter {
 public:
   using WgmmaKernelEmitter::WgmmaKernelEmitter;
@@ -1508,16 +1523,6 @@ void TmaWgmmaKernelEmitter::placeBuffers(Value smem) {
   // need 1024 (the layout's total leaves room).
   Value raw = memref::ExtractAlignedPointerAsIndexOp::create(b, smem);
   base = mul(arith::CeilDivUIOp::create(b, raw, idx(1024)), idx(1024));
-  Value pad = sub(base, raw);
-  auto view = [&](int64_t offset, int64_t elems) {
-    return memref::ViewOp::create(
-        b,
-        MemRefType::get({1, elems}, elt, MemRefLayoutAttrInterface{},
-                        smemSpace()),
-        smem, add(pad, idx(offset)), ValueRange{});
-  };
-  // P is written by the threads (vector stores) in the core-matrix layout.
-  pSmem = view(layout.p, bq * bk);
 }
 
 void TmaWgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
@@ -1748,11 +1753,8 @@ private:
   /// Issues (fence, `issue`, no wait) in this warpgroup's turn when
   /// ping-ponging; `issue` commits its own groups.
   void inTurn(function_ref<void()> issue);
-  /// Scheduler barrier of math warpgroup `wg`: after the P barriers
-  /// (1 .. warpgroups).
-  Value schedulerBarrier(Value wg) {
-    return add(wg, idx(1 + warps / 4));
-  }
+  /// Scheduler barrier of math warpgroup `wg` (0 is the CTA barrier).
+  Value schedulerBarrier(Value wg) { return add(wg, idx(1)); }
   /// bar.sync / bar.arrive on scheduler barrier `id`: the waiting
   /// warpgroup and the one that hands it the turn.
   void syncScheduler(Value id);
@@ -1764,18 +1766,25 @@ private:
   SmallVector<Value> consumerLoop(Value bIdx, Value h, Value i0, Value i1,
                                   Value qt) override;
   /// One live tile in `stage`; with `pending`, first issues the product of
-  /// the previous tile (in `prev`). Returns the state, pending.
-  SmallVector<Value> liveTile(WarpState st, Value bIdx, Value h, Value stage,
-                              Value prev, Value kt, bool partial,
-                              bool pending);
-  /// If `pending`: O += P V of the pending tile in `prev`, waited for, and
-  /// `prev` freed. Returns the state.
-  WarpState finishPending(Value pending, const WarpState &st, Value prev);
-  SmallVector<Value> withPending(const WarpState &st, bool pending) {
+  /// the previous tile (P registers `p`, V in `prev`). Returns the loop
+  /// state: this tile's P, pending.
+  SmallVector<Value> liveTile(WarpState st, ArrayRef<Value> p, Value bIdx,
+                              Value h, Value stage, Value prev, Value kt,
+                              bool partial, bool pending);
+  /// If `pending`: O += P V of the pending tile (P `p`, V in `prev`),
+  /// waited for, and `prev` freed. Returns the state.
+  WarpState finishPending(Value pending, const WarpState &st,
+                          ArrayRef<Value> p, Value prev);
+  /// The loop state: the warp state, the pending tile's P registers (they
+  /// stay live across the iteration, as FlashAttention-3's), the flag.
+  SmallVector<Value> loopState(const WarpState &st, ArrayRef<Value> p,
+                               bool pending) {
     SmallVector<Value> vals = st.flatten();
+    vals.append(p.begin(), p.end());
     vals.push_back(arith::ConstantIntOp::create(b, pending, 1));
     return vals;
   }
+  int64_t pRegisters() const { return bk / 16 * 4; }
 
   bool pingpong;
 };
@@ -1801,13 +1810,13 @@ void OverlappedKernelEmitter::inTurn(function_ref<void()> issue) {
 
 WarpState OverlappedKernelEmitter::finishPending(Value pending,
                                                  const WarpState &st,
+                                                 ArrayRef<Value> p,
                                                  Value prev) {
   auto finish = scf::IfOp::create(
       b, pending,
       [&](OpBuilder &, Location) {
         WarpState done = st;
-        auto [pDescs, vDescs] = pvDescriptors(prev);
-        done.o = wgmma(done.o, pDescs, vDescs, dvChunk, /*transB=*/true);
+        done.o = pv(done.o, p, prev);
         release(prev);
         scf::YieldOp::create(b, done.flatten());
       },
@@ -1815,10 +1824,11 @@ WarpState OverlappedKernelEmitter::finishPending(Value pending,
   return WarpState::unflatten(finish.getResults());
 }
 
-SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
-                                                     Value h, Value stage,
-                                                     Value prev, Value kt,
-                                                     bool partial,
+SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st,
+                                                     ArrayRef<Value> p,
+                                                     Value bIdx, Value h,
+                                                     Value stage, Value prev,
+                                                     Value kt, bool partial,
                                                      bool pending) {
   Value j0 = mul(kt, idx(bk));
   auto [qDescs, kDescs] = qkDescriptors(stage);
@@ -1833,12 +1843,12 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
     s = sBlocks(unpack(sAcc, bk));
     softmaxFragments(st, s, bIdx, j0, partial);
   } else {
-    auto [pDescs, vDescs] = pvDescriptors(prev);
+    SmallVector<Value> vDescs = vDescriptors(prev);
     Value oAcc;
     inTurn([&] {
       sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
-      oAcc = issueWgmma(st.o, pDescs, vDescs, dvChunk, /*transB=*/true);
+      oAcc = issuePV(st.o, p, vDescs);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
     });
     // S is the older group: waiting for all but one leaves P V running.
@@ -1852,8 +1862,7 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st, Value bIdx,
     release(prev);
   }
   // P of this tile replaces the one the finished product read.
-  storeP(s);
-  return withPending(st, true);
+  return loopState(st, pFragments(s), true);
 }
 
 SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
@@ -1863,6 +1872,7 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
     ifThen(isFirstWarpgroup(),
            [&] { arriveScheduler(schedulerBarrier(idx(0))); });
   SmallVector<Value> init = initialState();
+  init.append(pRegisters(), arith::ConstantIntOp::create(b, 0, 32));
   init.push_back(arith::ConstantIntOp::create(b, 0, 1));
   auto loop = scf::ForOp::create(
       b, kvBegin, kvTiles, idx(1), init,
@@ -1872,25 +1882,27 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
         waitPhase(stage, parityOf(kt));
         auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
         Value pending = iter.back();
-        WarpState st = WarpState::unflatten(iter.drop_back());
+        SmallVector<Value> p(iter.drop_back().take_back(pRegisters()));
+        WarpState st =
+            WarpState::unflatten(iter.drop_back(1 + pRegisters()));
         auto ifEmpty = scf::IfOp::create(
             b, isEmpty,
             [&](OpBuilder &, Location) {
-              WarpState after = finishPending(pending, st, prev);
+              WarpState after = finishPending(pending, st, p, prev);
               release(stage);
-              scf::YieldOp::create(b, withPending(after, false));
+              scf::YieldOp::create(b, loopState(after, p, false));
             },
             [&](OpBuilder &, Location) {
               auto byPending = [&](bool pend) {
                 auto ifFull = scf::IfOp::create(
                     b, isFull,
                     [&](OpBuilder &, Location) {
-                      scf::YieldOp::create(b, liveTile(st, bIdx, h, stage, prev,
-                                                       kt, false, pend));
+                      scf::YieldOp::create(b, liveTile(st, p, bIdx, h, stage,
+                                                       prev, kt, false, pend));
                     },
                     [&](OpBuilder &, Location) {
-                      scf::YieldOp::create(b, liveTile(st, bIdx, h, stage, prev,
-                                                       kt, true, pend));
+                      scf::YieldOp::create(b, liveTile(st, p, bIdx, h, stage,
+                                                       prev, kt, true, pend));
                     });
                 scf::YieldOp::create(b, ifFull.getResults());
               };
@@ -1902,10 +1914,12 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
         scf::YieldOp::create(b, ifEmpty.getResults());
       });
   // The last live tile's product.
-  Value pending = loop.getResults().back();
-  WarpState st = WarpState::unflatten(loop.getResults().drop_back());
+  ValueRange results = loop.getResults();
+  Value pending = results.back();
+  SmallVector<Value> p(results.drop_back().take_back(pRegisters()));
+  WarpState st = WarpState::unflatten(results.drop_back(1 + pRegisters()));
   Value last = stageOf(sub(kvTiles, idx(1)));
-  SmallVector<Value> result = finishPending(pending, st, last).flatten();
+  SmallVector<Value> result = finishPending(pending, st, p, last).flatten();
   if (pingpong)
     ifThen(isFirstWarpgroup(),
            [&] { syncScheduler(schedulerBarrier(idx(0))); });

@@ -1,6 +1,7 @@
 // REQUIRES: ptxas
 // When the warp-specialized kernel spills with every producer share (here
-// ALiBi, a runtime block mask and the overlap at head dim 128), the compile
+// the overlap at head dim 128 with 128 x 128 tiles: two S tiles and the
+// pending P live at once), the compile
 // says so and builds the TMA kernel without a producer warpgroup; the
 // manifest and the resource line name the kernel that was built.
 // RUN: rm -rf %t && mkdir -p %t
@@ -8,14 +9,14 @@
 // RUN: FileCheck %s --check-prefix=NOTE --input-file=%t/err
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t/k.json
 
-// REPORT: attn-compile: @k sm_90a cubin registers={{[0-9]+}} spill_bytes=0 {{.+}} kernel=wgmma+tma tile=128x64x8x2
+// REPORT: attn-compile: @k sm_90a cubin registers={{[0-9]+}} spill_bytes=0 {{.+}} kernel=wgmma+tma tile=128x128x8x2
 // NOTE: attn-compile: note: @k sm_90a: the warp-specialized kernel (overlap) spills with every producer share; using the TMA kernel without a producer warpgroup
 // MANIFEST: "block": [256, 1, 1],
 // MANIFEST: "kernel": "wgmma+tma",
-// MANIFEST-NEXT: "tile": [128, 64, 8, 2]
+// MANIFEST-NEXT: "tile": [128, 128, 8, 2]
 // MANIFEST-NOT: producer_registers
 
-func.func @k(%q: tensor<1x4x300x128xbf16>, %bm: tensor<1x4x5x5xi8>) -> tensor<1x4x300x128xbf16> {
-  %o = attn.attention %q, %q, %q block_mask(%bm : tensor<1x4x5x5xi8>) {mask = #attn.mask<runtime_blocks(64, 64)>, score_mod = #attn.score_mod<alibi>} : tensor<1x4x300x128xbf16>, tensor<1x4x300x128xbf16>, tensor<1x4x300x128xbf16> -> tensor<1x4x300x128xbf16>
+func.func @k(%q: tensor<1x4x300x128xbf16>) -> tensor<1x4x300x128xbf16> {
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2>} : tensor<1x4x300x128xbf16>, tensor<1x4x300x128xbf16>, tensor<1x4x300x128xbf16> -> tensor<1x4x300x128xbf16>
   return %o : tensor<1x4x300x128xbf16>
 }
