@@ -493,8 +493,10 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   // pipeline's own attn-select-schedule keeps them).
   int64_t blockQ = 0, warps = 0, hq = 0, dv = 0, eltBytes = 2, dqk = 0,
           blockKV = 0, stages = 0;
+  Location opLoc = module.getLoc();
   {
     module.walk([&](AttentionOp op) {
+      opLoc = op.getLoc();
       blockQ = op.getTilingAttr().getBlockQ();
       warps = op.getTilingAttr().getWarps();
       hq = op.getNumQueryHeads();
@@ -569,8 +571,13 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
         k.tensorMaps.push_back({arg, {64, rows, 1, 1}, /*swizzle=*/128});
     }
     bool wgmma = nvvmUsesWgmma(target) && eltBytes == 2 && !mmaSyncOnly;
+    bool stagedQ =
+        eltBytes == 2 && !wgmma &&
+        nvvmStagesQ(dqk, group, static_cast<bool>(splitting),
+                    nvvmKVWarps(blockQ, warps));
     k.dynamicSmemBytes = nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages,
-                                             eltBytes, wgmma, tma, warps);
+                                             eltBytes, wgmma, tma, warps,
+                                             stagedQ);
     k.tile = {blockQ, blockKV, warps, stages};
     k.kernel = eltBytes == 4                ? "simt"
                : !wgmma                     ? "mma.sync"
@@ -604,6 +611,17 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
         k.kernel += "+pingpong";
     }
   }
+  // The schedule sizes tiles by an estimate of the K / V stages; these are
+  // the kernel's own bytes (staged Q, merge slots, alignment), and a kernel
+  // the target could not launch is refused here.
+  std::optional<TargetInfo> info = lookupTarget(target);
+  if (info && k.dynamicSmemBytes > info->sharedMemBytes)
+    return emitError(opLoc)
+           << "the " << target << " kernel (" << k.kernel << ", tile="
+           << k.tile[0] << "x" << k.tile[1] << "x" << k.tile[2] << "x"
+           << k.tile[3] << ") needs " << k.dynamicSmemBytes
+           << " bytes of shared memory but " << target << " offers "
+           << info->sharedMemBytes << "; lower block_kv or stages";
   BundleKernel ptxKernel = k;
   ptxKernel.format = "ptx";
   ptxKernel.file = name + "." + target + ".ptx";

@@ -137,16 +137,23 @@ NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
   return l;
 }
 
+int64_t mlir::attn::nvvmStagedQBytes(int64_t dqk, int64_t blockQ,
+                                     int64_t dtypeBytes) {
+  return nvvmStagedKBytes(dqk, blockQ, /*stages=*/1, dtypeBytes);
+}
+
 int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
                                         int64_t blockQ, int64_t blockKV,
                                         int64_t stages, int64_t dtypeBytes,
                                         bool wgmma, bool tma,
-                                        int64_t warps) {
+                                        int64_t warps, bool stagedQ) {
   if (wgmma && tma && nvvmUsesTma(dqk, dv, dtypeBytes))
     return nvvmTmaSmemLayout(dqk, dv, blockQ, blockKV, stages).total;
   int64_t bytes = nvvmStagedSmemBytes(dqk, dv, blockKV, stages, dtypeBytes);
   if (wgmma)
     return bytes + blockQ * llvm::alignTo(dqk, 16) * dtypeBytes;
+  if (stagedQ)
+    bytes += nvvmStagedQBytes(dqk, blockQ, dtypeBytes);
   if (dtypeBytes == 2)
     bytes = std::max(bytes,
                      nvvmKVWarpMergeBytes(dv, dtypeBytes, blockQ, warps));

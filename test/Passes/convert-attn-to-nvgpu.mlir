@@ -44,6 +44,32 @@ func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (
 
 // -----
 
+// Head dim 128: Q fragments (64 registers a lane) do not stay in registers,
+// so the Q tile is staged after the K / V stages ([128][128 + 8], 2 x 17408
+// bytes in), copied once by cp.async as the oldest group (before the KV
+// prologue's), and each KV tile's k-blocks read it by ldmatrix.x4 beside
+// K's, with no global loads of Q in the loop.
+// CHECK-LABEL: gpu.func @staged_q
+// CHECK: %[[KS:.+]] = memref.view {{.+}} to memref<2x32x136xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[QS:.+]] = memref.view %{{.+}}[%c34816{{.*}}][] : {{.+}} to memref<1x128x136xbf16, #gpu.address_space<workgroup>>
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg0[%{{.+}}], %[[QS]][
+// CHECK-NEXT: nvvm.cp.async.commit.group
+// CHECK: nvgpu.device_async_copy %arg1[%{{.+}}], %[[KS]][
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK-NOT: vector.load %arg0
+// CHECK: nvgpu.ldmatrix %[[QS]][%c0{{.*}}, %{{.+}}, %{{.+}}] {numTiles = 4 : i32, transpose = false}
+// CHECK-NEXT: vector.extract
+// CHECK-NOT: vector.load %arg0
+// CHECK: nvgpu.ldmatrix %[[KS]][
+// CHECK: gpu.return
+func.func @staged_q(%q: tensor<1x2x256x128xbf16>) -> tensor<1x2x256x128xbf16> {
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x2x256x128xbf16>
+  return %o : tensor<1x2x256x128xbf16>
+}
+
+// -----
+
 // f16 operands go to mma.sync as vector<2xf16>.
 // CHECK-LABEL: gpu.func @f16
 // CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>

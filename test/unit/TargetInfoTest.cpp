@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 using namespace mlir::attn;
 
 namespace {
@@ -186,6 +188,44 @@ TEST(TargetInfo, KVWarpsArePastTheRowBlocks) {
   EXPECT_EQ(nvvmKVWarpMergeBytes(128, 2, 16, 4), 2 * 32 * 68 * 4);
   EXPECT_EQ(nvvmKVWarpMergeBytes(128, 2, 32, 4), 2 * 1 * 32 * 68 * 4);
   EXPECT_EQ(nvvmKVWarpMergeBytes(128, 2, 128, 8), 0);
+}
+
+TEST(TargetInfo, StagedQIsForOneHeadsFlashTilesPastHeadDim64) {
+  EXPECT_TRUE(nvvmStagesQ(128, 1, false, 1));
+  EXPECT_TRUE(nvvmStagesQ(72, 1, false, 1));
+  EXPECT_TRUE(nvvmStagesQ(256, 1, false, 1));
+  EXPECT_FALSE(nvvmStagesQ(64, 1, false, 1)) << "fragments in registers";
+  EXPECT_FALSE(nvvmStagesQ(512, 1, false, 1)) << "past sm_86's 99 KiB";
+  EXPECT_FALSE(nvvmStagesQ(128, 4, false, 1)) << "packed heads";
+  EXPECT_FALSE(nvvmStagesQ(128, 1, true, 1)) << "stream-K / split_kv";
+  EXPECT_FALSE(nvvmStagesQ(128, 1, false, 2)) << "KV warps";
+  // The tile takes K stage rows (16-byte multiple plus 16 bytes).
+  EXPECT_EQ(nvvmStagedQBytes(128, 128, 2), 128 * (256 + 16));
+  EXPECT_EQ(nvvmStagedQBytes(100, 64, 2), 64 * (208 + 16));
+}
+
+TEST(TargetInfo, StagedQFitsEveryNvidiaTarget) {
+  // The schedule's prefill and decode tiles with the staged Q tile: every
+  // 16-bit head dim the mma.sync kernel takes fits each target.
+  for (const char *name : {"sm_80", "sm_86", "sm_89", "sm_90"}) {
+    std::optional<TargetInfo> t = lookupTarget(name);
+    ASSERT_TRUE(t);
+    for (int64_t dqk = 68; dqk <= 256; dqk += 4)
+      for (int64_t dv : {dqk, int64_t(64), int64_t(256)}) {
+        std::vector<TileChoice> tiles = {defaultTiles(*t, dqk, dv, 2)};
+        for (int64_t rows : {17, 33, 64})
+          tiles.push_back(nvvmDecodeTiles(*t, dqk, dv, 2, rows));
+        for (const TileChoice &c : tiles) {
+          bool staged = nvvmStagesQ(dqk, 1, false,
+                                    nvvmKVWarps(c.blockQ, c.warps));
+          EXPECT_LE(nvvmKernelSmemBytes(dqk, dv, c.blockQ, c.blockKV,
+                                        c.stages, 2, /*wgmma=*/false,
+                                        /*tma=*/false, c.warps, staged),
+                    t->sharedMemBytes)
+              << name << " " << dqk << " " << dv << " " << c.blockQ;
+        }
+      }
+  }
 }
 
 TEST(TargetInfo, DecodeTilesFitEveryNvidiaTarget) {

@@ -147,16 +147,34 @@ struct NvvmTmaSmemLayout {
 NvvmTmaSmemLayout nvvmTmaSmemLayout(int64_t dqk, int64_t dv, int64_t blockQ,
                                     int64_t blockKV, int64_t stages);
 
+/// Whether the 16-bit mma.sync kernel stages its Q tile in shared memory
+/// (one cp.async copy before the KV prologue, ldmatrix per KV tile, as
+/// FlashAttention-2 does when Q does not stay in registers) instead of
+/// re-reading its fragments from global memory per KV tile. Past head dim
+/// 64, where the fragments (Dqk / 2 registers a lane) do not stay in
+/// registers, up to 256 (the default tiles then fit sm_86's 99 KiB; a
+/// 128-row tile of Dqk 512 would take 130 KiB alone); for a CTA of one
+/// query tile of one head's rows (no packed heads, no stream-K / split_kv
+/// walk) without KV warps.
+inline bool nvvmStagesQ(int64_t dqk, int64_t packGroup, bool splitsKV,
+                        int64_t kvWarps) {
+  return dqk > 64 && dqk <= 256 && packGroup == 1 && !splitsKV &&
+         kvWarps == 1;
+}
+/// Its Q tile: blockQ rows laid out as a K stage's (nvvmStagedKBytes).
+int64_t nvvmStagedQBytes(int64_t dqk, int64_t blockQ, int64_t dtypeBytes);
+
 /// All dynamic shared memory of an NVIDIA kernel: the K / V stages, and for
 /// the wgmma kernel the Q tile [blockQ][dqk rounded up to 16] (P stays in
 /// registers; the TMA kernel, when `tma` and nvvmUsesTma:
-/// nvvmTmaSmemLayout).
+/// nvvmTmaSmemLayout), for the mma.sync kernel with `stagedQ`
+/// (nvvmStagesQ) nvvmStagedQBytes.
 /// The mma.sync kernel with KV warps (nvvmKVWarps) takes at least what
 /// their merge needs (nvvmKVWarpMergeBytes), which reuses the stages.
 int64_t nvvmKernelSmemBytes(int64_t dqk, int64_t dv, int64_t blockQ,
                             int64_t blockKV, int64_t stages,
                             int64_t dtypeBytes, bool wgmma, bool tma,
-                            int64_t warps);
+                            int64_t warps, bool stagedQ = false);
 
 /// KV warps of the 16-bit mma.sync kernel: an m16 row block of the query
 /// tile per block_q / 16 warps, and the warps beyond those take the same

@@ -692,8 +692,13 @@ protected:
   void rescaleO(WarpState &st, const Value alpha[2]);
   /// The A fragment of this warp's 16 query rows for head-dim block kb
   /// (rows past Sq read the last row; they are never stored; columns past
-  /// Dqk are zero).
+  /// Dqk are zero): ldmatrix from the staged Q tile, or global loads.
   SmallVector<Value> loadQFragment(Value bIdx, int64_t kb);
+  /// Whether the Q tile is staged in shared memory (nvvmStagesQ).
+  bool stagesQ() const {
+    return nvvmStagesQ(spec.dqk, packGroup, splitsKV(), kvWarps());
+  }
+  void placeExtra(Value smem, int64_t offset) override;
   /// k-blocks of 16 in Q K^T: Dqk = 16 k + 8 takes a last half-padded one.
   int64_t kBlocks() const { return llvm::divideCeil(spec.dqk, 16); }
   void zeroPadding() override;
@@ -723,6 +728,8 @@ protected:
   Value heads[2]; // their query heads (differ only under pack_gqa)
   Value rowBase; // the CTA's first tile row
   Value warpRow0; // this warp's first tile row
+  /// The staged Q tile [1][block_q][Dqk + pad] (stagesQ), else null.
+  Value qStage;
   Value lane, g, t;
   /// Q fragments held across the KV loop (empty: re-read per tile).
   SmallVector<SmallVector<Value>> qFrags;
@@ -756,6 +763,18 @@ Value MmaKernelEmitter::asOperand(Value pair) {
 }
 
 SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
+  if (qStage) {
+    // One ldmatrix.x4: lanes 8 i + r give row r + 8 (i mod 2) of the warp's
+    // 16 at column 16 kb + 8 (i / 2), matrices in a0..a3's order. Columns
+    // past Dqk read the zeroed padding.
+    Value quad = arith::DivUIOp::create(b, lane, idx(8));
+    Value row = add(sub(warpRow0, rowBase),
+                    add(arith::RemUIOp::create(b, lane, idx(8)),
+                        mul(arith::RemUIOp::create(b, quad, idx(2)), idx(8))));
+    Value col = add(idx(kb * 16),
+                    mul(arith::DivUIOp::create(b, quad, idx(2)), idx(8)));
+    return ldmatrix(qStage, idx(0), row, col, 4, /*transpose=*/false);
+  }
   SmallVector<Value> frag;
   for (int64_t part = 0; part < 4; ++part) {
     // Columns past Dqk (16 k + 4, 8 or 12) are padding, zero: a whole
@@ -783,13 +802,28 @@ SmallVector<Value> MmaKernelEmitter::loadQFragment(Value bIdx, int64_t kb) {
   return frag;
 }
 
+void MmaKernelEmitter::placeExtra(Value smem, int64_t offset) {
+  if (!stagesQ())
+    return;
+  auto type = MemRefType::get(
+      {1, bq, static_cast<int64_t>(llvm::alignTo(spec.dqk, pad)) + pad}, elt,
+      MemRefLayoutAttrInterface{},
+      gpu::AddressSpaceAttr::get(b.getContext(),
+                                 gpu::AddressSpace::Workgroup));
+  qStage = memref::ViewOp::create(b, type, smem, idx(offset), ValueRange{});
+}
+
 void MmaKernelEmitter::zeroPadding() {
   // The K tiles' last k-block reads columns [Dqk, 16 k) (k-blocks of 16),
   // and V's last n-block columns [chunk, 8 n): the rows' padding, which
   // the copies never write. Zeroed once: no NaN bit pattern reaches the
-  // products (K's would reach S; V's only O columns never stored).
+  // products (K's would reach S; V's only O columns never stored). A
+  // staged Q tile's last k-block reads its padding as K's does.
   zeroColumns(kSmem, stages, bk, spec.dqk,
               llvm::alignTo(spec.dqk, 16) - spec.dqk, spec.dqk);
+  if (qStage)
+    zeroColumns(qStage, 1, bq, spec.dqk,
+                llvm::alignTo(spec.dqk, 16) - spec.dqk, spec.dqk);
   zeroColumns(vSmem, stages, bk, dvChunk, llvm::alignTo(dvChunk, 8) - dvChunk,
               dvChunk);
 }
@@ -895,11 +929,18 @@ void MmaKernelEmitter::setupLanes(Value r0, Value h) {
   rowBase = r0;
 }
 
-void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value) {
+void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
   setupLanes(tileRow0, h);
   // Q fragments cost Dqk / 2 registers per lane: held across the KV loop up
-  // to Dqk = 64, re-read (from L1) per KV tile beyond, which keeps Dqk = 128
-  // and 256 free of spills.
+  // to Dqk = 64, re-read per KV tile beyond, which keeps Dqk = 128 and 256
+  // free of spills; from the staged tile when there is one (stagesQ), else
+  // from global memory (L1). The tile is copied once, as the oldest
+  // cp.async group: the first KV tile's wait covers it.
+  if (qStage) {
+    copyTile(qStage, idx(0), qFlat, spec.hq, bIdx, h, sq, spec.dqk, idx(0),
+             spec.dqk, i0, bq);
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  }
   if (spec.dqk <= 64)
     for (int64_t kb = 0; kb < kBlocks(); ++kb)
       qFrags.push_back(loadQFragment(bIdx, kb));
@@ -2122,8 +2163,9 @@ struct ConvertAttnToNVGPUPass
   }
 
   /// The tile shapes each kernel can run.
-  LogicalResult checkTiling(AttentionOp op, const AttentionSpec &spec,
-                                   TilingAttr tiling) {
+  LogicalResult checkTiling(AttentionOp op, const AttentionLowering &in) {
+    const AttentionSpec &spec = in.spec;
+    TilingAttr tiling = in.tiling;
     if (spec.dtype == DType::F32) {
       if (tiling.getBlockQ() != 32 * tiling.getWarps())
         return op.emitOpError()
@@ -2161,16 +2203,21 @@ struct ConvertAttnToNVGPUPass
                   "and block_kv <= 256, got "
                << tiling;
     }
+    bool stagedQ = spec.dtype != DType::F32 && !useWgmma(spec, tiling) &&
+                   nvvmStagesQ(spec.dqk, in.packGroup,
+                               in.streamCtas || in.kvSplits,
+                               nvvmKVWarps(tiling.getBlockQ(),
+                                           tiling.getWarps()));
     int64_t smemBytes = nvvmKernelSmemBytes(
         spec.dqk, spec.dv, tiling.getBlockQ(), tiling.getBlockKv(),
         tiling.getStages(), dtypeBytes(spec.dtype), useWgmma(spec, tiling),
-        tma, tiling.getWarps());
+        tma, tiling.getWarps(), stagedQ);
     // The largest NVIDIA target (sm_90); attn-select-schedule holds a
     // tiling to its own target's limit.
     int64_t maxSmemBytes = lookupTarget("sm_90")->sharedMemBytes;
     if (smemBytes > maxSmemBytes)
       return op.emitOpError()
-             << "the K/V stages need " << smemBytes
+             << "the kernel needs " << smemBytes
              << " bytes of shared memory, more than the " << maxSmemBytes
              << " of any NVIDIA target; lower block_kv or stages (got "
              << tiling << ")";
@@ -2185,7 +2232,7 @@ struct ConvertAttnToNVGPUPass
     const AttentionSpec &spec = in->spec;
     TilingAttr tiling = in->tiling;
     func::FuncOp fn = in->fn;
-    if (failed(checkTiling(op, spec, tiling)))
+    if (failed(checkTiling(op, *in)))
       return failure();
     bool warpSpecialized = useTma(spec, tiling) && warpSpecialize;
     if (warpSpecialized && overlap && tiling.getStages() < 2)
