@@ -252,6 +252,15 @@ void accumulatorCell(int t, int i, int &row, int &col) {
   col = 8 * (i / 4) + 2 * (l % 4) + i % 2;
 }
 
+// Thread t's accumulator registers into D (64 x N, row-major).
+template <int N> void storeAccumulator(int t, const float *out, float *d) {
+  for (int i = 0; i < N / 2; ++i) {
+    int row, col;
+    accumulatorCell(t, i, row, col);
+    d[row * N + col] = out[i];
+  }
+}
+
 struct WgmmaCase {
   std::vector<float> A, B; // 64 x 16, 16 x N
   int n;
@@ -261,45 +270,58 @@ float testValue(int i, int mod, float div) {
   return static_cast<float>((i * 7 + 3) % mod - mod / 2) / div;
 }
 
+// B (16 x N, row-major) into core matrices: K-major (bTrans = 0: N x K
+// core matrices, LBO 128, SBO 256) or N-major (bTrans = 1: core matrices
+// of 8 K-rows x 8 N, SBO 256 along N, LBO 128 along K).
+template <int N, bool bTrans> void placeB(uint8_t *sb, const uint16_t *b) {
+  for (int k = 0; k < 16; ++k)
+    for (int n = 0; n < N; ++n) {
+      size_t off = bTrans ? (n / 8) * 256 + (k / 8) * 128 + (k % 8) * 16 + (n % 8) * 2
+                          : (n / 8) * 256 + (k / 8) * 128 + (n % 8) * 16 + (k % 8) * 2;
+      std::memcpy(sb + off, &b[k * N + n], 2);
+    }
+}
+
+// The wgmma test kernels' parameters (A, B in; D out) and their shared
+// memory: A's 64 x 16 tile, then B's.
+struct WgmmaArgs {
+  explicit WgmmaArgs(void **p)
+      : a(param<const uint16_t *>(p, 0)), b(param<const uint16_t *>(p, 1)),
+        d(param<float *>(p, 2)),
+        sa(static_cast<uint8_t *>(__nvemu_dynamic_smem())),
+        sb(sa + 64 * 16 * 2) {}
+  const uint16_t *a, *b;
+  float *d;
+  uint8_t *sa, *sb;
+};
+
 // A: K-major core matrices (8 rows x 16 bytes), LBO 128 along K, SBO 256
-// along M. B: K-major (bTrans = 0: N x K core matrices, LBO 128, SBO 256)
-// or N-major (bTrans = 1: core matrices of 8 K-rows x 8 N, SBO 256 along
-// N, LBO 128 along K).
+// along M; B as placeB.
 template <int N, bool bTrans> void wgmmaKernel(void **p) {
-  auto *a = param<const uint16_t *>(p, 0);
-  auto *b = param<const uint16_t *>(p, 1);
-  auto *d = param<float *>(p, 2);
-  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
-  uint8_t *sa = smem, *sb = smem + 64 * 16 * 2;
-  int t = tid();
-  if (t == 0) {
+  WgmmaArgs k(p);
+  if (tid() == 0) {
     for (int m = 0; m < 64; ++m)
-      for (int k = 0; k < 16; ++k)
-        std::memcpy(sa + (m / 8) * 256 + (k / 8) * 128 + (m % 8) * 16 + (k % 8) * 2,
-                    &a[m * 16 + k], 2);
-    for (int k = 0; k < 16; ++k)
-      for (int n = 0; n < N; ++n) {
-        size_t off = bTrans ? (n / 8) * 256 + (k / 8) * 128 + (k % 8) * 16 + (n % 8) * 2
-                            : (n / 8) * 256 + (k / 8) * 128 + (n % 8) * 16 + (k % 8) * 2;
-        std::memcpy(sb + off, &b[k * N + n], 2);
-      }
+      for (int c = 0; c < 16; ++c)
+        std::memcpy(k.sa + (m / 8) * 256 + (c / 8) * 128 + (m % 8) * 16 +
+                        (c % 8) * 2,
+                    &k.a[m * 16 + c], 2);
+    placeB<N, bTrans>(k.sb, k.b);
   }
   __nvemu_barrier(0, -1);
   float in[N / 2], out[N / 2];
   for (int i = 0; i < N / 2; ++i)
     in[i] = 1.0f; // ignored: scale-d 0
   __nvemu_wgmma(NVEMU_WGMMA_BF16 | (bTrans ? NVEMU_WGMMA_TRANS_B : 0), N,
-                descriptor(sa, 128, 256, 0), descriptor(sb, 128, 256, 0), in, out);
+                descriptor(k.sa, 128, 256, 0), descriptor(k.sb, 128, 256, 0),
+                in, out);
   __nvemu_wgmma_commit();
   __nvemu_wgmma_wait(0);
-  for (int i = 0; i < N / 2; ++i) {
-    int row, col;
-    accumulatorCell(t, i, row, col);
-    d[row * N + col] = out[i];
-  }
+  storeAccumulator<N>(tid(), out, k.d);
 }
 
-template <int N, bool bTrans> void checkWgmma() {
+/// Runs `kernel` (A 64 x 16, B 16 x N in, D out) and checks D against
+/// c0 + A B.
+template <int N> void checkWgmma(nvemu_entry kernel, double c0) {
   std::vector<float> A(64 * 16), B(16 * N);
   std::vector<uint16_t> a(A.size()), b(B.size());
   for (size_t i = 0; i < A.size(); ++i)
@@ -309,19 +331,23 @@ template <int N, bool bTrans> void checkWgmma() {
   std::vector<float> d(64 * N, -7);
   const uint16_t *pa = a.data(), *pb = b.data();
   float *pd = d.data();
-  Launch l = launch(wgmmaKernel<N, bTrans>, {&pa, &pb, &pd}, 128, 8192);
+  Launch l = launch(kernel, {&pa, &pb, &pd}, 128, 8192);
   ASSERT_EQ(l.rc, 0) << l.error;
   for (int m = 0; m < 64; ++m)
     for (int n = 0; n < N; ++n) {
-      double want = 0;
+      double want = c0;
       for (int k = 0; k < 16; ++k)
         want += static_cast<double>(A[m * 16 + k]) * B[k * N + n];
       EXPECT_FLOAT_EQ(d[m * N + n], static_cast<float>(want)) << m << "," << n;
     }
 }
 
-TEST(Nvemu, WgmmaKMajorCoreMatricesMatchAMatmul) { checkWgmma<16, false>(); }
-TEST(Nvemu, WgmmaNMajorBMatchesAMatmul) { checkWgmma<24, true>(); }
+TEST(Nvemu, WgmmaKMajorCoreMatricesMatchAMatmul) {
+  checkWgmma<16>(wgmmaKernel<16, false>, 0);
+}
+TEST(Nvemu, WgmmaNMajorBMatchesAMatmul) {
+  checkWgmma<24>(wgmmaKernel<24, true>, 0);
+}
 
 // wgmma with A in registers: each warp's ldmatrix.x4 of its 16 rows of a
 // row-major A is mma.sync's A fragment (LdMatrixFeedsMmaRowMajorA_KMajorB),
@@ -329,60 +355,30 @@ TEST(Nvemu, WgmmaNMajorBMatchesAMatmul) { checkWgmma<24, true>(); }
 // N-major core matrices as in WgmmaNMajorBMatchesAMatmul; the accumulator
 // comes in as 0.5 (scale-d is 1 in that form).
 template <int N> void wgmmaRegisterAKernel(void **p) {
-  auto *a = param<const uint16_t *>(p, 0);
-  auto *b = param<const uint16_t *>(p, 1);
-  auto *d = param<float *>(p, 2);
-  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
-  uint8_t *sa = smem, *sb = smem + 64 * 16 * 2;
+  WgmmaArgs k(p);
   int t = tid();
   if (t == 0) {
-    std::memcpy(sa, a, 64 * 16 * 2);
-    for (int k = 0; k < 16; ++k)
-      for (int n = 0; n < N; ++n)
-        std::memcpy(sb + (n / 8) * 256 + (k / 8) * 128 + (k % 8) * 16 +
-                        (n % 8) * 2,
-                    &b[k * N + n], 2);
+    std::memcpy(k.sa, k.a, 64 * 16 * 2);
+    placeB<N, true>(k.sb, k.b);
   }
   __nvemu_barrier(0, -1);
   int w = t / 32, l = t % 32, i = l / 8, r = l % 8;
   int32_t af[4];
-  __nvemu_ldmatrix(sa + ((16 * w + r + 8 * (i % 2)) * 16 + 8 * (i / 2)) * 2,
+  __nvemu_ldmatrix(k.sa + ((16 * w + r + 8 * (i % 2)) * 16 + 8 * (i / 2)) * 2,
                    4, 0, af);
   float in[N / 2], out[N / 2];
   for (int j = 0; j < N / 2; ++j)
     in[j] = 0.5f;
   __nvemu_wgmma_rs(NVEMU_WGMMA_BF16 | NVEMU_WGMMA_TRANS_B | NVEMU_WGMMA_SCALE_D,
                    N, reinterpret_cast<const uint32_t *>(af),
-                   descriptor(sb, 128, 256, 0), in, out);
+                   descriptor(k.sb, 128, 256, 0), in, out);
   __nvemu_wgmma_commit();
   __nvemu_wgmma_wait(0);
-  for (int j = 0; j < N / 2; ++j) {
-    int row, col;
-    accumulatorCell(t, j, row, col);
-    d[row * N + col] = out[j];
-  }
+  storeAccumulator<N>(t, out, k.d);
 }
 
 TEST(Nvemu, WgmmaRegisterAIsTheLdmatrixFragmentPerWarp) {
-  constexpr int N = 16;
-  std::vector<float> A(64 * 16), B(16 * N);
-  std::vector<uint16_t> a(A.size()), b(B.size());
-  for (size_t i = 0; i < A.size(); ++i)
-    a[i] = toBf16(A[i] = testValue(static_cast<int>(i), 13, 4));
-  for (size_t i = 0; i < B.size(); ++i)
-    b[i] = toBf16(B[i] = testValue(static_cast<int>(i), 11, 2));
-  std::vector<float> d(64 * N, -7);
-  const uint16_t *pa = a.data(), *pb = b.data();
-  float *pd = d.data();
-  Launch l = launch(wgmmaRegisterAKernel<N>, {&pa, &pb, &pd}, 128, 8192);
-  ASSERT_EQ(l.rc, 0) << l.error;
-  for (int m = 0; m < 64; ++m)
-    for (int n = 0; n < N; ++n) {
-      double want = 0.5;
-      for (int k = 0; k < 16; ++k)
-        want += static_cast<double>(A[m * 16 + k]) * B[k * N + n];
-      EXPECT_FLOAT_EQ(d[m * N + n], static_cast<float>(want)) << m << "," << n;
-    }
+  checkWgmma<16>(wgmmaRegisterAKernel<16>, 0.5);
 }
 
 // A 64 x 64 bf16 tile by TMA with 128-byte swizzle, read by wgmma through
