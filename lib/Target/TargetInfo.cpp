@@ -80,14 +80,14 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     // f32 takes the SIMT kernel: one query row per thread (128 rows on 4
     // warps), a row's O chunk (up to 64 floats) and KV scores in registers,
     // the KV tile as wide as 48 KiB of two f32 K/V stages allow.
-    // sm_90a (wgmma) keeps Q and P in shared memory and only S and O in
-    // registers, so beyond head dim 64 its KV tile is twice as wide: 64 up
-    // to head dim 128, 32 beyond (177 / 160 registers for the plain bf16
-    // kernel). 128 up to head dim 64 spills with ALiBi and block masks.
+    // sm_90a (wgmma) keeps Q in shared memory, S, P (as wgmma's register
+    // A) and O in registers, so its KV tile is wider by the same rule: 128
+    // up to head dim 64, 64 up to 128, 32 beyond. (128 at head dim 128
+    // spills with ALiBi and block masks.)
     if (dtypeBytes == 4)
       return {128, d <= 64 ? 32 : 16, 4, 2};
     if (nvvmUsesWgmma(target.name))
-      return {128, d <= 128 ? 64 : 32, 8, 2};
+      return {128, d <= 64 ? 128 : d <= 128 ? 64 : 32, 8, 2};
     return {128, d <= 64 ? 64 : d <= 128 ? 32 : 16, 8, 2};
   }
   // AMD: the MFMA kernel (convert-attn-to-amdgpu) gives each wave64 16 query

@@ -16,6 +16,24 @@ func.func @prefill(%q: tensor<4x16x2048x128xbf16>) -> tensor<4x16x2048x128xbf16>
 
 // -----
 
+// sm_90a (wgmma: Q in shared memory; S, P and O in registers) takes KV
+// tiles twice as wide as sm_90's mma.sync: 128 x 64 at head dim 128, and
+// 128 x 128 at head dim 64.
+// SM90A-LABEL: func.func @wgmma_hd128
+// SM90A-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>
+// SM90A-LABEL: func.func @wgmma_hd64
+// SM90A-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2>
+func.func @wgmma_hd128(%q: tensor<1x16x2048x128xbf16>) -> tensor<1x16x2048x128xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x16x2048x128xbf16>, tensor<1x16x2048x128xbf16>, tensor<1x16x2048x128xbf16> -> tensor<1x16x2048x128xbf16>
+  return %o : tensor<1x16x2048x128xbf16>
+}
+func.func @wgmma_hd64(%q: tensor<1x16x2048x64xbf16>) -> tensor<1x16x2048x64xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x16x2048x64xbf16>, tensor<1x16x2048x64xbf16>, tensor<1x16x2048x64xbf16> -> tensor<1x16x2048x64xbf16>
+  return %o : tensor<1x16x2048x64xbf16>
+}
+
+// -----
+
 // Decode: 8 query heads x 1 tile leave most of 132 SMs (304 CUs) idle, so
 // the GPU schedules spread the KV work over every SM / CU (stream-K); the
 // CPU keeps flash.

@@ -32,6 +32,6 @@
 // CHECK-NEXT: arith.remui %[[MUSE]], %c2 : index
 // CHECK: nvvm.mbarrier.try_wait.parity
 func.func @window(%q: tensor<1x2x1024x64xbf16>) -> tensor<1x2x1024x64xbf16> {
-  %o = attn.attention %q, %q, %q {mask = #attn.mask<window(256, 0)>} : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16> -> tensor<1x2x1024x64xbf16>
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<window(256, 0)>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>} : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16> -> tensor<1x2x1024x64xbf16>
   return %o : tensor<1x2x1024x64xbf16>
 }

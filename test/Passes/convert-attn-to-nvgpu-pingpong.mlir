@@ -51,6 +51,6 @@
 // CHECK-NEXT: }
 // CHECK: gpu.return
 func.func @pingpong(%q: tensor<1x2x256x64xbf16>) -> tensor<1x2x256x64xbf16> {
-  %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>} : tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x2x256x64xbf16>
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>} : tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x2x256x64xbf16>
   return %o : tensor<1x2x256x64xbf16>
 }

@@ -48,7 +48,7 @@
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: gpu.return
 func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>) {
-  %o, %l = attn.attention %q, %k, %k {mask = #attn.mask<causal>} : tensor<1x4x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
+  %o, %l = attn.attention %q, %k, %k {mask = #attn.mask<causal>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>} : tensor<1x4x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
   return %o, %l : tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>
 }
 
@@ -81,6 +81,6 @@ func.func @dv96(%q: tensor<1x2x64x32xf16>, %v: tensor<1x2x64x96xf16>) -> tensor<
 // CHECK-COUNT-3: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
 func.func @hd40(%q: tensor<1x2x128x40xbf16>) -> tensor<1x2x128x40xbf16> {
-  %o = attn.attention %q, %q, %q : tensor<1x2x128x40xbf16>, tensor<1x2x128x40xbf16>, tensor<1x2x128x40xbf16> -> tensor<1x2x128x40xbf16>
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>} : tensor<1x2x128x40xbf16>, tensor<1x2x128x40xbf16>, tensor<1x2x128x40xbf16> -> tensor<1x2x128x40xbf16>
   return %o : tensor<1x2x128x40xbf16>
 }
