@@ -74,9 +74,10 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     // warp with the S, P and O fragments in registers: 128 query rows on 8
     // warps, and the widest KV tile that ptxas fits in 255 registers without
     // spills (measured with test/e2e/gpu_resources.py over the prefill
-    // matrix: 64 up to head dim 64, 32 up to 128, 16 beyond; Dv over 128 is
-    // split across CTAs). K/V tiles are double-buffered in dynamic shared
-    // memory (at most 36 KiB with these tiles).
+    // matrix: 64 up to head dim 64, 32 beyond, 16 past 128 where the
+    // staged Q tile does not fit beside the stages; Dv over 128 is split
+    // across CTAs). K/V tiles are double-buffered in dynamic shared
+    // memory.
     // f32 takes the SIMT kernel: one query row per thread (128 rows on 4
     // warps), a row's O chunk (up to 64 floats) and KV scores in registers,
     // the KV tile as wide as 48 KiB of two f32 K/V stages allow.
@@ -88,7 +89,18 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
       return {128, d <= 64 ? 32 : 16, 4, 2};
     if (nvvmUsesWgmma(target.name))
       return {128, d <= 64 ? 128 : d <= 128 ? 64 : 32, 8, 2};
-    return {128, d <= 64 ? 64 : d <= 128 ? 32 : 16, 8, 2};
+    if (d <= 128)
+      return {128, d <= 64 ? 64 : 32, 8, 2};
+    // Beyond head dim 128 a staged Q tile (nvvmStagesQ) leaves the
+    // registers for 32 KV columns where the target's shared memory holds
+    // it with the stages (sm_80, sm_90; not sm_86 / sm_89's 99 KiB).
+    TileChoice wide{128, 32, 8, 2};
+    bool stagedQ = nvvmStagesQ(dqk, 1, false, 1);
+    if (nvvmKernelSmemBytes(dqk, dv, wide.blockQ, wide.blockKV, wide.stages,
+                            dtypeBytes, /*wgmma=*/false, /*tma=*/false,
+                            wide.warps, stagedQ) <= target.sharedMemBytes)
+      return wide;
+    return {128, 16, 8, 2};
   }
   // AMD: the MFMA kernel (convert-attn-to-amdgpu) gives each wave64 16 query
   // rows, one per lane group of 16: 4 waves make a 64-row tile. A lane holds

@@ -2,6 +2,7 @@
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=gfx942 | FileCheck %s --check-prefix=GFX942
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90a | FileCheck %s --check-prefix=SM90A
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_86 | FileCheck %s --check-prefix=SM86
 
 // CPU-LABEL: func.func @prefill
 // CPU: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>
@@ -30,6 +31,20 @@ func.func @wgmma_hd128(%q: tensor<1x16x2048x128xbf16>) -> tensor<1x16x2048x128xb
 func.func @wgmma_hd64(%q: tensor<1x16x2048x64xbf16>) -> tensor<1x16x2048x64xbf16> {
   %o = attn.attention %q, %q, %q : tensor<1x16x2048x64xbf16>, tensor<1x16x2048x64xbf16>, tensor<1x16x2048x64xbf16> -> tensor<1x16x2048x64xbf16>
   return %o : tensor<1x16x2048x64xbf16>
+}
+
+// -----
+
+// Head dim 256 on mma.sync: the staged Q tile (128 x 264 x 2 bytes) leaves
+// registers for 32 KV columns, where the target's shared memory holds it
+// with the stages (118784 bytes: sm_90, not sm_86's 101376).
+// SM90-LABEL: func.func @hd256
+// SM90-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 32, warps = 8, stages = 2>
+// SM86-LABEL: func.func @hd256
+// SM86-NEXT: tiling = #attn.tiling<block_q = 128, block_kv = 16, warps = 8, stages = 2>
+func.func @hd256(%q: tensor<1x16x2048x256xbf16>) -> tensor<1x16x2048x256xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x16x2048x256xbf16>, tensor<1x16x2048x256xbf16>, tensor<1x16x2048x256xbf16> -> tensor<1x16x2048x256xbf16>
+  return %o : tensor<1x16x2048x256xbf16>
 }
 
 // -----
