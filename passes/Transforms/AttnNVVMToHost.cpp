@@ -212,7 +212,7 @@ LogicalResult Rewriter::rewriteInlinePtx(LLVM::InlineAsmOp op) {
   bool bf16, transB;
   if (!wgmma::parseRegisterAAsm(op.getAsmString().str(), n, bf16, transB) ||
       op.getConstraints() != wgmma::registerAConstraints(n) ||
-      op.getNumResults() != 1)
+      op.getNumResults() != 1 || op.getNumOperands() != n / 2 + 5)
     // Only the wgmma form of attn/Target/WgmmaAsm.h has semantics here.
     return op.emitError("nvemu cannot run inline PTX: ") << op.getAsmString();
   Location loc = op.getLoc();

@@ -83,3 +83,17 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// The register-A wgmma text with an operand missing (no B descriptor):
+// refused like any other inline PTX, not read past its operands.
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k(%c: f32, %a: i32) attributes {gpu.kernel, nvvm.kernel} {
+      // expected-error @below {{nvemu cannot run inline PTX}}
+      %0 = llvm.inline_asm has_side_effects "{\0A.reg .pred p;\0Asetp.ne.b32 p, 1, 0;\0Awgmma.mma_async.sync.aligned.m64n8k16.f32.bf16.bf16 {$0, $1, $2, $3}, {$8, $9, $10, $11}, $12, p, 1, 1, 1;\0A}\0A", "=f,=f,=f,=f,0,1,2,3,r,r,r,r,l" %c, %c, %c, %c, %a, %a, %a, %a : (f32, f32, f32, f32, i32, i32, i32, i32) -> !llvm.struct<(f32, f32, f32, f32)>
+      llvm.return
+    }
+  }
+}
