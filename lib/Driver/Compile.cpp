@@ -571,13 +571,9 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
         k.tensorMaps.push_back({arg, {64, rows, 1, 1}, /*swizzle=*/128});
     }
     bool wgmma = nvvmUsesWgmma(target) && eltBytes == 2 && !mmaSyncOnly;
-    bool stagedQ =
-        eltBytes == 2 && !wgmma &&
-        nvvmStagesQ(dqk, group, static_cast<bool>(splitting),
-                    nvvmKVWarps(blockQ, warps));
-    k.dynamicSmemBytes = nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages,
-                                             eltBytes, wgmma, tma, warps,
-                                             stagedQ);
+    k.dynamicSmemBytes =
+        nvvmKernelSmemBytes(dqk, dv, blockQ, blockKV, stages, eltBytes, wgmma,
+                            tma, warps, group, static_cast<bool>(splitting));
     k.tile = {blockQ, blockKV, warps, stages};
     k.kernel = eltBytes == 4                ? "simt"
                : !wgmma                     ? "mma.sync"

@@ -95,10 +95,9 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     // registers for 32 KV columns where the target's shared memory holds
     // it with the stages (sm_80, sm_90; not sm_86 / sm_89's 99 KiB).
     TileChoice wide{128, 32, 8, 2};
-    bool stagedQ = nvvmStagesQ(dqk, 1, false, 1);
     if (nvvmKernelSmemBytes(dqk, dv, wide.blockQ, wide.blockKV, wide.stages,
                             dtypeBytes, /*wgmma=*/false, /*tma=*/false,
-                            wide.warps, stagedQ) <= target.sharedMemBytes)
+                            wide.warps) <= target.sharedMemBytes)
       return wide;
     return {128, 16, 8, 2};
   }
@@ -158,13 +157,15 @@ int64_t mlir::attn::nvvmKernelSmemBytes(int64_t dqk, int64_t dv,
                                         int64_t blockQ, int64_t blockKV,
                                         int64_t stages, int64_t dtypeBytes,
                                         bool wgmma, bool tma,
-                                        int64_t warps, bool stagedQ) {
+                                        int64_t warps, int64_t packGroup,
+                                        bool splitsKV) {
   if (wgmma && tma && nvvmUsesTma(dqk, dv, dtypeBytes))
     return nvvmTmaSmemLayout(dqk, dv, blockQ, blockKV, stages).total;
   int64_t bytes = nvvmStagedSmemBytes(dqk, dv, blockKV, stages, dtypeBytes);
   if (wgmma)
     return bytes + blockQ * llvm::alignTo(dqk, 16) * dtypeBytes;
-  if (stagedQ)
+  if (dtypeBytes == 2 && nvvmStagesQ(dqk, packGroup, splitsKV,
+                                     nvvmKVWarps(blockQ, warps)))
     bytes += nvvmStagedQBytes(dqk, blockQ, dtypeBytes);
   if (dtypeBytes == 2)
     bytes = std::max(bytes,

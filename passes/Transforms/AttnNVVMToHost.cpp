@@ -190,15 +190,12 @@ LogicalResult Rewriter::rewriteWgmma(NVVM::WgmmaMmaAsyncOp op) {
               (op.getScaleD() == NVVM::WGMMAScaleOut::one ? 8 : 0) |
               (op.getScaleA() == NVVM::WGMMAScaleIn::neg ? 16 : 0) |
               (op.getScaleB() == NVVM::WGMMAScaleIn::neg ? 32 : 0);
-  Value in = scratch(op, b.getF32Type(), n / 2);
+  SmallVector<Value> acc;
+  for (int64_t i = 0; i < n / 2; ++i)
+    acc.push_back(LLVM::ExtractValueOp::create(b, loc, op.getInouts(),
+                                               ArrayRef<int64_t>{i}));
+  Value in = scratchOf(op, loc, b.getF32Type(), acc);
   Value out = scratch(op, b.getF32Type(), n / 2);
-  for (int64_t i = 0; i < n / 2; ++i) {
-    Value v = LLVM::ExtractValueOp::create(b, loc, op.getInouts(),
-                                           ArrayRef<int64_t>{i});
-    Value p = LLVM::GEPOp::create(b, loc, ptr, b.getF32Type(), in,
-                                  ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-    LLVM::StoreOp::create(b, loc, v, p);
-  }
   call(loc, "__nvemu_wgmma", {},
        {i32Const(loc, flags), i32Const(loc, n), op.getDescriptorA(),
         op.getDescriptorB(), in, out});
@@ -219,18 +216,12 @@ LogicalResult Rewriter::rewriteInlinePtx(LLVM::InlineAsmOp op) {
   // The accumulator is read and written (scale-d is 1 in that form).
   int flags = (bf16 ? 1 : 0) | (transB ? 4 : 0) | 8;
   ValueRange operands = op.getOperands();
-  Value in = scratch(op, b.getF32Type(), n / 2);
+  Value in = scratchOf(op, loc, b.getF32Type(), operands.take_front(n / 2));
+  SmallVector<Value> regs;
+  for (Value v : operands.slice(n / 2, 4))
+    regs.push_back(asI32(loc, v));
+  Value a = scratchOf(op, loc, b.getI32Type(), regs);
   Value out = scratch(op, b.getF32Type(), n / 2);
-  Value a = scratch(op, b.getI32Type(), 4);
-  auto store = [&](Value buf, Type elt, int32_t i, Value v) {
-    Value p = LLVM::GEPOp::create(b, loc, ptr, elt, buf,
-                                  ArrayRef<LLVM::GEPArg>{i});
-    LLVM::StoreOp::create(b, loc, v, p);
-  };
-  for (int64_t i = 0; i < n / 2; ++i)
-    store(in, b.getF32Type(), i, operands[i]);
-  for (int64_t i = 0; i < 4; ++i)
-    store(a, b.getI32Type(), i, asI32(loc, operands[n / 2 + i]));
   call(loc, "__nvemu_wgmma_rs", {},
        {i32Const(loc, flags), i32Const(loc, n), a, operands[n / 2 + 4], in,
         out});

@@ -51,6 +51,18 @@ Value HostEmulationRewriter::scratch(Operation *op, Type elt, int64_t n) {
   return LLVM::AllocaOp::create(b, op->getLoc(), ptr, elt, count, 16);
 }
 
+Value HostEmulationRewriter::scratchOf(Operation *op, Location loc, Type elt,
+                                       ValueRange values) {
+  Value buf = scratch(op, elt, values.size());
+  for (auto [i, v] : llvm::enumerate(values)) {
+    Value p = LLVM::GEPOp::create(
+        b, loc, ptr, elt, buf,
+        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+    LLVM::StoreOp::create(b, loc, v, p);
+  }
+  return buf;
+}
+
 Value HostEmulationRewriter::loadResults(Location loc, Value buf, Type elt, Type type,
                             int64_t n) {
   auto st = dyn_cast<LLVM::LLVMStructType>(type);

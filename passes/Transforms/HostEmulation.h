@@ -50,6 +50,9 @@ protected:
   Value i32Const(Location loc, int64_t v);
   /// An alloca of `n` x `elt` in the entry block of the op's function.
   Value scratch(Operation *op, Type elt, int64_t n);
+  /// A scratch buffer of `values` (each of type `elt`), stored in order at
+  /// `loc`.
+  Value scratchOf(Operation *op, Location loc, Type elt, ValueRange values);
   /// Loads `n` values of `elt` from `buf` into a struct of type `type` (or
   /// one value when `type` is not a struct).
   Value loadResults(Location loc, Value buf, Type elt, Type type, int64_t n);

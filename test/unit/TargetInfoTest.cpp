@@ -215,15 +215,12 @@ TEST(TargetInfo, StagedQFitsEveryNvidiaTarget) {
         std::vector<TileChoice> tiles = {defaultTiles(*t, dqk, dv, 2)};
         for (int64_t rows : {17, 33, 64})
           tiles.push_back(nvvmDecodeTiles(*t, dqk, dv, 2, rows));
-        for (const TileChoice &c : tiles) {
-          bool staged = nvvmStagesQ(dqk, 1, false,
-                                    nvvmKVWarps(c.blockQ, c.warps));
+        for (const TileChoice &c : tiles)
           EXPECT_LE(nvvmKernelSmemBytes(dqk, dv, c.blockQ, c.blockKV,
                                         c.stages, 2, /*wgmma=*/false,
-                                        /*tma=*/false, c.warps, staged),
+                                        /*tma=*/false, c.warps),
                     t->sharedMemBytes)
               << name << " " << dqk << " " << dv << " " << c.blockQ;
-        }
       }
   }
 }

@@ -167,14 +167,16 @@ int64_t nvvmStagedQBytes(int64_t dqk, int64_t blockQ, int64_t dtypeBytes);
 /// All dynamic shared memory of an NVIDIA kernel: the K / V stages, and for
 /// the wgmma kernel the Q tile [blockQ][dqk rounded up to 16] (P stays in
 /// registers; the TMA kernel, when `tma` and nvvmUsesTma:
-/// nvvmTmaSmemLayout), for the mma.sync kernel with `stagedQ`
-/// (nvvmStagesQ) nvvmStagedQBytes.
+/// nvvmTmaSmemLayout), for the 16-bit mma.sync kernel the staged Q tile
+/// where nvvmStagesQ (nvvmStagedQBytes; `packGroup` and `splitsKV` as
+/// there, by default a flash tile of one head).
 /// The mma.sync kernel with KV warps (nvvmKVWarps) takes at least what
 /// their merge needs (nvvmKVWarpMergeBytes), which reuses the stages.
 int64_t nvvmKernelSmemBytes(int64_t dqk, int64_t dv, int64_t blockQ,
                             int64_t blockKV, int64_t stages,
                             int64_t dtypeBytes, bool wgmma, bool tma,
-                            int64_t warps, bool stagedQ = false);
+                            int64_t warps, int64_t packGroup = 1,
+                            bool splitsKV = false);
 
 /// KV warps of the 16-bit mma.sync kernel: an m16 row block of the query
 /// tile per block_q / 16 warps, and the warps beyond those take the same

@@ -670,6 +670,9 @@ protected:
   /// vector<2xf16> as is, bf16 pairs as i32.
   Value asOperand(Value pair);
   Value packPair(Value lo, Value hi);
+  /// P's A operand (4 registers) for k16 step kb of the softmaxed S blocks
+  /// `p`: n8 blocks 2 kb and 2 kb + 1, rows g and g + 8 of each.
+  SmallVector<Value> pOperand(ArrayRef<SmallVector<Value>> p, int64_t kb);
   /// c += a * b on one m16n8k16 tile; c is 4 f32 values.
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
                          ArrayRef<Value> c);
@@ -743,6 +746,14 @@ Value MmaKernelEmitter::packPair(Value lo, Value hi) {
   }
   return asOperand(vector::FromElementsOp::create(
       b, VectorType::get({2}, elt), ValueRange{lo, hi}));
+}
+
+SmallVector<Value>
+MmaKernelEmitter::pOperand(ArrayRef<SmallVector<Value>> p, int64_t kb) {
+  return {packPair(p[2 * kb][0], p[2 * kb][1]),
+          packPair(p[2 * kb][2], p[2 * kb][3]),
+          packPair(p[2 * kb + 1][0], p[2 * kb + 1][1]),
+          packPair(p[2 * kb + 1][2], p[2 * kb + 1][3])};
 }
 
 Value MmaKernelEmitter::loadPair(Value flat, Value offset) {
@@ -1009,10 +1020,7 @@ SmallVector<Value> MmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   // reads V's zeroed padding; those O columns are never stored).
   int64_t nvBlocks = llvm::divideCeil(dvChunk, 8);
   for (int64_t kb = 0; kb < warpCols() / 16; ++kb) {
-    SmallVector<Value> a = {packPair(s[2 * kb][0], s[2 * kb][1]),
-                            packPair(s[2 * kb][2], s[2 * kb][3]),
-                            packPair(s[2 * kb + 1][0], s[2 * kb + 1][1]),
-                            packPair(s[2 * kb + 1][2], s[2 * kb + 1][3])};
+    SmallVector<Value> a = pOperand(s, kb);
     Value row = add(vRow, idx(kb * 16));
     for (int64_t nv = 0; nv + 1 < nvBlocks; nv += 2) {
       SmallVector<Value> frag = ldmatrix(vSmem, stage, row,
@@ -1414,19 +1422,15 @@ WgmmaKernelEmitter::sBlocks(ArrayRef<Value> flatS) {
 
 SmallVector<Value>
 WgmmaKernelEmitter::pFragments(ArrayRef<SmallVector<Value>> p) {
-  // k16 step kk is n8 blocks 2 kk and 2 kk + 1: registers (row g, block
-  // 2 kk), (row g + 8, block 2 kk), (row g, 2 kk + 1), (row g + 8, 2 kk + 1).
+  // wgmma's register A is mma.sync's A per warp; the inline PTX takes every
+  // register as i32 (f16 pairs come as vector<2xf16>).
   SmallVector<Value> regs;
   for (int64_t kk = 0; kk < bk / 16; ++kk)
-    for (int64_t half = 0; half < 2; ++half)
-      for (int r = 0; r < 2; ++r) {
-        const SmallVector<Value> &blk = p[2 * kk + half];
-        Value pair = vector::FromElementsOp::create(
-            b, VectorType::get({2}, elt),
-            ValueRange{arith::TruncFOp::create(b, elt, blk[2 * r]),
-                       arith::TruncFOp::create(b, elt, blk[2 * r + 1])});
-        regs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), pair));
-      }
+    for (Value reg : pOperand(p, kk))
+      regs.push_back(reg.getType().isInteger(32)
+                         ? reg
+                         : Value(LLVM::BitcastOp::create(b, b.getI32Type(),
+                                                         reg)));
   return regs;
 }
 
@@ -2203,15 +2207,10 @@ struct ConvertAttnToNVGPUPass
                   "and block_kv <= 256, got "
                << tiling;
     }
-    bool stagedQ = spec.dtype != DType::F32 && !useWgmma(spec, tiling) &&
-                   nvvmStagesQ(spec.dqk, in.packGroup,
-                               in.streamCtas || in.kvSplits,
-                               nvvmKVWarps(tiling.getBlockQ(),
-                                           tiling.getWarps()));
     int64_t smemBytes = nvvmKernelSmemBytes(
         spec.dqk, spec.dv, tiling.getBlockQ(), tiling.getBlockKv(),
         tiling.getStages(), dtypeBytes(spec.dtype), useWgmma(spec, tiling),
-        tma, tiling.getWarps(), stagedQ);
+        tma, tiling.getWarps(), in.packGroup, in.streamCtas || in.kvSplits);
     // The largest NVIDIA target (sm_90); attn-select-schedule holds a
     // tiling to its own target's limit.
     int64_t maxSmemBytes = lookupTarget("sm_90")->sharedMemBytes;
