@@ -153,6 +153,12 @@ protected:
     publishShared();
   }
   virtual void afterPrologue() {}
+  /// Whether setupThreads left a cp.async group (a staged Q) that only
+  /// the first KV tile's wait covers: a CTA whose walk is empty (a query
+  /// tile a block-sparse layout or mask leaves without KV tiles) waits
+  /// for it after the loop, so no copy still lands in shared memory that
+  /// the next CTA on the SM may already own.
+  bool qCopyInFlight = false;
   /// Threads per CTA and the register cap ptxas gets (.maxnreg).
   int64_t blockThreads() const override { return 32 * warps; }
   virtual int64_t maxRegisters() const { return 255; }
@@ -587,6 +593,8 @@ SmallVector<Value> StagedKernelEmitter::kvLoop(Value bIdx, Value h, Value kh,
         gpu::BarrierOp::create(b);
         scf::YieldOp::create(b, next);
       });
+  if (qCopyInFlight)
+    NVVM::CpAsyncWaitGroupOp::create(b, 0);
   return combineKVWarps(loop.getResults());
 }
 
@@ -951,6 +959,7 @@ void MmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
     copyTile(qStage, idx(0), qFlat, spec.hq, bIdx, h, sq, spec.dqk, idx(0),
              spec.dqk, i0, bq);
     NVVM::CpAsyncCommitGroupOp::create(b);
+    qCopyInFlight = true;
   }
   if (spec.dqk <= 64)
     for (int64_t kb = 0; kb < kBlocks(); ++kb)
@@ -1268,6 +1277,7 @@ void WgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
   copyTile(qSmem, idx(0), qFlat, spec.hq, bIdx, h, sq, spec.dqk, idx(0),
            spec.dqk, i0, bq);
   NVVM::CpAsyncCommitGroupOp::create(b);
+  qCopyInFlight = true;
 }
 
 Value WgmmaKernelEmitter::descriptor(Value mem, Value base,
