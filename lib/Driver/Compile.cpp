@@ -673,19 +673,55 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   return std::vector<BundleKernel>{ptxKernel, cubin};
 }
 
-/// The NVIDIA kernels. The warp-specialized kernel is tried with each
-/// register split of kNvvmProducerRegisterChoices until ptxas reports no
-/// spills, then without the producer warpgroup.
+/// Whether ptxas reported spills for a cubin of `kernels`.
+static bool spills(const std::vector<BundleKernel> &kernels) {
+  return llvm::any_of(kernels, [](const BundleKernel &k) {
+    return k.format == "cubin" && k.spillBytes != 0;
+  });
+}
+
+/// The kernels of the first register split that ptxas compiles without
+/// spills, each compiled from a copy of `module`: every split of
+/// kNvvmProducerRegisterChoices for the warp-specialized kernel, the one
+/// kernel otherwise; nullopt when every split spills.
+static FailureOr<std::optional<std::vector<BundleKernel>>>
+compileWithoutSpills(ModuleOp module, const std::string &target,
+                     const std::string &name, const ToolPaths &tools,
+                     const NvvmKernelOptions &nvvm, bool warpSpecialized) {
+  ArrayRef<int64_t> producers(kNvvmProducerRegisterChoices);
+  if (!warpSpecialized)
+    producers = producers.take_front();
+  for (int64_t producer : producers) {
+    OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
+    FailureOr<std::vector<BundleKernel>> kernels =
+        compileNvvmOnce(*copy, target, name, tools, nvvm, producer,
+                        /*final=*/false);
+    if (failed(kernels))
+      return failure();
+    if (!spills(*kernels))
+      return std::optional<std::vector<BundleKernel>>(std::move(*kernels));
+  }
+  return std::optional<std::vector<BundleKernel>>();
+}
+
+/// The NVIDIA kernels. Where the cost model chose the tiles, the wider KV
+/// tile of nvvmWiderTiles is tried first and kept if ptxas reports no
+/// spills. The warp-specialized kernel is tried with each register split
+/// of kNvvmProducerRegisterChoices until ptxas reports no spills, then
+/// without the producer warpgroup.
 static FailureOr<std::vector<BundleKernel>>
 compileNvvm(ModuleOp module, const std::string &target,
             const std::string &name, const ToolPaths &tools,
             const NvvmKernelOptions &nvvm) {
   int64_t dqk = 0, dv = 0, eltBytes = 2;
+  AttentionOp attention;
   module.walk([&](AttentionOp op) {
+    attention = op;
     dqk = op.getHeadDimQK();
     dv = op.getHeadDimV();
     eltBytes = op.getQuery().getType().getElementType().getIntOrFloatBitWidth() / 8;
   });
+  bool userTiling = attention && attention.getTilingAttr();
   // Tiles and schedule once, for every trial below (compileNvvmOnce reads
   // them; copies inherit them).
   PassManager select(module.getContext());
@@ -694,24 +730,44 @@ compileNvvm(ModuleOp module, const std::string &target,
     return failure();
   bool linear = false;
   module.walk([&](LinearAttentionOp) { linear = true; });
-  if (!nvvm.warpSpecialize || nvvmMmaSyncOnly(module) || linear ||
-      !usesTma(target, nvvm, dqk, dv, eltBytes))
+  bool mmaSyncOnly = nvvmMmaSyncOnly(module);
+  bool tma = !mmaSyncOnly && usesTma(target, nvvm, dqk, dv, eltBytes);
+  bool warpSpecialized = nvvm.warpSpecialize && !linear && tma;
+  if (attention && !userTiling && !kvSplittingOf(module)) {
+    TilingAttr t = attention.getTilingAttr();
+    std::optional<TileChoice> wide = nvvmWiderTiles(
+        *lookupTarget(target),
+        {t.getBlockQ(), t.getBlockKv(), t.getWarps(), t.getStages()}, dqk,
+        dv, eltBytes, nvvmUsesWgmma(target) && !mmaSyncOnly, tma,
+        packGroup(module));
+    if (wide) {
+      attention.setTilingAttr(TilingAttr::get(module.getContext(),
+                                              wide->blockQ, wide->blockKV,
+                                              wide->warps, wide->stages));
+      FailureOr<std::optional<std::vector<BundleKernel>>> kernels;
+      {
+        // A trial only: whatever keeps the wider tile from compiling, the
+        // cost model's tile below reports it again if it shares the cause.
+        ScopedDiagnosticHandler quiet(module.getContext(),
+                                      [](Diagnostic &) { return success(); });
+        kernels = compileWithoutSpills(module, target, name, tools, nvvm,
+                                       warpSpecialized);
+      }
+      if (succeeded(kernels) && *kernels)
+        return std::move(**kernels);
+      attention.setTilingAttr(t);
+    }
+  }
+  if (!warpSpecialized)
     return compileNvvmOnce(module, target, name, tools, nvvm,
                            kNvvmProducerRegisterChoices[0]);
-  auto spills = [](const std::vector<BundleKernel> &kernels) {
-    for (const BundleKernel &k : kernels)
-      if (k.format == "cubin" && k.spillBytes != 0)
-        return true;
-    return false;
-  };
-  for (int64_t producer : kNvvmProducerRegisterChoices) {
-    OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
-    FailureOr<std::vector<BundleKernel>> kernels =
-        compileNvvmOnce(*copy, target, name, tools, nvvm, producer,
-                        /*final=*/false);
-    if (failed(kernels) || !spills(*kernels))
-      return kernels;
-  }
+  FailureOr<std::optional<std::vector<BundleKernel>>> kernels =
+      compileWithoutSpills(module, target, name, tools, nvvm,
+                           /*warpSpecialized=*/true);
+  if (failed(kernels))
+    return failure();
+  if (*kernels)
+    return std::move(**kernels);
   NvvmKernelOptions single = nvvm;
   single.warpSpecialize = false;
   llvm::errs() << "attn-compile: note: @" << name << " " << target

@@ -84,7 +84,8 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
     // sm_90a (wgmma) keeps Q in shared memory, S, P (as wgmma's register
     // A) and O in registers, so its KV tile is wider by the same rule: 128
     // up to head dim 64, 64 up to 128, 32 beyond. (128 at head dim 128
-    // spills with ALiBi and block masks.)
+    // spills with ALiBi and block masks; nvvmWiderTiles has the compile
+    // try it per kernel, as it does mma.sync's 64 there.)
     if (dtypeBytes == 4)
       return {128, d <= 64 ? 32 : 16, 4, 2};
     if (nvvmUsesWgmma(target.name))
@@ -110,6 +111,37 @@ TileChoice mlir::attn::defaultTiles(const TargetInfo &target, int64_t dqk,
   if (dtypeBytes == 4)
     return {64, d <= 64 ? 64 : d <= 128 ? 32 : 16, 4, 1};
   return {64, d <= 128 ? 64 : 32, 4, 1};
+}
+
+std::optional<TileChoice>
+mlir::attn::nvvmWiderTiles(const TargetInfo &target, const TileChoice &chosen,
+                           int64_t dqk, int64_t dv, int64_t dtypeBytes,
+                           bool wgmma, bool tma, int64_t packGroup) {
+  // Past head dim 64 only: there the default KV tile (mma.sync 32, wgmma
+  // 64 / 32) leaves the CTA at one per SM either way (registers), so the
+  // wider tile halves the per-tile waits, barriers and row reductions (and
+  // gives wgmma n = 128 at head dim 128, FlashAttention-3's causal tile) at
+  // no occupancy cost. Up to 64 the mma.sync kernel's 128 columns reach 255
+  // registers and spill with ALiBi or bias; past 128 its 64 columns and the
+  // staged Q pass sm_80's shared memory (wgmma's O holds at most 128 Dv
+  // columns a CTA, so its 64 columns fit there).
+  int64_t d = std::max(dqk, dv);
+  if (target.kind != TargetKind::NVVM || dtypeBytes != 2 || d <= 64 ||
+      (d > 128 && !wgmma))
+    return std::nullopt;
+  std::optional<TargetInfo> mma = lookupTarget("sm_80");
+  TileChoice base =
+      defaultTiles(wgmma ? target : *mma, dqk, dv, dtypeBytes);
+  if (chosen.blockQ != base.blockQ || chosen.blockKV != base.blockKV ||
+      chosen.warps != base.warps || chosen.stages != base.stages)
+    return std::nullopt;
+  TileChoice wide = base;
+  wide.blockKV *= 2;
+  if (nvvmKernelSmemBytes(dqk, dv, wide.blockQ, wide.blockKV, wide.stages,
+                          dtypeBytes, wgmma, tma, wide.warps, packGroup) >
+      target.sharedMemBytes)
+    return std::nullopt;
+  return wide;
 }
 
 int64_t mlir::attn::nvvmStagedKBytes(int64_t dqk, int64_t blockKV,

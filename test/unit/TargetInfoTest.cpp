@@ -225,6 +225,39 @@ TEST(TargetInfo, StagedQFitsEveryNvidiaTarget) {
   }
 }
 
+TEST(TargetInfo, WiderTilesDoubleTheDefaultKVTilePastHeadDim64) {
+  auto tiles = [](const char *name, int64_t d, TileChoice chosen,
+                  bool wgmma, int64_t group = 1) {
+    return nvvmWiderTiles(*lookupTarget(name), chosen, d, d, 2, wgmma,
+                          /*tma=*/wgmma, group);
+  };
+  auto kv = [](std::optional<TileChoice> c) {
+    return c ? c->blockKV : int64_t(0);
+  };
+  TileChoice mma{128, 32, 8, 2}, wg{128, 64, 8, 2};
+  EXPECT_EQ(kv(tiles("sm_80", 128, mma, false)), 64);
+  EXPECT_EQ(kv(tiles("sm_90", 96, mma, false)), 64);
+  EXPECT_EQ(kv(tiles("sm_90a", 128, wg, true)), 128);
+  // sm_90a's mma.sync kernel (packed heads) widens sm_90's tile.
+  EXPECT_EQ(kv(tiles("sm_90a", 128, mma, false, 4)), 64);
+  EXPECT_EQ(kv(tiles("sm_90a", 128, mma, true)), 0) << "not wgmma's default";
+  EXPECT_EQ(kv(tiles("sm_80", 128, {128, 16, 8, 2}, false)), 0)
+      << "not the default";
+  EXPECT_EQ(kv(tiles("sm_80", 64, {128, 64, 8, 2}, false)), 0)
+      << "head dim 64 reaches 255 registers at 128 columns";
+  EXPECT_EQ(kv(tiles("sm_90a", 256, {128, 32, 8, 2}, true)), 64);
+  EXPECT_EQ(kv(tiles("sm_90", 256, mma, false)), 0)
+      << "mma.sync past head dim 128";
+  // 128 x 64 with the staged Q is 102 KiB: past sm_86's 99 KiB.
+  EXPECT_EQ(kv(tiles("sm_86", 128, mma, false)), 0);
+  EXPECT_EQ(kv(tiles("sm_86", 80, mma, false)), 64);
+  EXPECT_FALSE(nvvmWiderTiles(*lookupTarget("sm_80"), {128, 16, 4, 2}, 128,
+                              128, 4, false, false, 1))
+      << "f32 runs the SIMT kernel";
+  EXPECT_FALSE(nvvmWiderTiles(*lookupTarget("gfx942"), {64, 64, 4, 1}, 128,
+                              128, 2, false, false, 1));
+}
+
 TEST(TargetInfo, DecodeTilesFitEveryNvidiaTarget) {
   for (const char *name : {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"}) {
     std::optional<TargetInfo> t = lookupTarget(name);

@@ -45,6 +45,21 @@ struct TileChoice {
 };
 TileChoice defaultTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
                         int64_t dtypeBytes);
+/// The NVIDIA 16-bit prefill tiles `attn-compile` tries before `chosen`
+/// when `chosen` is the cost model's default (defaultTiles; of sm_90 for
+/// a kernel that is not wgmma): the KV tile twice as wide. defaultTiles
+/// keeps the widest KV tile that no configuration of the prefill matrix
+/// spills with; past head dim 64 (mma.sync: up to 128) this one fits most
+/// of them (dense, causal, windows) but not all (bias or ALiBi with block
+/// masks), so ptxas decides per kernel
+/// and the driver keeps `chosen` where the wider one spills. nullopt where
+/// there is none, or where its shared memory (nvvmKernelSmemBytes) would
+/// not fit the target.
+std::optional<TileChoice> nvvmWiderTiles(const TargetInfo &target,
+                                         const TileChoice &chosen,
+                                         int64_t dqk, int64_t dv,
+                                         int64_t dtypeBytes, bool wgmma,
+                                         bool tma, int64_t packGroup);
 
 /// Number of CTAs the NVIDIA kernels split Dv over: the mma.sync kernel
 /// (16-bit inputs) accumulates at most 128 columns per CTA in multiples of

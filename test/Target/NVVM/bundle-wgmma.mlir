@@ -1,7 +1,7 @@
 // REQUIRES: ptxas
 // sm_90a with tma=0 takes the cp.async wgmma kernel (bundle-tma.mlir has
 // the default TMA kernel): the PTX has warpgroup MMAs for both products (S: K-major B,
-// n = block_kv = 64; PV: transposed B, n = 96), proxy fences after the
+// n = block_kv = 64, pinned; PV: transposed B, n = 96), proxy fences after the
 // shared-memory writes, and assembles with ptxas -arch=sm_90a without
 // spills. Its dynamic shared memory adds the Q tile to the K/V stages
 // (P stays in registers): 2 x 2 x 64 x (96 x 2 + 16) + 128 x 96 x 2.
@@ -29,6 +29,6 @@
 // PTX: wgmma.mma_async.sync.aligned.m64n96k16.f32.bf16.bf16 {{.+}}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
 
 func.func @gqa_wg(%q: tensor<1x8x512x96xbf16>, %k: tensor<1x2x512x96xbf16>) -> (tensor<1x8x512x96xbf16>, tensor<1x8x512xf32>) {
-  %o, %l = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>} : tensor<1x8x512x96xbf16>, tensor<1x2x512x96xbf16>, tensor<1x2x512x96xbf16> -> tensor<1x8x512x96xbf16>, tensor<1x8x512xf32>
+  %o, %l = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>} : tensor<1x8x512x96xbf16>, tensor<1x2x512x96xbf16>, tensor<1x2x512x96xbf16> -> tensor<1x8x512x96xbf16>, tensor<1x8x512xf32>
   return %o, %l : tensor<1x8x512x96xbf16>, tensor<1x8x512xf32>
 }
