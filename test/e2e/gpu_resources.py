@@ -77,8 +77,10 @@ def main():
                     continue
                 smem = (k.get("dynamic_smem_bytes", 0)
                         + k.get("static_smem_bytes", 0))
+                tile = "x".join(map(str, k.get("tile", [])))
                 line = (f"{k['target']:6} regs={k['registers']:3} "
-                        f"spill={k['spill_bytes']} smem={smem} :: {spec}")
+                        f"spill={k['spill_bytes']} smem={smem} "
+                        f"kernel={k.get('kernel', '?')} tile={tile} :: {spec}")
                 lines.append(line)
                 scratch = k.get("scratch_bytes", 0)
                 if (k["spill_bytes"] != 0 or smem > SMEM_LIMIT[k["target"]]

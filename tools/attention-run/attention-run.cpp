@@ -351,7 +351,7 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
 }
 
 /// GPU targets: the kernel the bundle launches ("kernel=... grid=[...]
-/// block=N"), printed after the spec so that a run shows which kernel it
+/// block=N ... tile=BQxBKVxWARPSxSTAGES"), printed after the spec so that a run shows which kernel it
 /// checked (a stream-K schedule that fell back to flash would show).
 static std::string gpuKernelLine;
 
@@ -393,7 +393,10 @@ int loadBundleKernel(MLIRContext &context, ModuleOp module,
                       (k.workspaceBytes.empty()
                            ? ""
                            : " workspace=" + k.workspaceBytes) +
-                      "\n";
+                      " tile=" + std::to_string(k.tile[0]) + "x" +
+                      std::to_string(k.tile[1]) + "x" +
+                      std::to_string(k.tile[2]) + "x" +
+                      std::to_string(k.tile[3]) + "\n";
       break;
     }
   if (std::string error = writeBundle(desc, dir.str()); !error.empty())
