@@ -55,16 +55,17 @@ func.func @causal(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x2x256x64xbf16>) -> (
 // -----
 
 // Q's cp.async group is covered by the first KV tile's wait; a CTA whose
-// walk is empty (this layout gives query tile 0 no KV tiles) drains it
-// after the loop, before it stores zeros and exits.
+// walk is empty (bottom-right causal with Sq = 256 > Skv = 64: query tile
+// 0's rows see no key) drains it after the loop, before it stores zeros
+// and exits.
 // CHECK-LABEL: gpu.func @q_drained
 // CHECK: scf.for
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK-NOT: nvgpu.device_async_copy
 // CHECK: gpu.return
-func.func @q_drained(%q: tensor<1x2x256x64xbf16>) -> tensor<1x2x256x64xbf16> {
-  %o = attn.attention %q, %q, %q {mask = #attn.mask<blocks(128, 128, "00/11")>} : tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16> -> tensor<1x2x256x64xbf16>
+func.func @q_drained(%q: tensor<1x2x256x64xbf16>, %kv: tensor<1x2x64x64xbf16>) -> tensor<1x2x256x64xbf16> {
+  %o = attn.attention %q, %kv, %kv {mask = #attn.mask<causal>} : tensor<1x2x256x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x256x64xbf16>
   return %o : tensor<1x2x256x64xbf16>
 }
 

@@ -209,6 +209,31 @@ TEST(Nvemu, CpAsyncLandsAtItsWaitGroup) {
   }
 }
 
+// A CTA that exits before a wait_group covers its copies: on a GPU they
+// land after it, in shared memory the SM may have given the next CTA.
+void cpAsyncExitKernel(void **p) {
+  auto *src = param<const uint8_t *>(p, 0);
+  auto *s = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  if (tid() == 0) {
+    __nvemu_cp_async_commit(); // an empty group
+    __nvemu_cp_async(s, src, 16, 16);
+    __nvemu_cp_async_commit();
+    if (param<int32_t>(p, 1))
+      __nvemu_cp_async_wait(1); // retires the empty group only
+  }
+}
+
+TEST(Nvemu, CpAsyncInFlightAtExitFails) {
+  std::vector<uint8_t> src(16, 1);
+  const uint8_t *ps = src.data();
+  for (int32_t partialWait : {0, 1}) {
+    Launch l = launch(cpAsyncExitKernel, {&ps, &partialWait}, 32, 64);
+    EXPECT_EQ(l.rc, 1) << partialWait;
+    EXPECT_NE(l.error.find("1 cp.async copies in flight"), std::string::npos)
+        << l.error;
+  }
+}
+
 void outOfBoundsKernel(void **) {
   int32_t out[4];
   auto *s = static_cast<uint8_t *>(__nvemu_dynamic_smem());
@@ -486,6 +511,27 @@ TEST(Nvemu, TmaOutOfBoundsRowsReadZerosAndLandAtTheWait) {
   for (int r = 0; r < 8; ++r)
     for (int c = 0; c < 64; ++c)
       EXPECT_EQ(out[1 + r * 64 + c], 4 + r < 10 ? g[(4 + r) * 64 + c] : 0) << r << "," << c;
+}
+
+// A TMA load whose mbarrier no thread waits for lands after the CTA.
+void tmaExitKernel(void **p) {
+  auto *map = static_cast<const nvemu_tensor_map *>(p[0]);
+  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  auto *bar = reinterpret_cast<uint64_t *>(smem + 2048);
+  if (tid() == 0) {
+    __nvemu_mbarrier_init(bar, 1);
+    __nvemu_mbarrier_arrive(bar, 1, 8 * 64 * 2);
+    __nvemu_tma_load(smem, map, bar, 2, 0, 0, 0, 0, 0);
+  }
+}
+
+TEST(Nvemu, TmaInFlightAtExitFails) {
+  std::vector<uint16_t> g(8 * 64, 1);
+  nvemu_tensor_map map = tensorMap2d(g.data(), 64, 8, 64, 8, 0);
+  Launch l = launch(tmaExitKernel, {&map}, 32, 4096);
+  EXPECT_EQ(l.rc, 1);
+  EXPECT_NE(l.error.find("TMA copies in flight"), std::string::npos)
+      << l.error;
 }
 
 // Two arrivals complete phase 0 whatever the order; waiting for parity 0

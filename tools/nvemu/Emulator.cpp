@@ -12,7 +12,8 @@
 // deadlocks, lanes at different collectives, accesses outside shared
 // memory, writes past its end (a canary), reads of shared memory never
 // written (it starts as NaN bytes), data of a cp.async read before its
-// wait_group (copies land at the wait).
+// wait_group (copies land at the wait), cp.async or TMA copies still in
+// flight when a thread or its CTA exits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -173,6 +174,15 @@ void checkShared(const void *p, size_t bytes, const char *what) {
 
 void threadMain() {
   cta->entry(cta->params);
+  // A copy no wait_group covered lands after the thread exits, in shared
+  // memory the SM may already have given the next CTA.
+  size_t inFlight = cur->open.size();
+  for (const std::vector<Copy> &g : cur->groups)
+    inFlight += g.size();
+  if (inFlight)
+    fail(format("exited with %zu cp.async copies in flight (no wait_group "
+                "covers them)",
+                inFlight));
   cur->done = true;
   // Returning resumes uc_link, the scheduler.
 }
@@ -369,6 +379,15 @@ bool runCta(Cta &c) {
       return false;
     }
   }
+  // A TMA load whose mbarrier no thread waited for lands after the CTA.
+  for (const auto &entry : c.mbarriers)
+    if (!entry.second.copies.empty()) {
+      c.error = format("CTA (%u,%u,%u) exited with %zu TMA copies in flight "
+                       "(no thread waited for their mbarrier)",
+                       c.ctaid[0], c.ctaid[1], c.ctaid[2],
+                       entry.second.copies.size());
+      return false;
+    }
   for (size_t i = 0; i < kCanaryBytes; ++i)
     if (c.smem[c.smemBytes + i] != 0x5a) {
       c.error = format("CTA (%u,%u,%u) wrote %zu bytes past the end of its "
