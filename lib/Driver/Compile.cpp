@@ -681,16 +681,16 @@ static bool spills(const std::vector<BundleKernel> &kernels) {
 }
 
 /// The kernels of the first register split that ptxas compiles without
-/// spills, each compiled from a copy of `module`: every split of
-/// kNvvmProducerRegisterChoices for the warp-specialized kernel, the one
-/// kernel otherwise; nullopt when every split spills.
+/// spills, each compiled from a copy of `module`: the warp-specialized
+/// kernel tries the first `splits` of kNvvmProducerRegisterChoices, any
+/// other kernel its one build; nullopt when every split spills.
 static FailureOr<std::optional<std::vector<BundleKernel>>>
 compileWithoutSpills(ModuleOp module, const std::string &target,
                      const std::string &name, const ToolPaths &tools,
-                     const NvvmKernelOptions &nvvm, bool warpSpecialized) {
+                     const NvvmKernelOptions &nvvm, bool warpSpecialized,
+                     size_t splits = std::size(kNvvmProducerRegisterChoices)) {
   ArrayRef<int64_t> producers(kNvvmProducerRegisterChoices);
-  if (!warpSpecialized)
-    producers = producers.take_front();
+  producers = producers.take_front(warpSpecialized ? splits : 1);
   for (int64_t producer : producers) {
     OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
     FailureOr<std::vector<BundleKernel>> kernels =
@@ -750,8 +750,12 @@ compileNvvm(ModuleOp module, const std::string &target,
         // cost model's tile below reports it again if it shares the cause.
         ScopedDiagnosticHandler quiet(module.getContext(),
                                       [](Diagnostic &) { return success(); });
+        // The warp-specialized kernel tries the default split (72) and the
+        // one that leaves the math warpgroups the most registers (24):
+        // over the prefill matrix every wider tile that fits fits under
+        // one of them, and the others cost a compile each where none does.
         kernels = compileWithoutSpills(module, target, name, tools, nvvm,
-                                       warpSpecialized);
+                                       warpSpecialized, /*splits=*/2);
       }
       if (succeeded(kernels) && *kernels)
         return std::move(**kernels);
