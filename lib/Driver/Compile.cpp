@@ -613,9 +613,8 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   std::optional<TargetInfo> info = lookupTarget(target);
   if (info && k.dynamicSmemBytes > info->sharedMemBytes)
     return emitError(opLoc)
-           << "the " << target << " kernel (" << k.kernel << ", tile="
-           << k.tile[0] << "x" << k.tile[1] << "x" << k.tile[2] << "x"
-           << k.tile[3] << ") needs " << k.dynamicSmemBytes
+           << "the " << target << " kernel (" << k.kernel
+           << ", tile=" << k.tileName() << ") needs " << k.dynamicSmemBytes
            << " bytes of shared memory but " << target << " offers "
            << info->sharedMemBytes << "; lower block_kv or stages";
   BundleKernel ptxKernel = k;
@@ -946,8 +945,7 @@ static void printResourceReport(const BundleDesc &desc) {
                  << " scratch_bytes=" << k.scratchBytes
                  << " smem_bytes=" << k.staticSmemBytes + k.dynamicSmemBytes;
     if (!k.kernel.empty())
-      llvm::outs() << " kernel=" << k.kernel << " tile=" << k.tile[0] << "x"
-                   << k.tile[1] << "x" << k.tile[2] << "x" << k.tile[3];
+      llvm::outs() << " kernel=" << k.kernel << " tile=" << k.tileName();
     if (k.registers > 0 && k.format == "cubin") {
       int64_t regsPerCta = ((k.registers + 7) / 8 * 8) * k.blockX;
       int64_t ctas = std::min<int64_t>(65536 / regsPerCta, 32);

@@ -185,6 +185,11 @@ std::string join(const std::vector<std::string> &v, const char *sep) {
 
 } // namespace
 
+std::string BundleKernel::tileName() const {
+  return std::to_string(tile[0]) + "x" + std::to_string(tile[1]) + "x" +
+         std::to_string(tile[2]) + "x" + std::to_string(tile[3]);
+}
+
 std::string validateBundle(const BundleDesc &d) {
   if (!isCIdentifier(d.name))
     return "bundle name '" + d.name + "' is not a C identifier";

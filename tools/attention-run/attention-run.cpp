@@ -351,8 +351,8 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
 }
 
 /// GPU targets: the kernel the bundle launches ("kernel=... grid=[...]
-/// block=N ... tile=BQxBKVxWARPSxSTAGES"), printed after the spec so that a run shows which kernel it
-/// checked (a stream-K schedule that fell back to flash would show).
+/// block=N ... tile=BQxBKVxWARPSxSTAGES"), printed after the spec so that
+/// a run shows which kernel it checked (a stream-K schedule that fell back to flash would show).
 static std::string gpuKernelLine;
 
 /// The target's bundle written to `dir` and loaded by the runtime. NVIDIA:
@@ -393,10 +393,7 @@ int loadBundleKernel(MLIRContext &context, ModuleOp module,
                       (k.workspaceBytes.empty()
                            ? ""
                            : " workspace=" + k.workspaceBytes) +
-                      " tile=" + std::to_string(k.tile[0]) + "x" +
-                      std::to_string(k.tile[1]) + "x" +
-                      std::to_string(k.tile[2]) + "x" +
-                      std::to_string(k.tile[3]) + "\n";
+                      " tile=" + k.tileName() + "\n";
       break;
     }
   if (std::string error = writeBundle(desc, dir.str()); !error.empty())

@@ -82,6 +82,9 @@ struct BundleKernel {
   std::string kernel;
   std::array<int64_t, 4> tile = {0, 0, 0, 0};
   int64_t producerRegisters = 0;
+  /// `tile` as reports print it: block_q x block_kv x warps x stages, e.g.
+  /// "128x64x8x2".
+  std::string tileName() const;
   /// nvemu build of the kernel (`emulation=1`); written as
   /// nvemu/<fnv1a-64 of `binary`, 16 hex digits>.so, where the emulating
   /// CUDA driver looks for the image it is given.

@@ -51,10 +51,9 @@ TileChoice defaultTiles(const TargetInfo &target, int64_t dqk, int64_t dv,
 /// keeps the widest KV tile that no configuration of the prefill matrix
 /// spills with; past head dim 64 (mma.sync: up to 128) this one fits most
 /// of them (dense, causal, windows) but not all (bias or ALiBi with block
-/// masks), so ptxas decides per kernel
-/// and the driver keeps `chosen` where the wider one spills. nullopt where
-/// there is none, or where its shared memory (nvvmKernelSmemBytes) would
-/// not fit the target.
+/// masks), so ptxas decides per kernel and the driver keeps `chosen` where
+/// the wider one spills. nullopt where there is none, or where its shared
+/// memory (nvvmKernelSmemBytes) would not fit the target.
 std::optional<TileChoice> nvvmWiderTiles(const TargetInfo &target,
                                          const TileChoice &chosen,
                                          int64_t dqk, int64_t dv,

@@ -155,9 +155,9 @@ protected:
   virtual void afterPrologue() {}
   /// Whether setupThreads left a cp.async group (a staged Q) that only
   /// the first KV tile's wait covers: a CTA whose walk is empty (a query
-  /// tile a block-sparse layout or mask leaves without KV tiles) waits
-  /// for it after the loop, so no copy still lands in shared memory that
-  /// the next CTA on the SM may already own.
+  /// tile whose rows see no key, e.g. bottom-right causal with Sq > Skv)
+  /// waits for it after the loop, so no copy still lands in shared memory
+  /// that the next CTA on the SM may already own.
   bool qCopyInFlight = false;
   /// Threads per CTA and the register cap ptxas gets (.maxnreg).
   int64_t blockThreads() const override { return 32 * warps; }
