@@ -13,7 +13,8 @@
 // memory, writes past its end (a canary), reads of shared memory never
 // written (it starts as NaN bytes), data of a cp.async read before its
 // wait_group (copies land at the wait), cp.async or TMA copies still in
-// flight when a thread or its CTA exits.
+// flight when a thread or its CTA exits. CTAs run one at a time, in
+// launch order or reversed (ATTN_NVEMU_REVERSE_CTAS=1).
 //
 //===----------------------------------------------------------------------===//
 
@@ -434,14 +435,20 @@ int launch(nvemu_entry entry, void **params, const unsigned grid[3],
   Thread *savedThread = cur;
   cta = c.get();
   bool ok = true;
-  for (unsigned z = 0; ok && z < grid[2]; ++z)
-    for (unsigned y = 0; ok && y < grid[1]; ++y)
-      for (unsigned x = 0; ok && x < grid[0]; ++x) {
-        c->ctaid[0] = x;
-        c->ctaid[1] = y;
-        c->ctaid[2] = z;
-        ok = runCta(*c);
-      }
+  // CTAs run one after another, in launch order or (ATTN_NVEMU_REVERSE_CTAS
+  // set) the reverse: a GPU promises no order, so a kernel whose CTAs wait
+  // for one another must not depend on it (the reverse order hangs one
+  // that waits for a lower CTA index).
+  const char *rev = std::getenv("ATTN_NVEMU_REVERSE_CTAS");
+  bool reverse = rev && *rev && std::strcmp(rev, "0") != 0;
+  size_t ctas = size_t(grid[0]) * grid[1] * grid[2];
+  for (size_t i = 0; ok && i < ctas; ++i) {
+    size_t linear = reverse ? ctas - 1 - i : i;
+    c->ctaid[0] = linear % grid[0];
+    c->ctaid[1] = linear / grid[0] % grid[1];
+    c->ctaid[2] = linear / grid[0] / grid[1];
+    ok = runCta(*c);
+  }
   cta = saved;
   cur = savedThread;
   return ok ? 0 : report(c->error);
