@@ -74,6 +74,9 @@ CHECK_SPECS=(
   "kind=linear batch=2 heads=2 seq=130 dim=16:96 dtype=f16 feature=taylor2 decay=0.99 state=out"
   "kind=linear heads=2 seq=250 dim=16:48 dtype=bf16 feature=taylor2 norm=sum decay=0.99 state=inout"
   "kind=linear heads=2 seq=200 dim=32 dtype=f32 mask=none feature=relu norm=sum"
+  # A split sequence: blocks of 5 segments hand their states on through
+  # the workspace (the CTAs wait for one another on the GPU).
+  "kind=linear batch=2 heads=2 seq=600 dim=32:80 dtype=f16 feature=elu1 decay=0.9 norm=sum state=inout schedule=split_kv:5"
 )
 # Bench set: dense and causal bf16, head dim 128.
 BENCH_SPECS=()
@@ -99,6 +102,10 @@ LINEAR_BENCH_SPECS=(
   "kind=linear batch=4 heads=16 seq=4096 dim=128 dtype=bf16 decay=alibi"
   "kind=linear batch=8 heads=16 seq=2048 dim=64 dtype=bf16 decay=alibi"
   "kind=linear batch=4 heads=16 seq=4096 dim=64 dtype=bf16 feature=elu1 norm=sum"
+  # One batch entry of 4 heads: 32 blocks of 132 SMs unless the sequence
+  # is split (the schedule's 5 segments), beside the same walked whole.
+  "kind=linear batch=1 heads=4 seq=16384 dim=128 dtype=bf16 decay=alibi"
+  "kind=linear batch=1 heads=4 seq=16384 dim=128 dtype=bf16 decay=alibi schedule=flash"
 )
 
 # The sm_90a variants (their folders under variants/).

@@ -315,6 +315,27 @@ struct KVSplitting {
   }
 };
 
+/// The GPU linear-attention kernel's launch (grid, workspace) on `k`: a
+/// block per (column chunk x sequence segment, head, batch entry).
+static void setLinearLaunch(BundleKernel &k, LinearAttentionOp op) {
+  TilingAttr tiling = op.getTilingAttr();
+  int64_t dv = op.getValue().getType().getDimSize(3);
+  int64_t heads = op.getQuery().getType().getDimSize(1);
+  int64_t chunks = linearGpuColumnChunks(dv, tiling.getBlockKv());
+  int64_t segments = linearGpuSegmentsOf(op);
+  k.gridX = std::to_string(chunks * segments);
+  k.gridY = std::to_string(heads);
+  k.gridZ = "B";
+  if (segments == 1)
+    return;
+  int64_t cols =
+      std::min(tiling.getBlockKv(), dv) + (op.getNormalize() ? 1 : 0);
+  LinearGpuWorkspace ws = linearGpuWorkspace(heads, chunks, segments,
+                                             op.getFeatureDim(), cols);
+  k.workspaceBytes = "B*" + std::to_string(4 * ws.words);
+  k.workspaceZeroBytes = "B*" + std::to_string(4 * ws.zeroedWords);
+}
+
 static KVSplitting kvSplittingOf(ModuleOp module) {
   KVSplitting s;
   module.walk([&](AttentionOp op) {
@@ -515,13 +536,10 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   std::optional<BundleKernel> linear;
   module.walk([&](LinearAttentionOp op) {
     TilingAttr tiling = op.getTilingAttr();
-    int64_t linDv = op.getValue().getType().getDimSize(3);
     LinearGpuProblem problem =
         linearGpuProblemOf(op, TargetKind::NVVM, tiling.getBlockKv());
     BundleKernel k;
-    k.gridX = std::to_string(linearGpuColumnChunks(linDv, tiling.getBlockKv()));
-    k.gridY = std::to_string(op.getQuery().getType().getDimSize(1));
-    k.gridZ = "B";
+    setLinearLaunch(k, op);
     k.blockX = 32 * tiling.getWarps();
     k.dynamicSmemBytes = linearGpuSmemBytes(problem, tiling.getBlockQ());
     k.tile = {tiling.getBlockQ(), tiling.getBlockKv(), tiling.getWarps(),
@@ -804,8 +822,10 @@ compileRocdl(ModuleOp module, const std::string &target,
   // Linear attention: one workgroup per (batch, head, column chunk).
   int64_t linearColumnChunks = 0;
   bool linearMfma = false;
+  BundleKernel linearLaunch;
   module.walk([&](LinearAttentionOp op) {
     linearMfma = linearTensorCoresFor(op);
+    setLinearLaunch(linearLaunch, op);
     TilingAttr tiling = op.getTilingAttr();
     blockQ = tiling.getBlockQ(), blockKV = tiling.getBlockKv();
     warps = tiling.getWarps(), stages = tiling.getStages();
@@ -873,7 +893,10 @@ compileRocdl(ModuleOp module, const std::string &target,
     k.workspaceZeroBytes = splitting.zeroBytes(4, tiles);
   }
   if (linearColumnChunks) {
-    k.gridX = std::to_string(linearColumnChunks);
+    k.gridX = linearLaunch.gridX;
+    k.gridZ = linearLaunch.gridZ;
+    k.workspaceBytes = linearLaunch.workspaceBytes;
+    k.workspaceZeroBytes = linearLaunch.workspaceZeroBytes;
     k.kernel = linearMfma ? "mfma-linear" : "simt-linear";
   }
   k.tile = {blockQ, blockKV, warps, stages};

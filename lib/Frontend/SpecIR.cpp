@@ -311,6 +311,9 @@ static Operation *buildLinearOp(OpBuilder &b, Location loc,
                                      spec.blockKV ? spec.blockKV : 64,
                                      spec.warps ? spec.warps : 4,
                                      spec.stages ? spec.stages : 2));
+  if (spec.schedule != ScheduleKind::Auto)
+    op.setScheduleAttr(ScheduleAttr::get(ctx, toStrategy(spec.schedule),
+                                         spec.scheduleParam));
   return op;
 }
 
@@ -369,6 +372,13 @@ LinearGpuProblem mlir::attn::linearGpuProblemOf(LinearAttentionOp op,
   return p;
 }
 
+int64_t mlir::attn::linearGpuSegmentsOf(LinearAttentionOp op) {
+  ScheduleAttr schedule = op.getScheduleAttr();
+  return schedule && schedule.getKind() == ScheduleStrategy::split_kv
+             ? schedule.getParam()
+             : 1;
+}
+
 static FailureOr<DType> requireDType(Operation *op, Type t) {
   if (std::optional<DType> dtype = dtypeOf(t))
     return *dtype;
@@ -417,6 +427,10 @@ FailureOr<AttentionSpec> mlir::attn::specFromOp(Operation *operation,
     if (TilingAttr t = op.getTilingAttr()) {
       spec.blockQ = t.getBlockQ();
       spec.blockKV = t.getBlockKv();
+    }
+    if (ScheduleAttr s = op.getScheduleAttr()) {
+      spec.schedule = fromStrategy(s.getKind());
+      spec.scheduleParam = s.getParam();
     }
     return spec;
   }

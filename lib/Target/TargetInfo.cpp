@@ -297,6 +297,15 @@ int64_t mlir::attn::linearGpuColumns(const TargetInfo &target, int64_t dv,
   return columns;
 }
 
+int64_t mlir::attn::linearGpuSegments(const TargetInfo &target,
+                                      int64_t streams, int64_t chunks) {
+  if (streams <= 0 || chunks <= 0 || streams >= target.computeUnits)
+    return 1;
+  int64_t segments = (target.computeUnits + streams - 1) / streams;
+  segments = std::min<int64_t>({segments, 16, chunks / kLinearSegmentChunks});
+  return std::max<int64_t>(segments, 1);
+}
+
 int64_t mlir::attn::linearGpuSmemBytes(const LinearGpuProblem &p,
                                        int64_t chunk) {
   int64_t cols = p.columns + (p.normSum ? 1 : 0);

@@ -250,6 +250,7 @@ struct AttnSelectSchedulePass
                     << p.columns + (p.normSum ? 1 : 0)
                     << " and chunk buffers) but " << info.name << " offers "
                     << info.sharedMemBytes);
+      selectLinearSegments(op, info, given);
       return WalkResult::advance();
     }
     int64_t batchHeads = q.isDynamicDim(0) ? 0 : q.getDimSize(0) * q.getDimSize(1);
@@ -272,7 +273,32 @@ struct AttnSelectSchedulePass
     int64_t warps = info.warpSize == 64 ? 2 : 4;
     op.setTilingAttr(
         TilingAttr::get(op.getContext(), chunk, columns, warps, 1));
+    selectLinearSegments(op, info, op.getTilingAttr());
     return WalkResult::advance();
+  }
+
+  /// An auto schedule of causal linear attention splits the sequence
+  /// (split_kv) where its (batch, head, column chunk) blocks leave compute
+  /// units idle (linearGpuSegments), flash otherwise.
+  void selectLinearSegments(LinearAttentionOp op, const TargetInfo &info,
+                            TilingAttr tiling) {
+    ScheduleAttr given = op.getScheduleAttr();
+    if (given && given.getKind() != ScheduleStrategy::auto_)
+      return;
+    auto q = op.getQuery().getType();
+    int64_t segments = 1;
+    if (op.getCausal() && q.hasStaticShape()) {
+      int64_t streams =
+          q.getDimSize(0) * q.getDimSize(1) *
+          linearGpuColumnChunks(op.getValue().getType().getDimSize(3),
+                                tiling.getBlockKv());
+      segments = linearGpuSegments(
+          info, streams, llvm::divideCeil(q.getDimSize(2), tiling.getBlockQ()));
+    }
+    op.setScheduleAttr(ScheduleAttr::get(
+        op.getContext(),
+        segments > 1 ? ScheduleStrategy::split_kv : ScheduleStrategy::flash,
+        segments > 1 ? segments : 0));
   }
 };
 

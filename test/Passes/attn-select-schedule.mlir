@@ -157,13 +157,16 @@ func.func @user_tiling(%q: tensor<1x8x512x64xf16>) -> tensor<1x8x512x64xf16> {
 // chunk would leave the SMs idle, so each block takes 16 value columns
 // (block_kv; 16 blocks), the least it narrows to; with the state 64 x 17
 // the largest chunk that fits is 64 rows (62976 bytes), on four warps or
-// two wave64s.
+// two wave64s. Its 16 blocks still leave the GPU idle, so the sequence's
+// 16 chunks go to 4 segments (split_kv(4): at least 4 chunks a segment);
+// the CPU walks each sequence whole (no schedule).
 // CPU-LABEL: func.func @linear_few_heads
+// CPU-NOT: schedule
 // CPU: tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 1, stages = 1>
 // SM90-LABEL: func.func @linear_few_heads
-// SM90: tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 4, stages = 1>
+// SM90: schedule = #attn.schedule<split_kv(4)>, tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 4, stages = 1>
 // GFX942-LABEL: func.func @linear_few_heads
-// GFX942: tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 2, stages = 1>
+// GFX942: schedule = #attn.schedule<split_kv(4)>, tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 2, stages = 1>
 func.func @linear_few_heads(%q: tensor<1x4x1024x64xbf16>) -> tensor<1x4x1024x64xbf16> {
   %o = attn.linear_attention %q, %q, %q {causal, normalize, feature = #attn.feature_map<elu1>} : tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16> -> tensor<1x4x1024x64xbf16>
   return %o : tensor<1x4x1024x64xbf16>
@@ -176,7 +179,7 @@ func.func @linear_few_heads(%q: tensor<1x4x1024x64xbf16>) -> tensor<1x4x1024x64x
 // the tensor cores: a 64 x 33 state with 64-row buffers takes 58880 bytes,
 // within LDS, so the chunk is 64 rows on AMD too.
 // SM90-LABEL: func.func @linear_many_heads
-// SM90: tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>
+// SM90: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1>
 // GFX942-LABEL: func.func @linear_many_heads
 // GFX942: tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 2, stages = 1>
 func.func @linear_many_heads(%q: tensor<4x64x256x64xbf16>) -> tensor<4x64x256x64xbf16> {
@@ -194,4 +197,43 @@ func.func @linear_many_heads(%q: tensor<4x64x256x64xbf16>) -> tensor<4x64x256x64
 func.func @linear_odd_dv(%q: tensor<1x2x9x4xf32>, %v: tensor<1x2x9x3xf32>) -> tensor<1x2x9x3xf32> {
   %o = attn.linear_attention %q, %q, %v {causal} : tensor<1x2x9x4xf32>, tensor<1x2x9x4xf32>, tensor<1x2x9x3xf32> -> tensor<1x2x9x3xf32>
   return %o : tensor<1x2x9x3xf32>
+}
+
+// -----
+
+// One head of 8192 rows: 4 blocks of 16 columns, 128 chunks. The segments
+// stop at 16 (they hand their states on one after another), not at the
+// 33 that would fill 132 SMs.
+// SM90-LABEL: func.func @linear_long_sequence
+// SM90: schedule = #attn.schedule<split_kv(16)>, tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 4, stages = 1>
+func.func @linear_long_sequence(%q: tensor<1x1x8192x64xbf16>) -> tensor<1x1x8192x64xbf16> {
+  %o = attn.linear_attention %q, %q, %q {causal} : tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16> -> tensor<1x1x8192x64xbf16>
+  return %o : tensor<1x1x8192x64xbf16>
+}
+
+// -----
+
+// Without causality no row's output waits for only the rows before it:
+// the sequence is not split.
+// SM90-LABEL: func.func @linear_non_causal_not_split
+// SM90: schedule = #attn.schedule<flash>
+func.func @linear_non_causal_not_split(%q: tensor<1x1x8192x64xbf16>) -> tensor<1x1x8192x64xbf16> {
+  %o = attn.linear_attention %q, %q, %q : tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16> -> tensor<1x1x8192x64xbf16>
+  return %o : tensor<1x1x8192x64xbf16>
+}
+
+// -----
+
+// A given schedule stays, given tiling or not.
+// SM90-LABEL: func.func @linear_given_schedule
+// SM90: schedule = #attn.schedule<split_kv(3)>, tiling = #attn.tiling<block_q = 32, block_kv = 16, warps = 4, stages = 1>
+// SM90-LABEL: func.func @linear_given_flash
+// SM90: schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 4, stages = 1>
+func.func @linear_given_schedule(%q: tensor<1x1x8192x64xbf16>) -> tensor<1x1x8192x64xbf16> {
+  %o = attn.linear_attention %q, %q, %q {causal, schedule = #attn.schedule<split_kv(3)>, tiling = #attn.tiling<block_q = 32, block_kv = 16, warps = 4, stages = 1>} : tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16> -> tensor<1x1x8192x64xbf16>
+  return %o : tensor<1x1x8192x64xbf16>
+}
+func.func @linear_given_flash(%q: tensor<1x1x8192x64xbf16>) -> tensor<1x1x8192x64xbf16> {
+  %o = attn.linear_attention %q, %q, %q {causal, schedule = #attn.schedule<flash>} : tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16> -> tensor<1x1x8192x64xbf16>
+  return %o : tensor<1x1x8192x64xbf16>
 }

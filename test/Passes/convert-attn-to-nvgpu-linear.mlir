@@ -18,11 +18,11 @@
 // CHECK: %[[OS:.+]] = memref.view %[[SMEM]]{{.+}} to memref<64x9xf32
 // CHECK: %[[P:.+]] = memref.view %[[SMEM]]{{.+}} to memref<64x64xf32
 // CHECK: %[[TID:.+]] = gpu.thread_id x
+// CHECK: %[[NCHUNK:.+]] = arith.ceildivui %[[S]], %c64
 // CHECK: scf.for %{{.+}} = %[[TID]] to %c144 step %c128
 // CHECK: memref.load %[[SIN]]
 // CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: gpu.barrier
-// CHECK: %[[NCHUNK:.+]] = arith.ceildivui %[[S]], %c64
 // CHECK: scf.for %{{.+}} = %c0 to %[[NCHUNK]] step %c1
 // Phase 1: phi(q), phi(k) (elu1 through exp2) four elements per thread and
 // step (64 rows x 16 / 4: 256 steps over 128 threads), each from one 16-byte
@@ -124,4 +124,64 @@ func.func @wide(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> tenso
 func.func @ragged(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> tensor<1x2x100x96xf32> {
   %o = attn.linear_attention %q, %q, %v {causal, tiling = #attn.tiling<block_q = 32, block_kv = 64, warps = 4, stages = 1>} : tensor<1x2x100x32xf32>, tensor<1x2x100x32xf32>, tensor<1x2x100x96xf32> -> tensor<1x2x100x96xf32>
   return %o : tensor<1x2x100x96xf32>
+}
+
+// -----
+
+// split_kv(3): the sequence in three segments, a block each (grid x =
+// column chunks x 3, the column chunk x / 3). A block's segment is the
+// ticket thread 0 draws from its stream's counter (workspace word
+// (b H + h) chunks + chunk), not its x: a block then waits only for
+// blocks already running. Segments
+// 0 and 1 sum their rows' state into a zero state; segments 1 and 2 wait
+// (thread 0 spinning on the flag of the one before), then 0 and 1 hand on
+// lambda^n E + D (E: state_in for segment 0) and raise their flag; every
+// segment walks its chunks from E, and the last stores state_out.
+// CHECK-LABEL: gpu.func @segments(
+// CHECK-SAME: %{{[^:]+}}: memref<?xf32>, %{{[^:]+}}: memref<?xf32>, %{{[^:]+}}: memref<?xf32>,
+// CHECK-SAME: %[[SIN:[^:]+]]: memref<?xf32>, %{{[^:]+}}: memref<?xf32>, %[[SOUT:[^:]+]]: memref<?xf32>, %[[B:[^:]+]]: index, %[[S:[^:]+]]: index, %{{[^:]+}}: index, %[[WS:[^:]+]]: memref<?xf32>) kernel
+// CHECK: %[[KV:.+]] = memref.view {{.+}} to memref<16x16xf32
+// CHECK: memref.view {{.+}} to memref<64x16xf32
+// CHECK: %[[OS:.+]] = memref.view {{.+}} to memref<64x16xf32
+// CHECK: %[[X:.+]] = gpu.block_id x
+// CHECK: %[[CHUNK:.+]] = arith.divui %[[X]], %c3
+// CHECK: %[[NCHUNK:.+]] = arith.ceildivui %[[S]], %c64
+// CHECK: %[[DRAWN:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]][%{{.+}}]
+// CHECK: memref.store %[[DRAWN]], %[[OS]][%c0, %c0]
+// CHECK: gpu.barrier
+// CHECK: %[[T:.+]] = memref.load %[[OS]][%c0, %c0]
+// CHECK: %[[TI:.+]] = arith.fptoui %[[T]]
+// CHECK: %[[P:.+]] = arith.index_castui %[[TI]]
+// CHECK: %[[PER:.+]] = arith.ceildivui %[[NCHUNK]], %c3
+// CHECK: %[[HANDS:.+]] = arith.cmpi ult, %[[P]], %c2
+// CHECK: scf.if %[[HANDS]] {
+// CHECK: memref.store %{{.+}}, %[[KV]]
+// CHECK: scf.for
+// CHECK: %[[WAITS:.+]] = arith.cmpi ugt, %[[P]], %c0
+// CHECK: scf.if %[[WAITS]] {
+// CHECK: scf.while : () -> () {
+// CHECK: %[[FLAG:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]]
+// CHECK: %[[UNSET:.+]] = arith.cmpf olt, %[[FLAG]]
+// CHECK: scf.condition(%[[UNSET]])
+// CHECK: llvm.fence acq_rel
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: llvm.fence acq_rel
+// CHECK: scf.if %[[HANDS]] {
+// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: scf.for
+// CHECK: %[[E:.+]] = memref.load %[[WS]]
+// CHECK: memref.load %[[SIN]]
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[P]], %c0
+// CHECK: arith.select %[[FIRST]], %{{.+}}, %[[E]]
+// CHECK: memref.store %{{.+}}, %[[WS]]
+// CHECK: llvm.fence acq_rel
+// CHECK-NEXT: gpu.barrier
+// CHECK: memref.atomic_rmw addf %{{.+}}, %[[WS]]
+// CHECK: %[[LAST:.+]] = arith.cmpi eq, %[[P]], %c2
+// CHECK: memref.store %{{.+}}, %[[SOUT]]
+// CHECK: gpu.return
+func.func @segments(%q: tensor<1x2x100x16xf32>, %v: tensor<1x2x100x16xf32>, %s: tensor<1x2x16x16xf32>) -> (tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>) {
+  %o, %so = attn.linear_attention %q, %q, %v state(%s : tensor<1x2x16x16xf32>) {causal, decay = #attn.decay<0.9>, schedule = #attn.schedule<split_kv(3)>} : tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32> -> tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>
+  return %o, %so : tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>
 }

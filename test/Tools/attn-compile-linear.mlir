@@ -19,6 +19,12 @@
 // RUN: FileCheck %s --check-prefix=BF --input-file=%t/bf/linbf.json
 // RUN: attention-opt --gen="name=linbf kind=linear heads=2 seq=64 dim=16:8 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout" | attention-opt --attn-compile="target=gfx942" --emit-dir=%t/bfamd 2>&1 | FileCheck %s --check-prefix=BFAMDLOG
 // RUN: FileCheck %s --check-prefix=BFAMD --input-file=%t/bfamd/linbf.json
+// split_kv(3): grid x is 1 column chunk x 3 segments, and the launch
+// carries a workspace per batch entry of 2 heads x 1 column chunk streams:
+// a counter and 2 flags each (24 bytes, zeroed), then 2 handed-over states
+// of 32 x 17 f32 (2 x 2 x 544 words): 8728 bytes.
+// RUN: attention-opt --gen="name=linseg kind=linear heads=2 seq=300 dim=32:16 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout schedule=split_kv:3" | attention-opt --attn-compile="target=sm_80,gfx942" --emit-dir=%t/seg
+// RUN: FileCheck %s --check-prefix=SEG --input-file=%t/seg/linseg.json
 
 // MANIFEST: "constants": {"Hq": 2, "Hk": 2, "Hv": 2, "Dqk": 16, "Dv": 8, "F": 16}
 // MANIFEST: {"name": "q", "dtype": "f16", "shape": ["B", "2", "Sq", "16"]}
@@ -49,3 +55,12 @@ func.func @lin(%q: tensor<1x2x64x16xf16>, %v: tensor<1x2x64x8xf16>, %s: tensor<1
   %o, %st = attn.linear_attention %q, %q, %v state(%s : tensor<1x2x16x9xf32>) {causal, normalize, decay = #attn.decay<alibi>, feature = #attn.feature_map<elu1>} : tensor<1x2x64x16xf16>, tensor<1x2x64x16xf16>, tensor<1x2x64x8xf16> -> tensor<1x2x64x8xf16>, tensor<1x2x16x9xf32>
   return %o, %st : tensor<1x2x64x8xf16>, tensor<1x2x16x9xf32>
 }
+
+// SEG: "target": "sm_80"
+// SEG: "grid": ["3", "2", "B"],
+// SEG: "workspace_bytes": "B*8728",
+// SEG-NEXT: "workspace_zero_bytes": "B*24"
+// SEG: "target": "gfx942"
+// SEG: "grid": ["3", "2", "B"],
+// SEG: "workspace_bytes": "B*8728",
+// SEG-NEXT: "workspace_zero_bytes": "B*24"

@@ -148,6 +148,21 @@ def linear_configs():
         # (fewer narrow them), the last one ragged.
         "kind=linear batch=2 heads=70 seq=40 dim=8:96 mask=causal "
         "feature=elu1 norm=sum decay=0.95 state=inout dtype=bf16",
+        # The long causal cases above split their sequence on the GPU
+        # (few blocks); one walks it whole.
+        "kind=linear heads=2 seq=1030 dim=64 mask=causal feature=elu1 "
+        "decay=alibi norm=sum state=inout dtype=bf16 schedule=flash",
+        # split_kv: segments seeded by the state handed on, in every
+        # product form; more segments than chunks (empty ones hand on what
+        # they got); several batch entries.
+        "kind=linear batch=2 heads=3 seq=257 dim=32:80 mask=causal "
+        "feature=elu1 norm=sum state=out schedule=split_kv:4",
+        "kind=linear heads=2 seq=40 dim=16 mask=causal feature=relu "
+        "decay=0.9 state=inout dtype=bf16 schedule=split_kv:5",
+        "kind=linear heads=2 seq=300 dim=32 mask=causal feature=identity "
+        "decay=0.999 state=in dtype=f16 schedule=split_kv:3",
+        "kind=linear heads=1 seq=200 dim=8 mask=causal feature=taylor2 "
+        "norm=sum decay=alibi dtype=bf16 schedule=split_kv:2",
     ]
     return out
 

@@ -432,6 +432,7 @@ TEST(SpecPrint, RoundTrip) {
       "state=inout norm=sum",
       "kind=linear heads=2 seq=16 dim=4 decay=0.95 state=in scale=0.5",
       "kind=linear heads=2 seq=16 dim=4 state=out",
+      "kind=linear heads=2 seq=1030 dim=64 decay=0.9 schedule=split_kv:4",
   };
   for (const char *text : specs) {
     AttentionSpec a = parseOk(text);
@@ -523,6 +524,10 @@ TEST(SpecValidate, Rules) {
       {"kind=linear decay=0.5 mask=none", "decay needs mask=causal"},
       {"kind=linear decay=alibi mask=none", "decay needs mask=causal"},
       {"kind=linear state=out mask=none", "state in/out needs mask=causal"},
+      {"kind=linear mask=causal schedule=stream_k:4",
+       "kind=linear takes schedule=auto|flash|split_kv, not stream_k"},
+      {"kind=linear mask=none schedule=split_kv:2",
+       "kind=linear with schedule=split_kv needs mask=causal"},
       {"kind=linear score=alibi", "does not support score modifications"},
       {"kind=linear gate=1", "does not support gate"},
       {"kind=linear lse=1", "does not support lse"},

@@ -132,6 +132,28 @@ TEST(TargetInfo, LinearGpuColumnsFillTheComputeUnits) {
   EXPECT_EQ(linearGpuColumnChunks(130, 16), 9);
 }
 
+/// Sequence segments of causal linear attention: enough to cover the SMs
+/// the (batch, head, column chunk) streams leave idle, at most 16 and at
+/// least 4 chunks each; none when the streams fill the GPU.
+TEST(TargetInfo, LinearSegmentsFillTheIdleSMs) {
+  TargetInfo sm90 = *lookupTarget("sm_90"); // 132 SMs
+  // 16 streams: ceil(132 / 16) = 9 segments where 36+ chunks allow it.
+  EXPECT_EQ(linearGpuSegments(sm90, 16, 64), 9);
+  // 16 chunks: 4 segments of 4 chunks; 7 chunks: one segment (no split).
+  EXPECT_EQ(linearGpuSegments(sm90, 16, 16), 4);
+  EXPECT_EQ(linearGpuSegments(sm90, 16, 7), 1);
+  // One stream, a long sequence: 16, not the 132 that would fill the SMs.
+  EXPECT_EQ(linearGpuSegments(sm90, 1, 1024), 16);
+  // Streams that fill the SMs, or unknown counts: no split.
+  EXPECT_EQ(linearGpuSegments(sm90, 132, 1024), 1);
+  EXPECT_EQ(linearGpuSegments(sm90, 0, 1024), 1);
+  EXPECT_EQ(linearGpuSegments(sm90, 16, 0), 1);
+  // The workspace of 2 streams in 3 segments, 32 x 17 states.
+  LinearGpuWorkspace ws = linearGpuWorkspace(2, 1, 3, 32, 17);
+  EXPECT_EQ(ws.words, 2 * (3 + 2 * 32 * 17));
+  EXPECT_EQ(ws.zeroedWords, 2 * 3);
+}
+
 } // namespace
 
 /// The AMD default tiles fit a workgroup's LDS in every dtype and head dim

@@ -17,6 +17,10 @@ using namespace mlir::attn;
 // Shape helpers
 //===----------------------------------------------------------------------===//
 
+/// Segments of a split linear-attention sequence (its blocks' grid x is
+/// column chunks x segments).
+static constexpr int64_t kMaxLinearSegments = 4096;
+
 static bool dimsCompatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
@@ -372,6 +376,22 @@ LogicalResult LinearAttentionOp::verify() {
   if ((getStateIn() || getStateOut()) && !getCausal())
     return emitOpError() << "recurrent state is defined only for causal "
                             "linear attention";
+  if (ScheduleAttr schedule = getScheduleAttr()) {
+    if (schedule.getKind() == ScheduleStrategy::stream_k)
+      return emitOpError() << "linear attention takes schedule auto, flash "
+                              "or split_kv, not stream_k";
+    // Segments are chained through their states; without causality every
+    // row would need the whole sequence's state.
+    if (schedule.getKind() == ScheduleStrategy::split_kv && !getCausal())
+      return emitOpError() << "split_kv on linear attention needs causal";
+    // The segments hand their states on one after another: thousands
+    // already serialize the launch, and more would outgrow grid x.
+    if (schedule.getKind() == ScheduleStrategy::split_kv &&
+        schedule.getParam() > kMaxLinearSegments)
+      return emitOpError() << "split_kv on linear attention takes at most "
+                           << kMaxLinearSegments << " segments, got "
+                           << schedule.getParam();
+  }
   return success();
 }
 

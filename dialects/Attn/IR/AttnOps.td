@@ -114,7 +114,10 @@ def Attn_LinearAttentionOp : Attn_Op<"linear_attention", [Pure]> {
     `[B, H, F, Dv]` (`F` = feature dimension, `Dv + 1` columns with
     `normalize`, the last one the normalizer) seeds the recurrence; the optional
     second result returns the final state, so prefill and recurrent decode
-    share one op.
+    share one op. `schedule` is `flash` (each (batch, head) walks its
+    sequence whole) or, causal only, `split_kv(N)`: the sequence in N
+    segments walked in parallel, each seeded with the state of the segments
+    before it (GPU targets; the CPU walks each sequence whole).
 
     ```mlir
     %o = attn.linear_attention %q, %k, %v {
@@ -131,7 +134,8 @@ def Attn_LinearAttentionOp : Attn_Op<"linear_attention", [Pure]> {
     UnitAttr:$causal,
     UnitAttr:$normalize,
     OptionalAttr<F64Attr>:$scale,
-    OptionalAttr<Attn_TilingAttr>:$tiling);
+    OptionalAttr<Attn_TilingAttr>:$tiling,
+    OptionalAttr<Attn_ScheduleAttr>:$schedule);
   let results = (outs AnyRankedTensor:$output,
                       Optional<AnyRankedTensor>:$state_out);
   let assemblyFormat = [{

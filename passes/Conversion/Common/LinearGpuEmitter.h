@@ -50,7 +50,7 @@ public:
                          const AttentionSpec &spec, StringRef name,
                          int64_t chunk, const LinearGpuProblem &problem,
                          int64_t threads, LinearGpuSharedMemory shared,
-                         LinearGpuProducts products)
+                         LinearGpuProducts products, int64_t segments)
       : AttnKernelEmitterBase(b, gpuModule.getBody(), spec, name, chunk, chunk,
                               /*countTiles=*/false, nullptr, nullptr),
         gpuModule(gpuModule), shared(shared), problem(problem),
@@ -61,7 +61,7 @@ public:
         threads(threads), features(spec.featureDim()),
         colChunk(problem.columns), cols(colChunk + (spec.normSum ? 1 : 0)),
         decay(spec.decay != DecayKind::None),
-        taylor2(spec.feature == FeatureMap::Taylor2) {}
+        taylor2(spec.feature == FeatureMap::Taylor2), segments(segments) {}
 
   gpu::GPUFuncOp emit();
 
@@ -139,8 +139,38 @@ private:
   void fill(Value t0, Value n, bool withQ, bool withKV);
   /// Shared memory views in the order of linearGpuSmemBytes.
   void placeBuffers(Value smem);
-  /// The state from state_in (or 0), in f32 and (staged) in bf16.
-  void initState();
+  /// Zeroes the staged bf16 buffers (their padding is read, never
+  /// written).
+  void zeroStaged();
+  /// The state as `init(f, c)` gives it (local column c), in f32 and
+  /// (staged) in bf16.
+  void initState(function_ref<Value(Value, Value)> init);
+  /// State element (f, c) of state_in, or 0 without one.
+  Value stateInAt(Value f, Value c);
+  /// body(t0, n) for chunks [first, end): rows [t0, t0 + n).
+  void forChunks(Value first, Value end, Body2 body);
+  // Sequence segments (schedule split_kv, causal): blocks of one stream
+  // (batch, head, column chunk) take segments in the order they start (a
+  // ticket from the stream's counter), so a block waits only for blocks
+  // already running. Segment p sums its own rows' state D_p, waits for
+  // the state E_p after segment p - 1, hands E_(p+1) = lambda^n_p E_p +
+  // D_p on, then walks its rows from E_p. Workspace (f32 words): one
+  // counter per stream, segments - 1 flags per stream (both zeroed), then
+  // segments - 1 states [F][cols] per stream.
+  /// This block's segment (its ticket).
+  Value takeTicket();
+  int64_t columnChunks() const {
+    return linearGpuColumnChunks(spec.dv, colChunk);
+  }
+  /// This block's stream, and the streams of the launch.
+  Value streamIndex();
+  Value streams();
+  Value flagWord(Value p);
+  Value handOverWord(Value p, Value f, Value c);
+  /// Segment p's state pass and hand-over (see above) for its chunks
+  /// [first, end); leaves E_p readable through `handedOver`.
+  void handOver(Value p, Value first, Value end);
+  Value handedOver(Value p, Value f, Value c);
   /// Score (r, u) of the chunk from the dot product of its rows: taylor2's
   /// kernel trick, the decay lambda^(r-u), 0 above the diagonal.
   Value decayedScore(Value dot, Value r, Value u);
@@ -252,7 +282,8 @@ private:
   bool cores, mfma, staged, splitAll;
   int64_t threads, features, colChunk, cols;
   bool decay, taylor2;
-  Value stateInFlat, stateOutFlat, seq, log2Decay;
+  int64_t segments;
+  Value stateInFlat, stateOutFlat, seq, batch, log2Decay, workspace;
   // Per block.
   Value tid, bIdx, h, c0, column;
   // Per lane (tensor cores): the warp; mma.sync's g and t, lane % 8 and

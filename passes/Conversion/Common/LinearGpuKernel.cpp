@@ -458,34 +458,158 @@ void LinearGpuKernelEmitter::placeBuffers(Value smem) {
          "shared memory layout out of sync with linearGpuSmemBytes");
 }
 
-void LinearGpuKernelEmitter::initState() {
-  if (staged) {
-    // The bf16 buffers' padding (features up to a whole k step, columns up
-    // to a whole n8 block) is read by the products and must be 0: every
-    // buffer starts as 0.
-    for (Value buf : {kvB, qB, kB, vB, vdB, pB}) {
-      if (!buf)
-        continue;
-      auto type = cast<MemRefType>(buf.getType());
-      int64_t width = type.getDimSize(1);
-      forEach2(type.getDimSize(0), width, [&](Value r, Value c) {
-        storeBf16(fc(0), buf, {r, c});
-      });
-    }
-    barrier();
+void LinearGpuKernelEmitter::zeroStaged() {
+  // The bf16 buffers' padding (features up to a whole k step, columns up
+  // to a whole n8 block) is read by the products and must be 0: every
+  // buffer starts as 0.
+  for (Value buf : {kvB, qB, kB, vB, vdB, pB}) {
+    if (!buf)
+      continue;
+    auto type = cast<MemRefType>(buf.getType());
+    int64_t width = type.getDimSize(1);
+    forEach2(type.getDimSize(0), width, [&](Value r, Value c) {
+      storeBf16(fc(0), buf, {r, c});
+    });
   }
+  barrier();
+}
+
+Value LinearGpuKernelEmitter::stateInAt(Value f, Value c) {
+  if (!stateInFlat)
+    return fc(0);
+  auto [sc, owned] = stateColumn(c);
+  Value read = load(stateInFlat, {stateOffset(f, minI(sc, idx(spec.dv)))});
+  return sel(owned, read, fc(0));
+}
+
+void LinearGpuKernelEmitter::initState(
+    function_ref<Value(Value, Value)> init) {
   forEach2(features, cols, [&](Value f, Value c) {
-    Value init = fc(0);
-    if (stateInFlat) {
-      auto [sc, owned] = stateColumn(c);
-      Value read = load(stateInFlat, {stateOffset(f, minI(sc, idx(spec.dv)))});
-      init = sel(owned, read, fc(0));
-    }
-    memref::StoreOp::create(b, init, kvS, ValueRange{f, c});
+    Value v = init(f, c);
+    memref::StoreOp::create(b, v, kvS, ValueRange{f, c});
     if (staged)
-      storeBf16(init, kvB, {f, c});
+      storeBf16(v, kvB, {f, c});
   });
   barrier();
+}
+
+void LinearGpuKernelEmitter::forChunks(Value first, Value end, Body2 body) {
+  scf::ForOp::create(b, first, end, idx(1), ValueRange{},
+                     [&](OpBuilder &, Location, Value chunk, ValueRange) {
+                       Value t0 = mul(chunk, idx(bq));
+                       body(t0, minI(idx(bq), sub(seq, t0)));
+                       scf::YieldOp::create(b);
+                     });
+}
+
+Value LinearGpuKernelEmitter::streamIndex() {
+  return add(mul(add(mul(bIdx, idx(spec.hq)), h), idx(columnChunks())),
+             column);
+}
+
+Value LinearGpuKernelEmitter::streams() {
+  return mul(batch, idx(spec.hq * columnChunks()));
+}
+
+Value LinearGpuKernelEmitter::flagWord(Value p) {
+  return add(streams(), add(mul(streamIndex(), idx(segments - 1)), p));
+}
+
+Value LinearGpuKernelEmitter::handOverWord(Value p, Value f, Value c) {
+  Value slot = add(mul(streamIndex(), idx(segments - 1)), p);
+  return add(mul(streams(), idx(segments)),
+             add(mul(add(mul(slot, idx(features)), f), idx(cols)), c));
+}
+
+Value LinearGpuKernelEmitter::takeTicket() {
+  using P = arith::CmpIPredicate;
+  // Thread 0 draws; the ticket reaches the block through oS, which the
+  // walk writes only after barriers to come.
+  Value zero = idx(0);
+  ifThen(cmp(P::eq, tid, zero), [&] {
+    Value ticket = memref::AtomicRMWOp::create(
+        b, arith::AtomicRMWKind::addf, fc(1), workspace,
+        ValueRange{streamIndex()});
+    memref::StoreOp::create(b, ticket, oS, ValueRange{zero, zero});
+  });
+  barrier();
+  Value ticket = load(oS, {zero, zero});
+  return arith::IndexCastUIOp::create(
+      b, b.getIndexType(), arith::FPToUIOp::create(b, b.getI32Type(), ticket));
+}
+
+Value LinearGpuKernelEmitter::handedOver(Value p, Value f, Value c) {
+  using P = arith::CmpIPredicate;
+  // Segment 0 starts from state_in; the others from the state their
+  // predecessor handed over (slot p - 1; segment 0 reads slot 0 too, in
+  // bounds, and drops it).
+  Value slot = sub(arith::MaxUIOp::create(b, p, idx(1)), idx(1));
+  Value handed = load(workspace, {handOverWord(slot, f, c)});
+  return sel(cmp(P::eq, p, idx(0)), stateInAt(f, c), handed);
+}
+
+void LinearGpuKernelEmitter::handOver(Value p, Value first, Value end) {
+  using P = arith::CmpIPredicate;
+  Value last = idx(segments - 1);
+  Value hands = cmp(P::ult, p, last);
+  // D_p: the segment's rows summed into a zero state, as the non-causal
+  // walk sums the whole sequence.
+  ifThen(hands, [&] {
+    initState([&](Value, Value) { return fc(0); });
+    forChunks(first, end, [&](Value t0, Value n) {
+      fill(t0, n, /*withQ=*/false, /*withKV=*/true);
+      barrier();
+      updateState(n);
+      barrier();
+    });
+  });
+  // E_p: thread 0 waits for segment p - 1's flag. Its fence makes what it
+  // saw an acquire (PTX orders through the fence of the observing thread);
+  // every thread's after the barrier drops stale lines its wave's cache
+  // may hold (AMD), as stream-K's merge reads its shares. The hand-over
+  // below likewise fences every thread's stores before the barrier that
+  // precedes the flag: a wave's release waits only for its own stores.
+  ifThen(cmp(P::ugt, p, idx(0)), [&] {
+    ifThen(cmp(P::eq, tid, idx(0)), [&] {
+      Value word = flagWord(sub(p, idx(1)));
+      scf::WhileOp::create(
+          b, TypeRange{}, ValueRange{},
+          [&](OpBuilder &, Location, ValueRange) {
+            Value flag = memref::AtomicRMWOp::create(
+                b, arith::AtomicRMWKind::addf, fc(0), workspace,
+                ValueRange{word});
+            scf::ConditionOp::create(
+                b,
+                arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, flag,
+                                      fc(0.5)),
+                ValueRange{});
+          },
+          [&](OpBuilder &, Location, ValueRange) {
+            scf::YieldOp::create(b);
+          });
+      LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+    });
+    barrier();
+    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+  });
+  // E_(p+1) = lambda^n E_p + D_p over the segment's n rows, then the flag.
+  ifThen(hands, [&] {
+    Value rows = sub(minI(mul(end, idx(bq)), seq),
+                     minI(mul(first, idx(bq)), seq));
+    Value chunkDecay = decay ? power(rows) : Value();
+    forEach2(features, cols, [&](Value f, Value c) {
+      Value e = handedOver(p, f, c);
+      Value next = fadd(decay ? fmul(e, chunkDecay) : e, load(kvS, {f, c}));
+      memref::StoreOp::create(b, next, workspace,
+                              ValueRange{handOverWord(p, f, c)});
+    });
+    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+    barrier();
+    ifThen(cmp(P::eq, tid, idx(0)), [&] {
+      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, fc(1),
+                                  workspace, ValueRange{flagWord(p)});
+    });
+  });
 }
 
 gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
@@ -500,6 +624,8 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
   if (spec.stateOut)
     args.push_back(flat(f32));
   args.append(3, b.getIndexType());
+  if (segments > 1)
+    args.push_back(flat(f32));
 
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto fn = gpu::GPUFuncOp::create(b, name, b.getFunctionType(args, {}));
@@ -531,12 +657,19 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
   oFlat = entry->getArgument(a++);
   if (spec.stateOut)
     stateOutFlat = entry->getArgument(a++);
+  batch = entry->getArgument(a);
   seq = entry->getArgument(a + 1);
+  if (segments > 1)
+    workspace = entry->getArgument(a + 3);
 
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   column = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   h = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  // A stream's segments are neighbours in x (z stops at 65535 blocks);
+  // which one a block walks is its ticket, not its position.
+  if (segments > 1)
+    column = arith::DivUIOp::create(b, column, idx(segments));
   c0 = mul(column, idx(colChunk));
   if (mfma) {
     Value lane = arith::RemUIOp::create(b, tid, idx(64));
@@ -564,19 +697,23 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
                      {h});
   }
 
-  initState();
-
+  if (staged)
+    zeroStaged();
   Value numChunks = arith::CeilDivUIOp::create(b, seq, idx(bq));
-  auto forChunks = [&](function_ref<void(Value, Value)> body) {
-    scf::ForOp::create(b, idx(0), numChunks, idx(1), ValueRange{},
-                       [&](OpBuilder &, Location, Value chunk, ValueRange) {
-                         Value t0 = mul(chunk, idx(bq));
-                         body(t0, minI(idx(bq), sub(seq, t0)));
-                         scf::YieldOp::create(b);
-                       });
-  };
+  Value first = idx(0), end = numChunks, segment;
+  if (segments > 1) {
+    segment = takeTicket();
+    Value per = arith::CeilDivUIOp::create(b, numChunks, idx(segments));
+    first = minI(mul(segment, per), numChunks);
+    end = minI(add(first, per), numChunks);
+    handOver(segment, first, end);
+    initState([&](Value f, Value c) { return handedOver(segment, f, c); });
+  } else {
+    initState([&](Value f, Value c) { return stateInAt(f, c); });
+  }
+
   if (spec.causal) {
-    forChunks([&](Value t0, Value n) {
+    forChunks(first, end, [&](Value t0, Value n) {
       fill(t0, n, /*withQ=*/true, /*withKV=*/true);
       barrier();
       scores();
@@ -590,13 +727,13 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
       barrier();
     });
   } else {
-    forChunks([&](Value t0, Value n) {
+    forChunks(first, end, [&](Value t0, Value n) {
       fill(t0, n, /*withQ=*/false, /*withKV=*/true);
       barrier();
       updateState(n);
       barrier();
     });
-    forChunks([&](Value t0, Value n) {
+    forChunks(first, end, [&](Value t0, Value n) {
       fill(t0, n, /*withQ=*/true, /*withKV=*/false);
       barrier();
       outputs(/*intra=*/false);
@@ -610,9 +747,12 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
     forEach2(features, cols, [&](Value f, Value c) {
       auto [sc, owned] = stateColumn(c);
       // Every column chunk carries the normalizer; the first stores it.
-      Value first = orI(cmp(P::ult, c, idx(colChunk)),
-                        cmp(P::eq, column, idx(0)));
-      ifThen(andI(owned, first), [&] {
+      Value mine = andI(owned, orI(cmp(P::ult, c, idx(colChunk)),
+                                   cmp(P::eq, column, idx(0))));
+      // The last segment ends the sequence.
+      if (segments > 1)
+        mine = andI(mine, cmp(P::eq, segment, idx(segments - 1)));
+      ifThen(mine, [&] {
         memref::StoreOp::create(b, load(kvS, {f, c}), stateOutFlat,
                                 stateOffset(f, sc));
       });
@@ -658,7 +798,8 @@ mlir::attn::lowerLinearAttentionToGpu(ModuleOp module, LinearAttentionOp op,
   auto gpuModule = gpu::GPUModuleOp::create(b, name + "_kernels");
   gpu::GPUFuncOp kernel =
       LinearGpuKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
-                             problem, threads, shared, products)
+                             problem, threads, shared, products,
+                             linearGpuSegmentsOf(op))
           .emit();
   fn->erase();
   return kernel;

@@ -14,8 +14,10 @@ namespace mlir::attn {
 /// Lowers `op` (whose function holds only it, tiling chosen for the target
 /// by attn-select-schedule) to a gpu.func of the same name in a new
 /// gpu.module `<name>_kernels` at the end of `module`, with the flat-memref
-/// ABI (q, k, v, [state_in], o, [state_out], B, Sq, Skv), and erases the
-/// function. Grid: (ceil(Dv / block_kv), H, B); block: warps x the target's
+/// ABI (q, k, v, [state_in], o, [state_out], B, Sq, Skv, [workspace]),
+/// and erases the function. Grid: (ceil(Dv / block_kv) x segments, H, B)
+/// (linearGpuSegmentsOf; with more than one, the f32 workspace of
+/// linearGpuWorkspace follows the scalars); block: warps x the target's
 /// warp size (NVVM 32, ROCDL 64) threads. NVVM takes its shared memory
 /// dynamically (static .shared stops at 48 KiB; the bundle records the
 /// size), ROCDL as one workgroup attribution (LDS is static). bf16 and f16

@@ -398,6 +398,33 @@ func.func @linear_state_causal(%q: tensor<1x2x8x4xf32>) {
 
 // -----
 
+// Rule: linear attention has no stream-K schedule.
+func.func @linear_stream_k(%q: tensor<1x2x8x4xf32>) {
+  // expected-error @+1 {{linear attention takes schedule auto, flash or split_kv, not stream_k}}
+  %o = attn.linear_attention %q, %q, %q {causal, schedule = #attn.schedule<stream_k(4)>} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
+  return
+}
+
+// -----
+
+// Rule: split_kv splits linear attention's sequence only where it is causal.
+func.func @linear_split_non_causal(%q: tensor<1x2x8x4xf32>) {
+  // expected-error @+1 {{split_kv on linear attention needs causal}}
+  %o = attn.linear_attention %q, %q, %q {schedule = #attn.schedule<split_kv(2)>} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
+  return
+}
+
+// -----
+
+// Rule: a split linear-attention sequence has at most 4096 segments.
+func.func @linear_split_too_many(%q: tensor<1x2x8x4xf32>) {
+  // expected-error @+1 {{split_kv on linear attention takes at most 4096 segments, got 4097}}
+  %o = attn.linear_attention %q, %q, %q {causal, schedule = #attn.schedule<split_kv(4097)>} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
+  return
+}
+
+// -----
+
 // Rule: head counts and head dims are positive (they size the kernels).
 func.func @zero_heads(%q: tensor<1x0x8x16xf32>) {
   // expected-error @+1 {{query head count and head dim must be positive, got 'tensor<1x0x8x16xf32>'}}
