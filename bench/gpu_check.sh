@@ -102,9 +102,10 @@ LINEAR_BENCH_SPECS=(
   "kind=linear batch=4 heads=16 seq=4096 dim=128 dtype=bf16 decay=alibi"
   "kind=linear batch=8 heads=16 seq=2048 dim=64 dtype=bf16 decay=alibi"
   "kind=linear batch=4 heads=16 seq=4096 dim=64 dtype=bf16 feature=elu1 norm=sum"
-  # One batch entry of 4 heads: 32 blocks of 132 SMs unless the sequence
-  # is split (the schedule's 5 segments), beside the same walked whole
-  # (elu1 + norm=sum: PyTorch only, no new shape for FLA to autotune).
+  # One batch entry of 4 heads: the schedule splits the sequence into 9
+  # segments of 32-column blocks (144 blocks); pinned to flash, the columns
+  # narrow to 16 instead (32 blocks). elu1 + norm=sum: PyTorch only, no
+  # new shape for FLA to autotune.
   "kind=linear batch=1 heads=4 seq=16384 dim=128 dtype=bf16 feature=elu1 norm=sum decay=alibi"
   "kind=linear batch=1 heads=4 seq=16384 dim=128 dtype=bf16 feature=elu1 norm=sum decay=alibi schedule=flash"
 )

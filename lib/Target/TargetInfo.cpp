@@ -283,15 +283,17 @@ int64_t mlir::attn::nvvmDvChunks(int64_t dv, int64_t dtypeBytes) {
   return chunks;
 }
 
-int64_t mlir::attn::linearGpuColumns(const TargetInfo &target, int64_t dv,
-                                     int64_t batchHeads) {
+int64_t mlir::attn::linearGpuColumns(
+    const TargetInfo &target, int64_t dv, int64_t batchHeads,
+    llvm::function_ref<int64_t(int64_t columns)> segments) {
   // A power of two (the tiling's block_kv is one): Dv itself when below 64
   // rounds up, and the block takes min(columns, Dv).
   int64_t columns = 1;
   while (columns < std::min<int64_t>(dv, 64))
     columns *= 2;
   while (batchHeads > 0 && columns > 16 &&
-         batchHeads * linearGpuColumnChunks(dv, columns) <
+         batchHeads * linearGpuColumnChunks(dv, columns) *
+                 (segments ? segments(columns) : 1) <
              target.computeUnits)
     columns /= 2;
   return columns;

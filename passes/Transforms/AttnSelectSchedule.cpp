@@ -232,7 +232,8 @@ struct AttnSelectSchedulePass
   /// scores in shared memory: block_q is the chunk, block_kv the value
   /// columns one block owns (the state's column chunk; a Dv below it is
   /// taken whole). The columns come from the parallelism the batch and
-  /// heads leave (linearGpuColumns), narrowed further while no chunk fits
+  /// heads (and, causal, the sequence segments) leave (linearGpuColumns),
+  /// narrowed further while no chunk fits
   /// shared memory; the chunk is then the largest that fits.
   WalkResult selectLinearGpu(LinearAttentionOp op, const TargetInfo &info) {
     auto q = op.getQuery().getType();
@@ -254,7 +255,30 @@ struct AttnSelectSchedulePass
       return WalkResult::advance();
     }
     int64_t batchHeads = q.isDynamicDim(0) ? 0 : q.getDimSize(0) * q.getDimSize(1);
-    int64_t columns = linearGpuColumns(info, dv, batchHeads);
+    // An auto schedule may split a causal sequence (selectLinearSegments)
+    // before the columns narrow.
+    ScheduleAttr given = op.getScheduleAttr();
+    bool maysplit = op.getCausal() && q.hasStaticShape() &&
+                    (!given || given.getKind() == ScheduleStrategy::auto_);
+    auto chunkAt = [&](int64_t columns) {
+      return linearGpuChunk(info, linearGpuProblemOf(op, info.kind, columns));
+    };
+    // Not where the wider state costs chunk rows (AMD's LDS): shorter
+    // chunks give the tensor cores less to do per barrier.
+    int64_t narrowChunk = chunkAt(16);
+    auto segmentsAt = [&](int64_t columns) -> int64_t {
+      int64_t chunk = chunkAt(columns);
+      if (chunk < narrowChunk)
+        return 1;
+      return linearGpuSegments(
+          info, batchHeads * linearGpuColumnChunks(dv, columns),
+          llvm::divideCeil(q.getDimSize(2), chunk ? chunk : 16));
+    };
+    int64_t columns =
+        linearGpuColumns(info, dv, batchHeads,
+                         maysplit ? llvm::function_ref<int64_t(int64_t)>(
+                                        segmentsAt)
+                                  : nullptr);
     int64_t chunk = 0;
     while (!(chunk = linearGpuChunk(
                  info, linearGpuProblemOf(op, info.kind, columns))) &&

@@ -213,6 +213,23 @@ func.func @linear_long_sequence(%q: tensor<1x1x8192x64xbf16>) -> tensor<1x1x8192
 
 // -----
 
+// Four heads of 16k rows, Dv = 128: splitting the sequence repeats only a
+// state pass over k and v, narrowing the columns repeats every q and k
+// load and the scores, so the columns narrow only while the segments
+// leave SMs idle too: 64 columns give 8 streams x 16 segments = 128 of 132
+// SMs, 32 columns 16 x 9. On gfx942 the wider state would shorten the
+// chunk (64 KiB of LDS), so the columns narrow first there.
+// SM90-LABEL: func.func @linear_split_before_narrowing
+// SM90: schedule = #attn.schedule<split_kv(9)>, tiling = #attn.tiling<block_q = 64, block_kv = 32, warps = 4, stages = 1>
+// GFX942-LABEL: func.func @linear_split_before_narrowing
+// GFX942: schedule = #attn.schedule<split_kv(10)>, tiling = #attn.tiling<block_q = 32, block_kv = 16, warps = 2, stages = 1>
+func.func @linear_split_before_narrowing(%q: tensor<1x4x16384x128xbf16>) -> tensor<1x4x16384x128xbf16> {
+  %o = attn.linear_attention %q, %q, %q {causal, normalize, feature = #attn.feature_map<elu1>} : tensor<1x4x16384x128xbf16>, tensor<1x4x16384x128xbf16>, tensor<1x4x16384x128xbf16> -> tensor<1x4x16384x128xbf16>
+  return %o : tensor<1x4x16384x128xbf16>
+}
+
+// -----
+
 // Without causality no row's output waits for only the rows before it:
 // the sequence is not split.
 // SM90-LABEL: func.func @linear_non_causal_not_split

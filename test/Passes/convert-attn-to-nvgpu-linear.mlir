@@ -132,11 +132,11 @@ func.func @ragged(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> ten
 // column chunks x 3, the column chunk x / 3). A block's segment is the
 // ticket thread 0 draws from its stream's counter (workspace word
 // (b H + h) chunks + chunk), not its x: a block then waits only for
-// blocks already running. Segments
-// 0 and 1 sum their rows' state into a zero state; segments 1 and 2 wait
-// (thread 0 spinning on the flag of the one before), then 0 and 1 hand on
-// lambda^n E + D (E: state_in for segment 0) and raise their flag; every
-// segment walks its chunks from E, and the last stores state_out.
+// blocks already running. Segments 0 and 1 sum their rows' state D_p
+// into a zero state, store it and raise their flag (every thread's fence
+// before the barrier, then thread 0's add); each segment p waits for the
+// flags of segments 0 .. p - 1 and starts from lambda^t0 state_in +
+// sum_j lambda^(t0 - tEnd_j) D_j; the last stores state_out.
 // CHECK-LABEL: gpu.func @segments(
 // CHECK-SAME: %{{[^:]+}}: memref<?xf32>, %{{[^:]+}}: memref<?xf32>, %{{[^:]+}}: memref<?xf32>,
 // CHECK-SAME: %[[SIN:[^:]+]]: memref<?xf32>, %{{[^:]+}}: memref<?xf32>, %[[SOUT:[^:]+]]: memref<?xf32>, %[[B:[^:]+]]: index, %[[S:[^:]+]]: index, %{{[^:]+}}: index, %[[WS:[^:]+]]: memref<?xf32>) kernel
@@ -153,12 +153,15 @@ func.func @ragged(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> ten
 // CHECK: %[[TI:.+]] = arith.fptoui %[[T]]
 // CHECK: %[[P:.+]] = arith.index_castui %[[TI]]
 // CHECK: %[[PER:.+]] = arith.ceildivui %[[NCHUNK]], %c3
-// CHECK: %[[HANDS:.+]] = arith.cmpi ult, %[[P]], %c2
-// CHECK: scf.if %[[HANDS]] {
+// CHECK: %[[PUBLISHES:.+]] = arith.cmpi ult, %[[P]], %c2
+// CHECK: scf.if %[[PUBLISHES]] {
 // CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: scf.for
-// CHECK: %[[WAITS:.+]] = arith.cmpi ugt, %[[P]], %c0
-// CHECK: scf.if %[[WAITS]] {
+// CHECK: memref.store %{{.+}}, %[[WS]]
+// CHECK: llvm.fence acq_rel
+// CHECK-NEXT: gpu.barrier
+// CHECK: memref.atomic_rmw addf %{{.+}}, %[[WS]]
+// CHECK: scf.for %[[J:.+]] = %c0 to %[[P]] step %c1 {
 // CHECK: scf.while : () -> () {
 // CHECK: %[[FLAG:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]]
 // CHECK: %[[UNSET:.+]] = arith.cmpf olt, %[[FLAG]]
@@ -167,17 +170,12 @@ func.func @ragged(%q: tensor<1x2x100x32xf32>, %v: tensor<1x2x100x96xf32>) -> ten
 // CHECK-NEXT: }
 // CHECK-NEXT: gpu.barrier
 // CHECK-NEXT: llvm.fence acq_rel
-// CHECK: scf.if %[[HANDS]] {
-// CHECK: llvm.call_intrinsic "llvm.exp2"
-// CHECK: scf.for
-// CHECK: %[[E:.+]] = memref.load %[[WS]]
 // CHECK: memref.load %[[SIN]]
-// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[P]], %c0
-// CHECK: arith.select %[[FIRST]], %{{.+}}, %[[E]]
-// CHECK: memref.store %{{.+}}, %[[WS]]
-// CHECK: llvm.fence acq_rel
-// CHECK-NEXT: gpu.barrier
-// CHECK: memref.atomic_rmw addf %{{.+}}, %[[WS]]
+// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: scf.for %{{.+}} = %c0 to %[[P]] step %c1 iter_args
+// CHECK: memref.load %[[WS]]
+// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: %[[LAST:.+]] = arith.cmpi eq, %[[P]], %c2
 // CHECK: memref.store %{{.+}}, %[[SOUT]]
 // CHECK: gpu.return

@@ -128,6 +128,11 @@ TEST(TargetInfo, LinearGpuColumnsFillTheComputeUnits) {
   // Few blocks: never below 16 columns; unknown batch: 64.
   EXPECT_EQ(linearGpuColumns(sm90, 128, 4), 16);
   EXPECT_EQ(linearGpuColumns(sm90, 128, 0), 64);
+  // Segments count toward the blocks: 4 heads x 2 chunks x 16 segments
+  // still leave 132 SMs idle, x 4 chunks x 9 do not.
+  auto segments = [](int64_t columns) { return columns == 64 ? 16 : 9; };
+  EXPECT_EQ(linearGpuColumns(sm90, 128, 4, segments), 32);
+  EXPECT_EQ(linearGpuColumns(sm90, 128, 16, segments), 64);
   EXPECT_EQ(linearGpuColumnChunks(96, 64), 2);
   EXPECT_EQ(linearGpuColumnChunks(130, 16), 9);
 }

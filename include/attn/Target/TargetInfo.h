@@ -11,6 +11,8 @@
 
 #include "attn/Spec/Spec.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -233,9 +235,15 @@ int64_t nvvmStagedKBytes(int64_t dqk, int64_t blockKV, int64_t stages,
 /// `batchHeads` (B x H) blocks per chunk would leave compute units idle,
 /// down to 16 (each block recomputes the chunk's scores, so narrower chunks
 /// trade that work for parallelism, as Lightning Attention-2 splits its
-/// value dimension). batchHeads <= 0: unknown.
-int64_t linearGpuColumns(const TargetInfo &target, int64_t dv,
-                         int64_t batchHeads);
+/// value dimension). batchHeads <= 0: unknown. `segments(columns)`, when
+/// given, is how many sequence segments each of those blocks' streams
+/// would split into (linearGpuSegments): a split sequence repeats only
+/// its k and v rows' state pass, where narrower columns repeat every q and
+/// k row and the scores, so columns narrow only while the segments leave
+/// compute units idle too.
+int64_t linearGpuColumns(
+    const TargetInfo &target, int64_t dv, int64_t batchHeads,
+    llvm::function_ref<int64_t(int64_t columns)> segments = nullptr);
 inline int64_t linearGpuColumnChunks(int64_t dv, int64_t columns) {
   return (dv + columns - 1) / columns;
 }

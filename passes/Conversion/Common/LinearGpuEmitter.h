@@ -152,11 +152,14 @@ private:
   // Sequence segments (schedule split_kv, causal): blocks of one stream
   // (batch, head, column chunk) take segments in the order they start (a
   // ticket from the stream's counter), so a block waits only for blocks
-  // already running. Segment p sums its own rows' state D_p, waits for
-  // the state E_p after segment p - 1, hands E_(p+1) = lambda^n_p E_p +
-  // D_p on, then walks its rows from E_p. Workspace (f32 words): one
-  // counter per stream, segments - 1 flags per stream (both zeroed), then
-  // segments - 1 states [F][cols] per stream.
+  // already running. Segment p < last sums its own rows' state D_p into a
+  // zero state and publishes it; segment p then waits for D_0 .. D_(p-1)
+  // and starts from E_p = lambda^t0_p state_in + sum_j lambda^(t0_p -
+  // tEnd_j) D_j (segment j's rows end at tEnd_j, p's start at t0_p).
+  // Every segment reads its predecessors' states itself: no segment waits
+  // for another's sum, so nothing is serial past the state passes.
+  // Workspace (f32 words): one counter per stream, segments - 1 flags per
+  // stream (both zeroed), then segments - 1 states [F][cols] per stream.
   /// This block's segment (its ticket).
   Value takeTicket();
   int64_t columnChunks() const {
@@ -166,11 +169,19 @@ private:
   Value streamIndex();
   Value streams();
   Value flagWord(Value p);
-  Value handOverWord(Value p, Value f, Value c);
-  /// Segment p's state pass and hand-over (see above) for its chunks
-  /// [first, end); leaves E_p readable through `handedOver`.
-  void handOver(Value p, Value first, Value end);
-  Value handedOver(Value p, Value f, Value c);
+  Value stateWord(Value p, Value f, Value c);
+  /// Segment p's chunks [first, end) and rows [t0, tEnd).
+  struct Segment {
+    Value first, end, t0, tEnd;
+  };
+  Segment segmentOf(Value p);
+  /// D_p into the workspace and p's flag raised (segments before the
+  /// last).
+  void publishSegment(Value p, const Segment &own);
+  /// Thread 0 waits for the flags of segments [0, p).
+  void awaitSegments(Value p);
+  /// Element (f, c) of E_p (see above), segment p starting at row t0.
+  Value segmentStart(Value p, Value t0, Value f, Value c);
   /// Score (r, u) of the chunk from the dot product of its rows: taylor2's
   /// kernel trick, the decay lambda^(r-u), 0 above the diagonal.
   Value decayedScore(Value dot, Value r, Value u);
@@ -284,6 +295,8 @@ private:
   bool decay, taylor2;
   int64_t segments;
   Value stateInFlat, stateOutFlat, seq, batch, log2Decay, workspace;
+  // Chunks of the sequence, and of a segment.
+  Value numChunks, segmentChunks;
   // Per block.
   Value tid, bIdx, h, c0, column;
   // Per lane (tensor cores): the warp; mma.sync's g and t, lane % 8 and

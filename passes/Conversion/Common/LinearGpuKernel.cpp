@@ -515,7 +515,7 @@ Value LinearGpuKernelEmitter::flagWord(Value p) {
   return add(streams(), add(mul(streamIndex(), idx(segments - 1)), p));
 }
 
-Value LinearGpuKernelEmitter::handOverWord(Value p, Value f, Value c) {
+Value LinearGpuKernelEmitter::stateWord(Value p, Value f, Value c) {
   Value slot = add(mul(streamIndex(), idx(segments - 1)), p);
   return add(mul(streams(), idx(segments)),
              add(mul(add(mul(slot, idx(features)), f), idx(cols)), c));
@@ -538,71 +538,33 @@ Value LinearGpuKernelEmitter::takeTicket() {
       b, b.getIndexType(), arith::FPToUIOp::create(b, b.getI32Type(), ticket));
 }
 
-Value LinearGpuKernelEmitter::handedOver(Value p, Value f, Value c) {
-  using P = arith::CmpIPredicate;
-  // Segment 0 starts from state_in; the others from the state their
-  // predecessor handed over (slot p - 1; segment 0 reads slot 0 too, in
-  // bounds, and drops it).
-  Value slot = sub(arith::MaxUIOp::create(b, p, idx(1)), idx(1));
-  Value handed = load(workspace, {handOverWord(slot, f, c)});
-  return sel(cmp(P::eq, p, idx(0)), stateInAt(f, c), handed);
+LinearGpuKernelEmitter::Segment LinearGpuKernelEmitter::segmentOf(Value p) {
+  Segment s;
+  s.first = minI(mul(p, segmentChunks), numChunks);
+  s.end = minI(add(s.first, segmentChunks), numChunks);
+  s.t0 = minI(mul(s.first, idx(bq)), seq);
+  s.tEnd = minI(mul(s.end, idx(bq)), seq);
+  return s;
 }
 
-void LinearGpuKernelEmitter::handOver(Value p, Value first, Value end) {
+void LinearGpuKernelEmitter::publishSegment(Value p, const Segment &own) {
   using P = arith::CmpIPredicate;
-  Value last = idx(segments - 1);
-  Value hands = cmp(P::ult, p, last);
-  // D_p: the segment's rows summed into a zero state, as the non-causal
-  // walk sums the whole sequence.
-  ifThen(hands, [&] {
+  ifThen(cmp(P::ult, p, idx(segments - 1)), [&] {
+    // D_p: the segment's rows summed into a zero state, as the
+    // non-causal walk sums the whole sequence.
     initState([&](Value, Value) { return fc(0); });
-    forChunks(first, end, [&](Value t0, Value n) {
+    forChunks(own.first, own.end, [&](Value t0, Value n) {
       fill(t0, n, /*withQ=*/false, /*withKV=*/true);
       barrier();
       updateState(n);
       barrier();
     });
-  });
-  // E_p: thread 0 waits for segment p - 1's flag. Its fence makes what it
-  // saw an acquire (PTX orders through the fence of the observing thread);
-  // every thread's after the barrier drops stale lines its wave's cache
-  // may hold (AMD), as stream-K's merge reads its shares. The hand-over
-  // below likewise fences every thread's stores before the barrier that
-  // precedes the flag: a wave's release waits only for its own stores.
-  ifThen(cmp(P::ugt, p, idx(0)), [&] {
-    ifThen(cmp(P::eq, tid, idx(0)), [&] {
-      Value word = flagWord(sub(p, idx(1)));
-      scf::WhileOp::create(
-          b, TypeRange{}, ValueRange{},
-          [&](OpBuilder &, Location, ValueRange) {
-            Value flag = memref::AtomicRMWOp::create(
-                b, arith::AtomicRMWKind::addf, fc(0), workspace,
-                ValueRange{word});
-            scf::ConditionOp::create(
-                b,
-                arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, flag,
-                                      fc(0.5)),
-                ValueRange{});
-          },
-          [&](OpBuilder &, Location, ValueRange) {
-            scf::YieldOp::create(b);
-          });
-      LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
-    });
-    barrier();
-    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
-  });
-  // E_(p+1) = lambda^n E_p + D_p over the segment's n rows, then the flag.
-  ifThen(hands, [&] {
-    Value rows = sub(minI(mul(end, idx(bq)), seq),
-                     minI(mul(first, idx(bq)), seq));
-    Value chunkDecay = decay ? power(rows) : Value();
     forEach2(features, cols, [&](Value f, Value c) {
-      Value e = handedOver(p, f, c);
-      Value next = fadd(decay ? fmul(e, chunkDecay) : e, load(kvS, {f, c}));
-      memref::StoreOp::create(b, next, workspace,
-                              ValueRange{handOverWord(p, f, c)});
+      memref::StoreOp::create(b, load(kvS, {f, c}), workspace,
+                              ValueRange{stateWord(p, f, c)});
     });
+    // Every thread's release: a wave's fence waits only for its own
+    // stores (AMD), so thread 0's alone would not cover the block's.
     LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
     barrier();
     ifThen(cmp(P::eq, tid, idx(0)), [&] {
@@ -610,6 +572,55 @@ void LinearGpuKernelEmitter::handOver(Value p, Value first, Value end) {
                                   workspace, ValueRange{flagWord(p)});
     });
   });
+}
+
+void LinearGpuKernelEmitter::awaitSegments(Value p) {
+  using P = arith::CmpIPredicate;
+  ifThen(cmp(P::eq, tid, idx(0)), [&] {
+    scf::ForOp::create(
+        b, idx(0), p, idx(1), ValueRange{},
+        [&](OpBuilder &, Location, Value j, ValueRange) {
+          Value word = flagWord(j);
+          scf::WhileOp::create(
+              b, TypeRange{}, ValueRange{},
+              [&](OpBuilder &, Location, ValueRange) {
+                Value flag = memref::AtomicRMWOp::create(
+                    b, arith::AtomicRMWKind::addf, fc(0), workspace,
+                    ValueRange{word});
+                scf::ConditionOp::create(
+                    b,
+                    arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, flag,
+                                          fc(0.5)),
+                    ValueRange{});
+              },
+              [&](OpBuilder &, Location, ValueRange) {
+                scf::YieldOp::create(b);
+              });
+          scf::YieldOp::create(b);
+        });
+    // What thread 0 saw becomes an acquire through its own fence (PTX);
+    // the fence of every thread after the barrier drops stale lines its
+    // wave's cache may hold (AMD), as stream-K's merge reads its shares.
+    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+  });
+  barrier();
+  LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+}
+
+Value LinearGpuKernelEmitter::segmentStart(Value p, Value t0, Value f,
+                                           Value c) {
+  Value start = stateInAt(f, c);
+  if (decay)
+    start = fmul(start, power(t0));
+  auto sum = scf::ForOp::create(
+      b, idx(0), p, idx(1), ValueRange{start},
+      [&](OpBuilder &, Location, Value j, ValueRange acc) {
+        Value d = load(workspace, {stateWord(j, f, c)});
+        if (decay)
+          d = fmul(d, power(sub(t0, segmentOf(j).tEnd)));
+        scf::YieldOp::create(b, fadd(acc.front(), d));
+      });
+  return sum.getResult(0);
 }
 
 gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
@@ -699,15 +710,19 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
 
   if (staged)
     zeroStaged();
-  Value numChunks = arith::CeilDivUIOp::create(b, seq, idx(bq));
+  numChunks = arith::CeilDivUIOp::create(b, seq, idx(bq));
   Value first = idx(0), end = numChunks, segment;
   if (segments > 1) {
     segment = takeTicket();
-    Value per = arith::CeilDivUIOp::create(b, numChunks, idx(segments));
-    first = minI(mul(segment, per), numChunks);
-    end = minI(add(first, per), numChunks);
-    handOver(segment, first, end);
-    initState([&](Value f, Value c) { return handedOver(segment, f, c); });
+    segmentChunks = arith::CeilDivUIOp::create(b, numChunks, idx(segments));
+    Segment own = segmentOf(segment);
+    first = own.first;
+    end = own.end;
+    publishSegment(segment, own);
+    awaitSegments(segment);
+    initState([&](Value f, Value c) {
+      return segmentStart(segment, own.t0, f, c);
+    });
   } else {
     initState([&](Value f, Value c) { return stateInAt(f, c); });
   }
