@@ -25,6 +25,11 @@
 // of 32 x 17 f32 (2 x 2 x 544 words): 8728 bytes.
 // RUN: attention-opt --gen="name=linseg kind=linear heads=2 seq=300 dim=32:16 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout schedule=split_kv:3" | attention-opt --attn-compile="target=sm_80,gfx942" --emit-dir=%t/seg
 // RUN: FileCheck %s --check-prefix=SEG --input-file=%t/seg/linseg.json
+// Its flags: a system-scope release (fence.acq_rel.sys; AMD's L2
+// write-back) before the atomic add that raises a flag, an acquire
+// (AMD's cache invalidate) after the spin on one.
+// RUN: FileCheck %s --check-prefix=SEGPTX --input-file=%t/seg/linseg.sm_80.ptx
+// RUN: llvm-objdump -d --mcpu=gfx942 %t/seg/linseg.gfx942.hsaco | FileCheck %s --check-prefix=SEGISA
 
 // MANIFEST: "constants": {"Hq": 2, "Hk": 2, "Hv": 2, "Dqk": 16, "Dv": 8, "F": 16}
 // MANIFEST: {"name": "q", "dtype": "f16", "shape": ["B", "2", "Sq", "16"]}
@@ -64,3 +69,11 @@ func.func @lin(%q: tensor<1x2x64x16xf16>, %v: tensor<1x2x64x8xf16>, %s: tensor<1
 // SEG: "grid": ["3", "2", "B"],
 // SEG: "workspace_bytes": "B*8728",
 // SEG-NEXT: "workspace_zero_bytes": "B*24"
+// SEGPTX: atom.global.add.f32 {{.*}}, 0f3F800000;
+// SEGPTX: fence.acq_rel.sys;
+// SEGPTX: atom.global.add.f32 {{.*}}, 0f3F800000;
+// SEGPTX: atom.global.add.f32 {{.*}}, 0f00000000;
+// SEGPTX: fence.acq_rel.sys;
+// SEGISA: buffer_wbl2 sc0 sc1
+// SEGISA: global_atomic_cmpswap
+// SEGISA: buffer_inv sc0 sc1
