@@ -322,7 +322,7 @@ static void setLinearLaunch(BundleKernel &k, LinearAttentionOp op) {
   int64_t dv = op.getValue().getType().getDimSize(3);
   int64_t heads = op.getQuery().getType().getDimSize(1);
   int64_t chunks = linearGpuColumnChunks(dv, tiling.getBlockKv());
-  int64_t segments = linearGpuSegmentsOf(op);
+  int64_t segments = linearSegmentsOf(op);
   k.gridX = std::to_string(chunks * segments);
   k.gridY = std::to_string(heads);
   k.gridZ = "B";
@@ -416,6 +416,10 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   bool linear = false;
   KVSplitting splitting = kvSplittingOf(module);
   int64_t dv = 0, group = packGroup(module);
+  // A split linear sequence: its segments' work items and workspace (the
+  // GPU kernel's layout with one column chunk).
+  int64_t segments = 1;
+  LinearGpuWorkspace linearWorkspace;
   module.walk([&](Operation *op) {
     if (auto attn = dyn_cast<AttentionOp>(op)) {
       blockQ = attn.getTilingAttr().getBlockQ();
@@ -424,6 +428,11 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
     } else if (auto lin = dyn_cast<LinearAttentionOp>(op)) {
       linear = true;
       hq = lin.getQuery().getType().getDimSize(1);
+      segments = linearSegmentsOf(lin);
+      linearWorkspace = linearGpuWorkspace(
+          hq, 1, segments, lin.getFeatureDim(),
+          lin.getValue().getType().getDimSize(3) +
+              (lin.getNormalize() ? 1 : 0));
     }
   });
   CPUPipelineOptions options;
@@ -449,6 +458,12 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
   k.workItems = "B*" + std::to_string(hq / group);
   if (!linear)
     k.workItems += "*" + queryTilesFormula(group, blockQ);
+  if (segments > 1) {
+    k.workItems = "B*" + std::to_string(hq * segments);
+    k.workspaceBytes = "B*" + std::to_string(4 * linearWorkspace.words);
+    k.workspaceZeroBytes =
+        "B*" + std::to_string(4 * linearWorkspace.zeroedWords);
+  }
   if (splitting) {
     // Stream-K / split_kv: one work item per worker; per worker an arrival
     // counter and (acc, m, l) partial slots of a tile's rows at most

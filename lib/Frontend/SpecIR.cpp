@@ -372,7 +372,7 @@ LinearGpuProblem mlir::attn::linearGpuProblemOf(LinearAttentionOp op,
   return p;
 }
 
-int64_t mlir::attn::linearGpuSegmentsOf(LinearAttentionOp op) {
+int64_t mlir::attn::linearSegmentsOf(LinearAttentionOp op) {
   ScheduleAttr schedule = op.getScheduleAttr();
   return schedule && schedule.getKind() == ScheduleStrategy::split_kv
              ? schedule.getParam()

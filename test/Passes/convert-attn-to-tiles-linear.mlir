@@ -76,3 +76,39 @@ func.func @taylor(%q: tensor<1x1x20x3xf32>) -> tensor<1x1x20x3xf32> {
   %o = attn.linear_attention %q, %q, %q {causal, feature = #attn.feature_map<taylor2>} : tensor<1x1x20x3xf32>, tensor<1x1x20x3xf32>, tensor<1x1x20x3xf32> -> tensor<1x1x20x3xf32>
   return %o : tensor<1x1x20x3xf32>
 }
+
+// -----
+
+// split_kv(3) on the CPU: a work item per (batch, head, segment) and a
+// workspace after the outputs. The item's segment is a ticket from its
+// (batch, head) counter; segments 0 and 1 sum their rows' state into a zero
+// state, store it and raise their flag (an acq_rel atomic add releases the
+// stores); each waits for the flags of the segments before it and seeds
+// the state with lambda^t0 state_in plus their decayed states; the last
+// stores state_out.
+// CHECK-LABEL: func.func @segments(
+// CHECK-SAME: %[[SIN:[^:]+]]: memref<?x2x16x16xf32>, %{{[^:]+}}: memref<?x2x?x16xf32>, %[[SOUT:[^:]+]]: memref<?x2x16x16xf32>, %[[WS:[^:]+]]: memref<?xf32>, %[[BEGIN:[^:]+]]: index, %[[END:[^:]+]]: index)
+// CHECK: scf.forall (%[[WI:.+]]) = (%[[BEGIN]]) to (%[[END]])
+// CHECK: %[[STREAM:.+]] = arith.divui %[[WI]], %c3
+// CHECK: %[[DRAWN:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]][%[[STREAM]]]
+// CHECK: %[[TI:.+]] = arith.fptoui %[[DRAWN]]
+// CHECK: %[[P:.+]] = arith.index_castui %[[TI]]
+// CHECK: %[[PUBLISHES:.+]] = arith.cmpi ult, %[[P]], %c2
+// CHECK: scf.if %[[PUBLISHES]] {
+// CHECK: memref.store %{{.+}}, %[[WS]]
+// CHECK: memref.atomic_rmw addf %{{.+}}, %[[WS]]
+// CHECK: scf.for %{{.+}} = %c0 to %[[P]] step %c1 {
+// CHECK: scf.while : () -> () {
+// CHECK: %[[FLAG:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]]
+// CHECK: arith.cmpf olt, %[[FLAG]]
+// CHECK: memref.load %[[SIN]]
+// CHECK: scf.for %{{.+}} = %c0 to %[[P]] step %c1 iter_args
+// CHECK: memref.load %[[WS]]
+// CHECK: math.exp
+// CHECK: %[[LAST:.+]] = arith.cmpi eq, %[[P]], %c2
+// CHECK: scf.if %[[LAST]] {
+// CHECK: memref.store %{{.+}}, %[[SOUT]]
+func.func @segments(%q: tensor<1x2x100x16xf32>, %v: tensor<1x2x100x16xf32>, %s: tensor<1x2x16x16xf32>) -> (tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>) {
+  %o, %so = attn.linear_attention %q, %q, %v state(%s : tensor<1x2x16x16xf32>) {causal, decay = #attn.decay<0.9>, schedule = #attn.schedule<split_kv(3)>} : tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32> -> tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>
+  return %o, %so : tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>
+}

@@ -19,11 +19,12 @@
 // RUN: FileCheck %s --check-prefix=BF --input-file=%t/bf/linbf.json
 // RUN: attention-opt --gen="name=linbf kind=linear heads=2 seq=64 dim=16:8 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout" | attention-opt --attn-compile="target=gfx942" --emit-dir=%t/bfamd 2>&1 | FileCheck %s --check-prefix=BFAMDLOG
 // RUN: FileCheck %s --check-prefix=BFAMD --input-file=%t/bfamd/linbf.json
-// split_kv(3): grid x is 1 column chunk x 3 segments, and the launch
+// split_kv(3): the CPU's work items are B x 2 heads x 3 segments; the
+// GPU grid x is 1 column chunk x 3 segments, and the launch
 // carries a workspace per batch entry of 2 heads x 1 column chunk streams:
 // a counter and 2 flags each (24 bytes, zeroed), then 2 handed-over states
 // of 32 x 17 f32 (2 x 2 x 544 words): 8728 bytes.
-// RUN: attention-opt --gen="name=linseg kind=linear heads=2 seq=300 dim=32:16 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout schedule=split_kv:3" | attention-opt --attn-compile="target=sm_80,gfx942" --emit-dir=%t/seg
+// RUN: attention-opt --gen="name=linseg kind=linear heads=2 seq=300 dim=32:16 dtype=bf16 mask=causal feature=elu1 decay=alibi norm=sum state=inout schedule=split_kv:3" | attention-opt --attn-compile="target=cpu,sm_80,gfx942" --emit-dir=%t/seg
 // RUN: FileCheck %s --check-prefix=SEG --input-file=%t/seg/linseg.json
 // Its flags: a system-scope release (fence.acq_rel.sys; AMD's L2
 // write-back) before the atomic add that raises a flag, an acquire
@@ -61,6 +62,10 @@ func.func @lin(%q: tensor<1x2x64x16xf16>, %v: tensor<1x2x64x8xf16>, %s: tensor<1
   return %o, %st : tensor<1x2x64x8xf16>, tensor<1x2x16x9xf32>
 }
 
+// SEG: "target": "cpu"
+// SEG: "work_items": "B*6",
+// SEG-NEXT: "workspace_bytes": "B*8728",
+// SEG-NEXT: "workspace_zero_bytes": "B*24"
 // SEG: "target": "sm_80"
 // SEG: "grid": ["3", "2", "B"],
 // SEG: "workspace_bytes": "B*8728",

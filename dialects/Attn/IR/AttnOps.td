@@ -116,8 +116,8 @@ def Attn_LinearAttentionOp : Attn_Op<"linear_attention", [Pure]> {
     second result returns the final state, so prefill and recurrent decode
     share one op. `schedule` is `flash` (each (batch, head) walks its
     sequence whole) or, causal only, `split_kv(N)`: the sequence in N
-    segments walked in parallel, each seeded with the state of the segments
-    before it (GPU targets; the CPU walks each sequence whole).
+    segments walked in parallel, each seeded with the states of the
+    segments before it.
 
     ```mlir
     %o = attn.linear_attention %q, %k, %v {

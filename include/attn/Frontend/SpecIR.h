@@ -36,9 +36,9 @@ MaskSpec maskSpecFromAttr(MaskAttr attr);
 /// `op` on a target of `kind` with a tiling of `blockKv` value columns.
 LinearGpuProblem linearGpuProblemOf(LinearAttentionOp op, TargetKind kind,
                                     int64_t blockKv);
-/// Sequence segments the GPU linear-attention kernel walks in parallel:
-/// the count of a split_kv schedule, else 1.
-int64_t linearGpuSegmentsOf(LinearAttentionOp op);
+/// Sequence segments the linear-attention kernels (GPU and CPU) walk in
+/// parallel: the count of a split_kv schedule, else 1.
+int64_t linearSegmentsOf(LinearAttentionOp op);
 
 /// Element type of a spec dtype, and back (nullopt: no spec dtype).
 Type elementTypeOf(MLIRContext *context, DType dtype);

@@ -19,6 +19,15 @@
 // double at compile time, so no power is formed by repeated rounding except
 // the chunk-to-chunk decay of KV, one rounding per chunk.
 //
+// A split_kv(N) schedule (causal) splits each sequence into N segments of
+// whole chunks, one work item each, as the GPU kernel does
+// (Common/LinearGpuKernel.cpp): an item takes its segment as a ticket from
+// its stream's counter, sums its own rows' state D_p into a zero state and
+// publishes it, waits for the states of the segments before it and walks
+// its chunks from lambda^t0 state_in + sum_j lambda^(t0 - tEnd_j) D_j.
+// Tickets go in the order items start, so an item waits only for items
+// that other threads are running (or have run).
+//
 //===----------------------------------------------------------------------===//
 
 #include "AttnToTiles/LinearTileProgram.h"
@@ -29,6 +38,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <array>
 #include <cmath>
 
 using namespace mlir;
@@ -39,11 +49,12 @@ namespace {
 class LinearKernelEmitter : public AttnKernelEmitterBase {
 public:
   LinearKernelEmitter(ImplicitLocOpBuilder &b, ModuleOp module,
-                      const AttentionSpec &spec, StringRef name, int64_t chunk)
+                      const AttentionSpec &spec, StringRef name, int64_t chunk,
+                      int64_t segments)
       : AttnKernelEmitterBase(b, module.getBody(), spec, name, chunk, chunk,
                               /*countTiles=*/false, nullptr, nullptr),
         module(module), features(spec.featureDim()),
-        cols(spec.dv + (spec.normSum ? 1 : 0)) {}
+        cols(spec.dv + (spec.normSum ? 1 : 0)), segments(segments) {}
 
   func::FuncOp emit();
 
@@ -59,8 +70,8 @@ private:
   Value power(Value k);
   /// phi(x) of row t of `src` into row r of `dst`; q rows are scaled first.
   void featureRow(Value src, Value t, Value dst, Value r, bool scaled);
-  /// phi(q), phi(k) and [v, 1] of the chunk's rows [t0, t0 + n).
-  void fillChunk(Value t0, Value n);
+  /// phi(q) (`withQ`), phi(k) and [v, 1] of the chunk's rows [t0, t0 + n).
+  void fillChunk(Value t0, Value n, bool withQ = true);
   /// acc = phi(q_r) . KV, times lambda^(r+1) with decay.
   void interBlock(Value r);
   /// acc += sum_{u<=r} lambda^(r-u) (phi(q_r).phi(k_u)) [v_u, 1].
@@ -69,9 +80,24 @@ private:
   void updateState(Value n);
   /// O[t] from acc: acc / normalizer (0 for a zero normalizer) with norm=sum.
   void storeRow(Value t);
+  /// body(t0, n) for the chunks [first, end), rows [t0, t0 + n).
+  void forChunks(Value first, Value end, function_ref<void(Value, Value)> body);
+  // Segments (see the file comment); the workspace layout is the GPU
+  // kernel's with one column chunk (linearGpuWorkspace).
+  Value takeTicket(Value stream);
+  Value flagWord(Value p);
+  Value stateWord(Value p, Value f, Value c);
+  /// Segment p's chunks [first, end) and rows [t0, tEnd).
+  std::array<Value, 4> segmentOf(Value p);
+  /// Publishes D_p (segments before the last), then waits for D_0 ..
+  /// D_(p-1) and seeds kv with E_p.
+  void startSegment(Value p);
 
   ModuleOp module;
-  int64_t features, cols;
+  int64_t features, cols, segments;
+  // Per launch: the sequence and its chunks, the streams (B x H) and
+  // chunks per segment; per work item its stream.
+  Value seq, numChunks, streams, segmentChunks, stream, workspace;
   Value logDecayTable, stateIn, stateOut;
   // Per work item.
   Value bIdx, h, logDecay;
@@ -132,10 +158,11 @@ void LinearKernelEmitter::featureRow(Value src, Value t, Value dst, Value r,
   }
 }
 
-void LinearKernelEmitter::fillChunk(Value t0, Value n) {
+void LinearKernelEmitter::fillChunk(Value t0, Value n, bool withQ) {
   loop(idx(0), n, [&](Value r) {
     Value t = add(t0, r);
-    featureRow(q, t, phiQ, r, spec.scale.has_value());
+    if (withQ)
+      featureRow(q, t, phiQ, r, spec.scale.has_value());
     featureRow(k, t, phiK, r, /*scaled=*/false);
     loop(spec.dv, [&](Value c) {
       memref::StoreOp::create(b, loadF32(v, {bIdx, h, t, c}), vOnes,
@@ -224,6 +251,98 @@ void LinearKernelEmitter::storeRow(Value t) {
   });
 }
 
+void LinearKernelEmitter::forChunks(Value first, Value end,
+                                    function_ref<void(Value, Value)> body) {
+  loop(first, end, [&](Value chunk) {
+    Value t0 = mul(chunk, idx(bq));
+    body(t0, arith::MinSIOp::create(b, idx(bq), sub(seq, t0)).getResult());
+  });
+}
+
+Value LinearKernelEmitter::takeTicket(Value stream) {
+  Value ticket = memref::AtomicRMWOp::create(
+      b, arith::AtomicRMWKind::addf, fc(1), workspace, ValueRange{stream});
+  return arith::IndexCastUIOp::create(
+      b, b.getIndexType(), arith::FPToUIOp::create(b, b.getI32Type(), ticket));
+}
+
+Value LinearKernelEmitter::flagWord(Value p) {
+  return add(streams, add(mul(stream, idx(segments - 1)), p));
+}
+
+Value LinearKernelEmitter::stateWord(Value p, Value f, Value c) {
+  Value slot = add(mul(stream, idx(segments - 1)), p);
+  return add(mul(streams, idx(segments)),
+             add(mul(add(mul(slot, idx(features)), f), idx(cols)), c));
+}
+
+std::array<Value, 4> LinearKernelEmitter::segmentOf(Value p) {
+  Value first = arith::MinUIOp::create(b, mul(p, segmentChunks), numChunks);
+  Value end = arith::MinUIOp::create(b, add(first, segmentChunks), numChunks);
+  return {first, end, arith::MinUIOp::create(b, mul(first, idx(bq)), seq),
+          arith::MinUIOp::create(b, mul(end, idx(bq)), seq)};
+}
+
+void LinearKernelEmitter::startSegment(Value p) {
+  using P = arith::CmpIPredicate;
+  bool decay = spec.decay != DecayKind::None;
+  auto [first, end, t0, tEnd] = segmentOf(p);
+  (void)tEnd;
+  ifThen(cmp(P::ult, p, idx(segments - 1)), [&] {
+    loop(features, [&](Value f) {
+      loop(cols, [&](Value c) {
+        memref::StoreOp::create(b, fc(0), kv, ValueRange{f, c});
+      });
+    });
+    forChunks(first, end, [&](Value rows0, Value n) {
+      fillChunk(rows0, n, /*withQ=*/false);
+      updateState(n);
+    });
+    loop(features, [&](Value f) {
+      loop(cols, [&](Value c) {
+        memref::StoreOp::create(b, load(kv, {f, c}), workspace,
+                                ValueRange{stateWord(p, f, c)});
+      });
+    });
+    // memref.atomic_rmw is acq_rel: on the CPU the flag's add releases
+    // the stores before it, and the waiting item's add acquires them.
+    memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, fc(1),
+                                workspace, ValueRange{flagWord(p)});
+  });
+  loop(idx(0), p, [&](Value j) {
+    Value word = flagWord(j);
+    scf::WhileOp::create(
+        b, TypeRange{}, ValueRange{},
+        [&](OpBuilder &, Location, ValueRange) {
+          Value flag = memref::AtomicRMWOp::create(
+              b, arith::AtomicRMWKind::addf, fc(0), workspace,
+              ValueRange{word});
+          scf::ConditionOp::create(
+              b,
+              arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, flag,
+                                    fc(0.5)),
+              ValueRange{});
+        },
+        [&](OpBuilder &, Location, ValueRange) { scf::YieldOp::create(b); });
+  });
+  loop(features, [&](Value f) {
+    loop(cols, [&](Value c) {
+      Value start = stateIn ? load(stateIn, {bIdx, h, f, c}) : fc(0);
+      if (decay)
+        start = fmul(start, power(t0));
+      auto sum = scf::ForOp::create(
+          b, idx(0), p, idx(1), ValueRange{start},
+          [&](OpBuilder &, Location, Value j, ValueRange acc) {
+            Value d = load(workspace, {stateWord(j, f, c)});
+            if (decay)
+              d = fmul(d, power(sub(t0, segmentOf(j)[3])));
+            scf::YieldOp::create(b, ValueRange{fadd(acc[0], d)});
+          });
+      memref::StoreOp::create(b, sum.getResult(0), kv, ValueRange{f, c});
+    });
+  });
+}
+
 func::FuncOp LinearKernelEmitter::emit() {
   int64_t dyn = ShapedType::kDynamic, heads = spec.hq;
   auto mem = [&](ArrayRef<int64_t> shape, Type t) {
@@ -238,6 +357,8 @@ func::FuncOp LinearKernelEmitter::emit() {
   args.push_back(mem({dyn, heads, dyn, spec.dv}, elt));
   if (spec.stateOut)
     args.push_back(stateType);
+  if (segments > 1)
+    args.push_back(mem({dyn}, f32));
   args.push_back(b.getIndexType());
   args.push_back(b.getIndexType());
 
@@ -249,9 +370,15 @@ func::FuncOp LinearKernelEmitter::emit() {
   out = entry->getArgument(a++);
   if (spec.stateOut)
     stateOut = entry->getArgument(a++);
+  if (segments > 1)
+    workspace = entry->getArgument(a++);
   Value begin = entry->getArgument(a++), end = entry->getArgument(a++);
-  Value seq = memref::DimOp::create(b, q, 2);
-  Value numChunks = arith::CeilDivUIOp::create(b, seq, idx(bq));
+  seq = memref::DimOp::create(b, q, 2);
+  numChunks = arith::CeilDivUIOp::create(b, seq, idx(bq));
+  if (segments > 1) {
+    streams = mul(memref::DimOp::create(b, q, 0), idx(heads));
+    segmentChunks = arith::CeilDivUIOp::create(b, numChunks, idx(segments));
+  }
 
   if (spec.decay != DecayKind::None) {
     SmallVector<float> logs;
@@ -269,8 +396,10 @@ func::FuncOp LinearKernelEmitter::emit() {
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{}, std::nullopt);
   b.setInsertionPointToStart(forall.getBody());
   Value wi = forall.getInductionVar(0);
-  bIdx = arith::DivUIOp::create(b, wi, idx(heads));
-  h = arith::RemUIOp::create(b, wi, idx(heads));
+  // A stream's segments are neighbouring work items.
+  stream = segments > 1 ? arith::DivUIOp::create(b, wi, idx(segments)) : wi;
+  bIdx = arith::DivUIOp::create(b, stream, idx(heads));
+  h = arith::RemUIOp::create(b, stream, idx(heads));
   if (logDecayTable)
     logDecay = load(logDecayTable, {h});
   // Heap scratch, as in the softmax tile program: an alloca inside the
@@ -282,20 +411,23 @@ func::FuncOp LinearKernelEmitter::emit() {
   accRow = memref::AllocOp::create(b, mem({cols}, f32));
   rowDecay = memref::AllocOp::create(b, mem({bq}, f32));
 
-  loop(features, [&](Value f) {
-    loop(cols, [&](Value c) {
-      Value init = stateIn ? load(stateIn, {bIdx, h, f, c}) : fc(0);
-      memref::StoreOp::create(b, init, kv, ValueRange{f, c});
+  Value first = idx(0), last = numChunks, segment;
+  if (segments > 1) {
+    segment = takeTicket(stream);
+    auto bounds = segmentOf(segment);
+    first = bounds[0];
+    last = bounds[1];
+    startSegment(segment);
+  } else {
+    loop(features, [&](Value f) {
+      loop(cols, [&](Value c) {
+        Value init = stateIn ? load(stateIn, {bIdx, h, f, c}) : fc(0);
+        memref::StoreOp::create(b, init, kv, ValueRange{f, c});
+      });
     });
-  });
-  auto chunkRows = [&](Value chunk) {
-    Value t0 = mul(chunk, idx(bq));
-    return std::make_pair(t0, arith::MinSIOp::create(b, idx(bq), sub(seq, t0))
-                                  .getResult());
-  };
+  }
   if (spec.causal) {
-    loop(idx(0), numChunks, [&](Value chunk) {
-      auto [t0, n] = chunkRows(chunk);
+    forChunks(first, last, [&](Value t0, Value n) {
       fillChunk(t0, n);
       loop(idx(0), n, [&](Value r) {
         interBlock(r);
@@ -305,13 +437,11 @@ func::FuncOp LinearKernelEmitter::emit() {
       updateState(n);
     });
   } else {
-    loop(idx(0), numChunks, [&](Value chunk) {
-      auto [t0, n] = chunkRows(chunk);
+    forChunks(first, last, [&](Value t0, Value n) {
       fillChunk(t0, n);
       updateState(n);
     });
-    loop(idx(0), numChunks, [&](Value chunk) {
-      auto [t0, n] = chunkRows(chunk);
+    forChunks(first, last, [&](Value t0, Value n) {
       fillChunk(t0, n);
       loop(idx(0), n, [&](Value r) {
         interBlock(r);
@@ -319,13 +449,21 @@ func::FuncOp LinearKernelEmitter::emit() {
       });
     });
   }
-  if (stateOut)
+  auto storeState = [&] {
     loop(features, [&](Value f) {
       loop(cols, [&](Value c) {
         memref::StoreOp::create(b, load(kv, {f, c}), stateOut,
                                 ValueRange{bIdx, h, f, c});
       });
     });
+  };
+  // The last segment ends the sequence.
+  if (stateOut && segments > 1)
+    ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, segment,
+                                 idx(segments - 1)),
+           storeState);
+  else if (stateOut)
+    storeState();
   for (Value buffer : {phiQ, phiK, vOnes, kv, accRow, rowDecay})
     memref::DeallocOp::create(b, buffer);
   b.setInsertionPointToEnd(entry);
@@ -348,7 +486,9 @@ LogicalResult mlir::attn::lowerLinearAttentionToTiles(ModuleOp module,
     return failure();
   std::string name = fn->getSymName().str();
   ImplicitLocOpBuilder b(op.getLoc(), op.getContext());
-  LinearKernelEmitter(b, module, *spec, name, tiling.getBlockQ()).emit();
+  LinearKernelEmitter(b, module, *spec, name, tiling.getBlockQ(),
+                      linearSegmentsOf(op))
+      .emit();
   fn->erase();
   return success();
 }

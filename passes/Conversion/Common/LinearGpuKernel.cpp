@@ -814,7 +814,7 @@ mlir::attn::lowerLinearAttentionToGpu(ModuleOp module, LinearAttentionOp op,
   gpu::GPUFuncOp kernel =
       LinearGpuKernelEmitter(b, gpuModule, *spec, name, tiling.getBlockQ(),
                              problem, threads, shared, products,
-                             linearGpuSegmentsOf(op))
+                             linearSegmentsOf(op))
           .emit();
   fn->erase();
   return kernel;

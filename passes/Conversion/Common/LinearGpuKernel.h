@@ -16,7 +16,7 @@ namespace mlir::attn {
 /// gpu.module `<name>_kernels` at the end of `module`, with the flat-memref
 /// ABI (q, k, v, [state_in], o, [state_out], B, Sq, Skv, [workspace]),
 /// and erases the function. Grid: (ceil(Dv / block_kv) x segments, H, B)
-/// (linearGpuSegmentsOf; with more than one, the f32 workspace of
+/// (linearSegmentsOf; with more than one, the f32 workspace of
 /// linearGpuWorkspace follows the scalars); block: warps x the target's
 /// warp size (NVVM 32, ROCDL 64) threads. NVVM takes its shared memory
 /// dynamically (static .shared stops at 48 KiB; the bundle records the
