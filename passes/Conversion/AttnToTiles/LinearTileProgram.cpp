@@ -260,8 +260,7 @@ void LinearKernelEmitter::forChunks(Value first, Value end,
 }
 
 Value LinearKernelEmitter::takeTicket(Value stream) {
-  Value ticket = memref::AtomicRMWOp::create(
-      b, arith::AtomicRMWKind::addf, fc(1), workspace, ValueRange{stream});
+  Value ticket = atomicAddF32(workspace, stream, 1);
   return arith::IndexCastUIOp::create(
       b, b.getIndexType(), arith::FPToUIOp::create(b, b.getI32Type(), ticket));
 }
@@ -306,39 +305,20 @@ void LinearKernelEmitter::startSegment(Value p) {
     });
     // memref.atomic_rmw is acq_rel: on the CPU the flag's add releases
     // the stores before it, and the waiting item's add acquires them.
-    memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, fc(1),
-                                workspace, ValueRange{flagWord(p)});
+    atomicAddF32(workspace, flagWord(p), 1);
   });
-  loop(idx(0), p, [&](Value j) {
-    Value word = flagWord(j);
-    scf::WhileOp::create(
-        b, TypeRange{}, ValueRange{},
-        [&](OpBuilder &, Location, ValueRange) {
-          Value flag = memref::AtomicRMWOp::create(
-              b, arith::AtomicRMWKind::addf, fc(0), workspace,
-              ValueRange{word});
-          scf::ConditionOp::create(
-              b,
-              arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, flag,
-                                    fc(0.5)),
-              ValueRange{});
-        },
-        [&](OpBuilder &, Location, ValueRange) { scf::YieldOp::create(b); });
-  });
+  loop(idx(0), p,
+       [&](Value j) { spinUntilSet(workspace, flagWord(j)); });
   loop(features, [&](Value f) {
     loop(cols, [&](Value c) {
       Value start = stateIn ? load(stateIn, {bIdx, h, f, c}) : fc(0);
       if (decay)
         start = fmul(start, power(t0));
-      auto sum = scf::ForOp::create(
-          b, idx(0), p, idx(1), ValueRange{start},
-          [&](OpBuilder &, Location, Value j, ValueRange acc) {
-            Value d = load(workspace, {stateWord(j, f, c)});
-            if (decay)
-              d = fmul(d, power(sub(t0, segmentOf(j)[3])));
-            scf::YieldOp::create(b, ValueRange{fadd(acc[0], d)});
-          });
-      memref::StoreOp::create(b, sum.getResult(0), kv, ValueRange{f, c});
+      Value sum = sumOver(p, start, [&](Value j) {
+        Value d = load(workspace, {stateWord(j, f, c)});
+        return decay ? fmul(d, power(sub(t0, segmentOf(j)[3]))) : d;
+      });
+      memref::StoreOp::create(b, sum, kv, ValueRange{f, c});
     });
   });
 }

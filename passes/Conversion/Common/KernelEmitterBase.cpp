@@ -43,6 +43,35 @@ void AttnKernelEmitterBase::ifThen(Value cond, function_ref<void()> body) {
   });
 }
 
+Value AttnKernelEmitterBase::atomicAddF32(Value mem, Value word, double x) {
+  return memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, fc(x),
+                                     mem, ValueRange{word});
+}
+
+Value AttnKernelEmitterBase::sumOver(Value n, Value start,
+                                     function_ref<Value(Value)> term) {
+  auto loop = scf::ForOp::create(
+      b, idx(0), n, idx(1), ValueRange{start},
+      [&](OpBuilder &, Location, Value j, ValueRange acc) {
+        scf::YieldOp::create(
+            b, ValueRange{arith::AddFOp::create(b, acc.front(), term(j))});
+      });
+  return loop.getResult(0);
+}
+
+void AttnKernelEmitterBase::spinUntilSet(Value mem, Value word) {
+  scf::WhileOp::create(
+      b, TypeRange{}, ValueRange{},
+      [&](OpBuilder &, Location, ValueRange) {
+        Value flag = atomicAddF32(mem, word, 0);
+        scf::ConditionOp::create(
+            b,
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, flag, fc(0.5)),
+            ValueRange{});
+      },
+      [&](OpBuilder &, Location, ValueRange) { scf::YieldOp::create(b); });
+}
+
 void AttnKernelEmitterBase::ifThenElse(Value cond,
                                        function_ref<void()> thenFn,
                                        function_ref<void()> elseFn) {

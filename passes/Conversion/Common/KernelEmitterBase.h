@@ -106,6 +106,14 @@ protected:
   }
   /// scf.if without results or else: `body` where `cond` holds.
   void ifThen(Value cond, function_ref<void()> body);
+  /// The f32 workspace word `mem[word]` plus `x`, atomically (acq_rel);
+  /// returns the value before.
+  Value atomicAddF32(Value mem, Value word, double x);
+  /// start + the sum of term(j) over j in [0, n), in order (f32).
+  Value sumOver(Value n, Value start, function_ref<Value(Value)> term);
+  /// Loops until the flag `mem[word]` (a count of arrivals, read by an
+  /// atomic add of 0) is set. The caller orders what follows (fences).
+  void spinUntilSet(Value mem, Value word);
   /// scf.if without results: `thenFn` where `cond` holds, else `elseFn`.
   void ifThenElse(Value cond, function_ref<void()> thenFn,
                   function_ref<void()> elseFn);

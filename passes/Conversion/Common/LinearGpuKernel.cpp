@@ -527,9 +527,7 @@ Value LinearGpuKernelEmitter::takeTicket() {
   // walk writes only after barriers to come.
   Value zero = idx(0);
   ifThen(cmp(P::eq, tid, zero), [&] {
-    Value ticket = memref::AtomicRMWOp::create(
-        b, arith::AtomicRMWKind::addf, fc(1), workspace,
-        ValueRange{streamIndex()});
+    Value ticket = atomicAddF32(workspace, streamIndex(), 1);
     memref::StoreOp::create(b, ticket, oS, ValueRange{zero, zero});
   });
   barrier();
@@ -568,8 +566,7 @@ void LinearGpuKernelEmitter::publishSegment(Value p, const Segment &own) {
     LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
     barrier();
     ifThen(cmp(P::eq, tid, idx(0)), [&] {
-      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, fc(1),
-                                  workspace, ValueRange{flagWord(p)});
+      atomicAddF32(workspace, flagWord(p), 1);
     });
   });
 }
@@ -580,22 +577,7 @@ void LinearGpuKernelEmitter::awaitSegments(Value p) {
     scf::ForOp::create(
         b, idx(0), p, idx(1), ValueRange{},
         [&](OpBuilder &, Location, Value j, ValueRange) {
-          Value word = flagWord(j);
-          scf::WhileOp::create(
-              b, TypeRange{}, ValueRange{},
-              [&](OpBuilder &, Location, ValueRange) {
-                Value flag = memref::AtomicRMWOp::create(
-                    b, arith::AtomicRMWKind::addf, fc(0), workspace,
-                    ValueRange{word});
-                scf::ConditionOp::create(
-                    b,
-                    arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, flag,
-                                          fc(0.5)),
-                    ValueRange{});
-              },
-              [&](OpBuilder &, Location, ValueRange) {
-                scf::YieldOp::create(b);
-              });
+          spinUntilSet(workspace, flagWord(j));
           scf::YieldOp::create(b);
         });
     // What thread 0 saw becomes an acquire through its own fence (PTX);
@@ -612,15 +594,10 @@ Value LinearGpuKernelEmitter::segmentStart(Value p, Value t0, Value f,
   Value start = stateInAt(f, c);
   if (decay)
     start = fmul(start, power(t0));
-  auto sum = scf::ForOp::create(
-      b, idx(0), p, idx(1), ValueRange{start},
-      [&](OpBuilder &, Location, Value j, ValueRange acc) {
-        Value d = load(workspace, {stateWord(j, f, c)});
-        if (decay)
-          d = fmul(d, power(sub(t0, segmentOf(j).tEnd)));
-        scf::YieldOp::create(b, fadd(acc.front(), d));
-      });
-  return sum.getResult(0);
+  return sumOver(p, start, [&](Value j) {
+    Value d = load(workspace, {stateWord(j, f, c)});
+    return decay ? fmul(d, power(sub(t0, segmentOf(j).tEnd))) : d;
+  });
 }
 
 gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
