@@ -638,10 +638,13 @@ def bench_linear(rt, manifest_path, results, partial=lambda row: None):
     stream = torch.cuda.current_stream().cuda_stream
     ptrs = [t.data_ptr() for t in (q, k, v, o)]
     target = "sm_90"
-    chunk = next(kk["tile"][0] for kk in man["kernels"] if kk["target"] == target)
+    kernel = next(kk for kk in man["kernels"] if kk["target"] == target)
+    chunk = kernel["tile"][0]
     flops = linear_flops(s, chunk)
+    # The grid shows the schedule: x is column chunks x sequence segments.
     row = {"kind": "bench-linear", "spec": man["spec"], "seconds": {},
-           "rel_err_vs_fp32": {}}
+           "rel_err_vs_fp32": {}, "grid": kernel["grid"],
+           "tile": kernel["tile"]}
     row["seconds"]["attention-opt"] = time_cuda(
         lambda: rt.launch(bundle, target, ptrs, B, S, S, stream), reps=5)
     ref = torch_chunked_linear(s, q, k, v)
@@ -783,7 +786,10 @@ def write_report(records, out, target):
                 cell = lambda n: f"{t[n]:.2f}" if t.get(n) else "n/a"
                 err = r.get("rel_err_vs_fp32", {}).get("attention-opt")
                 ratio = r.get("ratio_to_best_peer")
-                f.write(f"| {r['spec']} | {cell('attention-opt')} | "
+                shape = (f" (grid {'x'.join(r['grid'])}, tile "
+                         f"{'x'.join(map(str, r['tile']))})"
+                         if r.get("grid") else "")
+                f.write(f"| {r['spec']}{shape} | {cell('attention-opt')} | "
                         f"{cell('torch-chunked')} | {cell('fla')} | "
                         f"{f'{ratio:.2f}' if ratio else 'n/a'} | "
                         f"{f'{err:.2g}' if err is not None else 'n/a'} |\n")
