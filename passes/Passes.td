@@ -73,12 +73,13 @@ def ConvertAttnToTiles : Pass<"convert-attn-to-tiles", "ModuleOp"> {
     item per (batch, head), chunked as Lightning Attention-2: chunks of
     `blockQ` rows, the quadratic form inside a chunk (intra-block) and a
     carried `[F, Dv(+1)]` state for everything before it (inter-block), so
-    the work is linear in the sequence length. With `split_kv(N)` (causal)
-    a work item is (batch, head, segment) and a zeroed workspace follows
-    the outputs: an item takes its segment as a ticket from its (batch,
-    head) counter, publishes its own rows' state, waits for the states of
-    the segments before it and walks its chunks from their sum, as the GPU
-    kernel does.
+    the work is linear in the sequence length. With `split_kv(N)` a work
+    item is (batch, head, segment) and a zeroed workspace follows the
+    outputs: an item takes its segment as a ticket from its (batch, head)
+    counter, publishes its own rows' state, waits for the states of the
+    segments before it (non-causal: of all, summing the rows of segments no
+    item has taken yet itself) and walks its chunks from their sum, as the
+    GPU kernel does.
 
     Requires the tiling chosen by attn-select-schedule.
   }];

@@ -330,8 +330,8 @@ static void setLinearLaunch(BundleKernel &k, LinearAttentionOp op) {
     return;
   int64_t cols =
       std::min(tiling.getBlockKv(), dv) + (op.getNormalize() ? 1 : 0);
-  LinearGpuWorkspace ws = linearGpuWorkspace(heads, chunks, segments,
-                                             op.getFeatureDim(), cols);
+  LinearGpuWorkspace ws = linearGpuWorkspace(
+      heads, chunks, segments, op.getCausal(), op.getFeatureDim(), cols);
   k.workspaceBytes = "B*" + std::to_string(4 * ws.words);
   k.workspaceZeroBytes = "B*" + std::to_string(4 * ws.zeroedWords);
 }
@@ -430,7 +430,7 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
       hq = lin.getQuery().getType().getDimSize(1);
       segments = linearSegmentsOf(lin);
       linearWorkspace = linearGpuWorkspace(
-          hq, 1, segments, lin.getFeatureDim(),
+          hq, 1, segments, lin.getCausal(), lin.getFeatureDim(),
           lin.getValue().getType().getDimSize(3) +
               (lin.getNormalize() ? 1 : 0));
     }

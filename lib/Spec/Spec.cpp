@@ -1133,8 +1133,6 @@ std::string mlir::attn::validateSpec(const AttentionSpec &s) {
       return "state in/out needs mask=causal";
     if (s.schedule == ScheduleKind::StreamK)
       return "kind=linear takes schedule=auto|flash|split_kv, not stream_k";
-    if (s.schedule == ScheduleKind::SplitKV && !s.causal)
-      return "kind=linear with schedule=split_kv needs mask=causal";
     return "";
   }
 

@@ -255,10 +255,10 @@ struct AttnSelectSchedulePass
       return WalkResult::advance();
     }
     int64_t batchHeads = q.isDynamicDim(0) ? 0 : q.getDimSize(0) * q.getDimSize(1);
-    // An auto schedule may split a causal sequence (selectLinearSegments)
+    // An auto schedule may split the sequence (selectLinearSegments)
     // before the columns narrow.
     ScheduleAttr given = op.getScheduleAttr();
-    bool maysplit = op.getCausal() && q.hasStaticShape() &&
+    bool maysplit = q.hasStaticShape() &&
                     (!given || given.getKind() == ScheduleStrategy::auto_);
     auto chunkAt = [&](int64_t columns) {
       return linearGpuChunk(info, linearGpuProblemOf(op, info.kind, columns));
@@ -301,9 +301,10 @@ struct AttnSelectSchedulePass
     return WalkResult::advance();
   }
 
-  /// An auto schedule of causal linear attention splits the sequence
-  /// (split_kv) where its (batch, head, column chunk) blocks leave compute
-  /// units idle (linearGpuSegments), flash otherwise.
+  /// An auto schedule of linear attention splits the sequence (split_kv)
+  /// where its (batch, head, column chunk) blocks leave compute units idle
+  /// (linearGpuSegments), flash otherwise. Non-causal too: its segments
+  /// then all fit on the GPU at once, so each sums only its own rows.
   void selectLinearSegments(LinearAttentionOp op, const TargetInfo &info,
                             TilingAttr tiling) {
     ScheduleAttr given = op.getScheduleAttr();
@@ -311,7 +312,7 @@ struct AttnSelectSchedulePass
       return;
     auto q = op.getQuery().getType();
     int64_t segments = 1;
-    if (op.getCausal() && q.hasStaticShape()) {
+    if (q.hasStaticShape()) {
       int64_t streams =
           q.getDimSize(0) * q.getDimSize(1) *
           linearGpuColumnChunks(op.getValue().getType().getDimSize(3),

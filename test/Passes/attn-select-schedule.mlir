@@ -230,11 +230,11 @@ func.func @linear_split_before_narrowing(%q: tensor<1x4x16384x128xbf16>) -> tens
 
 // -----
 
-// Without causality no row's output waits for only the rows before it:
-// the sequence is not split.
-// SM90-LABEL: func.func @linear_non_causal_not_split
-// SM90: schedule = #attn.schedule<flash>
-func.func @linear_non_causal_not_split(%q: tensor<1x1x8192x64xbf16>) -> tensor<1x1x8192x64xbf16> {
+// Non-causal, every segment needs the whole sequence's state: the split
+// is the same, each segment publishing its rows' state and summing all.
+// SM90-LABEL: func.func @linear_non_causal_split
+// SM90: schedule = #attn.schedule<split_kv(16)>, tiling = #attn.tiling<block_q = 64, block_kv = 16, warps = 4, stages = 1>
+func.func @linear_non_causal_split(%q: tensor<1x1x8192x64xbf16>) -> tensor<1x1x8192x64xbf16> {
   %o = attn.linear_attention %q, %q, %q : tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16>, tensor<1x1x8192x64xbf16> -> tensor<1x1x8192x64xbf16>
   return %o : tensor<1x1x8192x64xbf16>
 }

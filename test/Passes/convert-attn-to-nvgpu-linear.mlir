@@ -183,3 +183,33 @@ func.func @segments(%q: tensor<1x2x100x16xf32>, %v: tensor<1x2x100x16xf32>, %s: 
   %o, %so = attn.linear_attention %q, %q, %v state(%s : tensor<1x2x16x16xf32>) {causal, decay = #attn.decay<0.9>, schedule = #attn.schedule<split_kv(3)>} : tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32> -> tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>
   return %o, %so : tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>
 }
+
+// -----
+
+// Non-causal split_kv(3): every segment publishes its rows' state (no
+// segment is exempt) and starts from the sum of all. Thread 0 reads how
+// many segments blocks have taken (the counter, an atomic add of 0); the
+// rows of the others are summed here on top of D_p (a block that has not
+// started may never get an SM while this one waits), the taken ones' flags
+// awaited but this segment's own, and their states added.
+// CHECK-LABEL: gpu.func @noncausal_segments(
+// CHECK: %[[DRAWN:.+]] = memref.atomic_rmw addf %[[ONE:.+]], %[[WS:.+]][%[[STREAM:.+]]] :
+// CHECK: %[[P:.+]] = arith.index_castui
+// CHECK-NOT: arith.cmpi ult, %[[P]], %c2
+// CHECK: llvm.fence acq_rel
+// CHECK-NEXT: gpu.barrier
+// CHECK: memref.atomic_rmw addf %[[ONE]], %[[WS]]
+// CHECK: %[[TAKEN:.+]] = memref.atomic_rmw addf %[[ZERO:.+]], %[[WS]][%[[STREAM]]] :
+// CHECK: %[[N:.+]] = arith.minui %{{.+}}, %c3
+// CHECK: scf.for %{{.+}} = %[[N]] to %c3 step %c1 {
+// CHECK: scf.for %[[J:.+]] = %c0 to %[[N]] step %c1 {
+// CHECK: %[[OTHER:.+]] = arith.cmpi ne, %[[J]], %[[P]]
+// CHECK: scf.if %[[OTHER]] {
+// CHECK: scf.while
+// CHECK: scf.for %[[K:.+]] = %c0 to %[[N]] step %c1 iter_args
+// CHECK: %[[OWN:.+]] = arith.cmpi eq, %[[K]], %[[P]]
+// CHECK: arith.select %[[OWN]], %{{.+}}, %{{.+}} : f32
+func.func @noncausal_segments(%q: tensor<1x2x100x16xf32>) -> tensor<1x2x100x16xf32> {
+  %o = attn.linear_attention %q, %q, %q {schedule = #attn.schedule<split_kv(3)>} : tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32> -> tensor<1x2x100x16xf32>
+  return %o : tensor<1x2x100x16xf32>
+}

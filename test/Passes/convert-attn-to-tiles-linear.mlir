@@ -112,3 +112,25 @@ func.func @segments(%q: tensor<1x2x100x16xf32>, %v: tensor<1x2x100x16xf32>, %s: 
   %o, %so = attn.linear_attention %q, %q, %v state(%s : tensor<1x2x16x16xf32>) {causal, decay = #attn.decay<0.9>, schedule = #attn.schedule<split_kv(3)>} : tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32> -> tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>
   return %o, %so : tensor<1x2x100x16xf32>, tensor<1x2x16x16xf32>
 }
+
+// -----
+
+// Non-causal split_kv(3) on the CPU: every item publishes its rows' state,
+// reads how many segments items have taken, sums the rows of the others
+// itself, waits for the taken ones but its own and adds their states.
+// CHECK-LABEL: func.func @noncausal_segments(
+// CHECK-SAME: %[[WS:[^:]+]]: memref<?xf32>, %{{[^:]+}}: index, %{{[^:]+}}: index)
+// CHECK: %[[STREAM:.+]] = arith.divui %{{.+}}, %c3
+// CHECK: memref.atomic_rmw addf %[[ONE:.+]], %[[WS]][%[[STREAM]]]
+// CHECK: %[[P:.+]] = arith.index_castui
+// CHECK: memref.atomic_rmw addf %[[ONE]], %[[WS]]
+// CHECK-NEXT: %[[TAKEN:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]][%[[STREAM]]]
+// CHECK: %[[N:.+]] = arith.minui %{{.+}}, %c3
+// CHECK: scf.for %{{.+}} = %[[N]] to %c3 step %c1 {
+// CHECK: scf.for %[[J:.+]] = %c0 to %[[N]] step %c1 {
+// CHECK: arith.cmpi ne, %[[J]], %[[P]]
+// CHECK: scf.while
+func.func @noncausal_segments(%q: tensor<1x2x100x16xf32>) -> tensor<1x2x100x16xf32> {
+  %o = attn.linear_attention %q, %q, %q {schedule = #attn.schedule<split_kv(3)>} : tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32> -> tensor<1x2x100x16xf32>
+  return %o : tensor<1x2x100x16xf32>
+}

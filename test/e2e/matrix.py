@@ -163,6 +163,14 @@ def linear_configs():
         "decay=0.999 state=in dtype=f16 schedule=split_kv:3",
         "kind=linear heads=1 seq=200 dim=8 mask=causal feature=taylor2 "
         "norm=sum decay=alibi dtype=bf16 schedule=split_kv:2",
+        # Non-causal: every segment sums all states (the ones not taken
+        # yet by a block or work item summed where they are needed).
+        "kind=linear batch=2 heads=3 seq=300 dim=32:80 mask=none "
+        "feature=elu1 norm=sum schedule=split_kv:4",
+        "kind=linear heads=2 seq=40 dim=16 mask=none feature=relu "
+        "dtype=bf16 schedule=split_kv:5",
+        "kind=linear heads=1 seq=200 dim=8 mask=none feature=taylor2 "
+        "norm=sum dtype=f16 schedule=split_kv:3",
     ]
     return out
 

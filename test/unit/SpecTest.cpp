@@ -526,8 +526,6 @@ TEST(SpecValidate, Rules) {
       {"kind=linear state=out mask=none", "state in/out needs mask=causal"},
       {"kind=linear mask=causal schedule=stream_k:4",
        "kind=linear takes schedule=auto|flash|split_kv, not stream_k"},
-      {"kind=linear mask=none schedule=split_kv:2",
-       "kind=linear with schedule=split_kv needs mask=causal"},
       {"kind=linear score=alibi", "does not support score modifications"},
       {"kind=linear gate=1", "does not support gate"},
       {"kind=linear lse=1", "does not support lse"},

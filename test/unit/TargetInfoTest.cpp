@@ -154,9 +154,13 @@ TEST(TargetInfo, LinearSegmentsFillTheIdleSMs) {
   EXPECT_EQ(linearGpuSegments(sm90, 0, 1024), 1);
   EXPECT_EQ(linearGpuSegments(sm90, 16, 0), 1);
   // The workspace of 2 streams in 3 segments, 32 x 17 states.
-  LinearGpuWorkspace ws = linearGpuWorkspace(2, 1, 3, 32, 17);
+  LinearGpuWorkspace ws = linearGpuWorkspace(2, 1, 3, true, 32, 17);
   EXPECT_EQ(ws.words, 2 * (3 + 2 * 32 * 17));
   EXPECT_EQ(ws.zeroedWords, 2 * 3);
+  // Non-causal, the last segment publishes too.
+  ws = linearGpuWorkspace(2, 1, 3, false, 32, 17);
+  EXPECT_EQ(ws.words, 2 * (4 + 3 * 32 * 17));
+  EXPECT_EQ(ws.zeroedWords, 2 * 4);
 }
 
 } // namespace

@@ -115,9 +115,9 @@ def Attn_LinearAttentionOp : Attn_Op<"linear_attention", [Pure]> {
     `normalize`, the last one the normalizer) seeds the recurrence; the optional
     second result returns the final state, so prefill and recurrent decode
     share one op. `schedule` is `flash` (each (batch, head) walks its
-    sequence whole) or, causal only, `split_kv(N)`: the sequence in N
-    segments walked in parallel, each seeded with the states of the
-    segments before it.
+    sequence whole) or `split_kv(N)`: the sequence in N segments walked in
+    parallel, each seeded with the states of the segments before it
+    (causal) or of all of them.
 
     ```mlir
     %o = attn.linear_attention %q, %k, %v {

@@ -247,21 +247,27 @@ int64_t linearGpuColumns(
 inline int64_t linearGpuColumnChunks(int64_t dv, int64_t columns) {
   return (dv + columns - 1) / columns;
 }
-/// Segments of a causal sequence that kernel walks in parallel (schedule
-/// split_kv, each segment seeded with the state of those before it): a
-/// block per segment for each of `streams` (B x H x column chunks) walks
-/// when the streams alone leave compute units idle; at most 16 (the
-/// segments hand their states on one after another) and at least
+/// Segments of a sequence that kernel walks in parallel (schedule
+/// split_kv, each segment seeded with the states of those before it, or
+/// non-causal of all): a block per segment for each of `streams` (B x H x
+/// column chunks) walks when the streams alone leave compute units idle;
+/// at most 16 (segment p reads the p states before it) and at least
 /// kLinearSegmentChunks chunks of the `chunks` a segment (a segment first
 /// sums its own state, a fraction of its walk). 1 (no split) when a count
 /// is unknown (<= 0).
 constexpr int64_t kLinearSegmentChunks = 4;
 int64_t linearGpuSegments(const TargetInfo &target, int64_t streams,
                           int64_t chunks);
+/// States a stream of a sequence split in `segments` publishes: causal,
+/// those of every segment but the last (nobody starts after it);
+/// non-causal, all (every segment needs the whole sum).
+inline int64_t linearGpuPublishedStates(int64_t segments, bool causal) {
+  return causal ? segments - 1 : segments;
+}
 /// The f32 words of that kernel's workspace for each batch entry when it
 /// splits the sequence in `segments` (> 1): for each of the heads x
-/// column chunks streams a ticket counter and segments - 1 flags (the
-/// part that starts zeroed), then segments - 1 handed-over states of
+/// column chunks streams a ticket counter and a flag per published state
+/// (the part that starts zeroed), then the published states of
 /// `features` x `cols` words (cols: the block's columns, with norm=sum
 /// the normalizer too).
 struct LinearGpuWorkspace {
@@ -269,11 +275,12 @@ struct LinearGpuWorkspace {
 };
 inline LinearGpuWorkspace linearGpuWorkspace(int64_t heads,
                                              int64_t columnChunks,
-                                             int64_t segments,
+                                             int64_t segments, bool causal,
                                              int64_t features, int64_t cols) {
   int64_t streams = heads * columnChunks;
-  return {streams * (segments + (segments - 1) * features * cols),
-          streams * segments};
+  int64_t states = linearGpuPublishedStates(segments, causal);
+  return {streams * (1 + states + states * features * cols),
+          streams * (1 + states)};
 }
 /// What that kernel's shared memory depends on.
 struct LinearGpuProblem {

@@ -19,14 +19,16 @@
 // double at compile time, so no power is formed by repeated rounding except
 // the chunk-to-chunk decay of KV, one rounding per chunk.
 //
-// A split_kv(N) schedule (causal) splits each sequence into N segments of
+// A split_kv(N) schedule splits each sequence into N segments of
 // whole chunks, one work item each, as the GPU kernel does
 // (Common/LinearGpuKernel.cpp): an item takes its segment as a ticket from
 // its stream's counter, sums its own rows' state D_p into a zero state and
 // publishes it, waits for the states of the segments before it and walks
 // its chunks from lambda^t0 state_in + sum_j lambda^(t0 - tEnd_j) D_j.
 // Tickets go in the order items start, so an item waits only for items
-// that other threads are running (or have run).
+// that other threads are running (or have run). Non-causal, every segment
+// publishes D_p and starts from the sum of all: it waits for the segments
+// items have taken and sums the rows of the others itself.
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,9 +91,15 @@ private:
   Value stateWord(Value p, Value f, Value c);
   /// Segment p's chunks [first, end) and rows [t0, tEnd).
   std::array<Value, 4> segmentOf(Value p);
-  /// Publishes D_p (segments before the last), then waits for D_0 ..
-  /// D_(p-1) and seeds kv with E_p.
+  /// Publishes D_p (causal: segments before the last), then waits for D_0
+  /// .. D_(p-1) and seeds kv with E_p; non-causal, seeds it with the whole
+  /// sequence's state (the file comment).
   void startSegment(Value p);
+  /// The rows of chunks [first, end) summed into kv.
+  void sumRows(Value first, Value end);
+  int64_t published() const {
+    return linearGpuPublishedStates(segments, spec.causal);
+  }
 
   ModuleOp module;
   int64_t features, cols, segments;
@@ -266,12 +274,12 @@ Value LinearKernelEmitter::takeTicket(Value stream) {
 }
 
 Value LinearKernelEmitter::flagWord(Value p) {
-  return add(streams, add(mul(stream, idx(segments - 1)), p));
+  return add(streams, add(mul(stream, idx(published())), p));
 }
 
 Value LinearKernelEmitter::stateWord(Value p, Value f, Value c) {
-  Value slot = add(mul(stream, idx(segments - 1)), p);
-  return add(mul(streams, idx(segments)),
+  Value slot = add(mul(stream, idx(published())), p);
+  return add(mul(streams, idx(1 + published())),
              add(mul(add(mul(slot, idx(features)), f), idx(cols)), c));
 }
 
@@ -282,21 +290,28 @@ std::array<Value, 4> LinearKernelEmitter::segmentOf(Value p) {
           arith::MinUIOp::create(b, mul(end, idx(bq)), seq)};
 }
 
+void LinearKernelEmitter::sumRows(Value first, Value end) {
+  forChunks(first, end, [&](Value t0, Value n) {
+    fillChunk(t0, n, /*withQ=*/false);
+    updateState(n);
+  });
+}
+
 void LinearKernelEmitter::startSegment(Value p) {
   using P = arith::CmpIPredicate;
   bool decay = spec.decay != DecayKind::None;
   auto [first, end, t0, tEnd] = segmentOf(p);
   (void)tEnd;
-  ifThen(cmp(P::ult, p, idx(segments - 1)), [&] {
+  // Causal: the last segment's state is nobody's start.
+  Value publishes = spec.causal ? cmp(P::ult, p, idx(segments - 1))
+                                : arith::ConstantIntOp::create(b, 1, 1);
+  ifThen(publishes, [&] {
     loop(features, [&](Value f) {
       loop(cols, [&](Value c) {
         memref::StoreOp::create(b, fc(0), kv, ValueRange{f, c});
       });
     });
-    forChunks(first, end, [&](Value rows0, Value n) {
-      fillChunk(rows0, n, /*withQ=*/false);
-      updateState(n);
-    });
+    sumRows(first, end);
     loop(features, [&](Value f) {
       loop(cols, [&](Value c) {
         memref::StoreOp::create(b, load(kv, {f, c}), workspace,
@@ -307,6 +322,35 @@ void LinearKernelEmitter::startSegment(Value p) {
     // the stores before it, and the waiting item's add acquires them.
     atomicAddF32(workspace, flagWord(p), 1);
   });
+  if (!spec.causal) {
+    // The whole sequence's state: the segments items have taken publish
+    // theirs (before they wait for anything); the rows of the others are
+    // summed here, on top of D_p.
+    Value started = arith::MinUIOp::create(
+        b,
+        arith::IndexCastUIOp::create(
+            b, b.getIndexType(),
+            arith::FPToUIOp::create(b, b.getI32Type(),
+                                    atomicAddF32(workspace, stream, 0))),
+        idx(segments));
+    loop(started, idx(segments), [&](Value j) {
+      auto bounds = segmentOf(j);
+      sumRows(bounds[0], bounds[1]);
+    });
+    loop(idx(0), started, [&](Value j) {
+      ifThen(cmp(P::ne, j, p), [&] { spinUntilSet(workspace, flagWord(j)); });
+    });
+    loop(features, [&](Value f) {
+      loop(cols, [&](Value c) {
+        Value sum = sumOver(started, load(kv, {f, c}), [&](Value j) {
+          return sel(cmp(P::eq, j, p), fc(0),
+                     load(workspace, {stateWord(j, f, c)}));
+        });
+        memref::StoreOp::create(b, sum, kv, ValueRange{f, c});
+      });
+    });
+    return;
+  }
   loop(idx(0), p,
        [&](Value j) { spinUntilSet(workspace, flagWord(j)); });
   loop(features, [&](Value f) {
@@ -417,10 +461,9 @@ func::FuncOp LinearKernelEmitter::emit() {
       updateState(n);
     });
   } else {
-    forChunks(first, last, [&](Value t0, Value n) {
-      fillChunk(t0, n);
-      updateState(n);
-    });
+    // Split, the segments summed the state already.
+    if (segments == 1)
+      sumRows(first, last);
     forChunks(first, last, [&](Value t0, Value n) {
       fillChunk(t0, n);
       loop(idx(0), n, [&](Value r) {

@@ -149,7 +149,7 @@ private:
   Value stateInAt(Value f, Value c);
   /// body(t0, n) for chunks [first, end): rows [t0, t0 + n).
   void forChunks(Value first, Value end, Body2 body);
-  // Sequence segments (schedule split_kv, causal): blocks of one stream
+  // Sequence segments (schedule split_kv): blocks of one stream
   // (batch, head, column chunk) take segments in the order they start (a
   // ticket from the stream's counter), so a block waits only for blocks
   // already running. Segment p < last sums its own rows' state D_p into a
@@ -158,6 +158,9 @@ private:
   // tEnd_j) D_j (segment j's rows end at tEnd_j, p's start at t0_p).
   // Every segment reads its predecessors' states itself: no segment waits
   // for another's sum, so nothing is serial past the state passes.
+  // Non-causal, every segment publishes D_p and needs them all: it waits
+  // for those of the segments blocks have taken (they publish before they
+  // wait for anything) and sums the rows of the others itself.
   // Workspace (f32 words): one counter per stream, segments - 1 flags per
   // stream (both zeroed), then segments - 1 states [F][cols] per stream.
   /// This block's segment (its ticket).
@@ -175,11 +178,26 @@ private:
     Value first, end, t0, tEnd;
   };
   Segment segmentOf(Value p);
-  /// D_p into the workspace and p's flag raised (segments before the
-  /// last).
+  /// States a stream publishes (linearGpuWorkspace): causal, every
+  /// segment's but the last.
+  int64_t published() const {
+    return linearGpuPublishedStates(segments, spec.causal);
+  }
+  /// The rows of segment s summed into the state (kvS), chunk by chunk.
+  void sumRows(const Segment &s);
+  /// D_p into the workspace and p's flag raised (causal: segments before
+  /// the last).
   void publishSegment(Value p, const Segment &own);
-  /// Thread 0 waits for the flags of segments [0, p).
-  void awaitSegments(Value p);
+  /// Thread 0 waits for the flags of segments [0, n) but `skip` (null:
+  /// none).
+  void awaitSegments(Value n, Value skip);
+  /// Non-causal: the segments that blocks have taken so far (the stream's
+  /// counter), at most all.
+  Value startedSegments();
+  /// Non-causal: the whole sequence's state into kvS, which holds D_p: the
+  /// segments taken before by blocks that publish them, the others summed
+  /// here.
+  void totalState(Value p);
   /// Element (f, c) of E_p (see above), segment p starting at row t0.
   Value segmentStart(Value p, Value t0, Value f, Value c);
   /// Score (r, u) of the chunk from the dot product of its rows: taylor2's

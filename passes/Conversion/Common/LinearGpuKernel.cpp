@@ -512,12 +512,12 @@ Value LinearGpuKernelEmitter::streams() {
 }
 
 Value LinearGpuKernelEmitter::flagWord(Value p) {
-  return add(streams(), add(mul(streamIndex(), idx(segments - 1)), p));
+  return add(streams(), add(mul(streamIndex(), idx(published())), p));
 }
 
 Value LinearGpuKernelEmitter::stateWord(Value p, Value f, Value c) {
-  Value slot = add(mul(streamIndex(), idx(segments - 1)), p);
-  return add(mul(streams(), idx(segments)),
+  Value slot = add(mul(streamIndex(), idx(published())), p);
+  return add(mul(streams(), idx(1 + published())),
              add(mul(add(mul(slot, idx(features)), f), idx(cols)), c));
 }
 
@@ -545,18 +545,25 @@ LinearGpuKernelEmitter::Segment LinearGpuKernelEmitter::segmentOf(Value p) {
   return s;
 }
 
+void LinearGpuKernelEmitter::sumRows(const Segment &s) {
+  forChunks(s.first, s.end, [&](Value t0, Value n) {
+    fill(t0, n, /*withQ=*/false, /*withKV=*/true);
+    barrier();
+    updateState(n);
+    barrier();
+  });
+}
+
 void LinearGpuKernelEmitter::publishSegment(Value p, const Segment &own) {
   using P = arith::CmpIPredicate;
-  ifThen(cmp(P::ult, p, idx(segments - 1)), [&] {
+  // Causal: the last segment's state is nobody's start.
+  Value publishes = spec.causal ? cmp(P::ult, p, idx(segments - 1))
+                                : i1c(true);
+  ifThen(publishes, [&] {
     // D_p: the segment's rows summed into a zero state, as the
     // non-causal walk sums the whole sequence.
     initState([&](Value, Value) { return fc(0); });
-    forChunks(own.first, own.end, [&](Value t0, Value n) {
-      fill(t0, n, /*withQ=*/false, /*withKV=*/true);
-      barrier();
-      updateState(n);
-      barrier();
-    });
+    sumRows(own);
     forEach2(features, cols, [&](Value f, Value c) {
       memref::StoreOp::create(b, load(kvS, {f, c}), workspace,
                               ValueRange{stateWord(p, f, c)});
@@ -571,13 +578,17 @@ void LinearGpuKernelEmitter::publishSegment(Value p, const Segment &own) {
   });
 }
 
-void LinearGpuKernelEmitter::awaitSegments(Value p) {
+void LinearGpuKernelEmitter::awaitSegments(Value n, Value skip) {
   using P = arith::CmpIPredicate;
   ifThen(cmp(P::eq, tid, idx(0)), [&] {
     scf::ForOp::create(
-        b, idx(0), p, idx(1), ValueRange{},
+        b, idx(0), n, idx(1), ValueRange{},
         [&](OpBuilder &, Location, Value j, ValueRange) {
-          spinUntilSet(workspace, flagWord(j));
+          if (skip)
+            ifThen(cmp(P::ne, j, skip),
+                   [&] { spinUntilSet(workspace, flagWord(j)); });
+          else
+            spinUntilSet(workspace, flagWord(j));
           scf::YieldOp::create(b);
         });
     // What thread 0 saw becomes an acquire through its own fence (PTX);
@@ -587,6 +598,43 @@ void LinearGpuKernelEmitter::awaitSegments(Value p) {
   });
   barrier();
   LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel);
+}
+
+Value LinearGpuKernelEmitter::startedSegments() {
+  using P = arith::CmpIPredicate;
+  Value zero = idx(0);
+  // Through oS, as the ticket (every thread read that before the
+  // publication's barriers); the output pass writes oS after barriers.
+  ifThen(cmp(P::eq, tid, zero), [&] {
+    memref::StoreOp::create(b, atomicAddF32(workspace, streamIndex(), 0),
+                            oS, ValueRange{zero, zero});
+  });
+  barrier();
+  Value count = load(oS, {zero, zero});
+  return minI(arith::IndexCastUIOp::create(
+                  b, b.getIndexType(),
+                  arith::FPToUIOp::create(b, b.getI32Type(), count)),
+              idx(segments));
+}
+
+void LinearGpuKernelEmitter::totalState(Value p) {
+  using P = arith::CmpIPredicate;
+  Value started = startedSegments();
+  // Segments no block has taken yet: their rows are summed here, into
+  // D_p (the blocks that take them later sum them too). Waiting for them
+  // could wait for a block that never gets an SM while this one holds it.
+  scf::ForOp::create(b, started, idx(segments), idx(1), ValueRange{},
+                     [&](OpBuilder &, Location, Value j, ValueRange) {
+                       sumRows(segmentOf(j));
+                       scf::YieldOp::create(b);
+                     });
+  awaitSegments(started, p);
+  initState([&](Value f, Value c) {
+    return sumOver(started, load(kvS, {f, c}), [&](Value j) {
+      return sel(cmp(P::eq, j, p), fc(0),
+                 load(workspace, {stateWord(j, f, c)}));
+    });
+  });
 }
 
 Value LinearGpuKernelEmitter::segmentStart(Value p, Value t0, Value f,
@@ -696,10 +744,14 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
     first = own.first;
     end = own.end;
     publishSegment(segment, own);
-    awaitSegments(segment);
-    initState([&](Value f, Value c) {
-      return segmentStart(segment, own.t0, f, c);
-    });
+    if (spec.causal) {
+      awaitSegments(segment, nullptr);
+      initState([&](Value f, Value c) {
+        return segmentStart(segment, own.t0, f, c);
+      });
+    } else {
+      totalState(segment);
+    }
   } else {
     initState([&](Value f, Value c) { return stateInAt(f, c); });
   }
@@ -719,12 +771,9 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
       barrier();
     });
   } else {
-    forChunks(first, end, [&](Value t0, Value n) {
-      fill(t0, n, /*withQ=*/false, /*withKV=*/true);
-      barrier();
-      updateState(n);
-      barrier();
-    });
+    // Split, the segments summed the state already.
+    if (segments == 1)
+      sumRows({first, end, Value(), Value()});
     forChunks(first, end, [&](Value t0, Value n) {
       fill(t0, n, /*withQ=*/true, /*withKV=*/false);
       barrier();

@@ -405,14 +405,6 @@ func.func @linear_stream_k(%q: tensor<1x2x8x4xf32>) {
   return
 }
 
-// -----
-
-// Rule: split_kv splits linear attention's sequence only where it is causal.
-func.func @linear_split_non_causal(%q: tensor<1x2x8x4xf32>) {
-  // expected-error @+1 {{split_kv on linear attention needs causal}}
-  %o = attn.linear_attention %q, %q, %q {schedule = #attn.schedule<split_kv(2)>} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
-  return
-}
 
 // -----
 
