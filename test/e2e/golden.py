@@ -12,6 +12,9 @@ with the fp64 reference by --check.
 - AMD kernels on the emulator (gfx942, gfx90a): the linear cases (the same
   kernel in wave64, bf16 on MFMA tiles), and the softmax cases whose head dims are multiples of
   4 on the MFMA kernel (padded to 16 on chip) in f32 and bf16.
+- The linear cases again with their sequence split in 3 segments of 4-row
+  chunks (tile=4x16 schedule=split_kv:3: 7 to 10 rows are 2 or 3 chunks),
+  on the CPU, sm_80 and gfx942.
 
 Usage: golden.py --attention-run=PATH --golden=DIR [--no-emulation]
 """
@@ -44,6 +47,9 @@ def main():
             spec = f.read().strip()
         for dtype in ("f32", "f16", "bf16"):
             runs.append((case, folder, f"{spec} dtype={dtype}", "cpu"))
+        split = "tile=4x16 schedule=split_kv:3"
+        if spec.startswith("kind=linear"):
+            runs.append((case, folder, f"{spec} dtype=f32 {split}", "cpu"))
         dqk, dv = dims(spec)
         if args.no_emulation:
             continue
@@ -52,6 +58,9 @@ def main():
                                   ("sm_80", "bf16"), ("gfx942", "f32"),
                                   ("gfx90a", "bf16")):
                 runs.append((case, folder, f"{spec} dtype={dtype}", target))
+            for target, dtype in (("sm_80", "f32"), ("gfx942", "bf16")):
+                runs.append((case, folder, f"{spec} dtype={dtype} {split}",
+                             target))
         elif dqk % 4 == 0 and dv % 4 == 0:
             for target, dtype in (("sm_80", "f32"), ("sm_90a", "f32"),
                                   ("gfx942", "f32"), ("gfx90a", "bf16"),
