@@ -268,9 +268,7 @@ void KernelEmitter::emitStreamKWorker(Value p) {
           });
           Value pFirst, pLast;
           std::tie(pFirst, pLast) = tileWorkers(p, tileStart, unitsPerCta);
-          Value before = memref::AtomicRMWOp::create(
-              b, arith::AtomicRMWKind::addf, fc(1), workspace,
-              ValueRange{pLast});
+          Value before = atomicAddF32(workspace, pLast, 1);
           Value shares = arith::UIToFPOp::create(
               b, f32,
               arith::IndexCastUIOp::create(

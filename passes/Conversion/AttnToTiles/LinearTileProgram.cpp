@@ -268,9 +268,7 @@ void LinearKernelEmitter::forChunks(Value first, Value end,
 }
 
 Value LinearKernelEmitter::takeTicket(Value stream) {
-  Value ticket = atomicAddF32(workspace, stream, 1);
-  return arith::IndexCastUIOp::create(
-      b, b.getIndexType(), arith::FPToUIOp::create(b, b.getI32Type(), ticket));
+  return countIndex(atomicAddF32(workspace, stream, 1));
 }
 
 Value LinearKernelEmitter::flagWord(Value p) {
@@ -327,12 +325,7 @@ void LinearKernelEmitter::startSegment(Value p) {
     // theirs (before they wait for anything); the rows of the others are
     // summed here, on top of D_p.
     Value started = arith::MinUIOp::create(
-        b,
-        arith::IndexCastUIOp::create(
-            b, b.getIndexType(),
-            arith::FPToUIOp::create(b, b.getI32Type(),
-                                    atomicAddF32(workspace, stream, 0))),
-        idx(segments));
+        b, countIndex(atomicAddF32(workspace, stream, 0)), idx(segments));
     loop(started, idx(segments), [&](Value j) {
       auto bounds = segmentOf(j);
       sumRows(bounds[0], bounds[1]);

@@ -48,6 +48,11 @@ Value AttnKernelEmitterBase::atomicAddF32(Value mem, Value word, double x) {
                                      mem, ValueRange{word});
 }
 
+Value AttnKernelEmitterBase::countIndex(Value count) {
+  return arith::IndexCastUIOp::create(
+      b, b.getIndexType(), arith::FPToUIOp::create(b, b.getI32Type(), count));
+}
+
 Value AttnKernelEmitterBase::sumOver(Value n, Value start,
                                      function_ref<Value(Value)> term) {
   auto loop = scf::ForOp::create(

@@ -109,6 +109,8 @@ protected:
   /// The f32 workspace word `mem[word]` plus `x`, atomically (acq_rel);
   /// returns the value before.
   Value atomicAddF32(Value mem, Value word, double x);
+  /// A count kept in an f32 workspace word (exact below 2^24) as an index.
+  Value countIndex(Value count);
   /// start + the sum of term(j) over j in [0, n), in order (f32).
   Value sumOver(Value n, Value start, function_ref<Value(Value)> term);
   /// Loops until the flag `mem[word]` (a count of arrivals, read by an

@@ -531,9 +531,7 @@ Value LinearGpuKernelEmitter::takeTicket() {
     memref::StoreOp::create(b, ticket, oS, ValueRange{zero, zero});
   });
   barrier();
-  Value ticket = load(oS, {zero, zero});
-  return arith::IndexCastUIOp::create(
-      b, b.getIndexType(), arith::FPToUIOp::create(b, b.getI32Type(), ticket));
+  return countIndex(load(oS, {zero, zero}));
 }
 
 LinearGpuKernelEmitter::Segment LinearGpuKernelEmitter::segmentOf(Value p) {
@@ -610,11 +608,7 @@ Value LinearGpuKernelEmitter::startedSegments() {
                             oS, ValueRange{zero, zero});
   });
   barrier();
-  Value count = load(oS, {zero, zero});
-  return minI(arith::IndexCastUIOp::create(
-                  b, b.getIndexType(),
-                  arith::FPToUIOp::create(b, b.getI32Type(), count)),
-              idx(segments));
+  return minI(countIndex(load(oS, {zero, zero})), idx(segments));
 }
 
 void LinearGpuKernelEmitter::totalState(Value p) {

@@ -156,9 +156,7 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
   auto [flagMem, flagAt] = flagElement();
   Type flagType = cast<MemRefType>(flagMem.getType()).getElementType();
   ifThen(cmp(P::eq, tid, c0), [&] {
-    Value before = memref::AtomicRMWOp::create(
-        b, arith::AtomicRMWKind::addf, fc(1), workspace,
-        ValueRange{add(groupWorkspace, pLast)});
+    Value before = atomicAddF32(workspace, add(groupWorkspace, pLast), 1);
     Value shares = arith::UIToFPOp::create(
         b, f32,
         arith::IndexCastUIOp::create(b, b.getI64Type(),
