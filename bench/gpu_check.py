@@ -514,12 +514,10 @@ def time_variant(rt, manifest_path, row, label):
 
 def bench_one(rt, manifest_path, results):
     """Our kernel vs SDPA (flash, cuDNN) vs FlexAttention on one bf16 spec."""
-    import torch
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
     inp = BenchInputs(rt, manifest_path)
     man, q, k, v, causal = inp.man, inp.q, inp.k, inp.v, inp.causal
-    Sq, Skv = inp.Sq, inp.Skv
     row = {"spec": man["spec"], "seconds": {}}
     # Every NVIDIA kernel of the bundle (sm_90: mma.sync, sm_90a: wgmma);
     # the ratio is taken for the fastest.
@@ -544,18 +542,14 @@ def bench_one(rt, manifest_path, results):
         except Exception as e:  # a backend may not support the shape
             row["seconds"][name] = None
             row.setdefault("errors", {})[name] = str(e)[:200]
-    try:
-        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-        flex = torch.compile(flex_attention)
-        bm = None
-        if causal:
-            bm = create_block_mask(lambda b, h, qi, kv: qi >= kv, None, None, Sq, Skv)
-        row["seconds"]["flex"] = time_cuda(
-            lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
-    except Exception as e:
-        row["seconds"]["flex"] = None
-        row.setdefault("errors", {})["flex"] = str(e)[:200]
-    flops = inp.flops
+    row["flops"] = inp.flops
+    finish_row(row)
+    results.append(row)
+
+
+def finish_row(row):
+    """Rates and the ratio to the fastest peer from row["seconds"]."""
+    flops = row["flops"]
     row["tflops"] = {n: (flops / t / 1e12 if t else None)
                      for n, t in row["seconds"].items()}
     peers = [t for n, t in row["seconds"].items()
@@ -563,7 +557,32 @@ def bench_one(rt, manifest_path, results):
     row["ratio_to_best_peer"] = (min(peers) / row["seconds"]["attention-opt"]
                                  if peers and row["seconds"]["attention-opt"]
                                  else None)
-    results.append(row)
+
+
+def bench_flex(manifest_path):
+    """FlexAttention on a bench spec: its own pass, after every other
+    timing, because torch.compile builds a kernel per shape (seconds to
+    a minute each) and must not keep the kernels' rows from being
+    recorded."""
+    import torch
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    s = parse_spec(json.load(open(manifest_path))["spec"])
+    bf16 = dict(device="cuda", dtype=torch.bfloat16)
+    q = torch.randn(s["batch"], s["hq"], s["sq"], s["dqk"], **bf16)
+    k = torch.randn(s["batch"], s["hk"], s["skv"], s["dqk"], **bf16)
+    v = torch.randn(s["batch"], s["hv"], s["skv"], s["dv"], **bf16)
+    # One static kernel per shape, as FlexAttention's own benchmarks build
+    # it; more shapes than dynamo's default recompile limit.
+    for name in ("cache_size_limit", "recompile_limit"):
+        if hasattr(torch._dynamo.config, name):
+            setattr(torch._dynamo.config, name, 64)
+    flex = torch.compile(flex_attention, dynamic=False)
+    bm = None
+    if s["causal"]:
+        off = s["skv"] - s["sq"]  # bottom-right, as the kernels and SDPA
+        bm = create_block_mask(lambda b, h, qi, kv: qi + off >= kv, None, None,
+                               s["sq"], s["skv"])
+    return time_cuda(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
 
 
 def linear_flops(s, chunk):
@@ -683,26 +702,64 @@ def record(path, rec):
             f.write(json.dumps(rec) + "\n")
 
 
+def rows_of(records, kind):
+    """One row per spec of `kind`: the finished one, else the last partial
+    record (a process killed while timing a variant or a peer keeps what
+    it had timed), else the error that ended it."""
+    rows = {}
+    for r in records:
+        if r.get("kind") not in (kind, kind + "-partial"):
+            continue
+        have = rows.get(r["spec"])
+        if "seconds" not in r:  # an error or a hang
+            if have is None:
+                rows[r["spec"]] = dict(r, kind=kind)
+            else:
+                have.setdefault("errors", {})["run"] = r.get("error")
+        elif have is None or "seconds" not in have or have.get("partial"):
+            row = dict(r, kind=kind)
+            if r["kind"] != kind:
+                row["partial"] = True
+            elif "partial" in row:
+                del row["partial"]
+            if have is not None and "errors" in have and "seconds" not in have:
+                row.setdefault("errors", {})["run"] = have.get("error")
+            rows[r["spec"]] = row
+    return list(rows.values())
+
+
 def write_report(records, out, target):
     """The results file pair <out>.json / <out>.md from all records."""
     checks = [r for r in records if r.get("kind") == "check"]
-    bench = [r for r in records if r.get("kind") == "bench"]
-    linear = [r for r in records if r.get("kind") == "bench-linear"]
-    done = {r["spec"] for r in linear}
-    linear += [dict(r, kind="bench-linear", partial=True) for r in records
-               if r.get("kind") == "bench-linear-partial" and r["spec"] not in done]
-    # A benchmark killed while timing the variants keeps its default row.
-    final = {r["spec"] for r in bench}
-    bench += [dict(r, kind="bench", partial=True) for r in records
-              if r.get("kind") == "bench-partial" and r["spec"] not in final]
+    bench = rows_of(records, "bench")
+    linear = rows_of(records, "bench-linear")
+    # A timing that failed or hung (no row kept) fails the run.
+    bench_errors = [r for r in bench + linear if "seconds" not in r]
+    # FlexAttention's pass (bench_flex) joins its rows.
+    for f in (r for r in records if r.get("kind") == "bench-flex"):
+        for r in bench:
+            if r.get("spec") == f["spec"] and "seconds" in r:
+                r["seconds"]["flex"] = f.get("seconds")
+                if f.get("error"):
+                    r.setdefault("errors", {})["flex"] = f["error"]
+                if "flops" in r:
+                    finish_row(r)
     errors = [r for r in records if r.get("kind") == "set-error"]
     passed = sum(r["pass"] for r in checks)
     # A bench kernel whose output disagrees with SDPA fails the run too.
     bench_wrong = sum(e > BENCH_TOL for r in bench
                       for e in r.get("rel_err_vs_sdpa", {}).values())
-    failed = len(checks) - passed + len(errors) + bench_wrong
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    failed = (len(checks) - passed + len(errors) + bench_wrong +
+              len(bench_errors))
+    # The GPU machine gets a copy of the tree without .git (and maybe no
+    # git): gpu_check.sh passes the commit in ATTN_COMMIT.
+    commit = os.environ.get("ATTN_COMMIT", "")
+    if not commit:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                    capture_output=True, text=True).stdout.strip()
+        except OSError:
+            commit = "unknown"
     # Our linear kernel must match the fp32 chunked computation at bench size.
     linear_wrong = sum(r.get("rel_err_vs_fp32", {}).get("attention-opt", 0.0) > BENCH_TOL
                        for r in linear)
@@ -717,6 +774,8 @@ def write_report(records, out, target):
                 f"{bench_wrong} bench kernel outputs disagree with SDPA\n\n")
         for r in errors:
             f.write(f"- {r['set']}: {r['error']}\n")
+        for r in bench_errors:
+            f.write(f"- bench `{r['spec']}`: {str(r.get('error'))[:200]}\n")
         for r in checks:
             if not r["pass"]:
                 why = r.get("error") or f"max_rel_err {r.get('max_rel_err')}"
@@ -797,6 +856,49 @@ def write_report(records, out, target):
     return 1 if failed or not checks else 0
 
 
+class Watchdog:
+    """Ends the process (exit code 4) when one armed step outlasts its
+    limit: a kernel spinning on a flag or an mbarrier never returns, and
+    only a new process gets the GPU back."""
+
+    def __init__(self, seconds):
+        import threading
+        self.seconds, self.key, self.deadline = seconds, None, None
+        self.lock = threading.Lock()
+        if seconds > 0:
+            threading.Thread(target=self._watch, daemon=True).start()
+
+    def arm(self, key):
+        import time
+        with self.lock:
+            self.key, self.deadline = key, time.monotonic() + self.seconds
+
+    def disarm(self):
+        with self.lock:
+            self.deadline = None
+
+    def _watch(self):
+        import time
+        while True:
+            time.sleep(0.5)
+            with self.lock:
+                late = self.deadline is not None and time.monotonic() > self.deadline
+            if late:
+                print(f"gpu_check: {self.key} ran over {self.seconds:.0f} s: "
+                      "hung; rerun with --resume", flush=True)
+                os._exit(4)
+
+
+def context_lost():
+    """True when the CUDA context no longer runs work (a kernel faulted)."""
+    import torch
+    try:
+        torch.cuda.synchronize()
+        return torch.ones(1, device="cuda").sum().item() != 1.0
+    except Exception:
+        return True
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundles", default="")
@@ -817,9 +919,16 @@ def main():
                     help="launch GPU targets on host (numpy) buffers: the "
                          "nvemu driver (ATTN_CUDA_LIBRARY) runs them on the CPU")
     ap.add_argument("--no-bench", action="store_true")
-    ap.add_argument("--bench-kind", choices=["softmax", "linear"],
+    ap.add_argument("--bench-kind", choices=["softmax", "linear", "flex"],
                     default="softmax",
-                    help="which bench bundles to time (kind=linear or not)")
+                    help="which bench bundles to time (kind=linear or not; "
+                         "flex: FlexAttention on the softmax specs)")
+    ap.add_argument("--watchdog", type=float, default=0.0,
+                    help="exit (code 4) when one check or timing takes "
+                         "longer than this many seconds: a kernel hung")
+    ap.add_argument("--resume", action="store_true",
+                    help="skip what --jsonl already holds; what was started "
+                         "there and never finished is recorded as hung")
     ap.add_argument("--no-check", action="store_true")
     args = ap.parse_args()
     if args.merge:
@@ -841,6 +950,35 @@ def main():
         records.append(rec)
         record(args.jsonl, rec)
 
+    # Each check or timing is a "start" record, then its result keyed the
+    # same way. A hung kernel leaves a start without a result: the watchdog
+    # (or gpu_check.sh's timeout) ends the process, and the rerun with
+    # --resume records it as hung and goes on with the next one.
+    started, finished = set(), set()
+    if args.resume and args.jsonl and os.path.exists(args.jsonl):
+        for line in open(args.jsonl):
+            r = json.loads(line) if line.strip() else {}
+            if "key" in r:
+                (started if r.get("kind") == "start" else finished).add(r["key"])
+    watchdog = Watchdog(args.watchdog)
+
+    def begin(key, hung_record):
+        """False if `key` was done (or hung) in an earlier run."""
+        if key in finished:
+            return False
+        if key in started:
+            emit(dict(hung_record, key=key,
+                      error="hung: the process was killed while it ran"))
+            finished.add(key)
+            return False
+        record(args.jsonl, {"kind": "start", "key": key})
+        watchdog.arm(key)
+        if os.environ.get("ATTN_GPU_CHECK_HANG") == key:
+            # Tests of the recovery: a kernel that never returns.
+            import time
+            time.sleep(1e9)
+        return True
+
     for label, folder in sets:
         if args.no_check or (wanted and label not in wanted):
             continue
@@ -852,21 +990,61 @@ def main():
                 have = {k["target"] for k in json.load(open(m))["kernels"]}
                 if target != "auto" and target not in have:
                     continue
+                key = f"check {label} {target} {os.path.basename(m)}"
+                failed = {"kind": "check", "bundle": os.path.basename(m),
+                          "target": target, "pass": False}
+                if label != "default":
+                    failed["variant"] = label
+                if not begin(key, failed):
+                    continue
                 try:
                     r = check_bundle(rt, dev, m, target, seed=i + 1)[0]
                 except Exception as e:
-                    r = {"bundle": os.path.basename(m), "target": target,
-                         "pass": False, "error": str(e)}
-                r["kind"] = "check"
+                    r = dict(failed, error=str(e))
+                r.update(kind="check", key=key)
                 if label != "default":
                     r["variant"] = label
+                watchdog.disarm()
                 emit(r)
                 print(("PASS " if r["pass"] else "FAIL ") + json.dumps(r), flush=True)
+                if not r["pass"] and cuda and context_lost():
+                    # A fault poisons the CUDA context for every later
+                    # launch of this process: gpu_check.sh starts another.
+                    print("gpu_check: CUDA context lost; rerun with --resume",
+                          flush=True)
+                    return 3
+    if cuda and not args.no_bench and args.bench_kind == "flex":
+        # Largest shapes first: the 8k rows matter most if the compiles
+        # outlast the budget.
+        def size(m):
+            s = parse_spec(json.load(open(m))["spec"])
+            return (-s["sq"] * s["skv"], s["causal"] is not None)
+        for m in sorted(glob.glob(os.path.join(args.bundles, "bench", "*.json")), key=size):
+            spec = json.load(open(m))["spec"]
+            if parse_spec(spec)["linear"]:
+                continue
+            key = "flex " + os.path.basename(m)
+            if not begin(key, {"kind": "bench-flex", "spec": spec, "seconds": None}):
+                continue
+            row = {"kind": "bench-flex", "spec": spec, "key": key}
+            try:
+                row["seconds"] = bench_flex(m)
+            except Exception as e:
+                row["seconds"], row["error"] = None, str(e)[:300]
+            watchdog.disarm()
+            emit(row)
+            print("FLEX " + json.dumps(row), flush=True)
+        return 0
     if cuda and not args.no_bench:
         for m in sorted(glob.glob(os.path.join(args.bundles, "bench", "*.json"))):
             rows = []
-            is_linear = parse_spec(json.load(open(m))["spec"])["linear"]
+            spec = json.load(open(m))["spec"]
+            is_linear = parse_spec(spec)["linear"]
             if is_linear != (args.bench_kind == "linear"):
+                continue
+            key = "bench " + os.path.basename(m)
+            kind = "bench-linear" if is_linear else "bench"
+            if not begin(key, {"kind": kind, "spec": spec}):
                 continue
             if is_linear:
                 try:
@@ -875,13 +1053,16 @@ def main():
                 except Exception as e:
                     rows = [{"kind": "bench-linear", "spec": m,
                              "error": str(e)[:300]}]
-                emit(rows[0])
+                watchdog.disarm()
+                emit(dict(rows[0], key=key))
                 print("BENCH " + json.dumps(rows[0]), flush=True)
                 continue
             try:
                 bench_one(rt, m, rows)
             except Exception as e:
-                emit({"kind": "bench", "spec": m, "error": str(e)[:300]})
+                watchdog.disarm()
+                emit({"kind": "bench", "spec": spec, "key": key,
+                      "error": str(e)[:300]})
                 print("BENCH-ERROR " + str(e)[:300], flush=True)
                 continue
             # Record the default timings before the variants run.
@@ -891,8 +1072,11 @@ def main():
                     continue
                 vm = os.path.join(folder, "bench", os.path.basename(m))
                 if os.path.exists(vm):
+                    watchdog.arm(f"{key} {label}")
                     time_variant(rt, vm, rows[0], label)
-            emit(dict(rows[0], kind="bench"))
+                    record(args.jsonl, dict(rows[0], kind="bench-partial"))
+            watchdog.disarm()
+            emit(dict(rows[0], kind="bench", key=key))
             print("BENCH " + json.dumps(rows[0]), flush=True)
     if args.out:
         return write_report(records, args.out, args.target)

@@ -221,7 +221,11 @@ done
 cmake -S "$ROOT/bench/runtime-only" -B "$CARRY/rt-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$CARRY/rt-build" -j "$(nproc)" >/dev/null
 LIB=$(find "$CARRY/rt-build" -name 'libattn_runtime.so' | head -1)
-stamp="$(date -u +%F)-$(git -C "$ROOT" rev-parse --short HEAD)"
+# The GPU machine's copy of the tree has no .git: the caller names the
+# commit (ATTN_COMMIT) the bundles were prepared from.
+ATTN_COMMIT=${ATTN_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}
+export ATTN_COMMIT
+stamp="$(date -u +%F)-$ATTN_COMMIT"
 if [ "$MODE" = "--emulate" ]; then
   # One process per architecture: the runtime reads the device's once.
   rc=0
@@ -232,39 +236,75 @@ if [ "$MODE" = "--emulate" ]; then
   done
   exit $rc
 fi
+# Each phase runs in processes under a deadline: a kernel whose mbarrier or
+# flag wait never completes hangs instead of failing, and a fault poisons
+# the process's CUDA context. The harness's watchdog ends a process whose
+# step outlasts $3 seconds (exit 4), and it exits 3 when the context is
+# lost; either way the phase goes on in a new process (--resume), which
+# records the step as hung or failed, so one bad kernel costs only itself.
+phase() { # label budget-seconds watchdog-seconds args...
+  local label=$1 end=$(( $(date +%s) + $2 )) wd=$3 tries=0 rc left
+  shift 3
+  while :; do
+    left=$(( end - $(date +%s) ))
+    if [ "$left" -le 5 ]; then
+      printf '{"kind": "set-error", "set": "%s", "error": "out of time (its %s s)"}\n' \
+        "$label" "$2" >> "$OUT.jsonl"
+      return
+    fi
+    rc=0
+    timeout -k 10 "$left" "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" \
+      --runtime "$LIB" --target "$TARGETS" --jsonl "$OUT.jsonl" --resume \
+      --watchdog "${GPU_CHECK_WATCHDOG:-$wd}" "$@" || rc=$?
+    case $rc in
+      0|1) return ;;
+      3|4|124|137) tries=$((tries + 1)) ;;
+      *) printf '{"kind": "set-error", "set": "%s", "error": "exit %s"}\n' \
+           "$label" "$rc" >> "$OUT.jsonl"; return ;;
+    esac
+    if [ "$tries" -ge 8 ]; then
+      printf '{"kind": "set-error", "set": "%s", "error": "stopped after 8 restarts"}\n' \
+        "$label" >> "$OUT.jsonl"
+      return
+    fi
+  done
+}
+report() {
+  local rc=0
+  "$PY" "$ROOT/bench/gpu_check.py" --merge "$OUT.jsonl" --target "$TARGETS" \
+    --out "$OUT" || rc=$?
+  cat "$OUT.md"
+  return $rc
+}
 if [ "$MODE" = "--cpu" ]; then
-  exec "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" --runtime "$LIB" --target cpu
+  # The phase loop on the CPU kernels (results beside the bundles).
+  # GPU_CHECK_WATCHDOG and ATTN_GPU_CHECK_HANG (a step that never
+  # returns) let the tests show a hang costs only its own check.
+  TARGETS=cpu OUT=$CARRY/cpu-results
+  rm -f "$OUT.jsonl"
+  phase checks 1200 300 --no-bench
+  report
+  exit
 fi
+TARGETS=sm_90,sm_90a
 mkdir -p "$ROOT/bench/results"
 OUT=$ROOT/bench/results/$stamp
 rm -f "$OUT.jsonl"
-# Each bundle set, then the benchmark, in its own process under a timeout: a
-# kernel whose mbarrier wait never completes hangs instead of failing, and
-# must not take the rest of the run (and the session's GPU time) with it.
-run() { # label seconds args...
-  local label=$1 secs=$2; shift 2
-  local rc=0
-  timeout -k 10 "$secs" "$PY" "$ROOT/bench/gpu_check.py" --bundles "$BUNDLES" \
-    --runtime "$LIB" --target sm_90,sm_90a --jsonl "$OUT.jsonl" "$@" || rc=$?
-  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-    printf '{"kind": "set-error", "set": "%s", "error": "killed after %ss: a kernel hung"}\n' \
-      "$label" "$secs" >> "$OUT.jsonl"
-  fi
-}
-# Budget: the sets share 180 s, the benchmark has 220 s and the linear one
-# 80 s, so the run stays within 8 minutes even when every set hangs.
+# Budget: 520 s in all, so one call of 10 minutes holds the run, the
+# runtime build and the copies even when every phase runs out of time.
+# Checks launch synchronously, so a fault is reported at its kernel.
 sets="default"
 for v in "$BUNDLES"/variants/*; do
   [ -d "$v/check" ] && sets="$sets $(basename "$v")"
 done
-set_secs=$(( 180 / $(echo $sets | wc -w) ))
-for set in $sets; do
-  run "$set" "$set_secs" --sets "$set" --no-bench
-done
-run bench 220 --no-check
+ATTN_RUNTIME_SYNC=1 phase checks 170 20 --sets "${sets// /,}" --no-bench
+phase bench 130 60 --no-check
 if ls "$CARRY"/wheels/*.whl >/dev/null 2>&1; then
   "$PY" -m pip install -q --no-deps --target "$CARRY/pylib" "$CARRY"/wheels/*.whl ||
     echo "gpu_check: flash-linear-attention did not install; linear bench without it"
 fi
-PYTHONPATH="$CARRY/pylib${PYTHONPATH:+:$PYTHONPATH}" run bench-linear 80 --no-check --bench-kind linear
-"$PY" "$ROOT/bench/gpu_check.py" --merge "$OUT.jsonl" --target sm_90,sm_90a --out "$OUT"
+# FLA's first call per shape autotunes its Triton kernels.
+PYTHONPATH="$CARRY/pylib${PYTHONPATH:+:$PYTHONPATH}" \
+  phase bench-linear 90 80 --no-check --bench-kind linear
+phase bench-flex 130 100 --no-check --bench-kind flex
+report
