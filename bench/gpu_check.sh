@@ -242,13 +242,15 @@ fi
 # step outlasts $3 seconds (exit 4), and it exits 3 when the context is
 # lost; either way the phase goes on in a new process (--resume), which
 # records the step as hung or failed, so one bad kernel costs only itself.
-phase() { # label budget-seconds watchdog-seconds args...
-  local label=$1 end=$(( $(date +%s) + $2 )) wd=$3 tries=0 rc left
+# A phase ends by $T0 + its "until": time an earlier phase left over goes
+# to the later ones.
+phase() { # label until-seconds watchdog-seconds args...
+  local label=$1 end=$(( T0 + $2 )) wd=$3 tries=0 rc left
   shift 3
   while :; do
     left=$(( end - $(date +%s) ))
     if [ "$left" -le 5 ]; then
-      printf '{"kind": "set-error", "set": "%s", "error": "out of time (its %s s)"}\n' \
+      printf '{"kind": "set-error", "set": "%s", "error": "out of time (%s s after the start)"}\n' \
         "$label" "$2" >> "$OUT.jsonl"
       return
     fi
@@ -282,6 +284,7 @@ if [ "$MODE" = "--cpu" ]; then
   # returns) let the tests show a hang costs only its own check.
   TARGETS=cpu OUT=$CARRY/cpu-results
   rm -f "$OUT.jsonl"
+  T0=$(date +%s)
   phase checks 1200 300 --no-bench
   report
   exit
@@ -290,21 +293,22 @@ TARGETS=sm_90,sm_90a
 mkdir -p "$ROOT/bench/results"
 OUT=$ROOT/bench/results/$stamp
 rm -f "$OUT.jsonl"
-# Budget: 520 s in all, so one call of 10 minutes holds the run, the
+# Budget: 500 s in all, so one call of 10 minutes holds the run, the
 # runtime build and the copies even when every phase runs out of time.
 # Checks launch synchronously, so a fault is reported at its kernel.
 sets="default"
 for v in "$BUNDLES"/variants/*; do
   [ -d "$v/check" ] && sets="$sets $(basename "$v")"
 done
-ATTN_RUNTIME_SYNC=1 phase checks 170 20 --sets "${sets// /,}" --no-bench
-phase bench 130 60 --no-check
 if ls "$CARRY"/wheels/*.whl >/dev/null 2>&1; then
   "$PY" -m pip install -q --no-deps --target "$CARRY/pylib" "$CARRY"/wheels/*.whl ||
     echo "gpu_check: flash-linear-attention did not install; linear bench without it"
 fi
+T0=$(date +%s)
+ATTN_RUNTIME_SYNC=1 phase checks 150 20 --sets "${sets// /,}" --no-bench
+phase bench 270 60 --no-check
 # FLA's first call per shape autotunes its Triton kernels.
 PYTHONPATH="$CARRY/pylib${PYTHONPATH:+:$PYTHONPATH}" \
-  phase bench-linear 90 80 --no-check --bench-kind linear
-phase bench-flex 130 100 --no-check --bench-kind flex
+  phase bench-linear 370 120 --no-check --bench-kind linear
+phase bench-flex 500 100 --no-check --bench-kind flex
 report
