@@ -205,9 +205,19 @@ protected:
   }
 
   /// The score of (row, col) from its raw dot product: modifications and
-  /// the mask on partial tiles (-inf outside).
+  /// the mask on partial tiles (-inf outside). With foldedScale() the
+  /// scale is left to softmaxStep.
   Value finalScore(Value dot, Value bIdx, Value h, Value row, Value col,
                    bool partial);
+  /// Whether the scores are the scaled dot products alone and softmaxStep
+  /// folds the scale into its exponent: p = 2^(q.k (scale log2 e) - M),
+  /// one fma per score as FlashAttention does, instead of a multiply and
+  /// an fma. The row max, taken over the unscaled products, is scaled once
+  /// per row. f16 / bf16 only: the rounding of the folded constant moves
+  /// each exponent by |s| 2^-24, as the rounded product s = q.k scale of
+  /// an unfused kernel does, beside the 2^-8 of its operands, while the
+  /// f32 kernels keep the rounding FlashAttention's own f32 path has.
+  bool foldedScale() const;
   /// Online-softmax step for one query row: `x` are the row's scores of
   /// this tile held by this lane; `reduceMax` combines maxima over the lanes
   /// sharing the row. Replaces x by the probabilities, updates m and the
@@ -259,7 +269,7 @@ protected:
 Value StagedKernelEmitter::finalScore(Value dot, Value bIdx, Value h,
                                       Value row, Value col, bool partial) {
   using P = arith::CmpIPredicate;
-  Value sc = modifiedScore(dot, bIdx, h, row, col);
+  Value sc = foldedScale() ? dot : modifiedScore(dot, bIdx, h, row, col);
   if (partial) {
     Value lastKV = sub(skv, idx(1));
     Value kept = andI(cmp(P::slt, col, skv),
@@ -268,6 +278,26 @@ Value StagedKernelEmitter::finalScore(Value dot, Value bIdx, Value h,
     sc = sel(kept, sc, fc(-std::numeric_limits<double>::infinity()));
   }
   return sc;
+}
+
+bool StagedKernelEmitter::foldedScale() const {
+  return spec.dtype != DType::F32 && spec.norm != NormKind::Sigmoid &&
+         spec.softcap == 0 && !spec.alibi && !spec.bias && !scoreFn &&
+         spec.effectiveScale() > 0;
+}
+
+/// Combines `v` pairwise: a tree of depth log2(n) instead of a chain.
+static Value pairwise(SmallVector<Value> v,
+                      function_ref<Value(Value, Value)> combine) {
+  while (v.size() > 1) {
+    SmallVector<Value> next;
+    for (size_t i = 0; i + 1 < v.size(); i += 2)
+      next.push_back(combine(v[i], v[i + 1]));
+    if (v.size() % 2)
+      next.push_back(v.back());
+    v = std::move(next);
+  }
+  return v.front();
 }
 
 Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
@@ -283,10 +313,19 @@ Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
     return fc(1);
   }
   double negInf = -std::numeric_limits<double>::infinity();
-  Value mx = fc(negInf);
+  // Pairwise: a chain of one max (add) per score would be the step's
+  // critical path, and a math warp has few others to hide it behind.
+  SmallVector<Value> vals;
   for (Value *p : x)
-    mx = arith::MaximumFOp::create(b, mx, *p);
+    vals.push_back(*p);
+  Value mx = vals.empty() ? fc(negInf) : pairwise(vals, [&](Value a, Value c) {
+    return arith::MaximumFOp::create(b, a, c);
+  });
   mx = reduceMax(mx);
+  bool folded = foldedScale();
+  double scale = spec.effectiveScale();
+  if (folded) // scale > 0: the max of the scaled scores
+    mx = arith::MulFOp::create(b, mx, fc(scale));
   Value mNew = arith::MaximumFOp::create(b, m, mx);
   // Nothing kept yet: subtract 0 so exp2 gives 0, not NaN.
   Value none =
@@ -302,12 +341,17 @@ Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
   Value alpha = exp2(arith::SubFOp::create(
       b, arith::MulFOp::create(b, m, fc(kLog2e)), mScaled));
   Value negM = arith::NegFOp::create(b, mScaled);
-  Value sum = fc(0);
+  Value factor = fc(folded ? scale * kLog2e : kLog2e);
   for (Value *p : x) {
     // (llvm.fma, not math.fma: that one becomes a libdevice call.)
-    *p = exp2(LLVM::FMAOp::create(b, *p, fc(kLog2e), negM));
-    sum = arith::AddFOp::create(b, sum, *p);
+    *p = exp2(LLVM::FMAOp::create(b, *p, factor, negM));
   }
+  vals.clear();
+  for (Value *p : x)
+    vals.push_back(*p);
+  Value sum = vals.empty() ? fc(0) : pairwise(vals, [&](Value a, Value c) {
+    return arith::AddFOp::create(b, a, c);
+  });
   l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, alpha), sum);
   m = mNew;
   return alpha;
