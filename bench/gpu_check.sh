@@ -311,4 +311,19 @@ phase bench 270 60 --no-check
 PYTHONPATH="$CARRY/pylib${PYTHONPATH:+:$PYTHONPATH}" \
   phase bench-linear 370 120 --no-check --bench-kind linear
 phase bench-flex 500 100 --no-check --bench-kind flex
+# Nsight Compute on the dense 8k prefill kernel (sm_90a default), one warm
+# launch: where its cycles go, beside the timings. Clocks as the card runs
+# them (--clock-control none), like the timings.
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1 || true)
+dense=$(grep -l '"spec": "[^"]*seq=8192 dim=128 dtype=bf16"' "$BUNDLES"/bench/*.json | head -1 || true)
+if [ -n "$NCU" ] && [ -n "$dense" ] && [ "${GPU_CHECK_NCU:-1}" = 1 ]; then
+  name=$(basename "$dense" .json)
+  timeout -k 10 150 "$NCU" --clock-control none --kernel-name "$name" \
+    --launch-skip 1 --launch-count 1 --section SpeedOfLight \
+    --section ComputeWorkloadAnalysis --section WarpStateStats \
+    --section SchedulerStats --section InstructionStats --section Occupancy \
+    --section MemoryWorkloadAnalysis \
+    "$PY" "$ROOT/bench/profile_one.py" "$dense" "$LIB" sm_90a > "$OUT-ncu.txt" 2>&1 ||
+    echo "gpu_check: ncu failed; see $OUT-ncu.txt"
+fi
 report
