@@ -1,14 +1,16 @@
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_80 --convert-attn-to-nvgpu | FileCheck %s
+// RUN: attention-opt %s --split-input-file --attn-select-schedule=target=sm_90a --convert-attn-to-nvgpu=wgmma=true | FileCheck %s --check-prefix=WGMMA
 
 // Plain scaled scores in bf16: the scale (1/8) is folded into the exponent
 // (1/8 log2 e), one fma per score. The row max is taken over the unscaled
-// products as a tree, then scaled once per row.
+// products, then scaled once per row. mma.sync reduces a lane's row max
+// as a chain from -inf (a tree spills at head dim 256).
 // CHECK-LABEL: gpu.func @folded
 // CHECK: nvvm.mma.sync
 // CHECK-NOT: arith.mulf
-// CHECK: %[[A:.+]] = arith.maximumf %{{.+}}, %{{.+}} : f32
-// CHECK: %[[B:.+]] = arith.maximumf %{{.+}}, %{{.+}} : f32
-// CHECK: arith.maximumf %[[A]], %[[B]] : f32
+// CHECK: %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK-NEXT: %[[M0:.+]] = arith.maximumf %[[NEGINF]], %{{.+}} : f32
+// CHECK-NEXT: arith.maximumf %[[M0]], %{{.+}} : f32
 // CHECK: gpu.shuffle xor
 // CHECK: %[[EIGHTH:.+]] = arith.constant 1.250000e-01 : f32
 // CHECK-NEXT: %[[M:.+]] = arith.mulf %{{.+}}, %[[EIGHTH]] : f32
@@ -16,10 +18,23 @@
 // CHECK: %[[C:.+]] = arith.constant 0.180336878 : f32
 // CHECK-NEXT: llvm.intr.fma(%{{.+}}, %[[C]], %{{.+}})
 // CHECK-NEXT: llvm.call_intrinsic "llvm.exp2"
-// The row sum is a tree too: its first level adds two probabilities.
-// CHECK: %[[P0:.+]] = llvm.call_intrinsic "llvm.exp2"
-// CHECK-NOT: arith.addf %{{.+}}, %[[P0]]
-// CHECK: arith.addf %{{.+}}, %{{.+}} : f32
+// The wgmma kernel folds the same way and reduces the row max and sum as
+// trees: the first level takes two scores, the sum's two probabilities.
+// WGMMA-LABEL: gpu.func @folded
+// WGMMA: nvvm.wgmma.mma_async
+// WGMMA-NOT: arith.mulf
+// WGMMA: %[[A:.+]] = arith.maximumf %{{.+}}, %{{.+}} : f32
+// WGMMA-NEXT: %[[B:.+]] = arith.maximumf %{{.+}}, %{{.+}} : f32
+// WGMMA: arith.maximumf %[[A]], %[[B]] : f32
+// WGMMA: gpu.shuffle xor
+// WGMMA: %[[EIGHTH:.+]] = arith.constant 1.250000e-01 : f32
+// WGMMA-NEXT: arith.mulf %{{.+}}, %[[EIGHTH]] : f32
+// WGMMA: %[[C:.+]] = arith.constant 0.180336878 : f32
+// WGMMA-NEXT: llvm.intr.fma(%{{.+}}, %[[C]], %{{.+}})
+// WGMMA-NEXT: %[[P0:.+]] = llvm.call_intrinsic "llvm.exp2"
+// WGMMA-NEXT: llvm.intr.fma
+// WGMMA-NEXT: %[[P1:.+]] = llvm.call_intrinsic "llvm.exp2"
+// WGMMA: arith.addf %[[P0]], %[[P1]] : f32
 func.func @folded(%q: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
   return %o : tensor<1x2x128x64xbf16>
@@ -39,6 +54,9 @@ func.func @folded(%q: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
 // CHECK-NEXT: llvm.intr.fma(%{{.+}}, %[[L]], %{{.+}})
 // CHECK-NOT: 0.180336878
 // CHECK: gpu.return
+// WGMMA-LABEL: gpu.func @softcap
+// WGMMA-NOT: 0.180336878
+// WGMMA: gpu.return
 func.func @softcap(%q: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
   %o = attn.attention %q, %q, %q {score_mod = #attn.score_mod<softcap(20.0)>} : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
   return %o : tensor<1x2x128x64xbf16>
@@ -52,6 +70,9 @@ func.func @softcap(%q: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
 // CHECK-NEXT: arith.mulf %{{.+}}, %[[S]] : f32
 // CHECK-NOT: 0.180336878
 // CHECK: gpu.return
+// WGMMA-LABEL: gpu.func @f32
+// WGMMA-NOT: 0.180336878
+// WGMMA: gpu.return
 func.func @f32(%q: tensor<1x2x128x64xf32>) -> tensor<1x2x128x64xf32> {
   %o = attn.attention %q, %q, %q : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x128x64xf32>
   return %o : tensor<1x2x128x64xf32>

@@ -218,6 +218,12 @@ protected:
   /// an unfused kernel does, beside the 2^-8 of its operands, while the
   /// f32 kernels keep the rounding FlashAttention's own f32 path has.
   bool foldedScale() const;
+  /// Whether softmaxStep reduces a lane's row max and sum as trees: the
+  /// wgmma kernels (timed faster with them), whose math warps have one
+  /// other to hide a chain's latency behind. The mma.sync kernels keep the
+  /// chains: a tree keeps more partial results live, and at head dim 256
+  /// their 255 registers spilled with one.
+  virtual bool treeReductions() const { return false; }
   /// Online-softmax step for one query row: `x` are the row's scores of
   /// this tile held by this lane; `reduceMax` combines maxima over the lanes
   /// sharing the row. Replaces x by the probabilities, updates m and the
@@ -225,6 +231,11 @@ protected:
   /// attention has no running max: p = sigmoid(s + b), factor 1.
   Value softmaxStep(Value &m, Value &l, ArrayRef<Value *> x,
                     function_ref<Value(Value)> reduceMax);
+  /// `init` combined with every value of `v`: a chain from `init`, or
+  /// with treeReductions() a tree of depth log2(n) (init only when v is
+  /// empty: it is the combination's identity).
+  Value reduce(SmallVector<Value> v, Value init,
+               function_ref<Value(Value, Value)> combine);
   /// 1 / l for a finished row (0 when nothing was kept, so the row is 0).
   std::pair<Value, Value> inverseSum(Value l);
   /// Stores O[row][col + e] = o[e] * inv, gated, in the output type, as
@@ -286,9 +297,15 @@ bool StagedKernelEmitter::foldedScale() const {
          spec.effectiveScale() > 0;
 }
 
-/// Combines `v` pairwise: a tree of depth log2(n) instead of a chain.
-static Value pairwise(SmallVector<Value> v,
-                      function_ref<Value(Value, Value)> combine) {
+Value StagedKernelEmitter::reduce(SmallVector<Value> v, Value init,
+                                  function_ref<Value(Value, Value)> combine) {
+  if (!treeReductions()) {
+    for (Value x : v)
+      init = combine(init, x);
+    return init;
+  }
+  if (v.empty())
+    return init;
   while (v.size() > 1) {
     SmallVector<Value> next;
     for (size_t i = 0; i + 1 < v.size(); i += 2)
@@ -313,12 +330,10 @@ Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
     return fc(1);
   }
   double negInf = -std::numeric_limits<double>::infinity();
-  // Pairwise: a chain of one max (add) per score would be the step's
-  // critical path, and a math warp has few others to hide it behind.
   SmallVector<Value> vals;
   for (Value *p : x)
     vals.push_back(*p);
-  Value mx = vals.empty() ? fc(negInf) : pairwise(vals, [&](Value a, Value c) {
+  Value mx = reduce(vals, fc(negInf), [&](Value a, Value c) {
     return arith::MaximumFOp::create(b, a, c);
   });
   mx = reduceMax(mx);
@@ -349,7 +364,7 @@ Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
   vals.clear();
   for (Value *p : x)
     vals.push_back(*p);
-  Value sum = vals.empty() ? fc(0) : pairwise(vals, [&](Value a, Value c) {
+  Value sum = reduce(vals, fc(0), [&](Value a, Value c) {
     return arith::AddFOp::create(b, a, c);
   });
   l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, alpha), sum);
@@ -1216,6 +1231,7 @@ public:
   using MmaKernelEmitter::MmaKernelEmitter;
 
 protected:
+  bool treeReductions() const override { return true; }
   MemRefType stageType(int64_t cols) override {
     return MemRefType::get({stages, bk * cols}, elt,
                            MemRefLayoutAttrInterface{}, smemSpace());
