@@ -711,26 +711,22 @@ def record(path, rec):
 def rows_of(records, kind):
     """One row per spec of `kind`: the finished one, else the last partial
     record (a process killed while timing a variant or a peer keeps what
-    it had timed), else the error that ended it."""
-    rows = {}
+    it had timed), else the error that ended it, which a kept row notes."""
+    rows, errors = {}, {}
     for r in records:
         if r.get("kind") not in (kind, kind + "-partial"):
             continue
-        have = rows.get(r["spec"])
         if "seconds" not in r:  # an error or a hang
-            if have is None:
-                rows[r["spec"]] = dict(r, kind=kind)
-            else:
-                have.setdefault("errors", {})["run"] = r.get("error")
-        elif have is None or "seconds" not in have or have.get("partial"):
-            row = dict(r, kind=kind)
+            errors.setdefault(r["spec"], r)
+        elif r["spec"] not in rows or rows[r["spec"]].get("partial"):
+            rows[r["spec"]] = dict(r, kind=kind)
             if r["kind"] != kind:
-                row["partial"] = True
-            elif "partial" in row:
-                del row["partial"]
-            if have is not None and "errors" in have and "seconds" not in have:
-                row.setdefault("errors", {})["run"] = have.get("error")
-            rows[r["spec"]] = row
+                rows[r["spec"]]["partial"] = True
+    for spec, e in errors.items():
+        if spec in rows:
+            rows[spec].setdefault("errors", {})["run"] = e.get("error")
+        else:
+            rows[spec] = dict(e, kind=kind)
     return list(rows.values())
 
 

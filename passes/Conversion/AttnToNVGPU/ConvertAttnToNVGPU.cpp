@@ -330,10 +330,13 @@ Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
     return fc(1);
   }
   double negInf = -std::numeric_limits<double>::infinity();
-  SmallVector<Value> vals;
-  for (Value *p : x)
-    vals.push_back(*p);
-  Value mx = reduce(vals, fc(negInf), [&](Value a, Value c) {
+  auto values = [&] {
+    SmallVector<Value> v;
+    for (Value *p : x)
+      v.push_back(*p);
+    return v;
+  };
+  Value mx = reduce(values(), fc(negInf), [&](Value a, Value c) {
     return arith::MaximumFOp::create(b, a, c);
   });
   mx = reduceMax(mx);
@@ -361,10 +364,7 @@ Value StagedKernelEmitter::softmaxStep(Value &m, Value &l,
     // (llvm.fma, not math.fma: that one becomes a libdevice call.)
     *p = exp2(LLVM::FMAOp::create(b, *p, factor, negM));
   }
-  vals.clear();
-  for (Value *p : x)
-    vals.push_back(*p);
-  Value sum = reduce(vals, fc(0), [&](Value a, Value c) {
+  Value sum = reduce(values(), fc(0), [&](Value a, Value c) {
     return arith::AddFOp::create(b, a, c);
   });
   l = arith::AddFOp::create(b, arith::MulFOp::create(b, l, alpha), sum);
