@@ -32,7 +32,9 @@ MODE=${1:-gpu}
 # TMA kernel without a producer warpgroup (tma), as the cp.async wgmma
 # kernel (cp-async), with P V overlapped with the next softmax (overlap) and
 # with that overlap plus the two math warpgroups taking turns (pingpong),
-# checked and timed too, so one run tells which part of
+# and with persistent CTAs, one per SM, each walking output tiles
+# (persistent; under --emulate 2 CTAs, so the check shapes' CTAs walk
+# several tiles), checked and timed too, so one run tells which part of
 # the sm_90a pipeline a failure or a slowdown comes from.
 CHECK_SPECS=(
   "heads=4 seq=200 dim=64 dtype=bf16"
@@ -112,7 +114,7 @@ LINEAR_BENCH_SPECS=(
 
 # The sm_90a variants (their folders under variants/).
 declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0" [overlap]="overlap=1"
-                    [pingpong]="overlap=1 pingpong=1")
+                    [pingpong]="overlap=1 pingpong=1" [persistent]="persistent=132")
 OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
 # One bundle into $OUT/<folder> for the targets, and its sm_90a variants
 # into $OUT/variants/<variant>/<folder>; $EXTRA adds --attn-compile options.
@@ -139,10 +141,10 @@ if [ "$MODE" = "--prepare" ]; then
   i=0
   for s in "${BENCH_SPECS[@]}"; do
     i=$((i + 1)); compile "$s" bench$i bench sm_90,sm_90a
-    # Bench only (its outputs are checked against SDPA): the default sm_90a
-    # kernel on the cost model's 128 x 64 tiles, which the compile widens
-    # to 128 x 128 where ptxas fits them (nvvmWiderTiles), to measure what
-    # the wider S product buys against what the tile costs in registers.
+    # Bench only (its outputs are checked against SDPA): decode schedules
+    # beside stream-K (below), and for prefill 3 stages of 128 x 128 K / V
+    # tiles (225 KiB of shared memory, as cuDNN's kernel takes) with and
+    # without persistent CTAs, beside the default's 2.
     if [[ "$s" == *"seq=1:"* ]]; then
       mkdir -p "$BUNDLES/variants/flash/bench"
       "$OPT" --gen="name=bench$i $s schedule=flash" -o "$BUNDLES/flash$i.mlir"
@@ -166,10 +168,12 @@ if [ "$MODE" = "--prepare" ]; then
         --emit-dir="$BUNDLES/variants/row-warps/bench" >/dev/null
       continue
     fi
-    mkdir -p "$BUNDLES/variants/table-tile/bench"
-    "$OPT" --gen="name=bench$i $s tile=128x64 warps=8 stages=2" -o "$BUNDLES/table$i.mlir"
-    "$OPT" "$BUNDLES/table$i.mlir" --attn-compile="target=sm_90a" \
-      --emit-dir="$BUNDLES/variants/table-tile/bench" >/dev/null
+    mkdir -p "$BUNDLES/variants/stages3/bench" "$BUNDLES/variants/persistent-stages3/bench"
+    "$OPT" --gen="name=bench$i $s tile=128x128 warps=8 stages=3" -o "$BUNDLES/stages$i.mlir"
+    "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a" \
+      --emit-dir="$BUNDLES/variants/stages3/bench" >/dev/null
+    "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a persistent=132" \
+      --emit-dir="$BUNDLES/variants/persistent-stages3/bench" >/dev/null
   done
   for s in "${LINEAR_BENCH_SPECS[@]}"; do
     i=$((i + 1))
@@ -197,6 +201,7 @@ if [ "$MODE" = "--emulate" ]; then
   NVEMU_DRIVER=${NVEMU_DRIVER:-$(dirname "$OPT")/../tools/nvemu/libnvemu_cuda.so}
   EMU=$CARRY/emulate
   OUT=$EMU EXTRA="emulation=1"
+  VARIANT[persistent]="persistent=2"
   rm -rf "$EMU" && mkdir -p "$EMU/check" "$EMU/nvemu"
   i=0
   for s in "${CHECK_SPECS[@]}"; do

@@ -171,7 +171,14 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
            "Overlapped kernel: the math warpgroups take turns issuing their "
            "products through named barriers, so one's softmax runs under "
            "another's GEMMs (FlashAttention-3 ping-pong; needs overlap and "
-           "at least two math warpgroups)">
+           "at least two math warpgroups)">,
+    Option<"persistent", "persistent", "bool", /*default=*/"false",
+           "Warp-specialized kernel: persistent CTAs, each walking output "
+           "tiles blockIdx.x, + gridDim.x, ... (last query tile first) with "
+           "its stages and phases carried over, so the producer loads the "
+           "next tile's Q and K / V during this tile's epilogue; any grid "
+           "size is correct (the bundle launches min(tiles, N)). Other "
+           "kernels ignore it">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

@@ -58,6 +58,7 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   lowering.producerRegisters = options.producerRegisters;
   lowering.overlap = options.overlap;
   lowering.pingpong = options.pingpong;
+  lowering.persistent = options.persistent;
   pm.addPass(createConvertAttnToNVGPU(lowering));
   // --attn-expand-math=target=nvvm: a region's math ops within libdevice.
   pm.addPass(createAttnExpandMath(AttnExpandMathOptions{"nvvm"}));

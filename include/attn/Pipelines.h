@@ -44,6 +44,11 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
       llvm::cl::desc("Overlapped kernel: math warpgroups take turns issuing "
                      "their products"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> persistent{
+      *this, "persistent",
+      llvm::cl::desc("Warp-specialized kernel: persistent CTAs walking the "
+                     "output tiles (the grid is the launch's choice)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> inlinePtx{
       *this, "inline-ptx",
       llvm::cl::desc("Lower NVVM ops without an LLVM intrinsic (wgmma, "

@@ -73,6 +73,18 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
       error = "option '" + key.str() + "' given twice";
       return {};
     }
+    if (key == "persistent") {
+      // A CTA count a launch can hold (the grid's x is below 2^31).
+      if (value.getAsInteger(10, nvvm.persistentCtas) ||
+          nvvm.persistentCtas < 0 || nvvm.persistentCtas > 65536) {
+        error = "option '" + word.str() +
+                "' (expected persistent=N, N CTAs in [0, 65536]; 0: one "
+                "CTA per output tile)";
+        return {};
+      }
+      given.push_back(key.str());
+      continue;
+    }
     bool *flag = key == "tma"               ? &nvvm.tma
                  : key == "warp-specialize" ? &nvvm.warpSpecialize
                  : key == "overlap"         ? &nvvm.overlap
@@ -82,7 +94,7 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
     if (!flag || (value != "0" && value != "1")) {
       error = "option '" + word.str() +
               "' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, "
-              "pingpong=0|1 or emulation=0|1)";
+              "pingpong=0|1, emulation=0|1 or persistent=N)";
       return {};
     }
     *flag = value == "1";
@@ -522,6 +534,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   options.warpSpecialize = nvvm.warpSpecialize;
   options.overlap = nvvm.overlap;
   options.pingpong = nvvm.pingpong;
+  options.persistent = nvvm.persistentCtas > 0;
   options.producerRegisters = producerRegisters;
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);
@@ -638,6 +651,15 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
         k.kernel += "+overlap";
       if (nvvm.overlap && nvvm.pingpong)
         k.kernel += "+pingpong";
+      if (nvvm.persistentCtas > 0) {
+        // The CTAs walk the output tiles (forEachItem), so any grid is
+        // correct; more than the tiles would only idle.
+        k.kernel += "+persistent";
+        k.gridX = "min(B*" + std::to_string(hq / group) + "*" +
+                  std::to_string(nvvmDvChunks(dv, eltBytes)) + "*" + k.gridX +
+                  "," + std::to_string(nvvm.persistentCtas) + ")";
+        k.gridY = k.gridZ = "1";
+      }
     }
   }
   // The schedule sizes tiles by an estimate of the K / V stages; these are
@@ -786,8 +808,12 @@ compileNvvm(ModuleOp module, const std::string &target,
         // one that leaves the math warpgroups the most registers (24):
         // over the prefill matrix every wider tile that fits fits under
         // one of them, and the others cost a compile each where none does.
-        kernels = compileWithoutSpills(module, target, name, tools, nvvm,
-                                       warpSpecialized, /*splits=*/2);
+        // The persistent kernel (opt-in) tries every split: its 128 x 128
+        // tiles of head dim 128 fit under 40 only.
+        kernels = compileWithoutSpills(
+            module, target, name, tools, nvvm, warpSpecialized,
+            nvvm.persistentCtas ? std::size(kNvvmProducerRegisterChoices)
+                                : 2);
       }
       if (succeeded(kernels) && *kernels)
         return std::move(**kernels);

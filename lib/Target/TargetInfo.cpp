@@ -176,7 +176,7 @@ NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
   l.v = l.k + stages * blockKV * kCols * eltBytes;
   l.q = l.v + stages * blockKV * vCols * eltBytes;
   l.barriers = l.q + blockQ * kCols * eltBytes;
-  l.total = l.barriers + (2 * stages + 1) * 8 + 1024;
+  l.total = l.barriers + (2 * stages + 2) * 8 + 1024;
   return l;
 }
 

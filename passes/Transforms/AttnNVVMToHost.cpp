@@ -12,6 +12,7 @@
 #include "HostEmulation.h"
 
 #include "attn/Passes.h"
+#include "attn/Target/OpaqueCopy.h"
 #include "attn/Target/WgmmaAsm.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -205,6 +206,16 @@ LogicalResult Rewriter::rewriteWgmma(NVVM::WgmmaMmaAsyncOp op) {
 }
 
 LogicalResult Rewriter::rewriteInlinePtx(LLVM::InlineAsmOp op) {
+  if (op.getNumOperands() == 1 && op.getNumResults() == 1 &&
+      op.getOperand(0).getType() == op.getResult(0).getType() &&
+      op.getOperand(0).getType().isIntOrFloat()) {
+    int64_t bits = op.getOperand(0).getType().getIntOrFloatBitWidth();
+    if (op.getAsmString() == opaqueCopyAsm(bits) &&
+        op.getConstraints() == opaqueCopyConstraints(bits)) {
+      op.getResult(0).replaceAllUsesWith(op.getOperand(0));
+      return success();
+    }
+  }
   int64_t n;
   bool bf16, transB;
   if (!wgmma::parseRegisterAAsm(op.getAsmString().str(), n, bf16, transB) ||

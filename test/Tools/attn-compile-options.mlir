@@ -9,6 +9,11 @@
 // pingpong needs overlap, whatever the target.
 // RUN: not attention-opt %s --attn-compile="target=cpu pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PINGPONG
 // PINGPONG: attention-opt: error: --attn-compile option pingpong=1 needs overlap=1
+// persistent takes a CTA count.
+// RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=yes" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
+// RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=-1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
+// RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=65537" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
+// PERSIST: attention-opt: error: --attn-compile option 'persistent={{.*}}' (expected persistent=N, N CTAs in [0, 65536]; 0: one CTA per output tile)
 // Kernel options without sm_90a among the targets take no effect: a warning.
 // RUN: attention-opt %s --attn-compile="target=cpu overlap=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=WARN
 // WARN: attention-opt: warning: --attn-compile kernel options choose among sm_90a kernels and have no effect on cpu

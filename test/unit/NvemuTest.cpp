@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -508,6 +509,25 @@ TEST(Nvemu, TmaOutOfBoundsRowsReadZerosAndLandAtTheWait) {
   Launch l = launch(tmaOutOfBoundsKernel, {&map, &po}, 32, 4096);
   ASSERT_EQ(l.rc, 0) << l.error;
   EXPECT_EQ(out[0], 0xffff);
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 64; ++c)
+      EXPECT_EQ(out[1 + r * 64 + c], 4 + r < 10 ? g[(4 + r) * 64 + c] : 0) << r << "," << c;
+}
+
+// ATTN_NVEMU_TMA=eager: the same load lands when issued (and completes
+// the phase's tx), the other end of what a GPU may do.
+TEST(Nvemu, TmaEagerLandsWhenIssued) {
+  std::vector<uint16_t> g(10 * 64);
+  for (size_t i = 0; i < g.size(); ++i)
+    g[i] = static_cast<uint16_t>(i + 1);
+  nvemu_tensor_map map = tensorMap2d(g.data(), 64, 10, 64, 8, 0);
+  std::vector<uint16_t> out(1 + 8 * 64, 0);
+  uint16_t *po = out.data();
+  setenv("ATTN_NVEMU_TMA", "eager", 1);
+  Launch l = launch(tmaOutOfBoundsKernel, {&map, &po}, 32, 4096);
+  unsetenv("ATTN_NVEMU_TMA");
+  ASSERT_EQ(l.rc, 0) << l.error;
+  EXPECT_EQ(out[0], g[4 * 64]);
   for (int r = 0; r < 8; ++r)
     for (int c = 0; c < 64; ++c)
       EXPECT_EQ(out[1 + r * 64 + c], 4 + r < 10 ? g[(4 + r) * 64 + c] : 0) << r << "," << c;

@@ -32,6 +32,9 @@ TEST(TargetInfo, TmaTilesStartOnSwizzleAtoms) {
       // The barriers are 8-byte aligned and everything (with the alignment
       // slack) fits the target.
       EXPECT_EQ(l.barriers % 8, 0);
+      // Full and empty per stage, Q and "Q free" (persistent CTAs), below
+      // the slack the kernel's own 1024-byte alignment may take.
+      EXPECT_GE(l.total - 1024 - l.barriers, (2 * t.stages + 2) * 8);
       EXPECT_LE(l.total, sm90a.sharedMemBytes) << dqk << " " << dv;
       EXPECT_EQ(nvvmKernelSmemBytes(dqk, dv, t.blockQ, t.blockKV, t.stages, 2,
                                     /*wgmma=*/true, /*tma=*/true,

@@ -129,6 +129,11 @@ struct Cta {
   std::string error;
   ucontext_t scheduler;
   uint64_t seed = 1;
+  /// TMA loads land when issued (ATTN_NVEMU_TMA=eager) instead of when a
+  /// thread first waits on their mbarrier: the early end of what a GPU may
+  /// do, which shows a load into a buffer that threads still read (a
+  /// missing "empty" wait), where the late end shows a read before the wait.
+  bool eagerTma = false;
   /// 32 (NVIDIA warps) or 64 (AMD wave64).
   unsigned warpSize = 32;
 };
@@ -419,6 +424,8 @@ int launch(nvemu_entry entry, void **params, const unsigned grid[3],
   c->params = params;
   if (const char *s = std::getenv("ATTN_NVEMU_SEED"))
     c->seed = std::strtoull(s, nullptr, 10);
+  if (const char *s = std::getenv("ATTN_NVEMU_TMA"))
+    c->eagerTma = std::string(s) == "eager";
   std::memcpy(c->grid, grid, sizeof(c->grid));
   std::memcpy(c->block, block, sizeof(c->block));
   c->threads.resize(n);
@@ -966,7 +973,14 @@ void __nvemu_tma_load(void *dst, const void *tensorMap, void *bar, int32_t rank,
   if (reinterpret_cast<uintptr_t>(dst) % 128)
     fail("cp.async.bulk.tensor destination is not 128-byte aligned");
   checkShared(dst, bytes, "cp.async.bulk.tensor destination");
-  mbarrierAt(bar, "cp.async.bulk.tensor").copies.push_back(c);
+  MBarrier &b = mbarrierAt(bar, "cp.async.bulk.tensor");
+  if (!cta->eagerTma) {
+    b.copies.push_back(c);
+    return;
+  }
+  landCopy(c);
+  b.tx -= c.bytes;
+  completePhase(b);
 }
 
 // libdevice functions the kernels may call (gpu-module-to-binary links

@@ -156,7 +156,8 @@ inline constexpr int64_t kNvvmProducerRegisterChoices[] = {72, 24, 40, 56, 88};
 /// slack): `stages` K tiles [blockKV][dqk] and V tiles [blockKV][Dv chunk]
 /// (columns rounded up to whole boxes, nvvmTmaColumns), Q [blockQ][dqk],
 /// then 8-byte mbarriers: "full" per
-/// stage, Q, and "empty" per stage (the warp-specialized kernel).
+/// stage, Q, "empty" per stage and "Q free" (the warp-specialized kernel;
+/// "Q free" only with persistent CTAs).
 struct NvvmTmaSmemLayout {
   int64_t k, v, q, barriers, total;
 };

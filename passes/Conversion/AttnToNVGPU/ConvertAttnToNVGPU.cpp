@@ -30,6 +30,7 @@
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Frontend/SpecIR.h"
 #include "attn/Passes.h"
+#include "attn/Target/OpaqueCopy.h"
 #include "attn/Target/TargetInfo.h"
 #include "attn/Target/WgmmaAsm.h"
 #include "attn/Target/WgmmaLayout.h"
@@ -46,6 +47,8 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <type_traits>
 
 namespace mlir::attn {
 #define GEN_PASS_DEF_CONVERTATTNTONVGPU
@@ -85,8 +88,27 @@ public:
   /// workers per Dv chunk instead of one CTA per query tile. Only the
   /// mma.sync and SIMT kernels.
   gpu::GPUFuncOp emit();
+  /// Persistent CTAs (the warp-specialized kernel only): the grid is what
+  /// the launch gives (the bundle: min(output tiles, N)) and each CTA walks
+  /// output tiles blockIdx.x, + gridDim.x, ... (forEachItem).
+  void setPersistent(bool on) { persistent = on; }
 
 protected:
+  /// One output tile: batch bIdx, query head h (a packed group's first;
+  /// K head kh, V head vh), query tile qt with query rows [i0, i1].
+  struct WorkItem {
+    Value bIdx, h, kh, vh, qt, i0, i1;
+  };
+  /// Output tile (qt, hc = head or group x Dv chunk, bIdx); sets what the
+  /// tile's code reads from members (chunkBase, patternId, tileRow0,
+  /// kvBegin, kvTiles).
+  WorkItem beginItem(Value qt, Value hc, Value bIdx);
+  /// The persistent CTA's body (setPersistent): kernels that support it
+  /// override this.
+  virtual void emitPersistent() {
+    llvm_unreachable("persistent CTAs need the warp-specialized kernel");
+  }
+  bool persistent = false;
   /// The CTAs' walk of their shares, each tile finished by the epilogue
   /// directly or through the workspace by the CTA that completes it.
   void emitStreamK();
@@ -194,15 +216,25 @@ protected:
   Value kvBegin, kvTiles;
   /// Stage of KV tile kt: the walk's n-th tile goes to stage n mod stages.
   Value stageOf(Value kt) {
-    return arith::RemUIOp::create(b, sub(kt, kvBegin), idx(stages));
+    return arith::RemUIOp::create(b, walkIndex(kt), idx(stages));
   }
   /// mbarrier phase parity of KV tile kt's use of its stage: the walk's
   /// n-th tile is that stage's (n / stages)-th.
   Value parityOf(Value kt) {
     return arith::RemUIOp::create(
-        b, arith::DivUIOp::create(b, sub(kt, kvBegin), idx(stages)),
-        idx(2));
+        b, arith::DivUIOp::create(b, walkIndex(kt), idx(stages)), idx(2));
   }
+  /// KV tile kt's place in the CTA's walk: after the `walked` tiles of its
+  /// earlier output tiles (persistent CTAs), which keep the stages turning.
+  Value walkIndex(Value kt) {
+    Value n = sub(kt, kvBegin);
+    return walked ? add(walked, n) : n;
+  }
+  /// The KV tiles of the current output tile's walk.
+  Value walkLength() {
+    return arith::MaxSIOp::create(b, sub(kvTiles, kvBegin), idx(0));
+  }
+  Value walked;
 
   /// The score of (row, col) from its raw dot product: modifications and
   /// the mask on partial tiles (-inf outside). With foldedScale() the
@@ -555,26 +587,40 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
     return fn;
   }
 
-  int64_t chunks = spec.dv / dvChunk;
+  if (persistent) {
+    tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    emitPersistent();
+    gpu::ReturnOp::create(b);
+    return fn;
+  }
   Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value hc = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  WorkItem item = beginItem(qt, hc, bIdx);
+  emitMainLoop(item.bIdx, item.h, item.kh, item.vh, item.qt, item.i0,
+               item.i1);
+  gpu::ReturnOp::create(b);
+  return fn;
+}
+
+StagedKernelEmitter::WorkItem
+StagedKernelEmitter::beginItem(Value qt, Value hc, Value bIdx) {
+  int64_t chunks = spec.dv / dvChunk;
   // grid.y counts (query head or packed group) x Dv chunks; h is the head,
   // or the group's first head.
   Value h = arith::DivUIOp::create(b, hc, idx(chunks));
   if (packGroup > 1)
     h = mul(h, idx(packGroup));
   chunkBase = mul(arith::RemUIOp::create(b, hc, idx(chunks)), idx(dvChunk));
-  Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
-  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  if (!tid)
+    tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value kh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hk));
   Value vh = arith::DivUIOp::create(b, h, idx(spec.hq / spec.hv));
   patternId = patternOfHead ? load(patternOfHead, {h}) : idx(0);
   auto [i0, i1] = queryRowsOf(qt);
   kvBegin = firstLiveKVTile(i0);
   kvTiles = liveKVTiles(i1);
-  emitMainLoop(bIdx, h, kh, vh, qt, i0, i1);
-  gpu::ReturnOp::create(b);
-  return fn;
+  return {bIdx, h, kh, vh, qt, i0, i1};
 }
 
 std::pair<Value, Value> StagedKernelEmitter::queryRowsOf(Value qt) {
@@ -1749,6 +1795,34 @@ private:
   int64_t maxRegisters() const override { return kLaunchRegisters; }
   void emitMainLoop(Value bIdx, Value h, Value kh, Value vh, Value qt,
                     Value i0, Value i1) override;
+  void emitPersistent() override;
+  /// The producer / math split over the CTA's output tiles (forEachItem).
+  void emitRoles();
+  /// Runs `body` on each output tile of the CTA in turn, with values
+  /// carried from one to the next (`init`; the last ones are dropped):
+  /// the tile of its block ids (`single`) or, persistent, tiles
+  /// blockIdx.x, + gridDim.x, ... of the flat (batch, head x chunk, query
+  /// tile) space. Query tiles go last-first, so a causal grid starts on its
+  /// longest walks and the short ones fill the tail.
+  void forEachItem(
+      ValueRange init,
+      function_ref<SmallVector<Value>(const WorkItem &, ValueRange)> body);
+  /// "Q free" barrier of the persistent CTA: one arrival per math thread
+  /// once its KV loop (the last read of Q) is done; the producer waits on
+  /// it before loading the next tile's Q.
+  Value qFreeBarrier() { return idx(2 * stages + 1); }
+  /// (Query heads or packed groups) x Dv chunks: a grid's y.
+  int64_t headChunks() const {
+    return spec.hq / packGroup * (spec.dv / dvChunk);
+  }
+  /// Output tile w32 of the flat space (forEachItem's order).
+  WorkItem itemAt(Value w32);
+  /// `v` through an inline-PTX copy LLVM cannot see through (OpaqueCopy.h).
+  Value opaque(Value v);
+  /// The persistent loop's tile index (i32), inside forEachItem's body.
+  Value itemIndex;
+  /// The CTA's one output tile, unless persistent.
+  std::optional<WorkItem> single;
 
   static constexpr int64_t kLaunchRegisters = 168;
   /// The producer's share after setmaxnreg (pass option
@@ -1759,14 +1833,89 @@ private:
 void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
                                                 Value vh, Value qt, Value i0,
                                                 Value i1) {
+  single = WorkItem{bIdx, h, kh, vh, qt, i0, i1};
+  emitRoles();
+}
+
+void WarpSpecializedKernelEmitter::emitPersistent() {
+  single.reset();
+  emitRoles();
+}
+
+void WarpSpecializedKernelEmitter::forEachItem(
+    ValueRange init,
+    function_ref<SmallVector<Value>(const WorkItem &, ValueRange)> body) {
+  if (single) {
+    body(*single, init);
+    return;
+  }
+  Value items = mul(mul(batch, idx(headChunks())), numQTiles);
+  // 32-bit: a grid's x is below 2^31, and the loop's carried values cost
+  // one register each instead of two beside the math warps' accumulators.
+  scf::ForOp::create(
+      b, i32(gpu::BlockIdOp::create(b, gpu::Dimension::x)), i32(items),
+      i32(gpu::GridDimOp::create(b, gpu::Dimension::x)), init,
+      [&](OpBuilder &, Location, Value w32, ValueRange iter) {
+        itemIndex = w32;
+        scf::YieldOp::create(b, body(itemAt(w32), iter));
+      });
+}
+
+StagedKernelEmitter::WorkItem
+WarpSpecializedKernelEmitter::itemAt(Value w32) {
+  int64_t heads = headChunks();
+  Value w = arith::IndexCastUIOp::create(b, b.getIndexType(), w32);
+  Value qt = sub(sub(numQTiles, idx(1)),
+                 arith::RemUIOp::create(b, w, numQTiles));
+  Value rest = arith::DivUIOp::create(b, w, numQTiles);
+  return beginItem(qt, arith::RemUIOp::create(b, rest, idx(heads)),
+                   arith::DivUIOp::create(b, rest, idx(heads)));
+}
+
+Value WarpSpecializedKernelEmitter::opaque(Value v) {
+  auto dialect =
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT);
+  bool isIndex = v.getType().isIndex();
+  if (isIndex)
+    v = arith::IndexCastUIOp::create(b, b.getI64Type(), v);
+  int64_t bits = v.getType().getIntOrFloatBitWidth();
+  Value r = LLVM::InlineAsmOp::create(
+                b, v.getType(), ValueRange{v}, opaqueCopyAsm(bits),
+                opaqueCopyConstraints(bits),
+                /*has_side_effects=*/true, /*is_align_stack=*/false,
+                LLVM::tailcallkind::TailCallKind::None, dialect,
+                /*operand_attrs=*/ArrayAttr())
+                .getResult(0);
+  return isIndex ? arith::IndexCastUIOp::create(b, b.getIndexType(), r) : r;
+}
+
+void WarpSpecializedKernelEmitter::emitRoles() {
   using P = arith::CmpIPredicate;
   int64_t mathThreads = 32 * warps;
   onLeader([&] {
     initBarriers(0, stages + 1, 1);
     initBarriers(stages + 1, stages, mathThreads);
+    if (persistent)
+      initBarriers(2 * stages + 1, 1, mathThreads);
     NVVM::FenceMbarrierInitOp::create(b);
   });
   gpu::BarrierOp::create(b);
+  // Carried from tile to tile by a persistent CTA: the KV tiles walked so
+  // far (stages and phases continue) and the tiles done (Q's phase).
+  SmallVector<Value> start;
+  if (persistent)
+    start.assign(2, arith::ConstantIntOp::create(b, 0, 32));
+  auto next = [&](ValueRange iter) -> SmallVector<Value> {
+    if (!persistent)
+      return {};
+    return {arith::AddIOp::create(b, iter[0], i32(walkLength())),
+            arith::AddIOp::create(b, iter[1],
+                                  arith::ConstantIntOp::create(b, 1, 32))};
+  };
+  // The carried counters as indices.
+  auto counter = [&](Value v) {
+    return arith::IndexCastUIOp::create(b, b.getIndexType(), v);
+  };
   Value isProducer = cmp(P::uge, tid, idx(mathThreads));
   scf::IfOp::create(
       b, isProducer,
@@ -1775,20 +1924,35 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
                                        NVVM::SetMaxRegisterAction::decrease);
         Value issuer = cmp(P::eq, tid, idx(mathThreads));
         scf::IfOp::create(b, issuer, [&](OpBuilder &, Location) {
-          loadQ(bIdx, h, i0);
-          scf::ForOp::create(
-              b, kvBegin, kvTiles, idx(1), ValueRange{},
-              [&](OpBuilder &, Location, Value kt, ValueRange) {
-                Value stage = stageOf(kt);
-                waitPhase(emptyBarrier(stage),
-                          arith::XOrIOp::create(b, parityOf(kt), idx(1)));
-                Value live =
-                    notI(classifyKV(kt, bIdx, h, i0, i1, qt).first);
-                ifThenElse(
-                    live, [&] { loadKV(stage, bIdx, kh, vh, kt); },
-                    [&] { expect(stage, 0); });
-                scf::YieldOp::create(b);
-              });
+          forEachItem(start, [&](const WorkItem &it, ValueRange iter) {
+            if (persistent) {
+              walked = counter(iter[0]);
+              // The previous tile's math warps are done with Q (a fresh
+              // barrier passes parity 1 at once).
+              waitPhase(qFreeBarrier(),
+                        arith::XOrIOp::create(
+                            b, arith::RemUIOp::create(b, counter(iter[1]),
+                                                      idx(2)),
+                            idx(1)));
+            }
+            loadQ(it.bIdx, it.h, it.i0);
+            scf::ForOp::create(
+                b, kvBegin, kvTiles, idx(1), ValueRange{},
+                [&](OpBuilder &, Location, Value kt, ValueRange) {
+                  Value stage = stageOf(kt);
+                  waitPhase(emptyBarrier(stage),
+                            arith::XOrIOp::create(b, parityOf(kt), idx(1)));
+                  Value live = notI(
+                      classifyKV(kt, it.bIdx, it.h, it.i0, it.i1, it.qt)
+                          .first);
+                  ifThenElse(
+                      live,
+                      [&] { loadKV(stage, it.bIdx, it.kh, it.vh, kt); },
+                      [&] { expect(stage, 0); });
+                  scf::YieldOp::create(b);
+                });
+            return next(iter);
+          });
           scf::YieldOp::create(b);
         });
         scf::YieldOp::create(b);
@@ -1796,10 +1960,43 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
       [&](OpBuilder &, Location) {
         NVVM::SetMaxRegisterOp::create(b, consumerRegisters,
                                        NVVM::SetMaxRegisterAction::increase);
-        setupLanes(i0, h);
-        warpgroup = arith::DivUIOp::create(b, tid, idx(128));
-        waitPhase(qBarrier(), idx(0));
-        epilogue(consumerLoop(bIdx, h, i0, i1, qt), bIdx, h);
+        Value base0 = base, tid0 = tid;
+        forEachItem(start, [&](const WorkItem &it, ValueRange iter) {
+          if (!persistent) {
+            setupLanes(it.i0, it.h);
+            warpgroup = arith::DivUIOp::create(b, tid, idx(128));
+            waitPhase(qBarrier(), idx(0));
+            epilogue(consumerLoop(it.bIdx, it.h, it.i0, it.i1, it.qt),
+                     it.bIdx, it.h);
+            return next(iter);
+          }
+          walked = counter(iter[0]);
+          // What derives from the shared-memory base and the thread id is
+          // derived per tile, from opaque copies: LLVM would hoist it out
+          // of the tile loop and hold it through the KV loop, and at head
+          // dim 128 the 128 x 128 tile then spilled under every producer
+          // share.
+          base = opaque(base0);
+          tid = opaque(tid0);
+          setupLanes(it.i0, it.h);
+          warpgroup = arith::DivUIOp::create(b, tid, idx(128));
+          waitPhase(qBarrier(),
+                    arith::RemUIOp::create(b, counter(iter[1]), idx(2)));
+          SmallVector<Value> state =
+              consumerLoop(it.bIdx, it.h, it.i0, it.i1, it.qt);
+          // Every product reading Q was waited for: the producer may load
+          // the next tile's Q while this one's epilogue runs.
+          NVVM::MBarrierArriveOp::create(b, Type(), barrier(qFreeBarrier()),
+                                         Value());
+          // The epilogue's rows and heads anew for the same reason: only
+          // the tile index stays live through the KV loop.
+          WorkItem again = itemAt(opaque(itemIndex));
+          tid = opaque(tid0);
+          setupLanes(again.i0, again.h);
+          epilogue(state, again.bIdx, again.h);
+          return next(iter);
+        });
+        base = base0, tid = tid0;
         scf::YieldOp::create(b);
       });
 }
@@ -2208,15 +2405,18 @@ struct ConvertAttnToNVGPUPass
   }
 
   template <typename Emitter, typename... Extra>
-  static gpu::GPUFuncOp emitKernel(ImplicitLocOpBuilder &b,
-                                   gpu::GPUModuleOp gpuModule,
-                                   AttentionLowering &in, Extra... extra) {
+  gpu::GPUFuncOp emitKernel(ImplicitLocOpBuilder &b,
+                            gpu::GPUModuleOp gpuModule, AttentionLowering &in,
+                            Extra... extra) {
     TilingAttr t = in.tiling;
     Emitter emitter(b, gpuModule, in.spec, in.fn.getSymName(), t.getBlockQ(),
                     t.getBlockKv(), t.getWarps(), t.getStages(), in.maskFn,
                     in.scoreFn, extra...);
     emitter.setKVSchedule(in.streamCtas, in.kvSplits);
     emitter.setPackGroup(in.packGroup);
+    emitter.setPersistent(persistent && std::is_base_of_v<
+                                            WarpSpecializedKernelEmitter,
+                                            Emitter>);
     return emitter.emit();
   }
 
