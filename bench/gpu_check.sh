@@ -32,7 +32,7 @@ MODE=${1:-gpu}
 # TMA kernel without a producer warpgroup (tma), as the cp.async wgmma
 # kernel (cp-async), with P V overlapped with the next softmax (overlap) and
 # with that overlap plus the two math warpgroups taking turns (pingpong),
-# and with persistent CTAs, one per SM, each walking output tiles
+# and with persistent CTAs, one per SM (persistent=sm), each walking output tiles
 # (persistent; under --emulate 2 CTAs, so the check shapes' CTAs walk
 # several tiles), checked and timed too, so one run tells which part of
 # the sm_90a pipeline a failure or a slowdown comes from.
@@ -114,7 +114,7 @@ LINEAR_BENCH_SPECS=(
 
 # The sm_90a variants (their folders under variants/).
 declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0" [overlap]="overlap=1"
-                    [pingpong]="overlap=1 pingpong=1" [persistent]="persistent=132")
+                    [pingpong]="overlap=1 pingpong=1" [persistent]="persistent=sm")
 OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
 # One bundle into $OUT/<folder> for the targets, and its sm_90a variants
 # into $OUT/variants/<variant>/<folder>; $EXTRA adds --attn-compile options.
@@ -172,7 +172,7 @@ if [ "$MODE" = "--prepare" ]; then
     "$OPT" --gen="name=bench$i $s tile=128x128 warps=8 stages=3" -o "$BUNDLES/stages$i.mlir"
     "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a" \
       --emit-dir="$BUNDLES/variants/stages3/bench" >/dev/null
-    "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a persistent=132" \
+    "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a persistent=sm" \
       --emit-dir="$BUNDLES/variants/persistent-stages3/bench" >/dev/null
   done
   for s in "${LINEAR_BENCH_SPECS[@]}"; do

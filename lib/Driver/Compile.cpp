@@ -7,6 +7,8 @@
 #include "attn/Pipelines.h"
 #include "attn/Target/TargetInfo.h"
 
+#include "Formula.h" // runtime/lib: the name grid formulas use for SMs
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -74,12 +76,16 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
       return {};
     }
     if (key == "persistent") {
-      // A CTA count a launch can hold (the grid's x is below 2^31).
-      if (value.getAsInteger(10, nvvm.persistentCtas) ||
-          nvvm.persistentCtas < 0 || nvvm.persistentCtas > 65536) {
+      // A CTA count a launch can hold (the grid's x is below 2^31), or
+      // the device's multiprocessors.
+      if (value == "sm") {
+        nvvm.persistentCtas = NvvmKernelOptions::kPersistentPerSM;
+      } else if (value.getAsInteger(10, nvvm.persistentCtas) ||
+                 nvvm.persistentCtas < 0 || nvvm.persistentCtas > 65536) {
         error = "option '" + word.str() +
-                "' (expected persistent=N, N CTAs in [0, 65536]; 0: one "
-                "CTA per output tile)";
+                "' (expected persistent=N, N CTAs in [0, 65536] with 0 for "
+                "one CTA per output tile, or persistent=sm, one per "
+                "multiprocessor of the device)";
         return {};
       }
       given.push_back(key.str());
@@ -94,7 +100,7 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
     if (!flag || (value != "0" && value != "1")) {
       error = "option '" + word.str() +
               "' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, "
-              "pingpong=0|1, emulation=0|1 or persistent=N)";
+              "pingpong=0|1, emulation=0|1 or persistent=N|sm)";
       return {};
     }
     *flag = value == "1";
@@ -534,7 +540,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   options.warpSpecialize = nvvm.warpSpecialize;
   options.overlap = nvvm.overlap;
   options.pingpong = nvvm.pingpong;
-  options.persistent = nvvm.persistentCtas > 0;
+  options.persistent = nvvm.persistentCtas != 0;
   options.producerRegisters = producerRegisters;
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);
@@ -651,13 +657,17 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
         k.kernel += "+overlap";
       if (nvvm.overlap && nvvm.pingpong)
         k.kernel += "+pingpong";
-      if (nvvm.persistentCtas > 0) {
+      if (nvvm.persistentCtas != 0) {
         // The CTAs walk the output tiles (forEachItem), so any grid is
         // correct; more than the tiles would only idle.
         k.kernel += "+persistent";
         k.gridX = "min(B*" + std::to_string(hq / group) + "*" +
                   std::to_string(nvvmDvChunks(dv, eltBytes)) + "*" + k.gridX +
-                  "," + std::to_string(nvvm.persistentCtas) + ")";
+                  "," +
+                  (nvvm.persistentCtas == NvvmKernelOptions::kPersistentPerSM
+                       ? std::string(attn_rt::kMultiprocessors)
+                       : std::to_string(nvvm.persistentCtas)) +
+                  ")";
         k.gridY = k.gridZ = "1";
       }
     }

@@ -202,11 +202,17 @@ std::string validateBundle(const BundleDesc &d) {
     for (const std::string &n : names)
       if (n == c.first)
         return "constant '" + c.first + "' is defined twice or shadows B/Sq/Skv";
+    if (c.first == attn_rt::kMultiprocessors)
+      return "constant '" + c.first + "' shadows the device's SMs of grid formulas";
     names.push_back(c.first);
   }
-  auto checkFormula = [&](const std::string &text, const std::string &what) {
+  // A GPU kernel's grid may also name the device's multiprocessors.
+  std::vector<std::string> gridNames = names;
+  gridNames.push_back(attn_rt::kMultiprocessors);
+  auto checkFormula = [&](const std::string &text, const std::string &what,
+                          bool grid = false) {
     attn_rt::Formula f;
-    std::string err = f.parse(text, names);
+    std::string err = f.parse(text, grid ? gridNames : names);
     return err.empty() ? err : what + ": " + err;
   };
   size_t tensors = 0;
@@ -275,7 +281,8 @@ std::string validateBundle(const BundleDesc &d) {
     }
     const std::string *grid[3] = {&k.gridX, &k.gridY, &k.gridZ};
     for (int g = 0; g < 3; ++g)
-      if (std::string err = checkFormula(*grid[g], what + " grid " + "xyz"[g]); !err.empty())
+      if (std::string err = checkFormula(*grid[g], what + " grid " + "xyz"[g], /*grid=*/true);
+          !err.empty())
         return err;
     int64_t blocks[3] = {k.blockX, k.blockY, k.blockZ};
     for (int64_t b : blocks)

@@ -20,6 +20,7 @@ constexpr int kCudaErrorNoBinaryForGpu = 209;
 constexpr int kAttrCcMajor = 75;         // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
 constexpr int kAttrCcMinor = 76;         // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
 constexpr int kAttrSmemOptin = 97;       // CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+constexpr int kAttrMultiprocessors = 16; // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
 constexpr int kFuncAttrMaxDynSmem = 8;   // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
 constexpr int kJitErrorLogBuffer = 5;    // CU_JIT_ERROR_LOG_BUFFER
 constexpr int kJitErrorLogBufferSize = 6; // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
@@ -71,6 +72,7 @@ struct CudaDriver {
   std::mutex mu;                    // guards the caches below
   std::map<int, void *> primaryCtx; // device -> retained primary context
   std::map<int, std::string> archOf;
+  std::map<int, int> multiprocessorsOf;
 
   std::string err(int r) const {
     const char *s = nullptr;
@@ -213,6 +215,10 @@ attn_status cudaDevice(GpuDevice &out) {
       return fail(ATTN_ERR_NO_DEVICE, "cuDeviceGetAttribute: " + d.err(r));
     arch = "sm_" + std::to_string(major) + std::to_string(minor);
   }
+  int &sms = d.multiprocessorsOf[dev];
+  if (sms <= 0 && (r = d.cuDeviceGetAttribute(&sms, kAttrMultiprocessors, dev)) != 0)
+    return fail(ATTN_ERR_NO_DEVICE, "cuDeviceGetAttribute: " + d.err(r));
+  out.multiprocessors = sms;
   out.arch = arch;
   out.key = ctx;
   return ATTN_OK;

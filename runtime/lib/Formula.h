@@ -1,7 +1,8 @@
 //===- Formula.h - Size formulas of bundle manifests ------------*- C++ -*-===//
 //
 // Shapes, grids and work-item counts in a bundle manifest are formulas over
-// the launch sizes (B, Sq, Skv) and the bundle's constants (Hq, ...):
+// the launch sizes (B, Sq, Skv) and the bundle's constants (Hq, ...), and a
+// GPU kernel's grid also over the device's multiprocessors (SMs):
 //
 //   expr    := term (('+' | '-') term)*
 //   term    := unary (('*' | '/') unary)*
@@ -26,6 +27,11 @@
 #include <vector>
 
 namespace attn_rt {
+
+/// The name a GPU kernel's grid formulas may use besides the launch sizes
+/// and constants: the device's multiprocessor count (NVIDIA SMs), which the
+/// runtime reads at launch; a persistent kernel's grid is min(tiles, SMs).
+inline constexpr const char kMultiprocessors[] = "SMs";
 
 class Formula {
 public:

@@ -87,6 +87,9 @@ void cpuUnload(KernelInfo &k);
 struct GpuDevice {
   std::string arch; // "sm_90", "gfx942"
   void *key = nullptr;
+  /// Streaming multiprocessors, the `SMs` of grid formulas (persistent
+  /// kernels); 0 where unknown (HIP), which such a formula then reports.
+  int64_t multiprocessors = 0;
 };
 /// A CUtensorMap to encode for one launch (CUDA only).
 struct TensorMapRequest {

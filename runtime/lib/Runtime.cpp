@@ -258,6 +258,8 @@ bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) 
       for (const std::string &n : names)
         if (n == f.first)
           return done(r.fail(path, "redefines '" + n + "'"));
+      if (f.first == kMultiprocessors)
+        return done(r.fail(path, "redefines '" + f.first + "' (the device's, in grids)"));
       if (f.second.kind != JsonValue::Number || !f.second.isInt)
         return done(r.fail(path, "expected an integer"));
       b.constants.emplace_back(f.first, f.second.integer);
@@ -367,8 +369,11 @@ bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) 
         return done(false);
       if (grid->kind != JsonValue::Array || grid->items.size() != 3)
         return done(r.fail(path + ".grid", "expected an array of 3 formulas"));
+      // A persistent kernel's grid may name the device's multiprocessors.
+      std::vector<std::string> gridNames = names;
+      gridNames.push_back(kMultiprocessors);
       for (int d = 0; d < 3; ++d)
-        if (!r.formula(grid->items[d], path + ".grid[" + std::to_string(d) + "]", names,
+        if (!r.formula(grid->items[d], path + ".grid[" + std::to_string(d) + "]", gridNames,
                        k->grid[d]))
           return done(false);
       const JsonValue *block = r.field(kv, path, "block", true);
@@ -623,6 +628,10 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
   gl.params.push_back(uint64_t(args->B));
   gl.params.push_back(uint64_t(args->Sq));
   gl.params.push_back(uint64_t(args->Skv));
+  // Unknown (HIP): a grid naming it then fails as unbound, rather than
+  // reading 0 and launching nothing.
+  if (dev.multiprocessors > 0)
+    env.emplace_back(kMultiprocessors, dev.multiprocessors);
   for (int d = 0; d < 3; ++d) {
     int64_t g;
     std::string err = k->grid[d].eval(env, g);

@@ -11,8 +11,10 @@
 // CHECK-COUNT-3: nvvm.mbarrier.init %{{.+}}, %c1_i32
 // CHECK-COUNT-3: nvvm.mbarrier.init %{{.+}}, %c256_i32
 // CHECK: nvvm.fence.mbarrier.init
-// Producer: before each tile's Q it waits for "Q free" with the flipped
-// parity of the tiles done (a fresh barrier passes at once).
+// Producer: each tile's first KV tile goes first (its stage frees while
+// the math warps finish the previous tile); before the tile's Q it waits
+// for "Q free" with the flipped parity of the tiles done (a fresh barrier
+// passes at once), then loads the other KV tiles.
 // CHECK: nvvm.setmaxregister decrease
 // CHECK: %[[ITEMS:.+]] = arith.muli %{{[0-9]+}}, %{{[0-9]+}} : index
 // CHECK: %[[STEP:.+]] = arith.index_cast %grid_dim_x : index to i32
@@ -21,6 +23,10 @@
 // CHECK: scf.for %{{.+}} = %[[FIRST]] to %[[END]] step %[[STEP]] iter_args(%[[WALKED:.+]] = %c0_i32, %[[DONE:.+]] = %c0_i32) -> (i32, i32) : i32 {
 // The KV tiles' places in the CTA's walk start after the tiles walked.
 // CHECK: arith.index_castui %[[WALKED]] : i32 to index
+// CHECK: scf.if
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: nvvm.mbarrier.arrive.expect_tx
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: %[[D:.+]] = arith.index_castui %[[DONE]] : i32 to index
 // CHECK: %[[PAR:.+]] = arith.remui %[[D]], %c2
 // CHECK: %[[FLIP:.+]] = arith.xori %[[PAR]], %c1

@@ -13,7 +13,7 @@
 // RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=yes" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
 // RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=-1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
 // RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=65537" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
-// PERSIST: attention-opt: error: --attn-compile option 'persistent={{.*}}' (expected persistent=N, N CTAs in [0, 65536]; 0: one CTA per output tile)
+// PERSIST: attention-opt: error: --attn-compile option 'persistent={{.*}}' (expected persistent=N, N CTAs in [0, 65536] with 0 for one CTA per output tile, or persistent=sm, one per multiprocessor of the device)
 // Kernel options without sm_90a among the targets take no effect: a warning.
 // RUN: attention-opt %s --attn-compile="target=cpu overlap=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=WARN
 // WARN: attention-opt: warning: --attn-compile kernel options choose among sm_90a kernels and have no effect on cpu

@@ -243,6 +243,22 @@ TEST(Bundle, ValidationErrors) {
   d.kernels[1].workspaceZeroBytes = "4";
   expectError(d, "zeroed workspace bytes without a workspace");
 
+  // The device's multiprocessors (SMs): in GPU grids only.
+  d = sampleBundle();
+  d.kernels[1].gridX = "min(B*Hq*ceil(Sq/64),SMs)";
+  EXPECT_EQ(validateBundle(d), "");
+  d.args[0].shape[2] = "SMs";
+  expectError(d, "argument 'q' dim 2: unknown name 'SMs'");
+  d = sampleBundle();
+  d.kernels[0].workItems = "SMs";
+  expectError(d, "work items: unknown name 'SMs'");
+  d = sampleBundle();
+  d.kernels[1].workspaceBytes = "4*SMs";
+  expectError(d, "workspace bytes: unknown name 'SMs'");
+  d = sampleBundle();
+  d.constants.push_back({"SMs", 132});
+  expectError(d, "shadows the device's SMs");
+
   // writeBundle refuses to write an invalid bundle.
   d = sampleBundle();
   d.kernels[1].gridY = "Hq+";

@@ -704,7 +704,8 @@ int cuDeviceGetCount(int *n) { *n = 1; return 0; }
 int cuDeviceGet(int *d, int i) { *d = i; return 0; }
 int cuDeviceGetAttribute(int *v, int attr, int dev) {
   (void)dev;
-  *v = attr == 75 ? ccMajor : attr == 76 ? ccMinor : attr == 97 ? 232448 : 0;
+  *v = attr == 75 ? ccMajor : attr == 76 ? ccMinor : attr == 97 ? 232448
+      : attr == 16 ? 5 /* multiprocessors */ : 0;
   return 0;
 }
 int cuDevicePrimaryCtxRetain(void **c, int d) { (void)d; *c = &ctxToken; return 0; }
@@ -983,6 +984,29 @@ TEST(Runtime, FakeCudaDriver) {
   EXPECT_EQ(fakeSym<int (*)()>(h, "fake_smem_attr")(), 200 * 1024);
   EXPECT_EQ(fakeSym<unsigned (*)()>(h, "fake_smem")(), 200u * 1024);
   attn_bundle_free(b);
+
+  // A persistent kernel's grid names the device's multiprocessors (the
+  // fake reports 5): min(2 x 8 x 3 tiles, 5) = 5 CTAs.
+  {
+    std::vector<std::string> files, bytes;
+    std::string json = gpuManifest({{"sm_90", "cubin"}}, files, bytes);
+    std::string tiles = "\"ceil(Sq/blockQ)\"";
+    size_t at = json.find(tiles);
+    ASSERT_NE(at, std::string::npos);
+    json.replace(at, tiles.size(), "\"min(B*Hq*ceil(Sq/blockQ),SMs)\"");
+    attn_blob blob{files[0].c_str(), bytes[0].data(), bytes[0].size()};
+    ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK) << attn_last_error();
+    ASSERT_EQ(attn_bundle_launch(b, "sm_90", &a, stream), ATTN_OK) << attn_last_error();
+    EXPECT_EQ(grid()[0], 5u);
+    attn_bundle_free(b);
+    // Only grids may name it: a tensor's shape may not.
+    at = json.find("\"Sq\", \"64\"");
+    ASSERT_NE(at, std::string::npos);
+    json.replace(at, 4, "\"SMs\"");
+    EXPECT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_ERR_FORMAT);
+    EXPECT_NE(std::string(attn_last_error()).find("unknown name 'SMs'"), std::string::npos)
+        << attn_last_error();
+  }
 
   // A module the driver rejects: LAUNCH with the JIT log.
   {

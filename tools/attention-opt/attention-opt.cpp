@@ -38,11 +38,12 @@ static llvm::cl::opt<std::string> compileTargets(
                    "<name>.h. More space-separated options choose the sm_90a "
                    "kernel: tma=0|1, warp-specialize=0|1, overlap=0|1, "
                    "pingpong=0|1 (default 1, 1, 0, 0; pingpong needs "
-                   "overlap), persistent=N (N persistent CTAs walk the "
+                   "overlap), persistent=N|sm (N persistent CTAs, or one "
+                   "per multiprocessor of the launching device, walk the "
                    "output tiles; default 0: a CTA per tile); emulation=1 adds nvemu/<hash>.so, the NVIDIA "
                    "kernels built for the CPU emulator (tools/nvemu)"),
     llvm::cl::value_desc("target=list [tma=0|1] [warp-specialize=0|1] "
-                         "[overlap=0|1] [pingpong=0|1] [persistent=N] "
+                         "[overlap=0|1] [pingpong=0|1] [persistent=N|sm] "
                          "[emulation=0|1]"));
 static llvm::cl::opt<std::string>
     emitDir("emit-dir", llvm::cl::desc("Bundle output folder"),

@@ -71,7 +71,7 @@ static cl::opt<std::string> kernelOptions(
     "kernel-options",
     cl::desc("NVIDIA targets: the sm_90a kernel choice, as --attn-compile's "
              "(tma=0|1 warp-specialize=0|1 overlap=0|1 pingpong=0|1 "
-             "persistent=N)"),
+             "persistent=N|sm)"),
     cl::init(""));
 static cl::opt<bool> check("check", cl::desc("Compare with the reference"));
 static cl::opt<bool> bench("bench", cl::desc("Time compile and run"));

@@ -48,9 +48,12 @@ struct NvvmKernelOptions {
   /// (opt-in for the same reason).
   bool pingpong = false;
   /// Persistent CTAs of the warp-specialized kernel: the bundle launches
-  /// min(output tiles, persistentCtas) CTAs that walk the tiles (0: one
-  /// CTA per tile; opt-in until a GPU has measured it).
+  /// min(output tiles, persistentCtas) CTAs that walk the tiles, or with
+  /// kPersistentPerSM (`persistent=sm`) one per multiprocessor of the
+  /// device the runtime launches on (0: one CTA per tile; opt-in until a
+  /// GPU has measured it).
   int64_t persistentCtas = 0;
+  static constexpr int64_t kPersistentPerSM = -1;
   /// Also build every NVIDIA and AMD kernel as host code for the emulator
   /// (tools/nvemu), so its numerics can be checked without a GPU.
   bool emulation = false;
@@ -79,7 +82,7 @@ BundleDesc describeBundle(const AttentionSpec &spec, const std::string &name);
 
 /// Parses the space-separated kernel choices of --attn-compile /
 /// attention-run --kernel-options (tma=0|1 warp-specialize=0|1 overlap=0|1
-/// pingpong=0|1 emulation=0|1 persistent=N) into `nvvm`. Returns the options given, or
+/// pingpong=0|1 emulation=0|1 persistent=N|sm) into `nvvm`. Returns the options given, or
 /// an error message in `error`.
 std::vector<std::string> parseNvvmKernelOptions(llvm::StringRef text,
                                                 NvvmKernelOptions &nvvm,

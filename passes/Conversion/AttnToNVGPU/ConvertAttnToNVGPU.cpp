@@ -1925,32 +1925,45 @@ void WarpSpecializedKernelEmitter::emitRoles() {
         Value issuer = cmp(P::eq, tid, idx(mathThreads));
         scf::IfOp::create(b, issuer, [&](OpBuilder &, Location) {
           forEachItem(start, [&](const WorkItem &it, ValueRange iter) {
-            if (persistent) {
-              walked = counter(iter[0]);
-              // The previous tile's math warps are done with Q (a fresh
-              // barrier passes parity 1 at once).
-              waitPhase(qFreeBarrier(),
-                        arith::XOrIOp::create(
-                            b, arith::RemUIOp::create(b, counter(iter[1]),
-                                                      idx(2)),
-                            idx(1)));
+            // Arms stage `kt`'s full barrier and loads KV tile kt into it
+            // once the math warps released it (an empty tile only arms).
+            auto issue = [&](Value kt) {
+              Value stage = stageOf(kt);
+              waitPhase(emptyBarrier(stage),
+                        arith::XOrIOp::create(b, parityOf(kt), idx(1)));
+              Value live = notI(
+                  classifyKV(kt, it.bIdx, it.h, it.i0, it.i1, it.qt).first);
+              ifThenElse(
+                  live, [&] { loadKV(stage, it.bIdx, it.kh, it.vh, kt); },
+                  [&] { expect(stage, 0); });
+            };
+            auto issueFrom = [&](Value first) {
+              scf::ForOp::create(
+                  b, first, kvTiles, idx(1), ValueRange{},
+                  [&](OpBuilder &, Location, Value kt, ValueRange) {
+                    issue(kt);
+                    scf::YieldOp::create(b);
+                  });
+            };
+            if (!persistent) {
+              loadQ(it.bIdx, it.h, it.i0);
+              issueFrom(kvBegin);
+              return next(iter);
             }
+            walked = counter(iter[0]);
+            // The first KV tile goes before Q: its stage frees while the
+            // math warps still finish the previous tile, Q's only after.
+            ifThen(cmp(arith::CmpIPredicate::slt, kvBegin, kvTiles),
+                   [&] { issue(kvBegin); });
+            // The previous tile's math warps are done with Q (a fresh
+            // barrier passes parity 1 at once).
+            waitPhase(qFreeBarrier(),
+                      arith::XOrIOp::create(
+                          b, arith::RemUIOp::create(b, counter(iter[1]),
+                                                    idx(2)),
+                          idx(1)));
             loadQ(it.bIdx, it.h, it.i0);
-            scf::ForOp::create(
-                b, kvBegin, kvTiles, idx(1), ValueRange{},
-                [&](OpBuilder &, Location, Value kt, ValueRange) {
-                  Value stage = stageOf(kt);
-                  waitPhase(emptyBarrier(stage),
-                            arith::XOrIOp::create(b, parityOf(kt), idx(1)));
-                  Value live = notI(
-                      classifyKV(kt, it.bIdx, it.h, it.i0, it.i1, it.qt)
-                          .first);
-                  ifThenElse(
-                      live,
-                      [&] { loadKV(stage, it.bIdx, it.kh, it.vh, kt); },
-                      [&] { expect(stage, 0); });
-                  scf::YieldOp::create(b);
-                });
+            issueFrom(add(kvBegin, idx(1)));
             return next(iter);
           });
           scf::YieldOp::create(b);
