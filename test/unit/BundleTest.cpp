@@ -247,17 +247,21 @@ TEST(Bundle, ValidationErrors) {
   d = sampleBundle();
   d.kernels[1].gridX = "min(B*Hq*ceil(Sq/64),SMs)";
   EXPECT_EQ(validateBundle(d), "");
-  d.args[0].shape[2] = "SMs";
-  expectError(d, "argument 'q' dim 2: unknown name 'SMs'");
-  d = sampleBundle();
-  d.kernels[0].workItems = "SMs";
-  expectError(d, "work items: unknown name 'SMs'");
-  d = sampleBundle();
-  d.kernels[1].workspaceBytes = "4*SMs";
-  expectError(d, "workspace bytes: unknown name 'SMs'");
-  d = sampleBundle();
-  d.constants.push_back({"SMs", 132});
-  expectError(d, "shadows the device's SMs");
+  using Mutation = void (*)(BundleDesc &);
+  const std::pair<Mutation, const char *> smsElsewhere[] = {
+      {[](BundleDesc &b) { b.args[0].shape[2] = "SMs"; },
+       "argument 'q' dim 2: unknown name 'SMs'"},
+      {[](BundleDesc &b) { b.kernels[0].workItems = "SMs"; },
+       "work items: unknown name 'SMs'"},
+      {[](BundleDesc &b) { b.kernels[1].workspaceBytes = "4*SMs"; },
+       "workspace bytes: unknown name 'SMs'"},
+      {[](BundleDesc &b) { b.constants.push_back({"SMs", 132}); },
+       "shadows the device's SMs"}};
+  for (auto [mutate, part] : smsElsewhere) {
+    d = sampleBundle();
+    mutate(d);
+    expectError(d, part);
+  }
 
   // writeBundle refuses to write an invalid bundle.
   d = sampleBundle();
