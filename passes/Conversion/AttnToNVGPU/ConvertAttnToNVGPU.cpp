@@ -1846,7 +1846,16 @@ void WarpSpecializedKernelEmitter::forEachItem(
     ValueRange init,
     function_ref<SmallVector<Value>(const WorkItem &, ValueRange)> body) {
   if (single) {
-    body(*single, init);
+    // The block's tile anew in each role, from opaque block ids: LLVM
+    // hoists what both roles derive above the role branch, and ptxas
+    // spills what is live across setmaxnreg (the overlapped 128 x 128
+    // tile at head dim 128 spilled 12 bytes so under every producer share).
+    auto blockId = [&](gpu::Dimension d) {
+      return opaque(gpu::BlockIdOp::create(b, d));
+    };
+    body(beginItem(blockId(gpu::Dimension::x), blockId(gpu::Dimension::y),
+                   blockId(gpu::Dimension::z)),
+         init);
     return;
   }
   Value items = mul(mul(batch, idx(headChunks())), numQTiles);

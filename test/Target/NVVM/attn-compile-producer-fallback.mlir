@@ -1,7 +1,7 @@
 // REQUIRES: ptxas
 // When the warp-specialized kernel spills with every producer share (here
-// the overlap at head dim 128 with 128 x 128 tiles: two S tiles and the
-// pending P live at once), the compile
+// the overlap at head dim 192 with 128 x 128 tiles: 96 registers of O a
+// thread beside the S tile and the pending P), the compile
 // says so and builds the TMA kernel without a producer warpgroup; the
 // manifest and the resource line name the kernel that was built.
 // RUN: rm -rf %t && mkdir -p %t
@@ -16,7 +16,7 @@
 // MANIFEST-NEXT: "tile": [128, 128, 8, 2]
 // MANIFEST-NOT: producer_registers
 
-func.func @k(%q: tensor<1x4x300x128xbf16>) -> tensor<1x4x300x128xbf16> {
-  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2>} : tensor<1x4x300x128xbf16>, tensor<1x4x300x128xbf16>, tensor<1x4x300x128xbf16> -> tensor<1x4x300x128xbf16>
-  return %o : tensor<1x4x300x128xbf16>
+func.func @k(%q: tensor<1x4x300x192xbf16>) -> tensor<1x4x300x192xbf16> {
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2>} : tensor<1x4x300x192xbf16>, tensor<1x4x300x192xbf16>, tensor<1x4x300x192xbf16> -> tensor<1x4x300x192xbf16>
+  return %o : tensor<1x4x300x192xbf16>
 }
