@@ -1800,7 +1800,7 @@ private:
   void emitRoles();
   /// Runs `body` on each output tile of the CTA in turn, with values
   /// carried from one to the next (`init`; the last ones are dropped):
-  /// the tile of its block ids (`single`) or, persistent, tiles
+  /// the tile of its block ids or, persistent, tiles
   /// blockIdx.x, + gridDim.x, ... of the flat (batch, head x chunk, query
   /// tile) space. Query tiles go last-first, so a causal grid starts on its
   /// longest walks and the short ones fill the tail.
@@ -1821,8 +1821,6 @@ private:
   Value opaque(Value v);
   /// The persistent loop's tile index (i32), inside forEachItem's body.
   Value itemIndex;
-  /// The CTA's one output tile, unless persistent.
-  std::optional<WorkItem> single;
 
   static constexpr int64_t kLaunchRegisters = 168;
   /// The producer's share after setmaxnreg (pass option
@@ -1830,22 +1828,19 @@ private:
   int64_t producerRegisters, consumerRegisters;
 };
 
-void WarpSpecializedKernelEmitter::emitMainLoop(Value bIdx, Value h, Value kh,
-                                                Value vh, Value qt, Value i0,
-                                                Value i1) {
-  single = WorkItem{bIdx, h, kh, vh, qt, i0, i1};
+// Each role derives the block's tile itself (forEachItem): the values given
+// here are computed above the role branch.
+void WarpSpecializedKernelEmitter::emitMainLoop(Value, Value, Value, Value,
+                                                Value, Value, Value) {
   emitRoles();
 }
 
-void WarpSpecializedKernelEmitter::emitPersistent() {
-  single.reset();
-  emitRoles();
-}
+void WarpSpecializedKernelEmitter::emitPersistent() { emitRoles(); }
 
 void WarpSpecializedKernelEmitter::forEachItem(
     ValueRange init,
     function_ref<SmallVector<Value>(const WorkItem &, ValueRange)> body) {
-  if (single) {
+  if (!persistent) {
     // The block's tile anew in each role, from opaque block ids: LLVM
     // hoists what both roles derive above the role branch, and ptxas
     // spills what is live across setmaxnreg (the overlapped 128 x 128
