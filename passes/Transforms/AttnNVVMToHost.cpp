@@ -42,6 +42,9 @@ int sregCode(StringRef name) {
   return it == codes.end() ? -1 : it->second;
 }
 
+/// The NVIDIA kernels' exp2 (StagedKernelEmitter::exp2).
+constexpr StringLiteral kEx2ApproxFtz = "llvm.nvvm.ex2.approx.ftz.f32";
+
 class Rewriter : public HostEmulationRewriter {
 public:
   explicit Rewriter(ModuleOp module)
@@ -50,7 +53,10 @@ public:
 
 private:
   bool isDeviceOp(Operation *op) override {
-    // Inline PTX (the kernels' wgmma with A in registers) runs here too.
+    // Inline PTX (the kernels' wgmma with A in registers) runs here too,
+    // and the NVVM intrinsics the kernels call.
+    if (auto intr = dyn_cast<LLVM::CallIntrinsicOp>(op))
+      return intr.getIntrin() == kEx2ApproxFtz;
     return isa<NVVM::NVVMDialect>(op->getDialect()) ||
            isa<LLVM::InlineAsmOp>(op);
   }
@@ -262,7 +268,10 @@ LogicalResult Rewriter::rewrite(Operation *op) {
   Location loc = op->getLoc();
   StringRef name = op->getName().getStringRef();
   LogicalResult done = success();
-  if (name.consume_front("nvvm.read.ptx.sreg.")) {
+  if (auto intr = dyn_cast<LLVM::CallIntrinsicOp>(op)) {
+    op->getResult(0).replaceAllUsesWith(
+        call(loc, "__nvemu_ex2_approx_ftz", b.getF32Type(), intr.getArgs()));
+  } else if (name.consume_front("nvvm.read.ptx.sreg.")) {
     int code = sregCode(name);
     if (code < 0)
       return op->emitError("nvemu does not emulate special register ") << name;

@@ -17,7 +17,7 @@
 // CHECK-NEXT: arith.maximumf %{{.+}}, %[[M]] : f32
 // CHECK: %[[C:.+]] = arith.constant 0.180336878 : f32
 // CHECK-NEXT: llvm.intr.fma(%{{.+}}, %[[C]], %{{.+}})
-// CHECK-NEXT: llvm.call_intrinsic "llvm.exp2"
+// CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // The wgmma kernel folds the same way and reduces the row max and sum as
 // trees: the first level takes two scores, the sum's two probabilities.
 // WGMMA-LABEL: gpu.func @folded
@@ -31,9 +31,9 @@
 // WGMMA-NEXT: arith.mulf %{{.+}}, %[[EIGHTH]] : f32
 // WGMMA: %[[C:.+]] = arith.constant 0.180336878 : f32
 // WGMMA-NEXT: llvm.intr.fma(%{{.+}}, %[[C]], %{{.+}})
-// WGMMA-NEXT: %[[P0:.+]] = llvm.call_intrinsic "llvm.exp2"
+// WGMMA-NEXT: %[[P0:.+]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // WGMMA-NEXT: llvm.intr.fma
-// WGMMA-NEXT: %[[P1:.+]] = llvm.call_intrinsic "llvm.exp2"
+// WGMMA-NEXT: %[[P1:.+]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // WGMMA: arith.addf %[[P0]], %[[P1]] : f32
 func.func @folded(%q: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>

@@ -30,7 +30,7 @@
 // CHECK-NEXT: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
-// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // P stays in registers: bf16 pairs packed as the A fragment (4 x i32 per
 // k16 step of the 64-column tile), with no shared-memory store, proxy fence
 // or barrier before O += P V. That product takes A from registers (inline

@@ -29,7 +29,7 @@
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // Online softmax in base 2 with quad shuffles for the row max.
 // CHECK: gpu.shuffle xor
-// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // CHECK: nvgpu.ldmatrix %[[VS]][{{.+}}] {numTiles = 4 : i32, transpose = true}
 // The stage is released only after every warp is done with it.
 // CHECK: gpu.barrier
@@ -146,7 +146,7 @@ func.func @hd20_12(%q: tensor<1x2x64x20xbf16>, %v: tensor<1x2x64x12xbf16>) -> te
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK: vector.load %[[K]][%{{.+}}, %{{.+}}, %{{.+}}] : memref<2x32x68xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK: llvm.intr.fma
-// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // CHECK: vector.load %[[V]][%{{.+}}, %{{.+}}, %{{.+}}] : memref<2x32x68xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK: vector.fma
 // CHECK-NOT: nvvm.mma.sync

@@ -118,6 +118,17 @@ void shflKernel(void **p) {
   out[128 + t] = __nvemu_shfl(NVEMU_SHFL_IDX, -1, v, 3, ((32 - 8) << 8) | 0x1f, &ok);
 }
 
+TEST(Nvemu, Ex2FtzFlushesSubnormalResults) {
+  EXPECT_EQ(__nvemu_ex2_approx_ftz(3.0f), 8.0f);
+  EXPECT_EQ(__nvemu_ex2_approx_ftz(-126.0f), std::ldexp(1.0f, -126));
+  // 2^-127 is subnormal: flushed to +0, where exp2 keeps it.
+  EXPECT_EQ(std::exp2(-127.0f), std::ldexp(1.0f, -127));
+  EXPECT_EQ(__nvemu_ex2_approx_ftz(-127.0f), 0.0f);
+  EXPECT_FALSE(std::signbit(__nvemu_ex2_approx_ftz(-127.0f)));
+  EXPECT_EQ(__nvemu_ex2_approx_ftz(-INFINITY), 0.0f);
+  EXPECT_EQ(__nvemu_ex2_approx_ftz(INFINITY), INFINITY);
+}
+
 TEST(Nvemu, ShflModesFollowThePtxLaneArithmetic) {
   std::vector<int32_t> out(160, -1);
   int32_t *po = out.data();

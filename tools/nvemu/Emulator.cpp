@@ -1023,6 +1023,15 @@ float __nv_roundf(float x) { return std::round(x); }
 float __nv_rintf(float x) { return std::nearbyint(x); }
 float __nv_copysignf(float x, float y) { return std::copysign(x, y); }
 
+// ex2.approx.ftz.f32: subnormal inputs and results flush to zero (an input
+// keeps its sign, 2^-0 is 1; a result flushes to +0).
+float __nvemu_ex2_approx_ftz(float x) {
+  if (std::fpclassify(x) == FP_SUBNORMAL)
+    x = std::copysign(0.0f, x);
+  float r = std::exp2(x);
+  return std::fpclassify(r) == FP_SUBNORMAL ? 0.0f : r;
+}
+
 } // extern "C"
 
 //===----------------------------------------------------------------------===//

@@ -72,6 +72,8 @@ void __nvemu_cp_async_commit(void);
 void __nvemu_cp_async_wait(int32_t n);
 /* bar.arrive id, count */
 void __nvemu_barrier_arrive(int32_t id, int32_t count);
+/* ex2.approx.ftz.f32 (subnormal inputs and results flush to zero) */
+float __nvemu_ex2_approx_ftz(float x);
 
 /* wgmma.mma_async.sync.aligned.m64nNk16.f32.{f16,bf16}: both operands by
  * shared memory descriptor; `in` / `out` are the thread's N/2 accumulator

@@ -94,6 +94,14 @@ public:
   void setPersistent(bool on) { persistent = on; }
 
 protected:
+  /// ex2.approx.ftz.f32: one MUFU.EX2. llvm.exp2 lowers to ex2.approx.f32,
+  /// which ptxas wraps in a compare and two predicated multiplies per
+  /// element to keep subnormal results; a softmax term below 2^-126 of the
+  /// row's maximum is nothing beside the 1 that the maximum adds to the
+  /// row sum.
+  Value exp2(Value x) override {
+    return intrinsic("llvm.nvvm.ex2.approx.ftz.f32", x);
+  }
   /// One output tile: batch bIdx, query head h (a packed group's first;
   /// K head kh, V head vh), query tile qt with query rows [i0, i1].
   struct WorkItem {

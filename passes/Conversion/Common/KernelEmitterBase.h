@@ -315,9 +315,10 @@ protected:
 
   /// scale, softcap, ALiBi, bias and score_fn applied to the raw dot product.
   Value modifiedScore(Value dot, Value bIdx, Value h, Value i, Value j);
-  /// 2^x through llvm.exp2 (GPU kernels): NVVM and ROCDL lower it to one
-  /// instruction (ex2.approx / v_exp_f32) without a device library.
-  Value exp2(Value x);
+  /// 2^x without a device library: llvm.exp2, which NVVM and ROCDL lower to
+  /// ex2.approx / v_exp_f32 plus the steps that keep subnormal results (the
+  /// NVIDIA kernels override it with the flushing form).
+  virtual Value exp2(Value x);
   /// An f32 -> f32 LLVM intrinsic, e.g. "llvm.log2".
   Value intrinsic(StringRef name, Value x);
   /// tanh for softcap: math.tanh by default; a target without a math library
