@@ -153,6 +153,9 @@ LogicalResult Rewriter::rewrite(Operation *op) {
     op->getResult(0).replaceAllUsesWith(
         call(loc, "__amdemu_swizzle", i32,
              {asI32(loc, op->getOperand(0)), op->getOperand(1)}));
+  } else if (name == "rocdl.exp2") {
+    op->getResult(0).replaceAllUsesWith(
+        call(loc, "__amdemu_exp2", b.getF32Type(), op->getOperands()));
   } else if (name == "rocdl.mfma.f32.16x16x16f16") {
     done = rewriteMfma(op, AMDEMU_MFMA_F16);
   } else if (name == "rocdl.mfma.f32.16x16x16bf16.1k") {

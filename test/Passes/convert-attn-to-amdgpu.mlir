@@ -1,7 +1,8 @@
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=gfx942 --convert-attn-to-amdgpu | FileCheck %s
 
 // Four wave64 waves of 16 query rows; S^T = K Q^T and O^T = V^T P^T on
-// 16x16x16 MFMA; no math-library calls (exp2 / log2 are intrinsics).
+// 16x16x16 MFMA; no math-library calls (exp2 is one v_exp_f32, log2 an
+// intrinsic).
 // CHECK: gpu.module @causal_kernels
 // CHECK: gpu.func @causal(%{{.+}}: memref<?xbf16>, {{.*}}, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) workgroup(%[[KLDS:[^ ]+]] : memref<64x64xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[VLDS:[^ ]+]] : memref<64x68xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // K and V tiles are staged in LDS once per workgroup, between barriers; V
@@ -17,7 +18,7 @@
 // Row reductions cross the 4 lane groups of 16.
 // CHECK: gpu.shuffle  xor %{{.+}}, %c16_i32{{.*}}, %c64_i32{{.*}} : f32
 // CHECK: gpu.shuffle  xor %{{.+}}, %c32_i32{{.*}}, %c64_i32{{.*}} : f32
-// CHECK: llvm.call_intrinsic "llvm.exp2"
+// CHECK: rocdl.exp2 %{{.+}} f32 -> f32
 // CHECK: llvm.call_intrinsic "llvm.log2"
 // CHECK-NOT: math.
 // CHECK: gpu.return

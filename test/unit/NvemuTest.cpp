@@ -129,6 +129,13 @@ TEST(Nvemu, Ex2FtzFlushesSubnormalResults) {
   EXPECT_EQ(__nvemu_ex2_approx_ftz(INFINITY), INFINITY);
 }
 
+TEST(Nvemu, AmdExp2FlushesSubnormalResults) {
+  EXPECT_EQ(__amdemu_exp2(-3.0f), 0.125f);
+  EXPECT_EQ(__amdemu_exp2(-126.0f), std::ldexp(1.0f, -126));
+  EXPECT_EQ(__amdemu_exp2(-127.0f), 0.0f);
+  EXPECT_EQ(__amdemu_exp2(-INFINITY), 0.0f);
+}
+
 TEST(Nvemu, ShflModesFollowThePtxLaneArithmetic) {
   std::vector<int32_t> out(160, -1);
   int32_t *po = out.data();

@@ -1041,6 +1041,11 @@ float __nvemu_ex2_approx_ftz(float x) {
 
 extern "C" {
 
+float __amdemu_exp2(float x) {
+  float r = std::exp2(x);
+  return std::fpclassify(r) == FP_SUBNORMAL ? 0.0f : r;
+}
+
 int32_t __amdemu_mbcnt(int32_t high, int32_t mask, int32_t init) {
   // v_mbcnt_lo: bits of mask set below this lane among lanes 0-31;
   // v_mbcnt_hi: among lanes 32-63.

@@ -125,6 +125,8 @@ int32_t __amdemu_mbcnt(int32_t high, int32_t mask, int32_t init);
 /* ds_bpermute_b32 (address in bytes) and ds_swizzle_b32 */
 int32_t __amdemu_bpermute(int32_t address, int32_t data);
 int32_t __amdemu_swizzle(int32_t data, int32_t pattern);
+/* v_exp_f32 (subnormal results flush to zero) */
+float __amdemu_exp2(float x);
 /* The MFMAs, c / d the lane's 4 accumulators. kind 0 / 1:
  * v_mfma_f32_16x16x16{f16,bf16_1k}, a, b the lane's 4 16-bit elements
  * (element i in bits 16 i..16 i + 15); kind 2: v_mfma_f32_16x16x4_f32, a, b

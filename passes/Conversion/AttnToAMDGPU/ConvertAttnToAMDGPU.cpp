@@ -15,7 +15,7 @@
 // max / sum and the rescaling of O are lane-local (row reductions only cross
 // the 4 lanes c, c+16, c+32, c+48), and the D fragment of S^T (kv 4g+i,
 // query c) is exactly the B fragment P^T needs: P never leaves registers.
-// Transcendentals go through llvm.exp2 / llvm.log2 (v_exp_f32 / v_log_f32),
+// Transcendentals go through rocdl.exp2 / llvm.log2 (v_exp_f32 / v_log_f32),
 // so no ROCm device library is needed. Under a stream-K schedule the
 // workgroups split the (output tile x KV tile) units evenly and merge the
 // shares of a split tile through a global workspace (StreamKEmitter.h).
@@ -114,6 +114,11 @@ private:
   /// The workgroups' walk of their stream-K shares.
   void emitStreamK();
 
+  /// A single v_exp_f32 (rocdl.exp2). llvm.exp2 wraps it in the scaling
+  /// that keeps subnormal results (a compare, two selects, an add and a
+  /// v_ldexp per element); a softmax term below 2^-126 of the row's
+  /// maximum is nothing beside the 1 the maximum adds to the row sum.
+  Value exp2(Value x) override { return ROCDL::ROCDLExp2::create(b, f32, x); }
   Value expF(Value x) {
     return exp2(arith::MulFOp::create(b, x, fc(kLog2e)));
   }
