@@ -32,7 +32,9 @@ MODE=${1:-gpu}
 # TMA kernel without a producer warpgroup (tma), as the cp.async wgmma
 # kernel (cp-async), with P V overlapped with the next softmax (overlap) and
 # with that overlap plus the two math warpgroups taking turns (pingpong),
-# and with persistent CTAs, one per SM (persistent=sm), each walking output tiles
+# with exponentials as ex2.approx.f32 instead of ex2.approx.ftz.f32
+# (plain-exp2), and with persistent CTAs, one per SM (persistent=sm), each
+# walking output tiles
 # (persistent; under --emulate 2 CTAs, so the check shapes' CTAs walk
 # several tiles), checked and timed too, so one run tells which part of
 # the sm_90a pipeline a failure or a slowdown comes from.
@@ -114,7 +116,8 @@ LINEAR_BENCH_SPECS=(
 
 # The sm_90a variants (their folders under variants/).
 declare -A VARIANT=([tma]="warp-specialize=0" [cp-async]="tma=0" [overlap]="overlap=1"
-                    [pingpong]="overlap=1 pingpong=1" [persistent]="persistent=sm")
+                    [pingpong]="overlap=1 pingpong=1" [persistent]="persistent=sm"
+                    [plain-exp2]="exp2-ftz=0")
 OPT=${ATTENTION_OPT:-$ROOT/build/bin/attention-opt}
 # One bundle into $OUT/<folder> for the targets, and its sm_90a variants
 # into $OUT/variants/<variant>/<folder>; $EXTRA adds --attn-compile options.

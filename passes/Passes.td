@@ -178,7 +178,11 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
            "its stages and phases carried over, so the producer loads the "
            "next tile's Q and K / V during this tile's epilogue; any grid "
            "size is correct (the bundle launches min(tiles, N)). Other "
-           "kernels ignore it">
+           "kernels ignore it">,
+    Option<"exp2Ftz", "exp2-ftz", "bool", /*default=*/"true",
+           "Exponentials as ex2.approx.ftz.f32 (one MUFU.EX2); false: "
+           "ex2.approx.f32 through llvm.exp2 (keeps subnormal results; the "
+           "compile retries with it where ptxas spills the flushing form)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

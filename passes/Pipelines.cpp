@@ -59,6 +59,7 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
   lowering.overlap = options.overlap;
   lowering.pingpong = options.pingpong;
   lowering.persistent = options.persistent;
+  lowering.exp2Ftz = options.exp2Ftz;
   pm.addPass(createConvertAttnToNVGPU(lowering));
   // --attn-expand-math=target=nvvm: a region's math ops within libdevice.
   pm.addPass(createAttnExpandMath(AttnExpandMathOptions{"nvvm"}));

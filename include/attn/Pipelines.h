@@ -49,6 +49,11 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
       llvm::cl::desc("Warp-specialized kernel: persistent CTAs walking the "
                      "output tiles (the grid is the launch's choice)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> exp2Ftz{
+      *this, "exp2-ftz",
+      llvm::cl::desc("Exponentials as ex2.approx.ftz.f32 (else llvm.exp2's "
+                     "ex2.approx.f32)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> inlinePtx{
       *this, "inline-ptx",
       llvm::cl::desc("Lower NVVM ops without an LLVM intrinsic (wgmma, "

@@ -95,12 +95,14 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
                  : key == "warp-specialize" ? &nvvm.warpSpecialize
                  : key == "overlap"         ? &nvvm.overlap
                  : key == "pingpong"        ? &nvvm.pingpong
+                 : key == "exp2-ftz"        ? &nvvm.exp2Ftz
                  : key == "emulation"       ? &nvvm.emulation
                                             : nullptr;
     if (!flag || (value != "0" && value != "1")) {
       error = "option '" + word.str() +
               "' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, "
-              "pingpong=0|1, emulation=0|1 or persistent=N|sm)";
+              "pingpong=0|1, exp2-ftz=0|1, emulation=0|1 or "
+              "persistent=N|sm)";
       return {};
     }
     *flag = value == "1";
@@ -542,6 +544,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   options.pingpong = nvvm.pingpong;
   options.persistent = nvvm.persistentCtas != 0;
   options.producerRegisters = producerRegisters;
+  options.exp2Ftz = nvvm.exp2Ftz;
   PassManager pm(module.getContext());
   buildAttnToNVVMPipeline(pm, options);
   // Launch geometry from the tiling and schedule compileNvvm selected (the
@@ -634,6 +637,8 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
                                             : "wgmma+tma+producer";
     if (group > 1)
       k.kernel += "+pack-gqa";
+    if (!nvvm.exp2Ftz)
+      k.kernel += "+plain-exp2";
     if (splitting) {
       // Stream-K / split_kv: the CTAs of each Dv chunk share the (output
       // tile x KV tile) units; the runtime allocates their workspace per
@@ -744,28 +749,64 @@ static bool spills(const std::vector<BundleKernel> &kernels) {
   });
 }
 
-/// The kernels of the first register split that ptxas compiles without
-/// spills, each compiled from a copy of `module`: the warp-specialized
-/// kernel tries the first `splits` of kNvvmProducerRegisterChoices, any
-/// other kernel its one build; nullopt when every split spills.
+/// The exp2 forms a build tries, fastest first: `nvvm`'s, then (where that
+/// is ex2.approx.ftz and `plainToo`) llvm.exp2's ex2.approx. The PTX differs
+/// only in that instruction, but ptxas schedules the one-instruction form
+/// more eagerly, and at the edge of the register file that can spill where
+/// the longer sequence does not (the prefill matrix has such kernels).
+static SmallVector<NvvmKernelOptions, 2>
+exp2Forms(const NvvmKernelOptions &nvvm, bool plainToo = true) {
+  SmallVector<NvvmKernelOptions, 2> forms = {nvvm};
+  if (nvvm.exp2Ftz && plainToo) {
+    forms.push_back(nvvm);
+    forms.back().exp2Ftz = false;
+  }
+  return forms;
+}
+
+/// The kernels of the first build that ptxas compiles without spills, each
+/// compiled from a copy of `module`: per exp2 form (exp2Forms), the
+/// warp-specialized kernel tries the first `splits` of
+/// kNvvmProducerRegisterChoices, any other kernel its one build; nullopt
+/// when every build spills.
 static FailureOr<std::optional<std::vector<BundleKernel>>>
 compileWithoutSpills(ModuleOp module, const std::string &target,
                      const std::string &name, const ToolPaths &tools,
                      const NvvmKernelOptions &nvvm, bool warpSpecialized,
-                     size_t splits = std::size(kNvvmProducerRegisterChoices)) {
+                     size_t splits = std::size(kNvvmProducerRegisterChoices),
+                     bool plainExp2Too = true) {
   ArrayRef<int64_t> producers(kNvvmProducerRegisterChoices);
   producers = producers.take_front(warpSpecialized ? splits : 1);
-  for (int64_t producer : producers) {
-    OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
-    FailureOr<std::vector<BundleKernel>> kernels =
-        compileNvvmOnce(*copy, target, name, tools, nvvm, producer,
-                        /*final=*/false);
-    if (failed(kernels))
-      return failure();
-    if (!spills(*kernels))
-      return std::optional<std::vector<BundleKernel>>(std::move(*kernels));
+  for (const NvvmKernelOptions &form : exp2Forms(nvvm, plainExp2Too)) {
+    for (int64_t producer : producers) {
+      OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
+      FailureOr<std::vector<BundleKernel>> kernels =
+          compileNvvmOnce(*copy, target, name, tools, form, producer,
+                          /*final=*/false);
+      if (failed(kernels))
+        return failure();
+      if (!spills(*kernels))
+        return std::optional<std::vector<BundleKernel>>(std::move(*kernels));
+    }
   }
   return std::optional<std::vector<BundleKernel>>();
+}
+
+/// The one build of a kernel without register splits: the first exp2 form
+/// ptxas compiles without spills, else `nvvm`'s (which reports its spills).
+static FailureOr<std::vector<BundleKernel>>
+compileNvvmFinal(ModuleOp module, const std::string &target,
+                 const std::string &name, const ToolPaths &tools,
+                 const NvvmKernelOptions &nvvm) {
+  FailureOr<std::optional<std::vector<BundleKernel>>> kernels =
+      compileWithoutSpills(module, target, name, tools, nvvm,
+                           /*warpSpecialized=*/false);
+  if (failed(kernels))
+    return failure();
+  if (*kernels)
+    return std::move(**kernels);
+  return compileNvvmOnce(module, target, name, tools, nvvm,
+                         kNvvmProducerRegisterChoices[0]);
 }
 
 /// The NVIDIA kernels. Where the cost model chose the tiles, the wider KV
@@ -820,10 +861,13 @@ compileNvvm(ModuleOp module, const std::string &target,
         // one of them, and the others cost a compile each where none does.
         // The persistent kernel (opt-in) tries every split: at head dim
         // 128 its 128 x 128 tile spills under 72 and 24 and fits under 40.
+        // A wider tile that fits only with the plain exp2 gives way to the
+        // cost model's tile (and a trial costs one compile less).
         kernels = compileWithoutSpills(
             module, target, name, tools, nvvm, warpSpecialized,
             nvvm.persistentCtas ? std::size(kNvvmProducerRegisterChoices)
-                                : 2);
+                                : 2,
+            /*plainExp2Too=*/false);
       }
       if (succeeded(kernels) && *kernels)
         return std::move(**kernels);
@@ -831,8 +875,7 @@ compileNvvm(ModuleOp module, const std::string &target,
     }
   }
   if (!warpSpecialized)
-    return compileNvvmOnce(module, target, name, tools, nvvm,
-                           kNvvmProducerRegisterChoices[0]);
+    return compileNvvmFinal(module, target, name, tools, nvvm);
   FailureOr<std::optional<std::vector<BundleKernel>>> kernels =
       compileWithoutSpills(module, target, name, tools, nvvm,
                            /*warpSpecialized=*/true);
@@ -847,8 +890,7 @@ compileNvvm(ModuleOp module, const std::string &target,
                << (nvvm.overlap ? " (overlap)" : "")
                << " spills with every producer share; using the TMA kernel "
                   "without a producer warpgroup\n";
-  return compileNvvmOnce(module, target, name, tools, single,
-                         kNvvmProducerRegisterChoices[0]);
+  return compileNvvmFinal(module, target, name, tools, single);
 }
 
 static FailureOr<std::vector<BundleKernel>>

@@ -54,6 +54,10 @@ struct NvvmKernelOptions {
   /// GPU has measured it).
   int64_t persistentCtas = 0;
   static constexpr int64_t kPersistentPerSM = -1;
+  /// Exponentials as ex2.approx.ftz.f32 (`exp2-ftz=0`: ex2.approx.f32). With
+  /// it on, a kernel ptxas spills is rebuilt with it off before anything
+  /// else gives way (the PTX differs only there; see compileNvvm).
+  bool exp2Ftz = true;
   /// Also build every NVIDIA and AMD kernel as host code for the emulator
   /// (tools/nvemu), so its numerics can be checked without a GPU.
   bool emulation = false;
@@ -82,7 +86,7 @@ BundleDesc describeBundle(const AttentionSpec &spec, const std::string &name);
 
 /// Parses the space-separated kernel choices of --attn-compile /
 /// attention-run --kernel-options (tma=0|1 warp-specialize=0|1 overlap=0|1
-/// pingpong=0|1 emulation=0|1 persistent=N|sm) into `nvvm`. Returns the options given, or
+/// pingpong=0|1 exp2-ftz=0|1 emulation=0|1 persistent=N|sm) into `nvvm`. Returns the options given, or
 /// an error message in `error`.
 std::vector<std::string> parseNvvmKernelOptions(llvm::StringRef text,
                                                 NvvmKernelOptions &nvvm,

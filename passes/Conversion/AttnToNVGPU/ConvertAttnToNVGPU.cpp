@@ -92,16 +92,22 @@ public:
   /// the launch gives (the bundle: min(output tiles, N)) and each CTA walks
   /// output tiles blockIdx.x, + gridDim.x, ... (forEachItem).
   void setPersistent(bool on) { persistent = on; }
+  /// ex2.approx.ftz.f32 (default) or llvm.exp2 (pass option exp2-ftz).
+  void setExp2Ftz(bool on) { exp2Ftz = on; }
 
 protected:
   /// ex2.approx.ftz.f32: one MUFU.EX2. llvm.exp2 lowers to ex2.approx.f32,
   /// which ptxas wraps in a compare and two predicated multiplies per
   /// element to keep subnormal results; a softmax term below 2^-126 of the
   /// row's maximum is nothing beside the 1 that the maximum adds to the
-  /// row sum.
+  /// row sum. ptxas schedules the one instruction more eagerly, though, and
+  /// at the edge of the register file that can spill where the longer
+  /// sequence does not: the compile then retries with exp2Ftz off.
   Value exp2(Value x) override {
-    return intrinsic("llvm.nvvm.ex2.approx.ftz.f32", x);
+    return exp2Ftz ? intrinsic("llvm.nvvm.ex2.approx.ftz.f32", x)
+                   : AttnKernelEmitterBase::exp2(x);
   }
+  bool exp2Ftz = true;
   /// One output tile: batch bIdx, query head h (a packed group's first;
   /// K head kh, V head vh), query tile qt with query rows [i0, i1].
   struct WorkItem {
@@ -2439,6 +2445,7 @@ struct ConvertAttnToNVGPUPass
                     in.scoreFn, extra...);
     emitter.setKVSchedule(in.streamCtas, in.kvSplits);
     emitter.setPackGroup(in.packGroup);
+    emitter.setExp2Ftz(exp2Ftz);
     emitter.setPersistent(persistent && std::is_base_of_v<
                                             WarpSpecializedKernelEmitter,
                                             Emitter>);

@@ -50,7 +50,7 @@
 // PINGPONG-PTX: bar.sync {{.+}}, 256;
 // PINGPONG-PTX: wgmma.wait_group.sync.aligned 1;
 // NO-OVERLAP: error: --attn-compile option pingpong=1 needs overlap=1
-// BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, pingpong=0|1, emulation=0|1 or persistent=N|sm)
+// BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, pingpong=0|1, exp2-ftz=0|1, emulation=0|1 or persistent=N|sm)
 
 func.func @v(%q: tensor<1x4x256x64xbf16>) -> tensor<1x4x256x64xbf16> {
   %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>} : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16> -> tensor<1x4x256x64xbf16>
