@@ -890,8 +890,8 @@ compileNvvm(ModuleOp module, const std::string &target,
   llvm::errs() << "attn-compile: note: @" << name << " " << target
                << ": the warp-specialized kernel"
                << (nvvm.overlap ? " (overlap)" : "")
-               << " spills with every producer share; using the TMA kernel "
-                  "without a producer warpgroup\n";
+               << " spills with every producer share and exp2 form; using "
+                  "the TMA kernel without a producer warpgroup\n";
   return compileNvvmFinal(module, target, name, tools, single);
 }
 

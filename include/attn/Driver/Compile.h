@@ -86,8 +86,8 @@ BundleDesc describeBundle(const AttentionSpec &spec, const std::string &name);
 
 /// Parses the space-separated kernel choices of --attn-compile /
 /// attention-run --kernel-options (tma=0|1 warp-specialize=0|1 overlap=0|1
-/// pingpong=0|1 exp2-ftz=0|1 emulation=0|1 persistent=N|sm) into `nvvm`. Returns the options given, or
-/// an error message in `error`.
+/// pingpong=0|1 exp2-ftz=0|1 emulation=0|1 persistent=N|sm) into `nvvm`.
+/// Returns the options given, or an error message in `error`.
 std::vector<std::string> parseNvvmKernelOptions(llvm::StringRef text,
                                                 NvvmKernelOptions &nvvm,
                                                 std::string &error);

@@ -1858,7 +1858,8 @@ void WarpSpecializedKernelEmitter::forEachItem(
     // The block's tile anew in each role, from opaque block ids: LLVM
     // hoists what both roles derive above the role branch, and ptxas
     // spills what is live across setmaxnreg (the overlapped 128 x 128
-    // tile at head dim 128 spilled 12 bytes so under every producer share).
+    // tile at head dim 128 spilled 12 bytes that way under every producer
+    // share).
     auto blockId = [&](gpu::Dimension d) {
       return opaque(gpu::BlockIdOp::create(b, d));
     };

@@ -317,7 +317,8 @@ protected:
   Value modifiedScore(Value dot, Value bIdx, Value h, Value i, Value j);
   /// 2^x without a device library: llvm.exp2, which NVVM and ROCDL lower to
   /// ex2.approx / v_exp_f32 plus the steps that keep subnormal results (the
-  /// NVIDIA kernels override it with the flushing form).
+  /// NVIDIA and AMD attention kernels override it with the one flushing
+  /// instruction).
   virtual Value exp2(Value x);
   /// An f32 -> f32 LLVM intrinsic, e.g. "llvm.log2".
   Value intrinsic(StringRef name, Value x);
