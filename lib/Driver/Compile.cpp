@@ -859,14 +859,16 @@ compileNvvm(ModuleOp module, const std::string &target,
         // one that leaves the math warpgroups the most registers (24):
         // over the prefill matrix every wider tile that fits fits under
         // one of them, and the others cost a compile each where none does.
-        // The persistent kernel (opt-in) tries every split: at head dim
-        // 128 its 128 x 128 tile spills under 72 and 24 and fits under 40.
+        // The persistent and overlapped kernels (opt-in) try every split:
+        // at head dim 128 their 128 x 128 tile spills under 72 and 24 and
+        // fits under 40.
         // A wider tile that fits only with the plain exp2 gives way to the
         // cost model's tile (and a trial costs one compile less).
         kernels = compileWithoutSpills(
             module, target, name, tools, nvvm, warpSpecialized,
-            nvvm.persistentCtas ? std::size(kNvvmProducerRegisterChoices)
-                                : 2,
+            nvvm.persistentCtas || nvvm.overlap
+                ? std::size(kNvvmProducerRegisterChoices)
+                : 2,
             /*plainExp2Too=*/false);
       }
       if (succeeded(kernels) && *kernels)
