@@ -10,9 +10,15 @@
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t/ov/w.json
 // RUN: attention-opt %s --attn-compile="target=sm_90a overlap=1 pingpong=1" --emit-dir=%t/pp 2>&1 | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=MANIFEST --input-file=%t/pp/w.json
+// Where the cost model chooses, the overlapped kernel's trial of the wider
+// tile tries every producer share: at 8k it fits under 40, not 72 or 24.
+// RUN: attention-opt --gen="name=g batch=1 heads=2 seq=8192 dim=128 dtype=bf16" -o %t/g.mlir
+// RUN: attention-opt %t/g.mlir --attn-compile="target=sm_90a overlap=1" --emit-dir=%t/ov 2>&1 | FileCheck %s --check-prefix=CHOSEN
 
 // REPORT-NOT: note:
 // REPORT: attn-compile: @w sm_90a cubin registers={{[0-9]+}} spill_bytes=0 {{.+}} kernel=wgmma+tma+producer+overlap{{(\+pingpong)?}} tile=128x128x8x2
+// CHOSEN-NOT: note:
+// CHOSEN: attn-compile: @g sm_90a cubin registers={{[0-9]+}} spill_bytes=0 {{.+}} kernel=wgmma+tma+producer+overlap tile=128x128x8x2
 // MANIFEST: "block": [384, 1, 1],
 // MANIFEST: "kernel": "wgmma+tma+producer+overlap{{(\+pingpong)?}}",
 // MANIFEST-NEXT: "tile": [128, 128, 8, 2],
