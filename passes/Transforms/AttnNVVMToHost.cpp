@@ -13,6 +13,7 @@
 
 #include "attn/Passes.h"
 #include "attn/Target/OpaqueCopy.h"
+#include "attn/Target/TargetInfo.h"
 #include "attn/Target/WgmmaAsm.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -42,9 +43,6 @@ int sregCode(StringRef name) {
   return it == codes.end() ? -1 : it->second;
 }
 
-/// The NVIDIA kernels' exp2 (StagedKernelEmitter::exp2).
-constexpr StringLiteral kEx2ApproxFtz = "llvm.nvvm.ex2.approx.ftz.f32";
-
 class Rewriter : public HostEmulationRewriter {
 public:
   explicit Rewriter(ModuleOp module)
@@ -56,7 +54,7 @@ private:
     // Inline PTX (the kernels' wgmma with A in registers) runs here too,
     // and the NVVM intrinsics the kernels call.
     if (auto intr = dyn_cast<LLVM::CallIntrinsicOp>(op))
-      return intr.getIntrin() == kEx2ApproxFtz;
+      return intr.getIntrin() == kNvvmEx2ApproxFtz;
     return isa<NVVM::NVVMDialect>(op->getDialect()) ||
            isa<LLVM::InlineAsmOp>(op);
   }

@@ -150,6 +150,11 @@ inline bool nvvmValidProducerRegisters(int64_t producer) {
 /// is not monotonic in the split).
 inline constexpr int64_t kNvvmProducerRegisterChoices[] = {72, 24, 40, 56, 88};
 
+/// The NVIDIA kernels' exp2 (one MUFU.EX2); the nvemu host rewrite
+/// recognizes the same name.
+inline constexpr const char kNvvmEx2ApproxFtz[] =
+    "llvm.nvvm.ex2.approx.ftz.f32";
+
 /// Dynamic shared memory of the TMA kernel, in bytes from a 1024-byte
 /// aligned base (128-byte swizzle atoms are 1024 bytes and must be aligned;
 /// the kernel aligns the base itself, hence `total` has 1024 bytes of

@@ -104,7 +104,7 @@ protected:
   /// at the edge of the register file that can spill where the longer
   /// sequence does not: the compile then retries with exp2Ftz off.
   Value exp2(Value x) override {
-    return exp2Ftz ? intrinsic("llvm.nvvm.ex2.approx.ftz.f32", x)
+    return exp2Ftz ? intrinsic(kNvvmEx2ApproxFtz, x)
                    : AttnKernelEmitterBase::exp2(x);
   }
   bool exp2Ftz = true;
