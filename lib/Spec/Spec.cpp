@@ -1086,8 +1086,10 @@ std::string mlir::attn::validateSpec(const AttentionSpec &s) {
     return v >= 1 && v <= max && (v & (v - 1)) == 0;
   };
   if ((s.blockQ != 0 || s.blockKV != 0) &&
-      (!pow2(s.blockQ, 512) || !pow2(s.blockKV, 512)))
-    return "tile sizes must be powers of two in [1, 512], got tile=" +
+      (!pow2(s.blockQ, 512) ||
+       !(pow2(s.blockKV, 512) || (s.blockKV % 16 == 0 && s.blockKV <= 512))))
+    return "tile=QxKV takes a power of two Q and a power of two or multiple "
+           "of 16 KV in [1, 512], got tile=" +
            str(s.blockQ) + "x" + str(s.blockKV);
   if (s.warps != 0 && !pow2(s.warps, 16))
     return "warps must be 1, 2, 4, 8 or 16, got " + str(s.warps);

@@ -74,7 +74,8 @@ def random_spec(rng):
         if rng.random() < 0.5:
             parts.append(f"state={pick(rng, 'in', 'out', 'inout', 'none')}")
     if rng.random() < 0.3:
-        parts.append(f"tile={pow2()}x{pow2()}")
+        # KV tiles past powers of two: multiples of 16 (valid) and not.
+        parts.append(f"tile={pow2()}x{pick(rng, pow2(), 48, 80, 176, 24, 528)}")
     if rng.random() < 0.2:
         parts.append(f"warps={pick(rng, 0, 1, 2, 3, 4, 8, 16, 64)}")
     if rng.random() < 0.2:

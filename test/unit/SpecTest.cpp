@@ -260,6 +260,12 @@ TEST(SpecParse, Tiling) {
   EXPECT_FALSE(parseOk("heads=gqa:8:2").packGqa.has_value());
   EXPECT_EQ(parseOk("heads=gqa:8:2 pack_gqa=1").packGqa, true);
   EXPECT_EQ(parseOk("heads=gqa:8:2 pack_gqa=0").packGqa, false);
+  // A KV tile past powers of two: whole multiples of 16 (FlashAttention-3's
+  // 176 columns at head dim 128).
+  AttentionSpec wide = parseOk("dim=128 tile=128x176 warps=8");
+  EXPECT_EQ(wide.blockKV, 176);
+  EXPECT_EQ(validateSpec(wide), "");
+  EXPECT_EQ(validateSpec(parseOk("tile=64x48")), "");
 }
 
 TEST(SpecParse, WhitespaceAndNewlines) {
@@ -424,6 +430,7 @@ TEST(SpecPrint, RoundTrip) {
       "gate=head",
       "score=alibi norm=sigmoid gate=1",
       "scale=0.1 tile=128x64 warps=8 stages=3 schedule=stream_k:132",
+      "tile=128x176 warps=8",
       "schedule=flash",
       "heads=gqa:32:8 seq=1:4096 pack_gqa=1",
       "heads=gqa:32:8 pack_gqa=0",
@@ -497,12 +504,16 @@ TEST(SpecValidate, Rules) {
       {"tile=-16x-16", "tile sizes must be > 0"},
       {"warps=-1", "warps must be >= 1 (0 = compiler's choice), got -1"},
       {"stages=-2", "stages must be >= 1 (0 = compiler's choice), got -2"},
-      {"tile=7x64", "tile sizes must be powers of two in [1, 512], got tile=7x64"},
+      {"tile=7x64", "tile=QxKV takes a power of two Q and a power of two or "
+                    "multiple of 16 KV in [1, 512], got tile=7x64"},
+      {"tile=64x24", "multiple of 16 KV in [1, 512], got tile=64x24"},
+      {"tile=48x64", "got tile=48x64"},
+      {"tile=64x528", "got tile=64x528"},
       {"scale=0", "scale must be finite and non-zero"},
       {"dim=4294967297", "Dqk must be <= 65536, got 4294967297"},
       {"heads=4294967296", "Hq must be <= 65536"},
       {"seq=3000000000", "Sq must be <= 2147483648, got 3000000000"},
-      {"tile=1024x1024", "tile sizes must be powers of two in [1, 512]"},
+      {"tile=1024x1024", "tile=QxKV takes a power of two Q"},
       {"warps=3", "warps must be 1, 2, 4, 8 or 16, got 3"},
       {"stages=9", "stages must be in [1, 8], got 9"},
       {"schedule=split_kv:0", "split_kv count must be >= 1, got 0"},

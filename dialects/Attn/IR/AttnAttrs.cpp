@@ -469,10 +469,16 @@ PrecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError, Type acc,
 LogicalResult TilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t blockQ, int64_t blockKV,
                                  int64_t warps, int64_t stages) {
-  for (auto [name, size] : {std::pair{"block_q", blockQ}, {"block_kv", blockKV}})
-    if (size < 1 || size > 512 || !llvm::isPowerOf2_64(size))
-      return emitError() << name << " must be a power of two in [1, 512], got "
-                         << size;
+  if (blockQ < 1 || blockQ > 512 || !llvm::isPowerOf2_64(blockQ))
+    return emitError() << "block_q must be a power of two in [1, 512], got "
+                       << blockQ;
+  // Past powers of two, whole k16 steps of P V: FlashAttention-3 takes 176
+  // KV columns at head dim 128 (wgmma's n runs in steps of 8 to 256).
+  if (blockKV < 1 || blockKV > 512 ||
+      (!llvm::isPowerOf2_64(blockKV) && blockKV % 16 != 0))
+    return emitError() << "block_kv must be a power of two or a multiple of "
+                          "16 in [1, 512], got "
+                       << blockKV;
   if (warps < 1 || warps > 16 || !llvm::isPowerOf2_64(warps))
     return emitError() << "warps must be 1, 2, 4, 8 or 16, got " << warps;
   if (stages < 1 || stages > 8)

@@ -1646,9 +1646,19 @@ protected:
     return add(idx(layout.v),
                mul(stage, idx(bk * vCols() * dtypeBytes(spec.dtype))));
   }
+  /// The pointer to shared byte address `byteAddr`. In 32 bits (addr32):
+  /// the dynamic shared memory's own pointer advanced by the 32-bit
+  /// distance, which nvemu's host pointers keep too.
   Value sharedPtr(Value byteAddr) {
-    return LLVM::IntToPtrOp::create(
-        b, LLVM::LLVMPointerType::get(b.getContext(), 3), i64(byteAddr));
+    if (!addr32())
+      return LLVM::IntToPtrOp::create(
+          b, LLVM::LLVMPointerType::get(b.getContext(), 3), i64(byteAddr));
+    Value offset = arith::SubIOp::create(
+        b, arith::IndexCastUIOp::create(b, b.getI32Type(), byteAddr),
+        rawAddr32);
+    return LLVM::GEPOp::create(
+        b, smemPtr.getType(), b.getI8Type(), smemPtr,
+        ValueRange{arith::ExtUIOp::create(b, b.getI64Type(), offset)});
   }
   Value barrier(Value index) {
     return sharedPtr(add(base, add(idx(layout.barriers), mul(index, idx(8)))));
@@ -1688,7 +1698,25 @@ protected:
   int64_t vCols() const { return nvvmTmaColumns(dvChunk); }
 
   NvvmTmaSmemLayout layout;
-  Value base; // byte address (index) of the 1024-byte aligned base
+  /// Shared addresses in 32 bits (they fit) for KV tiles past powers of
+  /// two: a 64-bit base keeps a high word live in every role of the
+  /// warp-specialized kernel, and at 128 x 176, head dim 128, the math
+  /// role (at 240 registers) spilled it under every producer share. The
+  /// power-of-two tiles keep the 64-bit form: at the edge of the register
+  /// file ptxas' allocation moves either way, and the 32-bit one cost
+  /// three prefill-matrix kernels their 128 x 128 tile
+  /// (test/e2e/gpu_resources.py, sm_90a).
+  bool addr32() const { return !llvm::isPowerOf2_64(bk); }
+  /// Byte address (index) of the 1024-byte aligned base; with addr32 its
+  /// low 32 bits.
+  Value base;
+  /// With addr32: the dynamic shared memory as it comes (16-byte aligned)
+  /// and the low 32 bits of its address.
+  Value smemPtr, rawAddr32;
+  Value smemBuffer;
+  /// Derives the above and `base` from the dynamic shared memory's address
+  /// `raw`.
+  void alignBase(Value raw);
   Value qMap, kMap, vMap;
 };
 
@@ -1696,8 +1724,24 @@ void TmaWgmmaKernelEmitter::placeBuffers(Value smem) {
   layout = nvvmTmaSmemLayout(spec.dqk, spec.dv, bq, bk, stages);
   // The dynamic shared memory base is only 16-byte aligned; swizzle atoms
   // need 1024 (the layout's total leaves room).
-  Value raw = memref::ExtractAlignedPointerAsIndexOp::create(b, smem);
-  base = mul(arith::CeilDivUIOp::create(b, raw, idx(1024)), idx(1024));
+  smemBuffer = smem;
+  alignBase(memref::ExtractAlignedPointerAsIndexOp::create(b, smem));
+}
+
+void TmaWgmmaKernelEmitter::alignBase(Value raw) {
+  if (!addr32()) {
+    base = mul(arith::CeilDivUIOp::create(b, raw, idx(1024)), idx(1024));
+    return;
+  }
+  smemPtr = LLVM::IntToPtrOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), 3), i64(raw));
+  rawAddr32 = arith::IndexCastUIOp::create(b, b.getI32Type(), raw);
+  auto c32 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, v, 32).getResult();
+  };
+  Value aligned = arith::AndIOp::create(
+      b, arith::AddIOp::create(b, rawAddr32, c32(1023)), c32(~int64_t(1023)));
+  base = arith::IndexCastUIOp::create(b, b.getIndexType(), aligned);
 }
 
 void TmaWgmmaKernelEmitter::setupThreads(Value bIdx, Value h, Value i0) {
@@ -1833,6 +1877,10 @@ private:
   WorkItem itemAt(Value w32);
   /// `v` through an inline-PTX copy LLVM cannot see through (OpaqueCopy.h).
   Value opaque(Value v);
+  /// Whether each role re-derives the shared base and the KV tile count
+  /// from opaque copies (emitRoles): with the 32-bit addressing of KV
+  /// tiles past powers of two.
+  bool relocalizeRoles() const { return addr32(); }
   /// The persistent loop's tile index (i32), inside forEachItem's body.
   Value itemIndex;
 
@@ -1854,6 +1902,13 @@ void WarpSpecializedKernelEmitter::emitPersistent() { emitRoles(); }
 void WarpSpecializedKernelEmitter::forEachItem(
     ValueRange init,
     function_ref<SmallVector<Value>(const WorkItem &, ValueRange)> body) {
+  // Past a power-of-two block_kv the KV tile count is a 64-bit division
+  // whose result the roles would otherwise share across setmaxnreg, so
+  // each role divides its own copy of Skv (see emitRoles; a shift costs
+  // nothing to recompute, and the copy's register there only moves
+  // ptxas' allocation).
+  if (relocalizeRoles())
+    numKVTiles = arith::CeilDivUIOp::create(b, opaque(skv), idx(bk));
   if (!persistent) {
     // The block's tile anew in each role, from opaque block ids: LLVM
     // hoists what both roles derive above the role branch, and ptxas
@@ -1935,12 +1990,26 @@ void WarpSpecializedKernelEmitter::emitRoles() {
   auto counter = [&](Value v) {
     return arith::IndexCastUIOp::create(b, b.getIndexType(), v);
   };
+  // With a KV tile past powers of two, each role also aligns the
+  // shared-memory base anew from an opaque copy of its address: at
+  // 128 x 176, head dim 128, the math role (at 240 registers) spilled the
+  // shared base and the KV tile count under every producer share; the
+  // power-of-two tiles build as well or better without (the overlapped
+  // ones lost their producer warpgroup in three configurations with it).
+  Value entryBase = base, entryPtr = smemPtr, entryAddr32 = rawAddr32;
+  auto rebase = [&] {
+    if (!relocalizeRoles())
+      return;
+    alignBase(opaque(
+        memref::ExtractAlignedPointerAsIndexOp::create(b, smemBuffer)));
+  };
   Value isProducer = cmp(P::uge, tid, idx(mathThreads));
   scf::IfOp::create(
       b, isProducer,
       [&](OpBuilder &, Location) {
         NVVM::SetMaxRegisterOp::create(b, producerRegisters,
                                        NVVM::SetMaxRegisterAction::decrease);
+        rebase();
         Value issuer = cmp(P::eq, tid, idx(mathThreads));
         scf::IfOp::create(b, issuer, [&](OpBuilder &, Location) {
           forEachItem(start, [&](const WorkItem &it, ValueRange iter) {
@@ -1992,6 +2061,7 @@ void WarpSpecializedKernelEmitter::emitRoles() {
       [&](OpBuilder &, Location) {
         NVVM::SetMaxRegisterOp::create(b, consumerRegisters,
                                        NVVM::SetMaxRegisterAction::increase);
+        rebase();
         Value base0 = base, tid0 = tid;
         forEachItem(start, [&](const WorkItem &it, ValueRange iter) {
           if (!persistent) {
@@ -2031,6 +2101,7 @@ void WarpSpecializedKernelEmitter::emitRoles() {
         base = base0, tid = tid0;
         scf::YieldOp::create(b);
       });
+  base = entryBase, smemPtr = entryPtr, rawAddr32 = entryAddr32;
 }
 
 SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,

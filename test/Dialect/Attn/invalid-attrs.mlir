@@ -155,10 +155,28 @@ func.func @precision_p(%q: tensor<1x4x8x16xf32>) {
 
 // -----
 
-// Rule: tile sizes are powers of two
+// Rule: block_q is a power of two
 func.func @tiling_pow2(%q: tensor<1x4x8x16xf32>) {
   // expected-error @+1 {{block_q must be a power of two in [1, 512], got 48}}
   %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 48, block_kv = 64, warps = 4, stages = 2>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+// Rule: block_kv is a power of two or a multiple of 16
+func.func @tiling_kv_multiple(%q: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{block_kv must be a power of two or a multiple of 16 in [1, 512], got 24}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 24, warps = 4, stages = 2>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+// Rule: block_kv is at most 512
+func.func @tiling_kv_max(%q: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{block_kv must be a power of two or a multiple of 16 in [1, 512], got 528}}
+  %o = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 64, block_kv = 528, warps = 4, stages = 2>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
   return
 }
 

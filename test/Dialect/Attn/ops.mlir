@@ -122,6 +122,14 @@ func.func @tiling_schedule_precision(%q: tensor<1x2x256x64xbf16>) {
   return
 }
 
+// A KV tile that is a multiple of 16 but not a power of two.
+// CHECK-LABEL: func.func @tiling_kv_multiple_of_16
+// CHECK: tiling = #attn.tiling<block_q = 128, block_kv = 176, warps = 8, stages = 2>
+func.func @tiling_kv_multiple_of_16(%q: tensor<1x2x256x128xbf16>) {
+  %0 = attn.attention %q, %q, %q {tiling = #attn.tiling<block_q = 128, block_kv = 176, warps = 8, stages = 2>} : tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x2x256x128xbf16>
+  return
+}
+
 // CHECK-LABEL: func.func @regions
 // CHECK: mask_fn {
 // CHECK: ^bb0(%{{.*}}: index, %{{.*}}: index, %[[QI:.+]]: index, %[[KI:.+]]: index):
