@@ -147,7 +147,8 @@ if [ "$MODE" = "--prepare" ]; then
     # Bench only (its outputs are checked against SDPA): decode schedules
     # beside stream-K (below), and for prefill 3 stages of 128 x 128 K / V
     # tiles (225 KiB of shared memory, as cuDNN's kernel takes) with and
-    # without persistent CTAs, beside the default's 2.
+    # without persistent CTAs, beside the default's 2; and
+    # FlashAttention-3's 176-column KV tile (kv176).
     if [[ "$s" == *"seq=1:"* ]]; then
       mkdir -p "$BUNDLES/variants/flash/bench"
       "$OPT" --gen="name=bench$i $s schedule=flash" -o "$BUNDLES/flash$i.mlir"
@@ -177,6 +178,10 @@ if [ "$MODE" = "--prepare" ]; then
       --emit-dir="$BUNDLES/variants/stages3/bench" >/dev/null
     "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a persistent=sm" \
       --emit-dir="$BUNDLES/variants/persistent-stages3/bench" >/dev/null
+    mkdir -p "$BUNDLES/variants/kv176/bench"
+    "$OPT" --gen="name=bench$i $s tile=128x176 warps=8 stages=2" -o "$BUNDLES/kv176$i.mlir"
+    "$OPT" "$BUNDLES/kv176$i.mlir" --attn-compile="target=sm_90a" \
+      --emit-dir="$BUNDLES/variants/kv176/bench" >/dev/null
   done
   for s in "${LINEAR_BENCH_SPECS[@]}"; do
     i=$((i + 1))
