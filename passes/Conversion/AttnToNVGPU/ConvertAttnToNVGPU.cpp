@@ -1699,13 +1699,15 @@ protected:
 
   NvvmTmaSmemLayout layout;
   /// Shared addresses in 32 bits (they fit) for KV tiles past powers of
-  /// two: a 64-bit base keeps a high word live in every role of the
-  /// warp-specialized kernel, and at 128 x 176, head dim 128, the math
-  /// role (at 240 registers) spilled it under every producer share. The
-  /// power-of-two tiles keep the 64-bit form: at the edge of the register
-  /// file ptxas' allocation moves either way, and the 32-bit one cost
-  /// three prefill-matrix kernels their 128 x 128 tile
-  /// (test/e2e/gpu_resources.py, sm_90a).
+  /// two, where the warp-specialized kernel's roles also re-derive the base
+  /// and the KV tile count (a 64-bit division there) after setmaxnreg
+  /// (emitRoles, forEachItem): at 128 x 176, head dim 128, the math role
+  /// (at 240 registers) spilled the 64-bit base's high word and the count
+  /// under every producer share. The power-of-two tiles keep the 64-bit,
+  /// shared form: at the edge of the register file ptxas' allocation
+  /// moves either way, and the 32-bit one cost three prefill-matrix
+  /// kernels their 128 x 128 tile, the per-role copies three overlapped
+  /// ones their producer warpgroup (test/e2e/gpu_resources.py, sm_90a).
   bool addr32() const { return !llvm::isPowerOf2_64(bk); }
   /// Byte address (index) of the 1024-byte aligned base; with addr32 its
   /// low 32 bits.
@@ -1877,10 +1879,6 @@ private:
   WorkItem itemAt(Value w32);
   /// `v` through an inline-PTX copy LLVM cannot see through (OpaqueCopy.h).
   Value opaque(Value v);
-  /// Whether each role re-derives the shared base and the KV tile count
-  /// from opaque copies (emitRoles): with the 32-bit addressing of KV
-  /// tiles past powers of two.
-  bool relocalizeRoles() const { return addr32(); }
   /// The persistent loop's tile index (i32), inside forEachItem's body.
   Value itemIndex;
 
@@ -1902,12 +1900,8 @@ void WarpSpecializedKernelEmitter::emitPersistent() { emitRoles(); }
 void WarpSpecializedKernelEmitter::forEachItem(
     ValueRange init,
     function_ref<SmallVector<Value>(const WorkItem &, ValueRange)> body) {
-  // Past a power-of-two block_kv the KV tile count is a 64-bit division
-  // whose result the roles would otherwise share across setmaxnreg, so
-  // each role divides its own copy of Skv (see emitRoles; a shift costs
-  // nothing to recompute, and the copy's register there only moves
-  // ptxas' allocation).
-  if (relocalizeRoles())
+  // Each role counts the KV tiles from its own copy of Skv (addr32).
+  if (addr32())
     numKVTiles = arith::CeilDivUIOp::create(b, opaque(skv), idx(bk));
   if (!persistent) {
     // The block's tile anew in each role, from opaque block ids: LLVM
@@ -1990,15 +1984,11 @@ void WarpSpecializedKernelEmitter::emitRoles() {
   auto counter = [&](Value v) {
     return arith::IndexCastUIOp::create(b, b.getIndexType(), v);
   };
-  // With a KV tile past powers of two, each role also aligns the
-  // shared-memory base anew from an opaque copy of its address: at
-  // 128 x 176, head dim 128, the math role (at 240 registers) spilled the
-  // shared base and the KV tile count under every producer share; the
-  // power-of-two tiles build as well or better without (the overlapped
-  // ones lost their producer warpgroup in three configurations with it).
+  // Each role aligns the shared-memory base anew from an opaque copy of
+  // its address (addr32).
   Value entryBase = base, entryPtr = smemPtr, entryAddr32 = rawAddr32;
   auto rebase = [&] {
-    if (!relocalizeRoles())
+    if (!addr32())
       return;
     alignBase(opaque(
         memref::ExtractAlignedPointerAsIndexOp::create(b, smemBuffer)));
