@@ -30,12 +30,16 @@
 // CHECK-NOT: nvvm.cp.async.wait.group
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK-NOT: gpu.barrier
-// Q and K descriptors: 128-byte swizzle (bit 62), SBO 1024 B, LBO 16 B.
-// CHECK: arith.constant 4611686293305360384 : i64
+// Q and K descriptors: LBO 16 B in the low word (1 << 16, then + 2 a
+// k-step of 32 B); 128-byte swizzle (bit 62) and SBO 1024 B in the high.
+// CHECK: arith.constant 65536 : i32
+// CHECK: arith.constant 4611686293305294848 : i64
+// CHECK: arith.constant 65538 : i32
 // CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
-// V (MN-major): LBO = 64 rows x 128 B between 64-column boxes; P from
-// registers.
-// CHECK: arith.constant 4611686293338849280 : i64
+// V (MN-major): LBO = 64 rows x 128 B between 64-column boxes (512 << 16);
+// P from registers.
+// CHECK: arith.constant 33554432 : i32
+// CHECK: arith.constant 4611686293305294848 : i64
 // CHECK: llvm.inline_asm {{.+}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, p, 1, 1, 1;
 func.func @tma(%q: tensor<1x8x512x64xbf16>, %k: tensor<1x2x512x64xbf16>) -> tensor<1x8x512x64xbf16> {
   %o = attn.attention %q, %k, %k {heads = #attn.heads<gqa(8, 2)>, mask = #attn.mask<causal>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>} : tensor<1x8x512x64xbf16>, tensor<1x2x512x64xbf16>, tensor<1x2x512x64xbf16> -> tensor<1x8x512x64xbf16>

@@ -2,12 +2,14 @@
 //
 // A persistent CTA's math warps re-derive per tile what LLVM would
 // otherwise hoist out of the tile loop and hold through the KV loop
-// (shared-memory addresses, lane coordinates, the tile's indices), and
-// each role of the warp-specialized kernel derives its tile from its own
-// copies of the block ids rather than share values across setmaxnreg: the
-// loop-invariant value goes through an inline-PTX `mov` with side effects,
-// which LICM and GVN leave in place. The lowering emits it; the nvemu host
-// rewrite recognizes the same text and forwards the operand.
+// (shared-memory addresses, lane coordinates, the tile's indices), the
+// math warps derive Q's wgmma descriptors per KV tile rather than hold
+// them, and each role of the warp-specialized kernel derives its tile
+// from its own copies of the block ids rather than share values across
+// setmaxnreg: the loop-invariant value goes through an inline-PTX `mov`
+// with side effects, which LICM and GVN leave in place. The lowering
+// emits it; the nvemu host rewrite recognizes the same text and forwards
+// the operand.
 //
 //===----------------------------------------------------------------------===//
 

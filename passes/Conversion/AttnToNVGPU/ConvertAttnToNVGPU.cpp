@@ -27,6 +27,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Analysis/MaskAnalysis.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Frontend/SpecIR.h"
 #include "attn/Passes.h"
@@ -252,9 +253,31 @@ protected:
 
   /// The score of (row, col) from its raw dot product: modifications and
   /// the mask on partial tiles (-inf outside). With foldedScale() the
-  /// scale is left to softmaxStep.
+  /// scale is left to softmaxStep. `kept`, when given, is the mask at
+  /// (row, col) as the caller computed it (tileColumns, bandInTile).
   Value finalScore(Value dot, Value bIdx, Value h, Value row, Value col,
-                   bool partial);
+                   bool partial, Value kept = {});
+  /// keepAt for a column that may lie past Skv (clamped; the caller masks
+  /// such columns).
+  Value keepClamped(Value bIdx, Value h, Value row, Value col) {
+    return keepAt(bIdx, h, row,
+                  arith::MinSIOp::create(b, col, sub(skv, idx(1))));
+  }
+  /// min(Skv - j0, block_kv) as an i32, for a tile from column j0 <= Skv:
+  /// the columns of the tile that exist. A column's bound check is then a
+  /// 32-bit compare of its offset in the tile with it, exact for any Skv,
+  /// where col < Skv compares 64-bit indices (two registers a column,
+  /// which the 128 x 176 tiles spill with).
+  Value tileColumns(Value j0) {
+    return arith::IndexCastOp::create(
+        b, b.getI32Type(), arith::MinSIOp::create(b, sub(skv, j0), idx(bk)));
+  }
+  /// With a mask that is one band (causal or a window; no sink, tables,
+  /// documents or mask region), the columns `row` keeps in the tile from
+  /// column j0 as offsets [lo, hi] in the tile (i32, clamped to
+  /// [0, block_kv] and [-1, block_kv - 1]; null on an unbounded side): the
+  /// band's compares are then 32-bit too. None for other masks.
+  std::optional<std::pair<Value, Value>> bandInTile(Value row, Value j0);
   /// Whether the scores are the scaled dot products alone and softmaxStep
   /// folds the scale into its exponent: p = 2^(q.k (scale log2 e) - M),
   /// one fma per score as FlashAttention does, instead of a multiply and
@@ -324,17 +347,41 @@ protected:
 };
 
 Value StagedKernelEmitter::finalScore(Value dot, Value bIdx, Value h,
-                                      Value row, Value col, bool partial) {
-  using P = arith::CmpIPredicate;
+                                      Value row, Value col, bool partial,
+                                      Value kept) {
   Value sc = foldedScale() ? dot : modifiedScore(dot, bIdx, h, row, col);
   if (partial) {
-    Value lastKV = sub(skv, idx(1));
-    Value kept = andI(cmp(P::slt, col, skv),
-                      keepAt(bIdx, h, row,
-                             arith::MinSIOp::create(b, col, lastKV)));
+    if (!kept)
+      kept = andI(cmp(arith::CmpIPredicate::slt, col, skv),
+                  keepClamped(bIdx, h, row, col));
     sc = sel(kept, sc, fc(-std::numeric_limits<double>::infinity()));
   }
   return sc;
+}
+
+std::optional<std::pair<Value, Value>>
+StagedKernelEmitter::bandInTile(Value row, Value j0) {
+  if (patterns.size() != 1 || maskFn)
+    return std::nullopt;
+  const MaskSpec &m = patterns.front();
+  Band band = bandOf(m);
+  if (band.isAll() || blockTables.front() || m.document ||
+      m.runtimeBlocks || m.sink > 0)
+    return std::nullopt;
+  // i_abs - j0: the band's edges as offsets in the tile.
+  Value rel = sub(add(row, offsetOf(m)), j0);
+  auto clamp = [&](Value x, int64_t lo, int64_t hi) {
+    return arith::IndexCastOp::create(
+        b, b.getI32Type(),
+        arith::MinSIOp::create(b, arith::MaxSIOp::create(b, x, idx(lo)),
+                               idx(hi)));
+  };
+  Value lo, hi;
+  if (band.left != Band::kUnbounded)
+    lo = clamp(sub(rel, idx(band.left)), 0, bk);
+  if (band.right != Band::kUnbounded)
+    hi = clamp(add(rel, idx(band.right)), -1, bk - 1);
+  return std::make_pair(lo, hi);
 }
 
 bool StagedKernelEmitter::foldedScale() const {
@@ -1021,11 +1068,44 @@ SmallVector<Value> MmaKernelEmitter::ldmatrix(Value smem, Value stage,
 void MmaKernelEmitter::softmaxFragments(
     WarpState &st, SmallVectorImpl<SmallVector<Value>> &s, Value bIdx,
     Value j0, bool partial, Value *alphaOut) {
+  using P = arith::CmpIPredicate;
+  // On a partial tile the bound and a band mask compare 32-bit offsets in
+  // the tile (tileColumns, bandInTile): this lane's column c + 2t against
+  // limits less 2t, computed per tile, so that each compare takes its
+  // constant c as an immediate (the columns' offsets, loop-invariant,
+  // would be hoisted and held through the KV loop, one register each).
+  Value limit;
+  std::optional<std::pair<Value, Value>> band[2];
+  if (partial) {
+    Value lane2 =
+        arith::IndexCastOp::create(b, b.getI32Type(), mul(t, idx(2)));
+    auto less2t = [&](Value v) {
+      return v ? arith::SubIOp::create(b, v, lane2).getResult() : v;
+    };
+    limit = less2t(tileColumns(j0));
+    for (int r = 0; r < 2; ++r)
+      if ((band[r] = bandInTile(rows[r], j0)))
+        band[r] = {less2t(band[r]->first), less2t(band[r]->second)};
+  }
   for (int64_t nb = 0; nb < static_cast<int64_t>(s.size()); ++nb)
     for (int64_t e = 0; e < 4; ++e) {
-      Value col = add(add(j0, idx(nb * 8 + e % 2)), mul(t, idx(2)));
+      int64_t c = nb * 8 + e % 2;
+      Value col = add(add(j0, idx(c)), mul(t, idx(2)));
+      Value kept;
+      if (partial) {
+        Value c32 = arith::ConstantIntOp::create(b, c, 32);
+        kept = cmp(P::sgt, limit, c32);
+        if (const auto &bnd = band[e / 2]) {
+          if (bnd->first)
+            kept = andI(kept, cmp(P::sle, bnd->first, c32));
+          if (bnd->second)
+            kept = andI(kept, cmp(P::sge, bnd->second, c32));
+        } else
+          kept = andI(kept,
+                      keepClamped(bIdx, heads[e / 2], rows[e / 2], col));
+      }
       s[nb][e] = finalScore(s[nb][e], bIdx, heads[e / 2], rows[e / 2], col,
-                            partial);
+                            partial, kept);
     }
   Value alpha[2];
   for (int r = 0; r < 2; ++r) {
@@ -1333,8 +1413,14 @@ protected:
   /// `mem`.
   Value descriptor(Value mem, Value base, const wgmma::Operand &op);
   /// The descriptor of `op` for a tile at shared-memory byte address
-  /// `tileAddr` (i64).
-  Value encodeDescriptor(Value tileAddr, const wgmma::Operand &op);
+  /// `tileAddr` (i64). With `perTile` the tile's start word goes through
+  /// perTileCopy.
+  Value encodeDescriptor(Value tileAddr, const wgmma::Operand &op,
+                         bool perTile = false);
+  /// A loop-invariant value the KV loop should re-derive at each use rather
+  /// than hold: `v`, or for the warp-specialized kernel a copy LLVM cannot
+  /// hoist (OpaqueCopy.h).
+  virtual Value perTileCopy(Value v) { return v; }
   /// Descriptors of k16 step kk: this warpgroup's Q rows, K of `stage`, V
   /// of `stage`.
   virtual Value descQ(int64_t kk);
@@ -1409,18 +1495,31 @@ Value WgmmaKernelEmitter::descriptor(Value mem, Value base,
 }
 
 Value WgmmaKernelEmitter::encodeDescriptor(Value tileAddr,
-                                           const wgmma::Operand &op) {
+                                           const wgmma::Operand &op,
+                                           bool perTile) {
   auto c64 = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, v, 64).getResult();
   };
-  Value a = arith::AddIOp::create(
-      b, tileAddr, c64(op.start * dtypeBytes(spec.dtype)));
-  Value start = arith::AndIOp::create(
-      b, arith::ShRUIOp::create(b, a, c64(4)), c64(0x3FFF));
+  int64_t startBytes = op.start * dtypeBytes(spec.dtype);
+  assert(startBytes % 16 == 0 && "wgmma operands start on 16-byte rows");
+  // A k-step's low word is the tile's start word plus a constant (the
+  // 14-bit start field cannot carry: shared addresses are below 2^18) and
+  // the high word is a constant, so one 32-bit value derives every k-step.
+  Value tileStart = arith::TruncIOp::create(
+      b, b.getI32Type(),
+      arith::AndIOp::create(b, arith::ShRUIOp::create(b, tileAddr, c64(4)),
+                            c64(0x3FFF)));
+  if (perTile)
+    tileStart = perTileCopy(tileStart);
+  Value low = arith::AddIOp::create(
+      b, tileStart,
+      arith::ConstantIntOp::create(
+          b, (startBytes >> 4) + ((op.lboBytes >> 4) << 16), 32));
   // Base offset (bits 49-51) stays 0: swizzled tiles are 1024-byte aligned.
-  int64_t fields = ((op.lboBytes >> 4) << 16) | ((op.sboBytes >> 4) << 32) |
-                   (static_cast<int64_t>(op.swizzle) << 62);
-  return arith::OrIOp::create(b, start, c64(fields));
+  int64_t high = ((op.sboBytes >> 4) << 32) |
+                 (static_cast<int64_t>(op.swizzle) << 62);
+  return arith::OrIOp::create(
+      b, arith::ExtUIOp::create(b, b.getI64Type(), low), c64(high));
 }
 
 Value WgmmaKernelEmitter::descQ(int64_t kk) {
@@ -1616,10 +1715,14 @@ protected:
     waitPhase(stage, parityOf(kt));
   }
   Value descQ(int64_t kk) override {
-    // This warpgroup's 64 rows start 64 x 128 bytes into every box.
+    // This warpgroup's 64 rows start 64 x 128 bytes into every box. Q's
+    // descriptors are loop-invariant: hoisted, they held a 64-bit register
+    // pair a k-step through the KV loop (16 registers at head dim 128),
+    // which the overlapped 128 x 176 tile's math warps spilled; derived per
+    // tile they cost a copy and an add a k-step.
     Value rows = mul(warpgroup, idx(64 * 128));
     return encodeDescriptor(i64(add(base, add(idx(layout.q), rows))),
-                            wgmma::kMajorSw128(0, bq, kk));
+                            wgmma::kMajorSw128(0, bq, kk), /*perTile=*/true);
   }
   Value descK(Value stage, int64_t kk) override {
     return encodeDescriptor(i64(add(base, kStage(stage))),
@@ -1879,6 +1982,7 @@ private:
   WorkItem itemAt(Value w32);
   /// `v` through an inline-PTX copy LLVM cannot see through (OpaqueCopy.h).
   Value opaque(Value v);
+  Value perTileCopy(Value v) override { return opaque(v); }
   /// The persistent loop's tile index (i32), inside forEachItem's body.
   Value itemIndex;
 
