@@ -148,7 +148,11 @@ if [ "$MODE" = "--prepare" ]; then
     # beside stream-K (below), and for prefill 3 stages of 128 x 128 K / V
     # tiles (225 KiB of shared memory, as cuDNN's kernel takes) with and
     # without persistent CTAs, beside the default's 2; and
-    # FlashAttention-3's 176-column KV tile (kv176).
+    # FlashAttention-3's 176-column KV tile (kv176), and dense also with
+    # P V overlapped (kv176-overlap) and ping-pong (kv176-pingpong), the
+    # kernel FlashAttention-3 runs there; and the cost model's tiles with
+    # persistent CTAs, overlap and ping-pong (persistent-pingpong, its
+    # causal kernel).
     if [[ "$s" == *"seq=1:"* ]]; then
       mkdir -p "$BUNDLES/variants/flash/bench"
       "$OPT" --gen="name=bench$i $s schedule=flash" -o "$BUNDLES/flash$i.mlir"
@@ -178,10 +182,19 @@ if [ "$MODE" = "--prepare" ]; then
       --emit-dir="$BUNDLES/variants/stages3/bench" >/dev/null
     "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a persistent=sm" \
       --emit-dir="$BUNDLES/variants/persistent-stages3/bench" >/dev/null
-    mkdir -p "$BUNDLES/variants/kv176/bench"
+    mkdir -p "$BUNDLES/variants/persistent-pingpong/bench"
+    "$OPT" "$BUNDLES/bench$i.mlir" \
+      --attn-compile="target=sm_90a persistent=sm overlap=1 pingpong=1" \
+      --emit-dir="$BUNDLES/variants/persistent-pingpong/bench" >/dev/null
     "$OPT" --gen="name=bench$i $s tile=128x176 warps=8 stages=2" -o "$BUNDLES/kv176$i.mlir"
-    "$OPT" "$BUNDLES/kv176$i.mlir" --attn-compile="target=sm_90a" \
-      --emit-dir="$BUNDLES/variants/kv176/bench" >/dev/null
+    kv176=(kv176:)
+    [[ "$s" == *"mask="* ]] ||
+      kv176+=(kv176-overlap:"overlap=1" kv176-pingpong:"overlap=1 pingpong=1")
+    for v in "${kv176[@]}"; do
+      mkdir -p "$BUNDLES/variants/${v%%:*}/bench"
+      "$OPT" "$BUNDLES/kv176$i.mlir" --attn-compile="target=sm_90a ${v#*:}" \
+        --emit-dir="$BUNDLES/variants/${v%%:*}/bench" >/dev/null
+    done
   done
   for s in "${LINEAR_BENCH_SPECS[@]}"; do
     i=$((i + 1))
