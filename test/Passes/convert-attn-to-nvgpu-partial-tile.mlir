@@ -4,7 +4,8 @@
 // limits less 2t computed once per tile, so that c is an immediate: the
 // column count min(Skv - j0, block_kv) and the band's first / last kept
 // column of each row, i + (Skv - Sq) - j0 -/+ the band's sides, clamped
-// to the tile. Other masks compare absolute 64-bit indices (keepAt).
+// to the tile. Other masks compare absolute 64-bit columns (keepAt), and
+// the bound reuses the column: col < Skv.
 
 // CHECK-LABEL: gpu.func @causal
 // CHECK: %[[LEFT:.+]] = arith.minsi %{{.+}}, %c64{{.*}} : index
@@ -47,17 +48,16 @@ func.func @window(%q: tensor<1x2x300x64xf16>) -> tensor<1x2x300x64xf16> {
 
 // -----
 
-// With documents the bound stays 32-bit; the mask compares indices and
-// the two rows' document ids.
+// With documents the mask compares absolute columns (clamped below Skv)
+// with the row and the two document ids, and the bound compares the
+// column with Skv: no 32-bit offsets before the first masked score.
 // CHECK-LABEL: gpu.func @document
-// CHECK: %[[LIMIT:.+]] = arith.subi %{{.+}}, %{{.+}} : i32
-// CHECK: %[[C0:.+]] = arith.constant 0 : i32
-// CHECK-NEXT: %[[IN:.+]] = arith.cmpi sgt, %[[LIMIT]], %[[C0]] : i32
-// CHECK: arith.cmpi sle, %{{.+}}, %{{.+}} : index
-// CHECK: %[[D0:.+]] = memref.load
-// CHECK-NEXT: %[[D1:.+]] = memref.load
-// CHECK-NEXT: arith.cmpi eq, %[[D1]], %[[D0]] : i32
-// CHECK: arith.andi %[[IN]], %{{.+}} : i1
+// CHECK-NOT: index to i32
+// CHECK: memref.load %{{.+}} : memref<?x?xi32
+// CHECK-NOT: index to i32
+// CHECK: arith.cmpi slt, %{{.+}}, %arg7 : index
+// CHECK-NOT: index to i32
+// CHECK: arith.select %{{.+}}, %{{.+}}, %cst{{.*}} : f32
 func.func @document(%q: tensor<1x2x300x64xf16>, %docs: tensor<1x300xi32>) -> tensor<1x2x300x64xf16> {
   %o = attn.attention %q, %q, %q doc_ids(%docs : tensor<1x300xi32>) {mask = #attn.mask<causal, document>, tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2>} : tensor<1x2x300x64xf16>, tensor<1x2x300x64xf16>, tensor<1x2x300x64xf16> -> tensor<1x2x300x64xf16>
   return %o : tensor<1x2x300x64xf16>

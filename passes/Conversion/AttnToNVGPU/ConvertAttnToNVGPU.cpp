@@ -257,12 +257,6 @@ protected:
   /// (row, col) as the caller computed it (tileColumns, bandInTile).
   Value finalScore(Value dot, Value bIdx, Value h, Value row, Value col,
                    bool partial, Value kept = {});
-  /// keepAt for a column that may lie past Skv (clamped; the caller masks
-  /// such columns).
-  Value keepClamped(Value bIdx, Value h, Value row, Value col) {
-    return keepAt(bIdx, h, row,
-                  arith::MinSIOp::create(b, col, sub(skv, idx(1))));
-  }
   /// min(Skv - j0, block_kv) as an i32, for a tile from column j0 <= Skv:
   /// the columns of the tile that exist. A column's bound check is then a
   /// 32-bit compare of its offset in the tile with it, exact for any Skv,
@@ -272,12 +266,17 @@ protected:
     return arith::IndexCastOp::create(
         b, b.getI32Type(), arith::MinSIOp::create(b, sub(skv, j0), idx(bk)));
   }
-  /// With a mask that is one band (causal or a window; no sink, tables,
-  /// documents or mask region), the columns `row` keeps in the tile from
-  /// column j0 as offsets [lo, hi] in the tile (i32, clamped to
-  /// [0, block_kv] and [-1, block_kv - 1]; null on an unbounded side): the
-  /// band's compares are then 32-bit too. None for other masks.
-  std::optional<std::pair<Value, Value>> bandInTile(Value row, Value j0);
+  /// Whether the mask is at most one band (causal or a window; no sink,
+  /// tables, documents or mask region): a partial tile's mask is then
+  /// 32-bit compares of offsets in the tile (tileColumns, bandInTile).
+  /// Other masks compare absolute 64-bit columns, which the bound reuses
+  /// (col < Skv): a 32-bit bound beside them cost a stream-K kernel at
+  /// 255 registers a spill.
+  bool bandMask() const;
+  /// With bandMask(), the columns `row` keeps in the tile from column j0
+  /// as offsets [lo, hi] in the tile (i32, clamped to [0, block_kv] and
+  /// [-1, block_kv - 1]; null on an unbounded side).
+  std::pair<Value, Value> bandInTile(Value row, Value j0);
   /// Whether the scores are the scaled dot products alone and softmaxStep
   /// folds the scale into its exponent: p = 2^(q.k (scale log2 e) - M),
   /// one fma per score as FlashAttention does, instead of a multiply and
@@ -353,21 +352,25 @@ Value StagedKernelEmitter::finalScore(Value dot, Value bIdx, Value h,
   if (partial) {
     if (!kept)
       kept = andI(cmp(arith::CmpIPredicate::slt, col, skv),
-                  keepClamped(bIdx, h, row, col));
+                  keepAt(bIdx, h, row,
+                         arith::MinSIOp::create(b, col, sub(skv, idx(1)))));
     sc = sel(kept, sc, fc(-std::numeric_limits<double>::infinity()));
   }
   return sc;
 }
 
-std::optional<std::pair<Value, Value>>
-StagedKernelEmitter::bandInTile(Value row, Value j0) {
+bool StagedKernelEmitter::bandMask() const {
   if (patterns.size() != 1 || maskFn)
-    return std::nullopt;
+    return false;
+  const MaskSpec &m = patterns.front();
+  return !blockTables.front() && !m.document && !m.runtimeBlocks &&
+         m.sink == 0;
+}
+
+std::pair<Value, Value> StagedKernelEmitter::bandInTile(Value row,
+                                                        Value j0) {
   const MaskSpec &m = patterns.front();
   Band band = bandOf(m);
-  if (band.isAll() || blockTables.front() || m.document ||
-      m.runtimeBlocks || m.sink > 0)
-    return std::nullopt;
   // i_abs - j0: the band's edges as offsets in the tile.
   Value rel = sub(add(row, offsetOf(m)), j0);
   auto clamp = [&](Value x, int64_t lo, int64_t hi) {
@@ -1070,39 +1073,38 @@ void MmaKernelEmitter::softmaxFragments(
     Value j0, bool partial, Value *alphaOut) {
   using P = arith::CmpIPredicate;
   // On a partial tile the bound and a band mask compare 32-bit offsets in
-  // the tile (tileColumns, bandInTile): this lane's column c + 2t against
-  // limits less 2t, computed per tile, so that each compare takes its
-  // constant c as an immediate (the columns' offsets, loop-invariant,
-  // would be hoisted and held through the KV loop, one register each).
+  // the tile (bandMask): this lane's column c + 2t against limits less 2t,
+  // computed per tile, so that each compare takes its constant c as an
+  // immediate (the columns' offsets, loop-invariant, would be hoisted and
+  // held through the KV loop, one register each).
+  bool relative = partial && bandMask();
   Value limit;
-  std::optional<std::pair<Value, Value>> band[2];
-  if (partial) {
+  std::pair<Value, Value> band[2];
+  if (relative) {
     Value lane2 =
         arith::IndexCastOp::create(b, b.getI32Type(), mul(t, idx(2)));
     auto less2t = [&](Value v) {
       return v ? arith::SubIOp::create(b, v, lane2).getResult() : v;
     };
     limit = less2t(tileColumns(j0));
-    for (int r = 0; r < 2; ++r)
-      if ((band[r] = bandInTile(rows[r], j0)))
-        band[r] = {less2t(band[r]->first), less2t(band[r]->second)};
+    for (int r = 0; r < 2; ++r) {
+      auto [lo, hi] = bandInTile(rows[r], j0);
+      band[r] = {less2t(lo), less2t(hi)};
+    }
   }
   for (int64_t nb = 0; nb < static_cast<int64_t>(s.size()); ++nb)
     for (int64_t e = 0; e < 4; ++e) {
       int64_t c = nb * 8 + e % 2;
       Value col = add(add(j0, idx(c)), mul(t, idx(2)));
       Value kept;
-      if (partial) {
+      if (relative) {
         Value c32 = arith::ConstantIntOp::create(b, c, 32);
         kept = cmp(P::sgt, limit, c32);
-        if (const auto &bnd = band[e / 2]) {
-          if (bnd->first)
-            kept = andI(kept, cmp(P::sle, bnd->first, c32));
-          if (bnd->second)
-            kept = andI(kept, cmp(P::sge, bnd->second, c32));
-        } else
-          kept = andI(kept,
-                      keepClamped(bIdx, heads[e / 2], rows[e / 2], col));
+        auto [lo, hi] = band[e / 2];
+        if (lo)
+          kept = andI(kept, cmp(P::sle, lo, c32));
+        if (hi)
+          kept = andI(kept, cmp(P::sge, hi, c32));
       }
       s[nb][e] = finalScore(s[nb][e], bIdx, heads[e / 2], rows[e / 2], col,
                             partial, kept);
