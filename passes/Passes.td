@@ -181,7 +181,8 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
            "kernels ignore it">,
     Option<"exp2Ftz", "exp2-ftz", "bool", /*default=*/"true",
            "Exponentials as ex2.approx.ftz.f32 (one MUFU.EX2); false: "
-           "ex2.approx.f32 through llvm.exp2 (keeps subnormal results)">
+           "ex2.approx.f32 through llvm.exp2 (keeps subnormal results; the "
+           "compile retries with it where ptxas spills the flushing form)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

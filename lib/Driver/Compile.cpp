@@ -749,28 +749,64 @@ static bool spills(const std::vector<BundleKernel> &kernels) {
   });
 }
 
+/// The exp2 forms a build tries, fastest first: `nvvm`'s, then (where that
+/// is ex2.approx.ftz and `plainToo`) llvm.exp2's ex2.approx. The PTX differs
+/// only in that instruction, but ptxas schedules the one-instruction form
+/// more eagerly, and at the edge of the register file that can spill where
+/// the longer sequence does not (the prefill matrix has such kernels).
+static SmallVector<NvvmKernelOptions, 2>
+exp2Forms(const NvvmKernelOptions &nvvm, bool plainToo = true) {
+  SmallVector<NvvmKernelOptions, 2> forms = {nvvm};
+  if (nvvm.exp2Ftz && plainToo) {
+    forms.push_back(nvvm);
+    forms.back().exp2Ftz = false;
+  }
+  return forms;
+}
+
 /// The kernels of the first build that ptxas compiles without spills, each
-/// compiled from a copy of `module`: the warp-specialized kernel tries the
-/// first `splits` of kNvvmProducerRegisterChoices, any other kernel its one
-/// build; nullopt when every build spills.
+/// compiled from a copy of `module`: per exp2 form (exp2Forms), the
+/// warp-specialized kernel tries the first `splits` of
+/// kNvvmProducerRegisterChoices, any other kernel its one build; nullopt
+/// when every build spills.
 static FailureOr<std::optional<std::vector<BundleKernel>>>
 compileWithoutSpills(ModuleOp module, const std::string &target,
                      const std::string &name, const ToolPaths &tools,
                      const NvvmKernelOptions &nvvm, bool warpSpecialized,
-                     size_t splits = std::size(kNvvmProducerRegisterChoices)) {
+                     size_t splits = std::size(kNvvmProducerRegisterChoices),
+                     bool plainExp2Too = true) {
   ArrayRef<int64_t> producers(kNvvmProducerRegisterChoices);
   producers = producers.take_front(warpSpecialized ? splits : 1);
-  for (int64_t producer : producers) {
-    OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
-    FailureOr<std::vector<BundleKernel>> kernels =
-        compileNvvmOnce(*copy, target, name, tools, nvvm, producer,
-                        /*final=*/false);
-    if (failed(kernels))
-      return failure();
-    if (!spills(*kernels))
-      return std::optional<std::vector<BundleKernel>>(std::move(*kernels));
+  for (const NvvmKernelOptions &form : exp2Forms(nvvm, plainExp2Too)) {
+    for (int64_t producer : producers) {
+      OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
+      FailureOr<std::vector<BundleKernel>> kernels =
+          compileNvvmOnce(*copy, target, name, tools, form, producer,
+                          /*final=*/false);
+      if (failed(kernels))
+        return failure();
+      if (!spills(*kernels))
+        return std::optional<std::vector<BundleKernel>>(std::move(*kernels));
+    }
   }
   return std::optional<std::vector<BundleKernel>>();
+}
+
+/// The one build of a kernel without register splits: the first exp2 form
+/// ptxas compiles without spills, else `nvvm`'s (which reports its spills).
+static FailureOr<std::vector<BundleKernel>>
+compileNvvmFinal(ModuleOp module, const std::string &target,
+                 const std::string &name, const ToolPaths &tools,
+                 const NvvmKernelOptions &nvvm) {
+  FailureOr<std::optional<std::vector<BundleKernel>>> kernels =
+      compileWithoutSpills(module, target, name, tools, nvvm,
+                           /*warpSpecialized=*/false);
+  if (failed(kernels))
+    return failure();
+  if (*kernels)
+    return std::move(**kernels);
+  return compileNvvmOnce(module, target, name, tools, nvvm,
+                         kNvvmProducerRegisterChoices[0]);
 }
 
 /// The NVIDIA kernels. Where the cost model chose the tiles, the wider KV
@@ -828,37 +864,39 @@ compileNvvm(ModuleOp module, const std::string &target,
         // their producers and math warps sit closer to the edge (at head
         // dim 128 the overlapped 128 x 128 tile spilled under 72 and 24
         // and fitted under 40 before 32-bit partial-tile masks).
+        // A wider tile that fits only with the plain exp2 gives way to the
+        // cost model's tile (and a trial costs one compile less).
         kernels = compileWithoutSpills(
             module, target, name, tools, nvvm, warpSpecialized,
             nvvm.persistentCtas || nvvm.overlap
                 ? std::size(kNvvmProducerRegisterChoices)
-                : 2);
+                : 2,
+            /*plainExp2Too=*/false);
       }
       if (succeeded(kernels) && *kernels)
         return std::move(**kernels);
       attention.setTilingAttr(t);
     }
   }
-  // One build, which reports its spills if it has any.
-  if (!warpSpecialized)
-    return compileNvvmOnce(module, target, name, tools, nvvm,
-                           kNvvmProducerRegisterChoices[0]);
   FailureOr<std::optional<std::vector<BundleKernel>>> kernels =
       compileWithoutSpills(module, target, name, tools, nvvm,
-                           /*warpSpecialized=*/true);
+                           warpSpecialized);
   if (failed(kernels))
     return failure();
   if (*kernels)
     return std::move(**kernels);
+  if (!warpSpecialized)
+    // Every exp2 form spills: this one reports it.
+    return compileNvvmOnce(module, target, name, tools, nvvm,
+                           kNvvmProducerRegisterChoices[0]);
   NvvmKernelOptions single = nvvm;
   single.warpSpecialize = false;
   llvm::errs() << "attn-compile: note: @" << name << " " << target
                << ": the warp-specialized kernel"
                << (nvvm.overlap ? " (overlap)" : "")
-               << " spills with every producer share; using the TMA kernel "
-                  "without a producer warpgroup\n";
-  return compileNvvmOnce(module, target, name, tools, single,
-                         kNvvmProducerRegisterChoices[0]);
+               << " spills with every producer share and exp2 form; using "
+                  "the TMA kernel without a producer warpgroup\n";
+  return compileNvvmFinal(module, target, name, tools, single);
 }
 
 static FailureOr<std::vector<BundleKernel>>
