@@ -493,6 +493,8 @@ compileCpu(ModuleOp module, const std::string &name, const ToolPaths &tools,
     k.workspaceBytes = splitting.bytes(
         4, std::to_string(4 * (dv + 2)) + "*" + tileRowsAtMostFormula(group, blockQ),
         tiles);
+    k.workspaceZeroBytes = splitting.zeroBytes(4, tiles);
+    k.workspaceZeroOnExit = true;
   }
   llvm::sys::fs::remove_directories(dir);
   return std::vector<BundleKernel>{k};
@@ -655,6 +657,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
                             nvvmStreamKRowGroup(eltBytes), group, blockQ),
           tiles);
       k.workspaceZeroBytes = splitting.zeroBytes(4 * chunks, tiles);
+      k.workspaceZeroOnExit = true;
     }
     if (tma && nvvm.warpSpecialize) {
       k.producerRegisters = producerRegisters;
@@ -990,6 +993,7 @@ compileRocdl(ModuleOp module, const std::string &target,
                           amdgpuStreamKRowGroup(), group, blockQ),
         tiles);
     k.workspaceZeroBytes = splitting.zeroBytes(4, tiles);
+    k.workspaceZeroOnExit = true;
   }
   if (linearColumnChunks) {
     k.gridX = linearLaunch.gridX;

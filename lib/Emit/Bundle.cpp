@@ -367,6 +367,8 @@ std::string manifestJson(const BundleDesc &d) {
       os << ",\n      \"workspace_bytes\": " << jsonFormula(k.workspaceBytes);
     if (!k.workspaceBytes.empty() && !k.workspaceZeroBytes.empty())
       os << ",\n      \"workspace_zero_bytes\": " << jsonFormula(k.workspaceZeroBytes);
+    if (!k.workspaceBytes.empty() && k.workspaceZeroOnExit)
+      os << ",\n      \"workspace_zero_on_exit\": true";
     os << "\n    }";
   }
   os << (d.kernels.empty() ? "]\n" : "\n  ]\n");
@@ -481,24 +483,40 @@ std::string cHeader(const BundleDesc &d) {
      << d.kernels.size() << ");\n";
   os << "  if (out)\n    *out = bundle;\n  return st;\n}\n\n";
 
+  // The launch sizes and tensor addresses of an `_args`, then `call`.
+  auto withArgs = [&](const std::string &call) {
+    os << "  attn_bundle *bundle = NULL;\n";
+    os << "  void *tensors[" << (tensors.empty() ? 1 : tensors.size()) << "];\n";
+    os << "  attn_launch_args la;\n";
+    os << "  attn_status st;\n";
+    os << "  if (!a)\n    return ATTN_ERR_INVALID;\n";
+    os << "  st = " << n << "_load(&bundle);\n";
+    os << "  if (st != ATTN_OK)\n    return st;\n";
+    for (size_t i = 0; i < tensors.size(); ++i)
+      os << "  tensors[" << i << "] = (void *)(uintptr_t)a->" << tensors[i]->name << ";\n";
+    if (tensors.empty())
+      os << "  tensors[0] = NULL;\n";
+    os << "  la.tensors = tensors;\n  la.num_tensors = " << tensors.size() << ";\n";
+    os << "  la.B = a->B;\n  la.Sq = a->Sq;\n  la.Skv = a->Skv;\n";
+    os << "  return " << call << ";\n}\n\n";
+  };
+  os << "/* Bytes of workspace the launch of `a` on `target` takes (0: none); see\n"
+     << " * attn_bundle_workspace_size in attn_runtime.h. */\n";
+  os << "static inline attn_status " << n << "_workspace_size(const " << n
+     << "_args *a, const char *target, size_t *bytes) {\n";
+  withArgs("attn_bundle_workspace_size(bundle, target, &la, bytes)");
+  os << "/* " << n << "_launch on the caller's workspace (zeroed once when allocated;\n"
+     << " * NULL: one per launch); see attn_bundle_launch_with_workspace. */\n";
+  os << "static inline attn_status " << n << "_launch_with_workspace(const " << n
+     << "_args *a, const char *target, void *stream, void *workspace,\n"
+     << "    size_t workspace_bytes) {\n";
+  withArgs("attn_bundle_launch_with_workspace(bundle, target, &la, stream, workspace, "
+           "workspace_bytes)");
   os << "/* Launches the bundle's kernel for `target` (\"auto\" or NULL: the present GPU,\n"
      << " * else the CPU); see attn_bundle_launch in attn_runtime.h. */\n";
   os << "static inline attn_status " << n << "_launch(const " << n
      << "_args *a, const char *target, void *stream) {\n";
-  os << "  attn_bundle *bundle = NULL;\n";
-  os << "  void *tensors[" << (tensors.empty() ? 1 : tensors.size()) << "];\n";
-  os << "  attn_launch_args la;\n";
-  os << "  attn_status st;\n";
-  os << "  if (!a)\n    return ATTN_ERR_INVALID;\n";
-  os << "  st = " << n << "_load(&bundle);\n";
-  os << "  if (st != ATTN_OK)\n    return st;\n";
-  for (size_t i = 0; i < tensors.size(); ++i)
-    os << "  tensors[" << i << "] = (void *)(uintptr_t)a->" << tensors[i]->name << ";\n";
-  if (tensors.empty())
-    os << "  tensors[0] = NULL;\n";
-  os << "  la.tensors = tensors;\n  la.num_tensors = " << tensors.size() << ";\n";
-  os << "  la.B = a->B;\n  la.Sq = a->Sq;\n  la.Skv = a->Skv;\n";
-  os << "  return attn_bundle_launch(bundle, target, &la, stream);\n}\n\n";
+  os << "  return " << n << "_launch_with_workspace(a, target, stream, NULL, 0);\n}\n\n";
 
   os << "#ifdef __cplusplus\n} /* extern \"C\" */\n#endif\n\n#endif /* ATTN_BUNDLE_" << N
      << "_H */\n";

@@ -87,6 +87,30 @@ ATTN_API attn_status attn_bundle_load_memory_once(attn_bundle **slot, const char
 ATTN_API attn_status attn_bundle_launch(attn_bundle *b, const char *target,
                                         const attn_launch_args *args, void *stream);
 
+/** Bytes of workspace the kernel attn_bundle_launch(b, target, args, ...)
+ *  would run takes at the sizes in `args` (device memory; host memory for
+ *  the CPU kernel): the KV-splitting kernels' arrival counters and partial
+ *  results. 0: none. `args->tensors` is not read. */
+ATTN_API attn_status attn_bundle_workspace_size(attn_bundle *b, const char *target,
+                                                const attn_launch_args *args, size_t *bytes);
+
+/** attn_bundle_launch on a workspace the caller owns, so that the launch
+ *  neither allocates nor frees (CUDA graph capture, allocation-free serving
+ *  loops). `workspace`: at least attn_bundle_workspace_size's bytes of the
+ *  launch device's memory (host memory for the CPU kernel), 16-byte
+ *  aligned, zeroed by the caller once, when allocated. The runtime keeps
+ *  the part that must start zeroed zero from launch to launch: the
+ *  stream-K and split-KV kernels clear their counters when they finish
+ *  ("workspace_zero_on_exit" in the manifest); for the others it clears it
+ *  on `stream` before the launch. Launches that may run at the same time
+ *  need separate workspaces; launches in one stream may share one. NULL:
+ *  as attn_bundle_launch (a workspace per launch). A kernel without a
+ *  workspace ignores it. */
+ATTN_API attn_status attn_bundle_launch_with_workspace(attn_bundle *b, const char *target,
+                                                       const attn_launch_args *args,
+                                                       void *stream, void *workspace,
+                                                       size_t workspace_bytes);
+
 /** Which kernel attn_bundle_launch(b, target, ...) would run, without
  *  launching: its target and file name (valid while b lives). Either out
  *  pointer may be NULL. */

@@ -280,10 +280,12 @@ attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *
     if (attn_status s = encodeTensorMap(d, l.tensorMaps[i], maps[i]); s != ATTN_OK)
       return s;
   // The workspace lives on the launch's stream: allocated, zeroed, used
-  // and freed in stream order, so concurrent launches never share one.
+  // and freed in stream order, so concurrent launches never share one
+  // (a caller's workspace: at most cleared, in stream order).
   uint64_t workspace = 0;
   if (l.workspaceBytes > 0) {
-    if (!d.cuMemAllocAsync || !d.cuMemsetD8Async || !d.cuMemFreeAsync)
+    if (!d.cuMemsetD8Async ||
+        (!l.callerWorkspace && (!d.cuMemAllocAsync || !d.cuMemFreeAsync)))
       return fail(ATTN_ERR_NO_DRIVER, "CUDA driver (" + d.path +
                                           ") lacks cuMemAllocAsync / cuMemsetD8Async / "
                                           "cuMemFreeAsync, which " +

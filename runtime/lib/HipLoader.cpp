@@ -200,11 +200,13 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
     }
   }
   // The workspace lives on the launch's stream: allocated, zeroed, used
-  // and freed in stream order, so concurrent launches never share one.
+  // and freed in stream order, so concurrent launches never share one
+  // (a caller's workspace: at most cleared, in stream order).
   uint64_t workspace = 0;
   auto pointer = [](uint64_t p) { return reinterpret_cast<void *>(static_cast<uintptr_t>(p)); };
   if (l.workspaceBytes > 0) {
-    if (!d.hipMallocAsync || !d.hipMemsetAsync || !d.hipFreeAsync)
+    if (!d.hipMemsetAsync ||
+        (!l.callerWorkspace && (!d.hipMallocAsync || !d.hipFreeAsync)))
       return fail(ATTN_ERR_NO_DRIVER, "HIP runtime (" + d.path +
                                           ") lacks hipMallocAsync / hipMemsetAsync / "
                                           "hipFreeAsync, which " +

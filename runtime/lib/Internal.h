@@ -53,6 +53,8 @@ struct KernelInfo {
   /// start zeroed (empty: none / all of it). Formulas: a split-KV kernel's
   /// workers, and so its workspace, grow with the launch sizes.
   Formula workspaceBytes, workspaceZeroBytes;
+  /// The kernel leaves the zeroed prefix zero when it finishes.
+  bool workspaceZeroOnExit = false;
   int64_t size = -1; // from the manifest; -1 = not given
 
   // Where the bytes come from.
@@ -109,6 +111,11 @@ struct GpuLaunch {
   /// Zeroed device scratch for this launch (stream-K), passed as one more
   /// flat-memref after `params`; 0: none.
   int64_t workspaceBytes = 0, workspaceZeroBytes = 0;
+  /// The caller's workspace (attn_bundle_launch_with_workspace), zeroed
+  /// when it was allocated; 0: allocate one for this launch. Its prefix is
+  /// cleared before the launch unless the kernel clears it on exit.
+  uint64_t callerWorkspace = 0;
+  bool workspaceZeroOnExit = false;
 };
 
 /// The per-launch workspace of a kernel that needs one, in stream order:
@@ -116,20 +123,31 @@ struct GpuLaunch {
 /// driver's stream-ordered calls returning its error code (0: success),
 /// `err` names a code. On success the workspace's flat-memref descriptor
 /// follows l.params and `ptr` is to be released after the launch.
+/// With a caller's workspace (l.callerWorkspace) nothing is allocated and
+/// `ptr` stays 0; its prefix is cleared only for a kernel that leaves it
+/// dirty.
 template <typename Alloc, typename Zero, typename Release, typename Err>
 attn_status allocateWorkspace(const std::string &entry, GpuLaunch &l, uint64_t &ptr,
                               Alloc alloc, Zero zero, Release release, Err err) {
   size_t bytes = static_cast<size_t>(l.workspaceBytes);
   size_t zeroed = static_cast<size_t>(l.workspaceZeroBytes);
-  int r = alloc(bytes, ptr);
-  if (r == 0 && zeroed && (r = zero(ptr, zeroed)) != 0)
-    release(ptr);
+  uint64_t base = l.callerWorkspace;
+  int r = 0;
+  if (base) {
+    if (zeroed && !l.workspaceZeroOnExit)
+      r = zero(base, zeroed);
+  } else {
+    r = alloc(bytes, ptr);
+    if (r == 0 && zeroed && (r = zero(ptr, zeroed)) != 0)
+      release(ptr);
+    base = ptr;
+  }
   if (r != 0) {
     ptr = 0;
     return fail(ATTN_ERR_LAUNCH,
                 "workspace of " + std::to_string(bytes) + " bytes for " + entry + ": " + err(r));
   }
-  const uint64_t words[5] = {ptr, ptr, 0, bytes / 4, 1};
+  const uint64_t words[5] = {base, base, 0, bytes / 4, 1};
   l.params.insert(l.params.end(), words, words + 5);
   return ATTN_OK;
 }

@@ -350,6 +350,10 @@ bool parseManifest(const std::string &json, attn_bundle &b, std::string &error) 
                           {"workspace_zero_bytes", &k->workspaceZeroBytes}})
       if (const JsonValue *v = kv.get(key); v && !r.formula(*v, path + "." + key, names, *f))
         return done(false);
+    if (!r.boolean(kv, path, "workspace_zero_on_exit", k->workspaceZeroOnExit))
+      return done(false);
+    if (k->workspaceZeroOnExit && k->workspaceBytes.empty())
+      return done(r.fail(path + ".workspace_zero_on_exit", "without workspace_bytes"));
     {
       // Checked again per launch; sizes of 1 catch a formula that is wrong
       // for every launch (a negative or unaligned constant) at load time.
@@ -507,8 +511,45 @@ attn_status selectKernel(attn_bundle &b, const char *targetArg, KernelInfo *&out
                                       dev.arch + " device");
 }
 
+/// The kernel for `target` and the launch sizes of `args` (formulas'
+/// environment): what attn_bundle_launch and attn_bundle_workspace_size
+/// share, with their checks of the sizes.
+attn_status kernelFor(attn_bundle *b, const char *target, const attn_launch_args *args,
+                      const char *api, KernelInfo *&k, GpuDevice &dev, Formula::Env &env) {
+  if (!b)
+    return fail(ATTN_ERR_INVALID, std::string(api) + ": null bundle");
+  if (!args)
+    return fail(ATTN_ERR_INVALID, std::string(api) + ": null arguments");
+  if (args->B < 0 || args->Sq < 0 || args->Skv < 0)
+    return fail(ATTN_ERR_INVALID, "negative size: B=" + std::to_string(args->B) +
+                                      " Sq=" + std::to_string(args->Sq) +
+                                      " Skv=" + std::to_string(args->Skv));
+  if (attn_status s = selectKernel(*b, target, k, dev); s != ATTN_OK)
+    return s;
+  env = {{"B", args->B}, {"Sq", args->Sq}, {"Skv", args->Skv}};
+  env.insert(env.end(), b->constants.begin(), b->constants.end());
+  return ATTN_OK;
+}
+
+attn_status workspaceSize(attn_bundle *b, const char *target, const attn_launch_args *args,
+                          size_t *out) {
+  KernelInfo *k = nullptr;
+  GpuDevice dev;
+  Formula::Env env;
+  if (attn_status s = kernelFor(b, target, args, "attn_bundle_workspace_size", k, dev, env);
+      s != ATTN_OK)
+    return s;
+  int64_t bytes, zeroed;
+  if (std::string err = workspaceSizes(*k, env, bytes, zeroed); !err.empty())
+    return fail(ATTN_ERR_INVALID, "workspace: " + err);
+  if (out)
+    *out = static_cast<size_t>(bytes);
+  return ATTN_OK;
+}
+
 attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *args,
-                   void *stream) {
+                   void *stream, void *callerWorkspace = nullptr,
+                   size_t callerWorkspaceBytes = 0) {
   if (!b)
     return fail(ATTN_ERR_INVALID, "attn_bundle_launch: null bundle");
   if (!args)
@@ -519,18 +560,12 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
                                       std::to_string(args->num_tensors));
   if (args->num_tensors && !args->tensors)
     return fail(ATTN_ERR_INVALID, "attn_bundle_launch: null tensor array");
-  if (args->B < 0 || args->Sq < 0 || args->Skv < 0)
-    return fail(ATTN_ERR_INVALID, "negative size: B=" + std::to_string(args->B) +
-                                      " Sq=" + std::to_string(args->Sq) +
-                                      " Skv=" + std::to_string(args->Skv));
   KernelInfo *k = nullptr;
   GpuDevice dev;
-  attn_status s = selectKernel(*b, target, k, dev);
-  if (s != ATTN_OK)
+  Formula::Env env;
+  if (attn_status s = kernelFor(b, target, args, "attn_bundle_launch", k, dev, env);
+      s != ATTN_OK)
     return s;
-
-  Formula::Env env = {{"B", args->B}, {"Sq", args->Sq}, {"Skv", args->Skv}};
-  env.insert(env.end(), b->constants.begin(), b->constants.end());
 
   // Shapes of the tensors; CPU descriptors or flat GPU parameters.
   std::vector<std::vector<int64_t>> descs;
@@ -597,6 +632,16 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
   int64_t workspaceBytes, workspaceZeroBytes;
   if (std::string err = workspaceSizes(*k, env, workspaceBytes, workspaceZeroBytes); !err.empty())
     return fail(ATTN_ERR_INVALID, "workspace: " + err);
+  if (!workspaceBytes)
+    callerWorkspace = nullptr;
+  if (callerWorkspace) {
+    if (callerWorkspaceBytes < static_cast<size_t>(workspaceBytes))
+      return fail(ATTN_ERR_INVALID, "the workspace has " + std::to_string(callerWorkspaceBytes) +
+                                        " bytes; " + k->entry + " needs " +
+                                        std::to_string(workspaceBytes) + " at these sizes");
+    if (!k->isCpu() && reinterpret_cast<uintptr_t>(callerWorkspace) % 16 != 0)
+      return fail(ATTN_ERR_INVALID, "the workspace is not 16-byte aligned");
+  }
 
   if (k->isCpu()) {
     int64_t wi;
@@ -608,19 +653,28 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
     if (wi == 0)
       return ATTN_OK;
     // Zeroed per launch: the kernel's arrival counters start at 0, and
-    // concurrent launches never share one.
+    // concurrent launches never share one. A caller's workspace keeps its
+    // prefix zero from launch to launch (cleared here unless the kernel
+    // clears it on exit).
     // (Sizes come from the launch: an allocation that fails is an error of
     // this launch, not an exception through the C API.)
     std::vector<float> workspace;
-    try {
-      workspace.assign(static_cast<size_t>(workspaceBytes / 4), 0.0f);
-    } catch (const std::exception &) {
-      return fail(ATTN_ERR_LAUNCH, "cannot allocate the " + std::to_string(workspaceBytes) +
-                                       "-byte workspace of " + k->entry);
+    void *base = callerWorkspace;
+    if (base) {
+      if (!k->workspaceZeroOnExit)
+        std::memset(base, 0, static_cast<size_t>(workspaceZeroBytes));
+    } else {
+      try {
+        workspace.assign(static_cast<size_t>(workspaceBytes / 4), 0.0f);
+      } catch (const std::exception &) {
+        return fail(ATTN_ERR_LAUNCH, "cannot allocate the " + std::to_string(workspaceBytes) +
+                                         "-byte workspace of " + k->entry);
+      }
+      base = workspace.data();
     }
-    if (!workspace.empty()) {
-      int64_t ptr = static_cast<int64_t>(reinterpret_cast<intptr_t>(workspace.data()));
-      descs.push_back({ptr, ptr, 0, static_cast<int64_t>(workspace.size()), 1});
+    if (workspaceBytes) {
+      int64_t ptr = static_cast<int64_t>(reinterpret_cast<intptr_t>(base));
+      descs.push_back({ptr, ptr, 0, workspaceBytes / 4, 1});
     }
     return cpuLaunch(*k, descs, wi);
   }
@@ -651,6 +705,8 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
   gl.smem = static_cast<unsigned>(k->dynamicSmemBytes);
   gl.workspaceBytes = workspaceBytes;
   gl.workspaceZeroBytes = workspaceZeroBytes;
+  gl.callerWorkspace = reinterpret_cast<uintptr_t>(callerWorkspace);
+  gl.workspaceZeroOnExit = k->workspaceZeroOnExit;
   return k->isCuda() ? cudaLaunch(*k, dev, gl, stream) : hipLaunch(*k, dev, gl, stream);
 }
 
@@ -834,6 +890,19 @@ ATTN_API attn_status attn_bundle_load_memory_once(attn_bundle **slot, const char
 ATTN_API attn_status attn_bundle_launch(attn_bundle *b, const char *target,
                                         const attn_launch_args *args, void *stream) {
   return guarded([&] { return launch(b, target, args, stream); });
+}
+
+ATTN_API attn_status attn_bundle_workspace_size(attn_bundle *b, const char *target,
+                                                const attn_launch_args *args, size_t *bytes) {
+  return guarded([&] { return workspaceSize(b, target, args, bytes); });
+}
+
+ATTN_API attn_status attn_bundle_launch_with_workspace(attn_bundle *b, const char *target,
+                                                       const attn_launch_args *args,
+                                                       void *stream, void *workspace,
+                                                       size_t workspace_bytes) {
+  return guarded(
+      [&] { return launch(b, target, args, stream, workspace, workspace_bytes); });
 }
 
 ATTN_API attn_status attn_bundle_select(attn_bundle *b, const char *target,

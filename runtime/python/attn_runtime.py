@@ -14,7 +14,9 @@ Tensors go in manifest order (`Bundle.args`). When a tensor carries a shape
 and an element size, `launch` checks them against the manifest's shape
 formulas and dtype before the kernel runs (the C API sees only addresses),
 and it refuses non-contiguous arrays. The workspace of stream-K and split-KV
-kernels is the runtime's business, as in C. The library is found at
+kernels is allocated per launch, as in C, unless the caller passes one
+(`workspace=`, of at least `workspace_size(...)` bytes, zeroed once when
+allocated): then the launch allocates nothing. The library is found at
 `library=`, else $ATTN_RUNTIME_LIBRARY, else by the dynamic loader's search.
 """
 
@@ -55,6 +57,12 @@ def _library(path):
                 ("attn_bundle_load", [cp, ctypes.POINTER(vp)], ctypes.c_int),
                 ("attn_bundle_launch", [vp, cp, ctypes.POINTER(_LaunchArgs), vp],
                  ctypes.c_int),
+                ("attn_bundle_launch_with_workspace",
+                 [vp, cp, ctypes.POINTER(_LaunchArgs), vp, vp, ctypes.c_size_t],
+                 ctypes.c_int),
+                ("attn_bundle_workspace_size",
+                 [vp, cp, ctypes.POINTER(_LaunchArgs),
+                  ctypes.POINTER(ctypes.c_size_t)], ctypes.c_int),
                 ("attn_bundle_select", [vp, cp, ctypes.POINTER(cp),
                                         ctypes.POINTER(cp)], ctypes.c_int),
                 ("attn_bundle_free", [vp], None),
@@ -137,11 +145,26 @@ class Bundle:
         return [tuple(sizes[d] if d in sizes else int(d) for d in a["shape"])
                 for a in self.args]
 
-    def launch(self, tensors, B, Sq, Skv, target="auto", stream=None):
+    def workspace_size(self, B, Sq, Skv, target="auto"):
+        """Bytes of workspace `launch(..., target)` takes at these sizes
+        (0: none)."""
+        if self._handle is None:
+            raise ValueError(f"bundle {self.name} is closed")
+        args = _LaunchArgs(None, len(self.args), B, Sq, Skv)
+        size = ctypes.c_size_t()
+        self._check(self._lib.attn_bundle_workspace_size(
+            self._handle, target.encode(), ctypes.byref(args),
+            ctypes.byref(size)))
+        return size.value
+
+    def launch(self, tensors, B, Sq, Skv, target="auto", stream=None,
+               workspace=None):
         """Runs the kernel for `target` ("auto": the first GPU binary that
         runs on the present device, else the CPU one) on `tensors`, in
         manifest order, at launch sizes (B, Sq, Skv). GPU launches are
-        asynchronous on `stream`."""
+        asynchronous on `stream`. `workspace`: a buffer of at least
+        `workspace_size` bytes, zeroed when allocated, that launches in
+        stream order may share (attn_bundle_launch_with_workspace)."""
         if self._handle is None:
             raise ValueError(f"bundle {self.name} is closed")
         tensors = list(tensors)
@@ -160,8 +183,20 @@ class Bundle:
                                      "contiguous")
         addresses = (ctypes.c_void_p * len(tensors))(*map(_address, tensors))
         args = _LaunchArgs(addresses, len(tensors), B, Sq, Skv)
-        self._check(self._lib.attn_bundle_launch(
-            self._handle, target.encode(), ctypes.byref(args), _stream(stream)))
+        if workspace is None:
+            self._check(self._lib.attn_bundle_launch(
+                self._handle, target.encode(), ctypes.byref(args),
+                _stream(stream)))
+            return
+        nbytes = getattr(workspace, "nbytes", None)
+        if nbytes is None and hasattr(workspace, "element_size"):
+            nbytes = workspace.numel() * workspace.element_size()
+        if nbytes is None:
+            raise TypeError("workspace: an array or tensor (its size is "
+                            "checked against the kernel's)")
+        self._check(self._lib.attn_bundle_launch_with_workspace(
+            self._handle, target.encode(), ctypes.byref(args), _stream(stream),
+            _address(workspace), nbytes))
 
     def close(self):
         if self._handle is not None:

@@ -4,8 +4,9 @@
 // the decode tiles (a row block on 4 KV warps: 128 threads), a global f32
 // workspace after the B, Sq, Skv scalars; grid.x
 // indexes the CTAs' shares, grid.y the Dv chunk. A share is stored, fenced,
-// and counted by one thread's atomic add on the workspace; the answer goes
-// through shared memory between barriers.
+// and counted by one thread's atomic add on the workspace; the last
+// arrival resets the counter to 0 (a workspace zeroed once serves every
+// launch); the answer goes through shared memory between barriers.
 // CHECK-LABEL: gpu.func @decode(
 // CHECK-SAME: %{{[^:]+}}: index, %[[WS:[^:]+]]: memref<?xf32>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
@@ -16,7 +17,11 @@
 // CHECK: memref.store %{{.+}}, %[[WS]][
 // CHECK: llvm.fence acq_rel
 // CHECK-NEXT: gpu.barrier
-// CHECK: memref.atomic_rmw addf %{{.+}}, %[[WS]][%{{.+}}] : (f32, memref<?xf32>) -> f32
+// CHECK: memref.atomic_rmw addf %{{.+}}, %[[WS]][%[[CTR:.+]]] : (f32, memref<?xf32>) -> f32
+// CHECK: scf.if %{{.+}} {
+// CHECK-NEXT: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: memref.store %[[ZERO]], %[[WS]][%[[CTR]]] : memref<?xf32>
+// CHECK-NEXT: }
 // CHECK: gpu.barrier
 // CHECK: gpu.barrier
 // CHECK: llvm.fence acq_rel

@@ -5,10 +5,12 @@
 // (output tile x KV tile) units and walks the output tiles it touches. A
 // tile it covers whole is stored directly; a share of one is published in
 // the worker's slot and counted with an atomic add on the tile's counter;
-// the worker completing the count merges the shares (max of the partial
+// the worker completing the count resets it to 0 (the kernel leaves the
+// counters as it found them), merges the shares (max of the partial
 // maxima, rescaled sums) and stores the tile.
 // CHECK-LABEL: func.func @decode(
 // CHECK-SAME: %[[O:[^:]+]]: memref<?x2x?x32xf16>, %[[LSE:[^:]+]]: memref<?x2x?xf32>, %[[WS:[^:]+]]: memref<?xf32>, %[[BEGIN:[^:]+]]: index, %[[END:[^:]+]]: index)
+// CHECK: %[[FZERO:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[PER:.+]] = arith.ceildivui %{{.+}}, %c4 : index
 // CHECK: scf.forall (%[[P:.+]]) = (%[[BEGIN]]) to (%[[END]]) step (1)
 // CHECK: %[[U0:.+]] = arith.minui %{{.+}}, %[[UNITS:.+]] : index
@@ -18,9 +20,10 @@
 // CHECK: memref.store %{{.+}}, %[[O]]
 // CHECK: } else {
 // CHECK: memref.store %{{.+}}, %[[WS]][
-// CHECK: %[[BEFORE:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]][%{{.+}}] : (f32, memref<?xf32>) -> f32
+// CHECK: %[[BEFORE:.+]] = memref.atomic_rmw addf %{{.+}}, %[[WS]][%[[CTR:.+]]] : (f32, memref<?xf32>) -> f32
 // CHECK: %[[LAST:.+]] = arith.cmpf oeq, %{{.+}}, %{{.+}} : f32
 // CHECK: scf.if %[[LAST]] {
+// CHECK-NEXT: memref.store %[[FZERO]], %[[WS]][%[[CTR]]] : memref<?xf32>
 // CHECK: arith.maximumf
 // CHECK: math.exp
 // CHECK: memref.store %{{.+}}, %[[LSE]]

@@ -148,6 +148,27 @@ def main():
             err = np.abs(o.astype(np.float64) - ro).max()
             expect(err <= 2.0 ** -9 * max(1.0, np.abs(ro).max()),
                    f"f16 split-KV decode O within f16 rounding ({err:.2e})")
+            # The caller's workspace, zeroed once, for launches in a row:
+            # the kernel leaves its counters zero, and each launch (new
+            # inputs) is right.
+            need = b.workspace_size(B=3, Sq=2, Skv=300)
+            expect(need > 0 and need % 4 == 0,
+                   f"split-KV decode takes a workspace ({need} bytes)")
+            ws = np.zeros(need // 4, np.float32)
+            for _ in range(2):
+                q, k, v = inputs(b, 3, 2, 300, np.float16, rng)
+                o[...] = np.nan
+                b.launch([q, k, v, o], B=3, Sq=2, Skv=300, workspace=ws)
+                ro = reference(q, k, v, causal=False)[0]
+                err = np.abs(o.astype(np.float64) - ro).max()
+                expect(err <= 2.0 ** -9 * max(1.0, np.abs(ro).max()),
+                       f"split-KV decode on the caller's workspace ({err:.2e})")
+            expect(b.workspace_size(B=3, Sq=2, Skv=300, target="cpu") == need,
+                   "workspace_size for the cpu target")
+            expect_raises(attn_runtime.AttnError,
+                          lambda: b.launch([q, k, v, o], B=3, Sq=2, Skv=300,
+                                           workspace=ws[:1]),
+                          "a workspace too small", "ATTN_ERR_INVALID")
     return 0
 
 

@@ -277,6 +277,13 @@ TEST(Runtime, MalformedManifests) {
       {replaced(ok, "\"work_items\": \"B*Hq*ceil(Sq/32)\"",
                 "\"work_items\": \"3\", \"workspace_zero_bytes\": 4"),
        "without workspace_bytes"},
+      {replaced(ok, "\"work_items\": \"B*Hq*ceil(Sq/32)\"",
+                "\"work_items\": \"3\", \"workspace_zero_on_exit\": true"),
+       "workspace_zero_on_exit: without workspace_bytes"},
+      {replaced(ok, "\"work_items\": \"B*Hq*ceil(Sq/32)\"",
+                "\"work_items\": \"3\", \"workspace_bytes\": 4, "
+                "\"workspace_zero_on_exit\": 1"),
+       "expected true or false"},
       {replaced(ok, "\"grid\": [\"ceil(Sq/64)\", \"Hq\", \"B\"], \"block\": [128, 1, 1]",
                 "\"block\": [128, 1, 1]"),
        "missing \"grid\""},
@@ -617,6 +624,17 @@ int main(void) {
   }
   if (addk_launch(NULL, "cpu", NULL) != ATTN_ERR_INVALID)
     bad++;
+  {
+    /* No workspace: size 0, and a caller's workspace is ignored. */
+    size_t ws = 1;
+    static float spare[4];
+    if (addk_workspace_size(&a, "cpu", &ws) != ATTN_OK || ws != 0)
+      bad++;
+    memset(o, 0, sizeof o);
+    if (addk_launch_with_workspace(&a, "cpu", NULL, spare, sizeof spare) != ATTN_OK ||
+        o[D] != q[D] + 0.5f)
+      bad++;
+  }
   printf("%s\n", bad ? "FAIL" : "OK");
   return bad != 0;
 }
@@ -802,13 +820,17 @@ int hipMallocAsync(void **p, size_t n, void *s) {
   *p = workspace;
   return 0;
 }
+static void *zeroedAt;
 int hipMemsetAsync(void *p, int v, size_t n, void *s) {
   (void)s;
-  if (p != workspace) return 1;
-  memset(p, v, n < sizeof workspace ? n : sizeof workspace);
+  /* The runtime's allocation, or a caller's workspace (the tests' buffers
+     have room for n). */
+  memset(p, v, p == workspace && n > sizeof workspace ? sizeof workspace : n);
   zeroed = n;
+  zeroedAt = p;
   return 0;
 }
+void *fake_zeroed_at(void) { return zeroedAt; }
 int hipFreeAsync(void *p, void *s) { (void)s; if (p == workspace) ++frees; return 0; }
 size_t fake_allocated(void) { return allocated; }
 size_t fake_zeroed(void) { return zeroed; }
@@ -830,7 +852,8 @@ std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &
                         int64_t smem = 0, const char *contentOverride = nullptr,
                         const std::vector<BundleTensorMap> &maps = {},
                         const std::string &workspaceBytes = "",
-                        const std::string &workspaceZeroBytes = "") {
+                        const std::string &workspaceZeroBytes = "",
+                        bool workspaceZeroOnExit = false) {
   BundleDesc d;
   d.name = "g";
   d.constants = {{"Hq", 8}, {"blockQ", 128}};
@@ -855,6 +878,7 @@ std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &
     k.paramAbi = maps.empty() ? "flat-memref" : "flat-memref+tma";
     k.tensorMaps = maps;
     k.workspaceBytes = workspaceBytes, k.workspaceZeroBytes = workspaceZeroBytes;
+    k.workspaceZeroOnExit = workspaceZeroOnExit;
     files.push_back(k.file);
     bytes.push_back(content);
     d.kernels.push_back(k);
@@ -1134,6 +1158,72 @@ TEST(Runtime, FakeHipRuntimeWorkspace) {
         << attn_last_error();
   }
   attn_bundle_free(b);
+}
+
+/// A caller's workspace (attn_bundle_launch_with_workspace): the launch
+/// allocates and frees nothing and passes the caller's pointer; it clears
+/// the zeroed prefix on the stream only for a kernel that does not leave
+/// it zero itself; a workspace too small or misaligned is refused, and
+/// attn_bundle_workspace_size reports the bytes the launch needs.
+TEST(Runtime, FakeHipRuntimeCallerWorkspace) {
+  if (!haveCompiler())
+    GTEST_SKIP() << "no C compiler";
+  ScopedTempDir tmp;
+  std::string lib = buildSharedObject(tmp.path, "libfakehipcws.so", kFakeHip);
+  ASSERT_FALSE(lib.empty());
+  void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  fakeSym<void (*)(const char *, int)>(h, "fake_config")("gfx90a", 23);
+  ScopedEnv noCuda("ATTN_CUDA_LIBRARY", (tmp.path + "/no-such-libcuda.so").c_str());
+  ScopedEnv env("ATTN_HIP_LIBRARY", lib.c_str());
+  alignas(16) static char q[1], k[1], o[1];
+  void *tensors[3] = {q, k, o};
+  attn_launch_args a{tensors, 3, 1, 129, 7};
+  alignas(16) static uint32_t ws[64];
+  auto *zeroedAt = fakeSym<void *(*)()>(h, "fake_zeroed_at");
+  // (The kernel that clears its prefix first: the fake has memset nothing.)
+  for (bool zeroOnExit : {true, false}) {
+    SCOPED_TRACE(zeroOnExit ? "zero on exit" : "cleared by the runtime");
+    std::vector<std::string> files, bytes;
+    std::string json = gpuManifest({{"gfx90a", "hsaco"}}, files, bytes, 0, nullptr, {},
+                                   "4*Sq+4", "8", zeroOnExit);
+    EXPECT_EQ(json.find("workspace_zero_on_exit") != std::string::npos, zeroOnExit);
+    attn_blob blob{files[0].c_str(), bytes[0].data(), bytes[0].size()};
+    attn_bundle *b = nullptr;
+    ASSERT_EQ(attn_bundle_load_memory(json.c_str(), &blob, 1, &b), ATTN_OK)
+        << attn_last_error();
+    size_t need = 0;
+    ASSERT_EQ(attn_bundle_workspace_size(b, "gfx90a", &a, &need), ATTN_OK)
+        << attn_last_error();
+    EXPECT_EQ(need, 520u);
+    ws[0] = ws[1] = 0xdeadbeef;
+    attn_launch_args small = a;
+    small.Sq = 15; // 64 bytes
+    ASSERT_EQ(attn_bundle_launch_with_workspace(b, "gfx90a", &small, nullptr, ws, sizeof ws),
+              ATTN_OK)
+        << attn_last_error();
+    EXPECT_EQ(fakeSym<size_t (*)()>(h, "fake_allocated")(), 0u);
+    EXPECT_EQ(fakeSym<int (*)()>(h, "fake_frees")(), 0);
+    EXPECT_EQ(zeroedAt(), zeroOnExit ? nullptr : static_cast<void *>(ws));
+    EXPECT_EQ(ws[0], zeroOnExit ? 0xdeadbeefu : 0u);
+    EXPECT_EQ(ws[1], zeroOnExit ? 0xdeadbeefu : 0u);
+    // q, k, o (5 words each), B, Sq, Skv, then the caller's workspace.
+    const uint64_t *p = fakeSym<const uint64_t *(*)()>(h, "fake_params")();
+    EXPECT_EQ(p[18], reinterpret_cast<uintptr_t>(ws));
+    EXPECT_EQ(p[19], p[18]);
+    EXPECT_EQ(p[21], 16u); // f32 words: the launch's size, not the buffer's
+    // 4 * 129 + 4 bytes do not fit in 256.
+    EXPECT_EQ(attn_bundle_launch_with_workspace(b, "gfx90a", &a, nullptr, ws, sizeof ws),
+              ATTN_ERR_INVALID);
+    EXPECT_NE(std::string(attn_last_error()).find("needs 520"), std::string::npos)
+        << attn_last_error();
+    EXPECT_EQ(attn_bundle_launch_with_workspace(b, "gfx90a", &small, nullptr, ws + 1,
+                                                sizeof ws - 4),
+              ATTN_ERR_INVALID);
+    EXPECT_NE(std::string(attn_last_error()).find("16-byte aligned"), std::string::npos)
+        << attn_last_error();
+    attn_bundle_free(b);
+  }
 }
 
 /// A split-KV kernel's workspace grows with the launch sizes: the manifest

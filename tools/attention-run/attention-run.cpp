@@ -94,6 +94,18 @@ static cl::opt<bool> viaRuntime(
     "runtime",
     cl::desc("Run the CPU kernel from its bundle through the runtime "
              "(attn_bundle_launch) instead of calling the .so directly"));
+static cl::opt<unsigned> launches(
+    "launches",
+    cl::desc("Launch the kernel N times, the outputs poisoned (NaN) before "
+             "each; the last launch's outputs are checked"),
+    cl::init(1));
+static cl::opt<bool> callerWorkspace(
+    "caller-workspace",
+    cl::desc("Through the runtime: launch on one workspace the caller "
+             "allocates and zeroes once (attn_bundle_launch_with_workspace; "
+             "its bytes past the zeroed prefix poisoned before each launch), "
+             "and require a "
+             "kernel that clears its counters on exit to leave them zero"));
 static cl::opt<bool> countTiles(
     "count-tiles",
     cl::desc("Count executed tiles and require them to match the analysis"));
@@ -351,6 +363,11 @@ int loadCpuKernel(MLIRContext &context, ModuleOp module, StringRef dir,
   return 0;
 }
 
+/// The bundle kernel's workspace contract (--caller-workspace): its
+/// zeroed prefix formula and whether the kernel leaves it zero.
+static std::string workspaceZeroFormula;
+static bool workspaceZeroOnExit = false;
+
 /// GPU targets: the kernel the bundle launches ("kernel=... grid=[...]
 /// block=N ... tile=BQxBKVxWARPSxSTAGES"), printed after the spec so that
 /// a run shows which kernel it checked (a stream-K schedule that fell back to flash would show).
@@ -386,6 +403,13 @@ int loadBundleKernel(MLIRContext &context, ModuleOp module,
     return fail("compilation for " + target + " failed");
   BundleDesc desc = describeBundle(spec, kernelName);
   desc.kernels = *kernels;
+  // (A target's kernels, e.g. PTX and cubin, share one workspace contract.)
+  if (!desc.kernels.empty()) {
+    const BundleKernel &k = desc.kernels.front();
+    workspaceZeroFormula =
+        k.workspaceZeroBytes.empty() ? k.workspaceBytes : k.workspaceZeroBytes;
+    workspaceZeroOnExit = k.workspaceZeroOnExit;
+  }
   for (const BundleKernel &k : desc.kernels)
     if (emulated && (k.format == "cubin" || k.format == "hsaco")) {
       gpuKernelLine = "attention-run: " + target + " kernel=" + k.kernel +
@@ -436,6 +460,11 @@ int main(int argc, char **argv) {
   if (viaRuntime && countTiles)
     return fail("--count-tiles passes an instrumentation argument the "
                 "runtime's kernel ABI does not have; drop --runtime");
+  if (callerWorkspace && !emulated && !viaRuntime)
+    return fail("--caller-workspace launches through the runtime: add "
+                "--runtime (the cpu target) or choose a GPU target");
+  if (launches == 0)
+    return fail("--launches must be >= 1");
   if (emulated && (countTiles || bench))
     return fail(std::string(countTiles ? "--count-tiles" : "--bench") +
                 " needs the cpu target (the emulator neither counts tiles nor "
@@ -681,14 +710,45 @@ int main(int argc, char **argv) {
                                  : std::max(1u, std::thread::hardware_concurrency());
   std::vector<int64_t> counts(2, 0);
   MemRef<1> countsDesc{counts.data(), counts.data(), 0, {2}, {1}};
+  // --caller-workspace: one workspace for every launch, zeroed once; past
+  // the prefix that must start zeroed it holds NaN, which no kernel may
+  // read before writing.
+  std::vector<void *> tensors;
+  for (void *d : descs)
+    tensors.push_back(static_cast<MemRef<4> *>(d)->aligned);
+  attn_launch_args launchArgs = {tensors.data(), tensors.size(), spec.batch,
+                                 spec.sq, spec.skv};
+  nvemu::GuardedBuffer callerWs;
+  size_t callerWsBytes = 0, callerWsZeroed = 0;
+  if (callerWorkspace) {
+    if (attn_bundle_workspace_size(bundle, target.c_str(), &launchArgs,
+                                   &callerWsBytes) != ATTN_OK)
+      return fail(std::string("workspace size: ") + attn_last_error());
+    int64_t zeroed = 0;
+    if (callerWsBytes && !workspaceZeroFormula.empty() &&
+        !evalFormula(workspaceZeroFormula, zeroed))
+      return 1;
+    callerWsZeroed = static_cast<size_t>(zeroed);
+    if (!callerWs.allocate(std::max<size_t>(callerWsBytes, 4)))
+      return fail("cannot allocate the " + std::to_string(callerWsBytes) +
+                  "-byte workspace");
+  }
+  // Before each launch: NaN past the prefix, so that stale shares of the
+  // previous launch cannot stand in for this one's.
+  auto poisonCallerWorkspace = [&] {
+    if (callerWorkspace)
+      std::memset(static_cast<uint8_t *>(callerWs.data()) + callerWsZeroed,
+                  0xff, callerWsBytes - callerWsZeroed);
+  };
   auto runOnce = [&]() -> bool {
     if (bundle) {
-      std::vector<void *> tensors;
-      for (void *d : descs)
-        tensors.push_back(static_cast<MemRef<4> *>(d)->aligned);
-      attn_launch_args args = {tensors.data(), tensors.size(), spec.batch,
-                               spec.sq, spec.skv};
-      if (attn_bundle_launch(bundle, target.c_str(), &args, nullptr) != ATTN_OK) {
+      attn_status st =
+          callerWorkspace
+              ? attn_bundle_launch_with_workspace(bundle, target.c_str(),
+                                                  &launchArgs, nullptr,
+                                                  callerWs.data(), callerWsBytes)
+              : attn_bundle_launch(bundle, target.c_str(), &launchArgs, nullptr);
+      if (st != ATTN_OK) {
         llvm::errs() << "attention-run: error: " << attn_last_error() << "\n";
         return false;
       }
@@ -710,14 +770,30 @@ int main(int argc, char **argv) {
       th.join();
     return true;
   };
-  if (!runOnce())
-    return 2;
+  for (unsigned i = 0; i < launches; ++i) {
+    if (i > 0)
+      for (Buffer *o : {&out, &lse, &stateOut})
+        if (o->mem.data())
+          std::memset(o->mem.data(), 0xff, o->mem.size());
+    poisonCallerWorkspace();
+    if (!runOnce())
+      return 2;
+    if (callerWorkspace && workspaceZeroOnExit) {
+      const uint8_t *w = static_cast<const uint8_t *>(callerWs.data());
+      if (std::any_of(w, w + callerWsZeroed, [](uint8_t x) { return x; }))
+        return fail("launch " + std::to_string(i + 1) +
+                    " left the workspace's zeroed prefix (" +
+                    std::to_string(callerWsZeroed) +
+                    " bytes) dirty, though the manifest says "
+                    "workspace_zero_on_exit");
+    }
+  }
   for (auto [name, mem] :
        {std::pair<const char *, const nvemu::GuardedBuffer *>{"q", &q.mem},
         {"k", &k.mem}, {"v", &v.mem}, {"gate", &gate.mem}, {"bias", &bias.mem},
         {"doc", &doc.mem}, {"blocks", &blocks.mem}, {"state_in", &stateIn.mem},
         {"o", &out.mem}, {"lse", &lse.mem}, {"state_out", &stateOut.mem},
-        {"workspace", &workspace}})
+        {"workspace", &workspace}, {"caller workspace", &callerWs}})
     if (std::string overrun = mem->intact(); !overrun.empty())
       return fail(std::string(name) + ": " + overrun);
 

@@ -68,6 +68,10 @@ struct BundleKernel {
   /// Leading bytes of the workspace that must start zeroed (GPU: the
   /// runtime clears only these); empty: all of it.
   std::string workspaceZeroBytes;
+  /// The kernel leaves those bytes zero when it finishes (the KV-splitting
+  /// kernels reset their arrival counters): a workspace the caller zeroed
+  /// once serves every later launch without clearing.
+  bool workspaceZeroOnExit = false;
   /// GPU parameter ABI. "flat-memref" (the default for GPU kernels when
   /// empty): every tensor argument is passed as MLIR's 1-D memref descriptor
   /// (allocated ptr, aligned ptr, i64 offset=0, i64 size=numel, i64

@@ -277,6 +277,10 @@ void KernelEmitter::emitStreamKWorker(Value p) {
               b, arith::CmpFPredicate::OEQ, arith::AddFOp::create(b, before, fc(1)),
               shares);
           scf::IfOp::create(b, last, [&](OpBuilder &, Location) {
+            // Every share of the tile has arrived: the counter goes back
+            // to 0, so the kernel leaves the zeroed prefix as it found it
+            // and a caller's workspace is zeroed once, not per launch.
+            memref::StoreOp::create(b, fc(0), workspace, ValueRange{pLast});
             auto shareBase = [&](Value q) {
               // q's share of this tile starts q's range (slot 0) unless
               // q's range began before the tile.

@@ -156,7 +156,8 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
   auto [flagMem, flagAt] = flagElement();
   Type flagType = cast<MemRefType>(flagMem.getType()).getElementType();
   ifThen(cmp(P::eq, tid, c0), [&] {
-    Value before = atomicAddF32(workspace, add(groupWorkspace, pLast), 1);
+    Value counter = add(groupWorkspace, pLast);
+    Value before = atomicAddF32(workspace, counter, 1);
     Value shares = arith::UIToFPOp::create(
         b, f32,
         arith::IndexCastUIOp::create(b, b.getI64Type(),
@@ -164,6 +165,12 @@ void StreamKKernelEmitter::finishShare(ValueRange state, Value p,
     Value last = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
                                        arith::AddFOp::create(b, before, fc(1)),
                                        shares);
+    // Every share of the tile has arrived: the counter goes back to 0, so
+    // the kernel leaves the zeroed prefix as it found it and a caller's
+    // workspace is zeroed once, not per launch.
+    ifThen(last, [&] {
+      memref::StoreOp::create(b, fc(0), workspace, ValueRange{counter});
+    });
     Value flag = sel(last, fc(1), fc(0));
     if (flagType != f32)
       flag = arith::TruncFOp::create(b, flagType, flag);
