@@ -174,6 +174,19 @@ if [ "$MODE" = "--prepare" ]; then
         -o "$BUNDLES/rows$i.mlir"
       "$OPT" "$BUNDLES/rows$i.mlir" --attn-compile="target=sm_90a" \
         --emit-dir="$BUNDLES/variants/row-warps/bench" >/dev/null
+      # More K / V bytes in flight a worker (the default keeps one 32 KiB
+      # tile in flight beside the one it computes, and streams 1.5-2.2
+      # TB/s): 3 or 4 stages of the default's tile, 32 columns a KV warp
+      # with 3 stages, and two workers an SM with 3 stages.
+      for v in "decode-s3:tile=16x64 warps=4 stages=3" \
+               "decode-s4:tile=16x64 warps=4 stages=4" \
+               "decode-kv128:tile=16x128 warps=4 stages=3" \
+               "decode-sk264:schedule=stream_k:264 tile=16x64 warps=4 stages=3"; do
+        mkdir -p "$BUNDLES/variants/${v%%:*}/bench"
+        "$OPT" --gen="name=bench$i $s ${v#*:}" -o "$BUNDLES/${v%%:*}$i.mlir"
+        "$OPT" "$BUNDLES/${v%%:*}$i.mlir" --attn-compile="target=sm_90a" \
+          --emit-dir="$BUNDLES/variants/${v%%:*}/bench" >/dev/null
+      done
       continue
     fi
     mkdir -p "$BUNDLES/variants/stages3/bench" "$BUNDLES/variants/persistent-stages3/bench"

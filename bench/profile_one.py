@@ -16,9 +16,10 @@ def main():
     import torch
     manifest, lib, target = sys.argv[1:4]
     inp = gpu_check.BenchInputs(gpu_check.Runtime(lib), manifest)
+    ws = gpu_check.bench_workspace(inp.bundle, target, inp.B, inp.Sq, inp.Skv)
     for _ in range(3):
         inp.rt.launch(inp.bundle, target, inp.ptrs, inp.B, inp.Sq, inp.Skv,
-                      inp.stream)
+                      inp.stream, workspace=ws)
     torch.cuda.synchronize()
     print(f"profile_one: {inp.man['name']} on {target}, "
           f"rel err vs SDPA {inp.rel_err_vs_sdpa():.3g}")

@@ -550,15 +550,12 @@ attn_status workspaceSize(attn_bundle *b, const char *target, const attn_launch_
 attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *args,
                    void *stream, void *callerWorkspace = nullptr,
                    size_t callerWorkspaceBytes = 0) {
-  if (!b)
-    return fail(ATTN_ERR_INVALID, "attn_bundle_launch: null bundle");
-  if (!args)
-    return fail(ATTN_ERR_INVALID, "attn_bundle_launch: null arguments");
-  if (args->num_tensors != b->numTensors)
+  // (Null bundle and arguments: kernelFor's errors.)
+  if (b && args && args->num_tensors != b->numTensors)
     return fail(ATTN_ERR_INVALID, "bundle '" + b->name + "' takes " +
                                       std::to_string(b->numTensors) + " tensors, got " +
                                       std::to_string(args->num_tensors));
-  if (args->num_tensors && !args->tensors)
+  if (args && args->num_tensors && !args->tensors)
     return fail(ATTN_ERR_INVALID, "attn_bundle_launch: null tensor array");
   KernelInfo *k = nullptr;
   GpuDevice dev;

@@ -887,6 +887,19 @@ std::string gpuManifest(const std::vector<std::pair<std::string, std::string>> &
   return manifestJson(d);
 }
 
+/// The fake HIP runtime built in `dir` as `name` (its path in `lib`),
+/// opened and reporting a gfx90a device with 23 CUs; null on failure.
+void *gfx90aFakeHip(const std::string &dir, const char *name, std::string &lib) {
+  lib = buildSharedObject(dir, name, kFakeHip);
+  void *h = lib.empty() ? nullptr : dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    ADD_FAILURE() << "fake HIP runtime " << name << ": " << (lib.empty() ? "" : dlerror());
+    return nullptr;
+  }
+  fakeSym<void (*)(const char *, int)>(h, "fake_config")("gfx90a", 23);
+  return h;
+}
+
 attn_bundle *loadGpu(const std::vector<std::pair<std::string, std::string>> &kernels,
                      int64_t smem = 0) {
   std::vector<std::string> files, bytes;
@@ -1169,11 +1182,9 @@ TEST(Runtime, FakeHipRuntimeCallerWorkspace) {
   if (!haveCompiler())
     GTEST_SKIP() << "no C compiler";
   ScopedTempDir tmp;
-  std::string lib = buildSharedObject(tmp.path, "libfakehipcws.so", kFakeHip);
-  ASSERT_FALSE(lib.empty());
-  void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(h, nullptr) << dlerror();
-  fakeSym<void (*)(const char *, int)>(h, "fake_config")("gfx90a", 23);
+  std::string lib;
+  void *h = gfx90aFakeHip(tmp.path, "libfakehipcws.so", lib);
+  ASSERT_NE(h, nullptr);
   ScopedEnv noCuda("ATTN_CUDA_LIBRARY", (tmp.path + "/no-such-libcuda.so").c_str());
   ScopedEnv env("ATTN_HIP_LIBRARY", lib.c_str());
   alignas(16) static char q[1], k[1], o[1];
@@ -1233,11 +1244,9 @@ TEST(Runtime, FakeHipRuntimeWorkspaceFormula) {
   if (!haveCompiler())
     GTEST_SKIP() << "no C compiler";
   ScopedTempDir tmp;
-  std::string lib = buildSharedObject(tmp.path, "libfakehipwsf.so", kFakeHip);
-  ASSERT_FALSE(lib.empty());
-  void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(h, nullptr) << dlerror();
-  fakeSym<void (*)(const char *, int)>(h, "fake_config")("gfx90a", 23);
+  std::string lib;
+  void *h = gfx90aFakeHip(tmp.path, "libfakehipwsf.so", lib);
+  ASSERT_NE(h, nullptr);
   ScopedEnv noCuda("ATTN_CUDA_LIBRARY", (tmp.path + "/no-such-libcuda.so").c_str());
   ScopedEnv env("ATTN_HIP_LIBRARY", lib.c_str());
 
