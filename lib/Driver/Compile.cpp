@@ -1059,8 +1059,9 @@ mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
 }
 
 /// One line per GPU binary: registers, spills / scratch and an occupancy
-/// estimate (NVIDIA: resident warps per SM from the 64K-register file;
-/// AMD: waves per SIMD from the 512 VGPRs of CDNA2/3).
+/// estimate (NVIDIA: resident warps per SM, nvvmResidentCtas; AMD: waves
+/// per SIMD, amdgpuResidentWavesPerSimd): registers, shared memory / LDS
+/// and slots, whichever binds.
 static void printResourceReport(const BundleDesc &desc) {
   for (const BundleKernel &k : desc.kernels) {
     if (k.format != "cubin" && k.format != "hsaco")
@@ -1072,13 +1073,18 @@ static void printResourceReport(const BundleDesc &desc) {
                  << " smem_bytes=" << k.staticSmemBytes + k.dynamicSmemBytes;
     if (!k.kernel.empty())
       llvm::outs() << " kernel=" << k.kernel << " tile=" << k.tileName();
-    if (k.registers > 0 && k.format == "cubin") {
-      int64_t regsPerCta = ((k.registers + 7) / 8 * 8) * k.blockX;
-      int64_t ctas = std::min<int64_t>(65536 / regsPerCta, 32);
-      llvm::outs() << " occupancy=" << ctas * k.blockX / 32 << " warps/SM";
+    int64_t smem = k.staticSmemBytes + k.dynamicSmemBytes;
+    int64_t threads = k.blockX * k.blockY * k.blockZ;
+    std::optional<TargetInfo> info = lookupTarget(k.target);
+    if (k.registers > 0 && k.format == "cubin" && info) {
+      int64_t ctas = nvvmResidentCtas(*info, threads, k.registers, smem);
+      llvm::outs() << " occupancy=" << ctas * ((threads + 31) / 32)
+                   << " warps/SM";
     } else if (k.registers > 0) {
-      int64_t waves = std::min<int64_t>(8, 512 / ((k.registers + 7) / 8 * 8));
-      llvm::outs() << " occupancy=" << waves << " waves/SIMD";
+      llvm::outs() << " occupancy="
+                   << amdgpuResidentWavesPerSimd((threads + 63) / 64,
+                                                 k.registers, smem)
+                   << " waves/SIMD";
     }
     llvm::outs() << "\n";
   }

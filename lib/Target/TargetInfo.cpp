@@ -240,6 +240,35 @@ int64_t mlir::attn::amdgpuKVWaveMergeBytes(int64_t dv, int64_t blockQ,
   return blockQ / 16 * (kvWaves / 2) * 64 * 4 * amdgpuStreamKStateWords(dv);
 }
 
+int64_t mlir::attn::nvvmResidentCtas(const TargetInfo &target,
+                                     int64_t threads, int64_t registers,
+                                     int64_t smemBytes) {
+  if (threads <= 0 || registers <= 0 || smemBytes < 0)
+    return 0;
+  bool ga10x = target.name == "sm_86" || target.name == "sm_89";
+  int64_t warps = (threads + 31) / 32;
+  int64_t byRegisters = 65536 / (warps * ((registers + 7) / 8 * 8) * 32);
+  // The largest carveout is the per-block limit plus the 1 KiB the driver
+  // reserves for each CTA.
+  int64_t bySmem = (target.sharedMemBytes + 1024) / (smemBytes + 1024);
+  int64_t byWarps = (ga10x ? 48 : 64) / warps;
+  int64_t bySlots = target.name == "sm_86" ? 16 : target.name == "sm_89" ? 24 : 32;
+  return std::min({byRegisters, bySmem, byWarps, bySlots});
+}
+
+int64_t mlir::attn::amdgpuResidentWavesPerSimd(int64_t waves, int64_t vgprs,
+                                               int64_t ldsBytes) {
+  if (waves <= 0 || vgprs <= 0 || ldsBytes < 0)
+    return 0;
+  int64_t byVgprs = std::min<int64_t>(8, 512 / ((vgprs + 7) / 8 * 8));
+  int64_t workgroups = ldsBytes ? 65536 / ldsBytes : 64;
+  // A workgroup's waves go round the 4 SIMDs.
+  int64_t byLds = workgroups * waves / 4;
+  if (workgroups * waves < 4)
+    byLds = workgroups ? 1 : 0;
+  return std::min(byVgprs, byLds);
+}
+
 int64_t mlir::attn::amdgpuLdsBytes(int64_t dqk, int64_t dv, int64_t blockQ,
                                    int64_t blockKV, int64_t waves,
                                    int64_t dtypeBytes) {

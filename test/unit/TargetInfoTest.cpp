@@ -364,3 +364,39 @@ TEST(TargetInfo, DvChunksEndForEveryHeadDim) {
         EXPECT_EQ(dv % chunks, 0) << dv;
     }
 }
+
+// The occupancy the resource report prints: whichever of registers, shared
+// memory (LDS) and slots binds. The kernels are the H200 ones Nsight
+// Compute measured (bench/results/2026-11-30-*-ncu*.txt: 1 CTA of the
+// dense prefill kernel, "Block Limit Registers 2" for the decode kernel)
+// and the linear kernel, whose 130 KB of shared memory leave one CTA of 4
+// warps where its registers would allow 4.
+TEST(TargetInfo, ResidentCtasTakeTheBindingLimit) {
+  TargetInfo sm90 = *lookupTarget("sm_90a"), sm80 = *lookupTarget("sm_80");
+  TargetInfo sm86 = *lookupTarget("sm_86");
+  EXPECT_EQ(nvvmResidentCtas(sm90, 384, 168, 164913), 1);
+  EXPECT_EQ(nvvmResidentCtas(sm90, 128, 255, 69633), 2);
+  EXPECT_EQ(nvvmResidentCtas(sm90, 128, 124, 130049), 1);
+  EXPECT_EQ(nvvmResidentCtas(sm90, 128, 124, 89089), 2);
+  // Slots: 64 warps (48 on sm_86), 32 CTAs (16 on sm_86).
+  EXPECT_EQ(nvvmResidentCtas(sm90, 128, 32, 0), 16);
+  EXPECT_EQ(nvvmResidentCtas(sm86, 128, 32, 0), 12);
+  EXPECT_EQ(nvvmResidentCtas(sm90, 32, 32, 0), 32);
+  EXPECT_EQ(nvvmResidentCtas(sm86, 32, 32, 0), 16);
+  // Registers round up to 8 a thread.
+  EXPECT_EQ(nvvmResidentCtas(sm80, 256, 121, 0), 2);
+  EXPECT_EQ(nvvmResidentCtas(sm80, 256, 128, 0), 2);
+  EXPECT_EQ(nvvmResidentCtas(sm80, 256, 129, 0), 1);
+  // The largest carveout holds exactly the per-block limit (plus the
+  // driver's KiB); past it nothing fits.
+  EXPECT_EQ(nvvmResidentCtas(sm80, 128, 64, sm80.sharedMemBytes), 1);
+  EXPECT_EQ(nvvmResidentCtas(sm80, 128, 64, sm80.sharedMemBytes + 1), 0);
+  EXPECT_EQ(nvvmResidentCtas(sm90, 128, 64, 0), 8);
+
+  // AMD: 4 waves a workgroup, one a SIMD.
+  EXPECT_EQ(amdgpuResidentWavesPerSimd(4, 128, 16896), 3); // LDS binds
+  EXPECT_EQ(amdgpuResidentWavesPerSimd(4, 256, 16896), 2); // VGPRs bind
+  EXPECT_EQ(amdgpuResidentWavesPerSimd(4, 64, 0), 8);
+  EXPECT_EQ(amdgpuResidentWavesPerSimd(4, 64, 65537), 0);
+  EXPECT_EQ(amdgpuResidentWavesPerSimd(1, 64, 40000), 1);
+}

@@ -41,6 +41,22 @@ std::optional<TargetInfo> lookupTarget(const std::string &name);
 /// Names accepted by lookupTarget, for diagnostics.
 std::vector<std::string> knownTargets();
 
+/// CTAs of `threads` threads, `registers` registers each and `smemBytes`
+/// of shared memory (static + dynamic) an SM of NVIDIA `target` holds at
+/// once: the least of what its 64K registers (allocated per warp in units
+/// of 256), its shared memory (the largest carveout, less 1 KiB the driver
+/// reserves per CTA), its warp slots (64; sm_86 / sm_89: 48) and its CTA
+/// slots (32; sm_86: 16, sm_89: 24) allow. 0 when one CTA does not fit.
+int64_t nvvmResidentCtas(const TargetInfo &target, int64_t threads,
+                         int64_t registers, int64_t smemBytes);
+/// Waves of a workgroup of `waves` wave64s, `vgprs` VGPRs and `ldsBytes` of
+/// LDS each SIMD of a CDNA2/3 compute unit holds at once: the least of its
+/// 512 VGPRs (in units of 8) and 8 wave slots allow, and of the workgroups
+/// the CU's 64 KiB of LDS holds (a workgroup's waves spread over the 4
+/// SIMDs). 0 when one workgroup does not fit.
+int64_t amdgpuResidentWavesPerSimd(int64_t waves, int64_t vgprs,
+                                   int64_t ldsBytes);
+
 /// Tile choice of the cost model (docs/ARCHITECTURE.md, "Schedule").
 struct TileChoice {
   int64_t blockQ, blockKV, warps, stages;
