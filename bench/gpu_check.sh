@@ -213,6 +213,20 @@ if [ "$MODE" = "--prepare" ]; then
     i=$((i + 1))
     "$OPT" --gen="name=bench$i $s" -o "$BUNDLES/bench$i.mlir"
     "$OPT" "$BUNDLES/bench$i.mlir" --attn-compile="target=sm_90" --emit-dir="$BUNDLES/bench"
+    # More blocks resident and in flight (the cost model fills each SM
+    # with one block of 4 warps, e.g. 130 KB of shared memory at hd128):
+    # 4 sequence segments on the cost model's columns, 32 columns with 2
+    # segments (89 KB, two blocks an SM), 64 columns with 4 segments.
+    # Not for a spec that pins its schedule.
+    [[ "$s" == *"schedule="* ]] && continue
+    for v in "lin-s4:schedule=split_kv:4" \
+             "lin-c32s2:tile=64x32 warps=4 stages=1 schedule=split_kv:2" \
+             "lin-c64s4:tile=64x64 warps=4 stages=1 schedule=split_kv:4"; do
+      mkdir -p "$BUNDLES/variants/${v%%:*}/bench"
+      "$OPT" --gen="name=bench$i $s ${v#*:}" -o "$BUNDLES/${v%%:*}$i.mlir"
+      "$OPT" "$BUNDLES/${v%%:*}$i.mlir" --attn-compile="target=sm_90" \
+        --emit-dir="$BUNDLES/variants/${v%%:*}/bench" >/dev/null
+    done
   done
   # flash-linear-attention, a peer the GPU machine lacks, travels as wheels
   # (pure Python + Triton); without PyPI the linear bench times PyTorch only.

@@ -17,6 +17,7 @@ DENSE = "name=b1 batch=1 heads=16 seq=8192 dim=128 dtype=bf16"
 CAUSAL = "name=b2 batch=1 heads=16 seq=8192 dim=128 dtype=bf16 mask=causal"
 HUNG = "name=b3 batch=1 heads=16 seq=1024 dim=128 dtype=bf16"
 LINEAR = "name=b4 kind=linear batch=1 heads=4 seq=4096 dim=64 dtype=bf16"
+LINEAR2 = "name=b5 kind=linear batch=4 heads=16 seq=4096 dim=128 dtype=bf16"
 
 
 def bench_row(spec, seconds, kind="bench"):
@@ -59,6 +60,21 @@ def records():
          "seconds": {"attention-opt": 1e-3, "torch-chunked": 3e-3},
          "rel_err_vs_fp32": {"attention-opt": 1e-3}},
         {"kind": "set-error", "set": "bench-flex", "error": "out of time"},
+        # A finished linear row with two variants, one of them wrong: the
+        # right one is the best variant, the wrong one fails the run.
+        {"kind": "bench-linear", "spec": LINEAR2,
+         "seconds": {"attention-opt": 4e-3, "torch-chunked": 9e-3, "fla": 2e-3,
+                     "attention-opt:lin-s4": 1.6e-3,
+                     "attention-opt:lin-c32s2": 1e-3},
+         "tflops": {"attention-opt": 10.0, "torch-chunked": 4.4, "fla": 20.0,
+                    "attention-opt:lin-s4": 25.0,
+                    "attention-opt:lin-c32s2": 40.0},
+         "rel_err_vs_fp32": {"attention-opt": 3e-3,
+                             "attention-opt:lin-s4": 3e-3,
+                             "attention-opt:lin-c32s2": 0.5},
+         "variant_shapes": {"attention-opt:lin-s4": "grid 16x16xB, tile 64x32x4x1"},
+         "grid": ["4", "16", "B"], "tile": [64, 64, 4, 1],
+         "ratio_to_best_peer": 0.5, "best_variant_ratio_to_best_peer": 1.25},
     ]
 
 
@@ -81,9 +97,10 @@ def main():
         if not cond:
             fails.append(what)
 
-    # 1 failed check, 1 hung bench spec, 1 phase out of time.
+    # 1 failed check, 1 hung bench spec, 1 phase out of time, 1 wrong
+    # linear variant.
     expect(p.returncode == 1, f"exit code {p.returncode}, want 1")
-    expect("1 passed, 3 failed" in p.stdout, f"summary: {p.stdout!r}")
+    expect("1 passed, 4 failed" in p.stdout, f"summary: {p.stdout!r}")
     expect(doc["commit"] == "abc1234", f"commit {doc['commit']}")
     rows = {r["spec"]: r for r in doc["bench"]}
     expect(len(doc["bench"]) == 3, f"{len(doc['bench'])} bench rows, want 3")
@@ -103,8 +120,11 @@ def main():
            f"causal ratio {c.get('ratio_to_best_peer')}, want 2.0 (SDPA)")
     expect("seconds" not in rows.get(HUNG, {"seconds": 1}), "hung row")
     expect(f"- bench `{HUNG}`: hung" in md, "hung spec listed in the md")
-    expect(len(doc["bench_linear"]) == 1 and doc["bench_linear"][0]["partial"],
+    lin = {r["spec"]: r for r in doc["bench_linear"]}
+    expect(len(lin) == 2 and lin.get(LINEAR, {}).get("partial"),
            "linear partial row")
+    expect("| lin-c32s2 40.00 (0.5; ?); lin-s4 25.00 (0.003; grid 16x16xB, "
+           "tile 64x32x4x1) | 1.25 |" in md, "linear variants in the md")
     expect("(commit abc1234)" in md, "commit in the md title")
     expect("- FAIL check2.json on sm_90a" in md, "failed check listed")
     for f in fails:
