@@ -448,7 +448,8 @@ gpu::GPUFuncOp MfmaKernelEmitter::emit() {
     workspace = entry->getArgument(args.size() - 1);
     emitStreamK();
   } else {
-    Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    Value qt =
+        queryTileOfBlock(gpu::BlockIdOp::create(b, gpu::Dimension::x));
     // The head, or under pack_gqa the first head of the group.
     Value h0 = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     if (packGroup > 1)

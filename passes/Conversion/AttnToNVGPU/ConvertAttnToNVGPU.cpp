@@ -657,7 +657,7 @@ gpu::GPUFuncOp StagedKernelEmitter::emit() {
     gpu::ReturnOp::create(b);
     return fn;
   }
-  Value qt = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value qt = queryTileOfBlock(gpu::BlockIdOp::create(b, gpu::Dimension::x));
   Value hc = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   Value bIdx = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   WorkItem item = beginItem(qt, hc, bIdx);
@@ -2018,8 +2018,8 @@ void WarpSpecializedKernelEmitter::forEachItem(
     auto blockId = [&](gpu::Dimension d) {
       return opaque(gpu::BlockIdOp::create(b, d));
     };
-    body(beginItem(blockId(gpu::Dimension::x), blockId(gpu::Dimension::y),
-                   blockId(gpu::Dimension::z)),
+    body(beginItem(queryTileOfBlock(blockId(gpu::Dimension::x)),
+                   blockId(gpu::Dimension::y), blockId(gpu::Dimension::z)),
          init);
     return;
   }

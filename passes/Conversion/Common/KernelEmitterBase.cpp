@@ -341,6 +341,13 @@ Value AttnKernelEmitterBase::liveKVTiles(Value i1) {
   return byPattern(ends);
 }
 
+Value AttnKernelEmitterBase::queryTileOfBlock(Value x) {
+  bool growing = llvm::any_of(patterns, [](const MaskSpec &m) {
+    return bandOf(m).right != Band::kUnbounded;
+  });
+  return growing ? sub(sub(numQTiles, idx(1)), x) : x;
+}
+
 Value AttnKernelEmitterBase::firstLiveKVTile(Value i0) {
   SmallVector<Value> begins;
   for (const MaskSpec &m : patterns) {

@@ -267,6 +267,12 @@ protected:
   /// only a test on the CPU but barrier round trips on the GPU, where a
   /// causal kernel would otherwise walk twice the tiles it computes.
   Value liveKVTiles(Value i1);
+  /// The query tile grid block `x` computes: last-first when a pattern's
+  /// band has a right bound (causal, causal windows), whose later tiles
+  /// walk more KV tiles, so the grid starts on the longest walks and the
+  /// short ones fill its tail (longest-processing-time-first, as
+  /// FlashAttention-3 orders causal tiles); `x` itself otherwise.
+  Value queryTileOfBlock(Value x);
   /// The first KV tile a work item whose first row is `i0` walks: tiles
   /// left of every kept column (a window's left bound, no sinks) are not
   /// visited either, which a sliding window over a long sequence would
