@@ -134,6 +134,14 @@ compile() { # spec name folder targets
       --emit-dir="$OUT/variants/$v/$3" >/dev/null
   done
 }
+# Bench spec $2 (bench$3) with the --gen options after "label:" in $1,
+# for target $4, into variants/<label>/bench: a candidate the GPU times.
+spec_variant() { # label:gen-options spec index target
+  mkdir -p "$BUNDLES/variants/${1%%:*}/bench"
+  "$OPT" --gen="name=bench$3 $2 ${1#*:}" -o "$BUNDLES/${1%%:*}$3.mlir"
+  "$OPT" "$BUNDLES/${1%%:*}$3.mlir" --attn-compile="target=$4" \
+    --emit-dir="$BUNDLES/variants/${1%%:*}/bench" >/dev/null
+}
 if [ "$MODE" = "--prepare" ]; then
   OUT=$BUNDLES
   rm -rf "$BUNDLES" && mkdir -p "$BUNDLES/check" "$BUNDLES/bench"
@@ -154,26 +162,13 @@ if [ "$MODE" = "--prepare" ]; then
     # persistent CTAs, overlap and ping-pong (persistent-pingpong, its
     # causal kernel).
     if [[ "$s" == *"seq=1:"* ]]; then
-      mkdir -p "$BUNDLES/variants/flash/bench"
-      "$OPT" --gen="name=bench$i $s schedule=flash" -o "$BUNDLES/flash$i.mlir"
-      "$OPT" "$BUNDLES/flash$i.mlir" --attn-compile="target=sm_90a" \
-        --emit-dir="$BUNDLES/variants/flash/bench" >/dev/null
-      mkdir -p "$BUNDLES/variants/unpacked/bench"
-      "$OPT" --gen="name=bench$i $s pack_gqa=0" -o "$BUNDLES/unpacked$i.mlir"
-      "$OPT" "$BUNDLES/unpacked$i.mlir" --attn-compile="target=sm_90a" \
-        --emit-dir="$BUNDLES/variants/unpacked/bench" >/dev/null
       [[ "$s" =~ batch=([0-9]+).*gqa:[0-9]+:([0-9]+) ]]
       tiles=$(( BASH_REMATCH[1] * BASH_REMATCH[2] ))
-      mkdir -p "$BUNDLES/variants/split-kv/bench"
-      "$OPT" --gen="name=bench$i $s schedule=split_kv:$(( tiles < 132 ? 132 / tiles : 1 ))" \
-        -o "$BUNDLES/split$i.mlir"
-      "$OPT" "$BUNDLES/split$i.mlir" --attn-compile="target=sm_90a" \
-        --emit-dir="$BUNDLES/variants/split-kv/bench" >/dev/null
-      mkdir -p "$BUNDLES/variants/row-warps/bench"
-      "$OPT" --gen="name=bench$i $s schedule=stream_k:132 tile=128x32 warps=8 stages=2" \
-        -o "$BUNDLES/rows$i.mlir"
-      "$OPT" "$BUNDLES/rows$i.mlir" --attn-compile="target=sm_90a" \
-        --emit-dir="$BUNDLES/variants/row-warps/bench" >/dev/null
+      for v in "flash:schedule=flash" "unpacked:pack_gqa=0" \
+               "split-kv:schedule=split_kv:$(( tiles < 132 ? 132 / tiles : 1 ))" \
+               "row-warps:schedule=stream_k:132 tile=128x32 warps=8 stages=2"; do
+        spec_variant "$v" "$s" $i sm_90a
+      done
       # More K / V bytes in flight a worker (the default keeps one 32 KiB
       # tile in flight beside the one it computes, and streams 1.5-2.2
       # TB/s): 3 or 4 stages of the default's tile, 32 columns a KV warp
@@ -182,10 +177,7 @@ if [ "$MODE" = "--prepare" ]; then
                "decode-s4:tile=16x64 warps=4 stages=4" \
                "decode-kv128:tile=16x128 warps=4 stages=3" \
                "decode-sk264:schedule=stream_k:264 tile=16x64 warps=4 stages=3"; do
-        mkdir -p "$BUNDLES/variants/${v%%:*}/bench"
-        "$OPT" --gen="name=bench$i $s ${v#*:}" -o "$BUNDLES/${v%%:*}$i.mlir"
-        "$OPT" "$BUNDLES/${v%%:*}$i.mlir" --attn-compile="target=sm_90a" \
-          --emit-dir="$BUNDLES/variants/${v%%:*}/bench" >/dev/null
+        spec_variant "$v" "$s" $i sm_90a
       done
       continue
     fi
@@ -222,10 +214,7 @@ if [ "$MODE" = "--prepare" ]; then
     for v in "lin-s4:schedule=split_kv:4" \
              "lin-c32s2:tile=64x32 warps=4 stages=1 schedule=split_kv:2" \
              "lin-c64s4:tile=64x64 warps=4 stages=1 schedule=split_kv:4"; do
-      mkdir -p "$BUNDLES/variants/${v%%:*}/bench"
-      "$OPT" --gen="name=bench$i $s ${v#*:}" -o "$BUNDLES/${v%%:*}$i.mlir"
-      "$OPT" "$BUNDLES/${v%%:*}$i.mlir" --attn-compile="target=sm_90" \
-        --emit-dir="$BUNDLES/variants/${v%%:*}/bench" >/dev/null
+      spec_variant "$v" "$s" $i sm_90
     done
   done
   # flash-linear-attention, a peer the GPU machine lacks, travels as wheels
