@@ -881,17 +881,15 @@ compileNvvm(ModuleOp module, const std::string &target,
       attention.setTilingAttr(t);
     }
   }
+  if (!warpSpecialized)
+    return compileNvvmFinal(module, target, name, tools, nvvm);
   FailureOr<std::optional<std::vector<BundleKernel>>> kernels =
       compileWithoutSpills(module, target, name, tools, nvvm,
-                           warpSpecialized);
+                           /*warpSpecialized=*/true);
   if (failed(kernels))
     return failure();
   if (*kernels)
     return std::move(**kernels);
-  if (!warpSpecialized)
-    // Every exp2 form spills: this one reports it.
-    return compileNvvmOnce(module, target, name, tools, nvvm,
-                           kNvvmProducerRegisterChoices[0]);
   NvvmKernelOptions single = nvvm;
   single.warpSpecialize = false;
   llvm::errs() << "attn-compile: note: @" << name << " " << target

@@ -290,7 +290,7 @@ attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *
                                           ") lacks cuMemAllocAsync / cuMemsetD8Async / "
                                           "cuMemFreeAsync, which " +
                                           k.entry + "'s workspace needs");
-    attn_status s = allocateWorkspace(
+    attn_status s = bindWorkspace(
         k.entry, l, workspace,
         [&](size_t n, uint64_t &p) { return d.cuMemAllocAsync(&p, n, stream); },
         [&](uint64_t p, size_t n) { return d.cuMemsetD8Async(p, 0, n, stream); },

@@ -211,7 +211,7 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
                                           ") lacks hipMallocAsync / hipMemsetAsync / "
                                           "hipFreeAsync, which " +
                                           k.entry + "'s workspace needs");
-    attn_status s = allocateWorkspace(
+    attn_status s = bindWorkspace(
         k.entry, l, workspace,
         [&](size_t n, uint64_t &p) {
           void *ptr = nullptr;

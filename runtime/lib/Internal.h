@@ -118,16 +118,17 @@ struct GpuLaunch {
   bool workspaceZeroOnExit = false;
 };
 
-/// The per-launch workspace of a kernel that needs one, in stream order:
-/// `alloc(bytes, ptr)`, `zero(ptr, bytes)` and `release(ptr)` are the
-/// driver's stream-ordered calls returning its error code (0: success),
+/// The workspace of a kernel that needs one (the launch's or the
+/// caller's), in stream order: `alloc(bytes, ptr)`, `zero(ptr, bytes)` and
+/// `release(ptr)` are the driver's stream-ordered calls returning its
+/// error code (0: success),
 /// `err` names a code. On success the workspace's flat-memref descriptor
 /// follows l.params and `ptr` is to be released after the launch.
 /// With a caller's workspace (l.callerWorkspace) nothing is allocated and
 /// `ptr` stays 0; its prefix is cleared only for a kernel that leaves it
 /// dirty.
 template <typename Alloc, typename Zero, typename Release, typename Err>
-attn_status allocateWorkspace(const std::string &entry, GpuLaunch &l, uint64_t &ptr,
+attn_status bindWorkspace(const std::string &entry, GpuLaunch &l, uint64_t &ptr,
                               Alloc alloc, Zero zero, Release release, Err err) {
   size_t bytes = static_cast<size_t>(l.workspaceBytes);
   size_t zeroed = static_cast<size_t>(l.workspaceZeroBytes);

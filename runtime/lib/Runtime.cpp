@@ -511,11 +511,19 @@ attn_status selectKernel(attn_bundle &b, const char *targetArg, KernelInfo *&out
                                       dev.arch + " device");
 }
 
-/// The kernel for `target` and the launch sizes of `args` (formulas'
-/// environment): what attn_bundle_launch and attn_bundle_workspace_size
-/// share, with their checks of the sizes.
+/// A launch's kernel, its device and the launch sizes (the formulas'
+/// environment).
+struct Selected {
+  KernelInfo *k = nullptr;
+  GpuDevice dev;
+  Formula::Env env;
+};
+
+/// The kernel for `target` and the launch sizes of `args`: what
+/// attn_bundle_launch and attn_bundle_workspace_size share, with their
+/// checks of the sizes.
 attn_status kernelFor(attn_bundle *b, const char *target, const attn_launch_args *args,
-                      const char *api, KernelInfo *&k, GpuDevice &dev, Formula::Env &env) {
+                      const char *api, Selected &sel) {
   if (!b)
     return fail(ATTN_ERR_INVALID, std::string(api) + ": null bundle");
   if (!args)
@@ -524,23 +532,21 @@ attn_status kernelFor(attn_bundle *b, const char *target, const attn_launch_args
     return fail(ATTN_ERR_INVALID, "negative size: B=" + std::to_string(args->B) +
                                       " Sq=" + std::to_string(args->Sq) +
                                       " Skv=" + std::to_string(args->Skv));
-  if (attn_status s = selectKernel(*b, target, k, dev); s != ATTN_OK)
+  if (attn_status s = selectKernel(*b, target, sel.k, sel.dev); s != ATTN_OK)
     return s;
-  env = {{"B", args->B}, {"Sq", args->Sq}, {"Skv", args->Skv}};
-  env.insert(env.end(), b->constants.begin(), b->constants.end());
+  sel.env = {{"B", args->B}, {"Sq", args->Sq}, {"Skv", args->Skv}};
+  sel.env.insert(sel.env.end(), b->constants.begin(), b->constants.end());
   return ATTN_OK;
 }
 
 attn_status workspaceSize(attn_bundle *b, const char *target, const attn_launch_args *args,
                           size_t *out) {
-  KernelInfo *k = nullptr;
-  GpuDevice dev;
-  Formula::Env env;
-  if (attn_status s = kernelFor(b, target, args, "attn_bundle_workspace_size", k, dev, env);
+  Selected sel;
+  if (attn_status s = kernelFor(b, target, args, "attn_bundle_workspace_size", sel);
       s != ATTN_OK)
     return s;
   int64_t bytes, zeroed;
-  if (std::string err = workspaceSizes(*k, env, bytes, zeroed); !err.empty())
+  if (std::string err = workspaceSizes(*sel.k, sel.env, bytes, zeroed); !err.empty())
     return fail(ATTN_ERR_INVALID, "workspace: " + err);
   if (out)
     *out = static_cast<size_t>(bytes);
@@ -557,12 +563,12 @@ attn_status launch(attn_bundle *b, const char *target, const attn_launch_args *a
                                       std::to_string(args->num_tensors));
   if (args && args->num_tensors && !args->tensors)
     return fail(ATTN_ERR_INVALID, "attn_bundle_launch: null tensor array");
-  KernelInfo *k = nullptr;
-  GpuDevice dev;
-  Formula::Env env;
-  if (attn_status s = kernelFor(b, target, args, "attn_bundle_launch", k, dev, env);
-      s != ATTN_OK)
+  Selected sel;
+  if (attn_status s = kernelFor(b, target, args, "attn_bundle_launch", sel); s != ATTN_OK)
     return s;
+  KernelInfo *k = sel.k;
+  const GpuDevice &dev = sel.dev;
+  Formula::Env &env = sel.env;
 
   // Shapes of the tensors; CPU descriptors or flat GPU parameters.
   std::vector<std::vector<int64_t>> descs;
