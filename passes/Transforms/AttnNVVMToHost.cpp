@@ -220,6 +220,13 @@ LogicalResult Rewriter::rewriteInlinePtx(LLVM::InlineAsmOp op) {
       return success();
     }
   }
+  if (op.getNumOperands() == 1 && op.getNumResults() == 0 &&
+      op.getAsmString() == wgmma::fencedWaitAllAsm() &&
+      op.getConstraints() == wgmma::fencedWaitAllConstraints()) {
+    // The branch only steers ptxas's scheduler: both paths wait for all.
+    call(op.getLoc(), "__nvemu_wgmma_wait", {}, {i32Const(op.getLoc(), 0)});
+    return success();
+  }
   int64_t n;
   bool bf16, transB;
   if (!wgmma::parseRegisterAAsm(op.getAsmString().str(), n, bf16, transB) ||

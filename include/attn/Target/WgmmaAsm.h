@@ -4,8 +4,9 @@
 // descriptor. FlashAttention-3 feeds P V with P straight from the softmax
 // registers (the PTX "RS" form, A as four 32-bit registers a thread), which
 // saves writing P to shared memory and the barrier that publishes it. The
-// lowering emits that form as inline PTX; the nvemu host rewrite recognizes
-// the same text, so both sides take it from here.
+// lowering emits that form as inline PTX, and a wait ptxas may not hoist;
+// the nvemu host rewrite recognizes the same text, so both sides take it
+// from here.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,6 +66,20 @@ inline bool parseRegisterAAsm(const std::string &asmString, int64_t &n,
       }
   return false;
 }
+
+/// Inline PTX of wgmma.wait_group 0 that ptxas leaves after the code
+/// before it. ptxas (CUDA 13) schedules the wait as if it cost nothing and
+/// hoists it into the first stall, e.g. ahead of the softmax's
+/// exponentials, which then run with no product in flight. A branch ends
+/// its scheduling region, so the wait sits behind one, taken when $0 (any
+/// warp-uniform value that is never all ones, such as a tile index) is all
+/// ones; both paths wait.
+inline const char *fencedWaitAllAsm() {
+  return "{\n.reg .pred p;\nsetp.eq.u32 p, $0, -1;\n@p bra.uni WAIT_ODD;\n"
+         "wgmma.wait_group.sync.aligned 0;\nbra.uni WAIT_DONE;\nWAIT_ODD:\n"
+         "wgmma.wait_group.sync.aligned 0;\nWAIT_DONE:\n}\n";
+}
+inline const char *fencedWaitAllConstraints() { return "r"; }
 
 } // namespace mlir::attn::wgmma
 

@@ -2230,8 +2230,13 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
 /// pipelining (pass option `overlap`): the P V product of a live tile is
 /// issued together with the next live tile's S = Q K^T, and runs on the
 /// tensor cores while that tile's softmax runs. O is in flight meanwhile,
-/// so the softmax hands back its rescaling factors and O is rescaled after
-/// the wait. A pending product keeps its tile's stage (released when the
+/// so the softmax hands back its rescaling factors, which the loop carries
+/// with P: O is rescaled just before the product that adds P V is issued,
+/// under the next S product, as FlashAttention-3's mainloop does. Nothing
+/// but P's conversion then waits for a product: with the rescaling after
+/// the wait, ptxas hoisted the wait above the exponentials (it orders a
+/// wait by the work depending on it), and the softmax ran with no product
+/// in flight. A pending product keeps its tile's stage (released when the
 /// product is done), so an empty tile finishes a pending product first:
 /// otherwise the producer, waiting for that stage, and the math warps,
 /// waiting for the next tile, would wait on each other. That also needs at
@@ -2276,26 +2281,46 @@ private:
 
   SmallVector<Value> consumerLoop(Value bIdx, Value h, Value i0, Value i1,
                                   Value qt) override;
+  /// A pending product: its tile's P registers (they stay live across the
+  /// iteration, as FlashAttention-3's) and the factors of O's two rows
+  /// that the tile's softmax step left to apply before its product.
+  struct Pending {
+    SmallVector<Value> p;
+    Value alpha[2];
+  };
   /// One live tile in `stage`; with `pending`, first issues the product of
-  /// the previous tile (P registers `p`, V in `prev`). Returns the loop
-  /// state: this tile's P, pending.
-  SmallVector<Value> liveTile(WarpState st, ArrayRef<Value> p, Value bIdx,
+  /// the previous tile (`prior`, V in `prev`). Returns the loop state: this
+  /// tile's pending product, pending.
+  SmallVector<Value> liveTile(WarpState st, const Pending &prior, Value bIdx,
                               Value h, Value stage, Value prev, Value kt,
                               bool partial, bool pending);
-  /// If `pending`: O += P V of the pending tile (P `p`, V in `prev`),
-  /// waited for, and `prev` freed. Returns the state.
+  /// If `pending`: O = alpha O + P V of the pending tile (`prior`, V in
+  /// `prev`), waited for, and `prev` freed. Returns the state.
   WarpState finishPending(Value pending, const WarpState &st,
-                          ArrayRef<Value> p, Value prev);
-  /// The loop state: the warp state, the pending tile's P registers (they
-  /// stay live across the iteration, as FlashAttention-3's), the flag.
-  SmallVector<Value> loopState(const WarpState &st, ArrayRef<Value> p,
+                          const Pending &prior, Value prev);
+  /// The loop state: the warp state, the pending product, the flag.
+  SmallVector<Value> loopState(const WarpState &st, const Pending &next,
                                bool pending) {
     SmallVector<Value> vals = st.flatten();
-    vals.append(p.begin(), p.end());
+    vals.append(next.p.begin(), next.p.end());
+    vals.append({next.alpha[0], next.alpha[1]});
     vals.push_back(arith::ConstantIntOp::create(b, pending, 1));
     return vals;
   }
+  /// The warp state and pending product of loop state `vals`.
+  std::pair<WarpState, Pending> fromLoopState(ValueRange vals) {
+    size_t tail = pRegisters() + 3;
+    Pending prior;
+    ValueRange p = vals.take_back(tail).drop_back(3);
+    prior.p.assign(p.begin(), p.end());
+    prior.alpha[0] = vals[vals.size() - 3];
+    prior.alpha[1] = vals[vals.size() - 2];
+    return {WarpState::unflatten(vals.drop_back(tail)), prior};
+  }
   int64_t pRegisters() const { return bk / 16 * 4; }
+  /// wgmma.wait_group 0 that ptxas keeps behind the softmax before it
+  /// (wgmma::fencedWaitAllAsm), branching on KV tile `kt`.
+  void waitAllAfterSoftmax(Value kt);
 
   bool pingpong;
 };
@@ -2319,15 +2344,26 @@ void OverlappedKernelEmitter::inTurn(function_ref<void()> issue) {
         arith::RemUIOp::create(b, add(warpgroup, idx(1)), idx(warps / 4))));
 }
 
+void OverlappedKernelEmitter::waitAllAfterSoftmax(Value kt) {
+  auto dialect =
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT);
+  LLVM::InlineAsmOp::create(
+      b, TypeRange(), ValueRange{i32(kt)}, wgmma::fencedWaitAllAsm(),
+      wgmma::fencedWaitAllConstraints(), /*has_side_effects=*/true,
+      /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+      dialect, /*operand_attrs=*/ArrayAttr());
+}
+
 WarpState OverlappedKernelEmitter::finishPending(Value pending,
                                                  const WarpState &st,
-                                                 ArrayRef<Value> p,
+                                                 const Pending &prior,
                                                  Value prev) {
   auto finish = scf::IfOp::create(
       b, pending,
       [&](OpBuilder &, Location) {
         WarpState done = st;
-        done.o = pv(done.o, p, prev);
+        rescaleO(done, prior.alpha);
+        done.o = pv(done.o, prior.p, prev);
         release(prev);
         scf::YieldOp::create(b, done.flatten());
       },
@@ -2335,15 +2371,13 @@ WarpState OverlappedKernelEmitter::finishPending(Value pending,
   return WarpState::unflatten(finish.getResults());
 }
 
-SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st,
-                                                     ArrayRef<Value> p,
-                                                     Value bIdx, Value h,
-                                                     Value stage, Value prev,
-                                                     Value kt, bool partial,
-                                                     bool pending) {
+SmallVector<Value> OverlappedKernelEmitter::liveTile(
+    WarpState st, const Pending &prior, Value bIdx, Value h, Value stage,
+    Value prev, Value kt, bool partial, bool pending) {
   Value j0 = mul(kt, idx(bk));
   auto [qDescs, kDescs] = qkDescriptors(stage);
   SmallVector<SmallVector<Value>> s;
+  Pending next;
   Value sAcc;
   if (!pending) {
     inTurn([&] {
@@ -2352,28 +2386,31 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(WarpState st,
     });
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
     s = sBlocks(unpack(sAcc, bk));
-    softmaxFragments(st, s, bIdx, j0, partial);
+    softmaxFragments(st, s, bIdx, j0, partial, next.alpha);
   } else {
     SmallVector<Value> vDescs = vDescriptors(prev);
     Value oAcc;
     inTurn([&] {
       sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
-      oAcc = issuePV(st.o, p, vDescs);
+      // O is idle here (the previous product was waited for); the fence
+      // orders the rescaled registers before the product reads them.
+      rescaleO(st, prior.alpha);
+      NVVM::WgmmaFenceAlignedOp::create(b);
+      oAcc = issuePV(st.o, prior.p, vDescs);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
     });
     // S is the older group: waiting for all but one leaves P V running.
     NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
     s = sBlocks(unpack(sAcc, bk));
-    Value alpha[2];
-    softmaxFragments(st, s, bIdx, j0, partial, alpha);
-    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    softmaxFragments(st, s, bIdx, j0, partial, next.alpha);
+    waitAllAfterSoftmax(kt);
     st.o = unpack(oAcc, dvChunk);
-    rescaleO(st, alpha);
     release(prev);
   }
   // P of this tile replaces the one the finished product read.
-  return loopState(st, pFragments(s), true);
+  next.p = pFragments(s);
+  return loopState(st, next, true);
 }
 
 SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
@@ -2382,9 +2419,12 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
   if (pingpong)
     ifThen(isFirstWarpgroup(),
            [&] { arriveScheduler(schedulerBarrier(idx(0))); });
-  SmallVector<Value> init = initialState();
-  init.append(pRegisters(), arith::ConstantIntOp::create(b, 0, 32));
-  init.push_back(arith::ConstantIntOp::create(b, 0, 1));
+  Pending none;
+  none.p.assign(pRegisters(), arith::ConstantIntOp::create(b, 0, 32));
+  none.alpha[0] = none.alpha[1] = arith::ConstantFloatOp::create(
+      b, b.getF32Type(), APFloat(1.0f));
+  SmallVector<Value> init = loopState(
+      WarpState::unflatten(initialState()), none, false);
   auto loop = scf::ForOp::create(
       b, kvBegin, kvTiles, idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
@@ -2393,27 +2433,27 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
         waitPhase(stage, parityOf(kt));
         auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
         Value pending = iter.back();
-        SmallVector<Value> p(iter.drop_back().take_back(pRegisters()));
-        WarpState st =
-            WarpState::unflatten(iter.drop_back(1 + pRegisters()));
+        auto [st, prior] = fromLoopState(iter);
         auto ifEmpty = scf::IfOp::create(
             b, isEmpty,
             [&](OpBuilder &, Location) {
-              WarpState after = finishPending(pending, st, p, prev);
+              WarpState after = finishPending(pending, st, prior, prev);
               release(stage);
-              scf::YieldOp::create(b, loopState(after, p, false));
+              scf::YieldOp::create(b, loopState(after, prior, false));
             },
             [&](OpBuilder &, Location) {
               auto byPending = [&](bool pend) {
                 auto ifFull = scf::IfOp::create(
                     b, isFull,
                     [&](OpBuilder &, Location) {
-                      scf::YieldOp::create(b, liveTile(st, p, bIdx, h, stage,
-                                                       prev, kt, false, pend));
+                      scf::YieldOp::create(b, liveTile(st, prior, bIdx, h,
+                                                       stage, prev, kt, false,
+                                                       pend));
                     },
                     [&](OpBuilder &, Location) {
-                      scf::YieldOp::create(b, liveTile(st, p, bIdx, h, stage,
-                                                       prev, kt, true, pend));
+                      scf::YieldOp::create(b, liveTile(st, prior, bIdx, h,
+                                                       stage, prev, kt, true,
+                                                       pend));
                     });
                 scf::YieldOp::create(b, ifFull.getResults());
               };
@@ -2426,11 +2466,10 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
       });
   // The last live tile's product.
   ValueRange results = loop.getResults();
-  Value pending = results.back();
-  SmallVector<Value> p(results.drop_back().take_back(pRegisters()));
-  WarpState st = WarpState::unflatten(results.drop_back(1 + pRegisters()));
+  auto [st, prior] = fromLoopState(results);
   Value last = stageOf(sub(kvTiles, idx(1)));
-  SmallVector<Value> result = finishPending(pending, st, p, last).flatten();
+  SmallVector<Value> result =
+      finishPending(results.back(), st, prior, last).flatten();
   if (pingpong)
     ifThen(isFirstWarpgroup(),
            [&] { syncScheduler(schedulerBarrier(idx(0))); });
