@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""SASS schedule check of the overlapped sm_90a kernels: where ptxas puts
+the wait for the P V product.
+
+The overlapped kernel issues a tile's S = Q K^T and the previous tile's
+P V as two wgmma groups, waits for S (wait_group 1), runs the softmax and
+only then waits for P V (wait_group 0), so the exponentials run while P V
+occupies the tensor cores. ptxas may move a wait earlier (that is always
+legal) and, treating it as free, did so into the first MUFU stall, which
+kept the PTX correct and the overlap gone. This disassembles the cubin
+(nvdisasm) and checks, for each WARPGROUP.DEPBAR.LE gsb0, 0x1, that the
+next 0x0 wait comes after at least one exponential per S element of a
+thread (block_kv / 2: a warpgroup's 64 rows x block_kv columns over 128
+threads).
+
+Usage: sass_schedule.py --attention-opt=PATH --nvdisasm=PATH
+Exit 77 (skipped) when nvdisasm is missing.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+# (spec, --attn-compile options): the dense hd128 shape GPU-check times,
+# at the cost model's tile and at FlashAttention-3's 176 columns, with and
+# without ping-pong; a causal and a head-dim-64 one for the partial-tile
+# branch and the other tile width.
+CASES = [
+    ("batch=2 heads=16 seq=8192 dim=128 dtype=bf16", "overlap=1"),
+    ("batch=2 heads=16 seq=8192 dim=128 dtype=bf16", "overlap=1 pingpong=1"),
+    ("batch=2 heads=16 seq=8192 dim=128 dtype=bf16 tile=128x176 warps=8 "
+     "stages=2", "overlap=1"),
+    ("batch=2 heads=16 seq=8192 dim=128 dtype=bf16 tile=128x176 warps=8 "
+     "stages=2", "overlap=1 pingpong=1"),
+    ("batch=2 heads=16 seq=2048 dim=128 dtype=bf16 mask=causal",
+     "overlap=1 pingpong=1"),
+    ("batch=2 heads=16 seq=2048 dim=64 dtype=f16", "overlap=1"),
+    ("batch=2 heads=16 seq=2048 dim=128 dtype=bf16",
+     "persistent=sm overlap=1 pingpong=1"),
+]
+
+WAIT = re.compile(r"WARPGROUP\.DEPBAR\.LE gsb0, 0x([0-9a-f]+)")
+
+
+def overlap_windows(sass):
+    """Exponentials between each wait_group 1 and the next wait_group 0."""
+    counts, open_count = [], None
+    for line in sass.splitlines():
+        m = WAIT.search(line)
+        if m:
+            if int(m.group(1), 16) == 1:
+                open_count = 0
+            elif open_count is not None:
+                counts.append(open_count)
+                open_count = None
+        elif open_count is not None and "MUFU.EX2" in line:
+            open_count += 1
+    return counts
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--attention-opt", required=True)
+    ap.add_argument("--nvdisasm", default="")
+    args = ap.parse_args()
+    if not args.nvdisasm or not os.access(args.nvdisasm, os.X_OK):
+        print("sass_schedule: SKIPPED, no nvdisasm (scripts/install-deps.sh "
+              "fetches it from PyPI into .tools/)")
+        return 77
+    failed = 0
+    for spec, options in CASES:
+        with tempfile.TemporaryDirectory() as d:
+            mlir = os.path.join(d, "k.mlir")
+            subprocess.run([args.attention_opt, f"--gen=name=k {spec}",
+                            "-o", mlir], check=True)
+            subprocess.run([args.attention_opt, mlir,
+                            f"--attn-compile=target=sm_90a {options}",
+                            f"--emit-dir={d}"], check=True,
+                           stdout=subprocess.DEVNULL)
+            with open(os.path.join(d, "k.json")) as f:
+                kernel = json.load(f)["kernels"][0]
+            name, tile = kernel["kernel"], kernel["tile"]
+            cubin = os.path.join(d, "k.sm_90a.cubin")
+            sass = subprocess.run([args.nvdisasm, "-c", cubin], check=True,
+                                  capture_output=True, text=True).stdout
+        need = tile[1] // 2
+        counts = overlap_windows(sass)
+        ok = "overlap" in name and counts and min(counts) >= need
+        failed += not ok
+        print(f"{'PASS' if ok else 'FAIL'}: {spec} [{options}] {name} "
+              f"tile={'x'.join(map(str, tile))}: exponentials between "
+              f"wait_group 1 and 0 = {counts} (need >= {need} each)")
+    print(f"sass_schedule: {len(CASES) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
