@@ -176,7 +176,9 @@ NvvmTmaSmemLayout mlir::attn::nvvmTmaSmemLayout(int64_t dqk, int64_t dv,
   l.v = l.k + stages * blockKV * kCols * eltBytes;
   l.q = l.v + stages * blockKV * vCols * eltBytes;
   l.barriers = l.q + blockQ * kCols * eltBytes;
-  l.total = l.barriers + (2 * stages + 2) * 8 + 1024;
+  // mbarriers: K full and empty per stage, Q, Q free, V full and empty per
+  // stage (the warp-specialized kernel; the others use a prefix).
+  l.total = l.barriers + (4 * stages + 2) * 8 + 1024;
   return l;
 }
 

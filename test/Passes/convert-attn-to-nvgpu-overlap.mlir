@@ -9,12 +9,14 @@
 // CHECK: scf.for {{.+}} iter_args({{.+}}%[[P15:[a-z0-9_]+]] = %c0_i32,
 // CHECK-SAME: %[[A0:[a-z0-9_]+]] = %[[ONE]], %[[A1:[a-z0-9_]+]] = %[[ONE]],
 // CHECK-SAME: %[[PENDING:[a-z0-9_]+]] = %false)
-// An empty tile first finishes the pending product (O rescaled, then the
-// product waited for), frees the previous stage, then frees its own. The
-// last k16 step reads the carried P's last registers.
+// An empty tile first finishes the pending product (O rescaled, the
+// previous tile's V waited for, the product issued and waited for) and
+// frees that V, then frees its own K, takes its V's phase and frees it.
+// The last k16 step reads the carried P's last registers.
 // CHECK: scf.if %[[PENDING]]
 // CHECK: arith.mulf %{{.+}}, %[[A0]] : f32
 // CHECK: arith.mulf %{{.+}}, %[[A1]] : f32
+// CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-3: llvm.inline_asm {{.+}}wgmma.mma_async
 // CHECK-NEXT: llvm.extractvalue
@@ -23,15 +25,19 @@
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: nvvm.mbarrier.arrive
 // CHECK: nvvm.mbarrier.arrive
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: nvvm.mbarrier.arrive
 // A live tile with a pending product: S = Q K^T is issued, O (idle) is
 // rescaled by the carried factors and fenced, and the previous P V issued
 // as the second group, as FlashAttention-3's mainloop does; the softmax
 // runs once S (the older group) is done, and the wait for P V comes after
 // it behind a branch ptxas does not schedule across; then the previous
-// stage is freed and this tile's P (registers, no shared memory) and
-// factors are carried to the next.
+// V is freed and this tile's P (registers, no shared memory) and factors
+// are carried to the next. The previous tile's V is waited for before the
+// turn, this tile's K freed once S is done.
 // CHECK: scf.if %[[PENDING]]
-// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK-NEXT: nvvm.wgmma.fence.aligned
 // CHECK: nvvm.wgmma.mma_async {{.+}}B[<bf16>, <one>, <col>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: arith.mulf %{{.+}}, %[[A0]] : f32
@@ -40,6 +46,8 @@
 // CHECK: llvm.inline_asm {{.+}}wgmma.mma_async{{.+}}, %[[P15]], %{{[0-9]+}} : (
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK-NOT: arith.mulf %{{.+}}, %[[A0]] : f32
+// CHECK: nvvm.mbarrier.arrive
 // CHECK-NOT: arith.mulf %{{.+}}, %[[A0]] : f32
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // CHECK-NOT: nvvm.wgmma.wait.group.sync.aligned

@@ -6,11 +6,13 @@
 // B x 8 heads x query tiles, carrying the KV tiles walked (stages and
 // phases go on) and the tiles done (Q's phase).
 // CHECK-LABEL: gpu.func @persistent
-// A "Q free" barrier (one arrival per math thread) after the full, Q and
-// empty ones.
+// A "Q free" barrier (one arrival per math thread) after K's full, Q's
+// and K's empty ones, before V's full and empty ones.
 // CHECK-COUNT-3: nvvm.mbarrier.init %{{.+}}, %c1_i32
 // CHECK-COUNT-3: nvvm.mbarrier.init %{{.+}}, %c256_i32
-// CHECK: nvvm.fence.mbarrier.init
+// CHECK-COUNT-2: nvvm.mbarrier.init %{{.+}}, %c1_i32
+// CHECK-COUNT-2: nvvm.mbarrier.init %{{.+}}, %c256_i32
+// CHECK-NEXT: nvvm.fence.mbarrier.init
 // Producer: each tile's first KV tile goes first (its stage frees while
 // the math warps finish the previous tile); before the tile's Q it waits
 // for "Q free" with the flipped parity of the tiles done (a fresh barrier
@@ -50,8 +52,12 @@
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: scf.for
 // CHECK: nvvm.wgmma.mma_async
+// The KV loop ends freeing V and yielding the state; then "Q free"
+// (barrier 5: after K's full ones, Q's and K's empty ones).
 // CHECK: nvvm.mbarrier.arrive %{{.+}} : !llvm.ptr<3>
 // CHECK: scf.yield
+// CHECK: arith.muli %c5, %c8
+// CHECK-NOT: nvvm.wgmma
 // CHECK: nvvm.mbarrier.arrive %{{.+}} : !llvm.ptr<3>
 // CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "mov.b32 $0, $1;", "=r,r" %[[W]] : (i32) -> i32
 // CHECK: gpu.return

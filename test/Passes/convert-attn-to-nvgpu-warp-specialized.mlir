@@ -10,16 +10,20 @@
 // warpgroup, launched under 168 registers.
 // CHECK-LABEL: gpu.func @ws
 // CHECK-SAME: attn.tensor_map_params = 3 : i64, known_block_size = array<i32: 384, 1, 1>, nvvm.maxnreg = 168 : i32
-// Thread 0 initializes full (1 arrival) and Q barriers, then empty ones
-// (one arrival per math thread), before the CTA's only barrier.
+// Thread 0 initializes K's full (1 arrival) and Q barriers, then K's
+// empty ones (one arrival per math thread), then V's full and empty ones,
+// before the CTA's only barrier.
 // CHECK: scf.if
 // CHECK-COUNT-3: nvvm.mbarrier.init %{{.+}}, %c1_i32
 // CHECK-COUNT-2: nvvm.mbarrier.init %{{.+}}, %c256_i32
-// CHECK: nvvm.fence.mbarrier.init
+// CHECK-COUNT-2: nvvm.mbarrier.init %{{.+}}, %c1_i32
+// CHECK-COUNT-2: nvvm.mbarrier.init %{{.+}}, %c256_i32
+// CHECK-NEXT: nvvm.fence.mbarrier.init
 // CHECK: gpu.barrier
-// Producer warpgroup (tid >= 256): one thread loads Q, then for each KV tile
-// waits for the stage's empty barrier with the flipped parity, and arms /
-// loads (or, for an empty tile, only arms) the full barrier.
+// Producer warpgroup (tid >= 256): one thread loads Q, then for each KV
+// tile waits for K's empty barrier of the stage with the flipped parity
+// and arms / loads K (or, for an empty tile, only arms) its full barrier;
+// then the same for V.
 // CHECK: %[[PRODUCER:.+]] = arith.cmpi uge, %{{.+}}, %c256
 // CHECK: scf.if %[[PRODUCER]] {
 // CHECK-NEXT: nvvm.setmaxregister decrease 72
@@ -28,13 +32,19 @@
 // CHECK: arith.xori %{{.+}}, %c1
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: scf.if
-// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c16384_i32
-// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c8192_i32
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: } else {
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c0_i32
-// Math warpgroups: wait for Q, then per tile for the full barrier; release
-// the stage on its empty barrier after the tile, with no CTA barrier.
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: scf.if
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c8192_i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: } else {
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c0_i32
+// Math warpgroups: wait for Q, then per tile for K's full barrier; free K
+// once S is waited for, wait for V's full barrier before P V, free V
+// after the tile, with no CTA barrier.
 // CHECK: } else {
 // CHECK-NEXT: nvvm.setmaxregister increase 216
 // CHECK: nvvm.mbarrier.try_wait.parity
@@ -42,7 +52,18 @@
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK-NOT: gpu.barrier
 // CHECK: nvvm.wgmma.mma_async
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK-NOT: gpu.barrier
+// CHECK: nvvm.mbarrier.arrive %{{.+}} : !llvm.ptr<3>
+// CHECK-NOT: gpu.barrier
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK-NOT: gpu.barrier
+// CHECK: llvm.inline_asm {{.+}}wgmma.mma_async
+// An empty tile frees K and takes V's phase.
+// CHECK: scf.if
+// CHECK: nvvm.mbarrier.arrive %{{.+}} : !llvm.ptr<3>
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: }
 // CHECK: nvvm.mbarrier.arrive %{{.+}} : !llvm.ptr<3>
 // CHECK-NEXT: scf.yield
 // CHECK: gpu.return

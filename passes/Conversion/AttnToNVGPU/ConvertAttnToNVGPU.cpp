@@ -1428,6 +1428,11 @@ protected:
   virtual Value descQ(int64_t kk);
   virtual Value descK(Value stage, int64_t kk);
   virtual Value descV(Value stage, int64_t kk);
+  /// emitTile's hooks for kernels whose K and V tiles land and free on
+  /// barriers of their own: S of KV tile kt (K in `stage`) is done; P V
+  /// (V in `stage`) is about to be issued.
+  virtual void afterS(Value stage) {}
+  virtual void beforePV(Value stage, Value kt) {}
   /// acc += A * B over one k16 step for each descriptor pair, waited for.
   SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                            ArrayRef<Value> descB, int64_t n, bool transB);
@@ -1672,7 +1677,9 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
   auto [qDescs, kDescs] = qkDescriptors(stage);
   SmallVector<SmallVector<Value>> s = sBlocks(
       wgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false));
+  afterS(stage);
   softmaxFragments(st, s, bIdx, mul(kt, idx(bk)), partial);
+  beforePV(stage, kt);
   st.o = pv(st.o, pFragments(s), stage);
   return st.flatten();
 }
@@ -1792,6 +1799,10 @@ protected:
   void loadQ(Value bIdx, Value h, Value i0);
   /// Arms stage `stage`'s barrier and loads KV tile kt into it (one thread).
   void loadKV(Value stage, Value bIdx, Value kh, Value vh, Value kt);
+  /// Arms barrier `bar` and loads the K (V) tile of KV tile kt into
+  /// `stage` (one thread).
+  void loadK(Value stage, Value bIdx, Value kh, Value kt, Value bar);
+  void loadV(Value stage, Value bIdx, Value vh, Value kt, Value bar);
   /// Initializes `count` mbarriers from index `first` for `arrivals` each.
   void initBarriers(int64_t first, int64_t count, int64_t arrivals);
   /// The Q barrier's index: after the stages' full barriers.
@@ -1908,6 +1919,20 @@ void TmaWgmmaKernelEmitter::loadKV(Value stage, Value bIdx, Value kh, Value vh,
   loadTile(vMap, vStage(stage), bk, dvChunk, chunkBase, j0, vh, bIdx, stage);
 }
 
+void TmaWgmmaKernelEmitter::loadK(Value stage, Value bIdx, Value kh, Value kt,
+                                  Value bar) {
+  expect(bar, bk * kCols() * dtypeBytes(spec.dtype));
+  loadTile(kMap, kStage(stage), bk, spec.dqk, idx(0), mul(kt, idx(bk)), kh,
+           bIdx, bar);
+}
+
+void TmaWgmmaKernelEmitter::loadV(Value stage, Value bIdx, Value vh, Value kt,
+                                  Value bar) {
+  expect(bar, bk * vCols() * dtypeBytes(spec.dtype));
+  loadTile(vMap, vStage(stage), bk, dvChunk, chunkBase, mul(kt, idx(bk)), vh,
+           bIdx, bar);
+}
+
 void TmaWgmmaKernelEmitter::skipTileCopy(Value stage) {
   onLeader([&] { expect(stage, 0); });
 }
@@ -1918,14 +1943,20 @@ void TmaWgmmaKernelEmitter::skipTileCopy(Value stage) {
 
 /// The TMA kernel with a producer warpgroup, as in FlashAttention-3: the
 /// math warpgroups never copy and never meet at a CTA barrier. Warpgroup
-/// `warps / 4` (the last) issues Q and then every KV tile from one thread:
-/// it waits until a stage is released (its "empty" mbarrier, one arrival
-/// per math thread), arms the stage's "full" mbarrier with the tile's bytes
-/// (0 for an empty tile) and issues the TMA loads. The math warpgroups wait
-/// on "full", compute, and arrive on "empty". Phases: the n-th use of a
-/// stage (n = tile / stages) waits on "full" with parity n mod 2 and the
-/// producer on "empty" with parity (n mod 2) ^ 1, which a fresh barrier
-/// passes at once (the buffers start empty). The CTA launches 128 more
+/// `warps / 4` (the last) issues Q and then every KV tile from one thread.
+/// K and V of a stage have barriers of their own, as FlashAttention-3's
+/// two pipelines: for each of K and V in turn the producer waits until the
+/// math warps released the stage's slot (its "empty" mbarrier, one arrival
+/// per math thread), arms its "full" mbarrier with the bytes (0 for an
+/// empty tile) and issues the TMA loads. The math warpgroups wait on K's
+/// "full" before S and free K once S is done, wait on V's "full" before
+/// P V and free V once that is done; so the next K into a stage goes out
+/// while this tile's softmax and P V still run, and an overlapped kernel,
+/// which holds V until the next tile's softmax is over, does not hold K
+/// that long. Phases: the n-th use of a stage (n = tile / stages) waits on
+/// "full" with parity n mod 2 and the producer on "empty" with parity
+/// (n mod 2) ^ 1, which a fresh barrier passes at once (the buffers start
+/// empty). The CTA launches 128 more
 /// threads under .maxnreg 168 (3 x 128 x 168 fits the register file); the
 /// producer gives registers back (setmaxnreg.dec, 72 by default) and the
 /// math warps take them (setmaxnreg.inc, 216: nvvmConsumerRegisters).
@@ -1946,12 +1977,22 @@ protected:
   /// The math warpgroups' KV loop; returns the final WarpState.
   virtual SmallVector<Value> consumerLoop(Value bIdx, Value h, Value i0,
                                           Value i1, Value qt);
-  /// "empty" barrier of `stage`: after the full barriers and Q's.
-  Value emptyBarrier(Value stage) { return add(stage, idx(stages + 1)); }
-  void release(Value stage) {
-    NVVM::MBarrierArriveOp::create(b, Type(), barrier(emptyBarrier(stage)),
-                                   Value());
+  /// K and V of a stage land and free on barriers of their own, as
+  /// FlashAttention-3's pipelines: K's "full" barrier is the stage's index
+  /// (then Q's), K's "empty" barriers follow, then the persistent CTA's
+  /// "Q free", then V's "full" and "empty" barriers.
+  Value emptyK(Value stage) { return add(stage, idx(stages + 1)); }
+  Value fullV(Value stage) { return add(stage, idx(2 * stages + 2)); }
+  Value emptyV(Value stage) { return add(stage, idx(3 * stages + 2)); }
+  void releaseK(Value stage) { arrive(emptyK(stage)); }
+  void releaseV(Value stage) { arrive(emptyV(stage)); }
+  void waitV(Value stage, Value kt) { waitPhase(fullV(stage), parityOf(kt)); }
+  void arrive(Value bar) {
+    NVVM::MBarrierArriveOp::create(b, Type(), barrier(bar), Value());
   }
+  /// S done: the K tile is free, while V still waits for P V.
+  void afterS(Value stage) override { releaseK(stage); }
+  void beforePV(Value stage, Value kt) override { waitV(stage, kt); }
 
 private:
   int64_t blockThreads() const override {
@@ -2071,6 +2112,8 @@ void WarpSpecializedKernelEmitter::emitRoles() {
     initBarriers(stages + 1, stages, mathThreads);
     if (persistent)
       initBarriers(2 * stages + 1, 1, mathThreads);
+    initBarriers(2 * stages + 2, stages, 1);
+    initBarriers(3 * stages + 2, stages, mathThreads);
     NVVM::FenceMbarrierInitOp::create(b);
   });
   gpu::BarrierOp::create(b);
@@ -2109,17 +2152,24 @@ void WarpSpecializedKernelEmitter::emitRoles() {
         Value issuer = cmp(P::eq, tid, idx(mathThreads));
         scf::IfOp::create(b, issuer, [&](OpBuilder &, Location) {
           forEachItem(start, [&](const WorkItem &it, ValueRange iter) {
-            // Arms stage `kt`'s full barrier and loads KV tile kt into it
-            // once the math warps released it (an empty tile only arms).
+            // Arms K's full barrier of stage `kt` and loads KV tile kt's
+            // K into it once the math warps released it, then V the same
+            // way (an empty tile only arms): K goes first, as its product
+            // does, and frees first.
             auto issue = [&](Value kt) {
               Value stage = stageOf(kt);
-              waitPhase(emptyBarrier(stage),
-                        arith::XOrIOp::create(b, parityOf(kt), idx(1)));
+              Value free = arith::XOrIOp::create(b, parityOf(kt), idx(1));
               Value live = notI(
                   classifyKV(kt, it.bIdx, it.h, it.i0, it.i1, it.qt).first);
+              waitPhase(emptyK(stage), free);
               ifThenElse(
-                  live, [&] { loadKV(stage, it.bIdx, it.kh, it.vh, kt); },
+                  live, [&] { loadK(stage, it.bIdx, it.kh, kt, stage); },
                   [&] { expect(stage, 0); });
+              waitPhase(emptyV(stage), free);
+              ifThenElse(
+                  live,
+                  [&] { loadV(stage, it.bIdx, it.vh, kt, fullV(stage)); },
+                  [&] { expect(fullV(stage), 0); });
             };
             auto issueFrom = [&](Value first) {
               scf::ForOp::create(
@@ -2215,8 +2265,14 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
             dispatchTile(isEmpty, isFull, iter, [&](bool partial) {
               return emitTile(iter, bIdx, h, stage, kt, partial);
             });
-        // emitTile waited for its wgmma groups: the stage is free.
-        release(stage);
+        // A live tile freed K once S was done and waited for V (emitTile's
+        // hooks); an empty one takes both phases here.
+        ifThen(isEmpty, [&] {
+          releaseK(stage);
+          waitV(stage, kt);
+        });
+        // emitTile waited for its wgmma groups: V is free.
+        releaseV(stage);
         scf::YieldOp::create(b, next);
       });
   return loop.getResults();
@@ -2232,15 +2288,14 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
 /// tensor cores while that tile's softmax runs. O is in flight meanwhile,
 /// so the softmax hands back its rescaling factors, which the loop carries
 /// with P: O is rescaled just before the product that adds P V is issued,
-/// under the next S product, as FlashAttention-3's mainloop does. Nothing
-/// but P's conversion then waits for a product: with the rescaling after
-/// the wait, ptxas hoisted the wait above the exponentials (it orders a
-/// wait by the work depending on it), and the softmax ran with no product
-/// in flight. A pending product keeps its tile's stage (released when the
-/// product is done), so an empty tile finishes a pending product first:
-/// otherwise the producer, waiting for that stage, and the math warps,
-/// waiting for the next tile, would wait on each other. That also needs at
-/// least 2 stages. The pending flag is part of the loop state; each branch
+/// under the next S product, as FlashAttention-3's mainloop does, and
+/// nothing but P's conversion waits for a product. That wait sits behind a
+/// branch (waitAllAfterSoftmax): ptxas otherwise hoisted it into the first
+/// MUFU stall, and the softmax ran with no product in flight. A pending product keeps its tile's V (released when the
+/// product is done; K went when S was done), so an empty tile finishes a
+/// pending product first: otherwise the producer, waiting for that V slot,
+/// and the math warps, waiting for the next tile, would wait on each
+/// other. That also needs at least 2 stages. The pending flag is part of the loop state; each branch
 /// issues and waits for its own products, so no accumulator in flight
 /// crosses a merge.
 ///
@@ -2292,12 +2347,14 @@ private:
   /// the previous tile (`prior`, V in `prev`). Returns the loop state: this
   /// tile's pending product, pending.
   SmallVector<Value> liveTile(WarpState st, const Pending &prior, Value bIdx,
-                              Value h, Value stage, Value prev, Value kt,
-                              bool partial, bool pending);
+                              Value h, Value stage, Value prev,
+                              Value prevParity, Value kt, bool partial,
+                              bool pending);
   /// If `pending`: O = alpha O + P V of the pending tile (`prior`, V in
-  /// `prev`), waited for, and `prev` freed. Returns the state.
+  /// `prev`, whose use has parity `prevParity`), waited for, and `prev`'s
+  /// V freed. Returns the state.
   WarpState finishPending(Value pending, const WarpState &st,
-                          const Pending &prior, Value prev);
+                          const Pending &prior, Value prev, Value prevParity);
   /// The loop state: the warp state, the pending product, the flag.
   SmallVector<Value> loopState(const WarpState &st, const Pending &next,
                                bool pending) {
@@ -2357,14 +2414,16 @@ void OverlappedKernelEmitter::waitAllAfterSoftmax(Value kt) {
 WarpState OverlappedKernelEmitter::finishPending(Value pending,
                                                  const WarpState &st,
                                                  const Pending &prior,
-                                                 Value prev) {
+                                                 Value prev,
+                                                 Value prevParity) {
   auto finish = scf::IfOp::create(
       b, pending,
       [&](OpBuilder &, Location) {
         WarpState done = st;
         rescaleO(done, prior.alpha);
+        waitPhase(fullV(prev), prevParity);
         done.o = pv(done.o, prior.p, prev);
-        release(prev);
+        releaseV(prev);
         scf::YieldOp::create(b, done.flatten());
       },
       [&](OpBuilder &, Location) { scf::YieldOp::create(b, st.flatten()); });
@@ -2373,7 +2432,7 @@ WarpState OverlappedKernelEmitter::finishPending(Value pending,
 
 SmallVector<Value> OverlappedKernelEmitter::liveTile(
     WarpState st, const Pending &prior, Value bIdx, Value h, Value stage,
-    Value prev, Value kt, bool partial, bool pending) {
+    Value prev, Value prevParity, Value kt, bool partial, bool pending) {
   Value j0 = mul(kt, idx(bk));
   auto [qDescs, kDescs] = qkDescriptors(stage);
   SmallVector<SmallVector<Value>> s;
@@ -2385,11 +2444,15 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
     });
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    releaseK(stage);
     s = sBlocks(unpack(sAcc, bk));
     softmaxFragments(st, s, bIdx, j0, partial, next.alpha);
   } else {
     SmallVector<Value> vDescs = vDescriptors(prev);
     Value oAcc;
+    // V of the pending tile landed long ago as a rule: waiting before the
+    // turn holds neither the turn nor registers across the issue.
+    waitPhase(fullV(prev), prevParity);
     inTurn([&] {
       sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
@@ -2400,13 +2463,15 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(
       oAcc = issuePV(st.o, prior.p, vDescs);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
     });
-    // S is the older group: waiting for all but one leaves P V running.
+    // S is the older group: waiting for all but one leaves P V running,
+    // and frees K for the producer's next load into this stage.
     NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+    releaseK(stage);
     s = sBlocks(unpack(sAcc, bk));
     softmaxFragments(st, s, bIdx, j0, partial, next.alpha);
     waitAllAfterSoftmax(kt);
     st.o = unpack(oAcc, dvChunk);
-    release(prev);
+    releaseV(prev);
   }
   // P of this tile replaces the one the finished product read.
   next.p = pFragments(s);
@@ -2429,7 +2494,12 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
       b, kvBegin, kvTiles, idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
         Value stage = stageOf(kt);
+        // Tile kt - 1's stage and the parity of its use, from kt +
+        // stages - 1 (one use of the stage later) so that nothing is
+        // computed below the walk's first tile.
         Value prev = stageOf(add(kt, idx(stages - 1)));
+        Value prevParity = arith::XOrIOp::create(
+            b, parityOf(add(kt, idx(stages - 1))), idx(1));
         waitPhase(stage, parityOf(kt));
         auto [isEmpty, isFull] = classifyKV(kt, bIdx, h, i0, i1, qt);
         Value pending = iter.back();
@@ -2437,8 +2507,11 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
         auto ifEmpty = scf::IfOp::create(
             b, isEmpty,
             [&](OpBuilder &, Location) {
-              WarpState after = finishPending(pending, st, prior, prev);
-              release(stage);
+              WarpState after =
+                  finishPending(pending, st, prior, prev, prevParity);
+              releaseK(stage);
+              waitV(stage, kt);
+              releaseV(stage);
               scf::YieldOp::create(b, loopState(after, prior, false));
             },
             [&](OpBuilder &, Location) {
@@ -2447,12 +2520,14 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
                     b, isFull,
                     [&](OpBuilder &, Location) {
                       scf::YieldOp::create(b, liveTile(st, prior, bIdx, h,
-                                                       stage, prev, kt, false,
+                                                       stage, prev, prevParity,
+                                                       kt, false,
                                                        pend));
                     },
                     [&](OpBuilder &, Location) {
                       scf::YieldOp::create(b, liveTile(st, prior, bIdx, h,
-                                                       stage, prev, kt, true,
+                                                       stage, prev, prevParity,
+                                                       kt, true,
                                                        pend));
                     });
                 scf::YieldOp::create(b, ifFull.getResults());
@@ -2469,7 +2544,9 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
   auto [st, prior] = fromLoopState(results);
   Value last = stageOf(sub(kvTiles, idx(1)));
   SmallVector<Value> result =
-      finishPending(results.back(), st, prior, last).flatten();
+      finishPending(results.back(), st, prior, last,
+                    parityOf(sub(kvTiles, idx(1))))
+          .flatten();
   if (pingpong)
     ifThen(isFirstWarpgroup(),
            [&] { syncScheduler(schedulerBarrier(idx(0))); });

@@ -7,9 +7,9 @@
 // 128-byte by-value parameters (`__grid_constant__`) and feeds them to
 // cp.async.bulk.tensor straight from parameter space; ptxas assembles it
 // for sm_90a without spills. Dynamic shared memory: K/V stages
-// 2 x 64 x (64 + 64) x 2, Q 128 x 64 x 2, 6 mbarriers (full x 2, Q,
-// empty x 2, and "Q free" of the persistent variant), 1024 bytes to align
-// the base: 32768 + 16384 + 48 + 1024.
+// 2 x 64 x (64 + 64) x 2, Q 128 x 64 x 2, 10 mbarriers (K full x 2, Q,
+// K empty x 2, "Q free" of the persistent variant, V full x 2, V empty
+// x 2), 1024 bytes to align the base: 32768 + 16384 + 80 + 1024.
 // P stays in registers: no shared memory, no barrier between the products.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: attention-opt %s --attn-compile="target=sm_90a" --emit-dir=%t 2>/dev/null | FileCheck %s --check-prefix=REPORT
@@ -21,7 +21,7 @@
 // CHECK: "format": "cubin",
 // CHECK: "param_abi": "flat-memref+tma",
 // CHECK: "block": [384, 1, 1],
-// CHECK-NEXT: "dynamic_smem_bytes": 50224,
+// CHECK-NEXT: "dynamic_smem_bytes": 50256,
 // CHECK: "spill_bytes": 0,
 // CHECK: "tensor_maps": [{"arg": "q", "box": [64, 128, 1, 1], "swizzle": 128}, {"arg": "k", "box": [64, 64, 1, 1], "swizzle": 128}, {"arg": "v", "box": [64, 64, 1, 1], "swizzle": 128}]
 // PTX: .target sm_90a
@@ -30,16 +30,19 @@
 // PTX-NEXT: .param .align 64 .b8 gqa_tma_param_{{[0-9]+}}[128]
 // PTX: .maxnreg 168
 // PTX: cvta.param.u64
-// PTX: mbarrier.init.shared.b64
-// PTX: fence.mbarrier_init.release.cluster;
+// PTX-COUNT-9: mbarrier.init.shared.b64
+// PTX-NEXT: fence.mbarrier_init.release.cluster;
 // PTX: bar.sync 0;
-// Producer: registers back; Q, then per KV tile: wait for an empty stage,
-// arm it, load K and V (ptxas lays the blocks out in its own order).
+// Producer: registers back; Q, then per KV tile: wait for K's slot of the
+// stage to be empty, arm its barrier, load K; the same for V (ptxas lays
+// the blocks out in its own order).
 // PTX: setmaxnreg.dec.sync.aligned.u32 72;
 // PTX: mbarrier.arrive.expect_tx.shared.b64
 // PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX: mbarrier.arrive.expect_tx.shared.b64
 // PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// PTX: mbarrier.try_wait.parity.shared.b64
+// PTX: mbarrier.arrive.expect_tx.shared.b64
 // PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX: mbarrier.try_wait.parity.shared.b64
 // Math warpgroups: more registers, wait for a full stage, release it.
