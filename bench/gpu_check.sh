@@ -181,12 +181,17 @@ if [ "$MODE" = "--prepare" ]; then
       done
       continue
     fi
-    mkdir -p "$BUNDLES/variants/stages3/bench" "$BUNDLES/variants/persistent-stages3/bench"
+    mkdir -p "$BUNDLES/variants/stages3/bench" "$BUNDLES/variants/persistent-stages3/bench" \
+      "$BUNDLES/variants/stages3-pingpong/bench"
     "$OPT" --gen="name=bench$i $s tile=128x128 warps=8 stages=3" -o "$BUNDLES/stages$i.mlir"
     "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a" \
       --emit-dir="$BUNDLES/variants/stages3/bench" >/dev/null
     "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a persistent=sm" \
       --emit-dir="$BUNDLES/variants/persistent-stages3/bench" >/dev/null
+    # The ping-pong kernel with a third stage: V waits for the next tile's
+    # softmax there, so one more stage keeps two tiles in flight.
+    "$OPT" "$BUNDLES/stages$i.mlir" --attn-compile="target=sm_90a overlap=1 pingpong=1" \
+      --emit-dir="$BUNDLES/variants/stages3-pingpong/bench" >/dev/null
     mkdir -p "$BUNDLES/variants/persistent-pingpong/bench"
     "$OPT" "$BUNDLES/bench$i.mlir" \
       --attn-compile="target=sm_90a persistent=sm overlap=1 pingpong=1" \
