@@ -21,18 +21,22 @@ echo "install-deps: all packages present"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [ ! -x "$ROOT/.tools/nvdisasm" ]; then
   tmp=$(mktemp -d)
+  # A wheel that cannot be had or unpacked only skips that check.
   if /usr/bin/python3 -m pip download -q --timeout 20 --no-deps -d "$tmp" \
-       nvidia-cuda-nvdisasm 2>/dev/null; then
-    /usr/bin/python3 - "$tmp" "$ROOT/.tools" <<'PY'
+       nvidia-cuda-nvdisasm 2>/dev/null &&
+     /usr/bin/python3 - "$tmp" "$ROOT/.tools" <<'PY'
 import glob, os, sys, zipfile
 tmp, tools = sys.argv[1], sys.argv[2]
-os.makedirs(tools, exist_ok=True)
 with zipfile.ZipFile(glob.glob(os.path.join(tmp, "*.whl"))[0]) as z:
     name = next(n for n in z.namelist() if n.endswith("/bin/nvdisasm"))
-    with z.open(name) as src, open(os.path.join(tools, "nvdisasm"), "wb") as dst:
+    os.makedirs(tools, exist_ok=True)
+    out = os.path.join(tools, "nvdisasm")
+    with z.open(name) as src, open(out + ".part", "wb") as dst:
         dst.write(src.read())
-os.chmod(os.path.join(tools, "nvdisasm"), 0o755)
+os.chmod(out + ".part", 0o755)
+os.replace(out + ".part", out)
 PY
+  then
     echo "install-deps: nvdisasm in $ROOT/.tools"
   else
     echo "install-deps: no nvdisasm from PyPI; the SASS schedule check will skip"
