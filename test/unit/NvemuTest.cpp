@@ -632,4 +632,49 @@ TEST(Nvemu, WgmmaOperandOverwrittenBeforeItsWaitFails) {
   EXPECT_EQ(l.rc, 1);
   EXPECT_NE(l.error.find("changed before its wgmma.wait_group"), std::string::npos) << l.error;
 }
+
+// A warpgroup that frees a buffer (arrives on its "empty" mbarrier) while
+// its product still reads it lets a producer refill it under the product:
+// the arrival steps aside until the producer it woke ran, whatever the
+// thread order. Freeing it after the wait is the protocol.
+template <bool FreeBeforeWait> void emptyBarrierKernel(void **) {
+  auto *smem = static_cast<uint8_t *>(__nvemu_dynamic_smem());
+  void *empty = smem + 8192;
+  int t = tid();
+  if (t == 0) {
+    std::memset(smem, 0, 4096);
+    __nvemu_mbarrier_init(empty, 128);
+  }
+  __nvemu_barrier(0, -1);
+  if (t >= 128) {
+    if (t == 128) {
+      __nvemu_mbarrier_wait_parity(empty, 0);
+      smem[1] = 0x3f; // the refill
+    }
+    return;
+  }
+  float in[4] = {0, 0, 0, 0}, out[4];
+  __nvemu_wgmma(NVEMU_WGMMA_BF16, 8, descriptor(smem, 128, 256, 0),
+                descriptor(smem + 2048, 128, 256, 0), in, out);
+  __nvemu_wgmma_commit();
+  if (FreeBeforeWait)
+    __nvemu_mbarrier_arrive(empty, 1, 0);
+  __nvemu_wgmma_wait(0);
+  if (!FreeBeforeWait)
+    __nvemu_mbarrier_arrive(empty, 1, 0);
+}
+
+TEST(Nvemu, BufferFreedBeforeItsProductsWaitIsRefilledUnderIt) {
+  for (const char *seed : {"0", "1", "7"}) {
+    setenv("ATTN_NVEMU_SEED", seed, 1);
+    Launch bad = launch(emptyBarrierKernel<true>, {}, 160, 8192 + 8);
+    EXPECT_EQ(bad.rc, 1) << "seed " << seed;
+    EXPECT_NE(bad.error.find("changed before its wgmma.wait_group"),
+              std::string::npos)
+        << bad.error;
+    Launch good = launch(emptyBarrierKernel<false>, {}, 160, 8192 + 8);
+    EXPECT_EQ(good.rc, 0) << "seed " << seed << ": " << good.error;
+  }
+  unsetenv("ATTN_NVEMU_SEED");
+}
 } // namespace

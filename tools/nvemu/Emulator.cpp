@@ -14,7 +14,11 @@
 // written (it starts as NaN bytes), data of a cp.async read before its
 // wait_group (copies land at the wait), cp.async or TMA copies still in
 // flight when a thread or its CTA exits. CTAs run one at a time, in
-// launch order or reversed (ATTN_NVEMU_REVERSE_CTAS=1).
+// launch order or reversed (ATTN_NVEMU_REVERSE_CTAS=1). A thread that
+// arrives on an mbarrier (not arming it) steps aside until the next pass,
+// and the threads a completed phase woke run before it resumes: a buffer
+// released before the products reading it were waited for is refilled
+// under them (eager TMA), and their wait reports it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -87,6 +91,10 @@ struct Thread {
   unsigned tid[3] = {0, 0, 0};
   unsigned linear = 0, lane = 0, warp = 0;
   bool done = false, blocked = false;
+  // Stepped aside after an mbarrier arrival in scheduler pass
+  // `deferredIn`: runs again in a later pass, after the others.
+  bool deferred = false;
+  uint64_t deferredIn = 0;
   // Where it waits (for the deadlock report).
   std::string waitingAt;
   std::vector<std::vector<Copy>> groups; // committed, oldest first
@@ -136,6 +144,11 @@ struct Cta {
   bool eagerTma = false;
   /// 32 (NVIDIA warps) or 64 (AMD wave64).
   unsigned warpSize = 32;
+  /// Scheduler passes so far.
+  uint64_t pass = 0;
+  /// Threads an mbarrier phase woke since the scheduler last looked: they
+  /// run before a thread that stepped aside resumes.
+  std::vector<Thread *> woken;
 };
 
 thread_local Cta *cta = nullptr;
@@ -275,8 +288,10 @@ void completePhase(MBarrier &b) {
     return;
   ++b.phase;
   b.pending = b.expected;
-  for (Thread *t : b.waiters)
+  for (Thread *t : b.waiters) {
     t->blocked = false;
+    cta->woken.push_back(t);
+  }
   b.waiters.clear();
 }
 
@@ -311,7 +326,7 @@ bool runCta(Cta &c) {
     t.linear = i;
     t.lane = i % c.warpSize;
     t.warp = i / c.warpSize;
-    t.done = t.blocked = false;
+    t.done = t.blocked = t.deferred = false;
     t.groups.clear();
     t.open.clear();
     t.wgOpen.clear();
@@ -329,6 +344,7 @@ bool runCta(Cta &c) {
     b = Barrier();
   c.warpgroupArrived.assign((n + 127) / 128, 0);
   c.mbarriers.clear();
+  c.woken.clear();
   // Shared memory starts as NaN bytes, with a canary past its end.
   std::memset(c.smem, 0xff, c.smemBytes);
   std::memset(c.smem + c.smemBytes, 0x5a, kCanaryBytes);
@@ -349,19 +365,39 @@ bool runCta(Cta &c) {
         std::swap(order[i - 1], order[rng % i]);
       }
     bool ran = false, all = true;
-    for (unsigned i : order) {
-      Thread &t = c.threads[i];
-      if (t.done)
-        continue;
-      all = false;
-      if (t.blocked)
-        continue;
-      cur = &t;
-      swapcontext(&c.scheduler, &t.ctx);
-      ran = true;
-      if (!c.error.empty())
-        return false;
-    }
+    ++c.pass;
+    // Threads that stepped aside after an arrival in an earlier pass run
+    // last; those of this pass wait for the next.
+    for (bool late : {false, true})
+      for (unsigned i : order) {
+        Thread &t = c.threads[i];
+        if (t.done)
+          continue;
+        all = false;
+        if (t.blocked || t.deferred != late ||
+            (t.deferred && t.deferredIn == c.pass))
+          continue;
+        // Threads a phase woke (a producer an arrival let refill a buffer)
+        // go before a thread that stepped aside after its arrival.
+        while (late && !c.woken.empty()) {
+          Thread *w = c.woken.front();
+          c.woken.erase(c.woken.begin());
+          if (w->done || w->blocked)
+            continue;
+          w->deferred = false;
+          cur = w;
+          swapcontext(&c.scheduler, &w->ctx);
+          if (!c.error.empty())
+            return false;
+        }
+        t.deferred = false;
+        cur = &t;
+        swapcontext(&c.scheduler, &t.ctx);
+        ran = true;
+        if (!c.error.empty())
+          return false;
+      }
+    c.woken.clear();
     if (all)
       break;
     // Every thread waits: asynchronous copies land now (they would have
@@ -524,8 +560,10 @@ Barrier &joinBarrier(int32_t id, int32_t count) {
 }
 
 void releaseBarrier(Barrier &b) {
-  for (Thread *t : b.waiters)
+  for (Thread *t : b.waiters) {
     t->blocked = false;
+    cta->woken.push_back(t);
+  }
   b.waiters.clear();
   b.arrived = 0;
 }
@@ -937,6 +975,16 @@ void __nvemu_mbarrier_arrive(void *bar, int32_t count, int32_t expectTx) {
     fail(format("mbarrier.arrive: more arrivals than the count %d of its phase",
                 b.expected));
   completePhase(b);
+  // An arrival may free a buffer: the thread steps aside until the others
+  // ran, a producer it woke refilling the buffer among them. A buffer freed
+  // while a product still reads it then changes under the product (with
+  // ATTN_NVEMU_TMA=eager, where the refill lands when issued), which the
+  // product's wait_group reports.
+  if (expectTx != 0)
+    return; // arming for a copy this thread issues next
+  cur->deferred = true;
+  cur->deferredIn = cta->pass;
+  swapcontext(&cur->ctx, &cta->scheduler);
 }
 
 void __nvemu_mbarrier_wait_parity(void *bar, int32_t parity) {
