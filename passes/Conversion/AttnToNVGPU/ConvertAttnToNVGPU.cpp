@@ -1956,10 +1956,10 @@ void TmaWgmmaKernelEmitter::skipTileCopy(Value stage) {
 /// that long. Phases: the n-th use of a stage (n = tile / stages) waits on
 /// "full" with parity n mod 2 and the producer on "empty" with parity
 /// (n mod 2) ^ 1, which a fresh barrier passes at once (the buffers start
-/// empty). The CTA launches 128 more
-/// threads under .maxnreg 168 (3 x 128 x 168 fits the register file); the
-/// producer gives registers back (setmaxnreg.dec, 72 by default) and the
-/// math warps take them (setmaxnreg.inc, 216: nvvmConsumerRegisters).
+/// empty). The CTA launches 128 more threads under .maxnreg 168 (3 x 128 x
+/// 168 fits the register file); the producer gives registers back
+/// (setmaxnreg.dec, 72 by default) and the math warps take them
+/// (setmaxnreg.inc, 216: nvvmConsumerRegisters).
 class WarpSpecializedKernelEmitter : public TmaWgmmaKernelEmitter {
 public:
   WarpSpecializedKernelEmitter(ImplicitLocOpBuilder &b,
@@ -2291,11 +2291,12 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
 /// under the next S product, as FlashAttention-3's mainloop does, and
 /// nothing but P's conversion waits for a product. That wait sits behind a
 /// branch (waitAllAfterSoftmax): ptxas otherwise hoisted it into the first
-/// MUFU stall, and the softmax ran with no product in flight. A pending product keeps its tile's V (released when the
-/// product is done; K went when S was done), so an empty tile finishes a
-/// pending product first: otherwise the producer, waiting for that V slot,
-/// and the math warps, waiting for the next tile, would wait on each
-/// other. That also needs at least 2 stages. The pending flag is part of the loop state; each branch
+/// MUFU stall, and the softmax ran with no product in flight. A pending
+/// product keeps its tile's V (released when the product is done; K went
+/// when S was done), so an empty tile finishes a pending product first:
+/// otherwise the producer, waiting for that V slot, and the math warps,
+/// waiting for the next tile, would wait on each other. That also needs at
+/// least 2 stages. The pending flag is part of the loop state; each branch
 /// issues and waits for its own products, so no accumulator in flight
 /// crosses a merge.
 ///
