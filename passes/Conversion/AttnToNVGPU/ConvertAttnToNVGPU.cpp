@@ -1446,6 +1446,10 @@ protected:
   SmallVector<Value> unpack(Value acc, int64_t n);
   /// Descriptors of V in `stage`, one per k16 step of the KV tile.
   SmallVector<Value> vDescriptors(Value stage);
+  /// Inline PTX `text` with side effects (LLVM neither moves nor drops
+  /// it) on `operands`; its result, or null for `resultType` none.
+  Value inlinePtx(Type resultType, ValueRange operands, StringRef text,
+                  StringRef constraints);
   /// O += P V with P in registers (pFragments) and V by `vDescs`, issued
   /// only, as issueWgmma; the O accumulator struct.
   Value issuePV(ArrayRef<Value> o, ArrayRef<Value> p,
@@ -1608,6 +1612,18 @@ SmallVector<Value> WgmmaKernelEmitter::vDescriptors(Value stage) {
   return descs;
 }
 
+Value WgmmaKernelEmitter::inlinePtx(Type resultType, ValueRange operands,
+                                    StringRef text, StringRef constraints) {
+  auto dialect =
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT);
+  auto op = LLVM::InlineAsmOp::create(
+      b, resultType ? TypeRange(resultType) : TypeRange(), operands, text,
+      constraints, /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None, dialect,
+      /*operand_attrs=*/ArrayAttr());
+  return resultType ? op.getResult(0) : Value();
+}
+
 Value WgmmaKernelEmitter::issuePV(ArrayRef<Value> o, ArrayRef<Value> p,
                                   ArrayRef<Value> vDescs) {
   MLIRContext *ctx = b.getContext();
@@ -1617,7 +1633,6 @@ Value WgmmaKernelEmitter::issuePV(ArrayRef<Value> o, ArrayRef<Value> p,
   bool bf16 = spec.dtype != DType::F16;
   std::string asmText = wgmma::registerAAsm(n, bf16, /*transB=*/true);
   std::string constraints = wgmma::registerAConstraints(n);
-  auto dialect = LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT);
   SmallVector<Value> acc(o.begin(), o.end());
   Value packed;
   // One k16 step of the KV tile at a time: V rows [16 kk, 16 kk + 16),
@@ -1626,12 +1641,7 @@ Value WgmmaKernelEmitter::issuePV(ArrayRef<Value> o, ArrayRef<Value> p,
     SmallVector<Value> operands(acc);
     operands.append(p.begin() + 4 * kk, p.begin() + 4 * kk + 4);
     operands.push_back(vDescs[kk]);
-    packed = LLVM::InlineAsmOp::create(
-                 b, structType, operands, asmText, constraints,
-                 /*has_side_effects=*/true, /*is_align_stack=*/false,
-                 LLVM::tailcallkind::TailCallKind::None, dialect,
-                 /*operand_attrs=*/ArrayAttr())
-                 .getResult(0);
+    packed = inlinePtx(structType, operands, asmText, constraints);
     if (kk + 1 < bk / 16)
       acc = unpack(packed, n);
   }
@@ -2088,19 +2098,12 @@ WarpSpecializedKernelEmitter::itemAt(Value w32) {
 }
 
 Value WarpSpecializedKernelEmitter::opaque(Value v) {
-  auto dialect =
-      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT);
   bool isIndex = v.getType().isIndex();
   if (isIndex)
     v = arith::IndexCastUIOp::create(b, b.getI64Type(), v);
   int64_t bits = v.getType().getIntOrFloatBitWidth();
-  Value r = LLVM::InlineAsmOp::create(
-                b, v.getType(), ValueRange{v}, opaqueCopyAsm(bits),
-                opaqueCopyConstraints(bits),
-                /*has_side_effects=*/true, /*is_align_stack=*/false,
-                LLVM::tailcallkind::TailCallKind::None, dialect,
-                /*operand_attrs=*/ArrayAttr())
-                .getResult(0);
+  Value r = inlinePtx(v.getType(), v, opaqueCopyAsm(bits),
+                      opaqueCopyConstraints(bits));
   return isIndex ? arith::IndexCastUIOp::create(b, b.getIndexType(), r) : r;
 }
 
@@ -2403,13 +2406,8 @@ void OverlappedKernelEmitter::inTurn(function_ref<void()> issue) {
 }
 
 void OverlappedKernelEmitter::waitAllAfterSoftmax(Value kt) {
-  auto dialect =
-      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT);
-  LLVM::InlineAsmOp::create(
-      b, TypeRange(), ValueRange{i32(kt)}, wgmma::fencedWaitAllAsm(),
-      wgmma::fencedWaitAllConstraints(), /*has_side_effects=*/true,
-      /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
-      dialect, /*operand_attrs=*/ArrayAttr());
+  inlinePtx(Type(), i32(kt), wgmma::fencedWaitAllAsm(),
+            wgmma::fencedWaitAllConstraints());
 }
 
 WarpState OverlappedKernelEmitter::finishPending(Value pending,
