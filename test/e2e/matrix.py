@@ -93,6 +93,10 @@ def configs():
         # Window reaching past both ends; sink larger than the sequence.
         "heads=2 seq=20 dim=16 mask=window:100:100",
         "heads=2 seq=20 dim=16 mask=sink:64+window:2",
+        # A static block layout intersected with the runtime block mask.
+        "batch=2 heads=4:2 seq=130:200 dim=64 dtype=f16 lse=1 "
+        "mask=causal+blockmask:16x32+blocks:16x32:1101101/1011011/0110111/"
+        "1111111/1010101/0101010/1111110/0111111/1101111",
     ]
     return out
 

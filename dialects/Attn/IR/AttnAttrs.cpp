@@ -49,6 +49,21 @@ static ParseResult parseIntArgs(AsmParser &parser,
   return parser.parseRParen();
 }
 
+/// Records a mask part's block size. `blocks` and `runtime_blocks` may
+/// stand together (the static layout and the operand intersect), on the one
+/// block size the attribute holds.
+static ParseResult setBlockSize(AsmParser &parser, SMLoc loc, bool other,
+                                int64_t bq, int64_t bk, int64_t &blockQ,
+                                int64_t &blockKV) {
+  if (other && (bq != blockQ || bk != blockKV))
+    return parser.emitError(loc, "blocks and runtime_blocks need one block "
+                                 "size, got ")
+           << bq << "x" << bk << " after " << blockQ << "x" << blockKV;
+  blockQ = bq;
+  blockKV = bk;
+  return success();
+}
+
 /// Parses `(` float `)`.
 static ParseResult parseFloatArg(AsmParser &parser, double &value) {
   return failure(parser.parseLParen() || parser.parseFloat(value) ||
@@ -216,10 +231,13 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
     } else if (part == "document") {
       document = true;
     } else if (part == "blocks") {
-      if (parser.parseLParen() || parser.parseInteger(blockQ) ||
-          parser.parseComma() || parser.parseInteger(blockKV) ||
+      int64_t bq, bk;
+      if (parser.parseLParen() || parser.parseInteger(bq) ||
+          parser.parseComma() || parser.parseInteger(bk) ||
           parser.parseComma() || parser.parseString(&layout) ||
-          parser.parseRParen())
+          parser.parseRParen() ||
+          setBlockSize(parser, loc, seen.contains("runtime_blocks"), bq, bk,
+                       blockQ, blockKV))
         return {};
       // An empty layout would read as "no blocks" and drop the part.
       if (layout.empty()) {
@@ -227,11 +245,11 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
         return {};
       }
     } else if (part == "runtime_blocks") {
-      if (parseIntArgs(parser, args, 2))
+      if (parseIntArgs(parser, args, 2) ||
+          setBlockSize(parser, loc, seen.contains("blocks"), args[0], args[1],
+                       blockQ, blockKV))
         return {};
       runtimeBlocks = true;
-      blockQ = args[0];
-      blockKV = args[1];
     } else {
       parser.emitError(loc, "unknown mask part '")
           << part
@@ -294,9 +312,6 @@ LogicalResult MaskAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if ((!layout.empty() || runtimeBlocks) && (blockQ < 1 || blockKV < 1))
     return emitError() << "block sizes must be positive, got " << blockQ
                        << "x" << blockKV;
-  if (!layout.empty() && runtimeBlocks)
-    return emitError()
-           << "a mask has either a static block layout or runtime blocks";
   if (layout.empty())
     return success();
   SmallVector<StringRef> rows;

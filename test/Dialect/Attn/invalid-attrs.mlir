@@ -72,6 +72,15 @@ func.func @mask_block_size(%q: tensor<1x4x8x16xf32>) {
 
 // -----
 
+// Rule: blocks and runtime_blocks in one mask share its block size
+func.func @mask_two_block_sizes(%q: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{blocks and runtime_blocks need one block size, got 2x4 after 4x4}}
+  %o = attn.attention %q, %q, %q {mask = #attn.mask<blocks(4, 4, "1/1"), runtime_blocks(2, 4)>} : tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
 // Rule: block layout rows have one length
 func.func @mask_rows(%q: tensor<1x4x8x16xf32>) {
   // expected-error @+1 {{block layout row 1 ('1') must be as long as row 0 ('11')}}

@@ -80,6 +80,14 @@ func.func @runtime_blocks(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x12x16xf32>, %
   return %o : tensor<1x2x8x16xf32>
 }
 
+// A static layout and the runtime operand intersect, on one block size.
+// CHECK-LABEL: func.func @static_and_runtime_blocks
+// CHECK: mask = #attn.mask<blocks(4, 4, "10/11"), runtime_blocks(4, 4)>
+func.func @static_and_runtime_blocks(%q: tensor<1x2x8x16xf32>, %bm: tensor<1x2x2x2xi8>) -> tensor<1x2x8x16xf32> {
+  %o = attn.attention %q, %q, %q block_mask(%bm : tensor<1x2x2x2xi8>) {mask = #attn.mask<blocks(4, 4, "10/11"), runtime_blocks(4, 4)>} : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x2x8x16xf32>
+  return %o : tensor<1x2x8x16xf32>
+}
+
 // CHECK-LABEL: func.func @per_head_mask
 // CHECK: mask = #attn.per_head_mask<[<causal>, <window(2, 0), sink(1)>], [0, 1, 1, 0]>
 func.func @per_head_mask(%q: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
