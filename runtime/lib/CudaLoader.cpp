@@ -229,52 +229,41 @@ attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *
   if (d.status != ATTN_OK)
     return fail(d.status, d.error);
   void *function = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(k.mu);
-    for (const GpuModule &m : k.modules)
-      if (m.driver == &d && m.key == dev.key)
-        function = m.function;
-    if (!function) {
-      const std::vector<uint8_t> *bytes;
-      attn_status s = kernelBytes(k, bytes);
-      if (s != ATTN_OK)
-        return s;
-      std::vector<uint8_t> image(*bytes);
-      if (k.format == "ptx")
-        image.push_back(0); // PTX is loaded as a NUL-terminated string
-      char log[4096] = {0};
-      int opts[2] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
-      void *vals[2] = {log, reinterpret_cast<void *>(static_cast<uintptr_t>(sizeof(log) - 1))};
-      GpuModule m;
-      m.driver = &d;
-      m.key = dev.key;
-      int r = d.cuModuleLoadDataEx(&m.module, image.data(), 2, opts, vals);
-      if (r != 0) {
-        std::string msg = "cuModuleLoadData(" + k.file + ") on " + dev.arch + ": " + d.err(r);
-        if (log[0])
-          msg += "\n" + std::string(log);
-        return fail(r == kCudaErrorNoBinaryForGpu ? ATTN_ERR_NO_BINARY : ATTN_ERR_LAUNCH, msg);
-      }
-      if ((r = d.cuModuleGetFunction(&m.function, m.module, k.entry.c_str())) != 0) {
-        d.cuModuleUnload(m.module);
-        return fail(ATTN_ERR_LAUNCH,
-                    "kernel entry " + k.entry + " not found in " + k.file + ": " + d.err(r));
-      }
-      if (l.smem > static_cast<unsigned>(kDefaultSmemLimit) &&
-          (r = d.cuFuncSetAttribute(m.function, kFuncAttrMaxDynSmem, static_cast<int>(l.smem))) !=
-              0) {
-        int optin = 0, devId = 0;
-        d.cuCtxGetDevice(&devId);
-        d.cuDeviceGetAttribute(&optin, kAttrSmemOptin, devId);
-        d.cuModuleUnload(m.module);
-        return fail(ATTN_ERR_LAUNCH, k.entry + " needs " + std::to_string(l.smem) +
-                                         " bytes of dynamic shared memory; the device allows " +
-                                         std::to_string(optin) + ": " + d.err(r));
-      }
-      k.modules.push_back(m);
-      function = m.function;
-    }
-  }
+  attn_status loaded = moduleFunction(
+      k, &d, dev.key, function, [&](const std::vector<uint8_t> &bytes, GpuModule &m) {
+        std::vector<uint8_t> image(bytes);
+        if (k.format == "ptx")
+          image.push_back(0); // PTX is loaded as a NUL-terminated string
+        char log[4096] = {0};
+        int opts[2] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
+        void *vals[2] = {log, reinterpret_cast<void *>(static_cast<uintptr_t>(sizeof(log) - 1))};
+        int r = d.cuModuleLoadDataEx(&m.module, image.data(), 2, opts, vals);
+        if (r != 0) {
+          std::string msg = "cuModuleLoadData(" + k.file + ") on " + dev.arch + ": " + d.err(r);
+          if (log[0])
+            msg += "\n" + std::string(log);
+          return fail(r == kCudaErrorNoBinaryForGpu ? ATTN_ERR_NO_BINARY : ATTN_ERR_LAUNCH, msg);
+        }
+        if ((r = d.cuModuleGetFunction(&m.function, m.module, k.entry.c_str())) != 0) {
+          d.cuModuleUnload(m.module);
+          return fail(ATTN_ERR_LAUNCH,
+                      "kernel entry " + k.entry + " not found in " + k.file + ": " + d.err(r));
+        }
+        if (l.smem > static_cast<unsigned>(kDefaultSmemLimit) &&
+            (r = d.cuFuncSetAttribute(m.function, kFuncAttrMaxDynSmem,
+                                      static_cast<int>(l.smem))) != 0) {
+          int optin = 0, devId = 0;
+          d.cuCtxGetDevice(&devId);
+          d.cuDeviceGetAttribute(&optin, kAttrSmemOptin, devId);
+          d.cuModuleUnload(m.module);
+          return fail(ATTN_ERR_LAUNCH, k.entry + " needs " + std::to_string(l.smem) +
+                                           " bytes of dynamic shared memory; the device allows " +
+                                           std::to_string(optin) + ": " + d.err(r));
+        }
+        return ATTN_OK;
+      });
+  if (loaded != ATTN_OK)
+    return loaded;
   std::vector<TensorMap> maps(l.tensorMaps.size());
   for (size_t i = 0; i < maps.size(); ++i)
     if (attn_status s = encodeTensorMap(d, l.tensorMaps[i], maps[i]); s != ATTN_OK)

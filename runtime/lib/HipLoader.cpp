@@ -173,32 +173,21 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
   if (d.status != ATTN_OK)
     return fail(d.status, d.error);
   void *function = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(k.mu);
-    for (const GpuModule &m : k.modules)
-      if (m.driver == &d && m.key == dev.key)
-        function = m.function;
-    if (!function) {
-      const std::vector<uint8_t> *bytes;
-      attn_status s = kernelBytes(k, bytes);
-      if (s != ATTN_OK)
-        return s;
-      GpuModule m;
-      m.driver = &d;
-      m.key = dev.key;
-      int r = d.hipModuleLoadData(&m.module, bytes->data());
-      if (r != 0)
-        return fail(ATTN_ERR_LAUNCH,
-                    "hipModuleLoadData(" + k.file + ") on " + dev.arch + ": " + d.err(r));
-      if ((r = d.hipModuleGetFunction(&m.function, m.module, k.entry.c_str())) != 0) {
-        d.hipModuleUnload(m.module);
-        return fail(ATTN_ERR_LAUNCH,
-                    "kernel entry " + k.entry + " not found in " + k.file + ": " + d.err(r));
-      }
-      k.modules.push_back(m);
-      function = m.function;
-    }
-  }
+  attn_status loaded = moduleFunction(
+      k, &d, dev.key, function, [&](const std::vector<uint8_t> &bytes, GpuModule &m) {
+        int r = d.hipModuleLoadData(&m.module, bytes.data());
+        if (r != 0)
+          return fail(ATTN_ERR_LAUNCH,
+                      "hipModuleLoadData(" + k.file + ") on " + dev.arch + ": " + d.err(r));
+        if ((r = d.hipModuleGetFunction(&m.function, m.module, k.entry.c_str())) != 0) {
+          d.hipModuleUnload(m.module);
+          return fail(ATTN_ERR_LAUNCH,
+                      "kernel entry " + k.entry + " not found in " + k.file + ": " + d.err(r));
+        }
+        return ATTN_OK;
+      });
+  if (loaded != ATTN_OK)
+    return loaded;
   // The workspace lives on the launch's stream: allocated, zeroed, used
   // and freed in stream order, so concurrent launches never share one
   // (a caller's workspace: at most cleared, in stream order).

@@ -79,6 +79,32 @@ struct KernelInfo {
 /// Call with k.mu held.
 attn_status kernelBytes(KernelInfo &k, const std::vector<uint8_t> *&out);
 
+/// The kernel's function in `key`'s context (device) of the loader whose
+/// driver table is `driver`: loaded once, under k.mu, by `load(bytes, m)`,
+/// which fills m.module and m.function (and unloads what it loaded before
+/// failing); later launches find it in k.modules.
+template <typename Load>
+attn_status moduleFunction(KernelInfo &k, const void *driver, void *key, void *&function,
+                           Load load) {
+  std::lock_guard<std::mutex> lock(k.mu);
+  for (const GpuModule &m : k.modules)
+    if (m.driver == driver && m.key == key) {
+      function = m.function;
+      return ATTN_OK;
+    }
+  const std::vector<uint8_t> *bytes;
+  if (attn_status s = kernelBytes(k, bytes); s != ATTN_OK)
+    return s;
+  GpuModule m;
+  m.driver = driver;
+  m.key = key;
+  if (attn_status s = load(*bytes, m); s != ATTN_OK)
+    return s;
+  k.modules.push_back(m);
+  function = m.function;
+  return ATTN_OK;
+}
+
 // ---- CPU (CpuLoader.cpp) ---------------------------------------------------
 /// Runs work items [0, workItems) of the .so entry over host threads.
 /// `descs[i]` is the ranked memref descriptor (as i64 words) of tensor i.
