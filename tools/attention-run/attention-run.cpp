@@ -799,6 +799,8 @@ int main(int argc, char **argv) {
         if (o->mem.data())
           std::memset(o->mem.data(), 0xff, o->mem.size());
     poisonCallerWorkspace();
+    // --count-tiles compares one launch's tiles with the analysis.
+    std::fill(counts.begin(), counts.end(), 0);
     if (!runOnce())
       return 2;
     if (callerWorkspace && workspaceZeroOnExit) {
