@@ -56,7 +56,10 @@ def random_spec(rng):
                  "document", "causal+document", f"blocks:16x16:{pick(rng, '1', '10/11', '1/0/1')}",
                  f"blockmask:{n()}x{n()}", "perhead[causal;window:8]",
                  "perhead[causal;sink:2+window:8]@0,1,1,0", "none", "bogus"]
-        parts.append(f"mask={rng.choice(masks)}")
+        # Sometimes two entries joined: parts that combine and parts that
+        # cannot (blocks with blockmask, none with anything, perhead).
+        parts.append("mask=" + (rng.choice(masks) if rng.random() < 0.7 else
+                                "+".join(rng.sample(masks, 2))))
     if rng.random() < 0.3:
         parts.append(f"score={pick(rng, 'softcap:20', 'alibi', 'bias', 'softcap:0', 'alibi+bias', 'softcap:-1')}")
     if rng.random() < 0.2:

@@ -171,7 +171,22 @@ def cases(seed, n, targets):
         spec = linear_spec(rng) if rng.random() < 0.2 else softmax_spec(rng)
         target = targets[i % len(targets)]
         opts = rng.choice(SM90A_OPTIONS) if target == "sm_90a" else ""
-        out.append((spec, target, opts, rng.randint(1, 10**6)))
+        # The launch paths beside the direct call: on the CPU the tile
+        # count against the analysis, or the bundle through the runtime
+        # (with a caller workspace); anywhere repeated launches on
+        # poisoned outputs.
+        flags = []
+        r = rng.random()
+        if target == "cpu" and r < 0.3 and not spec.startswith("kind=linear"):
+            flags.append("--count-tiles")
+        elif target == "cpu" and r < 0.5:
+            flags += ["--runtime"] + (["--caller-workspace"]
+                                      if rng.random() < 0.5 else [])
+        elif target != "cpu" and r < 0.15:
+            flags.append("--caller-workspace")
+        if rng.random() < 0.15:
+            flags.append("--launches=2")
+        out.append((spec, target, opts, flags, rng.randint(1, 10**6)))
     return out
 
 
@@ -185,13 +200,13 @@ def main():
     args = ap.parse_args()
     all_cases = cases(args.seed, args.cases, args.targets.split(","))
     if args.list:
-        for spec, target, opts, seed in all_cases:
-            print(f"{target} [{opts}] {spec}")
+        for spec, target, opts, flags, seed in all_cases:
+            print(f"{target} [{opts}] {' '.join(flags)} {spec}")
         return 0
     passed, failed, refused = 0, 0, collections.Counter()
-    for spec, target, opts, seed in all_cases:
+    for spec, target, opts, flags, seed in all_cases:
         cmd = [args.attention_run, f"--spec={spec}", "--check",
-               f"--seed={seed}", f"--target={target}"]
+               f"--seed={seed}", f"--target={target}"] + flags
         if opts:
             cmd.append(f"--kernel-options={opts}")
         try:
@@ -218,7 +233,7 @@ def main():
             print(f"FAIL ({'crash' if crashed else 'mismatch' if mismatch else 'exit %d' % r.returncode}): "
                   f"attention-run --spec=\"{spec}\" --target={target}"
                   + (f" --kernel-options=\"{opts}\"" if opts else "")
-                  + f" --seed={seed} --check\n{out}")
+                  + f" --seed={seed} {' '.join(flags)} --check\n{out}")
     for msg, count in refused.most_common():
         print(f"refused x{count}: {msg}")
     print(f"numerics fuzz (seed {args.seed}): {passed} passed, "
