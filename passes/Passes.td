@@ -22,6 +22,10 @@ def AttnSelectSchedule : Pass<"attn-select-schedule"> {
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
            "Target: cpu, sm_80, sm_86, sm_89, sm_90, gfx90a or gfx942">,
+    Option<"family", "family", "std::string", /*default=*/"\"\"",
+           "When set (cpu, nvvm, rocdl), the target must be of that family: "
+           "the named pipelines set it, so --attn-to-nvvm=chip=gfx942 is an "
+           "error rather than AMD tiles lowered to NVVM">,
   ];
 }
 

@@ -20,7 +20,7 @@ using namespace mlir;
 void mlir::attn::buildAttnToCPUPipeline(OpPassManager &pm,
                                         const CPUPipelineOptions &options) {
   // attention-opt --attn-select-schedule=target=cpu
-  pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu"}));
+  pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{"cpu", "cpu"}));
   // attention-opt --convert-attn-to-tiles
   ConvertAttnToTilesOptions tiles;
   tiles.countTiles = options.countTiles;
@@ -50,7 +50,8 @@ void mlir::attn::buildAttnToCPUPipeline(OpPassManager &pm,
 void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
                                          const NVVMPipelineOptions &options) {
   // attention-opt --attn-select-schedule=target=<chip> --convert-attn-to-nvgpu
-  pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip}));
+  pm.addPass(
+      createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip, "nvvm"}));
   ConvertAttnToNVGPUOptions lowering;
   lowering.wgmma = nvvmUsesWgmma(options.chip);
   lowering.tma = lowering.wgmma && options.tma;
@@ -95,7 +96,8 @@ void mlir::attn::buildAttnToNVVMPipeline(OpPassManager &pm,
 void mlir::attn::buildAttnToROCDLPipeline(OpPassManager &pm,
                                           const ROCDLPipelineOptions &options) {
   // attention-opt --attn-select-schedule=target=<chip> --convert-attn-to-amdgpu
-  pm.addPass(createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip}));
+  pm.addPass(
+      createAttnSelectSchedule(AttnSelectScheduleOptions{options.chip, "rocdl"}));
   pm.addPass(createConvertAttnToAMDGPU());
   // --attn-expand-math=target=rocdl: a region's math ops without ocml.
   pm.addPass(createAttnExpandMath(AttnExpandMathOptions{"rocdl"}));

@@ -31,6 +31,33 @@ struct AttnSelectSchedulePass
           << llvm::join(knownTargets(), ", ") << ")";
       return signalPassFailure();
     }
+    if (!family.empty()) {
+      struct Family {
+        TargetKind kind;
+        const char *name, *what;
+      };
+      static constexpr Family kinds[] = {
+          {TargetKind::CPU, "cpu", "the CPU target"},
+          {TargetKind::NVVM, "nvvm", "an NVIDIA chip"},
+          {TargetKind::ROCDL, "rocdl", "an AMD chip"}};
+      auto it = llvm::find_if(kinds, [&](const Family &k) { return family == k.name; });
+      if (it == std::end(kinds)) {
+        getOperation()->emitError()
+            << "unknown target family '" << family
+            << "' (expected cpu, nvvm or rocdl)";
+        return signalPassFailure();
+      }
+      if (it->kind != info->kind) {
+        SmallVector<std::string> chips;
+        for (const std::string &name : knownTargets())
+          if (lookupTarget(name)->kind == it->kind)
+            chips.push_back(name);
+        getOperation()->emitError()
+            << "target '" << target << "' is not " << it->what << " (expected "
+            << llvm::join(chips, ", ") << ")";
+        return signalPassFailure();
+      }
+    }
     WalkResult result = getOperation()->walk([&](Operation *op) {
       if (auto attn = dyn_cast<AttentionOp>(op))
         return select(attn, *info);

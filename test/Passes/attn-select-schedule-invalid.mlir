@@ -1,7 +1,18 @@
 // RUN: attention-opt %s --split-input-file --attn-select-schedule=target=gfx942 --verify-diagnostics
 // RUN: not attention-opt %s --attn-select-schedule=target=sm_42 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 
+// RUN: not attention-opt %s --attn-select-schedule="target=gfx942 family=nvvm" 2>&1 | FileCheck %s --check-prefix=FAMILY
+// RUN: not attention-opt %s --attn-select-schedule="target=sm_90 family=gpu" 2>&1 | FileCheck %s --check-prefix=NOFAMILY
+// The named pipelines take chips of their own family only.
+// RUN: not attention-opt %s --attn-to-nvvm=chip=gfx942 2>&1 | FileCheck %s --check-prefix=NVVM
+// RUN: not attention-opt %s --attn-to-rocdl=chip=sm_90 2>&1 | FileCheck %s --check-prefix=ROCDL
+
 // UNKNOWN: error: unknown target 'sm_42' (known: cpu, sm_80, sm_86, sm_89, sm_90, sm_90a, gfx90a, gfx942)
+// FAMILY: attn-select-schedule-invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: error: target 'gfx942' is not an NVIDIA chip (expected sm_80, sm_86, sm_89, sm_90, sm_90a)
+// NOFAMILY: error: unknown target family 'gpu' (expected cpu, nvvm or rocdl)
+// NVVM: error: target 'gfx942' is not an NVIDIA chip
+// ROCDL: error: target 'sm_90' is not an AMD chip (expected gfx90a, gfx942)
+// ROCDL-NOT: Invalid chipset
 
 // A tile whose staged K/V exceed the 64 KiB of LDS cannot be placed.
 func.func @too_big(%q: tensor<1x8x512x256xf16>) -> tensor<1x8x512x256xf16> {

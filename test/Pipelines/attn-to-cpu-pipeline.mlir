@@ -6,7 +6,7 @@
 // CHECK-NOT: attn.
 // CHECK-NOT: scf.
 // CHECK: llvm.func @_mlir_ciface_gqa(
-// PIPE: attn-select-schedule{target=cpu},
+// PIPE: attn-select-schedule{family=cpu target=cpu},
 // PIPE-NEXT: convert-attn-to-tiles{count-tiles=false},
 // PIPE-NEXT: func.func(
 // PIPE-NEXT: scf-forall-to-for
