@@ -3,6 +3,9 @@
 // An empty entry in the target list is refused.
 // RUN: not attention-opt %s --attn-compile="target=cpu," --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: attention-opt: error: --attn-compile target list 'cpu,' has an empty entry
+// A target named twice is refused (its files would collide in the bundle).
+// RUN: not attention-opt %s --attn-compile="target=cpu,sm_80,cpu" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=DUP
+// DUP: attention-opt: error: --attn-compile target list 'cpu,sm_80,cpu' names cpu twice
 // An option given twice is refused (which one would win?).
 // RUN: not attention-opt %s --attn-compile="target=sm_90a overlap=1 overlap=0" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=TWICE
 // TWICE: attention-opt: error: --attn-compile option 'overlap' given twice

@@ -17,6 +17,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -76,6 +77,13 @@ static int runCompile(StringRef inputFilename, DialectRegistry &registry) {
                  << targets << "' has an empty entry\n";
     return 1;
   }
+  llvm::StringSet<> seen;
+  for (StringRef t : targetList)
+    if (!seen.insert(t.trim()).second) {
+      llvm::errs() << "attention-opt: error: --attn-compile target list '"
+                   << targets << "' names " << t.trim() << " twice\n";
+      return 1;
+    }
   if (llvm::any_of(given, [](const std::string &g) { return g != "emulation"; }) &&
       llvm::none_of(targetList, [](StringRef t) {
         return t.trim() == "sm_90a";
