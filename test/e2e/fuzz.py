@@ -176,8 +176,17 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for case in range(args.cases):
             target = rng.choice(targets)
+            # sm_90a: a random kernel choice (the compile's tile and
+            # producer-share trials, the fallbacks), options that clash
+            # included.
+            options = ""
+            if target == "sm_90a" and rng.random() < 0.5:
+                options = " " + " ".join(rng.sample(
+                    ["overlap=1", "pingpong=1", "persistent=sm",
+                     "persistent=3", "tma=0", "warp-specialize=0",
+                     "exp2-ftz=0"], rng.randint(1, 3)))
             compile_cmd = [args.attention_opt, "-",
-                           f"--attn-compile=target={target}",
+                           f"--attn-compile=target={target}{options}",
                            f"--emit-dir={tmp}/out{case}"]
             if case % 2 == 0:
                 spec = random_spec(rng)
@@ -198,11 +207,12 @@ def main():
                                        timeout=300)]
             problems = [p for p in map(classify, runs) if p]
             if problems:
-                bad.append((case, target, what, problems[0], runs[-1].stderr))
+                bad.append((case, target + options, what, problems[0],
+                            runs[-1].stderr))
                 if args.keep:
                     os.makedirs(args.keep, exist_ok=True)
                     with open(os.path.join(args.keep, f"case{case}.txt"), "w") as f:
-                        f.write(f"target={target}\n{source}\n")
+                        f.write(f"target={target}{options}\n{source}\n")
             elif runs[-1].returncode == 0:
                 outcomes["compiled"] += 1
             else:
