@@ -63,49 +63,41 @@ namespace cl = llvm::cl;
 static cl::OptionCategory runCategory("attention-run options");
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[file.mlir]"),
-                                      cl::init(""),
-    cl::cat(runCategory));
+                                      cl::init(""), cl::cat(runCategory));
 static cl::opt<std::string> specText("spec", cl::desc("Spec string"),
-                                     cl::init(""),
-    cl::cat(runCategory));
+                                     cl::init(""), cl::cat(runCategory));
 static cl::opt<std::string> target(
     "target",
     cl::desc("cpu, or an NVIDIA target (sm_80, sm_86, sm_89, sm_90, sm_90a) "
              "or AMD target (gfx90a, gfx942) run on the emulator"),
-    cl::init("cpu"),
-    cl::cat(runCategory));
+    cl::init("cpu"), cl::cat(runCategory));
 static cl::opt<std::string> kernelOptions(
     "kernel-options",
     cl::desc("NVIDIA targets: the sm_90a kernel choice, as --attn-compile's "
              "(tma=0|1 warp-specialize=0|1 overlap=0|1 pingpong=0|1 "
              "persistent=N|sm exp2-ftz=0|1)"),
-    cl::init(""),
-    cl::cat(runCategory));
+    cl::init(""), cl::cat(runCategory));
 static cl::opt<bool> check("check", cl::desc("Compare with the reference"),
-    cl::cat(runCategory));
+                           cl::cat(runCategory));
 static cl::opt<bool> bench("bench", cl::desc("Time compile and run"),
-    cl::cat(runCategory));
+                           cl::cat(runCategory));
 static cl::opt<unsigned> seed("seed", cl::desc("Input seed"), cl::init(1),
-    cl::cat(runCategory));
-static cl::opt<unsigned> threads("num-threads", cl::desc("Worker threads (0: all)"),
-                                 cl::init(0),
-    cl::cat(runCategory));
+                              cl::cat(runCategory));
+static cl::opt<unsigned> threads("num-threads",
+                                 cl::desc("Worker threads (0: all)"),
+                                 cl::init(0), cl::cat(runCategory));
 static cl::opt<unsigned> reps("reps", cl::desc("Timed runs for --bench"),
-                              cl::init(5),
-    cl::cat(runCategory));
+                              cl::init(5), cl::cat(runCategory));
 static cl::opt<std::string> dumpDir("dump", cl::desc("Write .npy files"),
-                                    cl::init(""),
-    cl::cat(runCategory));
+                                    cl::init(""), cl::cat(runCategory));
 static cl::opt<std::string> inputsDir("inputs",
                                       cl::desc("Read inputs from .npy files"),
-                                      cl::init(""),
-    cl::cat(runCategory));
+                                      cl::init(""), cl::cat(runCategory));
 static cl::opt<std::string> expectedDir(
     "expected",
     cl::desc("Also compare the outputs with out.npy (lse.npy, state_out.npy) "
              "from this folder, e.g. golden vectors, at the dtype's tolerance"),
-    cl::init(""),
-    cl::cat(runCategory));
+    cl::init(""), cl::cat(runCategory));
 static cl::opt<bool> viaRuntime(
     "runtime",
     cl::desc("Run the CPU kernel from its bundle through the runtime "
@@ -115,8 +107,7 @@ static cl::opt<unsigned> launches(
     "launches",
     cl::desc("Launch the kernel N times, the outputs poisoned (NaN) before "
              "each; the last launch's outputs are checked"),
-    cl::init(1),
-    cl::cat(runCategory));
+    cl::init(1), cl::cat(runCategory));
 static cl::opt<bool> callerWorkspace(
     "caller-workspace",
     cl::desc("Through the runtime: launch on one workspace the caller "
@@ -134,11 +125,9 @@ static cl::opt<std::string> referenceSpec(
     cl::desc("Spec the reference evaluates instead of the kernel's own; "
              "needed for mask_fn / score_fn regions (give the equivalent "
              "built-in spec)"),
-    cl::init(""),
-    cl::cat(runCategory));
+    cl::init(""), cl::cat(runCategory));
 static cl::opt<std::string> keepDir("keep", cl::desc("Keep .ll/.so here"),
-                                    cl::init(""),
-    cl::cat(runCategory));
+                                    cl::init(""), cl::cat(runCategory));
 
 namespace {
 
