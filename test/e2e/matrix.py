@@ -93,6 +93,13 @@ def configs():
         # Window reaching past both ends; sink larger than the sequence.
         "heads=2 seq=20 dim=16 mask=window:100:100",
         "heads=2 seq=20 dim=16 mask=sink:64+window:2",
+        # ALiBi rows far outside the keys (before them, bottom-right with
+        # Sq > Skv; after them, top-left): every score carries
+        # -slope * distance (up to -2000), which f32 resolves to 1e-4
+        # unless the kernel takes it out of the row (alibiRowShift).
+        "heads=8:2 seq=4000:14 dim=32 dtype=f32 score=alibi lse=1",
+        "heads=8 seq=3000:40 dim=32 dtype=f32 score=alibi "
+        "mask=causal-topleft lse=1",
         # A static block layout intersected with the runtime block mask.
         "batch=2 heads=4:2 seq=130:200 dim=64 dtype=f16 lse=1 "
         "mask=causal+blockmask:16x32+blocks:16x32:1101101/1011011/0110111/"

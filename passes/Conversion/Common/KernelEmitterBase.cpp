@@ -428,8 +428,11 @@ Value AttnKernelEmitterBase::modifiedScore(Value dot, Value bIdx, Value h,
     s = arith::MulFOp::create(b, t, fc(spec.softcap));
   }
   if (spec.alibi) {
-    Value dist = sub(absoluteRow(i), j);
+    Value iAbs = absoluteRow(i);
+    Value dist = sub(iAbs, j);
     Value absDist = arith::MaxSIOp::create(b, dist, sub(idx(0), dist));
+    if (shiftsAlibiRows())
+      absDist = sub(absDist, outsideDistance(iAbs));
     Value distF = arith::SIToFPOp::create(
         b, f32, arith::IndexCastOp::create(b, b.getI64Type(), absDist));
     Value slope = load(slopes, {h});
@@ -443,6 +446,27 @@ Value AttnKernelEmitterBase::modifiedScore(Value dot, Value bIdx, Value h,
   if (scoreFn)
     s = inlineFn(*scoreFn, {bIdx, h, absoluteRow(i), j, s});
   return s;
+}
+
+bool AttnKernelEmitterBase::shiftsAlibiRows() const {
+  return spec.alibi && spec.norm == NormKind::Softmax && !scoreFn;
+}
+
+Value AttnKernelEmitterBase::outsideDistance(Value iAbs) {
+  Value zero = idx(0);
+  Value before = arith::MaxSIOp::create(b, sub(zero, iAbs), zero);
+  Value after = arith::MaxSIOp::create(b, sub(iAbs, sub(skv, idx(1))), zero);
+  return add(before, after);
+}
+
+Value AttnKernelEmitterBase::alibiRowShift(Value h, Value i) {
+  if (!shiftsAlibiRows())
+    return fc(0);
+  Value d0 = arith::SIToFPOp::create(
+      b, f32,
+      arith::IndexCastOp::create(b, b.getI64Type(),
+                                 outsideDistance(absoluteRow(i))));
+  return arith::NegFOp::create(b, arith::MulFOp::create(b, load(slopes, {h}), d0));
 }
 
 Value AttnKernelEmitterBase::constantTable(StringRef suffix, ArrayRef<int64_t> shape,

@@ -321,6 +321,19 @@ protected:
 
   /// scale, softcap, ALiBi, bias and score_fn applied to the raw dot product.
   Value modifiedScore(Value dot, Value bIdx, Value h, Value i, Value j);
+  /// Whether ALiBi scores are taken relative to the row's nearest key (see
+  /// alibiRowShift): softmax rows without a score_fn, which would see the
+  /// shifted score.
+  bool shiftsAlibiRows() const;
+  /// -slope_h * d0, d0 the distance from row i's i_abs to the keys
+  /// [0, Skv - 1] (0 for rows among them): what modifiedScore leaves out of
+  /// the row's ALiBi scores, and the LSE adds back. A row outside the keys
+  /// (Sq > Skv) would otherwise carry it in every score, where f32 keeps
+  /// only ulp(slope * d0) of the differences the softmax sees. f32 0 when
+  /// the scores are not shifted.
+  Value alibiRowShift(Value h, Value i);
+  /// max(0, -iAbs) + max(0, iAbs - (Skv - 1)).
+  Value outsideDistance(Value iAbs);
   /// 2^x without a device library: llvm.exp2, which NVVM and ROCDL lower to
   /// ex2.approx / v_exp_f32 plus the steps that keep subnormal results (the
   /// NVIDIA and AMD attention kernels override it with the one flushing
