@@ -685,7 +685,7 @@ void MfmaKernelEmitter::storeRows(ValueRange state, Value bIdx) {
         Value lseVal = arith::MulFOp::create(
             b, arith::AddFOp::create(b, mScaled, intrinsic("llvm.log2", l)),
             fc(M_LN2));
-        lseVal = arith::AddFOp::create(b, lseVal, alibiRowShift(h, qRow));
+        lseVal = withAlibiRowShift(lseVal, h, qRow);
         Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), qRow);
         memref::StoreOp::create(b, sel(empty, fc(negInf), lseVal), lseFlat,
                                 off);

@@ -508,7 +508,7 @@ void StagedKernelEmitter::storeLse(Value m, Value l, Value empty, Value bIdx,
   Value lseVal =
       arith::AddFOp::create(b, arith::MulFOp::create(b, mScaled, fc(M_LN2)),
                             math::LogOp::create(b, l));
-  lseVal = arith::AddFOp::create(b, lseVal, alibiRowShift(h, row));
+  lseVal = withAlibiRowShift(lseVal, h, row);
   Value off = add(mul(add(mul(bIdx, idx(spec.hq)), h), sq), row);
   memref::StoreOp::create(
       b, sel(empty, fc(-std::numeric_limits<double>::infinity()), lseVal),

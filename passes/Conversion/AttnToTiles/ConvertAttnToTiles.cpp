@@ -427,7 +427,7 @@ void KernelEmitter::emitEpilogue(const OutputTile &t) {
                         : sel(empty, fc(0), arith::DivFOp::create(b, fc(1), lv));
     if (lse) {
       Value l = arith::AddFOp::create(b, load(mRow, {r}), math::LogOp::create(b, lv));
-      l = arith::AddFOp::create(b, l, alibiRowShift(h, i));
+      l = withAlibiRowShift(l, h, i);
       memref::StoreOp::create(b, sel(empty, fc(negInf), l), lse,
                               ValueRange{bIdx, h, i});
     }

@@ -459,14 +459,15 @@ Value AttnKernelEmitterBase::outsideDistance(Value iAbs) {
   return add(before, after);
 }
 
-Value AttnKernelEmitterBase::alibiRowShift(Value h, Value i) {
+Value AttnKernelEmitterBase::withAlibiRowShift(Value lse, Value h, Value i) {
   if (!shiftsAlibiRows())
-    return fc(0);
+    return lse;
   Value d0 = arith::SIToFPOp::create(
       b, f32,
       arith::IndexCastOp::create(b, b.getI64Type(),
                                  outsideDistance(absoluteRow(i))));
-  return arith::NegFOp::create(b, arith::MulFOp::create(b, load(slopes, {h}), d0));
+  return arith::SubFOp::create(b, lse,
+                               arith::MulFOp::create(b, load(slopes, {h}), d0));
 }
 
 Value AttnKernelEmitterBase::constantTable(StringRef suffix, ArrayRef<int64_t> shape,

@@ -322,16 +322,16 @@ protected:
   /// scale, softcap, ALiBi, bias and score_fn applied to the raw dot product.
   Value modifiedScore(Value dot, Value bIdx, Value h, Value i, Value j);
   /// Whether ALiBi scores are taken relative to the row's nearest key (see
-  /// alibiRowShift): softmax rows without a score_fn, which would see the
+  /// withAlibiRowShift): softmax rows without a score_fn, which would see the
   /// shifted score.
   bool shiftsAlibiRows() const;
-  /// -slope_h * d0, d0 the distance from row i's i_abs to the keys
-  /// [0, Skv - 1] (0 for rows among them): what modifiedScore leaves out of
-  /// the row's ALiBi scores, and the LSE adds back. A row outside the keys
-  /// (Sq > Skv) would otherwise carry it in every score, where f32 keeps
-  /// only ulp(slope * d0) of the differences the softmax sees. f32 0 when
+  /// Row i's LSE `lse` plus -slope_h * d0, d0 the distance from its i_abs
+  /// to the keys [0, Skv - 1] (0 for rows among them): what modifiedScore
+  /// leaves out of the row's ALiBi scores. A row outside the keys (Sq > Skv)
+  /// would otherwise carry it in every score, where f32 keeps only
+  /// ulp(slope * d0) of the differences the softmax sees. `lse` itself when
   /// the scores are not shifted.
-  Value alibiRowShift(Value h, Value i);
+  Value withAlibiRowShift(Value lse, Value h, Value i);
   /// max(0, -iAbs) + max(0, iAbs - (Skv - 1)).
   Value outsideDistance(Value iAbs);
   /// 2^x without a device library: llvm.exp2, which NVVM and ROCDL lower to
