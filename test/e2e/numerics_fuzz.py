@@ -19,13 +19,13 @@ Deterministic: --seed fixes the cases. Usage:
 """
 import argparse
 import collections
+import math
 import random
 import re
 import subprocess
 import sys
 
-CRASH_MARKERS = ("PLEASE submit a bug report", "Assertion", "LLVM ERROR",
-                 "Stack dump", "UNREACHABLE", "Segmentation fault")
+from fuzz import CRASH_MARKERS  # test/e2e/fuzz.py, beside this script
 SM90A_OPTIONS = ["", "", "overlap=1", "overlap=1 pingpong=1", "persistent=2",
                  "persistent=3 overlap=1 pingpong=1", "tma=0",
                  "warp-specialize=0", "exp2-ftz=0"]
@@ -46,12 +46,12 @@ def heads(rng):
     """Hq:Hk:Hv with Hk and Hv dividing Hq (MHA, GQA, MQA, DiffQKV)."""
     hk = rng.choice([1, 1, 2, 3])
     hv = rng.choice([hk, hk, 1, 2 * hk if hk < 3 else hk])
-    lcm = hk * hv // __import__("math").gcd(hk, hv)
+    lcm = hk * hv // math.gcd(hk, hv)
     hq = lcm * rng.choice([1, 1, 2, 3, 4])
     return f"{hq}:{hk}:{hv}", hq, hk, hv
 
 
-def dims(rng, dtype):
+def dims(rng):
     pick = lambda: rng.choice([16, 32, 64, 64, 128, 128, 8, 24, 40, 48, 72,
                                80, 96, 112, 160, 192, 256, 20, 36])
     dqk = pick()
@@ -106,7 +106,7 @@ def softmax_spec(rng):
         sq = skv
     if rng.random() < 0.1:
         sq = 1  # decode
-    dqk, dv = dims(rng, dtype)
+    dqk, dv = dims(rng)
     batch = rng.choice([1, 1, 2])
     if sq * skv > 300 * 300:  # the emulators' time grows with the scores
         batch, hs, hq, hk, hv = 1, "2:1:1", 2, 1, 1
