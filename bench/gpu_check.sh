@@ -135,13 +135,35 @@ compile() { # spec name folder targets
   done
 }
 # Bench spec $2 (bench$3) with the --gen options after "label:" in $1,
-# for target $4, into variants/<label>/bench: a candidate the GPU times.
-spec_variant() { # label:gen-options spec index target
+# for target $4 (and --attn-compile options $5), into
+# variants/<label>/bench: a candidate the GPU times.
+spec_variant() { # label:gen-options spec index target [compile-options]
   mkdir -p "$BUNDLES/variants/${1%%:*}/bench"
   "$OPT" --gen="name=bench$3 $2 ${1#*:}" -o "$BUNDLES/${1%%:*}$3.mlir"
-  "$OPT" "$BUNDLES/${1%%:*}$3.mlir" --attn-compile="target=$4" \
+  "$OPT" "$BUNDLES/${1%%:*}$3.mlir" --attn-compile="target=$4 ${5:-}" \
     --emit-dir="$BUNDLES/variants/${1%%:*}/bench" >/dev/null
 }
+# Prefill candidates timed beside the variants above, as
+# "label|tile|sm_90a options|specs" (specs: all, or dense for the specs
+# without a mask): cuDNN's shape on the H200 (a persistent grid of 132
+# CTAs of 3 warpgroups, 232 KB of shared memory: 3 stages of 128 x 128)
+# with the ping-pong and overlap schedules, and KV tiles between 128 and
+# FlashAttention-3's 176 (160 and 144 fit 2 stages with the overlapped
+# kernel's 240-register math warpgroups; 112 and 96 take 3 and 4 stages).
+# The persistent overlapped kernel at 128 x 128 spills with a causal mask
+# (the compile falls back to the TMA kernel without a producer), so it is
+# a dense candidate only. Every entry passes on nvemu, with the kernel it
+# names (ctest nvemu-prefill-sweep).
+PREFILL_SWEEP=(
+  "persistent-stages3-pingpong|128x128 warps=8 stages=3|persistent=sm overlap=1 pingpong=1|dense"
+  "persistent-stages3-overlap|128x128 warps=8 stages=3|persistent=sm overlap=1|dense"
+  "stages3-overlap|128x128 warps=8 stages=3|overlap=1|all"
+  "kv160-pingpong|128x160 warps=8 stages=2|overlap=1 pingpong=1|all"
+  "kv144-pingpong|128x144 warps=8 stages=2|overlap=1 pingpong=1|all"
+  "kv112-stages3-pingpong|128x112 warps=8 stages=3|overlap=1 pingpong=1|all"
+  "persistent-kv112-stages3-pingpong|128x112 warps=8 stages=3|persistent=sm overlap=1 pingpong=1|all"
+  "persistent-kv96-stages4-pingpong|128x96 warps=8 stages=4|persistent=sm overlap=1 pingpong=1|all"
+)
 if [ "$MODE" = "--prepare" ]; then
   OUT=$BUNDLES
   rm -rf "$BUNDLES" && mkdir -p "$BUNDLES/check" "$BUNDLES/bench"
@@ -204,6 +226,11 @@ if [ "$MODE" = "--prepare" ]; then
       mkdir -p "$BUNDLES/variants/${v%%:*}/bench"
       "$OPT" "$BUNDLES/kv176$i.mlir" --attn-compile="target=sm_90a ${v#*:}" \
         --emit-dir="$BUNDLES/variants/${v%%:*}/bench" >/dev/null
+    done
+    for v in "${PREFILL_SWEEP[@]}"; do
+      IFS='|' read -r label tile options specs <<< "$v"
+      [[ "$specs" == dense && "$s" == *"mask="* ]] && continue
+      spec_variant "$label:tile=$tile" "$s" $i sm_90a "$options"
     done
   done
   for s in "${LINEAR_BENCH_SPECS[@]}"; do

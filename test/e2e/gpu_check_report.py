@@ -33,7 +33,8 @@ def records():
             "pass": False, "key": "check default sm_90a b",
             "error": "hung: the process was killed while it ran"}
     dense = {"attention-opt:sm_90": 2e-3, "attention-opt:sm_90a": 1e-3,
-             "attention-opt": 1e-3, "sdpa-flash": 1.25e-3, "sdpa-cudnn": None}
+             "attention-opt": 1e-3, "sdpa-flash": 1.25e-3, "sdpa-cudnn": None,
+             "attention-opt:sm_90a/kv160-pingpong": 0.9e-3}
     return [
         {"kind": "start", "key": ok["key"]}, ok,
         {"kind": "start", "key": hung["key"]}, hung,
@@ -125,6 +126,12 @@ def main():
            "linear partial row")
     expect("| lin-c32s2 40.00 (0.5; ?); lin-s4 25.00 (0.003; grid 16x16xB, "
            "tile 64x32x4x1) | 1.25 |" in md, "linear variants in the md")
+    # The dense row names its fastest build (a variant, faster than the
+    # default that sets the ratio); the causal one its fastest correct one.
+    expect(" | 0.80 | 0.89 | sm_90a/kv160-pingpong |\n" in md,
+           "dense row's best variant in the md")
+    expect(" | 2.00 | 2.22 | sm_90a/tma |\n" in md,
+           "causal row's best variant in the md")
     expect("(commit abc1234)" in md, "commit in the md title")
     expect("- FAIL check2.json on sm_90a" in md, "failed check listed")
     for f in fails:
