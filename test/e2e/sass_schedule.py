@@ -11,9 +11,11 @@ kept the PTX correct and the overlap gone. This disassembles the cubin
 (nvdisasm) and checks, for each WARPGROUP.DEPBAR.LE gsb0, 0x1, that the
 next 0x0 wait comes after at least one exponential per S element of a
 thread (block_kv / 2: a warpgroup's 64 rows x block_kv columns over 128
-threads).
+threads). Besides its own cases, it checks every overlapped candidate of
+the GPU check's prefill sweep (PREFILL_SWEEP in bench/gpu_check.sh).
 
 Usage: sass_schedule.py --attention-opt=PATH --nvdisasm=PATH
+       [--gpu-check=bench/gpu_check.sh]
 Exit 77 (skipped) when nvdisasm is missing.
 """
 import argparse
@@ -42,6 +44,26 @@ CASES = [
      "persistent=sm overlap=1 pingpong=1"),
 ]
 
+
+
+def sweep_cases(gpu_check):
+    """The overlapped entries of the GPU check's prefill sweep
+    (PREFILL_SWEEP in bench/gpu_check.sh) at the dense 8k shape it times,
+    and causal where it times them on every spec: a candidate whose wait
+    ptxas hoisted would time a kernel with nothing overlapped."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from prefill_sweep import sweep
+    cases = []
+    for _, tile, options, specs in sweep(gpu_check):
+        if "overlap=1" not in options:
+            continue
+        dense = f"batch=2 heads=16 seq=8192 dim=128 dtype=bf16 tile={tile}"
+        cases.append((dense, options))
+        if specs == "all":
+            cases.append((dense + " mask=causal", options))
+    return cases
+
+
 WAIT = re.compile(r"WARPGROUP\.DEPBAR\.LE gsb0, 0x([0-9a-f]+)")
 
 
@@ -65,13 +87,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention-opt", required=True)
     ap.add_argument("--nvdisasm", default="")
+    ap.add_argument("--gpu-check", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+        "gpu_check.sh"))
     args = ap.parse_args()
     if not args.nvdisasm or not os.access(args.nvdisasm, os.X_OK):
         print("sass_schedule: SKIPPED, no nvdisasm (scripts/install-deps.sh "
               "fetches it from PyPI into .tools/)")
         return 77
     failed = 0
-    for spec, options in CASES:
+    cases = CASES + sweep_cases(args.gpu_check)
+    for spec, options in cases:
         with tempfile.TemporaryDirectory() as d:
             mlir = os.path.join(d, "k.mlir")
             subprocess.run([args.attention_opt, f"--gen=name=k {spec}",
@@ -93,7 +119,7 @@ def main():
         print(f"{'PASS' if ok else 'FAIL'}: {spec} [{options}] {name} "
               f"tile={'x'.join(map(str, tile))}: exponentials between "
               f"wait_group 1 and 0 = {counts} (need >= {need} each)")
-    print(f"sass_schedule: {len(CASES) - failed} passed, {failed} failed")
+    print(f"sass_schedule: {len(cases) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
