@@ -149,7 +149,10 @@ spec_variant() { # label:gen-options spec index target [compile-options]
 # CTAs of 3 warpgroups, 232 KB of shared memory: 3 stages of 128 x 128)
 # with the ping-pong and overlap schedules, and KV tiles between 128 and
 # FlashAttention-3's 176 (160 and 144 fit 2 stages with the overlapped
-# kernel's 240-register math warpgroups; 112 and 96 take 3 and 4 stages).
+# kernel's 240-register math warpgroups; 112 and 96 take 3 and 4 stages),
+# and the cost model's 128 x 128 with the producer pinned to 24 registers
+# (producer-registers=24: 240 for each math warpgroup, FlashAttention-3's
+# split, where the compile's first choice is 72, leaving them 216).
 # The persistent overlapped kernel at 128 x 128 spills with a causal mask
 # (the compile falls back to the TMA kernel without a producer), so it is
 # a dense candidate only. Every entry passes on nvemu, with the kernel it
@@ -163,6 +166,9 @@ PREFILL_SWEEP=(
   "kv112-stages3-pingpong|128x112 warps=8 stages=3|overlap=1 pingpong=1|all"
   "persistent-kv112-stages3-pingpong|128x112 warps=8 stages=3|persistent=sm overlap=1 pingpong=1|all"
   "persistent-kv96-stages4-pingpong|128x96 warps=8 stages=4|persistent=sm overlap=1 pingpong=1|all"
+  "producer24|128x128 warps=8 stages=2|producer-registers=24|all"
+  "overlap-producer24|128x128 warps=8 stages=2|overlap=1 producer-registers=24|all"
+  "pingpong-producer24|128x128 warps=8 stages=2|overlap=1 pingpong=1 producer-registers=24|all"
 )
 if [ "$MODE" = "--prepare" ]; then
   OUT=$BUNDLES

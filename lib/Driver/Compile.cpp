@@ -91,6 +91,18 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
       given.push_back(key.str());
       continue;
     }
+    if (key == "producer-registers") {
+      if (value.getAsInteger(10, nvvm.producerRegisters) ||
+          !nvvmValidProducerRegisters(nvvm.producerRegisters)) {
+        error = "option '" + word.str() +
+                "' (expected producer-registers=N, N a multiple of 8 in "
+                "[24, 256): the producer warpgroup's registers after "
+                "setmaxnreg)";
+        return {};
+      }
+      given.push_back(key.str());
+      continue;
+    }
     bool *flag = key == "tma"               ? &nvvm.tma
                  : key == "warp-specialize" ? &nvvm.warpSpecialize
                  : key == "overlap"         ? &nvvm.overlap
@@ -101,8 +113,8 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
     if (!flag || (value != "0" && value != "1")) {
       error = "option '" + word.str() +
               "' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, "
-              "pingpong=0|1, exp2-ftz=0|1, emulation=0|1 or "
-              "persistent=N|sm)";
+              "pingpong=0|1, exp2-ftz=0|1, emulation=0|1, "
+              "persistent=N|sm or producer-registers=N)";
       return {};
     }
     *flag = value == "1";
@@ -112,6 +124,9 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
   if (nvvm.pingpong && !nvvm.overlap)
     error = "option pingpong=1 needs overlap=1 (the warpgroups take turns "
             "issuing the overlapped kernel's products)";
+  if (nvvm.producerRegisters && !nvvm.warpSpecialize)
+    error = "option producer-registers=N needs warp-specialize=1 (it is "
+            "the producer warpgroup's share)";
   return given;
 }
 
@@ -780,6 +795,8 @@ compileWithoutSpills(ModuleOp module, const std::string &target,
                      bool plainExp2Too = true) {
   ArrayRef<int64_t> producers(kNvvmProducerRegisterChoices);
   producers = producers.take_front(warpSpecialized ? splits : 1);
+  if (warpSpecialized && nvvm.producerRegisters)
+    producers = ArrayRef<int64_t>(nvvm.producerRegisters);
   for (const NvvmKernelOptions &form : exp2Forms(nvvm, plainExp2Too)) {
     for (int64_t producer : producers) {
       OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());

@@ -17,6 +17,15 @@
 // RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=-1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
 // RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=65537" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
 // PERSIST: attention-opt: error: --attn-compile option 'persistent={{.*}}' (expected persistent=N, N CTAs in [0, 65536] with 0 for one CTA per output tile, or persistent=sm, one per multiprocessor of the device)
+// producer-registers takes a setmaxnreg count (a multiple of 8 in
+// [24, 256)), and only for the warp-specialized kernel.
+// RUN: not attention-opt %s --attn-compile="target=sm_90a producer-registers=20" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PRODUCER
+// RUN: not attention-opt %s --attn-compile="target=sm_90a producer-registers=30" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PRODUCER
+// RUN: not attention-opt %s --attn-compile="target=sm_90a producer-registers=256" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PRODUCER
+// RUN: not attention-opt %s --attn-compile="target=sm_90a producer-registers=x" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PRODUCER
+// PRODUCER: attention-opt: error: --attn-compile option 'producer-registers={{.*}}' (expected producer-registers=N, N a multiple of 8 in [24, 256): the producer warpgroup's registers after setmaxnreg)
+// RUN: not attention-opt %s --attn-compile="target=sm_90a warp-specialize=0 producer-registers=24" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PRODUCER-WS
+// PRODUCER-WS: attention-opt: error: --attn-compile option producer-registers=N needs warp-specialize=1 (it is the producer warpgroup's share)
 // Kernel options without sm_90a among the targets take no effect: a warning.
 // RUN: attention-opt %s --attn-compile="target=cpu overlap=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=WARN
 // WARN: attention-opt: warning: --attn-compile kernel options choose among sm_90a kernels and have no effect on cpu

@@ -41,11 +41,15 @@ static llvm::cl::opt<std::string> compileTargets(
                    "pingpong=0|1 (default 1, 1, 0, 0; pingpong needs "
                    "overlap), persistent=N|sm (N persistent CTAs, or one "
                    "per multiprocessor of the launching device, walk the "
-                   "output tiles; default 0: a CTA per tile); emulation=1 adds nvemu/<hash>.so, the NVIDIA "
+                   "output tiles; default 0: a CTA per tile), "
+                   "producer-registers=N (the producer warpgroup's share "
+                   "after setmaxnreg, a multiple of 8 in [24, 256); "
+                   "default: the first split ptxas fits without spills); "
+                   "emulation=1 adds nvemu/<hash>.so, the NVIDIA "
                    "kernels built for the CPU emulator (tools/nvemu)"),
     llvm::cl::value_desc("target=list [tma=0|1] [warp-specialize=0|1] "
                          "[overlap=0|1] [pingpong=0|1] [persistent=N|sm] "
-                         "[emulation=0|1]"));
+                         "[producer-registers=N] [emulation=0|1]"));
 static llvm::cl::opt<std::string>
     emitDir("emit-dir", llvm::cl::desc("Bundle output folder"),
             llvm::cl::init("."));

@@ -75,7 +75,7 @@ static cl::opt<std::string> kernelOptions(
     "kernel-options",
     cl::desc("NVIDIA targets: the sm_90a kernel choice, as --attn-compile's "
              "(tma=0|1 warp-specialize=0|1 overlap=0|1 pingpong=0|1 "
-             "persistent=N|sm exp2-ftz=0|1)"),
+             "persistent=N|sm exp2-ftz=0|1 producer-registers=N)"),
     cl::init(""), cl::cat(runCategory));
 static cl::opt<bool> check("check", cl::desc("Compare with the reference"),
                            cl::cat(runCategory));

@@ -54,6 +54,14 @@ struct NvvmKernelOptions {
   /// GPU has measured it).
   int64_t persistentCtas = 0;
   static constexpr int64_t kPersistentPerSM = -1;
+  /// The warp-specialized kernel's producer share after setmaxnreg
+  /// (`producer-registers=N`, a multiple of 8 in [24, 256)): only that
+  /// split is built, so a GPU run can time one (e.g. FlashAttention-3's
+  /// 24, which leaves the math warpgroups 240). 0: the compile tries
+  /// kNvvmProducerRegisterChoices in turn and keeps the first without
+  /// spills. Either way a kernel that spills under every split tried is
+  /// built without the producer warpgroup.
+  int64_t producerRegisters = 0;
   /// Exponentials as ex2.approx.ftz.f32 (`exp2-ftz=0`: ex2.approx.f32). With
   /// it on, a kernel ptxas spills is rebuilt with it off before anything
   /// else gives way (the PTX differs only there; see compileNvvm).
@@ -86,7 +94,8 @@ BundleDesc describeBundle(const AttentionSpec &spec, const std::string &name);
 
 /// Parses the space-separated kernel choices of --attn-compile /
 /// attention-run --kernel-options (tma=0|1 warp-specialize=0|1 overlap=0|1
-/// pingpong=0|1 exp2-ftz=0|1 emulation=0|1 persistent=N|sm) into `nvvm`.
+/// pingpong=0|1 exp2-ftz=0|1 emulation=0|1 persistent=N|sm
+/// producer-registers=N) into `nvvm`.
 /// Returns the options given, or an error message in `error`.
 std::vector<std::string> parseNvvmKernelOptions(llvm::StringRef text,
                                                 NvvmKernelOptions &nvvm,

@@ -5,8 +5,10 @@
 // (flat-memref+tma, 256 threads), overlap=1 the warp-specialized kernel
 // with P V overlapped with the next softmax (wait_group 1), pingpong=1 on
 // top of it the warpgroups taking turns (scheduler barriers of 256
-// threads); anything else is refused, and pingpong without overlap too.
-// RUN: rm -rf %t && mkdir -p %t/cp %t/tma %t/ov %t/pp
+// threads); producer-registers=N pins the producer warpgroup's setmaxnreg
+// share (24: the math warpgroups get 240, FlashAttention-3's split);
+// anything else is refused, and pingpong without overlap too.
+// RUN: rm -rf %t && mkdir -p %t/cp %t/tma %t/ov %t/pp %t/p24
 // RUN: attention-opt %s --attn-compile="target=sm_90a tma=0" --emit-dir=%t/cp 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=CPASYNC --input-file=%t/cp/v.json
 // RUN: FileCheck %s --check-prefix=CPASYNC-PTX --input-file=%t/cp/v.sm_90a.ptx
@@ -20,6 +22,9 @@
 // RUN: FileCheck %s --check-prefix=OVERLAP --input-file=%t/pp/v.json
 // RUN: FileCheck %s --check-prefix=PINGPONG --input-file=%t/pp/v.json
 // RUN: FileCheck %s --check-prefix=PINGPONG-PTX --input-file=%t/pp/v.sm_90a.ptx
+// RUN: attention-opt %s --attn-compile="target=sm_90a overlap=1 pingpong=1 producer-registers=24" --emit-dir=%t/p24 2>/dev/null | FileCheck %s --check-prefix=REPORT
+// RUN: FileCheck %s --check-prefix=P24 --input-file=%t/p24/v.json
+// RUN: FileCheck %s --check-prefix=P24-PTX --input-file=%t/p24/v.sm_90a.ptx
 // RUN: not attention-opt %s --attn-compile="target=sm_90a pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=NO-OVERLAP
 // RUN: not attention-opt %s --attn-compile="target=sm_90a tma=2" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not attention-opt %s --attn-compile="target=sm_90a swizzle=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
@@ -49,8 +54,12 @@
 // PINGPONG-PTX: bar.arrive
 // PINGPONG-PTX: bar.sync {{.+}}, 256;
 // PINGPONG-PTX: wgmma.wait_group.sync.aligned 1;
+// P24: "kernel": "wgmma+tma+producer+overlap+pingpong",
+// P24: "producer_registers": 24
+// P24-PTX: setmaxnreg.dec.sync.aligned.u32 24;
+// P24-PTX: setmaxnreg.inc.sync.aligned.u32 240;
 // NO-OVERLAP: error: --attn-compile option pingpong=1 needs overlap=1
-// BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, pingpong=0|1, exp2-ftz=0|1, emulation=0|1 or persistent=N|sm)
+// BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, pingpong=0|1, exp2-ftz=0|1, emulation=0|1, persistent=N|sm or producer-registers=N)
 
 func.func @v(%q: tensor<1x4x256x64xbf16>) -> tensor<1x4x256x64xbf16> {
   %o = attn.attention %q, %q, %q {mask = #attn.mask<causal>, tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2>} : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16> -> tensor<1x4x256x64xbf16>
