@@ -184,7 +184,8 @@ def main():
                 options = " " + " ".join(rng.sample(
                     ["overlap=1", "pingpong=1", "persistent=sm",
                      "persistent=3", "tma=0", "warp-specialize=0",
-                     "exp2-ftz=0"], rng.randint(1, 3)))
+                     "exp2-ftz=0", "producer-registers=24",
+                     "producer-registers=20"], rng.randint(1, 3)))
             compile_cmd = [args.attention_opt, "-",
                            f"--attn-compile=target={target}{options}",
                            f"--emit-dir={tmp}/out{case}"]
