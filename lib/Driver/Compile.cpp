@@ -75,32 +75,40 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
       error = "option '" + key.str() + "' given twice";
       return {};
     }
+    // An integer option: `out` from the value if `valid`, else the error
+    // says what was `expected`.
+    auto integer = [&](int64_t &out, function_ref<bool(int64_t)> valid,
+                       StringRef expected) {
+      if (value.getAsInteger(10, out) || !valid(out)) {
+        error = "option '" + word.str() + "' (expected " + expected.str() +
+                ")";
+        return false;
+      }
+      given.push_back(key.str());
+      return true;
+    };
     if (key == "persistent") {
       // A CTA count a launch can hold (the grid's x is below 2^31), or
       // the device's multiprocessors.
       if (value == "sm") {
         nvvm.persistentCtas = NvvmKernelOptions::kPersistentPerSM;
-      } else if (value.getAsInteger(10, nvvm.persistentCtas) ||
-                 nvvm.persistentCtas < 0 || nvvm.persistentCtas > 65536) {
-        error = "option '" + word.str() +
-                "' (expected persistent=N, N CTAs in [0, 65536] with 0 for "
-                "one CTA per output tile, or persistent=sm, one per "
-                "multiprocessor of the device)";
-        return {};
+        given.push_back(key.str());
+        continue;
       }
-      given.push_back(key.str());
+      if (!integer(
+              nvvm.persistentCtas,
+              [](int64_t n) { return n >= 0 && n <= 65536; },
+              "persistent=N, N CTAs in [0, 65536] with 0 for one CTA per "
+              "output tile, or persistent=sm, one per multiprocessor of the "
+              "device"))
+        return {};
       continue;
     }
     if (key == "producer-registers") {
-      if (value.getAsInteger(10, nvvm.producerRegisters) ||
-          !nvvmValidProducerRegisters(nvvm.producerRegisters)) {
-        error = "option '" + word.str() +
-                "' (expected producer-registers=N, N a multiple of 8 in "
-                "[24, 256): the producer warpgroup's registers after "
-                "setmaxnreg)";
+      if (!integer(nvvm.producerRegisters, nvvmValidProducerRegisters,
+                   "producer-registers=N, N a multiple of 8 in [24, 256): "
+                   "the producer warpgroup's registers after setmaxnreg"))
         return {};
-      }
-      given.push_back(key.str());
       continue;
     }
     bool *flag = key == "tma"               ? &nvvm.tma
