@@ -148,8 +148,9 @@ spec_variant() { # label:gen-options spec index target [compile-options]
 # without a mask): cuDNN's shape on the H200 (a persistent grid of 132
 # CTAs of 3 warpgroups, 232 KB of shared memory: 3 stages of 128 x 128)
 # with the ping-pong and overlap schedules, and KV tiles between 128 and
-# FlashAttention-3's 176 (160 and 144 fit 2 stages with the overlapped
-# kernel's 240-register math warpgroups; 112 and 96 take 3 and 4 stages),
+# FlashAttention-3's 176 (160 and 144 fit 2 stages, the overlapped kernel
+# at 160 only under a 24-register producer, which the compile's trial
+# finds; 112 and 96 take 3 and 4 stages),
 # and the cost model's 128 x 128 with the producer pinned to 24 registers
 # (producer-registers=24: 240 for each math warpgroup, FlashAttention-3's
 # split, where the compile's first choice is 72, leaving them 216).
@@ -266,9 +267,9 @@ if [ "$MODE" = "--prepare" ]; then
   fi
   rm -f "$BUNDLES"/*.mlir "$BUNDLES"/*/*.h "$BUNDLES"/variants/*/*/*.h
   # The bench-only variants run on the H200 from their sm_90a cubins (the
-  # runtime prefers a cubin of the device's arch to PTX), so their PTX
-  # (24 MB, a third of the bundles) stays here: the carry to the GPU
-  # machine holds 64 MiB in all.
+  # runtime prefers a cubin of the device's arch to PTX and reads a
+  # kernel's file only to launch it), so their PTX (24 MB, a third of the
+  # bundles) is dropped: the carry to the GPU machine holds 64 MiB in all.
   rm -f "$BUNDLES"/variants/*/bench/*.ptx
   echo "gpu_check: bundles in $BUNDLES ($(ls "$BUNDLES/check"/*.json | wc -l) check, $(ls "$BUNDLES/bench"/*.json | wc -l) bench)"
   exit 0
