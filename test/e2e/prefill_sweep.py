@@ -61,10 +61,10 @@ def main():
         os.path.dirname(__file__), "..", "..", "bench", "gpu_check.sh"))
     args = ap.parse_args()
     failed = 0
+    env = dict(os.environ, ATTN_NVEMU_TMA="eager")
     for label, tile, options, specs in sweep(args.gpu_check):
         kernel, tile_text = expected_kernel(tile, options)
         options = options.replace("persistent=sm", "persistent=2")
-        env = dict(os.environ, ATTN_NVEMU_TMA="eager")
         for spec, dense in SPECS:
             if specs == "dense" and not dense:
                 continue

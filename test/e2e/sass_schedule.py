@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+from prefill_sweep import sweep  # test/e2e/prefill_sweep.py, beside this script
+
 # (spec, --attn-compile options): the dense hd128 shape GPU-check times,
 # at the cost model's tile and at FlashAttention-3's 176 columns, with and
 # without ping-pong; a causal and a head-dim-64 one for the partial-tile
@@ -45,14 +47,11 @@ CASES = [
 ]
 
 
-
 def sweep_cases(gpu_check):
     """The overlapped entries of the GPU check's prefill sweep
     (PREFILL_SWEEP in bench/gpu_check.sh) at the dense 8k shape it times,
     and causal where it times them on every spec: a candidate whose wait
     ptxas hoisted would time a kernel with nothing overlapped."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from prefill_sweep import sweep
     cases = []
     for _, tile, options, specs in sweep(gpu_check):
         if "overlap=1" not in options:
