@@ -1964,7 +1964,8 @@ void TmaWgmmaKernelEmitter::skipTileCopy(Value stage) {
 /// P V and free V once that is done; so the next K into a stage goes out
 /// while this tile's softmax and P V still run, and an overlapped kernel,
 /// which holds V until the next tile's softmax is over, does not hold K
-/// that long. Phases: the n-th use of a stage (n = tile / stages) waits on
+/// that long (and loads the next tile's K before this tile's V, vTrailsK).
+/// Phases: the n-th use of a stage (n = tile / stages) waits on
 /// "full" with parity n mod 2 and the producer on "empty" with parity
 /// (n mod 2) ^ 1, which a fresh barrier passes at once (the buffers start
 /// empty). The CTA launches 128 more threads under .maxnreg 168 (3 x 128 x
@@ -2001,6 +2002,10 @@ protected:
   void arrive(Value bar) {
     NVVM::MBarrierArriveOp::create(b, Type(), barrier(bar), Value());
   }
+  /// Whether the math warps read a tile's V only after the next tile's K
+  /// (the overlapped kernel's P V goes out with the next S): the producer
+  /// then loads that K first.
+  virtual bool vTrailsK() const { return false; }
   /// S done: the K tile is free, while V still waits for P V.
   void afterS(Value stage) override { releaseK(stage); }
   void beforePV(Value stage, Value kt) override { waitV(stage, kt); }
@@ -2156,43 +2161,69 @@ void WarpSpecializedKernelEmitter::emitRoles() {
         Value issuer = cmp(P::eq, tid, idx(mathThreads));
         scf::IfOp::create(b, issuer, [&](OpBuilder &, Location) {
           forEachItem(start, [&](const WorkItem &it, ValueRange iter) {
-            // Arms K's full barrier of stage `kt` and loads KV tile kt's
-            // K into it once the math warps released it, then V the same
-            // way (an empty tile only arms): K goes first, as its product
-            // does, and frees first.
-            auto issue = [&](Value kt) {
+            // Arms K's (or V's) full barrier of stage `kt` and loads KV
+            // tile kt's K (V) into it once the math warps released it (an
+            // empty tile only arms).
+            auto issueOne = [&](Value kt, bool isK) {
               Value stage = stageOf(kt);
               Value free = arith::XOrIOp::create(b, parityOf(kt), idx(1));
               Value live = notI(
                   classifyKV(kt, it.bIdx, it.h, it.i0, it.i1, it.qt).first);
-              waitPhase(emptyK(stage), free);
-              ifThenElse(
-                  live, [&] { loadK(stage, it.bIdx, it.kh, kt, stage); },
-                  [&] { expect(stage, 0); });
-              waitPhase(emptyV(stage), free);
+              waitPhase(isK ? emptyK(stage) : emptyV(stage), free);
               ifThenElse(
                   live,
-                  [&] { loadV(stage, it.bIdx, it.vh, kt, fullV(stage)); },
-                  [&] { expect(fullV(stage), 0); });
+                  [&] {
+                    if (isK)
+                      loadK(stage, it.bIdx, it.kh, kt, stage);
+                    else
+                      loadV(stage, it.bIdx, it.vh, kt, fullV(stage));
+                  },
+                  [&] { expect(isK ? stage : fullV(stage), 0); });
             };
-            auto issueFrom = [&](Value first) {
+            Value first = kvBegin;
+            auto inRange = [&](Value kt) {
+              return cmp(arith::CmpIPredicate::slt, kt, kvTiles);
+            };
+            // K goes first, as its product does, and frees first. Where V
+            // trails K by a tile (vTrailsK), the next tile's K goes before
+            // this tile's V: the V slot frees only when the previous
+            // product is done, and K behind it would reach the math warps
+            // a tile later than its slot allows (FlashAttention-3's load
+            // order for its intra-warpgroup overlap).
+            auto issueFrom = [&](Value from) {
               scf::ForOp::create(
-                  b, first, kvTiles, idx(1), ValueRange{},
+                  b, from, kvTiles, idx(1), ValueRange{},
                   [&](OpBuilder &, Location, Value kt, ValueRange) {
-                    issue(kt);
+                    if (vTrailsK()) {
+                      Value ahead = add(kt, idx(1));
+                      ifThen(inRange(ahead), [&] { issueOne(ahead, true); });
+                    } else {
+                      issueOne(kt, true);
+                    }
+                    issueOne(kt, false);
                     scf::YieldOp::create(b);
                   });
             };
+            auto firstK = [&] {
+              if (vTrailsK())
+                ifThen(inRange(first), [&] { issueOne(first, true); });
+            };
             if (!persistent) {
               loadQ(it.bIdx, it.h, it.i0);
-              issueFrom(kvBegin);
+              firstK();
+              issueFrom(first);
               return next(iter);
             }
             walked = counter(iter[0]);
-            // The first KV tile goes before Q: its stage frees while the
-            // math warps still finish the previous tile, Q's only after.
-            ifThen(cmp(arith::CmpIPredicate::slt, kvBegin, kvTiles),
-                   [&] { issue(kvBegin); });
+            // The first KV tile goes before Q (its K alone where V trails
+            // K): its stage frees while the math warps still finish the
+            // previous tile, Q's only after.
+            firstK();
+            if (!vTrailsK())
+              ifThen(inRange(first), [&] {
+                issueOne(first, true);
+                issueOne(first, false);
+              });
             // The previous tile's math warps are done with Q (a fresh
             // barrier passes parity 1 at once).
             waitPhase(qFreeBarrier(),
@@ -2201,7 +2232,7 @@ void WarpSpecializedKernelEmitter::emitRoles() {
                                                     idx(2)),
                           idx(1)));
             loadQ(it.bIdx, it.h, it.i0);
-            issueFrom(add(kvBegin, idx(1)));
+            issueFrom(vTrailsK() ? first : add(first, idx(1)));
             return next(iter);
           });
           scf::YieldOp::create(b);
@@ -2291,11 +2322,12 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
 /// issued together with the next live tile's S = Q K^T, and runs on the
 /// tensor cores while that tile's softmax runs. O is in flight meanwhile,
 /// so the softmax hands back its rescaling factors, which the loop carries
-/// with P: O is rescaled just before the product that adds P V is issued,
-/// under the next S product, as FlashAttention-3's mainloop does, and
-/// nothing but P's conversion waits for a product. That wait sits behind a
-/// branch (waitAllAfterSoftmax): ptxas otherwise hoisted it into the first
-/// MUFU stall, and the softmax ran with no product in flight. A pending
+/// with P: O is rescaled before the product that adds P V is issued (in
+/// the IR under the next S product, as FlashAttention-3's mainloop does;
+/// in the SASS ahead of S, see liveTile), and nothing but P's conversion
+/// waits for a product. That wait sits behind a branch
+/// (waitAllAfterSoftmax): ptxas otherwise hoisted it into the first MUFU
+/// stall, and the softmax ran with no product in flight. A pending
 /// product keeps its tile's V (released when the product is done; K went
 /// when S was done), so an empty tile finishes a pending product first:
 /// otherwise the producer, waiting for that V slot, and the math warps,
@@ -2384,6 +2416,8 @@ private:
   /// (wgmma::fencedWaitAllAsm), branching on KV tile `kt`.
   void waitAllAfterSoftmax(Value kt);
 
+  bool vTrailsK() const override { return true; }
+
   bool pingpong;
 };
 
@@ -2457,7 +2491,12 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(
       sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
       // O is idle here (the previous product was waited for); the fence
-      // orders the rescaled registers before the product reads them.
+      // orders the rescaled registers before the product reads them. The
+      // rescale is the same in the full and the partial tile's branch, and
+      // LLVM hoists it above the branch, ahead of S. Kept here (the
+      // factors through opaque copies), it made ptxas wait for S before
+      // it issued P V, and the softmax ran with no product in flight
+      // (test/e2e/sass_schedule.py).
       rescaleO(st, prior.alpha);
       NVVM::WgmmaFenceAlignedOp::create(b);
       oAcc = issuePV(st.o, prior.p, vDescs);
