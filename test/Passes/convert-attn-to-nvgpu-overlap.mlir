@@ -28,20 +28,23 @@
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: nvvm.mbarrier.arrive
 // A live tile with a pending product: S = Q K^T is issued, O (idle) is
-// rescaled by the carried factors and fenced, and the previous P V issued
-// as the second group, as FlashAttention-3's mainloop does; the softmax
-// runs once S (the older group) is done, and the wait for P V comes after
-// it behind a branch ptxas does not schedule across; then the previous
-// V is freed and this tile's P (registers, no shared memory) and factors
-// are carried to the next. The previous tile's V is waited for before the
-// turn, this tile's K freed once S is done.
+// rescaled by the carried factors, the previous tile's V waited for and
+// O fenced, and the previous P V issued as the second group, as
+// FlashAttention-3's mainloop does; the softmax runs once S (the older
+// group) is done, and the wait for P V comes after it behind a branch
+// ptxas does not schedule across; then the previous V is freed and this
+// tile's P (registers, no shared memory) and factors are carried to the
+// next. This tile's K is freed once S is done.
 // CHECK: scf.if %[[PENDING]]
-// CHECK: nvvm.mbarrier.try_wait.parity
-// CHECK-NEXT: nvvm.wgmma.fence.aligned
+// CHECK-NOT: nvvm.mbarrier.try_wait.parity
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NOT: nvvm.mbarrier.try_wait.parity
 // CHECK: nvvm.wgmma.mma_async {{.+}}B[<bf16>, <one>, <col>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: arith.mulf %{{.+}}, %[[A0]] : f32
-// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NOT: nvvm.wgmma
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK-NEXT: nvvm.wgmma.fence.aligned
 // CHECK-NEXT: llvm.inline_asm {{.+}}wgmma.mma_async
 // CHECK: llvm.inline_asm {{.+}}wgmma.mma_async{{.+}}, %[[P15]], %{{[0-9]+}} : (
 // CHECK: nvvm.wgmma.commit.group.sync.aligned

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """SASS schedule check of the overlapped sm_90a kernels: where ptxas puts
-the wait for the P V product.
+the wait for the P V product and the wait for V.
 
 The overlapped kernel issues a tile's S = Q K^T and the previous tile's
 P V as two wgmma groups, waits for S (wait_group 1), runs the softmax and
@@ -11,7 +11,9 @@ kept the PTX correct and the overlap gone. This disassembles the cubin
 (nvdisasm) and checks, for each WARPGROUP.DEPBAR.LE gsb0, 0x1, that the
 next 0x0 wait comes after at least one exponential per S element of a
 thread (block_kv / 2: a warpgroup's 64 rows x block_kv columns over 128
-threads). Besides its own cases, it checks every overlapped candidate of
+threads). It also checks that the wait for the previous tile's V sits
+between the S group and the P V group (FlashAttention-3's order: a late
+V holds back P V, not S). Besides its own cases, it checks every overlapped candidate of
 the GPU check's prefill sweep (PREFILL_SWEEP in bench/gpu_check.sh).
 
 Usage: sass_schedule.py --attention-opt=PATH --nvdisasm=PATH
@@ -82,6 +84,30 @@ def overlap_windows(sass):
     return counts
 
 
+S_HGMMA = re.compile(r"HGMMA\.\S+ R\d+, gdesc")
+PV_HGMMA = re.compile(r"HGMMA\.\S+ R\d+, R\d+, gdesc")
+
+
+def v_waits_under_s(sass):
+    """For each S group issued right before a P V group (a tile with a
+    pending product): whether the wait for V's mbarrier sits between the
+    two, so a late V holds back P V but not S (FlashAttention-3's order)."""
+    found, s_open, waited = [], False, False
+    for line in sass.splitlines():
+        if S_HGMMA.search(line) and "gsb0" in line:
+            s_open, waited = True, False
+        elif not s_open:
+            continue
+        elif "TRYWAIT" in line:
+            waited = True
+        elif PV_HGMMA.search(line):
+            found.append(waited)
+            s_open = False
+        elif "DEPBAR" in line:
+            s_open = False
+    return found
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention-opt", required=True)
@@ -113,11 +139,14 @@ def main():
                                   capture_output=True, text=True).stdout
         need = tile[1] // 2
         counts = overlap_windows(sass)
-        ok = "overlap" in name and counts and min(counts) >= need
+        v_waits = v_waits_under_s(sass)
+        ok = ("overlap" in name and counts and min(counts) >= need
+              and v_waits and all(v_waits))
         failed += not ok
         print(f"{'PASS' if ok else 'FAIL'}: {spec} [{options}] {name} "
               f"tile={'x'.join(map(str, tile))}: exponentials between "
-              f"wait_group 1 and 0 = {counts} (need >= {need} each)")
+              f"wait_group 1 and 0 = {counts} (need >= {need} each); "
+              f"V waited for between S and P V = {v_waits} (need all)")
     print(f"sass_schedule: {len(cases) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

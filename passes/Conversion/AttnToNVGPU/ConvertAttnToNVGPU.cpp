@@ -2484,9 +2484,6 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(
   } else {
     SmallVector<Value> vDescs = vDescriptors(prev);
     Value oAcc;
-    // V of the pending tile landed long ago as a rule: waiting before the
-    // turn holds neither the turn nor registers across the issue.
-    waitPhase(fullV(prev), prevParity);
     inTurn([&] {
       sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
@@ -2498,6 +2495,11 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(
       // it issued P V, and the softmax ran with no product in flight
       // (test/e2e/sass_schedule.py).
       rescaleO(st, prior.alpha);
+      // The pending tile's V is waited for under S, as FlashAttention-3
+      // does: its slot frees only when the product before it is done, so
+      // at 2 stages it gets a tile of lead (K one and a half), and S need
+      // not wait for it.
+      waitPhase(fullV(prev), prevParity);
       NVVM::WgmmaFenceAlignedOp::create(b);
       oAcc = issuePV(st.o, prior.p, vDescs);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
