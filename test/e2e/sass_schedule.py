@@ -13,8 +13,9 @@ next 0x0 wait comes after at least one exponential per S element of a
 thread (block_kv / 2: a warpgroup's 64 rows x block_kv columns over 128
 threads). It also checks that the wait for the previous tile's V sits
 between the S group and the P V group (FlashAttention-3's order: a late
-V holds back P V, not S). Besides its own cases, it checks every overlapped candidate of
-the GPU check's prefill sweep (PREFILL_SWEEP in bench/gpu_check.sh).
+V holds back P V, not S). Besides its own cases, it checks every
+overlapped candidate of the GPU check's prefill sweep (PREFILL_SWEEP in
+bench/gpu_check.sh).
 
 Usage: sass_schedule.py --attention-opt=PATH --nvdisasm=PATH
        [--gpu-check=bench/gpu_check.sh]

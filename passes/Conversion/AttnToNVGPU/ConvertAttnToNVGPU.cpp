@@ -2180,7 +2180,6 @@ void WarpSpecializedKernelEmitter::emitRoles() {
                   },
                   [&] { expect(isK ? stage : fullV(stage), 0); });
             };
-            Value first = kvBegin;
             auto inRange = [&](Value kt) {
               return cmp(arith::CmpIPredicate::slt, kt, kvTiles);
             };
@@ -2189,29 +2188,33 @@ void WarpSpecializedKernelEmitter::emitRoles() {
             // this tile's V: the V slot frees only when the previous
             // product is done, and K behind it would reach the math warps
             // a tile later than its slot allows (FlashAttention-3's load
-            // order for its intra-warpgroup overlap).
-            auto issueFrom = [&](Value from) {
-              scf::ForOp::create(
-                  b, from, kvTiles, idx(1), ValueRange{},
-                  [&](OpBuilder &, Location, Value kt, ValueRange) {
-                    if (vTrailsK()) {
-                      Value ahead = add(kt, idx(1));
-                      ifThen(inRange(ahead), [&] { issueOne(ahead, true); });
-                    } else {
-                      issueOne(kt, true);
-                    }
-                    issueOne(kt, false);
-                    scf::YieldOp::create(b);
-                  });
+            // order for its intra-warpgroup overlap); the first tile's K
+            // then goes alone, ahead of the steps.
+            auto step = [&](Value kt) {
+              if (vTrailsK()) {
+                Value ahead = add(kt, idx(1));
+                ifThen(inRange(ahead), [&] { issueOne(ahead, true); });
+              } else {
+                issueOne(kt, true);
+              }
+              issueOne(kt, false);
             };
             auto firstK = [&] {
               if (vTrailsK())
-                ifThen(inRange(first), [&] { issueOne(first, true); });
+                ifThen(inRange(kvBegin), [&] { issueOne(kvBegin, true); });
+            };
+            auto stepsFrom = [&](Value from) {
+              scf::ForOp::create(
+                  b, from, kvTiles, idx(1), ValueRange{},
+                  [&](OpBuilder &, Location, Value kt, ValueRange) {
+                    step(kt);
+                    scf::YieldOp::create(b);
+                  });
             };
             if (!persistent) {
               loadQ(it.bIdx, it.h, it.i0);
               firstK();
-              issueFrom(first);
+              stepsFrom(kvBegin);
               return next(iter);
             }
             walked = counter(iter[0]);
@@ -2220,10 +2223,7 @@ void WarpSpecializedKernelEmitter::emitRoles() {
             // previous tile, Q's only after.
             firstK();
             if (!vTrailsK())
-              ifThen(inRange(first), [&] {
-                issueOne(first, true);
-                issueOne(first, false);
-              });
+              ifThen(inRange(kvBegin), [&] { step(kvBegin); });
             // The previous tile's math warps are done with Q (a fresh
             // barrier passes parity 1 at once).
             waitPhase(qFreeBarrier(),
@@ -2232,7 +2232,7 @@ void WarpSpecializedKernelEmitter::emitRoles() {
                                                     idx(2)),
                           idx(1)));
             loadQ(it.bIdx, it.h, it.i0);
-            issueFrom(vTrailsK() ? first : add(first, idx(1)));
+            stepsFrom(vTrailsK() ? kvBegin : add(kvBegin, idx(1)));
             return next(iter);
           });
           scf::YieldOp::create(b);
