@@ -2321,11 +2321,10 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
 /// pipelining (pass option `overlap`): the P V product of a live tile is
 /// issued together with the next live tile's S = Q K^T, and runs on the
 /// tensor cores while that tile's softmax runs. O is in flight meanwhile,
-/// so the softmax hands back its rescaling factors, which the loop carries
-/// with P: O is rescaled before the product that adds P V is issued (in
-/// the IR under the next S product, as FlashAttention-3's mainloop does;
-/// in the SASS ahead of S, see liveTile), and nothing but P's conversion
-/// waits for a product. That wait sits behind a branch
+/// so the softmax's factors for O wait until that product is: O is
+/// rescaled after the wait, at the end of the tile, ahead of the next S
+/// (FlashAttention-3's order up to head dim 128; see liveTile), and
+/// nothing but P's conversion and the rescale wait for a product. That wait sits behind a branch
 /// (waitAllAfterSoftmax): ptxas otherwise hoisted it into the first MUFU
 /// stall, and the softmax ran with no product in flight. A pending
 /// product keeps its tile's V (released when the product is done; K went
@@ -2374,11 +2373,10 @@ private:
   SmallVector<Value> consumerLoop(Value bIdx, Value h, Value i0, Value i1,
                                   Value qt) override;
   /// A pending product: its tile's P registers (they stay live across the
-  /// iteration, as FlashAttention-3's) and the factors of O's two rows
-  /// that the tile's softmax step left to apply before its product.
+  /// iteration, as FlashAttention-3's). O is already scaled to P's row
+  /// maxima.
   struct Pending {
     SmallVector<Value> p;
-    Value alpha[2];
   };
   /// One live tile in `stage`; with `pending`, first issues the product of
   /// the previous tile (`prior`, V in `prev`). Returns the loop state: this
@@ -2387,7 +2385,7 @@ private:
                               Value h, Value stage, Value prev,
                               Value prevParity, Value kt, bool partial,
                               bool pending);
-  /// If `pending`: O = alpha O + P V of the pending tile (`prior`, V in
+  /// If `pending`: O += P V of the pending tile (`prior`, V in
   /// `prev`, whose use has parity `prevParity`), waited for, and `prev`'s
   /// V freed. Returns the state.
   WarpState finishPending(Value pending, const WarpState &st,
@@ -2397,18 +2395,15 @@ private:
                                bool pending) {
     SmallVector<Value> vals = st.flatten();
     vals.append(next.p.begin(), next.p.end());
-    vals.append({next.alpha[0], next.alpha[1]});
     vals.push_back(arith::ConstantIntOp::create(b, pending, 1));
     return vals;
   }
   /// The warp state and pending product of loop state `vals`.
   std::pair<WarpState, Pending> fromLoopState(ValueRange vals) {
-    size_t tail = pRegisters() + 3;
+    size_t tail = pRegisters() + 1;
     Pending prior;
-    ValueRange p = vals.take_back(tail).drop_back(3);
+    ValueRange p = vals.take_back(tail).drop_back(1);
     prior.p.assign(p.begin(), p.end());
-    prior.alpha[0] = vals[vals.size() - 3];
-    prior.alpha[1] = vals[vals.size() - 2];
     return {WarpState::unflatten(vals.drop_back(tail)), prior};
   }
   int64_t pRegisters() const { return bk / 16 * 4; }
@@ -2454,7 +2449,6 @@ WarpState OverlappedKernelEmitter::finishPending(Value pending,
       b, pending,
       [&](OpBuilder &, Location) {
         WarpState done = st;
-        rescaleO(done, prior.alpha);
         waitPhase(fullV(prev), prevParity);
         done.o = pv(done.o, prior.p, prev);
         releaseV(prev);
@@ -2480,21 +2474,14 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
     releaseK(stage);
     s = sBlocks(unpack(sAcc, bk));
-    softmaxFragments(st, s, bIdx, j0, partial, next.alpha);
+    // No product in flight: O is rescaled here.
+    softmaxFragments(st, s, bIdx, j0, partial);
   } else {
     SmallVector<Value> vDescs = vDescriptors(prev);
     Value oAcc;
     inTurn([&] {
       sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
-      // O is idle here (the previous product was waited for); the fence
-      // orders the rescaled registers before the product reads them. The
-      // rescale is the same in the full and the partial tile's branch, and
-      // LLVM hoists it above the branch, ahead of S. Kept here (the
-      // factors through opaque copies), it made ptxas wait for S before
-      // it issued P V, and the softmax ran with no product in flight
-      // (test/e2e/sass_schedule.py).
-      rescaleO(st, prior.alpha);
       // The pending tile's V is waited for under S, as FlashAttention-3
       // does: its slot frees only when the product before it is done, so
       // at 2 stages it gets a tile of lead (K one and a half), and S need
@@ -2509,10 +2496,19 @@ SmallVector<Value> OverlappedKernelEmitter::liveTile(
     NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
     releaseK(stage);
     s = sBlocks(unpack(sAcc, bk));
-    softmaxFragments(st, s, bIdx, j0, partial, next.alpha);
+    Value alpha[2];
+    softmaxFragments(st, s, bIdx, j0, partial, alpha);
     waitAllAfterSoftmax(kt);
     st.o = unpack(oAcc, dvChunk);
     releaseV(prev);
+    // O to this tile's row maxima once P V is done, as FlashAttention-3
+    // does up to head dim 128 (past it, it rescales under S:
+    // RescaleOBeforeGemm). Rescaled between the S and the P V issue, O is
+    // read under S, a GMMA in flight, and ptxas waits for S before P V
+    // (ptxas info C7517: "warpgroup.wait is injected ... to allow use of
+    // registers defined by GMMA"); it was right there only while LLVM
+    // hoisted the rescale above the full / partial tile branch.
+    rescaleO(st, alpha);
   }
   // P of this tile replaces the one the finished product read.
   next.p = pFragments(s);
@@ -2527,8 +2523,6 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
            [&] { arriveScheduler(schedulerBarrier(idx(0))); });
   Pending none;
   none.p.assign(pRegisters(), arith::ConstantIntOp::create(b, 0, 32));
-  none.alpha[0] = none.alpha[1] = arith::ConstantFloatOp::create(
-      b, b.getF32Type(), APFloat(1.0f));
   SmallVector<Value> init = loopState(
       WarpState::unflatten(initialState()), none, false);
   auto loop = scf::ForOp::create(
