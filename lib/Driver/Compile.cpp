@@ -281,22 +281,6 @@ LogicalResult mlir::attn::buildSharedObject(ModuleOp lowered,
   return success();
 }
 
-/// Reads `Used N registers`, spill bytes and static smem from `ptxas -v`.
-static void parsePtxasReport(StringRef log, BundleKernel &kernel) {
-  SmallVector<StringRef> m;
-  if (llvm::Regex("Used ([0-9]+) registers").match(log, &m))
-    kernel.registers = std::stoll(m[1].str());
-  m.clear();
-  if (llvm::Regex("([0-9]+) bytes spill stores").match(log, &m))
-    kernel.spillBytes = std::stoll(m[1].str());
-  m.clear();
-  if (llvm::Regex("([0-9]+) bytes stack frame").match(log, &m))
-    kernel.scratchBytes = std::stoll(m[1].str());
-  m.clear();
-  if (llvm::Regex("([0-9]+) bytes smem").match(log, &m))
-    kernel.staticSmemBytes = std::stoll(m[1].str());
-}
-
 /// The payload of the (single) gpu.binary object.
 static std::string binaryPayload(ModuleOp module) {
   std::string payload;
@@ -740,10 +724,11 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
   cubin.format = "cubin";
   cubin.file = name + "." + target + ".cubin";
   cubin.binary = readBytes(cubinPath);
-  parsePtxasReport(log, cubin);
+  readPtxasReport(log, cubin);
   ptxKernel.registers = cubin.registers;
   ptxKernel.spillBytes = cubin.spillBytes;
   ptxKernel.scratchBytes = cubin.scratchBytes;
+  ptxKernel.ptxasWgmmaNotes = cubin.ptxasWgmmaNotes;
   llvm::sys::fs::remove_directories(dir);
   // A spilling trial of the warp-specialized kernel is discarded: no
   // emulation for it.
@@ -1084,7 +1069,8 @@ mlir::attn::compileForTarget(ModuleOp module, const std::string &target,
 /// One line per GPU binary: registers, spills / scratch and an occupancy
 /// estimate (NVIDIA: resident warps per SM, nvvmResidentCtas; AMD: waves
 /// per SIMD, amdgpuResidentWavesPerSimd): registers, shared memory / LDS
-/// and slots, whichever binds.
+/// and slots, whichever binds. Then a note for each of ptxas's wgmma
+/// pipeline infos.
 static void printResourceReport(const BundleDesc &desc) {
   for (const BundleKernel &k : desc.kernels) {
     if (k.format != "cubin" && k.format != "hsaco")
@@ -1110,6 +1096,9 @@ static void printResourceReport(const BundleDesc &desc) {
                    << " waves/SIMD";
     }
     llvm::outs() << "\n";
+    for (const std::string &note : k.ptxasWgmmaNotes)
+      llvm::errs() << "attn-compile: note: @" << desc.name << " " << k.target
+                   << ": ptxas " << note << "\n";
   }
 }
 

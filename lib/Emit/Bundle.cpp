@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <sstream>
 
 namespace mlir::attn {
@@ -185,6 +186,25 @@ std::string join(const std::vector<std::string> &v, const char *sep) {
 
 } // namespace
 
+void readPtxasReport(const std::string &log, BundleKernel &kernel) {
+  std::smatch m;
+  auto number = [&](const char *pattern, int64_t &field) {
+    if (std::regex_search(log, m, std::regex(pattern)))
+      field = std::stoll(m[1].str());
+  };
+  number("Used ([0-9]+) registers", kernel.registers);
+  number("([0-9]+) bytes spill stores", kernel.spillBytes);
+  number("([0-9]+) bytes stack frame", kernel.scratchBytes);
+  number("([0-9]+) bytes smem", kernel.staticSmemBytes);
+  // C7510-C7519: the wgmma pipeline's (serialized products, an injected
+  // warpgroup.wait).
+  std::istringstream lines(log);
+  std::regex wgmma("ptxas info *: (\\(C751[0-9]\\).*?) in (the )?function");
+  for (std::string line; std::getline(lines, line);)
+    if (std::regex_search(line, m, wgmma))
+      kernel.ptxasWgmmaNotes.push_back(m[1].str());
+}
+
 std::string BundleKernel::tileName() const {
   return std::to_string(tile[0]) + "x" + std::to_string(tile[1]) + "x" +
          std::to_string(tile[2]) + "x" + std::to_string(tile[3]);
@@ -348,6 +368,12 @@ std::string manifestJson(const BundleDesc &d) {
            << k.tile[2] << ", " << k.tile[3] << "]";
         if (k.producerRegisters)
           os << ",\n      \"producer_registers\": " << k.producerRegisters;
+      }
+      if (!k.ptxasWgmmaNotes.empty()) {
+        os << ",\n      \"ptxas_wgmma_notes\": [";
+        for (size_t n = 0; n < k.ptxasWgmmaNotes.size(); ++n)
+          os << (n ? ", " : "") << jsonString(k.ptxasWgmmaNotes[n]);
+        os << "]";
       }
       if (!k.tensorMaps.empty()) {
         os << ",\n      \"tensor_maps\": [";

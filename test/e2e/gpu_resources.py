@@ -3,8 +3,9 @@
 bf16 configuration of matrix.py (and with --f32 every f32 one, which NVIDIA
 runs on its SIMT kernel) compiles through attention-opt
 --attn-compile for each target (NVIDIA: PTX, then ptxas -v to cubin; AMD:
-HSACO linked by lld) with 0 spill bytes, 0 scratch on AMD, and within the
-target's shared memory / LDS; prints one report line per kernel (registers
+HSACO linked by lld) with 0 spill bytes, 0 scratch on AMD, within the
+target's shared memory / LDS, and no wgmma pipeline info from ptxas (a
+product it serialized or a warpgroup.wait it injected); prints one report line per kernel (registers
 / smem / spills) and a closing summary.
 
 Usage: gpu_resources.py --attention-opt=PATH [--targets=sm_80,sm_90]
@@ -87,6 +88,10 @@ def main():
                         or (k["format"] == "hsaco" and scratch != 0)):
                     ok = False
                     print(f"FAIL (resources): {line}")
+                # ptxas serialized products or injected a wait for them.
+                for note in k.get("ptxas_wgmma_notes", []):
+                    ok = False
+                    print(f"FAIL (ptxas wgmma): {note} :: {line}")
             passed += ok
             failed += not ok
     if args.report:

@@ -13,7 +13,9 @@ next 0x0 wait comes after at least one exponential per S element of a
 thread (block_kv / 2: a warpgroup's 64 rows x block_kv columns over 128
 threads). It also checks that the wait for the previous tile's V sits
 between the S group and the P V group (FlashAttention-3's order: a late
-V holds back P V, not S). Besides its own cases, it checks every
+V holds back P V, not S), and that ptxas said nothing of the kernel's
+wgmma pipeline (the manifest's ptxas_wgmma_notes: products it serialized
+or a warpgroup.wait it injected). Besides its own cases, it checks every
 overlapped candidate of the GPU check's prefill sweep (PREFILL_SWEEP in
 bench/gpu_check.sh).
 
@@ -135,6 +137,7 @@ def main():
             with open(os.path.join(d, "k.json")) as f:
                 kernel = json.load(f)["kernels"][0]
             name, tile = kernel["kernel"], kernel["tile"]
+            notes = kernel.get("ptxas_wgmma_notes", [])
             cubin = os.path.join(d, "k.sm_90a.cubin")
             sass = subprocess.run([args.nvdisasm, "-c", cubin], check=True,
                                   capture_output=True, text=True).stdout
@@ -142,12 +145,13 @@ def main():
         counts = overlap_windows(sass)
         v_waits = v_waits_under_s(sass)
         ok = ("overlap" in name and counts and min(counts) >= need
-              and v_waits and all(v_waits))
+              and v_waits and all(v_waits) and not notes)
         failed += not ok
         print(f"{'PASS' if ok else 'FAIL'}: {spec} [{options}] {name} "
               f"tile={'x'.join(map(str, tile))}: exponentials between "
               f"wait_group 1 and 0 = {counts} (need >= {need} each); "
-              f"V waited for between S and P V = {v_waits} (need all)")
+              f"V waited for between S and P V = {v_waits} (need all); "
+              f"ptxas wgmma infos = {notes or 'none'}")
     print(f"sass_schedule: {len(cases) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

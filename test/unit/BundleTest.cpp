@@ -127,6 +127,7 @@ TEST(Bundle, ManifestRoundTrip) {
             std::string::npos)
       << json;
   EXPECT_EQ(json.find("producer_registers"), std::string::npos);
+  EXPECT_EQ(json.find("ptxas_wgmma_notes"), std::string::npos);
 
   // The runtime reads it back.
   attn_bundle *b = nullptr;
@@ -157,6 +158,53 @@ TEST(Bundle, ManifestRoundTrip) {
             ATTN_ERR_FORMAT);
   EXPECT_NE(std::string(attn_last_error()).find("gqa.sm_80.cubin"), std::string::npos);
   EXPECT_EQ(b, nullptr);
+}
+
+// ptxas -v as CUDA 13 prints it for a kernel whose products it serialized.
+TEST(Bundle, PtxasReport) {
+  const std::string log =
+      "ptxas info    : (C7517) warpgroup.wait is injected in around line 1120 "
+      "by compiler to allow use of registers defined by GMMA in function 'k'\n"
+      "ptxas info    : (C7511) Potential Performance Loss: wgmma.mma_async "
+      "instructions are serialized due to insufficient register resources for "
+      "the wgmma pipeline in the function 'k'\n"
+      "ptxas info    : 0 bytes gmem\n"
+      "ptxas info    : Compiling entry function 'k' for 'sm_90a'\n"
+      "ptxas info    : Function properties for k\n"
+      "    16 bytes stack frame, 8 bytes spill stores, 8 bytes spill loads\n"
+      "ptxas info    : Used 168 registers, used 1 barriers, 1 bytes smem\n";
+  BundleDesc d = sampleBundle();
+  BundleKernel &k = d.kernels[1];
+  ASSERT_EQ(k.format, "cubin");
+  readPtxasReport(log, k);
+  EXPECT_EQ(k.registers, 168);
+  EXPECT_EQ(k.spillBytes, 8);
+  EXPECT_EQ(k.scratchBytes, 16);
+  EXPECT_EQ(k.staticSmemBytes, 1);
+  ASSERT_EQ(k.ptxasWgmmaNotes.size(), 2u);
+  EXPECT_EQ(k.ptxasWgmmaNotes[0],
+            "(C7517) warpgroup.wait is injected in around line 1120 by "
+            "compiler to allow use of registers defined by GMMA");
+  EXPECT_EQ(k.ptxasWgmmaNotes[1].rfind("(C7511) Potential Performance Loss", 0), 0u);
+
+  // The manifest lists them with the kernel; the runtime skips the key.
+  std::string json = manifestJson(d);
+  EXPECT_NE(json.find("\"ptxas_wgmma_notes\": [\"(C7517) warpgroup.wait is injected"),
+            std::string::npos)
+      << json;
+  std::vector<attn_blob> blobs;
+  for (const BundleKernel &bk : d.kernels)
+    blobs.push_back({bk.file.c_str(), bk.binary.data(), bk.binary.size()});
+  attn_bundle *b = nullptr;
+  ASSERT_EQ(attn_bundle_load_memory(json.c_str(), blobs.data(), blobs.size(), &b), ATTN_OK)
+      << attn_last_error();
+  attn_bundle_free(b);
+
+  // A clean log leaves no notes.
+  BundleKernel clean;
+  readPtxasReport("ptxas info    : Used 96 registers, used 1 barriers\n", clean);
+  EXPECT_EQ(clean.registers, 96);
+  EXPECT_TRUE(clean.ptxasWgmmaNotes.empty());
 }
 
 TEST(Bundle, WriterReadsBinariesAlreadyInDir) {

@@ -86,6 +86,11 @@ struct BundleKernel {
   std::string kernel;
   std::array<int64_t, 4> tile = {0, 0, 0, 0};
   int64_t producerRegisters = 0;
+  /// What ptxas said of the kernel's warpgroup MMAs (its C75xx infos: the
+  /// wgmma.mma_async it serialized, the warpgroup.wait it injected),
+  /// without the "ptxas info" prefix; empty: nothing. Each one means a
+  /// product that was meant to overlap other work does not.
+  std::vector<std::string> ptxasWgmmaNotes;
   /// `tile` as reports print it: block_q x block_kv x warps x stages, e.g.
   /// "128x64x8x2".
   std::string tileName() const;
@@ -105,6 +110,11 @@ struct BundleDesc {
   /// Hk=8, Dqk=128, blockQ=64), in manifest order.
   std::vector<std::pair<std::string, int64_t>> constants;
 };
+
+/// Reads a `ptxas -v` log into `kernel`: registers, spill bytes, stack
+/// frame (scratchBytes), static shared memory and the wgmma pipeline infos
+/// (ptxasWgmmaNotes). Fields the log does not mention are left alone.
+void readPtxasReport(const std::string &log, BundleKernel &kernel);
 
 /// [A-Za-z_][A-Za-z0-9_]*: what bundle, argument and kernel names must be.
 bool isCIdentifier(const std::string &s);
