@@ -153,7 +153,9 @@ spec_variant() { # label:gen-options spec index target [compile-options]
 # finds; 112 and 96 take 3 and 4 stages),
 # and the cost model's 128 x 128 with the producer pinned to 24 registers
 # (producer-registers=24: 240 for each math warpgroup, FlashAttention-3's
-# split, where the compile's first choice is 72, leaving them 216).
+# split, where the compile's first choice is 72, leaving them 216), and
+# FlashAttention-3's whole hd128 configuration for dense attention: 128 x
+# 176, 2 stages, overlap, ping-pong, 24 / 240 registers.
 # The persistent overlapped kernel at 128 x 128 spills with a causal mask
 # (the compile falls back to the TMA kernel without a producer), so it is
 # a dense candidate only. Every entry passes on nvemu, with the kernel it
@@ -170,6 +172,7 @@ PREFILL_SWEEP=(
   "producer24|128x128 warps=8 stages=2|producer-registers=24|all"
   "overlap-producer24|128x128 warps=8 stages=2|overlap=1 producer-registers=24|all"
   "pingpong-producer24|128x128 warps=8 stages=2|overlap=1 pingpong=1 producer-registers=24|all"
+  "kv176-pingpong-producer24|128x176 warps=8 stages=2|overlap=1 pingpong=1 producer-registers=24|dense"
 )
 if [ "$MODE" = "--prepare" ]; then
   OUT=$BUNDLES
@@ -399,17 +402,32 @@ PYTHONPATH="$CARRY/pylib${PYTHONPATH:+:$PYTHONPATH}" \
 phase bench-flex 500 100 --no-check --bench-kind flex
 # Nsight Compute on the dense 8k prefill kernel (sm_90a default), one warm
 # launch: where its cycles go, beside the timings. Clocks as the card runs
-# them (--clock-control none), like the timings.
+# them (--clock-control none), like the timings. SourceCounters adds each
+# SASS instruction's executions and stall samples (summed by
+# bench/sass_counters.py into -ncu-sass.txt): Nsight Compute counted 777M
+# instructions executed where the static SASS accounts for about 480M,
+# and this says where the rest run (mbarrier wait retries?). Within what
+# is left of the call's 10 minutes.
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1 || true)
 dense=$(grep -l '"spec": "[^"]*seq=8192 dim=128 dtype=bf16"' "$BUNDLES"/bench/*.json | head -1 || true)
-if [ -n "$NCU" ] && [ -n "$dense" ] && [ "${GPU_CHECK_NCU:-1}" = 1 ]; then
+left=$(( 560 - ($(date +%s) - T0) ))
+if [ -n "$NCU" ] && [ -n "$dense" ] && [ "${GPU_CHECK_NCU:-1}" = 1 ] && [ "$left" -gt 40 ]; then
   name=$(basename "$dense" .json)
-  timeout -k 10 150 "$NCU" --clock-control none --kernel-name "$name" \
-    --launch-skip 1 --launch-count 1 --section SpeedOfLight \
+  rep=$(mktemp -d)/ncu
+  if timeout -k 10 $(( left < 170 ? left : 170 )) "$NCU" --clock-control none \
+    --kernel-name "$name" --launch-skip 1 --launch-count 1 --section SpeedOfLight \
     --section ComputeWorkloadAnalysis --section WarpStateStats \
     --section SchedulerStats --section InstructionStats --section Occupancy \
-    --section MemoryWorkloadAnalysis \
-    "$PY" "$ROOT/bench/profile_one.py" "$dense" "$LIB" sm_90a > "$OUT-ncu.txt" 2>&1 ||
+    --section MemoryWorkloadAnalysis --section SourceCounters --export "$rep" \
+    "$PY" "$ROOT/bench/profile_one.py" "$dense" "$LIB" sm_90a > "$OUT-ncu.txt" 2>&1; then
+    "$NCU" --import "$rep.ncu-rep" >> "$OUT-ncu.txt" 2>&1
+    "$NCU" --import "$rep.ncu-rep" --page source --print-source sass --csv \
+      > "$rep.csv" 2>&1 &&
+      "$PY" "$ROOT/bench/sass_counters.py" "$rep.csv" > "$OUT-ncu-sass.txt" 2>&1 ||
+      { echo "gpu_check: no SASS counters; see $OUT-ncu-sass.txt";
+        head -c 20000 "$rep.csv" >> "$OUT-ncu-sass.txt"; }
+  else
     echo "gpu_check: ncu failed; see $OUT-ncu.txt"
+  fi
 fi
 report

@@ -12,6 +12,37 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HARNESS = os.path.join(HERE, "..", "..", "bench", "gpu_check.py")
+SASS_COUNTERS = os.path.join(HERE, "..", "..", "bench", "sass_counters.py")
+
+# Nsight Compute's source page as CSV (quoted, thousands separators), a
+# few SASS lines of a kernel that waits on its mbarriers.
+SOURCE_CSV = """\
+"Address","Source","Warp Stall Sampling (All Samples)","Warp Stall Sampling (Not-issued Samples)","Instructions Executed","Thread Instructions Executed"
+"7f10","HGMMA.64x128x16.F32.BF16 R24, gdesc[UR4], RZ, !UPT ;","120","100","1,024","32,768"
+"7f20","SYNCS.PHASECHK.TRANS64.TRYWAIT P0, [UR8], R6 ;","500","480","4,096","131,072"
+"7f30","@!P0 BRA `(.L_x_5) ;","10","5","4,000","128,000"
+"7f40","FMUL R88, R88, R69 ;","30","20","65,536","2,097,152"
+"""
+
+
+def sass_counter_fails():
+    """bench/sass_counters.py on SOURCE_CSV: totals, the waits' share, the
+    opcode table and the stall ranking."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "s.csv")
+        with open(path, "w") as f:
+            f.write(SOURCE_CSV)
+        p = subprocess.run([sys.executable, SASS_COUNTERS, path],
+                           capture_output=True, text=True)
+    out = p.stdout
+    want = ["instructions executed (warp level): 74656",
+            "mbarrier waits executed (SYNCS.PHASECHK.*TRYWAIT): 4096 (5.49%)",
+            "  FMUL                  65536   87.78%",
+            "  BRA                    4000    5.36%",
+            "most stall samples (address, samples, executed, SASS):\n"
+            "  7f20          500         4096  SYNCS.PHASECHK"]
+    return ([] if p.returncode == 0 else [f"sass_counters exit {p.returncode}: {p.stderr}"]) + \
+        [f"sass_counters: no {w!r} in {out!r}" for w in want if w not in out]
 
 DENSE = "name=b1 batch=1 heads=16 seq=8192 dim=128 dtype=bf16"
 CAUSAL = "name=b2 batch=1 heads=16 seq=8192 dim=128 dtype=bf16 mask=causal"
@@ -134,6 +165,7 @@ def main():
            "causal row's best variant in the md")
     expect("(commit abc1234)" in md, "commit in the md title")
     expect("- FAIL check2.json on sm_90a" in md, "failed check listed")
+    fails += sass_counter_fails()
     for f in fails:
         print("FAIL:", f)
     print(f"gpu_check_report: {len(fails)} failed")
