@@ -2324,16 +2324,16 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
 /// so the softmax's factors for O wait until that product is: O is
 /// rescaled after the wait, at the end of the tile, ahead of the next S
 /// (FlashAttention-3's order up to head dim 128; see liveTile), and
-/// nothing but P's conversion and the rescale wait for a product. That wait sits behind a branch
-/// (waitAllAfterSoftmax): ptxas otherwise hoisted it into the first MUFU
-/// stall, and the softmax ran with no product in flight. A pending
-/// product keeps its tile's V (released when the product is done; K went
-/// when S was done), so an empty tile finishes a pending product first:
-/// otherwise the producer, waiting for that V slot, and the math warps,
-/// waiting for the next tile, would wait on each other. That also needs at
-/// least 2 stages. The pending flag is part of the loop state; each branch
-/// issues and waits for its own products, so no accumulator in flight
-/// crosses a merge.
+/// nothing but P's conversion and the rescale wait for a product. That
+/// wait sits behind a branch (waitAllAfterSoftmax): ptxas otherwise
+/// hoisted it into the first MUFU stall, and the softmax ran with no
+/// product in flight. A pending product keeps its tile's V (released when
+/// the product is done; K went when S was done), so an empty tile
+/// finishes a pending product first: otherwise the producer, waiting for
+/// that V slot, and the math warps, waiting for the next tile, would wait
+/// on each other. That also needs at least 2 stages. The pending flag is
+/// part of the loop state; each branch issues and waits for its own
+/// products, so no accumulator in flight crosses a merge.
 ///
 /// With `pingpong` the math warpgroups also take turns issuing their
 /// products (FlashAttention-3 section 3.1): warpgroup i waits on its
