@@ -155,7 +155,10 @@ spec_variant() { # label:gen-options spec index target [compile-options]
 # (producer-registers=24: 240 for each math warpgroup, FlashAttention-3's
 # split, where the compile's first choice is 72, leaving them 216), and
 # FlashAttention-3's whole hd128 configuration for dense attention: 128 x
-# 176, 2 stages, overlap, ping-pong, 24 / 240 registers.
+# 176, 2 stages, overlap, ping-pong, 24 / 240 registers; and ping-pong
+# without the overlap (a turn: P V and the next S, FlashAttention-3's
+# schedule for that kernel) on the default kernel, the fastest measured:
+# alone, under a 24-register producer and with persistent CTAs.
 # The persistent overlapped kernel at 128 x 128 spills with a causal mask
 # (the compile falls back to the TMA kernel without a producer), so it is
 # a dense candidate only. Every entry passes on nvemu, with the kernel it
@@ -173,6 +176,9 @@ PREFILL_SWEEP=(
   "overlap-producer24|128x128 warps=8 stages=2|overlap=1 producer-registers=24|all"
   "pingpong-producer24|128x128 warps=8 stages=2|overlap=1 pingpong=1 producer-registers=24|all"
   "kv176-pingpong-producer24|128x176 warps=8 stages=2|overlap=1 pingpong=1 producer-registers=24|dense"
+  "ws-pingpong|128x128 warps=8 stages=2|pingpong=1|all"
+  "ws-pingpong-producer24|128x128 warps=8 stages=2|pingpong=1 producer-registers=24|all"
+  "persistent-ws-pingpong|128x128 warps=8 stages=2|persistent=sm pingpong=1|all"
 )
 if [ "$MODE" = "--prepare" ]; then
   OUT=$BUNDLES

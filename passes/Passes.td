@@ -172,10 +172,11 @@ def ConvertAttnToNVGPU : Pass<"convert-attn-to-nvgpu", "ModuleOp"> {
            "the next tile's S product so it runs during that softmax "
            "(FlashAttention-3 intra-warpgroup pipelining; needs stages >= 2)">,
     Option<"pingpong", "pingpong", "bool", /*default=*/"false",
-           "Overlapped kernel: the math warpgroups take turns issuing their "
-           "products through named barriers, so one's softmax runs under "
-           "another's GEMMs (FlashAttention-3 ping-pong; needs overlap and "
-           "at least two math warpgroups)">,
+           "Warp-specialized kernel: the math warpgroups take turns issuing "
+           "their products through named barriers, so one's softmax runs "
+           "under another's GEMMs (FlashAttention-3 ping-pong; a turn is a "
+           "tile's P V and the next S, or with overlap each issue; needs at "
+           "least two math warpgroups)">,
     Option<"persistent", "persistent", "bool", /*default=*/"false",
            "Warp-specialized kernel: persistent CTAs, each walking output "
            "tiles blockIdx.x, + gridDim.x, ... (last query tile first) with "

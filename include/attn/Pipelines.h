@@ -41,8 +41,8 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
       llvm::cl::init(false)};
   PassOptions::Option<bool> pingpong{
       *this, "pingpong",
-      llvm::cl::desc("Overlapped kernel: math warpgroups take turns issuing "
-                     "their products"),
+      llvm::cl::desc("Warp-specialized kernel: math warpgroups take turns "
+                     "issuing their products"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> persistent{
       *this, "persistent",

@@ -128,10 +128,9 @@ mlir::attn::parseNvvmKernelOptions(StringRef text, NvvmKernelOptions &nvvm,
     *flag = value == "1";
     given.push_back(key.str());
   }
-  // The warpgroups take turns issuing the overlapped kernel's products.
-  if (nvvm.pingpong && !nvvm.overlap)
-    error = "option pingpong=1 needs overlap=1 (the warpgroups take turns "
-            "issuing the overlapped kernel's products)";
+  if (nvvm.pingpong && !nvvm.warpSpecialize)
+    error = "option pingpong=1 needs warp-specialize=1 (the math "
+            "warpgroups beside the producer take turns)";
   if (nvvm.producerRegisters && !nvvm.warpSpecialize)
     error = "option producer-registers=N needs warp-specialize=1 (it is "
             "the producer warpgroup's share)";
@@ -670,7 +669,7 @@ compileNvvmOnce(ModuleOp module, const std::string &target,
       k.producerRegisters = producerRegisters;
       if (nvvm.overlap)
         k.kernel += "+overlap";
-      if (nvvm.overlap && nvvm.pingpong)
+      if (nvvm.pingpong)
         k.kernel += "+pingpong";
       if (nvvm.persistentCtas != 0) {
         // The CTAs walk the output tiles (forEachItem), so any grid is

@@ -9,9 +9,9 @@
 // An option given twice is refused (which one would win?).
 // RUN: not attention-opt %s --attn-compile="target=sm_90a overlap=1 overlap=0" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=TWICE
 // TWICE: attention-opt: error: --attn-compile option 'overlap' given twice
-// pingpong needs overlap, whatever the target.
-// RUN: not attention-opt %s --attn-compile="target=cpu pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PINGPONG
-// PINGPONG: attention-opt: error: --attn-compile option pingpong=1 needs overlap=1
+// pingpong needs the warp-specialized kernel, whatever the target.
+// RUN: not attention-opt %s --attn-compile="target=cpu warp-specialize=0 pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PINGPONG
+// PINGPONG: attention-opt: error: --attn-compile option pingpong=1 needs warp-specialize=1
 // persistent takes a CTA count.
 // RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=yes" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST
 // RUN: not attention-opt %s --attn-compile="target=sm_90a persistent=-1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=PERSIST

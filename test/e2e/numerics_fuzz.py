@@ -29,7 +29,8 @@ from fuzz import CRASH_MARKERS  # test/e2e/fuzz.py, beside this script
 SM90A_OPTIONS = ["", "", "overlap=1", "overlap=1 pingpong=1", "persistent=2",
                  "persistent=3 overlap=1 pingpong=1", "tma=0",
                  "warp-specialize=0", "exp2-ftz=0", "producer-registers=40",
-                 "overlap=1 pingpong=1 producer-registers=24"]
+                 "overlap=1 pingpong=1 producer-registers=24", "pingpong=1",
+                 "persistent=2 pingpong=1"]
 
 
 def length(rng):

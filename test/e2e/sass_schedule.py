@@ -15,9 +15,12 @@ threads). It also checks that the wait for the previous tile's V sits
 between the S group and the P V group (FlashAttention-3's order: a late
 V holds back P V, not S), and that ptxas said nothing of the kernel's
 wgmma pipeline (the manifest's ptxas_wgmma_notes: products it serialized
-or a warpgroup.wait it injected). Besides its own cases, it checks every
-overlapped candidate of the GPU check's prefill sweep (PREFILL_SWEEP in
-bench/gpu_check.sh).
+or a warpgroup.wait it injected). For the ping-pong kernel without the
+overlap it checks the turns instead: each S group is followed by the
+hand-over (BAR.ARV) before its wait, and each P V group preceded by the
+bar.sync that takes the turn back. Besides its own cases, it checks every
+overlapped or ping-pong candidate of the GPU check's prefill sweep
+(PREFILL_SWEEP in bench/gpu_check.sh).
 
 Usage: sass_schedule.py --attention-opt=PATH --nvdisasm=PATH
        [--gpu-check=bench/gpu_check.sh]
@@ -49,6 +52,10 @@ CASES = [
     ("batch=2 heads=16 seq=2048 dim=64 dtype=f16", "overlap=1"),
     ("batch=2 heads=16 seq=2048 dim=128 dtype=bf16",
      "persistent=sm overlap=1 pingpong=1"),
+    # Ping-pong without the overlap: its turns (turns()).
+    ("batch=2 heads=16 seq=8192 dim=128 dtype=bf16", "pingpong=1"),
+    ("batch=2 heads=16 seq=2048 dim=128 dtype=bf16 mask=causal",
+     "pingpong=1"),
 ]
 
 
@@ -59,7 +66,7 @@ def sweep_cases(gpu_check):
     ptxas hoisted would time a kernel with nothing overlapped."""
     cases = []
     for _, tile, options, specs in sweep(gpu_check):
-        if "overlap=1" not in options:
+        if "overlap=1" not in options and "pingpong=1" not in options:
             continue
         dense = f"batch=2 heads=16 seq=8192 dim=128 dtype=bf16 tile={tile}"
         cases.append((dense, options))
@@ -111,6 +118,32 @@ def v_waits_under_s(sass):
     return found
 
 
+BAR_SYNC_256 = re.compile(r"BAR\.SYNC\S* R\d+, 0x100")
+
+
+def turns(sass):
+    """Ping-pong without the overlap: for each S group, whether the turn
+    goes to the next warpgroup (bar.arrive) before the wait for S, so its
+    products run under this softmax; for each P V group, whether this
+    warpgroup took its turn (bar.sync of 256 threads) since S was
+    issued."""
+    passed, taken = [], []
+    s_open = synced = in_pv = False
+    for line in sass.splitlines():
+        if S_HGMMA.search(line):
+            in_pv = False
+            s_open = s_open or "gsb0" in line
+        elif s_open and ("BAR.ARV" in line or "DEPBAR" in line):
+            passed.append("BAR.ARV" in line)
+            s_open = synced = False
+        elif BAR_SYNC_256.search(line):
+            synced = True
+        elif PV_HGMMA.search(line) and not in_pv:
+            taken.append(synced)
+            in_pv, synced = True, False
+    return passed, taken
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention-opt", required=True)
@@ -141,6 +174,16 @@ def main():
             cubin = os.path.join(d, "k.sm_90a.cubin")
             sass = subprocess.run([args.nvdisasm, "-c", cubin], check=True,
                                   capture_output=True, text=True).stdout
+        if "overlap=1" not in options:
+            passed, taken = turns(sass)
+            ok = ("pingpong" in name and passed and all(passed) and taken
+                  and all(taken) and not notes)
+            failed += not ok
+            print(f"{'PASS' if ok else 'FAIL'}: {spec} [{options}] {name} "
+                  f"tile={'x'.join(map(str, tile))}: turn passed before "
+                  f"the wait for S = {passed}, taken before P V = {taken} "
+                  f"(need all); ptxas wgmma infos = {notes or 'none'}")
+            continue
         need = tile[1] // 2
         counts = overlap_windows(sass)
         v_waits = v_waits_under_s(sass)

@@ -39,7 +39,7 @@ static llvm::cl::opt<std::string> compileTargets(
                    "<name>.h. More space-separated options choose the sm_90a "
                    "kernel: tma=0|1, warp-specialize=0|1, overlap=0|1, "
                    "pingpong=0|1 (default 1, 1, 0, 0; pingpong needs "
-                   "overlap), persistent=N|sm (N persistent CTAs, or one "
+                   "warp-specialize), persistent=N|sm (N persistent CTAs, or one "
                    "per multiprocessor of the launching device, walk the "
                    "output tiles; default 0: a CTA per tile), "
                    "producer-registers=N (the producer warpgroup's share "

@@ -44,8 +44,8 @@ struct NvvmKernelOptions {
   /// Intra-warpgroup overlap of P V with the next softmax (opt-in until a
   /// GPU has measured it).
   bool overlap = false;
-  /// With overlap: the math warpgroups take turns issuing their products
-  /// (opt-in for the same reason).
+  /// The math warpgroups take turns issuing their products (opt-in for the
+  /// same reason).
   bool pingpong = false;
   /// Persistent CTAs of the warp-specialized kernel: the bundle launches
   /// min(output tiles, persistentCtas) CTAs that walk the tiles, or with

@@ -1434,11 +1434,10 @@ protected:
   /// (V in `stage`) is about to be issued.
   virtual void afterS(Value stage) {}
   virtual void beforePV(Value stage, Value kt) {}
-  /// acc += A * B over one k16 step for each descriptor pair, waited for.
-  SmallVector<Value> wgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
-                           ArrayRef<Value> descB, int64_t n, bool transB);
-  /// The same, issued only (no fence, commit or wait): the accumulator
-  /// struct, in flight until a wgmma wait covers it. An empty `acc` starts
+  /// S of a tile is issued and committed, not yet waited for.
+  virtual void sIssued() {}
+  /// acc += A * B over one k16 step for each descriptor pair, issued only
+  /// (no fence, commit or wait): the accumulator struct, in flight until a wgmma wait covers it. An empty `acc` starts
   /// from zero: the first k16 step does not read D (scale-d 0), so no
   /// register is written between the caller's wgmma.fence and the wgmma,
   /// which the PTX ISA leaves undefined.
@@ -1584,17 +1583,6 @@ SmallVector<Value> WgmmaKernelEmitter::unpack(Value acc, int64_t n) {
   return out;
 }
 
-SmallVector<Value> WgmmaKernelEmitter::wgmma(ArrayRef<Value> acc,
-                                             ArrayRef<Value> descA,
-                                             ArrayRef<Value> descB, int64_t n,
-                                             bool transB) {
-  NVVM::WgmmaFenceAlignedOp::create(b);
-  Value packed = issueWgmma(acc, descA, descB, n, transB);
-  NVVM::WgmmaGroupSyncAlignedOp::create(b);
-  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-  return unpack(packed, n);
-}
-
 std::pair<SmallVector<Value>, SmallVector<Value>>
 WgmmaKernelEmitter::qkDescriptors(Value stage) {
   // Q rows of this warpgroup (K-major A), K rows (K-major B).
@@ -1686,8 +1674,12 @@ SmallVector<Value> WgmmaKernelEmitter::emitTile(ValueRange state, Value bIdx,
                                                 bool partial) {
   WarpState st = WarpState::unflatten(state);
   auto [qDescs, kDescs] = qkDescriptors(stage);
-  SmallVector<SmallVector<Value>> s = sBlocks(
-      wgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false));
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  Value sAcc = issueWgmma(/*acc=*/{}, qDescs, kDescs, bk, /*transB=*/false);
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  sIssued();
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  SmallVector<SmallVector<Value>> s = sBlocks(unpack(sAcc, bk));
   afterS(stage);
   softmaxFragments(st, s, bIdx, mul(kt, idx(bk)), partial);
   beforePV(stage, kt);
@@ -1979,10 +1971,10 @@ public:
                                const AttentionSpec &spec, StringRef name,
                                int64_t blockQ, int64_t blockKV, int64_t warps,
                                int64_t stages, Region *maskFn, Region *scoreFn,
-                               int64_t producerRegisters)
+                               int64_t producerRegisters, bool pingpong)
       : TmaWgmmaKernelEmitter(b, gpuModule, spec, name, blockQ, blockKV, warps,
                               stages, maskFn, scoreFn),
-        producerRegisters(producerRegisters),
+        pingpong(pingpong), producerRegisters(producerRegisters),
         consumerRegisters(nvvmConsumerRegisters(producerRegisters)) {}
 
 protected:
@@ -2008,9 +2000,54 @@ protected:
   virtual bool vTrailsK() const { return false; }
   /// S done: the K tile is free, while V still waits for P V.
   void afterS(Value stage) override { releaseK(stage); }
-  void beforePV(Value stage, Value kt) override { waitV(stage, kt); }
+  /// Ping-pong: a turn is this tile's P V and the next tile's S; the
+  /// softmax between them runs while the other warpgroup has its turn.
+  void beforePV(Value stage, Value kt) override {
+    waitV(stage, kt);
+    if (pingpong)
+      awaitTurn();
+  }
+  void sIssued() override {
+    if (pingpong)
+      passTurn();
+  }
+
+  /// Ping-pong (pass option `pingpong`, FlashAttention-3 section 3.1): the
+  /// math warpgroups take turns issuing their products, so one
+  /// warpgroup's softmax runs while the next one's products occupy the
+  /// tensor cores. A turn starts with a bar.sync on the warpgroup's
+  /// scheduler barrier and ends with a bar.arrive on the next warpgroup's
+  /// (mod the count). Warpgroup 0 arrives on its own barrier once to start
+  /// (openTurns) and waits on it once after its walk to take the last
+  /// warpgroup's final arrival (closeTurns), so the barriers end as they
+  /// started. Every warpgroup of a CTA walks the same tiles, so all take
+  /// the same number of turns.
+  bool pingpong;
+  void awaitTurn() { syncScheduler(schedulerBarrier(warpgroup)); }
+  void passTurn() {
+    arriveScheduler(schedulerBarrier(
+        arith::RemUIOp::create(b, add(warpgroup, idx(1)), idx(warps / 4))));
+  }
+  void openTurns() {
+    ifThen(isFirstWarpgroup(),
+           [&] { arriveScheduler(schedulerBarrier(idx(0))); });
+  }
+  void closeTurns() {
+    ifThen(isFirstWarpgroup(),
+           [&] { syncScheduler(schedulerBarrier(idx(0))); });
+  }
 
 private:
+  /// Scheduler barrier of math warpgroup `wg` (0 is the CTA barrier).
+  Value schedulerBarrier(Value wg) { return add(wg, idx(1)); }
+  /// bar.sync / bar.arrive on scheduler barrier `id`: the waiting
+  /// warpgroup and the one that hands it the turn.
+  void syncScheduler(Value id);
+  void arriveScheduler(Value id);
+  Value isFirstWarpgroup() {
+    return cmp(arith::CmpIPredicate::eq, warpgroup, idx(0));
+  }
+
   int64_t blockThreads() const override {
     return nvvmBlockThreads(warps, /*warpSpecialized=*/true);
   }
@@ -2059,6 +2096,15 @@ void WarpSpecializedKernelEmitter::emitMainLoop(Value, Value, Value, Value,
 }
 
 void WarpSpecializedKernelEmitter::emitPersistent() { emitRoles(); }
+
+void WarpSpecializedKernelEmitter::syncScheduler(Value id) {
+  NVVM::BarrierOp::create(b, Type(), i32(id), i32(idx(256)),
+                          NVVM::BarrierReductionAttr(), Value());
+}
+
+void WarpSpecializedKernelEmitter::arriveScheduler(Value id) {
+  NVVM::BarrierArriveOp::create(b, i32(id), i32(idx(256)));
+}
 
 void WarpSpecializedKernelEmitter::forEachItem(
     ValueRange init,
@@ -2290,6 +2336,13 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
                                                               Value i0,
                                                               Value i1,
                                                               Value qt) {
+  // Ping-pong: the first turn is the first live tile's S alone (emitTile
+  // passes the turn on once S is issued and takes it back for P V), the
+  // last one the last P V.
+  if (pingpong) {
+    openTurns();
+    awaitTurn();
+  }
   auto loop = scf::ForOp::create(
       b, kvBegin, kvTiles, idx(1), initialState(),
       [&](OpBuilder &, Location, Value kt, ValueRange iter) {
@@ -2301,15 +2354,28 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
               return emitTile(iter, bIdx, h, stage, kt, partial);
             });
         // A live tile freed K once S was done and waited for V (emitTile's
-        // hooks); an empty one takes both phases here.
+        // hooks); an empty one takes both phases here. Ping-pong: an empty
+        // tile is a turn of its own. Held on to until the next live S, the
+        // turn of the last P V kept the other warpgroup from its own P V,
+        // so from releasing that V slot; the producer, waiting for it, then
+        // held back the K this warpgroup waits for (sink + window masks,
+        // whose walks have empty tiles between live ones, deadlocked).
         ifThen(isEmpty, [&] {
+          if (pingpong)
+            passTurn();
           releaseK(stage);
           waitV(stage, kt);
+          if (pingpong)
+            awaitTurn();
         });
         // emitTile waited for its wgmma groups: V is free.
         releaseV(stage);
         scf::YieldOp::create(b, next);
       });
+  if (pingpong) {
+    passTurn();
+    closeTurns();
+  }
   return loop.getResults();
 }
 
@@ -2335,15 +2401,8 @@ SmallVector<Value> WarpSpecializedKernelEmitter::consumerLoop(Value bIdx,
 /// part of the loop state; each branch issues and waits for its own
 /// products, so no accumulator in flight crosses a merge.
 ///
-/// With `pingpong` the math warpgroups also take turns issuing their
-/// products (FlashAttention-3 section 3.1): warpgroup i waits on its
-/// scheduler barrier before it issues and arrives on warpgroup i + 1's
-/// (mod the count) after, so one warpgroup's softmax runs while the next
-/// one's products occupy the tensor cores. Warpgroup 0 arrives on its own
-/// barrier once to start, and waits on it once after its loop to take the
-/// last warpgroup's final arrival, so the barriers end as they started.
-/// Every warpgroup of a CTA walks the same tiles, so all take the same
-/// number of turns.
+/// With `pingpong` a turn is each issue of products: S alone for the
+/// first live tile, then S with the pending P V.
 class OverlappedKernelEmitter : public WarpSpecializedKernelEmitter {
 public:
   OverlappedKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUModuleOp gpuModule,
@@ -2353,22 +2412,12 @@ public:
                           int64_t producerRegisters, bool pingpong)
       : WarpSpecializedKernelEmitter(b, gpuModule, spec, name, blockQ, blockKV,
                                      warps, stages, maskFn, scoreFn,
-                                     producerRegisters),
-        pingpong(pingpong) {}
+                                     producerRegisters, pingpong) {}
 
 private:
   /// Issues (fence, `issue`, no wait) in this warpgroup's turn when
   /// ping-ponging; `issue` commits its own groups.
   void inTurn(function_ref<void()> issue);
-  /// Scheduler barrier of math warpgroup `wg` (0 is the CTA barrier).
-  Value schedulerBarrier(Value wg) { return add(wg, idx(1)); }
-  /// bar.sync / bar.arrive on scheduler barrier `id`: the waiting
-  /// warpgroup and the one that hands it the turn.
-  void syncScheduler(Value id);
-  void arriveScheduler(Value id);
-  Value isFirstWarpgroup() {
-    return cmp(arith::CmpIPredicate::eq, warpgroup, idx(0));
-  }
 
   SmallVector<Value> consumerLoop(Value bIdx, Value h, Value i0, Value i1,
                                   Value qt) override;
@@ -2412,27 +2461,15 @@ private:
   void waitAllAfterSoftmax(Value kt);
 
   bool vTrailsK() const override { return true; }
-
-  bool pingpong;
 };
-
-void OverlappedKernelEmitter::syncScheduler(Value id) {
-  NVVM::BarrierOp::create(b, Type(), i32(id), i32(idx(256)),
-                          NVVM::BarrierReductionAttr(), Value());
-}
-
-void OverlappedKernelEmitter::arriveScheduler(Value id) {
-  NVVM::BarrierArriveOp::create(b, i32(id), i32(idx(256)));
-}
 
 void OverlappedKernelEmitter::inTurn(function_ref<void()> issue) {
   if (pingpong)
-    syncScheduler(schedulerBarrier(warpgroup));
+    awaitTurn();
   NVVM::WgmmaFenceAlignedOp::create(b);
   issue();
   if (pingpong)
-    arriveScheduler(schedulerBarrier(
-        arith::RemUIOp::create(b, add(warpgroup, idx(1)), idx(warps / 4))));
+    passTurn();
 }
 
 void OverlappedKernelEmitter::waitAllAfterSoftmax(Value kt) {
@@ -2519,8 +2556,7 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
                                                          Value i0, Value i1,
                                                          Value qt) {
   if (pingpong)
-    ifThen(isFirstWarpgroup(),
-           [&] { arriveScheduler(schedulerBarrier(idx(0))); });
+    openTurns();
   Pending none;
   none.p.assign(pRegisters(), arith::ConstantIntOp::create(b, 0, 32));
   SmallVector<Value> init = loopState(
@@ -2583,8 +2619,7 @@ SmallVector<Value> OverlappedKernelEmitter::consumerLoop(Value bIdx, Value h,
                     parityOf(sub(kvTiles, idx(1))))
           .flatten();
   if (pingpong)
-    ifThen(isFirstWarpgroup(),
-           [&] { syncScheduler(schedulerBarrier(idx(0))); });
+    closeTurns();
   return result;
 }
 
@@ -2860,10 +2895,6 @@ struct ConvertAttnToNVGPUPass
              << "the overlapped kernel keeps a stage for the pending P V "
                 "product and needs stages >= 2, got "
              << tiling;
-    if (warpSpecialized && pingpong && !overlap)
-      return op.emitOpError()
-             << "pingpong schedules the overlapped kernel's products and "
-                "needs overlap";
     if (warpSpecialized && pingpong && tiling.getWarps() < 8)
       return op.emitOpError()
              << "pingpong alternates math warpgroups and needs at least two "
@@ -2894,7 +2925,8 @@ struct ConvertAttnToNVGPUPass
                        static_cast<bool>(pingpong))
                        : emitKernel<WarpSpecializedKernelEmitter>(
                        b, gpuModule, *in,
-                       static_cast<int64_t>(producerRegisters)))
+                       static_cast<int64_t>(producerRegisters),
+                       static_cast<bool>(pingpong)))
           ->setAttr(kTensorMapParamsAttr, b.getI64IntegerAttr(3));
     else
       emitKernel<WgmmaKernelEmitter>(b, gpuModule, *in);

@@ -3,12 +3,13 @@
 // GPU: tma=0 is the cp.async wgmma kernel (flat-memref, 256 threads),
 // warp-specialize=0 the TMA kernel without a producer warpgroup
 // (flat-memref+tma, 256 threads), overlap=1 the warp-specialized kernel
-// with P V overlapped with the next softmax (wait_group 1), pingpong=1 on
-// top of it the warpgroups taking turns (scheduler barriers of 256
-// threads); producer-registers=N pins the producer warpgroup's setmaxnreg
-// share (24: the math warpgroups get 240, FlashAttention-3's split);
-// anything else is refused, and pingpong without overlap too.
-// RUN: rm -rf %t && mkdir -p %t/cp %t/tma %t/ov %t/pp %t/p24
+// with P V overlapped with the next softmax (wait_group 1), pingpong=1
+// the warpgroups taking turns (scheduler barriers of 256 threads), with or
+// without overlap; producer-registers=N pins the producer warpgroup's
+// setmaxnreg share (24: the math warpgroups get 240, FlashAttention-3's
+// split); anything else is refused, and pingpong without a producer
+// warpgroup too.
+// RUN: rm -rf %t && mkdir -p %t/cp %t/tma %t/ov %t/pp %t/p24 %t/ws
 // RUN: attention-opt %s --attn-compile="target=sm_90a tma=0" --emit-dir=%t/cp 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=CPASYNC --input-file=%t/cp/v.json
 // RUN: FileCheck %s --check-prefix=CPASYNC-PTX --input-file=%t/cp/v.sm_90a.ptx
@@ -25,7 +26,10 @@
 // RUN: attention-opt %s --attn-compile="target=sm_90a overlap=1 pingpong=1 producer-registers=24" --emit-dir=%t/p24 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: FileCheck %s --check-prefix=P24 --input-file=%t/p24/v.json
 // RUN: FileCheck %s --check-prefix=P24-PTX --input-file=%t/p24/v.sm_90a.ptx
-// RUN: not attention-opt %s --attn-compile="target=sm_90a pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=NO-OVERLAP
+// RUN: attention-opt %s --attn-compile="target=sm_90a pingpong=1" --emit-dir=%t/ws 2>/dev/null | FileCheck %s --check-prefix=REPORT
+// RUN: FileCheck %s --check-prefix=WS-PINGPONG --input-file=%t/ws/v.json
+// RUN: FileCheck %s --check-prefix=WS-PINGPONG-PTX --input-file=%t/ws/v.sm_90a.ptx
+// RUN: not attention-opt %s --attn-compile="target=sm_90a warp-specialize=0 pingpong=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=NO-PRODUCER
 // RUN: not attention-opt %s --attn-compile="target=sm_90a tma=2" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not attention-opt %s --attn-compile="target=sm_90a swizzle=1" --emit-dir=%t 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -58,7 +62,11 @@
 // P24: "producer_registers": 24
 // P24-PTX: setmaxnreg.dec.sync.aligned.u32 24;
 // P24-PTX: setmaxnreg.inc.sync.aligned.u32 240;
-// NO-OVERLAP: error: --attn-compile option pingpong=1 needs overlap=1
+// WS-PINGPONG: "kernel": "wgmma+tma+producer+pingpong",
+// WS-PINGPONG-PTX: bar.arrive
+// WS-PINGPONG-PTX: bar.sync {{.+}}, 256;
+// WS-PINGPONG-PTX-NOT: wgmma.wait_group.sync.aligned 1;
+// NO-PRODUCER: error: --attn-compile option pingpong=1 needs warp-specialize=1
 // BAD: error: --attn-compile option '{{.+}}' (expected tma=0|1, warp-specialize=0|1, overlap=0|1, pingpong=0|1, exp2-ftz=0|1, emulation=0|1, persistent=N|sm or producer-registers=N)
 
 func.func @v(%q: tensor<1x4x256x64xbf16>) -> tensor<1x4x256x64xbf16> {
