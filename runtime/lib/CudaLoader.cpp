@@ -82,13 +82,6 @@ struct CudaDriver {
   }
 };
 
-template <typename T> bool sym(void *lib, const char *name, T &fn, std::string &missing) {
-  fn = reinterpret_cast<T>(dlsym(lib, name));
-  if (!fn)
-    missing += std::string(missing.empty() ? "" : ", ") + name;
-  return fn != nullptr;
-}
-
 CudaDriver &driver() {
   static std::mutex m;
   // Never freed (modules may outlive bundles); a leaked pointer keeps it reachable.
@@ -288,36 +281,20 @@ attn_status cudaLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *
     if (s != ATTN_OK)
       return s;
   }
-  std::vector<void *> params(l.params.size());
-  for (size_t i = 0; i < params.size(); ++i)
-    params[i] = &l.params[i];
+  std::vector<void *> params = paramPointers(l);
   for (TensorMap &m : maps)
     params.push_back(&m);
   int r = d.cuLaunchKernel(function, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
                            l.block[2], l.smem, stream, params.data(), nullptr);
   if (workspace)
     d.cuMemFreeAsync(workspace, stream);
-  auto where = [&] {
-    return k.entry + " grid=(" + std::to_string(l.grid[0]) + "," + std::to_string(l.grid[1]) +
-           "," + std::to_string(l.grid[2]) + ") block=(" + std::to_string(l.block[0]) + "," +
-           std::to_string(l.block[1]) + "," + std::to_string(l.block[2]) +
-           ") smem=" + std::to_string(l.smem);
-  };
   if (r != 0)
-    return fail(ATTN_ERR_LAUNCH, "cuLaunchKernel(" + where() + "): " + d.err(r));
+    return fail(ATTN_ERR_LAUNCH, "cuLaunchKernel(" + launchDescription(k, l) + "): " + d.err(r));
   if (syncRequested() && (r = d.cuStreamSynchronize(stream)) != 0)
-    return fail(ATTN_ERR_LAUNCH, "kernel " + where() + " failed: " + d.err(r));
+    return fail(ATTN_ERR_LAUNCH, "kernel " + launchDescription(k, l) + " failed: " + d.err(r));
   return ATTN_OK;
 }
 
-void cudaUnload(KernelInfo &k) {
-  std::lock_guard<std::mutex> lock(k.mu);
-  for (GpuModule &m : k.modules) {
-    auto *d = static_cast<const CudaDriver *>(m.driver);
-    if (d && d->cuModuleUnload && m.module)
-      d->cuModuleUnload(m.module);
-  }
-  k.modules.clear();
-}
+void cudaUnload(KernelInfo &k) { unloadModules(k, &CudaDriver::cuModuleUnload); }
 
 } // namespace attn_rt

@@ -55,15 +55,6 @@ struct HipDriver {
   }
 };
 
-template <typename T> bool sym(void *lib, const char *name, T &fn, std::string &missing) {
-  fn = reinterpret_cast<T>(dlsym(lib, name));
-  if (!fn && !missing.empty())
-    missing += ", ";
-  if (!fn)
-    missing += name;
-  return fn != nullptr;
-}
-
 HipDriver &driver() {
   static std::mutex m;
   // Never freed (modules may outlive bundles); a leaked pointer keeps it reachable.
@@ -214,28 +205,19 @@ attn_status hipLaunch(KernelInfo &k, const GpuDevice &dev, GpuLaunch &l, void *s
     if (s != ATTN_OK)
       return s;
   }
-  std::vector<void *> params(l.params.size());
-  for (size_t i = 0; i < params.size(); ++i)
-    params[i] = &l.params[i];
+  std::vector<void *> params = paramPointers(l);
   int r = d.hipModuleLaunchKernel(function, l.grid[0], l.grid[1], l.grid[2], l.block[0],
                                   l.block[1], l.block[2], l.smem, stream, params.data(), nullptr);
   if (workspace)
     d.hipFreeAsync(pointer(workspace), stream);
   if (r != 0)
-    return fail(ATTN_ERR_LAUNCH, "hipModuleLaunchKernel(" + k.entry + "): " + d.err(r));
+    return fail(ATTN_ERR_LAUNCH,
+                "hipModuleLaunchKernel(" + launchDescription(k, l) + "): " + d.err(r));
   if (syncRequested() && (r = d.hipStreamSynchronize(stream)) != 0)
-    return fail(ATTN_ERR_LAUNCH, "kernel " + k.entry + " failed: " + d.err(r));
+    return fail(ATTN_ERR_LAUNCH, "kernel " + launchDescription(k, l) + " failed: " + d.err(r));
   return ATTN_OK;
 }
 
-void hipUnload(KernelInfo &k) {
-  std::lock_guard<std::mutex> lock(k.mu);
-  for (GpuModule &m : k.modules) {
-    auto *d = static_cast<const HipDriver *>(m.driver);
-    if (d && d->hipModuleUnload && m.module)
-      d->hipModuleUnload(m.module);
-  }
-  k.modules.clear();
-}
+void hipUnload(KernelInfo &k) { unloadModules(k, &HipDriver::hipModuleUnload); }
 
 } // namespace attn_rt

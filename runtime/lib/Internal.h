@@ -199,6 +199,33 @@ bool syncRequested();
 /// Library path of a driver: the environment override if set, else `dflt`.
 std::string driverPath(const char *envVar, const char *dflt);
 
+/// `name` in the dlopen'ed library `lib`, or nullptr with the name added
+/// to the comma-separated `missing`.
+void *driverSymbol(void *lib, const char *name, std::string &missing);
+template <typename T> bool sym(void *lib, const char *name, T &fn, std::string &missing) {
+  fn = reinterpret_cast<T>(driverSymbol(lib, name, missing));
+  return fn != nullptr;
+}
+
+/// Pointers to the launch's parameter words, as a driver's launch call
+/// takes them (`l` must outlive them).
+std::vector<void *> paramPointers(GpuLaunch &l);
+
+/// "entry grid=(x,y,z) block=(x,y,z) smem=bytes", for launch errors.
+std::string launchDescription(const KernelInfo &k, const GpuLaunch &l);
+
+/// Unloads every module of `k` through its driver table's `unload` entry
+/// (CudaDriver::cuModuleUnload, HipDriver::hipModuleUnload).
+template <typename Driver> void unloadModules(KernelInfo &k, int (*Driver::*unload)(void *)) {
+  std::lock_guard<std::mutex> lock(k.mu);
+  for (GpuModule &m : k.modules) {
+    auto *d = static_cast<const Driver *>(m.driver);
+    if (d && d->*unload && m.module)
+      (d->*unload)(m.module);
+  }
+  k.modules.clear();
+}
+
 } // namespace attn_rt
 
 struct attn_bundle {

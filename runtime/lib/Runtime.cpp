@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <fstream>
 #include <new>
 #include <sstream>
@@ -805,6 +806,29 @@ bool syncRequested() {
 std::string driverPath(const char *envVar, const char *dflt) {
   const char *s = std::getenv(envVar);
   return s && *s ? std::string(s) : std::string(dflt);
+}
+
+void *driverSymbol(void *lib, const char *name, std::string &missing) {
+  void *fn = dlsym(lib, name);
+  if (!fn)
+    missing += std::string(missing.empty() ? "" : ", ") + name;
+  return fn;
+}
+
+std::vector<void *> paramPointers(GpuLaunch &l) {
+  std::vector<void *> params(l.params.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    params[i] = &l.params[i];
+  return params;
+}
+
+std::string launchDescription(const KernelInfo &k, const GpuLaunch &l) {
+  auto triple = [](const unsigned v[3]) {
+    return "(" + std::to_string(v[0]) + "," + std::to_string(v[1]) + "," + std::to_string(v[2]) +
+           ")";
+  };
+  return k.entry + " grid=" + triple(l.grid) + " block=" + triple(l.block) +
+         " smem=" + std::to_string(l.smem);
 }
 
 int gpuCompatibility(const KernelInfo &k, const std::string &arch) {
