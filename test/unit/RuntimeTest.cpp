@@ -16,6 +16,8 @@
 #include "attn/Emit/Bundle.h"
 #include "attn_runtime.h"
 
+#include "TempFiles.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -38,28 +40,9 @@ using namespace mlir::attn;
 
 namespace {
 
-std::string makeTempDir() {
-  std::string templ = ::testing::TempDir() + "attn-rt-XXXXXX";
-  std::vector<char> buf(templ.begin(), templ.end());
-  buf.push_back('\0');
-  const char *d = mkdtemp(buf.data());
-  return d ? std::string(d) : std::string();
-}
-
-/// A temp directory removed with everything in it at scope exit.
-struct ScopedTempDir {
-  std::string path = makeTempDir();
-  ~ScopedTempDir() {
-    std::error_code ec;
-    if (!path.empty())
-      std::filesystem::remove_all(path, ec);
-  }
-};
-
-std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using attn_test::makeTempDir;
+using attn_test::readFile;
+using attn_test::ScopedTempDir;
 
 bool haveCompiler() {
   return std::system("command -v " ATTN_C_COMPILER " >/dev/null 2>&1") == 0;
