@@ -1437,10 +1437,11 @@ protected:
   /// S of a tile is issued and committed, not yet waited for.
   virtual void sIssued() {}
   /// acc += A * B over one k16 step for each descriptor pair, issued only
-  /// (no fence, commit or wait): the accumulator struct, in flight until a wgmma wait covers it. An empty `acc` starts
-  /// from zero: the first k16 step does not read D (scale-d 0), so no
-  /// register is written between the caller's wgmma.fence and the wgmma,
-  /// which the PTX ISA leaves undefined.
+  /// (no fence, commit or wait): the accumulator struct, in flight until a
+  /// wgmma wait covers it. An empty `acc` starts from zero: the first k16
+  /// step does not read D (scale-d 0), so no register is written between
+  /// the caller's wgmma.fence and the wgmma, which the PTX ISA leaves
+  /// undefined.
   Value issueWgmma(ArrayRef<Value> acc, ArrayRef<Value> descA,
                    ArrayRef<Value> descB, int64_t n, bool transB);
   SmallVector<Value> unpack(Value acc, int64_t n);
