@@ -158,7 +158,8 @@ spec_variant() { # label:gen-options spec index target [compile-options]
 # 176, 2 stages, overlap, ping-pong, 24 / 240 registers; and ping-pong
 # without the overlap (a turn: P V and the next S, FlashAttention-3's
 # schedule for that kernel) on the default kernel, the fastest measured:
-# alone, under a 24-register producer and with persistent CTAs.
+# alone, under a 24-register producer and with persistent CTAs (also on
+# cuDNN's 3 stages).
 # The persistent overlapped kernel at 128 x 128 spills with a causal mask
 # (the compile falls back to the TMA kernel without a producer), so it is
 # a dense candidate only. Every entry passes on nvemu, with the kernel it
@@ -179,6 +180,7 @@ PREFILL_SWEEP=(
   "ws-pingpong|128x128 warps=8 stages=2|pingpong=1|all"
   "ws-pingpong-producer24|128x128 warps=8 stages=2|pingpong=1 producer-registers=24|all"
   "persistent-ws-pingpong|128x128 warps=8 stages=2|persistent=sm pingpong=1|all"
+  "persistent-stages3-ws-pingpong|128x128 warps=8 stages=3|persistent=sm pingpong=1|all"
 )
 if [ "$MODE" = "--prepare" ]; then
   OUT=$BUNDLES
