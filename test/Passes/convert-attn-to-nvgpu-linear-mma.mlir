@@ -29,14 +29,18 @@
 // CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: memref.store %{{.+}}, %[[KVB]]
 // CHECK: gpu.barrier
-// Phase 1: q and k four elements per thread and step, one 8-byte global
-// load and one 8-byte shared store each.
-// CHECK: vector.load %{{.+}} {alignment = 8 : i64} : memref<?xbf16>, vector<4xbf16>
-// CHECK: vector.store %{{.+}}, %[[QB]][%{{.+}}] {alignment = 8 : i64} : memref<64x24xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
-// CHECK: vector.load %{{.+}} {alignment = 8 : i64} : memref<?xbf16>, vector<4xbf16>
-// CHECK: vector.store %{{.+}}, %[[KB]][%{{.+}}] {alignment = 8 : i64} : memref<64x24xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
-// CHECK: vector.store %{{.+}}, %[[VB]][%{{.+}}] {alignment = 8 : i64}
-// CHECK: vector.store %{{.+}}, %[[VDB]][%{{.+}}] {alignment = 8 : i64}
+// Phase 1: q, k and v eight elements per thread and step, one 16-byte
+// global load and one 16-byte shared store each, every load before the
+// first store.
+// CHECK: vector.load %{{.+}} {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-NOT: vector.store
+// CHECK: vector.load %{{.+}} {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-NOT: vector.store
+// CHECK: vector.load %{{.+}} {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK: vector.store %{{.+}}, %[[QB]][%{{.+}}] {alignment = 16 : i64} : memref<64x24xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK: vector.store %{{.+}}, %[[KB]][%{{.+}}] {alignment = 16 : i64} : memref<64x24xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK: vector.store %{{.+}}, %[[VB]][%{{.+}}] {alignment = 16 : i64}
+// CHECK: vector.store %{{.+}}, %[[VDB]][%{{.+}}] {alignment = 16 : i64}
 // CHECK: gpu.barrier
 // Scores.
 // CHECK: scf.for %{{.+}} = %[[WARP]] to %c8 step %c4

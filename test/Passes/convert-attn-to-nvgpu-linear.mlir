@@ -25,16 +25,22 @@
 // CHECK: gpu.barrier
 // CHECK: scf.for %{{.+}} = %c0 to %[[NCHUNK]] step %c1
 // Phase 1: phi(q), phi(k) (elu1 through exp2) four elements per thread and
-// step (64 rows x 16 / 4: 256 steps over 128 threads), each from one 16-byte
-// load; v likewise (64 x 8 / 4: 128 steps), then the normalizer column.
-// CHECK: scf.for %{{.+}} = %[[TID]] to %c256 step %c128
+// step (64 rows x 16 / 4: 256 slices, two steps of 128 threads), each from
+// one 16-byte load; v likewise (64 x 8 / 4: one step). Every global load of
+// the phase comes before its first shared store (straight-line steps, no
+// loop), then the normalizer column.
 // CHECK: vector.load %[[Q]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// CHECK-NOT: memref.store
+// CHECK: vector.load %[[K]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// CHECK-NOT: memref.store
+// CHECK: vector.load %[[Q]]
+// CHECK-NOT: memref.store
+// CHECK: vector.load %[[K]]
+// CHECK-NOT: memref.store
+// CHECK: vector.load %[[V]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK: llvm.call_intrinsic "llvm.exp2"
 // CHECK: memref.store %{{.+}}, %[[PQ]]
-// CHECK: vector.load %[[K]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK: memref.store %{{.+}}, %[[PK]]
-// CHECK: scf.for %{{.+}} = %[[TID]] to %c128 step %c128
-// CHECK: vector.load %[[V]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK-COUNT-4: memref.store %{{.+}}, %[[V1]]
 // CHECK: scf.for %[[R:.+]] = %[[TID]] to %c64 step %c128
 // CHECK: memref.store %{{.+}}, %[[V1]][%[[R]], %c8]

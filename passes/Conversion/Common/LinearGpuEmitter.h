@@ -128,13 +128,36 @@ private:
     return add(mul(row, idx(spec.dv + (spec.normSum ? 1 : 0))), sc);
   }
 
-  /// Elements [offset, offset + 4) of a flat input as f32, one vector load
-  /// (offset a multiple of 4: the runtime's 16-byte aligned tensors keep it
+  /// Elements per vector global load of rows `dim` wide: 16 bytes where
+  /// `dim` allows, else 4 elements, else 1.
+  int64_t vectorWidth(int64_t dim) const {
+    for (int64_t n : {int64_t(16 / (elt.getIntOrFloatBitWidth() / 8)),
+                      int64_t(4)})
+      if (dim % n == 0)
+        return n;
+    return 1;
+  }
+  /// Elements [offset, offset + n) of a flat input as f32, one vector load
+  /// (offset a multiple of n: the runtime's 16-byte aligned tensors keep it
   /// aligned).
-  SmallVector<Value, 4> load4(Value flat, Value offset);
-  /// Four f32 values into a bf16 buffer at (r, c .. c + 3), one 8-byte store
-  /// (c a multiple of 4 in rows of linearGpuLdmStride elements).
-  void storeBf16x4(ArrayRef<Value> xs, Value buf, Value r, Value c);
+  SmallVector<Value, 8> loadVector(Value flat, Value offset, int64_t n);
+  /// f32 values into a bf16 buffer at (r, c ..), one vector store (c a
+  /// multiple of their count in rows of linearGpuLdmStride elements).
+  void storeBf16Vector(ArrayRef<Value> xs, Value buf, Value r, Value c);
+  /// One copy of phase 1: indices [0, total) spread over the threads like
+  /// forEach, `load(i)` its global loads (`loads` of them), `store(i, x)`
+  /// what it puts in shared memory.
+  struct CopyBatch {
+    int64_t total, loads;
+    function_ref<SmallVector<Value>(Value)> load;
+    function_ref<void(Value, ArrayRef<Value>)> store;
+  };
+  /// Runs the copies with each thread's global loads issued before its
+  /// stores, up to kLoadsInFlight at once: in a loop of load, convert,
+  /// store, a thread waited a whole memory latency every four elements
+  /// (ptxas unrolls it by 4), some ten waits a chunk at head dim 128.
+  static constexpr int64_t kLoadsInFlight = 24;
+  void copyBatches(ArrayRef<CopyBatch> batches);
   /// Phase 1 for the chunk's rows [t0, t0 + n).
   void fill(Value t0, Value n, bool withQ, bool withKV);
   /// Shared memory views in the order of linearGpuSmemBytes.

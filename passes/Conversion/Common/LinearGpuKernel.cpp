@@ -155,6 +155,61 @@ std::pair<Value, Value> LinearGpuKernelEmitter::stateColumn(Value c) {
   return {sel(isNorm, idx(spec.dv), global), orI(isNorm, owned)};
 }
 
+void LinearGpuKernelEmitter::copyBatches(ArrayRef<CopyBatch> batches) {
+  using P = arith::CmpIPredicate;
+  auto steps = [&](const CopyBatch &c) {
+    return int64_t(llvm::divideCeil(c.total, threads));
+  };
+  // Step s of a thread takes index tid + s * threads; a step past the
+  // total (ragged last step) loads a clamped index and stores nothing.
+  auto indexOf = [&](const CopyBatch &c, Value s) {
+    Value i = add(tid, mul(s, idx(threads)));
+    return std::make_pair(i, minI(i, idx(c.total - 1)));
+  };
+  auto storeAt = [&](const CopyBatch &c, Value i, ArrayRef<Value> x,
+                     bool guard) {
+    if (guard)
+      ifThen(cmp(P::ult, i, idx(c.total)), [&] { c.store(i, x); });
+    else
+      c.store(i, x);
+  };
+  int64_t loads = 0;
+  for (const CopyBatch &c : batches)
+    loads += steps(c) * c.loads;
+  if (loads <= kLoadsInFlight) {
+    // Every copy's loads, then every copy's stores.
+    SmallVector<SmallVector<SmallVector<Value>>> loaded;
+    for (const CopyBatch &c : batches) {
+      loaded.emplace_back();
+      for (int64_t s = 0; s < steps(c); ++s)
+        loaded.back().push_back(c.load(indexOf(c, idx(s)).second));
+    }
+    for (auto [c, values] : llvm::zip(batches, loaded))
+      for (int64_t s = 0; s < steps(c); ++s)
+        storeAt(c, indexOf(c, idx(s)).first, values[s],
+                /*guard=*/(s + 1) * threads > c.total);
+    return;
+  }
+  // Too many for registers: each copy in groups of steps.
+  for (const CopyBatch &c : batches) {
+    int64_t group = std::max<int64_t>(1, kLoadsInFlight / c.loads);
+    int64_t groups = llvm::divideCeil(steps(c), group);
+    bool guard = groups * group * threads != c.total;
+    scf::ForOp::create(
+        b, idx(0), idx(groups), idx(1), ValueRange{},
+        [&](OpBuilder &, Location, Value g, ValueRange) {
+          SmallVector<SmallVector<Value>> values;
+          for (int64_t s = 0; s < group; ++s)
+            values.push_back(
+                c.load(indexOf(c, add(mul(g, idx(group)), idx(s))).second));
+          for (int64_t s = 0; s < group; ++s)
+            storeAt(c, indexOf(c, add(mul(g, idx(group)), idx(s))).first,
+                    values[s], guard);
+          scf::YieldOp::create(b);
+        });
+  }
+}
+
 void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
                                   bool withKV) {
   using P = arith::CmpIPredicate;
@@ -163,59 +218,68 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     return std::make_pair(minI(add(t0, r), sub(seq, idx(1))),
                           cmp(P::ult, r, n));
   };
-  // phi of the row, or (taylor2) the row itself.
-  auto row = [&](Value flat, Value t, Value f, bool scaled) {
-    if (taylor2)
-      return rawInput(flat, t, f, scaled);
-    return phi([&](Value c) { return rawInput(flat, t, c, scaled); }, f);
-  };
   auto put = [&](Value v, Value f32Buf, Value bf16Buf, ValueRange ivs) {
     if (staged)
       storeBf16(v, bf16Buf, ivs);
     else
       memref::StoreOp::create(b, v, f32Buf, ivs);
   };
-  // q and k rows four elements at a time where Dk allows: one 8-byte
-  // (16-bit inputs) or 16-byte global load per thread and step, and with
-  // staged operands one 8-byte shared store, where element-wise steps
-  // spent a load, a store and their address arithmetic per element.
-  int64_t w = spec.dqk % 4 == 0 ? 4 : 1;
-  auto rowSlice = [&](Value flat, Value t, Value f0, bool scaled) {
-    SmallVector<Value, 4> xs;
-    if (w == 1) {
-      xs.push_back(row(flat, t, f0, scaled));
-      return xs;
-    }
-    for (Value x :
-         load4(flat, offset4(bIdx, spec.hq, h, seq, t, spec.dqk, f0))) {
+  SmallVector<CopyBatch, 2> copies;
+  // q and k rows w elements at a time: one 16-byte global load per thread
+  // and step where Dk allows (and with staged operands one 16-byte shared
+  // store), where element-wise steps spent a load, a store and their
+  // address arithmetic per element.
+  int64_t w = vectorWidth(spec.dqk), slices = spec.dqk / w;
+  auto rowSlice = [&](Value flat, Value t, Value f0) {
+    if (w == 1)
+      return SmallVector<Value, 8>{rawInput(flat, t, f0, /*scaled=*/false)};
+    return loadVector(flat, offset4(bIdx, spec.hq, h, seq, t, spec.dqk, f0),
+                      w);
+  };
+  // (row, first element) of a q / k slice.
+  auto sliceAt = [&](Value i) {
+    return std::make_pair(arith::DivUIOp::create(b, i, idx(slices)).getResult(),
+                          mul(arith::RemUIOp::create(b, i, idx(slices)),
+                              idx(w)));
+  };
+  auto loadQK = [&](Value i) {
+    auto [r, f0] = sliceAt(i);
+    Value t = rowOf(r).first;
+    SmallVector<Value> xs;
+    if (withQ)
+      llvm::append_range(xs, rowSlice(qFlat, t, f0));
+    if (withKV)
+      llvm::append_range(xs, rowSlice(kFlat, t, f0));
+    return xs;
+  };
+  auto putSlice = [&](ArrayRef<Value> xs, bool scaled, Value live,
+                      Value f32Buf, Value bf16Buf, Value r, Value f0) {
+    SmallVector<Value, 8> vals;
+    for (Value x : xs) {
       if (scaled)
         x = fmul(x, fc(*spec.scale));
       // taylor2 keeps the raw row; phi of the others reads element f only.
-      xs.push_back(taylor2 ? x : phi([&](Value) { return x; }, idx(0)));
-    }
-    return xs;
-  };
-  auto putSlice = [&](ArrayRef<Value> xs, Value live, Value f32Buf,
-                      Value bf16Buf, Value r, Value f0) {
-    SmallVector<Value, 4> vals;
-    for (Value x : xs)
+      if (!taylor2)
+        x = phi([&](Value) { return x; }, idx(0));
       vals.push_back(sel(live, x, fc(0)));
-    if (staged && w == 4)
-      return storeBf16x4(vals, bf16Buf, r, f0);
+    }
+    if (staged && w > 1)
+      return storeBf16Vector(vals, bf16Buf, r, f0);
     for (auto [e, v] : llvm::enumerate(vals))
       put(v, f32Buf, bf16Buf, {r, add(f0, idx(e))});
   };
-  forEach2(bq, spec.dqk / w, [&](Value r, Value g) {
-    auto [t, live] = rowOf(r);
-    Value f0 = mul(g, idx(w));
+  auto storeQK = [&](Value i, ArrayRef<Value> xs) {
+    auto [r, f0] = sliceAt(i);
+    Value live = rowOf(r).second;
     if (withQ)
-      putSlice(rowSlice(qFlat, t, f0, spec.scale.has_value()), live, qS, qB,
-               r, f0);
+      putSlice(xs.take_front(w), spec.scale.has_value(), live, qS, qB, r,
+               f0);
     if (withKV)
-      putSlice(rowSlice(kFlat, t, f0, false), live, kS, kB, r, f0);
-  });
-  if (!withKV)
-    return;
+      putSlice(xs.take_back(w), false, live, kS, kB, r, f0);
+  };
+  copies.push_back({bq * slices, int64_t(withQ) + int64_t(withKV), loadQK,
+                    storeQK});
+
   // lambda^(n-1-u): row u's weight in the state update (0 past the rows).
   auto weight = [&](Value u) {
     Value live = cmp(P::ult, u, n);
@@ -227,76 +291,97 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     if (staged && decay)
       storeBf16(fmul(val, weight(r)), vdB, {r, c});
   };
-  if (colChunk % 4 != 0 || spec.dv % 4 != 0) {
-    forEach2(bq, cols, [&](Value r, Value c) {
-      auto [t, live] = rowOf(r);
+  // v wv columns at a time like q and k: with block_kv and Dv multiples of
+  // wv a group is owned whole or not at all (an unowned one reads the
+  // row's last wv, stores 0). The normalizer column apart. Otherwise
+  // element by element, the normalizer's column of ones among them.
+  int64_t wv = std::min(vectorWidth(colChunk), vectorWidth(spec.dv));
+  int64_t groups = wv > 1 ? colChunk / wv : cols;
+  auto groupAt = [&](Value i) {
+    return std::make_pair(arith::DivUIOp::create(b, i, idx(groups)).getResult(),
+                          mul(arith::RemUIOp::create(b, i, idx(groups)),
+                              idx(wv)));
+  };
+  auto loadV = [&](Value i) {
+    auto [r, c] = groupAt(i);
+    Value t = rowOf(r).first;
+    if (wv == 1) {
+      Value sc = stateColumn(c).first;
+      return SmallVector<Value>{
+          input(vFlat, t, spec.dv, minI(sc, idx(spec.dv - 1)))};
+    }
+    Value global = minI(add(c0, c), idx(spec.dv - wv));
+    return SmallVector<Value>(loadVector(
+        vFlat, offset4(bIdx, spec.hq, h, seq, t, spec.dv, global), wv));
+  };
+  auto storeV = [&](Value i, ArrayRef<Value> xs) {
+    auto [r, c] = groupAt(i);
+    Value live = rowOf(r).second;
+    if (wv == 1) {
       auto [sc, owned] = stateColumn(c);
-      Value val = input(vFlat, t, spec.dv, minI(sc, idx(spec.dv - 1)));
+      Value val = xs.front();
       if (spec.normSum) // the normalizer's column of ones
         val = sel(cmp(P::eq, c, idx(colChunk)), fc(1), val);
-      putV(sel(andI(live, owned), val, fc(0)), r, c);
+      return putV(sel(andI(live, owned), val, fc(0)), r, c);
+    }
+    Value keep = andI(live, cmp(P::ult, add(c0, c), idx(spec.dv)));
+    SmallVector<Value, 8> vals;
+    for (Value x : xs)
+      vals.push_back(sel(keep, x, fc(0)));
+    if (!staged) {
+      for (auto [e, v] : llvm::enumerate(vals))
+        memref::StoreOp::create(b, v, vS, ValueRange{r, add(c, idx(e))});
+      return;
+    }
+    storeBf16Vector(vals, vB, r, c);
+    if (decay) {
+      Value wr = weight(r);
+      SmallVector<Value, 8> weighted;
+      for (Value v : vals)
+        weighted.push_back(fmul(v, wr));
+      storeBf16Vector(weighted, vdB, r, c);
+    }
+  };
+  if (withKV)
+    copies.push_back({bq * groups, 1, loadV, storeV});
+  copyBatches(copies);
+  if (!withKV)
+    return;
+  if (wv > 1 && spec.normSum)
+    forEach(bq, [&](Value r) {
+      putV(sel(cmp(P::ult, r, n), fc(1), fc(0)), r, idx(colChunk));
     });
-  } else {
-    // v four columns at a time like q and k: with block_kv and Dv multiples
-    // of 4 a group of four is owned whole or not at all (an unowned one
-    // reads the row's last four, stores 0). The normalizer column apart.
-    forEach2(bq, colChunk / 4, [&](Value r, Value g) {
-      auto [t, live] = rowOf(r);
-      Value c = mul(g, idx(4));
-      Value global = add(c0, c);
-      Value keep = andI(live, cmp(P::ult, global, idx(spec.dv)));
-      SmallVector<Value, 4> vals;
-      for (Value x : load4(vFlat, offset4(bIdx, spec.hq, h, seq, t, spec.dv,
-                                          minI(global, idx(spec.dv - 4)))))
-        vals.push_back(sel(keep, x, fc(0)));
-      if (!staged) {
-        for (auto [e, v] : llvm::enumerate(vals))
-          memref::StoreOp::create(b, v, vS, ValueRange{r, add(c, idx(e))});
-        return;
-      }
-      storeBf16x4(vals, vB, r, c);
-      if (decay) {
-        Value wr = weight(r);
-        SmallVector<Value, 4> weighted;
-        for (Value v : vals)
-          weighted.push_back(fmul(v, wr));
-        storeBf16x4(weighted, vdB, r, c);
-      }
-    });
-    if (spec.normSum)
-      forEach(bq, [&](Value r) {
-        putV(sel(cmp(P::ult, r, n), fc(1), fc(0)), r, idx(colChunk));
-      });
-  }
   if (decay && !staged)
     forEach(bq, [&](Value u) {
       memref::StoreOp::create(b, weight(u), dS, u);
     });
 }
 
-SmallVector<Value, 4> LinearGpuKernelEmitter::load4(Value flat,
-                                                   Value offset) {
-  Value raw = vector::LoadOp::create(
-      b, VectorType::get({4}, elt), flat, ValueRange{offset},
-      /*nontemporal=*/false, llvm::Align(elt.getIntOrFloatBitWidth() / 2));
-  SmallVector<Value, 4> xs;
-  for (int64_t e = 0; e < 4; ++e) {
+SmallVector<Value, 8> LinearGpuKernelEmitter::loadVector(Value flat,
+                                                        Value offset,
+                                                        int64_t n) {
+  int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
+  Value raw = vector::LoadOp::create(b, VectorType::get({n}, elt), flat,
+                                     ValueRange{offset},
+                                     /*nontemporal=*/false,
+                                     llvm::Align(n * bytes));
+  SmallVector<Value, 8> xs;
+  for (int64_t e = 0; e < n; ++e) {
     Value x = vector::ExtractOp::create(b, raw, ArrayRef<int64_t>{e});
     xs.push_back(elt == f32 ? x : arith::ExtFOp::create(b, f32, x));
   }
   return xs;
 }
 
-void LinearGpuKernelEmitter::storeBf16x4(ArrayRef<Value> xs, Value buf,
-                                         Value r, Value c) {
-  SmallVector<Value, 4> narrow;
+void LinearGpuKernelEmitter::storeBf16Vector(ArrayRef<Value> xs, Value buf,
+                                             Value r, Value c) {
+  SmallVector<Value, 8> narrow;
   for (Value x : xs)
     narrow.push_back(arith::TruncFOp::create(b, b.getBF16Type(), x));
-  vector::StoreOp::create(
-      b,
-      vector::FromElementsOp::create(b, VectorType::get({4}, b.getBF16Type()),
-                                     narrow),
-      buf, ValueRange{r, c}, /*nontemporal=*/false, llvm::Align(8));
+  auto type = VectorType::get({int64_t(xs.size())}, b.getBF16Type());
+  vector::StoreOp::create(b, vector::FromElementsOp::create(b, type, narrow),
+                          buf, ValueRange{r, c}, /*nontemporal=*/false,
+                          llvm::Align(2 * xs.size()));
 }
 
 Value LinearGpuKernelEmitter::decayedScore(Value dot, Value r, Value u) {
