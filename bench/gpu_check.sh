@@ -258,12 +258,16 @@ if [ "$MODE" = "--prepare" ]; then
     # More blocks resident and in flight (the cost model fills each SM
     # with one block of 4 warps, e.g. 130 KB of shared memory at hd128):
     # 4 sequence segments on the cost model's columns, 32 columns with 2
-    # segments (89 KB, two blocks an SM), 64 columns with 4 segments.
+    # segments (89 KB, two blocks an SM), 64 columns with 4 segments; and
+    # 8 warps a block on 64 and 32 columns (the schedule's segments): twice
+    # the warps to hide a chunk's ldmatrix / mma latencies and barriers.
     # Not for a spec that pins its schedule.
     [[ "$s" == *"schedule="* ]] && continue
     for v in "lin-s4:schedule=split_kv:4" \
              "lin-c32s2:tile=64x32 warps=4 stages=1 schedule=split_kv:2" \
-             "lin-c64s4:tile=64x64 warps=4 stages=1 schedule=split_kv:4"; do
+             "lin-c64s4:tile=64x64 warps=4 stages=1 schedule=split_kv:4" \
+             "lin-w8:tile=64x64 warps=8 stages=1" \
+             "lin-c32w8:tile=64x32 warps=8 stages=1"; do
       spec_variant "$v" "$s" $i sm_90
     done
   done
