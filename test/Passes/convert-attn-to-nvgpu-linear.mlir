@@ -23,12 +23,15 @@
 // CHECK: memref.load %[[SIN]]
 // CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: gpu.barrier
-// CHECK: scf.for %{{.+}} = %c0 to %[[NCHUNK]] step %c1
 // Phase 1: phi(q), phi(k) (elu1 through exp2) four elements per thread and
 // step (64 rows x 16 / 4: 256 slices, two steps of 128 threads), each from
-// one 16-byte load; v likewise (64 x 8 / 4: one step). Every global load of
-// the phase comes before its first shared store (straight-line steps, no
-// loop), then the normalizer column.
+// one 16-byte load; v likewise (64 x 8 / 4: one step). Software pipelined:
+// the first chunk's loads before the walk (none for an empty one), every
+// global load of a chunk before its first shared store; each iteration
+// stores the loaded rows (phi applied), then the normalizer column, and
+// after the barrier issues the next chunk's loads, carried in registers
+// under this chunk's products.
+// CHECK: %[[FIRST:.+]]:5 = scf.if %{{.+}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
 // CHECK: vector.load %[[Q]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK-NOT: memref.store
 // CHECK: vector.load %[[K]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
@@ -38,6 +41,9 @@
 // CHECK: vector.load %[[K]]
 // CHECK-NOT: memref.store
 // CHECK: vector.load %[[V]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// CHECK: } else {
+// CHECK: scf.for %{{.+}} = %c0 to %[[NCHUNK]] step %c1 iter_args(%[[Q0:.+]] = %[[FIRST]]#0, {{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: vector.extract %[[Q0]][0]
 // CHECK: llvm.call_intrinsic "llvm.exp2"
 // CHECK: memref.store %{{.+}}, %[[PQ]]
 // CHECK: memref.store %{{.+}}, %[[PK]]
@@ -45,6 +51,10 @@
 // CHECK: scf.for %[[R:.+]] = %[[TID]] to %c64 step %c128
 // CHECK: memref.store %{{.+}}, %[[V1]][%[[R]], %c8]
 // CHECK: gpu.barrier
+// CHECK: %[[NEXT:.+]]:5 = scf.if %{{.+}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: vector.load %[[Q]]
+// CHECK: vector.load %[[V]]
+// CHECK: } else {
 // Phase 2: decayed scores of the lower triangle, a 4 x 4 block per thread
 // and step (64 x 64 scores: 256 blocks over 128 threads), blocks above the
 // diagonal skipped.
@@ -70,6 +80,7 @@
 // CHECK: memref.load %[[KV]]
 // CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: gpu.barrier
+// CHECK: scf.yield %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3, %[[NEXT]]#4
 // CHECK: memref.store %{{.+}}, %[[SOUT]]
 func.func @lin(%q: tensor<1x4x64x16xf32>, %v: tensor<1x4x64x8xf32>, %s: tensor<1x4x16x9xf32>) -> (tensor<1x4x64x8xf32>, tensor<1x4x16x9xf32>) {
   %o, %st = attn.linear_attention %q, %q, %v state(%s : tensor<1x4x16x9xf32>) {causal, normalize, decay = #attn.decay<alibi>, feature = #attn.feature_map<elu1>} : tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x8xf32> -> tensor<1x4x64x8xf32>, tensor<1x4x16x9xf32>

@@ -18,6 +18,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <functional>
+
 namespace mlir::attn {
 
 /// How a GPU target holds the kernel's shared memory.
@@ -103,17 +105,8 @@ private:
   void storeBlock(ArrayRef<Value> block, Value r0, Value c0, int64_t rows,
                   int64_t width, function_ref<void(Value, Value, Value)> store);
   void barrier() { gpu::BarrierOp::create(b); }
-  /// Row t, column col of one head of a flat [B, H, S, dim] input, as f32.
-  Value input(Value flat, Value t, int64_t dim, Value col) {
-    return loadF32(flat, {offset4(bIdx, spec.hq, h, seq, t, dim, col)});
-  }
   /// Feature f of phi(x), `x(c)` giving element c of the raw row.
   Value phi(function_ref<Value(Value)> x, Value f);
-  /// Row t of q (scaled) or k, element c, from global memory.
-  Value rawInput(Value flat, Value t, Value c, bool scaled) {
-    Value v = input(flat, t, spec.dqk, c);
-    return scaled ? fmul(v, fc(*spec.scale)) : v;
-  }
   /// Feature f of row r of the qS / kS buffer.
   Value feature(Value buf, Value r, Value f) {
     if (!taylor2)
@@ -137,29 +130,64 @@ private:
         return n;
     return 1;
   }
-  /// Elements [offset, offset + n) of a flat input as f32, one vector load
+  /// Elements [offset, offset + n) of a flat input, one vector load
   /// (offset a multiple of n: the runtime's 16-byte aligned tensors keep it
   /// aligned).
-  SmallVector<Value, 8> loadVector(Value flat, Value offset, int64_t n);
+  Value loadVector(Value flat, Value offset, int64_t n);
+  /// A loaded element or vector as f32 values.
+  SmallVector<Value> widen(Value raw);
   /// f32 values into a bf16 buffer at (r, c ..), one vector store (c a
   /// multiple of their count in rows of linearGpuLdmStride elements).
   void storeBf16Vector(ArrayRef<Value> xs, Value buf, Value r, Value c);
-  /// One copy of phase 1: indices [0, total) spread over the threads like
-  /// forEach, `load(i)` its global loads (`loads` of them), `store(i, x)`
-  /// what it puts in shared memory.
+  /// v columns per global load (1: element by element, the normalizer
+  /// column among them).
+  int64_t vColumnsPerLoad() const {
+    return std::min(vectorWidth(colChunk), vectorWidth(spec.dv));
+  }
+
+  // Phase 1 copies the chunk's rows into shared memory. A copy spreads
+  // indices [0, total) over the threads like forEach (step s of a thread
+  // takes tid + s * threads; a ragged last step loads a clamped index and
+  // stores nothing); `load(i)` returns its `loads` raw global loads,
+  // `store(i, loaded)` puts them in shared memory. Each thread issues all
+  // its loads before its first store, up to kLoadsInFlight: in a loop of
+  // load, convert, store, it waited a whole memory latency every four
+  // elements (ptxas unrolls such a loop by 4), some ten waits a chunk at
+  // head dim 128.
   struct CopyBatch {
     int64_t total, loads;
-    function_ref<SmallVector<Value>(Value)> load;
-    function_ref<void(Value, ArrayRef<Value>)> store;
+    std::function<SmallVector<Value>(Value)> load;
+    std::function<void(Value, ArrayRef<Value>)> store;
   };
-  /// Runs the copies with each thread's global loads issued before its
-  /// stores, up to kLoadsInFlight at once: in a loop of load, convert,
-  /// store, a thread waited a whole memory latency every four elements
-  /// (ptxas unrolls it by 4), some ten waits a chunk at head dim 128.
   static constexpr int64_t kLoadsInFlight = 24;
-  void copyBatches(ArrayRef<CopyBatch> batches);
-  /// Phase 1 for the chunk's rows [t0, t0 + n).
-  void fill(Value t0, Value n, bool withQ, bool withKV);
+  int64_t steps(const CopyBatch &c) const;
+  int64_t loadCount(ArrayRef<CopyBatch> copies) const;
+  /// Step s's index, and the clamped one its loads read.
+  std::pair<Value, Value> stepIndex(const CopyBatch &c, Value s);
+  void storeStep(const CopyBatch &c, Value i, ArrayRef<Value> x, bool guard);
+  /// Every step's loads of every copy, in order.
+  SmallVector<Value> issueLoads(ArrayRef<CopyBatch> copies);
+  void storeLoaded(ArrayRef<CopyBatch> copies, ArrayRef<Value> loaded);
+  /// Loads then stores, in groups of steps past kLoadsInFlight.
+  void copyBatches(ArrayRef<CopyBatch> copies);
+  /// Phase 1's copies for the chunk's rows [t0, t0 + n): q and k (withQ /
+  /// withKV), and v (withKV). Their loads do not read n (null when only
+  /// loads are wanted).
+  SmallVector<CopyBatch> fillCopies(Value t0, Value n, bool withQ,
+                                    bool withKV);
+  /// lambda^(n-1-u): row u's weight in the state update (0 past the rows).
+  Value rowWeight(Value u, Value n);
+  /// v element (r, c) (f32) into its buffers, and (decay, staged) the row's
+  /// weighted copy.
+  void storeVElement(Value val, Value r, Value c, Value n);
+  /// The rest of phase 1 (no global loads): the normalizer column of a
+  /// vector v copy, the f32 kernel's row weights.
+  void fillRest(Value n, bool withKV);
+  /// body(t0, n) for chunks [first, end), rows [t0, t0 + n), after phase 1
+  /// and a barrier. Where the loads fit kLoadsInFlight, the next chunk's
+  /// are issued before body (software pipelined, in registers).
+  void forFilledChunks(Value first, Value end, bool withQ, bool withKV,
+                       Body2 body);
   /// Shared memory views in the order of linearGpuSmemBytes.
   void placeBuffers(Value smem);
   /// Zeroes the staged bf16 buffers (their padding is read, never
@@ -170,8 +198,6 @@ private:
   void initState(function_ref<Value(Value, Value)> init);
   /// State element (f, c) of state_in, or 0 without one.
   Value stateInAt(Value f, Value c);
-  /// body(t0, n) for chunks [first, end): rows [t0, t0 + n).
-  void forChunks(Value first, Value end, Body2 body);
   // Sequence segments (schedule split_kv): blocks of one stream
   // (batch, head, column chunk) take segments in the order they start (a
   // ticket from the stream's counter), so a block waits only for blocks

@@ -7,7 +7,8 @@
 // is four phases, each spread over every thread of the block and separated
 // by barriers:
 //   1. phi(q), phi(k) [C, F] and [v, 1] [C, cols] of the chunk's rows
-//      (rows past the sequence are zero, so later phases need no bounds);
+//      (rows past the sequence are zero, so later phases need no bounds),
+//      from global loads issued a chunk ahead (forFilledChunks);
 //      taylor2 keeps the raw rows [C, Dk] instead (F = 1 + Dk + Dk^2 would
 //      not fit beside the state) and forms features where they are read,
 //      its scores through the kernel trick 1 + x + x^2 / 2, x = q.k;
@@ -155,43 +156,56 @@ std::pair<Value, Value> LinearGpuKernelEmitter::stateColumn(Value c) {
   return {sel(isNorm, idx(spec.dv), global), orI(isNorm, owned)};
 }
 
-void LinearGpuKernelEmitter::copyBatches(ArrayRef<CopyBatch> batches) {
-  using P = arith::CmpIPredicate;
-  auto steps = [&](const CopyBatch &c) {
-    return int64_t(llvm::divideCeil(c.total, threads));
-  };
-  // Step s of a thread takes index tid + s * threads; a step past the
-  // total (ragged last step) loads a clamped index and stores nothing.
-  auto indexOf = [&](const CopyBatch &c, Value s) {
-    Value i = add(tid, mul(s, idx(threads)));
-    return std::make_pair(i, minI(i, idx(c.total - 1)));
-  };
-  auto storeAt = [&](const CopyBatch &c, Value i, ArrayRef<Value> x,
-                     bool guard) {
-    if (guard)
-      ifThen(cmp(P::ult, i, idx(c.total)), [&] { c.store(i, x); });
-    else
-      c.store(i, x);
-  };
+int64_t LinearGpuKernelEmitter::steps(const CopyBatch &c) const {
+  return int64_t(llvm::divideCeil(c.total, threads));
+}
+
+int64_t LinearGpuKernelEmitter::loadCount(ArrayRef<CopyBatch> copies) const {
   int64_t loads = 0;
-  for (const CopyBatch &c : batches)
+  for (const CopyBatch &c : copies)
     loads += steps(c) * c.loads;
-  if (loads <= kLoadsInFlight) {
-    // Every copy's loads, then every copy's stores.
-    SmallVector<SmallVector<SmallVector<Value>>> loaded;
-    for (const CopyBatch &c : batches) {
-      loaded.emplace_back();
-      for (int64_t s = 0; s < steps(c); ++s)
-        loaded.back().push_back(c.load(indexOf(c, idx(s)).second));
-    }
-    for (auto [c, values] : llvm::zip(batches, loaded))
-      for (int64_t s = 0; s < steps(c); ++s)
-        storeAt(c, indexOf(c, idx(s)).first, values[s],
+  return loads;
+}
+
+std::pair<Value, Value> LinearGpuKernelEmitter::stepIndex(const CopyBatch &c,
+                                                         Value s) {
+  Value i = add(tid, mul(s, idx(threads)));
+  return {i, minI(i, idx(c.total - 1))};
+}
+
+void LinearGpuKernelEmitter::storeStep(const CopyBatch &c, Value i,
+                                       ArrayRef<Value> x, bool guard) {
+  using P = arith::CmpIPredicate;
+  if (guard)
+    ifThen(cmp(P::ult, i, idx(c.total)), [&] { c.store(i, x); });
+  else
+    c.store(i, x);
+}
+
+SmallVector<Value> LinearGpuKernelEmitter::issueLoads(
+    ArrayRef<CopyBatch> copies) {
+  SmallVector<Value> loaded;
+  for (const CopyBatch &c : copies)
+    for (int64_t s = 0; s < steps(c); ++s)
+      llvm::append_range(loaded, c.load(stepIndex(c, idx(s)).second));
+  return loaded;
+}
+
+void LinearGpuKernelEmitter::storeLoaded(ArrayRef<CopyBatch> copies,
+                                         ArrayRef<Value> loaded) {
+  for (const CopyBatch &c : copies)
+    for (int64_t s = 0; s < steps(c); ++s) {
+      storeStep(c, stepIndex(c, idx(s)).first, loaded.take_front(c.loads),
                 /*guard=*/(s + 1) * threads > c.total);
-    return;
-  }
+      loaded = loaded.drop_front(c.loads);
+    }
+}
+
+void LinearGpuKernelEmitter::copyBatches(ArrayRef<CopyBatch> copies) {
+  if (loadCount(copies) <= kLoadsInFlight)
+    return storeLoaded(copies, issueLoads(copies));
   // Too many for registers: each copy in groups of steps.
-  for (const CopyBatch &c : batches) {
+  for (const CopyBatch &c : copies) {
     int64_t group = std::max<int64_t>(1, kLoadsInFlight / c.loads);
     int64_t groups = llvm::divideCeil(steps(c), group);
     bool guard = groups * group * threads != c.total;
@@ -201,61 +215,77 @@ void LinearGpuKernelEmitter::copyBatches(ArrayRef<CopyBatch> batches) {
           SmallVector<SmallVector<Value>> values;
           for (int64_t s = 0; s < group; ++s)
             values.push_back(
-                c.load(indexOf(c, add(mul(g, idx(group)), idx(s))).second));
+                c.load(stepIndex(c, add(mul(g, idx(group)), idx(s))).second));
           for (int64_t s = 0; s < group; ++s)
-            storeAt(c, indexOf(c, add(mul(g, idx(group)), idx(s))).first,
-                    values[s], guard);
+            storeStep(c, stepIndex(c, add(mul(g, idx(group)), idx(s))).first,
+                      values[s], guard);
           scf::YieldOp::create(b);
         });
   }
 }
 
-void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
-                                  bool withKV) {
-  using P = arith::CmpIPredicate;
-  // Rows past the sequence read the last row and store 0.
-  auto rowOf = [&](Value r) {
-    return std::make_pair(minI(add(t0, r), sub(seq, idx(1))),
-                          cmp(P::ult, r, n));
+SmallVector<Value> LinearGpuKernelEmitter::widen(Value raw) {
+  SmallVector<Value> xs;
+  auto toF32 = [&](Value x) {
+    return x.getType() == f32 ? x : arith::ExtFOp::create(b, f32, x);
   };
-  auto put = [&](Value v, Value f32Buf, Value bf16Buf, ValueRange ivs) {
+  auto vec = dyn_cast<VectorType>(raw.getType());
+  if (!vec)
+    return {toF32(raw)};
+  for (int64_t e = 0; e < vec.getNumElements(); ++e)
+    xs.push_back(toF32(vector::ExtractOp::create(b, raw, ArrayRef<int64_t>{e})));
+  return xs;
+}
+
+SmallVector<LinearGpuKernelEmitter::CopyBatch>
+LinearGpuKernelEmitter::fillCopies(Value t0, Value n, bool withQ,
+                                   bool withKV) {
+  using P = arith::CmpIPredicate;
+  // Row r of the chunk: the sequence row it reads (rows past the sequence
+  // read the last row) and, where n is known, whether it is live (the
+  // others store 0).
+  auto rowAt = [this, t0](Value r) {
+    return minI(add(t0, r), sub(seq, idx(1)));
+  };
+  auto liveAt = [this, n](Value r) { return cmp(P::ult, r, n); };
+  auto put = [this](Value v, Value f32Buf, Value bf16Buf, ValueRange ivs) {
     if (staged)
       storeBf16(v, bf16Buf, ivs);
     else
       memref::StoreOp::create(b, v, f32Buf, ivs);
   };
-  SmallVector<CopyBatch, 2> copies;
+  SmallVector<CopyBatch> copies;
   // q and k rows w elements at a time: one 16-byte global load per thread
   // and step where Dk allows (and with staged operands one 16-byte shared
   // store), where element-wise steps spent a load, a store and their
   // address arithmetic per element.
   int64_t w = vectorWidth(spec.dqk), slices = spec.dqk / w;
-  auto rowSlice = [&](Value flat, Value t, Value f0) {
+  // (row, first element) of a q / k slice.
+  auto sliceAt = [this, w, slices](Value i) {
+    return std::make_pair(
+        arith::DivUIOp::create(b, i, idx(slices)).getResult(),
+        mul(arith::RemUIOp::create(b, i, idx(slices)), idx(w)));
+  };
+  auto rowSlice = [this, w](Value flat, Value t, Value f0) {
     if (w == 1)
-      return SmallVector<Value, 8>{rawInput(flat, t, f0, /*scaled=*/false)};
+      return load(flat, {offset4(bIdx, spec.hq, h, seq, t, spec.dqk, f0)});
     return loadVector(flat, offset4(bIdx, spec.hq, h, seq, t, spec.dqk, f0),
                       w);
   };
-  // (row, first element) of a q / k slice.
-  auto sliceAt = [&](Value i) {
-    return std::make_pair(arith::DivUIOp::create(b, i, idx(slices)).getResult(),
-                          mul(arith::RemUIOp::create(b, i, idx(slices)),
-                              idx(w)));
-  };
-  auto loadQK = [&](Value i) {
+  auto loadQK = [=](Value i) {
     auto [r, f0] = sliceAt(i);
-    Value t = rowOf(r).first;
+    Value t = rowAt(r);
     SmallVector<Value> xs;
     if (withQ)
-      llvm::append_range(xs, rowSlice(qFlat, t, f0));
+      xs.push_back(rowSlice(qFlat, t, f0));
     if (withKV)
-      llvm::append_range(xs, rowSlice(kFlat, t, f0));
+      xs.push_back(rowSlice(kFlat, t, f0));
     return xs;
   };
-  auto putSlice = [&](ArrayRef<Value> xs, bool scaled, Value live,
-                      Value f32Buf, Value bf16Buf, Value r, Value f0) {
+  auto putSlice = [=](Value raw, bool scaled, Value live, Value f32Buf,
+                      Value bf16Buf, Value r, Value f0) {
     SmallVector<Value, 8> vals;
-    for (Value x : xs) {
+    for (Value x : widen(raw)) {
       if (scaled)
         x = fmul(x, fc(*spec.scale));
       // taylor2 keeps the raw row; phi of the others reads element f only.
@@ -268,65 +298,56 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     for (auto [e, v] : llvm::enumerate(vals))
       put(v, f32Buf, bf16Buf, {r, add(f0, idx(e))});
   };
-  auto storeQK = [&](Value i, ArrayRef<Value> xs) {
+  auto storeQK = [=](Value i, ArrayRef<Value> xs) {
     auto [r, f0] = sliceAt(i);
-    Value live = rowOf(r).second;
+    Value live = liveAt(r);
     if (withQ)
-      putSlice(xs.take_front(w), spec.scale.has_value(), live, qS, qB, r,
-               f0);
+      putSlice(xs.front(), spec.scale.has_value(), live, qS, qB, r, f0);
     if (withKV)
-      putSlice(xs.take_back(w), false, live, kS, kB, r, f0);
+      putSlice(xs.back(), false, live, kS, kB, r, f0);
   };
-  copies.push_back({bq * slices, int64_t(withQ) + int64_t(withKV), loadQK,
-                    storeQK});
+  copies.push_back(
+      {bq * slices, int64_t(withQ) + int64_t(withKV), loadQK, storeQK});
+  if (!withKV)
+    return copies;
 
-  // lambda^(n-1-u): row u's weight in the state update (0 past the rows).
-  auto weight = [&](Value u) {
-    Value live = cmp(P::ult, u, n);
-    Value k = sel(live, sub(sub(n, idx(1)), u), idx(0));
-    return sel(live, power(k), fc(0));
-  };
-  auto putV = [&](Value val, Value r, Value c) {
-    put(val, vS, vB, {r, c});
-    if (staged && decay)
-      storeBf16(fmul(val, weight(r)), vdB, {r, c});
-  };
   // v wv columns at a time like q and k: with block_kv and Dv multiples of
   // wv a group is owned whole or not at all (an unowned one reads the
-  // row's last wv, stores 0). The normalizer column apart. Otherwise
-  // element by element, the normalizer's column of ones among them.
-  int64_t wv = std::min(vectorWidth(colChunk), vectorWidth(spec.dv));
+  // row's last wv, stores 0). The normalizer column apart (fillRest).
+  // Otherwise element by element, the normalizer's column of ones among
+  // them.
+  int64_t wv = vColumnsPerLoad();
   int64_t groups = wv > 1 ? colChunk / wv : cols;
-  auto groupAt = [&](Value i) {
-    return std::make_pair(arith::DivUIOp::create(b, i, idx(groups)).getResult(),
-                          mul(arith::RemUIOp::create(b, i, idx(groups)),
-                              idx(wv)));
+  auto groupAt = [this, wv, groups](Value i) {
+    return std::make_pair(
+        arith::DivUIOp::create(b, i, idx(groups)).getResult(),
+        mul(arith::RemUIOp::create(b, i, idx(groups)), idx(wv)));
   };
-  auto loadV = [&](Value i) {
+  auto loadV = [=](Value i) {
     auto [r, c] = groupAt(i);
-    Value t = rowOf(r).first;
+    Value t = rowAt(r);
     if (wv == 1) {
-      Value sc = stateColumn(c).first;
+      Value sc = minI(stateColumn(c).first, idx(spec.dv - 1));
       return SmallVector<Value>{
-          input(vFlat, t, spec.dv, minI(sc, idx(spec.dv - 1)))};
+          load(vFlat, {offset4(bIdx, spec.hq, h, seq, t, spec.dv, sc)})};
     }
     Value global = minI(add(c0, c), idx(spec.dv - wv));
-    return SmallVector<Value>(loadVector(
-        vFlat, offset4(bIdx, spec.hq, h, seq, t, spec.dv, global), wv));
+    return SmallVector<Value>{loadVector(
+        vFlat, offset4(bIdx, spec.hq, h, seq, t, spec.dv, global), wv)};
   };
-  auto storeV = [&](Value i, ArrayRef<Value> xs) {
+  auto storeV = [=](Value i, ArrayRef<Value> xs) {
     auto [r, c] = groupAt(i);
-    Value live = rowOf(r).second;
+    Value live = liveAt(r);
     if (wv == 1) {
       auto [sc, owned] = stateColumn(c);
-      Value val = xs.front();
+      Value val = widen(xs.front()).front();
       if (spec.normSum) // the normalizer's column of ones
         val = sel(cmp(P::eq, c, idx(colChunk)), fc(1), val);
-      return putV(sel(andI(live, owned), val, fc(0)), r, c);
+      return storeVElement(sel(andI(live, owned), val, fc(0)), r, c, n);
     }
     Value keep = andI(live, cmp(P::ult, add(c0, c), idx(spec.dv)));
     SmallVector<Value, 8> vals;
-    for (Value x : xs)
+    for (Value x : widen(xs.front()))
       vals.push_back(sel(keep, x, fc(0)));
     if (!staged) {
       for (auto [e, v] : llvm::enumerate(vals))
@@ -335,42 +356,116 @@ void LinearGpuKernelEmitter::fill(Value t0, Value n, bool withQ,
     }
     storeBf16Vector(vals, vB, r, c);
     if (decay) {
-      Value wr = weight(r);
+      Value wr = rowWeight(r, n);
       SmallVector<Value, 8> weighted;
       for (Value v : vals)
         weighted.push_back(fmul(v, wr));
       storeBf16Vector(weighted, vdB, r, c);
     }
   };
-  if (withKV)
-    copies.push_back({bq * groups, 1, loadV, storeV});
-  copyBatches(copies);
+  copies.push_back({bq * groups, 1, loadV, storeV});
+  return copies;
+}
+
+void LinearGpuKernelEmitter::storeVElement(Value val, Value r, Value c,
+                                           Value n) {
+  if (!staged)
+    return memref::StoreOp::create(b, val, vS, ValueRange{r, c}), void();
+  storeBf16(val, vB, {r, c});
+  if (decay)
+    storeBf16(fmul(val, rowWeight(r, n)), vdB, {r, c});
+}
+
+Value LinearGpuKernelEmitter::rowWeight(Value u, Value n) {
+  using P = arith::CmpIPredicate;
+  Value live = cmp(P::ult, u, n);
+  Value k = sel(live, sub(sub(n, idx(1)), u), idx(0));
+  return sel(live, power(k), fc(0));
+}
+
+void LinearGpuKernelEmitter::fillRest(Value n, bool withKV) {
+  using P = arith::CmpIPredicate;
   if (!withKV)
     return;
-  if (wv > 1 && spec.normSum)
+  if (vColumnsPerLoad() > 1 && spec.normSum)
     forEach(bq, [&](Value r) {
-      putV(sel(cmp(P::ult, r, n), fc(1), fc(0)), r, idx(colChunk));
+      storeVElement(sel(cmp(P::ult, r, n), fc(1), fc(0)), r, idx(colChunk),
+                    n);
     });
   if (decay && !staged)
     forEach(bq, [&](Value u) {
-      memref::StoreOp::create(b, weight(u), dS, u);
+      memref::StoreOp::create(b, rowWeight(u, n), dS, u);
     });
 }
 
-SmallVector<Value, 8> LinearGpuKernelEmitter::loadVector(Value flat,
-                                                        Value offset,
-                                                        int64_t n) {
-  int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
-  Value raw = vector::LoadOp::create(b, VectorType::get({n}, elt), flat,
-                                     ValueRange{offset},
-                                     /*nontemporal=*/false,
-                                     llvm::Align(n * bytes));
-  SmallVector<Value, 8> xs;
-  for (int64_t e = 0; e < n; ++e) {
-    Value x = vector::ExtractOp::create(b, raw, ArrayRef<int64_t>{e});
-    xs.push_back(elt == f32 ? x : arith::ExtFOp::create(b, f32, x));
+void LinearGpuKernelEmitter::forFilledChunks(Value first, Value end,
+                                             bool withQ, bool withKV,
+                                             Body2 body) {
+  using P = arith::CmpIPredicate;
+  auto chunkRows = [&](Value chunk) {
+    Value t0 = mul(chunk, idx(bq));
+    return std::make_pair(t0, minI(idx(bq), sub(seq, t0)));
+  };
+  // Loads only (n unused), to count them.
+  if (loadCount(fillCopies(idx(0), Value(), withQ, withKV)) >
+      kLoadsInFlight) {
+    scf::ForOp::create(b, first, end, idx(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value chunk, ValueRange) {
+                         auto [t0, n] = chunkRows(chunk);
+                         copyBatches(fillCopies(t0, n, withQ, withKV));
+                         fillRest(n, withKV);
+                         barrier();
+                         body(t0, n);
+                         scf::YieldOp::create(b);
+                       });
+    return;
   }
-  return xs;
+  // The loads of chunk `chunk` where `cond` holds (a chunk of the walk),
+  // zeros otherwise (an empty walk: no row to read).
+  auto loadsIf = [&](Value cond, Value chunk) {
+    auto copies = fillCopies(chunkRows(chunk).first, Value(), withQ, withKV);
+    SmallVector<Type> types;
+    auto branch = scf::IfOp::create(
+        b, cond,
+        [&](OpBuilder &, Location) {
+          SmallVector<Value> loaded = issueLoads(copies);
+          for (Value v : loaded)
+            types.push_back(v.getType());
+          scf::YieldOp::create(b, loaded);
+        },
+        [&](OpBuilder &, Location) {
+          SmallVector<Value> zeros;
+          for (Type t : types)
+            zeros.push_back(arith::ConstantOp::create(b, b.getZeroAttr(t)));
+          scf::YieldOp::create(b, zeros);
+        });
+    return SmallVector<Value>(branch.getResults());
+  };
+  // Software pipelined: chunk c + 1's global loads are issued right after
+  // chunk c's rows are in shared memory, so they are in flight (in
+  // registers) under c's products and reach shared memory at the top of
+  // the next iteration.
+  SmallVector<Value> first_loads = loadsIf(cmp(P::ult, first, end), first);
+  scf::ForOp::create(
+      b, first, end, idx(1), first_loads,
+      [&](OpBuilder &, Location, Value chunk, ValueRange loaded) {
+        auto [t0, n] = chunkRows(chunk);
+        storeLoaded(fillCopies(t0, n, withQ, withKV),
+                    SmallVector<Value>(loaded));
+        fillRest(n, withKV);
+        barrier();
+        Value next = add(chunk, idx(1));
+        SmallVector<Value> prefetched = loadsIf(cmp(P::ult, next, end), next);
+        body(t0, n);
+        scf::YieldOp::create(b, prefetched);
+      });
+}
+
+Value LinearGpuKernelEmitter::loadVector(Value flat, Value offset, int64_t n) {
+  int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
+  return vector::LoadOp::create(b, VectorType::get({n}, elt), flat,
+                                ValueRange{offset}, /*nontemporal=*/false,
+                                llvm::Align(n * bytes));
 }
 
 void LinearGpuKernelEmitter::storeBf16Vector(ArrayRef<Value> xs, Value buf,
@@ -578,15 +673,6 @@ void LinearGpuKernelEmitter::initState(
   barrier();
 }
 
-void LinearGpuKernelEmitter::forChunks(Value first, Value end, Body2 body) {
-  scf::ForOp::create(b, first, end, idx(1), ValueRange{},
-                     [&](OpBuilder &, Location, Value chunk, ValueRange) {
-                       Value t0 = mul(chunk, idx(bq));
-                       body(t0, minI(idx(bq), sub(seq, t0)));
-                       scf::YieldOp::create(b);
-                     });
-}
-
 Value LinearGpuKernelEmitter::streamIndex() {
   return add(mul(add(mul(bIdx, idx(spec.hq)), h), idx(columnChunks())),
              column);
@@ -629,12 +715,11 @@ LinearGpuKernelEmitter::Segment LinearGpuKernelEmitter::segmentOf(Value p) {
 }
 
 void LinearGpuKernelEmitter::sumRows(const Segment &s) {
-  forChunks(s.first, s.end, [&](Value t0, Value n) {
-    fill(t0, n, /*withQ=*/false, /*withKV=*/true);
-    barrier();
-    updateState(n);
-    barrier();
-  });
+  forFilledChunks(s.first, s.end, /*withQ=*/false, /*withKV=*/true,
+                  [&](Value, Value n) {
+                    updateState(n);
+                    barrier();
+                  });
 }
 
 void LinearGpuKernelEmitter::publishSegment(Value p, const Segment &own) {
@@ -836,9 +921,8 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
   }
 
   if (spec.causal) {
-    forChunks(first, end, [&](Value t0, Value n) {
-      fill(t0, n, /*withQ=*/true, /*withKV=*/true);
-      barrier();
+    forFilledChunks(first, end, /*withQ=*/true, /*withKV=*/true,
+                    [&](Value t0, Value n) {
       scores();
       barrier();
       outputs(/*intra=*/true);
@@ -853,9 +937,8 @@ gpu::GPUFuncOp LinearGpuKernelEmitter::emit() {
     // Split, the segments summed the state already.
     if (segments == 1)
       sumRows({first, end, Value(), Value()});
-    forChunks(first, end, [&](Value t0, Value n) {
-      fill(t0, n, /*withQ=*/true, /*withKV=*/false);
-      barrier();
+    forFilledChunks(first, end, /*withQ=*/true, /*withKV=*/false,
+                    [&](Value t0, Value n) {
       outputs(/*intra=*/false);
       barrier();
       storeOutputs(t0, n);
