@@ -70,13 +70,13 @@
 // CHECK: memref.load %[[P]]
 // CHECK: memref.store %{{.+}}, %[[OS]]
 // CHECK: gpu.barrier
-// Phase 4: O divided by the normalizer column (0 for a zero one), then the
-// state update.
+// Phase 4: O divided by the normalizer column (0 for a zero one), four
+// columns per thread and step in one 16-byte store, then the state update.
 // CHECK: %[[DEN:.+]] = memref.load %[[OS]][%{{.+}}, %c8]
 // CHECK: %[[ZERO:.+]] = arith.cmpf oeq, %[[DEN]]
 // CHECK: arith.divf %{{.+}}, %[[DEN]]
 // CHECK: arith.select %[[ZERO]]
-// CHECK: memref.store %{{.+}}, %[[O]]
+// CHECK: vector.store %{{.+}}, %[[O]][%{{.+}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 // CHECK: memref.load %[[KV]]
 // CHECK: memref.store %{{.+}}, %[[KV]]
 // CHECK: gpu.barrier

@@ -553,19 +553,37 @@ void LinearGpuKernelEmitter::outputsFma(bool intra) {
 
 void LinearGpuKernelEmitter::storeOutputs(Value t0, Value n) {
   using P = arith::CmpIPredicate;
-  forEach2(bq, colChunk, [&](Value r, Value c) {
+  // w columns per thread and step, one vector store each (16 bytes where
+  // the widths allow, as phase 1 loads v: a group of w is owned whole or
+  // not at all), where element stores spent a 2-byte store each.
+  int64_t w = vColumnsPerLoad();
+  forEach2(bq, colChunk / w, [&](Value r, Value g) {
+    Value c = mul(g, idx(w));
     Value global = add(c0, c);
     ifThen(andI(cmp(P::ult, r, n), cmp(P::ult, global, idx(spec.dv))), [&] {
-      Value o = load(oS, {r, c});
+      // A zero normalizer (relu can zero whole rows) gives 0, not NaN.
+      Value den, zero;
       if (spec.normSum) {
-        // A zero normalizer (relu can zero whole rows) gives 0, not NaN.
-        Value den = load(oS, {r, idx(colChunk)});
-        Value zero =
-            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, den, fc(0));
-        o = sel(zero, fc(0), arith::DivFOp::create(b, o, den));
+        den = load(oS, {r, idx(colChunk)});
+        zero = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, den, fc(0));
       }
-      storeElt(o, oFlat,
-               {offset4(bIdx, spec.hq, h, seq, add(t0, r), spec.dv, global)});
+      Type outType = cast<MemRefType>(oFlat.getType()).getElementType();
+      SmallVector<Value, 8> os;
+      for (int64_t e = 0; e < w; ++e) {
+        Value o = load(oS, {r, add(c, idx(e))});
+        if (spec.normSum)
+          o = sel(zero, fc(0), arith::DivFOp::create(b, o, den));
+        os.push_back(outType == f32 ? o
+                                    : arith::TruncFOp::create(b, outType, o));
+      }
+      Value at = offset4(bIdx, spec.hq, h, seq, add(t0, r), spec.dv, global);
+      if (w == 1)
+        return memref::StoreOp::create(b, os.front(), oFlat, at), void();
+      vector::StoreOp::create(
+          b, vector::FromElementsOp::create(b, VectorType::get({w}, outType),
+                                            os),
+          oFlat, ValueRange{at}, /*nontemporal=*/false,
+          llvm::Align(w * outType.getIntOrFloatBitWidth() / 8));
     });
   });
 }
