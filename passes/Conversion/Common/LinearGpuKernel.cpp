@@ -445,9 +445,9 @@ void LinearGpuKernelEmitter::forFilledChunks(Value first, Value end,
   // chunk c's rows are in shared memory, so they are in flight (in
   // registers) under c's products and reach shared memory at the top of
   // the next iteration.
-  SmallVector<Value> first_loads = loadsIf(cmp(P::ult, first, end), first);
+  SmallVector<Value> firstLoads = loadsIf(cmp(P::ult, first, end), first);
   scf::ForOp::create(
-      b, first, end, idx(1), first_loads,
+      b, first, end, idx(1), firstLoads,
       [&](OpBuilder &, Location, Value chunk, ValueRange loaded) {
         auto [t0, n] = chunkRows(chunk);
         storeLoaded(fillCopies(t0, n, withQ, withKV),
