@@ -87,3 +87,20 @@ func.func @two_row_blocks(%q: tensor<1x2x20x32xf16>, %k: tensor<1x2x300x32xf16>)
   %o = attn.attention %q, %k, %k {schedule = #attn.schedule<flash>, tiling = #attn.tiling<block_q = 32, block_kv = 64, warps = 4, stages = 2>} : tensor<1x2x20x32xf16>, tensor<1x2x300x32xf16>, tensor<1x2x300x32xf16> -> tensor<1x2x20x32xf16>
   return %o : tensor<1x2x20x32xf16>
 }
+
+// -----
+
+// Head dim 128 with KV warps: Q's fragments do not stay in registers and
+// there is no staged Q tile, so each k-block of every KV tile re-reads them
+// from global memory (L1), one 4-byte load per bf16 pair (a pair starts at
+// an even element of rows of Dqk % 4 == 0): with the element's alignment
+// alone each pair was two 2-byte loads.
+// CHECK-LABEL: gpu.func @reread_q(
+// CHECK: scf.for
+// CHECK-COUNT-4: vector.load %arg0[%{{.+}}] {alignment = 4 : i64} : memref<?xbf16>, vector<2xbf16>
+// CHECK: nvgpu.ldmatrix
+// CHECK: nvvm.mma.sync
+func.func @reread_q(%q: tensor<1x2x1x128xbf16>, %k: tensor<1x2x300x128xbf16>) -> tensor<1x2x1x128xbf16> {
+  %o = attn.attention %q, %k, %k {tiling = #attn.tiling<block_q = 16, block_kv = 64, warps = 4, stages = 2>} : tensor<1x2x1x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x1x128xbf16>
+  return %o : tensor<1x2x1x128xbf16>
+}

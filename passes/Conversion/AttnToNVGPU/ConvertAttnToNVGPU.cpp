@@ -935,8 +935,15 @@ MmaKernelEmitter::pOperand(ArrayRef<SmallVector<Value>> p, int64_t kb) {
 }
 
 Value MmaKernelEmitter::loadPair(Value flat, Value offset) {
-  return asOperand(
-      vector::LoadOp::create(b, VectorType::get({2}, elt), flat, offset));
+  // A pair starts at an even element (even columns of rows of Dqk % 4 == 0
+  // elements, in the runtime's 16-byte aligned tensors): one aligned load,
+  // where the element alignment alone split it into two (a KV tile's Q
+  // re-reads were 64 2-byte loads a lane at head dim 128).
+  int64_t bytes = 2 * elt.getIntOrFloatBitWidth() / 8;
+  return asOperand(vector::LoadOp::create(b, VectorType::get({2}, elt), flat,
+                                          ValueRange{offset},
+                                          /*nontemporal=*/false,
+                                          llvm::Align(bytes)));
 }
 
 Value MmaKernelEmitter::zeroPair() {
