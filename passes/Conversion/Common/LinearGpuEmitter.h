@@ -168,8 +168,9 @@ private:
   /// Every step's loads of every copy, in order.
   SmallVector<Value> issueLoads(ArrayRef<CopyBatch> copies);
   void storeLoaded(ArrayRef<CopyBatch> copies, ArrayRef<Value> loaded);
-  /// Loads then stores, in groups of steps past kLoadsInFlight.
-  void copyBatches(ArrayRef<CopyBatch> copies);
+  /// Each copy in loops of groups of steps, a group's loads (at most
+  /// kLoadsInFlight) before its stores: for copies too many for registers.
+  void copyInGroups(ArrayRef<CopyBatch> copies);
   /// Phase 1's copies for the chunk's rows [t0, t0 + n): q and k (withQ /
   /// withKV), and v (withKV). Their loads do not read n (null when only
   /// loads are wanted).

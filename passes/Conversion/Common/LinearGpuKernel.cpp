@@ -201,10 +201,7 @@ void LinearGpuKernelEmitter::storeLoaded(ArrayRef<CopyBatch> copies,
     }
 }
 
-void LinearGpuKernelEmitter::copyBatches(ArrayRef<CopyBatch> copies) {
-  if (loadCount(copies) <= kLoadsInFlight)
-    return storeLoaded(copies, issueLoads(copies));
-  // Too many for registers: each copy in groups of steps.
+void LinearGpuKernelEmitter::copyInGroups(ArrayRef<CopyBatch> copies) {
   for (const CopyBatch &c : copies) {
     int64_t group = std::max<int64_t>(1, kLoadsInFlight / c.loads);
     int64_t groups = llvm::divideCeil(steps(c), group);
@@ -351,7 +348,7 @@ LinearGpuKernelEmitter::fillCopies(Value t0, Value n, bool withQ,
       vals.push_back(sel(keep, x, fc(0)));
     if (!staged) {
       for (auto [e, v] : llvm::enumerate(vals))
-        memref::StoreOp::create(b, v, vS, ValueRange{r, add(c, idx(e))});
+        storeVElement(v, r, add(c, idx(e)), n);
       return;
     }
     storeBf16Vector(vals, vB, r, c);
@@ -412,7 +409,7 @@ void LinearGpuKernelEmitter::forFilledChunks(Value first, Value end,
     scf::ForOp::create(b, first, end, idx(1), ValueRange{},
                        [&](OpBuilder &, Location, Value chunk, ValueRange) {
                          auto [t0, n] = chunkRows(chunk);
-                         copyBatches(fillCopies(t0, n, withQ, withKV));
+                         copyInGroups(fillCopies(t0, n, withQ, withKV));
                          fillRest(n, withKV);
                          barrier();
                          body(t0, n);
